@@ -1,0 +1,50 @@
+"""``emoreason`` command line: one sub-command per module, each a typed ``run(args)`` function."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from emoreason import __version__
+from emoreason.cli import analyze as analyze_cmd
+from emoreason.cli import demo as demo_cmd
+from emoreason.errors import EmoreasonError
+
+# Each module defines ``register(subparsers)`` which adds its sub-command with ``func=run``.
+COMMAND_MODULES = [analyze_cmd, demo_cmd]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emoreason",
+        description="Recognise emotion from face, voice and words, and explain it with the cues observed.",
+    )
+    parser.add_argument("--version", action="version", version=f"emoreason {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except EmoreasonError as exc:
+        print(f"emoreason: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("emoreason: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Turn the evidence into a short paragraph that names the decisive cues, with times.
+
+The template explanation uses only what is in the evidence list and the scores, so it cannot claim a
+cue that was not observed. An optional LLM (any OpenAI-compatible endpoint: llama.cpp server, vLLM,
+Ollama) can rewrite it from the same evidence; a failure there is reported in the result's notes.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+
+from emoreason.result import Evidence
+
+MODALITY_WORDS = {"face": "the face", "voice": "the voice", "text": "the words"}
+
+
+def _when(e: Evidence) -> str:
+    if e.start is None:
+        return ""
+    if e.end is None or abs(e.end - e.start) < 0.05:
+        return f"at {e.start:.1f} s"
+    return f"at {e.start:.1f}–{e.end:.1f} s"
+
+
+def _pick(evidence: Sequence[Evidence], modality: str, labels: Sequence[str], k: int) -> list[Evidence]:
+    own = [e for e in evidence if e.modality == modality and e.description]
+    favoured = [e for e in own if e.supports in labels]
+    rest = [e for e in own if e.supports is None]
+    chosen = sorted(favoured, key=lambda e: -e.weight)[:k]
+    if len(chosen) < k:
+        chosen += sorted(rest, key=lambda e: -e.weight)[: k - len(chosen)]
+    return chosen
+
+
+def explain(
+    label: str,
+    scores: Mapping[str, float],
+    evidence: Sequence[Evidence],
+    shares: Mapping[str, float],
+    dropped: Mapping[str, str],
+) -> str:
+    """A paragraph: cues per modality (with times) → the label, the runner-up if close, the weights."""
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    runner = ranked[1] if len(ranked) > 1 and ranked[1][1] >= 0.5 * ranked[0][1] else None
+    labels = [label] + ([runner[0]] if runner else [])
+    clauses = []
+    for modality in ("face", "voice", "text"):
+        if modality not in shares:
+            continue
+        cues = _pick(evidence, modality, labels, 2 if modality != "text" else 1)
+        for e in cues:
+            when = _when(e)
+            clauses.append(f"{when + ' ' if when else ''}{MODALITY_WORDS[modality]}: {e.description}".strip())
+    counter = [e for e in evidence if e.supports and e.supports not in labels and e.weight >= 0.1]
+    text = ""
+    if clauses:
+        text = "; ".join(clauses)
+        text = text[0].upper() + text[1:] + ". "
+    verdict = f"Overall: {label}"
+    if runner:
+        verdict += f", with {runner[0]} close behind"
+    mix = ", ".join(f"{MODALITY_WORDS[m].split()[-1]} {shares[m]:.0%}" for m in shares)
+    text += f"{verdict} ({mix})."
+    if counter:
+        e = max(counter, key=lambda x: x.weight)
+        text += f" Against it: {MODALITY_WORDS.get(e.modality, e.modality)} {e.description} suggests {e.supports}."
+    for m, reason in dropped.items():
+        text += f" {MODALITY_WORDS.get(m, m).capitalize()} not used: {reason}."
+    return text
+
+
+SYSTEM_PROMPT = (
+    "You are an emotion analysis expert. Using ONLY the observed cues given (facial action units with times, "
+    "voice prosody, the words spoken), explain in 2-4 sentences why the person feels the given emotion. "
+    "Cite times. Do not invent cues."
+)
+
+
+def explain_with_llm(
+    endpoint: str,
+    model: str,
+    label: str,
+    scores: Mapping[str, float],
+    evidence: Sequence[Evidence],
+    transcript: str,
+    timeout: float = 60.0,
+) -> str:
+    """Ask an OpenAI-compatible chat endpoint (``.../v1``) to write the explanation from the evidence."""
+    cues = [
+        {"modality": e.modality, "cue": e.name, "description": e.description, "start": e.start, "end": e.end}
+        for e in evidence if e.description
+    ]
+    user = json.dumps({"emotion": label, "scores": {k: round(v, 3) for k, v in scores.items()},
+                       "cues": cues, "transcript": transcript}, ensure_ascii=False)
+    body = json.dumps({"model": model, "temperature": 0.2, "messages": [
+        {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]}).encode()
+    url = endpoint.rstrip("/") + ("/chat/completions" if endpoint.rstrip("/").endswith("/v1") else "/v1/chat/completions")
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - user-given endpoint
+            answer = json.loads(resp.read().decode())
+        content = answer["choices"][0]["message"]["content"].strip()
+    except (urllib.error.URLError, TimeoutError, KeyError, IndexError, ValueError) as exc:
+        raise RuntimeError(f"the LLM endpoint {url} gave no usable answer ({exc})") from None
+    if not content:
+        raise RuntimeError(f"the LLM endpoint {url} returned an empty explanation")
+    return content

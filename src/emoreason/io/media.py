@@ -1,0 +1,243 @@
+"""One decoding pass over a media file with PyAV: frames at a chosen rate, audio as 16 kHz mono.
+
+Frames are handed to a callback as they are decoded (never held), and audio is appended to a
+temporary WAV file, so memory does not grow with the length of the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.errors import (
+    CorruptMediaError,
+    EmptyInputError,
+    InputNotFoundError,
+    UnsupportedFormatError,
+)
+from emoreason.io.audio import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+FrameCallback = Callable[[float, np.ndarray], None]
+
+
+@dataclass
+class MediaInfo:
+    """What a file holds, read from its container headers (no decoding)."""
+
+    path: Path
+    kind: str  # "video", "audio" or "image"
+    duration: float | None
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float | None = None
+
+
+@dataclass
+class DecodeStats:
+    frames_decoded: int = 0
+    frames_sampled: int = 0
+    audio_seconds: float = 0.0
+    video_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def check_path(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise UnsupportedFormatError(f"{path}: is a directory, not a media file")
+    if path.stat().st_size == 0:
+        raise EmptyInputError(f"{path}: the file is empty (0 bytes)")
+    return path
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Open the container and report its streams; a file ffmpeg cannot read is an error."""
+    import av
+
+    path = check_path(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        rgb = load_image(path)
+        return MediaInfo(path, "image", None, True, False, rgb.shape[1], rgb.shape[0])
+    try:
+        with av.open(str(path)) as container:
+            vs = next((s for s in container.streams.video), None)
+            aus = next((s for s in container.streams.audio), None)
+            if vs is None and aus is None:
+                raise UnsupportedFormatError(f"{path}: holds no audio or video stream")
+            duration = _duration(container, vs, aus)
+            fps = float(vs.average_rate) if vs is not None and vs.average_rate else None
+            is_still = vs is not None and aus is None and (vs.frames == 1 or container.format.name in
+                                                          {"image2", "png_pipe", "jpeg_pipe", "webp_pipe"})
+            if is_still:
+                rgb = load_image(path)
+                return MediaInfo(path, "image", None, True, False, rgb.shape[1], rgb.shape[0])
+            return MediaInfo(
+                path, "video" if vs is not None else "audio", duration, vs is not None, aus is not None,
+                vs.codec_context.width if vs is not None else 0,
+                vs.codec_context.height if vs is not None else 0, fps,
+            )
+    except av.error.FFmpegError as exc:
+        raise UnsupportedFormatError(
+            f"{path}: cannot be decoded: not a media file, or truncated/corrupt ({_reason(exc)})") from None
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """An image file as an HxWx3 uint8 RGB array."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = check_path(path)
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise UnsupportedFormatError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+
+
+def decode(
+    path: str | Path,
+    *,
+    fps: float = 5.0,
+    on_frame: FrameCallback | None = None,
+    audio_path: str | Path | None = None,
+    max_side: int = 960,
+    progress: Callable[[float], None] | None = None,
+) -> DecodeStats:
+    """Decode ``path`` once: frames sampled at ``fps`` go to ``on_frame(t, rgb)``; audio to ``audio_path``.
+
+    ``audio_path`` receives 16 kHz mono float32 WAV (written as decoded). Frames larger than
+    ``max_side`` pixels on their long side are downscaled. ``progress(t)`` is called with the media
+    time reached. A stream that breaks part-way is kept up to the break and noted in the stats; one
+    that yields nothing is a :class:`CorruptMediaError`.
+    """
+    import av
+    import soundfile as sf
+
+    path = check_path(path)
+    stats = DecodeStats()
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise UnsupportedFormatError(
+            f"{path}: cannot be decoded: not a media file, or truncated/corrupt ({_reason(exc)})") from None
+    writer = None
+    stated = container.duration / 1_000_000 if container.duration else None
+    with container:
+        vs = next((s for s in container.streams.video), None) if on_frame is not None else None
+        aus = next((s for s in container.streams.audio), None) if audio_path is not None else None
+        streams = [s for s in (vs, aus) if s is not None]
+        if not streams:
+            return stats
+        if vs is not None:
+            vs.thread_type = "AUTO"
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) if aus else None
+        if aus is not None:
+            writer = sf.SoundFile(str(audio_path), "w", samplerate=SAMPLE_RATE, channels=1, subtype="FLOAT")
+        step = 1.0 / fps if fps > 0 else 0.0
+        next_t = 0.0
+        try:
+            for packet in container.demux(streams):
+                for frame in _decode_packet(packet, stats):
+                    if isinstance(frame, av.VideoFrame):
+                        t = float(frame.time) if frame.time is not None else stats.frames_decoded / 25.0
+                        stats.frames_decoded += 1
+                        stats.video_seconds = max(stats.video_seconds, t)
+                        if t + 1e-6 >= next_t:
+                            next_t = (math.floor(t / step + 1e-6) + 1) * step if step else t
+                            on_frame(t, _to_rgb(frame, max_side))  # type: ignore[misc]
+                            stats.frames_sampled += 1
+                            if progress:
+                                progress(t)
+                    elif isinstance(frame, av.AudioFrame) and resampler is not None:
+                        for out in resampler.resample(frame):
+                            samples = out.to_ndarray().reshape(-1)
+                            writer.write(samples)
+                            stats.audio_seconds += len(samples) / SAMPLE_RATE
+            if resampler is not None:
+                for out in resampler.resample(None):
+                    samples = out.to_ndarray().reshape(-1)
+                    writer.write(samples)
+                    stats.audio_seconds += len(samples) / SAMPLE_RATE
+        finally:
+            if writer is not None:
+                writer.close()
+    reached = max(stats.video_seconds, stats.audio_seconds)
+    if stated and reached and reached < stated - 1.0:
+        stats.notes.append(f"the media stops at {reached:.1f} s although its header says {stated:.1f} s "
+                           "(truncated?): analysed what could be decoded")
+    if vs is not None and stats.frames_decoded == 0:
+        raise CorruptMediaError(f"{path}: the video stream holds no decodable frame (truncated or corrupt)")
+    if aus is not None and vs is None and stats.audio_seconds == 0:
+        raise CorruptMediaError(f"{path}: the audio stream holds no decodable sound (truncated or corrupt)")
+    return stats
+
+
+def _decode_packet(packet, stats: DecodeStats):
+    import av
+
+    try:
+        return packet.decode()
+    except av.error.FFmpegError as exc:
+        t = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else None
+        note = f"a damaged {packet.stream.type} packet was skipped" + (f" at {t:.2f} s" if t is not None else "")
+        if note not in stats.notes:
+            stats.notes.append(note)
+        log.debug("decode error: %s", _reason(exc))
+        return []
+
+
+def _to_rgb(frame, max_side: int) -> np.ndarray:
+    w, h = frame.width, frame.height
+    scale = min(1.0, max_side / max(w, h)) if max_side else 1.0
+    if scale < 1.0:
+        w, h = max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2)
+        return frame.to_ndarray(format="rgb24", width=w, height=h)
+    return frame.to_ndarray(format="rgb24")
+
+
+def _duration(container, vs, aus) -> float | None:
+    if container.duration:
+        return container.duration / 1_000_000
+    for s in (vs, aus):
+        if s is not None and s.duration and s.time_base:
+            return float(s.duration * s.time_base)
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    msg = getattr(exc, "strerror", None) or str(exc)
+    return msg.split(":")[-1].strip() if msg else exc.__class__.__name__
+
+
+def read_frame_at(path: str | Path, t: float, max_side: int = 960) -> np.ndarray | None:
+    """The RGB frame nearest to time ``t`` (seconds), decoded by seeking; None if there is none."""
+    import av
+
+    path = check_path(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return load_image(path)
+    with av.open(str(path)) as container:
+        vs = next((s for s in container.streams.video), None)
+        if vs is None:
+            return None
+        if t > 0.5 and vs.time_base:
+            container.seek(int(max(0.0, t - 0.5) / vs.time_base), stream=vs, backward=True)
+        best = None
+        for frame in container.decode(vs):
+            if frame.time is None:
+                continue
+            best = frame
+            if frame.time + 1e-6 >= t:
+                break
+        return _to_rgb(best, max_side) if best is not None else None

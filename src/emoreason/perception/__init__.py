@@ -1,0 +1,1 @@
+"""Perception: one module per modality, each turning decoded media into a :class:`ModalityOutput`."""

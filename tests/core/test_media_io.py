@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+from emoreason.errors import (
+    CorruptMediaError,
+    EmptyInputError,
+    InputNotFoundError,
+    UnsupportedFormatError,
+)
+from emoreason.io.audio import ArrayAudio, WavFileAudio
+from emoreason.io.media import decode, probe, read_frame_at
+from emoreason.io.synth import tone, write_media
+
+
+@pytest.fixture()
+def small_video(tmp_path):
+    frames = [np.full((64, 96, 3), i * 10, np.uint8) for i in range(25)]
+    return write_media(tmp_path / "v.mp4", frames, fps=25, audio=tone(1.0))
+
+
+def test_probe_and_one_pass_decode(small_video, tmp_path):
+    info = probe(small_video)
+    assert info.kind == "video" and info.has_audio and info.width == 96
+    times = []
+    stats = decode(small_video, fps=5, on_frame=lambda t, f: times.append(t), audio_path=tmp_path / "a.wav")
+    assert np.allclose(times, [0.0, 0.2, 0.4, 0.6, 0.8])
+    audio = WavFileAudio(tmp_path / "a.wav")
+    assert audio.duration == pytest.approx(1.0, abs=0.1)
+    assert stats.frames_decoded == 25
+
+
+def test_frame_at_time(small_video):
+    f = read_frame_at(small_video, 0.5)
+    assert f.shape == (64, 96, 3)
+    assert abs(int(f.mean()) - 120) < 15  # frame 12 of a brightness ramp
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".avi", ".webm", ".mov"])
+def test_other_containers(tmp_path, suffix):
+    codec = "libvpx" if suffix == ".webm" else "mpeg4"
+    p = write_media(tmp_path / f"v{suffix}", [np.zeros((32, 32, 3), np.uint8)] * 10, fps=10, video_codec=codec)
+    assert probe(p).kind == "video"
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".mp3", ".ogg", ".m4a"])
+def test_audio_formats(tmp_path, suffix):
+    p = write_media(tmp_path / f"a{suffix}", audio=tone(1.0))
+    info = probe(p)
+    assert info.kind == "audio"
+    decode(p, audio_path=tmp_path / "out.wav")
+    assert WavFileAudio(tmp_path / "out.wav").duration == pytest.approx(1.0, abs=0.15)
+
+
+def test_bad_inputs(tmp_path, small_video):
+    with pytest.raises(InputNotFoundError):
+        probe(tmp_path / "missing.mp4")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(EmptyInputError):
+        probe(tmp_path / "empty.mp4")
+    (tmp_path / "text.mp4").write_text("this is not a video\n" * 50)
+    with pytest.raises(UnsupportedFormatError):
+        probe(tmp_path / "text.mp4")
+    with pytest.raises(UnsupportedFormatError):
+        probe(tmp_path)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(UnsupportedFormatError):
+        probe(tmp_path / "bad.png")
+
+
+def test_truncated_mp4_is_reported(tmp_path, small_video):
+    data = small_video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])  # mp4 written with its index at the end: unreadable when cut
+    with pytest.raises(UnsupportedFormatError, match="truncated"):
+        probe(cut)
+
+
+def test_truncated_mkv_keeps_the_part_before_the_break(tmp_path):
+    frames = [np.full((64, 96, 3), i * 5, np.uint8) for i in range(75)]
+    full = write_media(tmp_path / "v.mkv", frames, fps=25, audio=tone(3.0))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 3])
+    times = []
+    stats = decode(cut, fps=5, on_frame=lambda t, f: times.append(t), audio_path=tmp_path / "a.wav")
+    assert 0 < len(times) < 15
+    assert any("truncated" in n for n in stats.notes)
+
+
+def test_array_audio_resamples_and_mixes_down():
+    a = ArrayAudio(np.stack([tone(1.0, sr=48000, amp=0.2)] * 2), 48000)
+    assert a.sample_rate == 16000 and a.duration == pytest.approx(1.0, abs=1e-3)
+    assert a.read(0.25, 0.5).shape == (4000,)
