@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from emoreason.errors import (
-    CorruptMediaError,
     EmptyInputError,
     InputNotFoundError,
     UnsupportedFormatError,

@@ -103,11 +103,16 @@ def merr_question(caption: str, label_word: str) -> list[dict[str, str]]:
             {"role": "user", "content": MERR_QUESTION.format(caption=caption.strip(), label=label_word)}]
 
 
-def offline_reasoning(explanation: str, label: str) -> str:
-    """Reasoning from our own explanation (cues with times), closed with the label it explains."""
+def offline_reasoning(explanation: str, label: str, model_label: str | None) -> str:
+    """Reasoning from our own explanation (cues with times).
+
+    The explanation argues for ``model_label``; it is closed with "Therefore ... feels {label}" only
+    when that is the label to explain. Otherwise it is left as it is, and :func:`check_consistency`
+    flags it (our models disagree with the clip's label).
+    """
     text = explanation.strip()
-    if not text:
-        return ""
+    if not text or model_label != label:
+        return text
     return f"{text} Therefore, the person in the video most likely feels {label}."
 
 

@@ -19,12 +19,24 @@ class Interval:
     resamples: int = 0
 
     def as_dict(self) -> dict[str, float]:
-        return {"value": self.value, "low": self.low, "high": self.high, "level": self.level,
-                "resamples": self.resamples}
+        return {
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "level": self.level,
+            "resamples": self.resamples,
+        }
 
 
-def bootstrap_ci(metric: Callable[[Sequence, Sequence], float], y_true: Sequence, y_pred: Sequence, *,
-                 resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Interval:
+def bootstrap_ci(
+    metric: Callable[[Sequence, Sequence], float],
+    y_true: Sequence,
+    y_pred: Sequence,
+    *,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
     """Percentile bootstrap: resample items with replacement ``resamples`` times, recompute ``metric``.
 
     The same ``seed`` gives the same interval. ``resamples=0`` returns the point estimate with NaN bounds.
@@ -50,5 +62,6 @@ def bootstrap_ci(metric: Callable[[Sequence, Sequence], float], y_true: Sequence
 
 
 def _numeric(values: Sequence) -> bool:
-    return len(values) > 0 and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-                                   for v in values)
+    return len(values) > 0 and all(
+        isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values
+    )

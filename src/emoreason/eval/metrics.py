@@ -38,8 +38,9 @@ def _check(y_true: Sequence[str], y_pred: Sequence[str]) -> tuple[np.ndarray, np
     return np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
 
 
-def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str],
-                     labels: Sequence[str] | None = None) -> np.ndarray:
+def confusion_matrix(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None
+) -> np.ndarray:
     """Counts ``C[i, j]`` of items with reference ``labels[i]`` predicted as ``labels[j]``.
 
     Items whose reference or prediction is not in ``labels`` are not counted (sklearn's behaviour).
@@ -66,14 +67,17 @@ class PerClass:
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         return {
-            lab: {"precision": float(self.precision[i]), "recall": float(self.recall[i]),
-                  "f1": float(self.f1[i]), "support": int(self.support[i])}
+            lab: {
+                "precision": float(self.precision[i]),
+                "recall": float(self.recall[i]),
+                "f1": float(self.f1[i]),
+                "support": int(self.support[i]),
+            }
             for i, lab in enumerate(self.labels)
         }
 
 
-def per_class(y_true: Sequence[str], y_pred: Sequence[str],
-              labels: Sequence[str] | None = None) -> PerClass:
+def per_class(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> PerClass:
     """Precision, recall and F1 of each class (0 where undefined, as sklearn's ``zero_division=0``)."""
     t, p = _check(y_true, y_pred)
     labels = list(labels) if labels is not None else class_order(y_true)

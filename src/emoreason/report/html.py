@@ -73,6 +73,8 @@ def _tag(label: str, label_set: str) -> str:
 def _header(result: Result, name: str) -> str:
     colour = label_colour(result.label, result.label_set)
     facts = []
+    if result.label in result.scores:
+        facts.append(f"score {result.scores[result.label]:.2f}")
     if result.duration:
         facts.append(format_time(result.duration))
     used = [MODALITY_NAMES.get(m, m) for m, s in result.modalities.items() if s.used]
@@ -93,9 +95,10 @@ def _header(result: Result, name: str) -> str:
 def _gauge(title: str, value: float, low: str, high: str) -> str:
     v = max(-1.0, min(1.0, float(value)))
     left = (v + 1) / 2 * 100
-    return (f'<div class="gauge"><div class="lbl"><span>{escape(title)} <b>{v:+.2f}</b></span>'
-            f"<span>{escape(low)} ↔ {escape(high)}</span></div><div class=\"track\"><div class=\"mid\"></div>"
-            f'<div class="mark" style="left:calc({left:.1f}% - 2px)"></div></div></div>')
+    return (f'<div class="gauge"><div class="lbl"><span>{escape(title)}</span><b>{v:+.2f}</b></div>'
+            '<div class="track"><div class="mid"></div>'
+            f'<div class="mark" style="left:calc({left:.1f}% - 2px)"></div></div>'
+            f'<div class="ends"><span>{escape(low)}</span><span>{escape(high)}</span></div></div>')
 
 
 def _bar_row(label: str, p: float, label_set: str) -> str:
@@ -146,7 +149,10 @@ def _face_section(result: Result, media_path: str | os.PathLike | None) -> str:
         except PeakFrameError as exc:
             log.warning("report: %s", exc)
             picture = f'<p class="warn">The peak frame could not be shown: {escape(str(exc))}</p>'
-    au_html = _au_table(aus) if aus else '<p class="note">No Action Unit intensities were reported.</p>'
+    au_html = (_au_table(aus, details.get("au_unit")) if aus
+               else '<p class="note">No Action Unit intensities were reported.</p>')
+    if details.get("peak_description"):
+        au_html = f'<p><b>Seen at the peak:</b> {escape(str(details["peak_description"]))}</p>' + au_html
     facts = []
     for key, title in (("frames", "frames analysed"), ("frames_with_face", "with a face")):
         if key in details:
@@ -156,7 +162,7 @@ def _face_section(result: Result, media_path: str | os.PathLike | None) -> str:
     return _card(heading, f'<div class="two"><div>{picture}</div><div>{au_html}{fact_line}</div></div>')
 
 
-def _au_table(aus: dict[str, Any]) -> str:
+def _au_table(aus: dict[str, Any], unit: str | None = None) -> str:
     items = []
     for code, value in aus.items():
         try:
@@ -174,7 +180,7 @@ def _au_table(aus: dict[str, Any]) -> str:
                     f"{value:.2f}</td></tr>")
     return ("<table><thead><tr><th>AU</th><th>movement</th><th style=\"text-align:right\">intensity</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            '<p class="note">Intensities are relative to the person\'s own neutral face (0 = their baseline).</p>')
+            f'<p class="note">Intensity unit: {escape(unit or "not stated by the face analysis")}.</p>')
 
 
 def _transcript_section(result: Result) -> str:
@@ -224,7 +230,7 @@ def _evidence_table(result: Result) -> str:
             f"<th>argues for</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-_HIDDEN_DETAILS = {"peak_aus", "transcript", "words", "peak_face_box"}
+_HIDDEN_DETAILS = {"peak_aus", "transcript", "words", "peak_face_box", "peak_description", "au_unit"}
 
 
 def _modalities_table(result: Result) -> str:

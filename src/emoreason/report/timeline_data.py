@@ -72,7 +72,8 @@ def build_timeline(result: Result) -> Timeline:
             modality_names.append(mod)
     modality_names += sorted(m for m in per_modality if m not in _MODALITY_ORDER)
     tracks = [fused] + [per_modality[m] for m in modality_names]
-    labels = label_order({lab for t in tracks for b in t.blocks for lab in b.scores}, result.label_set)
+    labels = label_order({lab for t in tracks for b in t.blocks for lab, p in b.scores.items() if p > 0},
+                         result.label_set)
     return Timeline(tracks=tracks, start=start, end=end, labels=labels, timed=timed)
 
 

@@ -13,7 +13,7 @@ from emoreason.report.timeline_data import Timeline, format_time, nice_ticks
 
 _WIDTH = 960
 _LEFT = 92
-_RIGHT = 12
+_RIGHT = 28
 _ROW = 58
 _GAP = 14
 _TOP = 8
@@ -47,6 +47,8 @@ def timeline_svg(timeline: Timeline, label_set: str = "canonical") -> str:
             tip = f"{name}, {when}: " + ", ".join(f"{lab} {p:.2f}" for lab, p in ranked[:4])
             parts.append(f'<g class="seg"><title>{escape(tip)}</title>')
             y = y0 + _ROW
+            top = blk.top
+            top_band: tuple[float, float] | None = None
             for lab in timeline.labels:
                 p = float(blk.scores.get(lab, 0.0))
                 if p <= 0:
@@ -55,11 +57,12 @@ def timeline_svg(timeline: Timeline, label_set: str = "canonical") -> str:
                 y -= h
                 parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
                              f'fill="{label_colour(lab, label_set)}"/>')
-            top = blk.top
-            if top is not None and w > 54:
-                colour = label_colour(top, label_set)
-                parts.append(f'<text x="{x + w / 2:.1f}" y="{y0 + _ROW - 8}" text-anchor="middle" '
-                             f'class="seg-label" fill="{text_on(colour)}">{escape(top)}</text>')
+                if lab == top:
+                    top_band = (y, h)
+            if top is not None and top_band is not None and w > 54 and top_band[1] >= 15:
+                colour = label_colour(top, label_set)  # the label's name, written inside its own band
+                parts.append(f'<text x="{x + w / 2:.1f}" y="{top_band[0] + top_band[1] / 2 + 4:.1f}" '
+                             f'text-anchor="middle" class="seg-label" fill="{text_on(colour)}">{escape(top)}</text>')
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y0 + _ROW}" class="seg-edge"/></g>')
     axis_y = _TOP + len(timeline.tracks) * (_ROW + _GAP) - _GAP + 4
     if timeline.timed:

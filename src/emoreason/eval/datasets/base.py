@@ -55,13 +55,41 @@ class LoadedDataset:
         """The first ``limit`` items (the order is the adapter's, which is deterministic)."""
         if limit is None or limit >= len(self.items):
             return self
-        out = LoadedDataset(self.name, self.root, self.split, self.label_map, self.modalities,
-                            self.items[:limit], Counter(self.excluded), list(self.notes))
+        out = LoadedDataset(
+            self.name,
+            self.root,
+            self.split,
+            self.label_map,
+            self.modalities,
+            self.items[:limit],
+            Counter(self.excluded),
+            list(self.notes),
+        )
         out.notes.append(f"--limit {limit}: scored the first {limit} of {len(self.items)} usable items")
         return out
 
+    def sampled(self, n: int | None, seed: int = 0) -> LoadedDataset:
+        """A seeded random sample of ``n`` items (kept in the adapter's order), for quick balanced looks."""
+        if n is None or n >= len(self.items):
+            return self
+        import random
+
+        keep = sorted(random.Random(seed).sample(range(len(self.items)), n))
+        out = LoadedDataset(
+            self.name,
+            self.root,
+            self.split,
+            self.label_map,
+            self.modalities,
+            [self.items[i] for i in keep],
+            Counter(self.excluded),
+            list(self.notes),
+        )
+        out.notes.append(f"--sample {n} (seed {seed}): scored a random {n} of {len(self.items)} usable items")
+        return out
+
     def data_hash(self) -> str:
-        """SHA-256 of the item list (id, path, label, text), so two reports can be checked for the same data."""
+        """SHA-256 of the item list (id, path, label, text): two reports with one hash scored the same data."""
         h = hashlib.sha256()
         for it in self.items:
             h.update(f"{it.id}\t{it.path or ''}\t{it.label}\t{it.text or ''}\n".encode())
@@ -86,9 +114,18 @@ class ItemCollector:
     def __init__(self, adapter: DatasetAdapter, root: Path, split: str | None) -> None:
         self.data = LoadedDataset(adapter.name, str(root), split, adapter.label_map.name, adapter.modalities)
         self.label_map = adapter.label_map
+        self._seen: dict[str, int] = {}
+        self.renamed = 0
 
-    def add(self, item_id: str, source_label: str, *, path: Path | None = None,
-            require_media: bool = True, **fields: Any) -> EvalItem | None:
+    def add(
+        self,
+        item_id: str,
+        source_label: str,
+        *,
+        path: Path | None = None,
+        require_media: bool = True,
+        **fields: Any,
+    ) -> EvalItem | None:
         raw = str(source_label).strip()
         key = raw.lower()
         if key not in self.label_map.to_canonical:
@@ -101,6 +138,12 @@ class ItemCollector:
         if require_media and path is not None and not path.exists():
             self.data.excluded["media file missing"] += 1
             return None
+        if item_id in self._seen:
+            self._seen[item_id] += 1
+            item_id = f"{item_id}#{self._seen[item_id]}"
+            self.renamed += 1
+        else:
+            self._seen[item_id] = 1
         item = EvalItem(id=item_id, label=canonical, source_label=key, path=path, **fields)
         self.data.items.append(item)
         return item
@@ -112,10 +155,14 @@ class ItemCollector:
         self.data.notes.append(text)
 
     def done(self) -> LoadedDataset:
+        if self.renamed:
+            self.note(f"{self.renamed} items shared an id with an earlier item and were renamed id#n")
         if not self.data.items:
             detail = ", ".join(f"{k} x{v}" for k, v in self.data.excluded.most_common(5))
-            raise ConfigError(f"{self.data.name}: no usable items under {self.data.root}"
-                              + (f" (excluded: {detail})" if detail else ""))
+            raise ConfigError(
+                f"{self.data.name}: no usable items under {self.data.root}"
+                + (f" (excluded: {detail})" if detail else "")
+            )
         return self.data
 
 
@@ -146,7 +193,9 @@ def read_csv_rows(path: Path, required: tuple[str, ...] = (), what: str = "") ->
         raise ConfigError(f"{what or path}: not UTF-8 text ({exc.reason})") from None
     missing = [c for c in required if c not in columns]
     if missing:
-        raise ConfigError(f"{what or path}: missing column(s) {', '.join(missing)} (has: {', '.join(columns)})")
+        raise ConfigError(
+            f"{what or path}: missing column(s) {', '.join(missing)} (has: {', '.join(columns)})"
+        )
     return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in rows]
 
 

@@ -54,8 +54,15 @@ class CremaDAdapter:
             table = require_file(root / "processedResults" / "summaryTable.csv", "crema-d summaryTable.csv")
             rows = read_csv_rows(table, ("FileName", SPLITS[which]), "crema-d summaryTable.csv")
             votes = {r["FileName"].strip(): r[SPLITS[which]].strip() for r in rows}
-        names = sorted({p.stem for d in (audio_dir, video_dir) if d.is_dir() for p in d.iterdir()
-                        if p.suffix.lower() in (".wav", *VIDEO_EXTS)})
+        names = sorted(
+            {
+                p.stem
+                for d in (audio_dir, video_dir)
+                if d.is_dir()
+                for p in d.iterdir()
+                if p.suffix.lower() in (".wav", *VIDEO_EXTS)
+            }
+        )
         for stem in names:
             m = NAME.match(stem)
             if not m:
@@ -76,8 +83,13 @@ class CremaDAdapter:
                     col.exclude(f"crowd vote tied or unknown ({SPLITS[which]})")
                     continue
                 source = VOTES[vote]
-            col.add(stem, source, path=path, speaker=m.group(1),
-                    meta={"sentence": m.group(2), "acted": CODES[m.group(3)], "level": m.group(4)})
+            col.add(
+                stem,
+                source,
+                path=path,
+                speaker=m.group(1),
+                meta={"sentence": m.group(2), "acted": CODES[m.group(3)], "level": m.group(4)},
+            )
         data = col.done()
         data.modalities = tuple(x for x in media_modalities([it.path for it in data.items]) if x != "text")
         return data

@@ -43,17 +43,26 @@ class MeldAdapter:
 
             raise InputNotFoundError(f"meld: {which}_sent_emo.csv not found in {root} or {root / which}")
         rows = read_csv_rows(csv_path, ("Utterance", "Emotion", "Dialogue_ID", "Utterance_ID"), str(csv_path))
-        clip_dir = next((d for d in (root / SPLITS[which], csv_path.parent / SPLITS[which]) if d.is_dir()), None)
+        clip_dir = next(
+            (d for d in (root / SPLITS[which], csv_path.parent / SPLITS[which]) if d.is_dir()), None
+        )
         col = ItemCollector(self, root, which)
         for row in rows:
             d, u = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
             item_id = f"dia{d}_utt{u}"
             path = clip_dir / f"{item_id}.mp4" if clip_dir is not None else None
-            col.add(item_id, row["Emotion"], path=path, text=clean_text(row["Utterance"]),
-                    speaker=row.get("Speaker") or None,
-                    meta={"dialogue": d, "utterance": u, "sentiment": row.get("Sentiment", "")})
+            col.add(
+                item_id,
+                row["Emotion"],
+                path=path,
+                text=clean_text(row["Utterance"]),
+                speaker=row.get("Speaker") or None,
+                meta={"dialogue": d, "utterance": u, "sentiment": row.get("Sentiment", "")},
+            )
         if clip_dir is None:
-            col.note(f"meld: no {SPLITS[which]}/ clip folder under {root}: text-only items (gold transcripts)")
+            col.note(
+                f"meld: no {SPLITS[which]}/ clip folder under {root}: text-only items (gold transcripts)"
+            )
         data = col.done()
         if clip_dir is None:
             data.modalities = ("text",)
@@ -62,8 +71,16 @@ class MeldAdapter:
 
 def clean_text(text: str) -> str:
     """MELD's CSVs carry mis-decoded punctuation (Windows-1252 read as Latin-1); undo the common cases."""
-    fixes = {"\u0092": "'", "\u0091": "'", "\u0093": '"', "\u0094": '"', "\u0085": "...", "\u0097": "-",
-             "\u0096": "-", "\u00a0": " "}
+    fixes = {
+        "\u0092": "'",
+        "\u0091": "'",
+        "\u0093": '"',
+        "\u0094": '"',
+        "\u0085": "...",
+        "\u0097": "-",
+        "\u0096": "-",
+        "\u00a0": " ",
+    }
     for bad, good in fixes.items():
         text = text.replace(bad, good)
     return " ".join(text.split())

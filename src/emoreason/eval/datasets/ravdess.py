@@ -30,8 +30,16 @@ from emoreason.eval.datasets.base import (
 from emoreason.labels import RAVDESS
 
 CODE = re.compile(r"^(0[1-3])-(0[12])-(0[1-8])-(0[12])-(0[12])-(0[12])-(\d{2})$")
-EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry", "06": "fearful",
-            "07": "disgust", "08": "surprised"}
+EMOTIONS = {
+    "01": "neutral",
+    "02": "calm",
+    "03": "happy",
+    "04": "sad",
+    "05": "angry",
+    "06": "fearful",
+    "07": "disgust",
+    "08": "surprised",
+}
 STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
 MEDIA_EXTS = {".wav", ".mp4", ".flac"}
 
@@ -45,7 +53,7 @@ def parse_actor_split(split: str | None) -> set[int] | None:
         raise ConfigError(f"ravdess: split must be 'all' or 'actors:A-B' / 'actors:A,B,..', got {split!r}")
     actors: set[int] = set()
     try:
-        for part in text[len("actors:"):].split(","):
+        for part in text[len("actors:") :].split(","):
             if "-" in part:
                 a, b = part.split("-", 1)
                 actors.update(range(int(a), int(b) + 1))
@@ -83,11 +91,19 @@ class RavdessAdapter:
             modality, channel, emo, intensity, statement, rep, actor = m.groups()
             if actors is not None and int(actor) not in actors:
                 continue
-            col.add(path.stem + path.suffix.lower(), EMOTIONS[emo], path=path, speaker=f"Actor_{actor}",
-                    meta={"intensity": "strong" if intensity == "02" else "normal",
-                          "statement": STATEMENTS[statement], "repetition": int(rep),
-                          "vocal_channel": "song" if channel == "02" else "speech",
-                          "media": {"01": "audio-video", "02": "video-only", "03": "audio-only"}[modality]})
+            col.add(
+                path.stem + path.suffix.lower(),
+                EMOTIONS[emo],
+                path=path,
+                speaker=f"Actor_{actor}",
+                meta={
+                    "intensity": "strong" if intensity == "02" else "normal",
+                    "statement": STATEMENTS[statement],
+                    "repetition": int(rep),
+                    "vocal_channel": "song" if channel == "02" else "speech",
+                    "media": {"01": "audio-video", "02": "video-only", "03": "audio-only"}[modality],
+                },
+            )
         return self._finish(col)
 
     def _load_csv(self, csv_path: Path, split: str | None) -> LoadedDataset:
@@ -99,9 +115,13 @@ class RavdessAdapter:
             if actors is not None and actor.isdigit() and int(actor) not in actors:
                 continue
             path = csv_path.parent / row["path"]
-            col.add(Path(row["path"]).name, row["emotion"], path=path,
-                    speaker=f"Actor_{int(actor):02d}" if actor.isdigit() else None,
-                    meta={k: row[k] for k in ("intensity", "statement", "repetition", "sex") if k in row})
+            col.add(
+                Path(row["path"]).name,
+                row["emotion"],
+                path=path,
+                speaker=f"Actor_{int(actor):02d}" if actor.isdigit() else None,
+                meta={k: row[k] for k in ("intensity", "statement", "repetition", "sex") if k in row},
+            )
         return self._finish(col)
 
     def _finish(self, col: ItemCollector) -> LoadedDataset:

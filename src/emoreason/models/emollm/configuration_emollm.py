@@ -84,6 +84,7 @@ class EmoLLMConfig(PretrainedConfig):
         label_set: str = "merr",
         projector_hidden_act: str = "gelu",
         ignore_index: int = -100,
+        text_model_path: str | None = None,
         **kwargs: Any,
     ):
         if isinstance(text_config, dict):
@@ -96,6 +97,7 @@ class EmoLLMConfig(PretrainedConfig):
         self.label_set = label_set
         self.projector_hidden_act = projector_hidden_act
         self.ignore_index = ignore_index
+        self.text_model_path = text_model_path
         super().__init__(**kwargs)
         self.validate_layout()
 

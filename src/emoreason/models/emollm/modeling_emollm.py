@@ -183,6 +183,45 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
 
     # ---- loading -----------------------------------------------------------------------------
     @classmethod
+    def from_components(cls, config: EmoLLMConfig, text_model_path: str | None = None,
+                        encoder_paths: dict[str, str] | None = None, dtype: torch.dtype | None = None,
+                        quantization_config: Any = None) -> EmoLLMForConditionalGeneration:
+        """A fresh model around pretrained parts: the LLM from ``text_model_path`` and encoders by path.
+
+        Paths default to ``config.text_model_path`` and each encoder spec's ``path``; an encoder with
+        neither a path nor a config reads cached features only. Projectors start random.
+        """
+        from emoreason.models.emollm.encoders import load_encoder
+
+        text_model_path = text_model_path or getattr(config, "text_model_path", None)
+        towers: dict[str, nn.Module] = {}
+        for name, spec in config.encoders.items():
+            path = (encoder_paths or {}).get(name) or spec.get("path")
+            if path:
+                towers[name], _ = load_encoder(str(path))
+                if dtype is not None:
+                    towers[name].to(dtype=dtype)
+                spec["path"] = str(path)
+                spec["config"] = towers[name].config.to_dict()
+        llm = None
+        if text_model_path:
+            try:
+                llm, info = AutoModelForCausalLM.from_pretrained(
+                    text_model_path, dtype=dtype, quantization_config=quantization_config,
+                    trust_remote_code=False, output_loading_info=True)
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot load the language model from {text_model_path}: {exc}") from exc
+            if info.get("missing_keys"):
+                raise ModelError(f"{text_model_path}: language model checkpoint lacks weights: "
+                                 f"{describe_loading_problems({'missing_keys': info['missing_keys']})}")
+            config.text_config = llm.config
+            config.text_model_path = str(text_model_path)
+        model = cls(config, language_model=llm, encoders=towers)
+        if dtype is not None:
+            model.projectors.to(dtype=dtype)
+        return model
+
+    @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args: Any, strict: bool = True, **kwargs: Any):
         """Load a saved model; with ``strict`` (default) any missing, unexpected or mismatched weight is an error."""
         want_info = kwargs.pop("output_loading_info", False)

@@ -148,10 +148,10 @@ def frames_to_pixels(frames: np.ndarray, spec: dict[str, Any]) -> torch.Tensor:
 
 
 def sample_indices(n_available: int, n_wanted: int) -> list[int]:
-    """``n_wanted`` evenly spaced indices into ``n_available`` items (repeats when there are fewer)."""
+    """``n_wanted`` evenly spaced (centred) indices into ``n_available`` items (repeats when there are fewer)."""
     if n_available <= 0:
         return []
-    return [min(n_available - 1, int(i * n_available / n_wanted)) for i in range(n_wanted)]
+    return [min(n_available - 1, int((i + 0.5) * n_available / n_wanted)) for i in range(n_wanted)]
 
 
 def audio_to_inputs(samples: np.ndarray, model_type: str, normalize: bool = True) -> torch.Tensor:

@@ -1,0 +1,195 @@
+"""Load test for `emoreason serve`: N concurrent clients for M seconds against a local server.
+
+Starts the server in a subprocess on 127.0.0.1 (a free port), measures its resident memory, runs the
+clients (threads, one HTTP connection each), measures the memory again and prints requests/s,
+latency percentiles and the error count.
+
+    python benchmarks/bench_serve_load.py --clients 8 --seconds 20 --payload text --analyzer real
+    python benchmarks/bench_serve_load.py --clients 8 --seconds 20 --payload wav --analyzer echo
+
+``--analyzer real`` runs emoreason.analyze (the whole pipeline); ``--analyzer echo`` answers with a
+Result made from the request without analysing it, which measures the server's own cost (HTTP,
+upload handling, media probing, queueing, JSON). Bounded: at most 64 clients and 300 seconds, loopback
+only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+MAX_CLIENTS = 64
+MAX_SECONDS = 300
+
+
+def echo_analyzer(source: Any = None, **kwargs: Any) -> Any:
+    """A Result from the request itself (no analysis): the server's overhead alone."""
+    from emoreason.result import Result
+
+    size = Path(source).stat().st_size if source else 0
+    scores = dict.fromkeys(("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"), 0.0)
+    scores["neutral"] = 1.0
+    return Result(input=str(source), duration=None, label="neutral", scores=scores, valence=0.0, arousal=0.0,
+                  transcript=kwargs.get("text") or "", notes=[f"echo: {size} bytes, no analysis"])
+
+
+def serve(port: int, analyzer: str, concurrency: int, queue: int) -> None:
+    import uvicorn
+
+    from emoreason.serve.app import create_app
+    from emoreason.serve.limits import Limits
+
+    app = create_app(echo_analyzer if analyzer == "echo" else None,
+                     limits=Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120),
+                     warmup=analyzer == "real")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wav_tone(seconds: float = 1.0, sr: int = 16000) -> bytes:
+    import numpy as np
+
+    t = np.arange(int(seconds * sr)) / sr
+    pcm = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def client_loop(url: str, payload: str, deadline: float, out: list[tuple[float, int]], lock: threading.Lock) -> None:
+    import httpx
+
+    texts = ["I can't believe we won, this is wonderful!", "Leave me alone, I am furious.",
+             "I miss her so much.", "The meeting is at three."]
+    wav = wav_tone() if payload == "wav" else b""
+    i = 0
+    with httpx.Client(base_url=url, timeout=130) as c:
+        while time.monotonic() < deadline:
+            t0 = time.perf_counter()
+            try:
+                if payload == "wav":
+                    r = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav")},
+                               data={"modalities": "voice"})
+                else:
+                    r = c.post("/v1/analyze", json={"text": texts[i % len(texts)], "modalities": ["text"]})
+                status = r.status_code
+            except httpx.HTTPError:
+                status = -1
+            with lock:
+                out.append((time.perf_counter() - t0, status))
+            i += 1
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--payload", choices=("text", "wav"), default="text")
+    ap.add_argument("--analyzer", choices=("real", "echo"), default="real")
+    ap.add_argument("--concurrency", type=int, default=1, help="the server's worker threads")
+    ap.add_argument("--queue", type=int, default=None, help="the server's queue (default: clients, so no 503)")
+    ap.add_argument("--serve-only", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
+        ap.error(f"--clients must be 1..{MAX_CLIENTS} and --seconds 0..{MAX_SECONDS}")
+    queue = args.queue if args.queue is not None else args.clients
+    if args.serve_only:
+        serve(args.serve_only, args.analyzer, args.concurrency, queue)
+        return 0
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen([sys.executable, __file__, "--serve-only", str(port), "--analyzer", args.analyzer,
+                               "--concurrency", str(args.concurrency), "--queue", str(queue),
+                               "--clients", str(args.clients)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                print("the server exited before it was ready", file=sys.stderr)
+                return 1
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    print("the server did not start within 120 s", file=sys.stderr)
+                    return 1
+                time.sleep(0.2)
+        warm: list[tuple[float, int]] = []
+        client_loop(url, args.payload, time.monotonic() + 0.5, warm, threading.Lock())  # first requests load lazily
+        rss_before = rss_mib(server.pid)
+        results: list[tuple[float, int]] = []
+        lock = threading.Lock()
+        t0 = time.monotonic()
+        stop = t0 + args.seconds
+        threads = [threading.Thread(target=client_loop, args=(url, args.payload, stop, results, lock))
+                   for _ in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.monotonic() - t0
+        rss_after = rss_mib(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    ok = [lat for lat, st in results if st == 200]
+    codes: dict[str, int] = {}
+    for _, st in results:
+        codes[str(st)] = codes.get(str(st), 0) + 1
+    report = {"analyzer": args.analyzer, "payload": args.payload, "clients": args.clients,
+              "server_concurrency": args.concurrency, "server_queue": queue, "seconds": round(wall, 2),
+              "requests": len(results), "ok": len(ok), "errors": len(results) - len(ok), "status_counts": codes,
+              "requests_per_s": round(len(ok) / wall, 2),
+              "latency_ms": {f"p{q}": round(percentile(ok, q) * 1000, 1) for q in (50, 95, 99)},
+              "warmup_statuses": sorted({st for _, st in warm}),
+              "server_rss_mib": {"before": round(rss_before, 1), "after": round(rss_after, 1),
+                                 "change": round(rss_after - rss_before, 1)}}
+    print(f"{args.clients} clients x {wall:.1f} s, {args.analyzer} analyzer, {args.payload} payload: "
+          f"{report['requests_per_s']} req/s, p50 {report['latency_ms']['p50']} ms, p95 {report['latency_ms']['p95']} ms, "
+          f"p99 {report['latency_ms']['p99']} ms, {report['errors']} errors {codes}, "
+          f"server RSS {rss_before:.1f} -> {rss_after:.1f} MiB")
+    print(json.dumps(report))
+    return 0 if report["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""Run the builder over many clips: worker processes, a progress bar, resumable, then a deterministic merge.
+
+Layout of the output directory::
+
+    OUT/build_config.json       the BuildOptions of this build (a rerun must use the same)
+    OUT/clips/<id>.json         one record per finished clip (written atomically: present means done)
+    OUT/failed/<id>.json        why a clip could not be used (retried on the next run)
+    OUT/frames/<id>.jpg         peak frames;  OUT/series/<id>.{aus,prosody}.csv  per-clip tables
+    OUT/build.log               one line per clip outcome (append-only, for people)
+    OUT/dataset.jsonl, OUT/merr/*, OUT/sharegpt_{video,image}.json, OUT/failed.jsonl, OUT/summary.json
+                                the merge, rebuilt from clips/ in manifest order at the end of each run
+    OUT/timings.json            seconds per stage (the one output that differs between runs)
+
+Kill the run at any moment (even ``kill -9``) and run it again: finished clips are skipped, a clip
+cut off half-way is redone from scratch, and the merge reads only complete files, so the outputs are
+the same as those of an uninterrupted run, with no clip twice and none lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emoreason.errors import ConfigError
+from emoreason.io.atomic import atomic_write_text
+from emoreason.labels import get_label_map
+
+from .builder import BuildOptions, build_record, strip_private
+from .manifest import ClipSpec, load_manifest
+from .writers import write_jsonl, write_merr, write_sharegpt
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 2  # Ray backend: a task whose worker dies is retried once, then recorded as failed
+
+
+@dataclass
+class ClipOutcome:
+    clip_id: str
+    ok: bool
+    reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class BuildSummary:
+    clips: int
+    done: int
+    failed: int
+    processed_this_run: int
+    skipped_as_done: int
+    exported: dict[str, int]
+    wall_seconds: float
+    out_dir: str
+
+
+def process_clip(spec: ClipSpec, options: BuildOptions, out_dir: str) -> ClipOutcome:
+    """Build one clip's record and store it (or the reason it failed). Never raises for a bad clip."""
+    out = Path(out_dir)
+    seed = int(hashlib.sha256(f"{options.seed}:{spec.clip_id}".encode()).hexdigest()[:8], 16)
+    random.seed(seed)
+    with contextlib.suppress(ImportError):
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    try:
+        record = build_record(spec, options, out)
+    except Exception as exc:  # noqa: BLE001 - any failure of one clip is logged, never stops the run
+        reason = f"{exc.__class__.__name__}: {exc}".strip()
+        atomic_write_text(out / "failed" / f"{spec.clip_id}.json",
+                          json.dumps({"id": spec.clip_id, "path": spec.path, "reason": reason}, sort_keys=True))
+        return ClipOutcome(spec.clip_id, False, reason)
+    atomic_write_text(out / "clips" / f"{spec.clip_id}.json", json.dumps(record, ensure_ascii=False, sort_keys=True))
+    with contextlib.suppress(FileNotFoundError):
+        (out / "failed" / f"{spec.clip_id}.json").unlink()
+    return ClipOutcome(spec.clip_id, True, timings=record.get("_timings", {}))
+
+
+def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions | None = None, *,
+                  workers: int = 1, progress: bool = True, keep_contradictions: bool = False,
+                  max_tasks_per_child: int = 50, limit: int | None = None) -> BuildSummary:
+    """Build (or resume) the dataset of ``source`` (a video directory or CSV manifest) into ``out_dir``.
+
+    ``workers`` processes run clips in parallel (1 = in this process); each worker is replaced after
+    ``max_tasks_per_child`` clips so memory cannot creep up, and at most ``2 x workers`` clips are in
+    flight. ``limit`` processes only the first N clips of the manifest (a trial run).
+    """
+    options = options or BuildOptions()
+    if workers < 1 or max_tasks_per_child < 1 or (limit is not None and limit < 1):
+        raise ConfigError(f"workers, --max-tasks-per-child and --limit must be at least 1 "
+                          f"(got {workers}, {max_tasks_per_child}, {limit})")
+    specs = load_manifest(source)[:limit] if limit else load_manifest(source)
+    _check_labels(specs, options.label_set)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with _exclusive(out):
+        _check_config(out, options)
+        done = {s.clip_id for s in specs if _is_done(out, s.clip_id)}
+        todo = [s for s in specs if s.clip_id not in done]
+        bar = _bar(progress, len(specs), len(done))
+        outcomes: list[ClipOutcome] = []
+
+        def record(o: ClipOutcome) -> None:
+            outcomes.append(o)
+            _log_line(out, o)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(failed=sum(not x.ok for x in outcomes), refresh=False)
+
+        try:
+            if workers == 1 or len(todo) <= 1:
+                for s in todo:
+                    record(process_clip(s, options, str(out)))
+            else:
+                run_pool(todo, options, str(out), workers, max_tasks_per_child, record)
+        finally:
+            if bar is not None:
+                bar.close()
+        exported = merge(specs, out, options, keep_contradictions)
+    wall = time.perf_counter() - t0
+    _write_timings(out, specs, outcomes, wall)
+    return BuildSummary(clips=len(specs), done=exported["records"], failed=exported["failed"],
+                        processed_this_run=len(outcomes), skipped_as_done=len(done),
+                        exported=exported, wall_seconds=wall, out_dir=str(out))
+
+
+def run_pool(todo: Sequence[ClipSpec], options: BuildOptions, out_dir: str, workers: int,
+             max_tasks_per_child: int, on_done: Callable[[ClipOutcome], None]) -> None:
+    """Run ``todo`` on a process pool, ``2 x workers`` in flight, surviving worker deaths.
+
+    When a worker dies (a crash, the out-of-memory killer) the pool breaks and every clip in flight
+    becomes a suspect. Suspects are then rerun one at a time on a fresh pool, so the clip that kills
+    its worker alone is identified and recorded as failed; the innocent ones simply finish.
+    """
+    queue = list(reversed(todo))
+    suspects: list[ClipSpec] = []
+    ctx = multiprocessing.get_context("spawn")
+    while queue or suspects:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=max_tasks_per_child)
+        in_flight: dict[Future, tuple[ClipSpec, bool]] = {}
+        broken = False
+        try:
+            while (queue or suspects or in_flight) and not (broken and not in_flight):
+                if not broken and suspects and not in_flight:
+                    broken = not _submit(pool, in_flight, suspects, options, out_dir, alone=True)
+                while not broken and not suspects and queue and len(in_flight) < 2 * workers:
+                    broken = not _submit(pool, in_flight, queue, options, out_dir, alone=False)
+                if not in_flight:
+                    break
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    spec, alone = in_flight.pop(fut)
+                    try:
+                        on_done(fut.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        if alone:
+                            on_done(_record_crash(spec, out_dir))
+                        else:
+                            suspects.append(spec)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(pool: ProcessPoolExecutor, in_flight: dict, source: list[ClipSpec], options: BuildOptions,
+            out_dir: str, alone: bool) -> bool:
+    """Move the last clip of ``source`` onto the pool; False (clip put back) if the pool is broken."""
+    spec = source.pop()
+    try:
+        in_flight[pool.submit(process_clip, spec, options, out_dir)] = (spec, alone)
+    except BrokenProcessPool:
+        source.append(spec)
+        return False
+    return True
+
+
+def _record_crash(spec: ClipSpec, out_dir: str) -> ClipOutcome:
+    reason = "worker process died while processing it (a crash, or killed for memory)"
+    atomic_write_text(Path(out_dir) / "failed" / f"{spec.clip_id}.json",
+                      json.dumps({"id": spec.clip_id, "path": spec.path, "reason": reason}, sort_keys=True))
+    return ClipOutcome(spec.clip_id, False, reason)
+
+
+def merge(specs: Sequence[ClipSpec], out: Path, options: BuildOptions, keep_contradictions: bool) -> dict[str, int]:
+    """Rebuild every merged output from the per-clip files, in manifest order (deterministic)."""
+    records: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for s in specs:
+        rec = _read_json(out / "clips" / f"{s.clip_id}.json")
+        if rec is not None:
+            records.append(strip_private(rec))
+            continue
+        fail = _read_json(out / "failed" / f"{s.clip_id}.json")
+        failed.append(fail or {"id": s.clip_id, "path": s.path, "reason": "not processed"})
+    write_jsonl(records, out / "dataset.jsonl")
+    write_jsonl(failed, out / "failed.jsonl")
+    merr = write_merr(records, out / "merr", keep_contradictions=keep_contradictions)
+    n_video = write_sharegpt(records, out / "sharegpt_video.json", seed=options.seed, media="video",
+                             keep_contradictions=keep_contradictions)
+    write_sharegpt(records, out / "sharegpt_image.json", seed=options.seed, media="image",
+                   keep_contradictions=keep_contradictions)
+    counts = {
+        "clips": len(specs), "records": len(records), "failed": len(failed),
+        "merr_coarse": merr["coarse"], "merr_fine": merr["fine"], "sharegpt": n_video,
+        "no_canonical_label": sum(1 for r in records if not r.get("label")),
+        "reasoning_contradicts_label": sum(1 for r in records if (r.get("reasoning_check") or {}).get("contradicts")),
+        "merr_rule_fired": sum(1 for r in records if r["pseudo_label"]["merr_rule"]),
+        "merr_rule_agrees_with_model": sum(1 for r in records if r["pseudo_label"]["agree"] is True),
+        "merr_rule_disagrees_with_model": sum(1 for r in records if r["pseudo_label"]["agree"] is False),
+    }
+    labels: dict[str, int] = {}
+    for r in records:
+        labels[str(r.get("label"))] = labels.get(str(r.get("label")), 0) + 1
+    counts_out = {**counts, "labels": dict(sorted(labels.items())), "options": options.to_dict()}
+    atomic_write_text(out / "summary.json", json.dumps(counts_out, indent=2, sort_keys=True))
+    return counts
+
+
+def _write_timings(out: Path, specs: Sequence[ClipSpec], outcomes: Sequence[ClipOutcome], wall: float) -> None:
+    stages: dict[str, list[float]] = {}
+    for s in specs:
+        rec = _read_json(out / "clips" / f"{s.clip_id}.json")
+        for stage, sec in ((rec or {}).get("_timings") or {}).items():
+            stages.setdefault(stage, []).append(float(sec))
+    per_stage = {k: {"clips": len(v), "mean_s": sum(v) / len(v),
+                     "clips_per_min_one_process": 60 * len(v) / max(sum(v), 1e-9)} for k, v in stages.items()}
+    atomic_write_text(out / "timings.json", json.dumps(
+        {"stages": per_stage, "this_run": {"clips": len(outcomes), "wall_s": wall,
+                                           "clips_per_min": 60 * len(outcomes) / wall if wall > 0 else None}},
+        indent=2, sort_keys=True))
+
+
+def _check_labels(specs: Sequence[ClipSpec], label_set: str) -> None:
+    lm = get_label_map(label_set)
+    bad = sorted({s.label for s in specs if s.label is not None and s.label.strip().lower() not in lm.to_canonical})
+    if bad:
+        raise ConfigError(f"labels not in the {lm.name} label set: {', '.join(bad[:5])}"
+                          f"{' ...' if len(bad) > 5 else ''} (known: {', '.join(lm.labels)}; see --labels)")
+
+
+def _check_config(out: Path, options: BuildOptions) -> None:
+    path = out / "build_config.json"
+    wanted = options.to_dict()
+    old = _read_json(path)
+    if old is not None and old != wanted:
+        diff = ", ".join(f"{k} was {old.get(k)!r}, now {wanted.get(k)!r}"
+                         for k in sorted(set(old) | set(wanted)) if old.get(k) != wanted.get(k))
+        raise ConfigError(f"{out} holds a build made with other options ({diff}); use another output directory")
+    if old is None:
+        atomic_write_text(path, json.dumps(wanted, indent=2, sort_keys=True))
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    fd = os.open(out / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"another build is writing to {out}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _is_done(out: Path, clip_id: str) -> bool:
+    return _read_json(out / "clips" / f"{clip_id}.json") is not None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        log.warning("%s is unreadable; treating it as missing", path)
+        return None
+
+
+def _log_line(out: Path, o: ClipOutcome) -> None:
+    line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {o.clip_id} " + ("ok" if o.ok else f"FAILED {o.reason}")
+    with open(out / "build.log", "a", encoding="utf-8") as f:
+        f.write(line.replace("\n", " ") + "\n")
+    if not o.ok:
+        log.warning("%s skipped: %s", o.clip_id, o.reason)
+
+
+def _bar(enabled: bool, total: int, initial: int):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="clip", desc="building", dynamic_ncols=True)

@@ -1,0 +1,114 @@
+"""``evaluate``: dataset -> systems -> predictions -> report, the Python side of ``emoreason eval``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from emoreason.errors import ConfigError
+from emoreason.eval.datasets import get_adapter
+from emoreason.eval.harness import System, run_all
+from emoreason.eval.reasoning_metrics import Encoder, LlmJudge
+from emoreason.eval.report import build_report, write_report
+from emoreason.eval.systems import ConstantSystem, FilePredictions, pipeline_systems
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(
+    dataset: str,
+    root: str | Path,
+    out_dir: str | Path,
+    *,
+    split: str | None = None,
+    models: Sequence[str] = ("default",),
+    modalities: Sequence[str] = ("all",),
+    predictions: Sequence[str | Path] = (),
+    baselines: Sequence[str] = (),
+    systems: Mapping[str, System] | None = None,
+    label_set: str | None = None,
+    limit: int | None = None,
+    sample: int | None = None,
+    workers: int = 1,
+    seed: int = 0,
+    resamples: int = 1000,
+    fps: float = 5.0,
+    progress: bool = True,
+    resume: bool = True,
+    reasoning: str = "auto",
+    judge: LlmJudge | None = None,
+    plots: bool = True,
+    encoder: Encoder | None = None,
+) -> dict[str, Any]:
+    """Evaluate systems on one dataset split and write ``report.json``/``report.md``/PNGs to ``out_dir``.
+
+    Systems compared side by side: the pipeline for each entry of ``models`` (``default`` or an MLLM
+    checkpoint path) crossed with each modality set in ``modalities`` (face, voice, text, all, or
+    ``face+voice`` ...), one system per predictions file (CSV/JSONL), and any extra callables in
+    ``systems``; ``baselines`` adds one constant predictor per label (the majority-class baseline).
+    Pass ``models=()`` to run no pipeline. ``sample`` draws a seeded random subset (``seed``) before
+    ``limit`` takes the first items. ``reasoning``: ``auto`` (sentence-embedding clue
+    overlap when the dataset has reference explanations), ``labels`` (emotion-word overlap only), ``off``.
+    Returns the report dict.
+    """
+    for opt, value in (("--limit", limit), ("--sample", sample)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{opt} must be at least 1, got {value}")
+    if reasoning not in ("auto", "labels", "off"):
+        raise ConfigError(f"reasoning must be auto, labels or off, got {reasoning!r}")
+    data = get_adapter(dataset, label_set).load(Path(root), split).sampled(sample, seed).limited(limit)
+    chosen, notes = pipeline_systems(data, list(modalities), list(models), fps) if models else ({}, [])
+    all_systems: dict[str, System] = dict(chosen)
+    for p in predictions:
+        all_systems[f"file:{Path(p).stem}"] = FilePredictions.load(p, data)
+    for label in baselines:
+        all_systems[f"always-{label}"] = ConstantSystem(label)
+    all_systems.update(systems or {})
+    if not all_systems:
+        raise ConfigError(
+            "nothing to evaluate: no model, predictions file or system given"
+            + (f" ({'; '.join(notes)})" if notes else "")
+        )
+    for n in notes:
+        log.warning(n)
+    out = Path(out_dir)
+    preds = run_all(data, all_systems, out, workers=workers, progress=progress, resume=resume)
+    has_refs = any(it.reference_explanation for it in data.items)
+    if encoder is None and reasoning == "auto" and has_refs:
+        from emoreason.eval.reasoning_metrics import default_encoder
+
+        encoder = default_encoder()
+    if reasoning == "off":
+        for it in data.items:
+            it.reference_explanation = None
+    config = {
+        "dataset": data.name,
+        "root": str(root),
+        "split": split,
+        "models": list(models),
+        "modalities": list(modalities),
+        "predictions": [str(p) for p in predictions],
+        "baselines": list(baselines),
+        "systems": list(all_systems),
+        "label_set": label_set,
+        "limit": limit,
+        "sample": sample,
+        "workers": workers,
+        "fps": fps,
+        "reasoning": reasoning,
+        "judge_model": judge.model if judge else None,
+    }
+    report = build_report(
+        data,
+        preds,
+        config=config,
+        seed=seed,
+        resamples=resamples,
+        encoder=encoder if reasoning == "auto" else None,
+        judge=judge,
+        notes=notes,
+    )
+    write_report(report, out, plots=plots)
+    return report

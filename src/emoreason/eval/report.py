@@ -1,0 +1,280 @@
+"""Score the predictions and write the report: JSON, Markdown, and confusion-matrix / per-class PNGs.
+
+Metrics are computed on the items a system answered; items it failed on are counted (``n_failed``) and
+listed by error, never scored as a guess. Provenance records the package version, the configuration,
+the seed, the time and a SHA-256 of the item list.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import platform
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoreason import __version__
+from emoreason.eval import metrics as M
+from emoreason.eval.bootstrap import bootstrap_ci
+from emoreason.eval.datasets.base import LoadedDataset
+from emoreason.eval.harness import Prediction, safe_name
+from emoreason.eval.reasoning_metrics import Encoder, LlmJudge, judge_explanations, score_explanations
+from emoreason.io.atomic import atomic_path, atomic_write_text
+
+HEADLINE = ("accuracy", "war", "uar", "macro_f1", "weighted_f1")
+
+
+def score_system(
+    dataset: LoadedDataset,
+    preds: list[Prediction],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    encoder: Encoder | None = None,
+    judge: LlmJudge | None = None,
+) -> dict[str, Any]:
+    """Every metric for one system's predictions over ``dataset.items`` (aligned by position)."""
+    items = dataset.items
+    ok = [(it, p) for it, p in zip(items, preds) if p.ok]
+    errors = Counter(p.error for p in preds if not p.ok)
+    out: dict[str, Any] = {
+        "n_items": len(items),
+        "n_scored": len(ok),
+        "n_failed": len(items) - len(ok),
+        "failures": dict(errors.most_common(10)),
+    }
+    if not ok:
+        return out
+    y_true = [it.label for it, _ in ok]
+    y_pred = [p.label for _, p in ok]
+    out["metrics"] = {
+        name: bootstrap_ci(
+            M.CLASSIFICATION_METRICS[name], y_true, y_pred, resamples=resamples, seed=seed
+        ).as_dict()
+        for name in HEADLINE
+    }
+    classes = M.class_order([it.label for it in items])
+    out["classes"] = classes
+    out["per_class"] = M.per_class(y_true, y_pred, classes).as_dict()
+    cm_labels = M.class_order(classes, y_pred)
+    out["confusion"] = {"labels": cm_labels, "matrix": M.confusion_matrix(y_true, y_pred, cm_labels).tolist()}
+    out["predicted_distribution"] = dict(Counter(y_pred))
+    for dim in ("valence", "arousal"):
+        pairs = [
+            (getattr(it, dim), getattr(p, dim))
+            for it, p in ok
+            if getattr(it, dim) is not None and getattr(p, dim) is not None
+        ]
+        if len(pairs) >= 2:
+            t, q = zip(*pairs)
+            out[dim] = {"n": len(pairs), "ccc": M.ccc(t, q), "mse": M.mse(t, q)}
+    pairs = [
+        (p.explanation, it.reference_explanation)
+        for it, p in ok
+        if it.reference_explanation and p.explanation
+    ]
+    if pairs:
+        out["reasoning"] = score_explanations(pairs, encoder)
+        if encoder is None:
+            out["reasoning"]["note"] = "clue overlap not computed: no sentence encoder"
+        if judge is not None:
+            out["reasoning"]["judge"] = judge_explanations(judge, pairs)
+    out["seconds_per_item"] = float(np.mean([p.seconds for _, p in ok]))
+    return out
+
+
+def build_report(
+    dataset: LoadedDataset,
+    predictions: dict[str, list[Prediction]],
+    *,
+    config: dict[str, Any],
+    seed: int = 0,
+    resamples: int = 1000,
+    encoder: Encoder | None = None,
+    judge: LlmJudge | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "dataset": {
+            "name": dataset.name,
+            "root": dataset.root,
+            "split": dataset.split,
+            "label_map": dataset.label_map,
+            "modalities": list(dataset.modalities),
+            "n_items": len(dataset.items),
+            "n_excluded": dataset.n_excluded,
+            "excluded": dict(dataset.excluded),
+            "notes": list(dataset.notes) + list(notes or []),
+            "data_hash": dataset.data_hash(),
+        },
+        "systems": {
+            name: score_system(dataset, preds, resamples=resamples, seed=seed, encoder=encoder, judge=judge)
+            for name, preds in predictions.items()
+        },
+        "provenance": {
+            "package": "emoreason",
+            "version": __version__,
+            "seed": seed,
+            "bootstrap_resamples": resamples,
+            "config": config,
+            "data_hash": dataset.data_hash(),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+
+
+def write_report(report: dict[str, Any], out_dir: Path, *, plots: bool = True) -> list[Path]:
+    """``report.json``, ``report.md`` and per system ``confusion_<system>.png``, ``per_class_<system>.png``."""
+    out_dir = Path(out_dir)
+    written = [out_dir / "report.json", out_dir / "report.md"]
+    atomic_write_text(written[0], json.dumps(_clean(report), indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(written[1], to_markdown(report))
+    if plots:
+        for name, s in report["systems"].items():
+            if "confusion" in s:
+                written += [
+                    plot_confusion(s, name, out_dir / f"confusion_{safe_name(name)}.png"),
+                    plot_per_class(s, name, out_dir / f"per_class_{safe_name(name)}.png"),
+                ]
+    return written
+
+
+def _fmt(x: dict[str, float] | None) -> str:
+    if not x:
+        return "–"
+    if math.isnan(x.get("low", float("nan"))):
+        return f"{x['value']:.3f}"
+    return f"{x['value']:.3f} [{x['low']:.3f}, {x['high']:.3f}]"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    d, prov = report["dataset"], report["provenance"]
+    lines = [
+        f"# Evaluation: {d['name']} ({d['split'] or 'all'})",
+        "",
+        f"Items: {d['n_items']} from `{d['root']}`; excluded: {d['n_excluded']}"
+        + (" (" + ", ".join(f"{k}: {v}" for k, v in d["excluded"].items()) + ")" if d["excluded"] else "")
+        + f". Label map: `{d['label_map']}`. Data hash: `{d['data_hash'][:16]}`.",
+        "",
+    ]
+    lines += [f"- note: {n}" for n in d["notes"]]
+    level = int(round(100 * 0.95))
+    lines += [
+        "",
+        f"Values with {level}% bootstrap intervals ({prov['bootstrap_resamples']} resamples, "
+        f"seed {prov['seed']}); UAR = mean per-class recall, WAR = accuracy.",
+        "",
+        "| system | scored / items | failed | accuracy (WAR) | UAR | macro F1 | weighted F1 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, s in report["systems"].items():
+        m = s.get("metrics", {})
+        lines.append(
+            f"| {name} | {s['n_scored']} / {s['n_items']} | {s['n_failed']} | {_fmt(m.get('accuracy'))} "
+            f"| {_fmt(m.get('uar'))} | {_fmt(m.get('macro_f1'))} | {_fmt(m.get('weighted_f1'))} |"
+        )
+    for name, s in report["systems"].items():
+        lines += ["", f"## {name}", ""]
+        if s.get("failures"):
+            lines += ["Failures: " + "; ".join(f"{k} (x{v})" for k, v in s["failures"].items()), ""]
+        if "per_class" in s:
+            lines += ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+            lines += [
+                f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                for c, v in s["per_class"].items()
+            ]
+        for dim in ("valence", "arousal"):
+            if dim in s:
+                lines.append(f"\n{dim}: CCC {s[dim]['ccc']:.3f}, MSE {s[dim]['mse']:.3f} (n={s[dim]['n']})")
+        if "reasoning" in s:
+            r = s["reasoning"]
+            lines.append(
+                "\nreasoning: "
+                + ", ".join(
+                    f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in r.items()
+                    if k != "judge"
+                )
+            )
+            if "judge" in r:
+                j = r["judge"]
+                lines.append(
+                    f"\nLLM judge `{j['judge_model']}`: clue overlap {j['clue_overlap']:.2f}/10, "
+                    f"label overlap {j['label_overlap']:.2f}/10 (n={j['n']}, failed {j['failed']})"
+                )
+    lines += ["", "## Provenance", "", "```json", json.dumps(_clean(prov), indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def plot_confusion(s: dict[str, Any], name: str, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, cm = s["confusion"]["labels"], np.asarray(s["confusion"]["matrix"], dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 2, 1.0 * len(labels) + 1.5))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(
+                j,
+                i,
+                f"{int(cm[i, j])}\n{norm[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.5 else "black",
+            )
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("reference")
+    ax.set_title(f"{name}: confusion (row-normalised)", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_per_class(s: dict[str, Any], name: str, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    classes = list(s["per_class"])
+    x = np.arange(len(classes))
+    fig, ax = plt.subplots(figsize=(1.0 * len(classes) + 2, 3.5))
+    for k, (metric, off) in enumerate((("precision", -0.27), ("recall", 0.0), ("f1", 0.27))):
+        ax.bar(x + off, [s["per_class"][c][metric] for c in classes], width=0.27, label=metric, color=f"C{k}")
+    ax.set_xticks(x, [f"{c}\n(n={s['per_class'][c]['support']})" for c in classes], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title(f"{name}: per-class scores", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else round(obj, 6)
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _clean(obj.item())
+    return obj

@@ -1,0 +1,152 @@
+"""The systems an evaluation compares: the default pipeline (per modality set), an MLLM checkpoint, and a
+file of someone else's predictions. Each is a picklable callable ``EvalItem -> Result | dict``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emoreason.errors import ConfigError, InputNotFoundError
+from emoreason.eval.datasets.base import EvalItem, LoadedDataset, read_csv_rows
+from emoreason.eval.datasets.manifest import MANIFEST_LABELS
+from emoreason.labels import CANONICAL, LabelMap
+
+MODALITY_SETS = {"face": ("face",), "voice": ("voice",), "text": ("text",), "all": ("face", "voice", "text")}
+
+
+@dataclass(frozen=True)
+class PipelineSystem:
+    """``emoreason.analyze`` restricted to ``modalities``; ``model`` is an MLLM checkpoint or None (default).
+
+    A text-only item (no media) goes through ``analyze(text=...)``. When the text modality is used and the
+    item has a transcript, the transcript is given instead of speech-to-text.
+    """
+
+    modalities: tuple[str, ...] = ("face", "voice", "text")
+    model: str | None = None
+    fps: float = 5.0
+
+    def __call__(self, item: EvalItem) -> Any:
+        from emoreason import analyze
+
+        text = item.text if "text" in self.modalities else None
+        if item.path is None:
+            if "text" not in self.modalities or not item.text:
+                raise ConfigError(f"{item.id}: a text-only item needs the text modality and a transcript")
+            return analyze(text=item.text, modalities=["text"], model=self.model)
+        return analyze(item.path, text=text, modalities=list(self.modalities), fps=self.fps, model=self.model)
+
+
+@dataclass(frozen=True)
+class FilePredictions:
+    """Predictions read from a CSV (``id,label[,explanation,valence,arousal]``) or JSONL (same keys, plus
+    optional ``scores``). Labels may be canonical or in the dataset's own taxonomy (mapped through its
+    label map) or a common spelling; an id absent from the file is that item's error."""
+
+    path: str
+    rows: dict[str, dict[str, Any]]
+    label_map: LabelMap | None = None
+
+    @classmethod
+    def load(cls, path: str | Path, dataset: LoadedDataset | None = None) -> FilePredictions:
+        from emoreason.labels import get_label_map
+
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise InputNotFoundError(f"predictions file {p} not found")
+        if p.suffix.lower() in (".jsonl", ".json"):
+            rows = []
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        raise ConfigError(f"{p} line {n}: not JSON") from None
+        elif p.suffix.lower() == ".csv":
+            rows = read_csv_rows(p, ("id", "label"), str(p))
+        else:
+            raise ConfigError(f"predictions file {p}: use .csv or .jsonl")
+        by_id = {}
+        for n, r in enumerate(rows, start=1):
+            if not isinstance(r, dict) or "id" not in r or "label" not in r:
+                raise ConfigError(f"{p} record {n}: needs 'id' and 'label'")
+            by_id[str(r["id"])] = r
+        lm = None
+        if dataset is not None and dataset.label_map not in ("canonical", "csv"):
+            lm = get_label_map(dataset.label_map)
+        return cls(str(p), by_id, lm)
+
+    def __call__(self, item: EvalItem) -> dict[str, Any]:
+        row = self.rows.get(item.id)
+        if row is None:
+            raise KeyError(f"no prediction for id {item.id!r} in {self.path}")
+        out = dict(row)
+        out["label"] = self._canonical(str(row["label"]))
+        return out
+
+    def _canonical(self, label: str) -> str:
+        key = label.strip().lower()
+        if key in CANONICAL:
+            return key
+        for lm in (self.label_map, MANIFEST_LABELS):
+            if lm is not None and lm.to_canonical.get(key):
+                return str(lm.to_canonical[key])
+        raise ValueError(f"predicted label {label!r} has no canonical counterpart")
+
+
+@dataclass(frozen=True)
+class ConstantSystem:
+    """Always answers ``label``: the majority-class baseline that puts every other number in context."""
+
+    label: str
+
+    def __post_init__(self) -> None:
+        if self.label not in CANONICAL:
+            raise ConfigError(f"baseline label {self.label!r} is not canonical ({', '.join(CANONICAL)})")
+
+    def __call__(self, item: EvalItem) -> dict[str, Any]:
+        return {"label": self.label, "scores": {self.label: 1.0}}
+
+
+def pipeline_systems(
+    dataset: LoadedDataset, modality_sets: list[str], models: list[str], fps: float = 5.0
+) -> tuple[dict[str, PipelineSystem], list[str]]:
+    """One PipelineSystem per (model, modality set) that the dataset can feed, plus notes on skipped ones.
+
+    ``models``: ``default`` or checkpoint paths. ``modality_sets``: face, voice, text, all, or a
+    ``+``-joined combination such as ``face+voice``. A set sharing nothing with the dataset's modalities is
+    skipped with a note; otherwise it is cut down to what the dataset has.
+    """
+    systems: dict[str, PipelineSystem] = {}
+    notes: list[str] = []
+    for model in models:
+        model_path = None if model == "default" else model
+        if model_path is not None and not Path(model_path).exists():
+            raise InputNotFoundError(f"model checkpoint {model_path} not found")
+        tag = "default" if model_path is None else Path(model_path).name
+        for spec in modality_sets:
+            wanted = parse_modality_set(spec)
+            usable = tuple(m for m in wanted if m in dataset.modalities)
+            if not usable:
+                notes.append(
+                    f"{tag}[{spec}] skipped: {dataset.name} offers only {', '.join(dataset.modalities)}"
+                )
+                continue
+            if usable != wanted:
+                notes.append(f"{tag}[{spec}] uses {'+'.join(usable)} (what {dataset.name} offers)")
+            name = f"{tag}[{'+'.join(usable)}]"
+            systems.setdefault(name, PipelineSystem(usable, model_path, fps))
+    return systems, notes
+
+
+def parse_modality_set(spec: str) -> tuple[str, ...]:
+    spec = spec.strip().lower()
+    if spec in MODALITY_SETS:
+        return MODALITY_SETS[spec]
+    parts = tuple(p for p in spec.split("+") if p)
+    if not parts or any(p not in ("face", "voice", "text") for p in parts):
+        raise ConfigError(f"unknown modality set {spec!r}: use face, voice, text, all or e.g. face+voice")
+    return tuple(m for m in ("face", "voice", "text") if m in parts)

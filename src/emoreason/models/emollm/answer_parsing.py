@@ -1,0 +1,100 @@
+"""Turn a model's free-text answer into a label from a label set, or say that it names none.
+
+Emotion-LLaMA's own evaluation maps any unknown answer to "neutral"; here an answer that names no
+label raises :class:`~emoreason.errors.UnparsableAnswerError` (or the caller records a note).
+
+Rules: words are matched whole and case-insensitively, with synonyms and inflections ("worried",
+"joyful", "anger", "scared" ...); a mention right after a negation ("not happy", "isn't sad") does
+not count; when several labels are named, an explicit conclusion ("emotional state is: X",
+"feels X", "label is X") wins, otherwise the last mention does (reasoning ends with its verdict).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from emoreason.errors import UnparsableAnswerError
+from emoreason.labels import get_label_map
+
+#: Surface words -> canonical labels (plus two MERR labels with no canonical counterpart).
+SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(["neutral", "calm", "neutrality", "indifferent", "composed", "peaceful"], "neutral"),
+    **dict.fromkeys(["happy", "happiness", "joy", "joyful", "glad", "cheerful", "delighted", "pleased",
+                     "excited", "amused"], "happy"),
+    **dict.fromkeys(["sad", "sadness", "unhappy", "sorrow", "sorrowful", "upset", "depressed", "grief",
+                     "disappointed", "melancholy"], "sad"),
+    **dict.fromkeys(["angry", "anger", "mad", "furious", "annoyed", "irritated", "frustrated", "rage",
+                     "hostile"], "angry"),
+    **dict.fromkeys(["fearful", "fear", "afraid", "scared", "frightened", "worried", "worry", "anxious",
+                     "anxiety", "nervous", "terrified"], "fearful"),
+    **dict.fromkeys(["disgusted", "disgust", "revulsion", "repulsed", "disgusting"], "disgusted"),
+    **dict.fromkeys(["surprised", "surprise", "astonished", "amazed", "shocked", "startled"], "surprised"),
+    "contempt": "contempt", "contemptuous": "contempt", "scorn": "contempt",
+    "doubt": "doubt", "doubtful": "doubt", "skeptical": "doubt", "sceptical": "doubt", "suspicious": "doubt",
+}
+
+_NEGATIONS = {"not", "no", "never", "neither", "nor", "without", "isn't", "wasn't", "doesn't", "don't",
+              "hardly", "n't"}
+_CONCLUSION = re.compile(
+    r"(emotional state is|emotion is|emotion label is|label is|category is|feels?|feeling|"
+    r"reflects?|represents?|inferred that)\W+(?:(?:a|an|the|of|very|quite|rather|mostly|feeling|being)\W+)*"
+    r"([a-z']+)", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """The label found (in the requested label set), the word that named it, and what else was named."""
+
+    label: str
+    word: str
+    mentioned: tuple[str, ...]
+    ambiguous: bool
+
+
+def _to_set(concept: str, label_set: str) -> str | None:
+    """A canonical concept (or contempt/doubt) expressed in ``label_set``; ``None`` if it has no label there."""
+    lm = get_label_map(label_set)
+    if concept in ("contempt", "doubt"):
+        return concept if concept in lm.to_canonical else None
+    if lm.name == "canonical":
+        return concept
+    return lm.from_canonical.get(concept)
+
+
+def _mentions(text: str) -> list[tuple[int, str, str]]:
+    words = [(m.start(), m.group(0).lower()) for m in _WORD.finditer(text)]
+    found = []
+    for i, (pos, w) in enumerate(words):
+        concept = SYNONYMS.get(w)
+        if concept is None:
+            continue
+        before = {x for _, x in words[max(0, i - 2): i]}
+        if before & _NEGATIONS:
+            continue
+        found.append((pos, w, concept))
+    return found
+
+
+def parse_answer(text: str, label_set: str = "canonical") -> ParsedAnswer:
+    """Find the label an answer names, in ``label_set``'s vocabulary; raise if it names none."""
+    mentions = _mentions(text or "")
+    in_set = [(pos, w, _to_set(c, label_set)) for pos, w, c in mentions]
+    usable = [(pos, w, lab) for pos, w, lab in in_set if lab is not None]
+    if not usable:
+        named = ", ".join(sorted({w for _, w, _ in mentions}))
+        extra = f" (it names {named}, which the {label_set} set lacks)" if named else ""
+        snippet = " ".join((text or "").split())[:80]
+        raise UnparsableAnswerError(f"the model's answer names no {label_set} label{extra}: {snippet!r}")
+    distinct = tuple(dict.fromkeys(lab for _, _, lab in usable))
+    if len(distinct) == 1:
+        return ParsedAnswer(distinct[0], usable[0][1], distinct, False)
+    for m in reversed(list(_CONCLUSION.finditer(text))):
+        word = m.group(2).lower()
+        concept = SYNONYMS.get(word)
+        lab = _to_set(concept, label_set) if concept else None
+        if lab is not None:
+            return ParsedAnswer(lab, word, distinct, False)
+    pos, word, lab = usable[-1]
+    return ParsedAnswer(lab, word, distinct, True)

@@ -1,0 +1,75 @@
+"""Speech to text: window planning, repetition loops, and a real transcription of espeak-ng speech."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoreason.io.audio import ArrayAudio
+from emoreason.perception.asr import MAX_WINDOW_S, find_repetition_loop, plan_windows, transcribe, trim_loops
+from emoreason.perception.transcript import Word
+
+_spec = importlib.util.spec_from_file_location("words_fixtures", Path(__file__).with_name("words_fixtures.py"))
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+
+
+def _words(text: str) -> list[Word]:
+    return [Word(w, i * 0.3, i * 0.3 + 0.25, 0.9) for i, w in enumerate(text.split())]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("I said no no no no no no no and left", (2, 9, 1)),  # one word x7
+    ("thank you. Thank you, thank you! thank you. so", (0, 8, 2)),  # bigram x4, punctuation ignored
+    ("we will go we will go we will go home", (0, 9, 3)),  # trigram x3
+    ("no no no way", None),  # ordinary emphasis stays
+    ("I'm sorry, I'm sorry, I'm sorry.", None),  # a bigram said three times is speech, not a loop
+    ("the cat sat on the mat", None),
+    ("", None),
+])
+def test_find_repetition_loop(text, expected):
+    assert find_repetition_loop(text.split()) == expected
+
+
+def test_trim_loops_keeps_first_occurrence_and_notes_it():
+    words = _words("Don't forget a jacket jacket jacket jacket jacket jacket jacket please")
+    kept, notes = trim_loops(words)
+    assert " ".join(w.text for w in kept) == "Don't forget a jacket please"
+    assert len(notes) == 1 and "'jacket' x7" in notes[0] and "0.9 s" in notes[0]
+    assert kept[-1] is words[-1]  # the words after the loop keep their times
+
+
+def test_plan_windows_merges_close_speech_and_respects_the_window_cap():
+    assert plan_windows(10.0, None) == [(0.0, 10.0)]
+    assert plan_windows(0.0, None) == []
+    spans = plan_windows(100.0, [(1.0, 2.0), (2.5, 3.0), (10.0, 12.0), (12.5, 45.0)])
+    assert spans[0] == (0.8, 3.2)  # padded and merged across a 0.5 s gap
+    assert spans[1] == (9.8, 12.2)  # not merged with the next: together they would exceed the cap
+    assert all(b - a <= MAX_WINDOW_S for a, b in spans[:2]) and spans[2][1] == 45.2
+
+
+def test_transcribe_silence_gives_no_words():
+    t = transcribe(ArrayAudio(np.zeros(16000 * 3, np.float32)))
+    assert t.text == "" and t.segments == [] and t.source.startswith("asr:whisper-tiny.en")
+
+
+def test_transcribe_espeak_sentence_returns_words_with_times(tmp_path):
+    spoken = fx.espeak_audio("I can't believe you did that. This is the best day of my life.", tmp_path)
+    audio = fx.with_silence(spoken, before=1.0, after=0.5)
+    t = transcribe(audio, speech=[(1.0, 1.0 + spoken.duration)])
+    words = [w for s in t.segments for w in s.words]
+    said = re.sub(r"[^a-z' ]", "", t.text.lower()).split()
+    assert {"believe", "best", "day", "life"} <= set(said)
+    assert all(1.0 - 0.3 <= w.start <= w.end <= audio.duration for w in words)  # times are absolute
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    believe = next(w for w in words if "believe" in w.text.lower())
+    life = next(w for w in words if "life" in w.text.lower())
+    assert believe.end < life.start  # order and rough placement hold
+    assert all(0.0 < s.confidence <= 1.0 for s in t.segments) and t.confidence > 0.5
+    assert t.timed and not t.notes
+    again = transcribe(audio, speech=[(1.0, 1.0 + spoken.duration)])
+    assert again.to_dict() == t.to_dict()  # deterministic

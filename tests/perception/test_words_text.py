@@ -1,0 +1,123 @@
+"""Text emotion: the shipped head on clear sentences, pooling, evidence, files, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emoreason.errors import ModelError
+from emoreason.labels import CANONICAL
+from emoreason.perception.text import TextAnalyzer
+from emoreason.perception.text_head import META_FILE, WEIGHTS_FILE, TextHead
+from emoreason.perception.transcript import Transcript, TranscriptSegment, Word
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> TextAnalyzer:
+    return TextAnalyzer()
+
+
+def _asr(*parts: tuple[float, float, str, float]) -> Transcript:
+    segs = []
+    for start, end, text, conf in parts:
+        toks = text.split()
+        step = (end - start) / len(toks)
+        words = [Word(w, start + i * step, start + (i + 1) * step, conf) for i, w in enumerate(toks)]
+        segs.append(TranscriptSegment(start, end, text, words, conf))
+    return Transcript(segs, source="asr:test")
+
+
+def test_clear_happy_and_angry_sentences_are_ordered(analyzer):
+    happy = analyzer.analyze("I love you so much, this is wonderful, thank you!").scores
+    angry = analyzer.analyze("Get out of my house right now, I am furious with you, you idiot!").scores
+    assert happy["happy"] > angry["happy"] and angry["angry"] > happy["angry"]
+    assert max(happy, key=happy.get) == "happy"
+    assert max(angry, key=angry.get) == "angry"
+    for s in (happy, angry):
+        assert list(s) == list(CANONICAL) and sum(s.values()) == pytest.approx(1.0)
+        assert all(0.0 <= v <= 1.0 for v in s.values())
+
+
+def test_empty_transcript_is_unusable(analyzer):
+    for empty in ("", "   ", Transcript([], source="asr:x"), Transcript([TranscriptSegment(0, 1, " ")], "user")):
+        out = analyzer.analyze(empty)
+        assert not out.usable and out.modality == "text" and out.reason == "no words were recognised"
+        assert out.reliability == 0.0 and out.scores == {}
+
+
+def test_timeline_pooling_evidence_and_reliability_follow_asr_confidence(analyzer):
+    t = _asr((0.5, 2.0, "I am so happy, I love it!", 0.9), (3.0, 5.0, "Why would you do that to me?", 0.5))
+    out = analyzer.analyze(t)
+    assert out.usable and len(out.timeline) == 2
+    assert [(s.start, s.end, s.text) for s in out.timeline][0] == (0.5, 2.0, "I am so happy, I love it!")
+    weights = np.array([s.weight for s in out.timeline])
+    probs = np.array([[s.scores[k] for k in CANONICAL] for s in out.timeline])
+    pooled = (probs * weights[:, None]).sum(0) / weights.sum()
+    assert np.allclose(pooled, [out.scores[k] for k in CANONICAL])
+    assert weights[0] > weights[1]  # fewer words at lower confidence count for less
+    assert out.reliability == pytest.approx(t.confidence) and 0.5 < out.reliability < 0.9
+    quote = next(e for e in out.evidence if e.name == "words" and e.supports == "happy")
+    assert quote.description == "says 'I am so happy, I love it!'" and (quote.start, quote.end) == (0.5, 2.0)
+    polarity = next(e for e in out.evidence if e.name == "sentiment")
+    assert "VADER" in polarity.description and polarity.value > 0
+    assert out.details["transcript"] == t.text and out.details["segments"] == 2
+
+
+def test_key_word_evidence_points_at_a_real_word_with_its_time(analyzer):
+    t = _asr((1.0, 3.0, "I hate this stupid thing", 0.95))
+    out = analyzer.analyze(t)
+    keys = [e for e in out.evidence if e.name == "key word"]
+    for e in keys:  # only when removing the word really moves the score
+        word = e.description.split("'")[1]
+        assert word in t.text and e.value >= 0.1
+        match = next(w for w in t.segments[0].words if w.text == word)
+        assert (e.start, e.end) == (match.start, match.end)
+
+
+def test_user_text_is_fully_reliable_and_untimed(analyzer):
+    out = analyzer.analyze("Thank you, that is very kind.")
+    assert out.reliability == 1.0
+    assert all(e.start is None for e in out.evidence)
+
+
+def test_strongly_negative_wording_is_reported(analyzer):
+    out = analyzer.analyze("This is terrible, horrible, the worst thing that ever happened. I hate it.")
+    polarity = next(e for e in out.evidence if e.name == "sentiment")
+    assert polarity.value <= -0.5 and polarity.description.startswith("strongly negative wording (VADER -0.")
+
+
+def test_same_input_same_output(analyzer):
+    t = _asr((0.0, 1.5, "Oh my god, really?", 0.8), (2.0, 4.0, "I can't believe you did that.", 0.7))
+    a, b = analyzer.analyze(t, context=["Guess what happened"]), analyzer.analyze(t, context=["Guess what happened"])
+    assert a.scores == b.scores and [e.description for e in a.evidence] == [e.description for e in b.evidence]
+
+
+def test_shipped_model_is_small_and_pickle_free():
+    head = TextHead.load()
+    folder = __import__("emoreason.perception.text_head", fromlist=["x"]).default_text_model_dir()
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    assert size <= 5 * 1024 * 1024
+    meta = json.loads((folder / META_FILE).read_text())
+    assert meta["labels"] == list(head.labels) and set(head.labels) == set(CANONICAL)
+    assert not any(p.suffix in {".pkl", ".pickle", ".joblib", ".pt"} for p in folder.iterdir())
+
+
+def test_head_roundtrip_and_malformed_files(tmp_path):
+    rng = np.random.default_rng(0)
+    head = TextHead(rng.normal(size=5), np.ones(5), [(rng.normal(size=(5, 3)), np.zeros(3)),
+                                                      (rng.normal(size=(3, 7)), np.zeros(7))], False, 1.5)
+    head.save(tmp_path)
+    back = TextHead.load(tmp_path)
+    x = rng.normal(size=(4, 5))
+    assert np.allclose(back.predict_proba(x), head.predict_proba(x), atol=1e-5)
+    assert np.allclose(back.predict_proba(x).sum(1), 1.0)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    meta["labels"] = meta["labels"][:6]
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="malformed"):
+        TextHead.load(tmp_path)
+    (tmp_path / WEIGHTS_FILE).unlink()
+    with pytest.raises(ModelError, match="missing"):
+        TextHead.load(tmp_path)
