@@ -6,6 +6,7 @@ latency percentiles and the error count.
 
     python benchmarks/bench_serve_load.py --clients 8 --seconds 20 --payload text --analyzer real
     python benchmarks/bench_serve_load.py --clients 8 --seconds 20 --payload wav --analyzer echo
+    python benchmarks/bench_serve_load.py --clients 4 --seconds 30 --payload wav --model PATH  # the MLLM
 
 ``--analyzer real`` runs emoreason.analyze (the whole pipeline); ``--analyzer echo`` answers with a
 Result made from the request without analysing it, which measures the server's own cost (HTTP,
@@ -43,15 +44,17 @@ def echo_analyzer(source: Any = None, **kwargs: Any) -> Any:
                   transcript=kwargs.get("text") or "", notes=[f"echo: {size} bytes, no analysis"])
 
 
-def serve(port: int, analyzer: str, concurrency: int, queue: int) -> None:
+def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | None) -> None:
     import uvicorn
 
-    from emoreason.serve.app import create_app
+    from emoreason.serve.app import create_app, default_analyzer, warm_up
     from emoreason.serve.limits import Limits
 
-    app = create_app(echo_analyzer if analyzer == "echo" else None,
-                     limits=Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120),
-                     warmup=analyzer == "real")
+    analyze = echo_analyzer if analyzer == "echo" else default_analyzer()
+    if analyzer == "real" and model is None:
+        warm_up(analyze)
+    app = create_app(analyze, limits=Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120),
+                     model_path=model)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
 
 
@@ -117,13 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--analyzer", choices=("real", "echo"), default="real")
     ap.add_argument("--concurrency", type=int, default=1, help="the server's worker threads")
     ap.add_argument("--queue", type=int, default=None, help="the server's queue (default: clients, so no 503)")
+    ap.add_argument("--model", help="a multimodal-LLM checkpoint the real analyzer runs (analyze(model=...))")
     ap.add_argument("--serve-only", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
         ap.error(f"--clients must be 1..{MAX_CLIENTS} and --seconds 0..{MAX_SECONDS}")
     queue = args.queue if args.queue is not None else args.clients
     if args.serve_only:
-        serve(args.serve_only, args.analyzer, args.concurrency, queue)
+        serve(args.serve_only, args.analyzer, args.concurrency, queue, args.model)
         return 0
 
     import httpx
@@ -135,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     server = subprocess.Popen([sys.executable, __file__, "--serve-only", str(port), "--analyzer", args.analyzer,
                                "--concurrency", str(args.concurrency), "--queue", str(queue),
-                               "--clients", str(args.clients)], env=env)
+                               "--clients", str(args.clients)] + (["--model", args.model] if args.model else []),
+                              env=env)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 time.sleep(0.2)
         warm: list[tuple[float, int]] = []
-        client_loop(url, args.payload, time.monotonic() + 0.5, warm, threading.Lock())  # first requests load lazily
+        client_loop(url, args.payload, time.monotonic() + 0.5, warm, threading.Lock())  # lazy loads happen here
         rss_before = rss_mib(server.pid)
         results: list[tuple[float, int]] = []
         lock = threading.Lock()
@@ -175,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     codes: dict[str, int] = {}
     for _, st in results:
         codes[str(st)] = codes.get(str(st), 0) + 1
-    report = {"analyzer": args.analyzer, "payload": args.payload, "clients": args.clients,
+    report = {"analyzer": args.analyzer, "model": args.model, "payload": args.payload, "clients": args.clients,
               "server_concurrency": args.concurrency, "server_queue": queue, "seconds": round(wall, 2),
               "requests": len(results), "ok": len(ok), "errors": len(results) - len(ok), "status_counts": codes,
               "requests_per_s": round(len(ok) / wall, 2),

@@ -130,7 +130,7 @@ class Result:
                      + (f"  duration {self.duration:.1f} s" if self.duration else ""))
         for name, m in self.modalities.items():
             if m.used:
-                lines.append(f"  {name:<5} {m.label:<10} weight {m.weight:.2f}")
+                lines.append(f"  {name:<5} {m.label or '-':<10} weight {m.weight:.2f}")
             else:
                 lines.append(f"  {name:<5} not used: {m.reason}")
         if self.transcript:

@@ -9,76 +9,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
 import torch
 
-from emoreason.models.emollm.prompts import EMOTION_INSTRUCTIONS, REASON_INFER_SUFFIX, REASON_INSTRUCTIONS
+from emoreason.llm.tiny import tiny_encoders, tiny_streams, tiny_text_config
 
-HIDDEN = 48
-INIT_RANGE = 0.2  # pretrained-like scale: with 0.02 a frozen LM head cannot express confident answers
-SENTENCES = [
-    "[INST] <video> </video> <feature> </feature> The person in video says: I can not believe it .",
-    "The person in video says: we won the game today . [emotion] [reason] [/INST]",
-    *EMOTION_INSTRUCTIONS, *REASON_INSTRUCTIONS, REASON_INFER_SUFFIX,
-    "happy sad neutral angry worried surprise fear contempt doubt",
-    "the person smiles widely and the voice is bright and loud .",
-    "the brows are lowered and the voice is harsh .",
-]
-
-
-def tiny_encoders() -> dict:
-    vit = {"model_type": "vit", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-           "intermediate_size": 32, "image_size": 32, "patch_size": 8}
-    mae = {"model_type": "vit_mae", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-           "intermediate_size": 32, "image_size": 32, "patch_size": 16, "decoder_hidden_size": 16,
-           "decoder_num_hidden_layers": 1, "decoder_num_attention_heads": 2, "decoder_intermediate_size": 32}
-    vmae = {"model_type": "videomae", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-            "intermediate_size": 32, "image_size": 32, "patch_size": 16, "num_frames": 4, "tubelet_size": 2,
-            "use_mean_pooling": False}
-    hubert = {"model_type": "hubert", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-              "intermediate_size": 32, "conv_dim": [8, 8], "conv_stride": [5, 4], "conv_kernel": [10, 8],
-              "num_conv_pos_embeddings": 8, "num_conv_pos_embedding_groups": 2, "do_stable_layer_norm": False,
-              "feat_extract_norm": "group"}
-    return {
-        "frame": {"kind": "frame", "feature_dim": 16, "config": vit, "image_size": 32, "num_frames": 1},
-        "face": {"kind": "face", "feature_dim": 16, "config": mae, "image_size": 32, "num_frames": 2},
-        "temporal": {"kind": "temporal", "feature_dim": 16, "config": vmae, "image_size": 32, "num_frames": 4},
-        "audio": {"kind": "audio", "feature_dim": 16, "config": hubert},
-    }
-
-
-def tiny_streams() -> list[dict]:
-    # 16 patches of the 32 px frame grouped 4 -> 1: 4 video tokens, then 4 one-token feature streams
-    return [
-        {"name": "frame_patches", "encoder": "frame", "select": "patches", "group": 4, "num_tokens": 4,
-         "segment": "video", "projector": "linear"},
-        {"name": "frame_cls", "encoder": "frame", "select": "cls", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-        {"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "mlp2"},
-        {"name": "temporal", "encoder": "temporal", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-        {"name": "audio", "encoder": "audio", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-    ]
-
-
-def tiny_text_config(vocab_size: int) -> dict:
-    return {"model_type": "llama", "hidden_size": HIDDEN, "intermediate_size": 96, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": vocab_size,
-            "max_position_embeddings": 256, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
-            "pad_token_id": 0, "initializer_range": INIT_RANGE}
+SENTENCES = ["I can not believe it .", "we won the game today .",
+             "the person smiles widely and the voice is bright and loud .",
+             "the brows are lowered and the voice is harsh ."]
 
 
 def build_tokenizer():
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    from emoreason.llm.tokenizer import train_wordlevel_tokenizer
 
-    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
-                                                 pre_tokenizers.Punctuation()])
-    trainer = trainers.WordLevelTrainer(special_tokens=["<pad>", "<s>", "</s>", "<unk>"])
-    tok.train_from_iterator(SENTENCES, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-                                   unk_token="<unk>")
-    return fast
+    return train_wordlevel_tokenizer(SENTENCES)
 
 
 def build_tiny(with_encoders: bool = True, seed: int = 0):
@@ -136,9 +77,6 @@ def make_features():
 
 
 @pytest.fixture()
-def tiny_parts():
-    """The config builders above, for tests that write recipes."""
-    import types
-
-    return types.SimpleNamespace(tiny_encoders=tiny_encoders, tiny_streams=tiny_streams,
-                                 tiny_text_config=tiny_text_config)
+def tiny_encoders_spec():
+    """Factory for the tiny encoder specs (random configs)."""
+    return tiny_encoders

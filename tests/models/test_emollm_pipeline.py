@@ -5,53 +5,19 @@ from __future__ import annotations
 import csv
 import json
 
-import numpy as np
+import pytest
 import yaml
 
 from emoreason.cli.main import main
-from emoreason.io.synth import write_media
-
-CLIPS = {"clip_happy": ("happy", (250, 200, 40), 440.0), "clip_sad": ("sad", (20, 40, 120), 110.0)}
+from emoreason.llm.tiny import CLIPS, write_tiny_project
 
 
-def _write_clip(path, colour, freq, seconds=1.0, fps=10):
-    rng = np.random.default_rng(0)
-    frames = []
-    for i in range(int(seconds * fps)):
-        img = np.zeros((64, 64, 3), dtype=np.uint8) + np.array(colour, dtype=np.uint8)
-        img[(i * 4) % 48: (i * 4) % 48 + 16, 10:26] = 255 - np.array(colour, dtype=np.uint8)
-        frames.append(img)
-    t = np.arange(int(seconds * 16000)) / 16000
-    audio = 0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(len(t))
-    write_media(path, frames, fps=fps, audio=audio.astype(np.float32))
-
-
-def _setup(root, conftest):
-    from transformers import AutoConfig, AutoModel
-
-    encoders = conftest.tiny_encoders()
-    for name, spec in encoders.items():
-        cfg = AutoConfig.for_model(**spec["config"])
-        AutoModel.from_config(cfg).save_pretrained(root / "enc" / name)
-        spec["path"] = str(root / "enc" / name)
-        spec["config"] = None
-    videos = root / "videos"
-    videos.mkdir()
-    records = []
-    for cid, (label, colour, freq) in CLIPS.items():
-        _write_clip(videos / f"{cid}.mp4", colour, freq)
-        records.append({"id": cid, "video": str(videos / f"{cid}.mp4"), "label": label,
-                        "subtitle": "we won the game today",
-                        "reasoning": f"the person smiles widely and the voice is bright and loud . {label}"})
-    (root / "data.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
-    text_cfg = conftest.tiny_text_config(0)
-    text_cfg.pop("vocab_size")
+def _setup(root):
+    model_config = write_tiny_project(root)
     recipe = {
         "name": "tiny", "stage": "fine", "data": [str(root / "data.jsonl")],
         "feature_cache": str(root / "cache"), "output_dir": str(root / "out"),
-        "model_config": {"text_config": dict(text_cfg, vocab_size=200), "encoders": encoders,
-                         "streams": conftest.tiny_streams()},
-        "tokenizer_path": "wordlevel", "tasks": ["emotion"],
+        "model_config": model_config, "tokenizer_path": "wordlevel", "tasks": ["emotion"],
         "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
         "optim": {"lr": 1e-2, "min_lr": 1e-3, "weight_decay": 0.0, "warmup_steps": 2, "batch_size": 2,
                   "max_steps": 30},
@@ -61,8 +27,8 @@ def _setup(root, conftest):
     return root
 
 
-def test_cache_train_analyze_merge(tmp_path, capsys, tiny_parts):
-    root = _setup(tmp_path, tiny_parts)
+def test_cache_train_analyze_merge(tmp_path, capsys, monkeypatch):
+    root = _setup(tmp_path)
 
     assert main(["cache-features", str(root / "recipe.yaml")]) == 0
     cached = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -96,6 +62,18 @@ def test_cache_train_analyze_merge(tmp_path, capsys, tiny_parts):
     merr = analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today",
                             label_set="merr", reason=True)
     assert merr.label == "sad" and "sad" in merr.scores and isinstance(merr.explanation, str)
+
+    # an answer naming no label is reported, never turned into "neutral"
+    import emoreason.llm.infer as infer
+    from emoreason.errors import UnparsableAnswerError
+
+    with monkeypatch.context() as m:
+        m.setattr(infer, "_generate_text", lambda *a, **k: "I cannot tell from this clip.")
+        noted = analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False)
+        assert noted.label == "sad" and any("names no canonical label" in n for n in noted.notes)
+        with pytest.raises(UnparsableAnswerError):
+            analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False,
+                             strict=True)
 
     assert main(["merge-lora", str(out), str(root / "merged")]) == 0
     assert (root / "merged" / "model.safetensors").is_file()

@@ -29,13 +29,13 @@ def blank_rgb() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def two_faces_rgb(face_rgb) -> np.ndarray:
-    """A canvas with the astronaut at full size (left) and at 40 % size (right)."""
+    """A canvas with the astronaut at full size (left) and at 80 % size (right)."""
     import cv2
 
-    canvas = np.full((512, 900, 3), 200, dtype=np.uint8)
+    canvas = np.full((512, 940, 3), 200, dtype=np.uint8)
     canvas[:, :512] = face_rgb
-    small = cv2.resize(face_rgb, (205, 205), interpolation=cv2.INTER_AREA)
-    canvas[50:255, 650:855] = small
+    small = cv2.resize(face_rgb, (410, 410), interpolation=cv2.INTER_AREA)
+    canvas[40:450, 525:935] = small
     return canvas
 
 

@@ -110,3 +110,14 @@ def test_fer_crop_and_features(face_rgb, photo_mesh):
     # a grey square is not read as a confident smile
     flat_scores, _ = FerClassifier().predict(np.full((64, 64), 127, np.uint8))
     assert flat_scores["happy"] < scores["happy"]
+
+
+def test_small_face_in_a_wide_frame_is_found(face_rgb, photo_mesh):
+    # 100 px face in a 1000 px wide frame: too small for the mesh's own detector, found by the full-range one
+    canvas = np.full((562, 1000, 3), 200, dtype=np.uint8)
+    canvas[:512, 300:812] = face_rgb
+    with FaceMeshTracker(static=True) as tracker:
+        face, n = tracker.main_face(canvas)
+    assert face is not None and n == 1
+    assert face.box[0] == pytest.approx(photo_mesh.box[0] + 300, abs=8)
+    np.testing.assert_allclose(au.raw_vector(face.points), au.raw_vector(photo_mesh.points), atol=0.05)

@@ -131,3 +131,9 @@ def test_still_image_peak_frame(clip_result, tmp_path):
     assert m and "yellow box" not in html
     img = np.asarray(Image.open(io.BytesIO(base64.b64decode(m.group(1)))).convert("RGB")).astype(int)
     assert np.abs(img.mean(axis=(0, 1)) - (200, 40, 40)).max() < 8
+
+
+def test_face_used_without_peak_details(clip_result):
+    clip_result.modalities["face"].details = {"streams": ["frame_patches"]}
+    html = render_html(clip_result)
+    assert "reported no peak frame and no Action Units" in html and "Face at its peak" not in html

@@ -82,7 +82,8 @@ class FakeAnalyzer:
             scores[label] = 1.0
             return Result(input=str(source), duration=None, label=label, scores=scores, valence=0.0, arousal=0.0,
                           transcript=text, label_set=kwargs.get("labels", "canonical"),
-                          notes=[f"bytes={size}"])
+                          notes=[f"bytes={size}", f"read {source}"],
+                          provenance={"workdir": str(Path(source).parent) if source else None})
         finally:
             with self.lock:
                 self.active -= 1

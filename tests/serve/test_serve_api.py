@@ -59,6 +59,8 @@ def test_upload_wav_private_dir_removed_after(serve, fake, wav):
         assert r.status_code == 200, r.text
         d = r.json()
     assert d["input"] == "tone.WAV"  # the client's name without its directories, never the server path
+    assert "emoreason-upload" not in r.text and str(seen["path"].parent) not in r.text
+    assert d["notes"] == [f"bytes={len(wav)}", "read tone.WAV"] and d["provenance"] == {"workdir": "<upload>"}
     assert seen["bytes"] == wav
     assert seen["path"].suffix == ".wav" and seen["dir_mode"] == 0o700
     assert not seen["path"].parent.exists()
@@ -122,3 +124,35 @@ def test_concurrent_requests(serve, fake, n_clients):
     assert [r.status_code for r in responses] == [200] * n_clients
     assert [r.json()["label"] for r in responses] == ["angry" if i % 2 else "happy" for i in range(n_clients)]
     assert fake.max_active == 2
+
+
+def test_transcript_upload_and_html_report(serve, fake, wav):
+    seen = {}
+
+    def spy(source=None, **kw):
+        if "transcript" in kw:
+            seen["transcript"] = Path(kw["transcript"]).read_text(encoding="utf-8")
+            seen["kw"] = kw
+        return fake(source, **kw)
+
+    srt = "1\n00:00:00,000 --> 00:00:01,000\nI am furious\n"
+    with serve(create_app(spy)) as url, httpx.Client(base_url=url, timeout=20) as c:
+        r = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav"),
+                                         "transcript": ("tone.srt", srt.encode(), "text/plain"),
+                                         "format": (None, "html")})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/html")
+        page = r.text
+        assert page.startswith("<!DOCTYPE html>") and "tone.wav" in page and "<svg" in page
+        assert "emoreason-upload" not in page
+        bad = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav"),
+                                           "transcript": ("t.doc", b"x", "text/plain")})
+        assert bad.status_code == 400 and ".txt, .srt, .vtt" in bad.json()["error"]["message"]
+        alone = c.post("/v1/analyze", files={"transcript": ("t.srt", srt.encode(), "text/plain")})
+        assert alone.status_code == 400
+        j = c.post("/v1/analyze", json={"text": "hello", "format": "html"})
+        assert j.status_code == 200 and "<!DOCTYPE html>" in j.text and "&lt;text&gt;" in j.text
+        assert c.post("/v1/analyze", json={"text": "x", "format": "pdf"}).status_code == 400
+        r = c.post("/v1/analyze", json={"text": "x", "explain_endpoint": "http://169.254.169.254/"})
+        assert r.status_code == 400 and "fetches no URL" in r.json()["error"]["message"]
+    assert seen["transcript"] == srt and "format" not in seen["kw"]

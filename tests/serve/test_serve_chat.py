@@ -202,3 +202,37 @@ def test_client_leaving_mid_stream_stops_generation(serve, fake):
                 assert time.monotonic() < deadline, "the generation kept running after the client left"
                 time.sleep(0.05)
     assert len(produced) < 100
+
+
+def test_chat_media_size_limit_counts_decoded_bytes(serve, fake, wav):
+    """base64 inflates media by 4/3: media at the limit pass, larger media get 413."""
+    model = FakeChat()
+    limits = Limits(max_upload_bytes=len(wav))
+    with serve(create_app(fake, chat_model=model, limits=limits)) as url, httpx.Client(base_url=url, timeout=10) as c:
+        def ask(data: bytes) -> httpx.Response:
+            return c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": [
+                {"type": "audio_url", "audio_url": {"url": data_url("audio/wav", data)}}]}]})
+
+        assert ask(wav).status_code == 200
+        r = ask(wav + b"\0" * 1000)
+        assert r.status_code == 413 and r.json()["error"]["type"] == "payload_too_large"
+        r = ask(wav * 3)  # refused from its Content-Length, before the body is read
+        assert r.status_code == 413 and r.json()["error"]["type"] == "payload_too_large"
+
+
+def test_chat_errors_do_not_reveal_the_temp_dir(serve, fake, wav):
+    from emoreason.errors import CorruptMediaError
+
+    class Failing(FakeChat):
+        def stream_chat(self, turns, *, max_tokens, temperature):
+            raise CorruptMediaError(f"{turns[0].media[0].path}: truncated")
+            yield ""  # pragma: no cover
+
+    body = {"messages": [{"role": "user", "content": [
+        {"type": "audio_url", "audio_url": {"url": data_url("audio/wav", wav)}}]}]}
+    with serve(create_app(fake, chat_model=Failing())) as url, httpx.Client(base_url=url, timeout=10) as c:
+        r = c.post("/v1/chat/completions", json=body)
+        assert r.status_code == 422 and r.json()["error"]["message"] == "<upload>/m0_0.wav: truncated"
+        with c.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as s:
+            events = sse_events(s)
+        assert events[-2] == {"error": {"type": "corrupt_media", "message": "<upload>/m0_0.wav: truncated"}}

@@ -70,6 +70,19 @@ def test_cli_serve_real_pipeline_on_text(cli_server):
     assert d["modalities"]["text"]["used"] is True
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "--port must be 1..65535"),
+    (["--concurrency", "0"], "max_concurrency must be >= 1"),
+    (["--model", "/nonexistent/model"], "--model /nonexistent/model: no such file or directory"),
+])
+def test_cli_serve_bad_options_one_line(args, message, capsys):
+    from emoreason.cli.main import main
+
+    assert main(["serve", *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"emoreason: error: {message}"), lines
+
+
 def _local_addresses() -> list[str]:
     try:
         out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout

@@ -162,3 +162,12 @@ def test_malformed_multipart(serve, fake):
         r = c.post("/v1/analyze", content=b"whatever", headers={"content-type": "multipart/form-data"})
         err(r, 400, "invalid_request")
     assert fake.calls == []
+
+
+def test_error_messages_do_not_reveal_the_upload_path(serve, wav):
+    def failing(source=None, **kw):
+        raise CorruptMediaError(f"{source}: the audio stream is truncated (in {source.rsplit('/', 1)[0]})")
+
+    with serve(create_app(failing)) as url, httpx.Client(base_url=url, timeout=10) as c:
+        r = c.post("/v1/analyze", files={"file": ("my clip.wav", wav, "audio/wav")})
+        assert err(r, 422, "corrupt_media") == "my clip.wav: the audio stream is truncated (in <upload>)"

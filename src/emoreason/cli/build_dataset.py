@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--llm-model", help="model name to ask that endpoint for")
     p.add_argument("--vlm-url", help="OpenAI-compatible vision endpoint for scene descriptions (optional)")
     p.add_argument("--vlm-model", help="vision-language model name for --vlm-url")
-    p.add_argument("--features", action="store_true",
-                   help="also cache the multimodal-LLM encoder features (needs emoreason.llm.features)")
+    p.add_argument("--features", metavar="RECIPE",
+                   help="also cache the multimodal LLM's encoder features, with this train-llm recipe's "
+                        "encoders, into OUT/features (needs the llm extra)")
     p.add_argument("--keep-contradictions", action="store_true",
                    help="keep clips whose reasoning contradicts their label in the MERR/ShareGPT exports")
     p.add_argument("--perceiver", default=None,
@@ -71,4 +72,7 @@ def run(args: argparse.Namespace) -> int:
           f"{summary.skipped_as_done} already done), {summary.failed} failed "
           f"(see {summary.out_dir}/failed.jsonl); exported MERR coarse {e['merr_coarse']}, fine {e['merr_fine']}, "
           f"ShareGPT {e['sharegpt']}; {summary.wall_seconds:.1f} s", file=sys.stderr)
+    if summary.features is not None:
+        print(f"feature cache: {summary.features['clips_cached']} clips in {summary.features['cache']} "
+              f"(recipe for train-llm: {summary.features['recipe']})", file=sys.stderr)
     return 0 if summary.done > 0 else 1

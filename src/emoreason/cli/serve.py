@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload accepted (default 200)")
     p.add_argument("--max-duration", type=float, default=600.0, help="longest media in seconds (default 600)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds a request may wait and run (default 300)")
-    p.add_argument("--concurrency", type=int, default=1, help="analyses run at once (default 1)")
+    p.add_argument("--concurrency", type=int, default=1,
+                   help="analyses run at once (default 1; more needs models that are safe to share between threads)")
     p.add_argument("--queue", type=int, default=4, help="requests that may wait; more get 503 (default 4)")
     p.add_argument("--no-warmup", action="store_true", help="do not load the models before the first request")
     p.set_defaults(func=run)
@@ -34,7 +35,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from emoreason.serve.app import create_app
+    from emoreason.serve.app import create_app, default_analyzer, warm_up
     from emoreason.serve.limits import Limits
 
     if not 0 < args.port < 65536:
@@ -51,25 +52,35 @@ def run(args: argparse.Namespace) -> int:
         chat_model, reason = load_chat_model(args.model)
     if not _is_loopback(args.host):
         log.warning("binding %s: the API is reachable from other machines and has no authentication", args.host)
-    app = create_app(limits=limits, chat_model=chat_model, chat_unavailable_reason=reason,
-                     model_path=args.model, warmup=not args.no_warmup)
+    analyze = default_analyzer()
+    if not args.no_warmup:
+        for line in warm_up(analyze, args.model):
+            log.info("warm-up %s", line)
+    app = create_app(analyze, limits=limits, chat_model=chat_model, chat_unavailable_reason=reason,
+                     model_path=args.model)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning",
                 timeout_graceful_shutdown=5)
     return 0
 
 
 def load_chat_model(path: str) -> tuple[Any, str | None]:
-    """The chat model for ``path`` from ``emoreason.llm.infer.load_chat_model``, or why there is none."""
+    """The chat model for the checkpoint at ``path``, or (None, why there is none).
+
+    ``emoreason.llm.infer.load_chat_model`` is used when the LLM package provides one; otherwise
+    :class:`emoreason.serve.emollm_chat.EmoLLMChat`. A checkpoint that does not load is an error.
+    """
     try:
         from emoreason.llm import infer
     except ImportError as exc:
-        return None, f"chat is unavailable: the multimodal LLM code could not be imported ({exc})"
-    loader = getattr(infer, "load_chat_model", None)
-    if loader is None:
-        reason = "chat is unavailable: emoreason.llm.infer has no load_chat_model(path) in this install"
+        reason = f"chat is unavailable: the multimodal LLM code could not be imported ({exc})"
         log.warning(reason)
         return None, reason
-    return loader(path), None
+    loader = getattr(infer, "load_chat_model", None)
+    if loader is not None:
+        return loader(path), None
+    from emoreason.serve.emollm_chat import EmoLLMChat
+
+    return EmoLLMChat(path), None
 
 
 def _is_loopback(host: str) -> bool:

@@ -51,7 +51,7 @@ class BuildOptions:
     llm_model: str | None = None
     vlm_url: str | None = None  # scene descriptions by a vision-language model (optional)
     vlm_model: str | None = None
-    features: bool = False
+    features: str | None = None  # a train-llm recipe whose encoders fill OUT/features (see runner)
     jpeg_quality: int = 90
     perceiver: str = DEFAULT_PERCEIVER
 
@@ -169,11 +169,6 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
         check = check_consistency(reasoning, label) if reasoning else None
     lap("reasoning")
 
-    features = None
-    if options.features:
-        features = _cache_features(spec, out)
-        lap("features")
-
     fps = perc.video_fps
     return {
         "schema": RECORD_SCHEMA,
@@ -187,7 +182,7 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
         "label_source": label_source,
         "label_given": spec.label,
         "subtitle": subtitle,
-        "subtitle_source": "given" if spec.subtitle is not None else ("asr" if subtitle else "none"),
+        "subtitle_source": _subtitle_source(spec, perc, subtitle),
         "peak": _peak_dict(peak, fps, peak_time),
         "visual_expression": expression,
         "visual_description": visual,
@@ -204,7 +199,6 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
                            "label": max(o.scores, key=o.scores.get) if o.usable and o.scores else None}
                        for m, o in sorted(perc.outputs.items())},
         "series": series,
-        "features": features,
         "notes": list(perc.notes),
         "provenance": {"emoreason": __version__, "perceiver": options.perceiver, "seed": options.seed,
                        "models": dict(sorted(perc.result.provenance.get("models", {}).items()))},
@@ -219,6 +213,16 @@ def _choose_label(spec: ClipSpec, options: BuildOptions, rule: str | None, model
     if rule is not None:
         return rule, "merr_rule"
     return model, "model"
+
+
+def _subtitle_source(spec: ClipSpec, perc: ClipPerception, subtitle: str) -> str:
+    """"given" (manifest), the text stage's own source ("asr:<model>", a sidecar file), or "none"."""
+    if spec.subtitle is not None:
+        return "given"
+    if not subtitle:
+        return "none"
+    text = perc.outputs.get("text")
+    return str((text.details.get("transcript_source") if text is not None else None) or "asr")
 
 
 def _no_expression(face: ModalityOutput | None) -> str:
@@ -259,17 +263,6 @@ def _write_series(out: Path, clip_id: str, aus: Any, prosody: Any) -> dict[str, 
                                                       index_label=index_label))
             paths[key] = rel
     return paths
-
-
-def _cache_features(spec: ClipSpec, out: Path) -> str:
-    try:
-        features = importlib.import_module("emoreason.llm.features")
-    except ImportError as exc:
-        raise ConfigError(f"--features needs emoreason.llm.features, which is not available ({exc})") from None
-    fn = getattr(features, "cache_clip_features", None)
-    if fn is None:
-        raise ConfigError("emoreason.llm.features has no cache_clip_features(path, out_dir, clip_id)")
-    return str(fn(spec.path, out / "features", spec.clip_id))
 
 
 def _api_key() -> str | None:

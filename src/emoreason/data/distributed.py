@@ -87,6 +87,11 @@ def build_dataset_ray(source: str | Path, out_dir: str | Path, options: BuildOpt
                 if bar is not None:
                     bar.close()
             exported = merge(specs, out, options, keep_contradictions)
+            features = None
+            if options.features:
+                from .feature_cache import cache_features
+
+                features = cache_features(out, options.features)
     finally:
         if started_here:
             ray.shutdown()
@@ -94,4 +99,4 @@ def build_dataset_ray(source: str | Path, out_dir: str | Path, options: BuildOpt
     _write_timings(out, specs, outcomes, wall)
     return BuildSummary(clips=len(specs), done=exported["records"], failed=exported["failed"],
                         processed_this_run=len(outcomes), skipped_as_done=len(done), exported=exported,
-                        wall_seconds=wall, out_dir=str(out))
+                        wall_seconds=wall, out_dir=str(out), features=features)

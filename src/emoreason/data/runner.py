@@ -64,6 +64,7 @@ class BuildSummary:
     exported: dict[str, int]
     wall_seconds: float
     out_dir: str
+    features: dict[str, Any] | None = None  # the feature-cache step's counts (--features)
 
 
 def process_clip(spec: ClipSpec, options: BuildOptions, out_dir: str) -> ClipOutcome:
@@ -130,11 +131,16 @@ def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions
             if bar is not None:
                 bar.close()
         exported = merge(specs, out, options, keep_contradictions)
+        features = None
+        if options.features:
+            from .feature_cache import cache_features
+
+            features = cache_features(out, options.features)
     wall = time.perf_counter() - t0
     _write_timings(out, specs, outcomes, wall)
     return BuildSummary(clips=len(specs), done=exported["records"], failed=exported["failed"],
                         processed_this_run=len(outcomes), skipped_as_done=len(done),
-                        exported=exported, wall_seconds=wall, out_dir=str(out))
+                        exported=exported, wall_seconds=wall, out_dir=str(out), features=features)
 
 
 def run_pool(todo: Sequence[ClipSpec], options: BuildOptions, out_dir: str, workers: int,
@@ -149,7 +155,9 @@ def run_pool(todo: Sequence[ClipSpec], options: BuildOptions, out_dir: str, work
     suspects: list[ClipSpec] = []
     ctx = multiprocessing.get_context("spawn")
     while queue or suspects:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=max_tasks_per_child)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=max_tasks_per_child,
+                                   initializer=_init_worker, initargs=(threads,))
         in_flight: dict[Future, tuple[ClipSpec, bool]] = {}
         broken = False
         try:
@@ -173,6 +181,15 @@ def run_pool(todo: Sequence[ClipSpec], options: BuildOptions, out_dir: str, work
                             suspects.append(spec)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _init_worker(threads: int) -> None:
+    """Share the cores between workers: cap each worker's math-library threads (unless the user set them)."""
+    for var in THREAD_VARIABLES:
+        os.environ.setdefault(var, str(threads))
 
 
 def _submit(pool: ProcessPoolExecutor, in_flight: dict, source: list[ClipSpec], options: BuildOptions,

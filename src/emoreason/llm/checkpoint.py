@@ -71,9 +71,9 @@ def load_trained(path: str | Path, is_trainable: bool = False,
         if model.config.placeholder_token_ids != ids:
             raise ModelError(f"{path}: the tokenizer's placeholder ids {model.config.placeholder_token_ids} "
                              f"differ from the config's {ids}")
-    if model.get_input_embeddings().weight.shape[0] != len(tokenizer):
+    if model.get_input_embeddings().weight.shape[0] < len(tokenizer):
         raise ModelError(f"{path}: the model's vocabulary ({model.get_input_embeddings().weight.shape[0]}) "
-                         f"does not match the tokenizer's ({len(tokenizer)})")
+                         f"is smaller than the tokenizer's ({len(tokenizer)})")
     if (path / "adapter").is_dir():
         model = load_adapter(model, path / "adapter", is_trainable=is_trainable)
     processor = EmoLLMProcessor(tokenizer, _core(model).config)

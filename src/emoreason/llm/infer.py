@@ -30,7 +30,8 @@ from emoreason.models.emollm.prompts import EMOTION_INSTRUCTIONS, REASON_INSTRUC
 from emoreason.result import ModalitySummary, Result
 
 log = logging.getLogger(__name__)
-_MODALITY_OF_KIND = {"frame": "face", "face": "face", "temporal": "face", "audio": "voice"}
+#: Result modality of each encoder kind ("frame" = the whole scene frame, not a face crop).
+_MODALITY_OF_KIND = {"frame": "frame", "face": "face", "temporal": "face", "audio": "voice"}
 
 
 @functools.lru_cache(maxsize=2)
@@ -151,7 +152,7 @@ def analyze_with_llm(source: str | Path, model_path: str | Path, text: str | Non
     modalities = {m: ModalitySummary(used=m in used, reason=None if m in used else "no input for its streams",
                                      details={"streams": [s for s in present if _MODALITY_OF_KIND[
                                          config.encoders[config.stream(s)["encoder"]]["kind"]] == m]})
-                  for m in ("face", "voice")}
+                  for m in ("face", "voice", "frame")}
     modalities["text"] = ModalitySummary(used=bool(subtitle), reason=None if subtitle else "no subtitle",
                                          details={"transcript": subtitle})
     return Result(input=str(source), duration=cm.duration, label=label, scores=scores, valence=valence,

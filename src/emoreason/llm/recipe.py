@@ -66,11 +66,19 @@ class TrainRecipe:
 
 
 def _build(cls, raw: dict[str, Any], where: str):
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return raw
+    out = dict(raw)
+    for key, value in raw.items():  # YAML 1.1 reads "1e-5" as a string: accept it as a number
+        kind = str(known[key].type)
+        if isinstance(value, str) and kind.startswith(("float", "int")):
+            try:
+                out[key] = float(value) if kind.startswith("float") else int(value)
+            except ValueError:
+                raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
+    return out
 
 
 def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> TrainRecipe:

@@ -46,8 +46,8 @@ AU_DEFINITIONS: dict[str, str] = {
     "AU07": "lower-lid rise towards the eye-corner line",
     "AU09": "nose wings rising towards the inner eye corners (minus their distance)",
     "AU10": "upper lip rising towards the nose (minus subnasale-lip distance)",
-    "AU12": "lip corners rising above the upper lip's centre",
-    "AU15": "lip corners falling below the upper lip's centre",
+    "AU12": "lip corners rising towards the nose (minus corner-to-subnasale height)",
+    "AU15": "lip corners falling below the centre of the lips' opening",
     "AU20": "mouth width (lip corner to lip corner)",
     "AU23": "lips thinned (minus red-lip thickness)",
     "AU25": "lips parted (inner-lip gap)",
@@ -97,7 +97,7 @@ def raw_measures(points: np.ndarray) -> dict[str, float]:
     lower_lid = (_y(q, LID_R_LO) + _y(q, LID_L_LO)) / 2 - eye_line
     cheek = (_y(q, CHEEK_R) + _y(q, CHEEK_L)) / 2
     ala_eye = (_dist(q, ALA_R, EYE_R_IN) + _dist(q, ALA_L, EYE_L_IN)) / 2
-    corner_lift = y[LIP_UP_IN] - (y[MOUTH_R] + y[MOUTH_L]) / 2
+    corners = (y[MOUTH_R] + y[MOUTH_L]) / 2
     return {
         "AU01": inner_brow,
         "AU02": outer_brow,
@@ -107,8 +107,8 @@ def raw_measures(points: np.ndarray) -> dict[str, float]:
         "AU07": -lower_lid,
         "AU09": -ala_eye,
         "AU10": -_dist(q, SUBNASALE, LIP_UP_OUT),
-        "AU12": corner_lift,
-        "AU15": -corner_lift,
+        "AU12": y[SUBNASALE] - corners,
+        "AU15": corners - (y[LIP_UP_IN] + y[LIP_LO_IN]) / 2,
         "AU20": _dist(q, MOUTH_R, MOUTH_L),
         "AU23": -(_dist(q, LIP_UP_OUT, LIP_UP_IN) + _dist(q, LIP_LO_IN, LIP_LO_OUT)),
         "AU25": _dist(q, LIP_UP_IN, LIP_LO_IN),

@@ -4,6 +4,11 @@ The mesh model and its face detector ship inside the mediapipe wheel (Apache-2.0
 downloaded. Frames are downscaled so that their long side is at most ``max_side`` pixels before
 the mesh runs (landmarks come back in the original frame's pixel coordinates).
 
+The mesh's own detector is mediapipe's short-range model, which misses faces narrower than about
+15 % of the frame. When it finds nothing, the full-range face detector (``face_detection``,
+``model_selection=1``; finds faces down to about 8 % of the frame width) looks for faces, and the mesh
+runs again on a square crop around each one.
+
 When several faces appear, :class:`FaceMeshTracker` keeps the *main* face: the one that overlaps
 the main face of the previous frames most, or, when none overlaps, the largest.
 """
@@ -53,6 +58,14 @@ def check_rgb(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
+def _to_mesh(landmarks, x_off: float, y_off: float, w: float, h: float) -> FaceMesh:
+    """mediapipe's normalised landmarks of an image (or crop at x_off, y_off) of size w x h -> pixels."""
+    pts = np.array([(x_off + p.x * w, y_off + p.y * h, p.z * w) for p in landmarks.landmark], dtype=np.float32)
+    x0, y0 = pts[:, 0].min(), pts[:, 1].min()
+    x1, y1 = pts[:, 0].max(), pts[:, 1].max()
+    return FaceMesh(points=pts, box=(float(x0), float(y0), float(x1), float(y1)))
+
+
 class FaceMeshTracker:
     """Runs mediapipe's face mesh on frames and returns the main face's mesh (or ``None``).
 
@@ -74,9 +87,15 @@ class FaceMeshTracker:
             min_detection_confidence=min_detection_confidence, min_tracking_confidence=0.5,
         )
         self._main_box: tuple[float, float, float, float] | None = None
+        self._max_faces = max_faces
+        self._min_conf = min_detection_confidence
+        self._detector = None  # created on first need (full-range face detection)
+        self._crop_mesh = None
 
     def close(self) -> None:
-        self._mesh.close()
+        for graph in (self._mesh, self._detector, self._crop_mesh):
+            if graph is not None:
+                graph.close()
 
     def __enter__(self) -> FaceMeshTracker:
         return self
@@ -98,12 +117,40 @@ class FaceMeshTracker:
         small = np.ascontiguousarray(small)
         with self._lock:
             res = self._mesh.process(small)
+        out = [_to_mesh(lms, 0.0, 0.0, w, h) for lms in res.multi_face_landmarks or []]
+        return out or self._faces_via_detector(rgb, small, scale)
+
+    def _faces_via_detector(self, rgb: np.ndarray, small: np.ndarray, scale: float) -> list[FaceMesh]:
+        """Full-range detection, then the mesh on a square crop (twice the box) around each face."""
+        import cv2
+        from mediapipe.python.solutions import face_detection, face_mesh
+
+        if self._detector is None:
+            self._detector = face_detection.FaceDetection(model_selection=1,
+                                                          min_detection_confidence=self._min_conf)
+            self._crop_mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                                                 min_detection_confidence=self._min_conf)
+        with self._lock:
+            dets = self._detector.process(small).detections or []
+        h, w = rgb.shape[:2]
         out: list[FaceMesh] = []
-        for lms in res.multi_face_landmarks or []:
-            pts = np.array([(p.x * w, p.y * h, p.z * w) for p in lms.landmark], dtype=np.float32)
-            x0, y0 = pts[:, 0].min(), pts[:, 1].min()
-            x1, y1 = pts[:, 0].max(), pts[:, 1].max()
-            out.append(FaceMesh(points=pts, box=(float(x0), float(y0), float(x1), float(y1))))
+        for det in dets[: self._max_faces]:
+            bb = det.location_data.relative_bounding_box
+            side = 2.0 * max(bb.width * w, bb.height * h)
+            cx, cy = (bb.xmin + bb.width / 2) * w, (bb.ymin + bb.height / 2) * h
+            x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+            x1, y1 = int(round(cx + side / 2)), int(round(cy + side / 2))
+            crop = rgb[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
+            if min(crop.shape[:2]) < 8:
+                continue
+            cw, ch = crop.shape[1], crop.shape[0]
+            k = min(1.0, 256 / max(cw, ch))
+            if k < 1.0:
+                crop = cv2.resize(crop, (max(1, round(cw * k)), max(1, round(ch * k))), interpolation=cv2.INTER_AREA)
+            with self._lock:
+                res = self._crop_mesh.process(np.ascontiguousarray(crop))
+            for lms in res.multi_face_landmarks or []:
+                out.append(_to_mesh(lms, float(max(x0, 0)), float(max(y0, 0)), cw, ch))
         return out
 
     def main_face(self, rgb: np.ndarray) -> tuple[FaceMesh | None, int]:

@@ -2,7 +2,10 @@
 
 The weights ship inside that package; the model is loaded from its folder by path with
 ``local_files_only=True`` and ``trust_remote_code=False`` — never by a hub name, so nothing is fetched.
-Embeddings are L2-normalised 384-dimensional float32 vectors.
+Embeddings are L2-normalised 384-dimensional float32 vectors (mean-pooled last layer, as the model's own
+sentence-transformers pipeline does). :meth:`SentenceEncoder.encode_layers` also returns the mean-pooled
+hidden states of several layers from the same forward pass: the middle layers keep more of the tone
+(emotion) that the last, similarity-tuned layer smooths away.
 """
 
 from __future__ import annotations
@@ -61,6 +64,37 @@ class SentenceEncoder:
             emb = model.encode(cleaned, batch_size=batch_size, convert_to_numpy=True,
                                normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(emb, dtype=np.float32)
+
+    def encode_layers(self, texts: list[str], layers: tuple[int, ...],
+                      batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """``(embeddings (n, 384), layer features (n, 384 * len(layers)))`` from one forward pass.
+
+        Layer 0 is the token-embedding output, 1..6 the transformer layers; each is mean-pooled over
+        the tokens (padding masked out). ``embeddings`` equal :meth:`encode` up to float rounding.
+        """
+        import torch
+
+        width = EMBEDDING_DIM * len(layers)
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), np.float32), np.zeros((0, width), np.float32)
+        model = _load(str(self.model_dir))
+        bert, tokenizer = model[0].auto_model, model[0].tokenizer
+        cleaned = [normalise_text(t) for t in texts]
+        order = np.argsort([len(t) for t in cleaned], kind="stable")  # similar lengths batch together
+        emb = np.zeros((len(texts), EMBEDDING_DIM), np.float32)
+        feats = np.zeros((len(texts), width), np.float32)
+        with _lock, torch.inference_mode():
+            for i in range(0, len(order), batch_size):
+                idx = order[i:i + batch_size]
+                batch = tokenizer([cleaned[k] for k in idx], padding=True, truncation=True,
+                                  max_length=model.max_seq_length, return_tensors="pt")
+                hidden = bert(**batch, output_hidden_states=True).hidden_states
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+                pooled = [((h * mask).sum(1) / mask.sum(1).clamp(min=1.0)).numpy() for h in hidden]
+                last = pooled[-1]
+                emb[idx] = last / np.maximum(np.linalg.norm(last, axis=1, keepdims=True), 1e-12)
+                feats[idx] = np.concatenate([pooled[k] for k in layers], axis=1)
+        return emb, feats
 
 
 @lru_cache(maxsize=2)

@@ -132,6 +132,9 @@ def _face_section(result: Result, media_path: str | os.PathLike | None) -> str:
     details = face.details or {}
     peak_time = details.get("peak_frame_time")
     aus: dict[str, Any] = details.get("peak_aus") or {}
+    if peak_time is None and not aus:
+        return _card("Face", '<p class="note">The face was used, but this analysis reported no peak frame and '
+                             "no Action Units.</p>")
     picture = ""
     if media_path is None:
         picture = '<p class="note">No media file was given to the report, so the peak frame is not shown.</p>'

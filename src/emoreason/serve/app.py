@@ -1,7 +1,7 @@
 """The HTTP API: ``create_app()`` builds the FastAPI application ``emoreason serve`` runs.
 
 Endpoints: ``POST /v1/analyze`` (multipart upload of one media file, or JSON with text) → the Result
-JSON; ``GET /healthz``; ``GET /v1/models``; ``GET /openapi.json`` and an offline ``GET /docs`` page;
+JSON, or with ``format=html`` the self-contained HTML report; ``GET /healthz``; ``GET /v1/models``; ``GET /openapi.json`` and an offline ``GET /docs`` page;
 ``POST /v1/chat/completions`` when a multimodal LLM is loaded (see :mod:`emoreason.serve.chat`).
 
 The analysis function and the models behind it are loaded once and shared by all requests; each
@@ -12,34 +12,41 @@ is deleted when the request's work is over.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from emoreason import __version__
-from emoreason.errors import ConfigError
-from emoreason.labels import get_label_map
+from emoreason.errors import ConfigError, EmoreasonError
 from emoreason.result import Result
 from emoreason.serve.chat import ChatModel, add_chat_routes
 from emoreason.serve.docs_page import docs_html
-from emoreason.serve.errors import ApiError, install_error_handlers
-from emoreason.serve.limits import BodySizeLimit, Limits, WorkQueue, check_media_duration
+from emoreason.serve.errors import ApiError, api_error_from, install_error_handlers
+from emoreason.serve.limits import BodySizeLimit, Limits, WorkQueue, check_media_duration, too_large_message
+from emoreason.serve.options import (
+    FILE_FIELDS,
+    MODALITIES,
+    OPTION_FIELDS,
+    TRANSCRIPT_SUFFIXES,
+    display_name,
+    parse_options,
+    replace_in_strings,
+    safe_suffix,
+)
 
 log = logging.getLogger("emoreason.serve")
 
-MODALITIES = ("face", "voice", "text")
-OPTION_FIELDS = ("text", "labels", "modalities", "fps")
-_PATH_FIELDS = ("source", "path", "input", "media_path", "file_path", "url", "model")
 _CHUNK = 1024 * 1024
+_MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
 
 
 class Analyzer(Protocol):
@@ -60,13 +67,13 @@ def default_analyzer() -> Analyzer:
 
 def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None,
                chat_model: ChatModel | None = None, chat_unavailable_reason: str | None = None,
-               model_path: str | None = None, warmup: bool = False) -> FastAPI:
+               model_path: str | None = None) -> FastAPI:
     """The API application.
 
     ``analyzer`` defaults to ``emoreason.analyze``; ``model_path`` (the MLLM chosen at start-up) is
     passed to it as ``model=``. ``chat_model`` enables ``/v1/chat/completions``; without one that
-    endpoint answers 404 naming ``chat_unavailable_reason``. ``warmup`` runs one short text analysis
-    at start-up so the models are loaded before the first request.
+    endpoint answers 404 naming ``chat_unavailable_reason``. Call :func:`warm_up` first to load the
+    models before the first request.
     """
     limits = limits or Limits()
     analyze = analyzer or default_analyzer()
@@ -74,10 +81,6 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if warmup:
-            await queue.run(analyze, None, text="Hello, this loads the models.", modalities=["text"],
-                            timeout=limits.request_timeout_s)
-            log.info("models loaded")
         yield
         queue.shutdown()
 
@@ -86,7 +89,7 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
                               "observed. Errors have one shape: {\"error\": {\"type\", \"message\"}}.")
     app.state.limits = limits
     app.state.queue = queue
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes, base64_paths=("/v1/chat/completions",))
     install_error_handlers(app)
 
     @app.get("/healthz", summary="Liveness and queue state")
@@ -104,19 +107,25 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
         return {"object": "list", "data": data}
 
     @app.post("/v1/analyze", summary="Analyse one uploaded media file, or text",
-              openapi_extra=_ANALYZE_OPENAPI, response_description="the Result as JSON")
-    async def analyze_endpoint(request: Request) -> JSONResponse:
+              openapi_extra=_ANALYZE_OPENAPI, response_description="the Result as JSON, or the HTML report")
+    async def analyze_endpoint(request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
-            result = await _analyze_upload(request)
-        elif content_type == "application/json":
-            result = await _analyze_json(request)
-        else:
-            raise ApiError(415, "unsupported_content_type",
-                           "send multipart/form-data with a 'file' field, or application/json with 'text'")
-        return JSONResponse(result.to_dict())
+            return await _analyze_upload(request)
+        if content_type == "application/json":
+            return await _analyze_json(request)
+        raise ApiError(415, "unsupported_content_type",
+                       "send multipart/form-data with a 'file' field, or application/json with 'text'")
 
-    async def _analyze_json(request: Request) -> Result:
+    async def _run(job: _Job, cleanup: Callable[[], None] | None = None) -> Response:
+        try:
+            kind, body = await queue.run(job.run, timeout=limits.request_timeout_s, cleanup=cleanup)
+        except EmoreasonError as exc:  # its message, without the server's temporary paths
+            err = api_error_from(exc)
+            raise ApiError(err.status, err.type, replace_in_strings(err.message, job.hide)) from None
+        return HTMLResponse(body) if kind == "html" else JSONResponse(body)
+
+    async def _analyze_json(request: Request) -> Response:
         try:
             body = await request.json()
         except ValueError as exc:
@@ -128,41 +137,38 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
             raise ApiError(400, "invalid_request",
                            "a JSON request needs a non-empty 'text'; to analyse media, upload it as "
                            "multipart/form-data in the field 'file'")
-        result = await queue.run(_call, analyze, None, options, model_path, timeout=limits.request_timeout_s)
-        result.input = "<text>"
-        return result
+        return await _run(_Job(analyze, model_path, options, limits.max_duration_s))
 
-    async def _analyze_upload(request: Request) -> Result:
-        form = await request.form(max_files=1, max_fields=len(OPTION_FIELDS) + 4,
+    async def _analyze_upload(request: Request) -> Response:
+        form = await request.form(max_files=len(FILE_FIELDS), max_fields=len(OPTION_FIELDS) + 4,
                                   max_part_size=limits.max_text_chars * 4 + 1024)
         try:
             fields = {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
-            files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
-            if any(k != "file" for k, _ in files):
-                raise ApiError(400, "invalid_request", "upload the media in the multipart field named 'file'")
+            files = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile)}
+            if any(k not in FILE_FIELDS for k in files):
+                raise ApiError(400, "invalid_request", "upload the media in the field 'file' (and a .txt/.srt/.vtt "
+                                                       "transcript, if any, in the field 'transcript')")
             options = parse_options(fields, limits)
-            if not files:
-                if options.get("text"):
-                    result = await queue.run(_call, analyze, None, options, model_path,
-                                             timeout=limits.request_timeout_s)
-                    result.input = "<text>"
-                    return result
-                raise ApiError(400, "invalid_request", "no file uploaded: put the media in the field 'file'")
-            upload = files[0][1]
+            if "file" not in files:
+                if options.get("text") and "transcript" not in files:
+                    return await _run(_Job(analyze, model_path, options, limits.max_duration_s))
+                raise ApiError(400, "invalid_request", "no media uploaded: put the media in the field 'file'")
+            upload = files["file"]
             workdir = Path(tempfile.mkdtemp(prefix="emoreason-upload-"))
             try:
-                media = workdir / ("upload" + _safe_suffix(upload.filename))
+                media = workdir / ("upload" + safe_suffix(upload.filename))
                 await _save_upload(upload, media, limits.max_upload_bytes)
+                if "transcript" in files:
+                    options["transcript"] = str(await _save_transcript(files["transcript"], workdir, limits))
             except BaseException:
                 shutil.rmtree(workdir, ignore_errors=True)
                 raise
         finally:
             await form.close()
-        result = await queue.run(_checked_call, analyze, media, options, model_path, limits.max_duration_s,
-                                 timeout=limits.request_timeout_s,
-                                 cleanup=lambda: shutil.rmtree(workdir, ignore_errors=True))
-        result.input = _display_name(upload.filename) or media.name
-        return result
+        name = display_name(upload.filename) or media.name
+        job = _Job(analyze, model_path, options, limits.max_duration_s, media=media, name=name,
+                   hide={str(media): name, str(workdir): "<upload>"})
+        return await _run(job, cleanup=lambda: shutil.rmtree(workdir, ignore_errors=True))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -172,60 +178,66 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
     return app
 
 
-def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
-    """The analysis options a request gives, checked; a bad one is a 400 with a one-line message."""
-    named = [k for k in fields if k in _PATH_FIELDS]
-    if named:
-        raise ApiError(400, "invalid_request",
-                       f"field {named[0]!r} is not accepted: this server reads no server-side paths and the "
-                       "model is chosen when the server starts; upload media in the multipart field 'file'")
-    unknown = [k for k in fields if k not in OPTION_FIELDS]
-    if unknown:
-        raise ApiError(400, "invalid_request",
-                       f"unknown field(s): {', '.join(map(str, unknown))}; accepted: file, {', '.join(OPTION_FIELDS)}")
-    options: dict[str, Any] = {}
-    text = fields.get("text")
-    if text is not None:
-        if not isinstance(text, str):
-            raise ConfigError("'text' must be a string")
-        if len(text) > limits.max_text_chars:
-            raise ApiError(413, "text_too_long",
-                           f"the text has {len(text)} characters; this server accepts at most {limits.max_text_chars}")
-        options["text"] = text if text.strip() else None
-    if fields.get("labels") is not None:
-        options["labels"] = get_label_map(str(fields["labels"])).name
-    mods = fields.get("modalities")
-    if mods is not None:
-        items = [m.strip().lower() for m in (mods.split(",") if isinstance(mods, str) else mods) if str(m).strip()]
-        bad = [m for m in items if m not in MODALITIES]
-        if bad or not items:
-            raise ConfigError(f"modalities must be a comma-separated subset of {', '.join(MODALITIES)}")
-        options["modalities"] = items
-    if fields.get("fps") is not None:
+def warm_up(analyze: Analyzer, model_path: str | None = None) -> list[str]:
+    """Run the pipeline once per modality on tiny synthetic inputs so every model is loaded (and shared
+    by all requests) before the server takes one. A missing model raises (``ModelError``); an input
+    that merely holds nothing to analyse is fine. Returns what each warm-up run said."""
+    import numpy as np
+
+    from emoreason.errors import NoUsableModalityError, TooShortError
+
+    if model_path is not None:  # analyses run the multimodal LLM: load it (cached, shared with chat)
+        from emoreason.llm.infer import load_for_inference
+
+        load_for_inference(str(model_path))
+        return [f"multimodal LLM {model_path}: loaded"]
+    sr = 16000
+    t = np.arange(sr) / sr
+    tone = (0.2 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    try:
+        from skimage import data
+
+        face = data.astronaut()
+    except ImportError:  # pragma: no cover - scikit-image is a dependency
+        face = np.full((256, 256, 3), 128, dtype=np.uint8)
+    runs = [("text", None, {"text": "Hello, this loads the models."}),
+            ("voice", tone, {"sample_rate": sr}), ("face", face, {})]
+    said = []
+    for modality, source, kwargs in runs:
         try:
-            fps = float(fields["fps"])
-        except (TypeError, ValueError):
-            raise ConfigError(f"fps must be a number, not {fields['fps']!r}") from None
-        if not 0 < fps <= 30:
-            raise ConfigError("fps must be above 0 and at most 30")
-        options["fps"] = fps
-    return options
+            analyze(source, modalities=[modality], **kwargs)
+            said.append(f"{modality}: loaded")
+        except (NoUsableModalityError, TooShortError) as exc:
+            said.append(f"{modality}: loaded ({exc})")
+    return said
 
 
-def _call(analyze: Analyzer, source: Any, options: dict[str, Any], model_path: str | None) -> Result:
-    kwargs = dict(options)
-    if model_path is not None:
-        kwargs["model"] = model_path
-    result = analyze(source, **kwargs)
-    if not isinstance(result, Result):
-        raise TypeError(f"the analyzer returned {type(result).__name__}, not a Result")
-    return result
+class _Job:
+    """One analysis, run in a worker thread: check the media's duration, analyse, then answer in the
+    requested format while the upload still exists (the HTML report embeds its peak frame)."""
 
+    def __init__(self, analyze: Analyzer, model_path: str | None, options: dict[str, Any], max_duration_s: float,
+                 media: Path | None = None, name: str = "<text>", hide: dict[str, str] | None = None):
+        self.analyze, self.model_path, self.max_duration_s = analyze, model_path, max_duration_s
+        self.options = dict(options)
+        self.format = self.options.pop("format", "json")
+        self.media, self.name, self.hide = media, name, hide or {}
 
-def _checked_call(analyze: Analyzer, media: Path, options: dict[str, Any], model_path: str | None,
-                  max_duration_s: float) -> Result:
-    check_media_duration(media, max_duration_s)
-    return _call(analyze, str(media), options, model_path)
+    def run(self) -> tuple[str, Any]:
+        if self.media is not None:
+            check_media_duration(self.media, self.max_duration_s)
+        kwargs = dict(self.options)
+        if self.model_path is not None:
+            kwargs["model"] = self.model_path
+        result = self.analyze(str(self.media) if self.media is not None else None, **kwargs)
+        if not isinstance(result, Result):
+            raise TypeError(f"the analyzer returned {type(result).__name__}, not a Result")
+        result.input = self.name
+        if self.format == "html":
+            from emoreason.report.html import render_html
+
+            return "html", replace_in_strings(render_html(result, self.media), self.hide)
+        return "json", replace_in_strings(result.to_dict(), self.hide)
 
 
 async def _save_upload(upload: UploadFile, target: Path, max_bytes: int) -> None:
@@ -234,21 +246,18 @@ async def _save_upload(upload: UploadFile, target: Path, max_bytes: int) -> None
         while chunk := await upload.read(_CHUNK):
             written += len(chunk)
             if written > max_bytes:
-                raise ApiError(413, "payload_too_large",
-                               f"the upload is larger than this server's limit of {max_bytes / 1024 / 1024:.1f} MiB")
-            out.write(chunk)
+                raise ApiError(413, "payload_too_large", too_large_message(max_bytes))
+            await asyncio.to_thread(out.write, chunk)  # disk writes off the event loop
 
 
-def _safe_suffix(filename: str | None) -> str:
-    """The upload's extension, if it is a plain one (decoders may use it as a hint)."""
-    suffix = Path(filename or "").suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
-
-
-def _display_name(filename: str | None) -> str:
-    """The client's file name without any directory part, for the Result's ``input``."""
-    name = re.split(r"[\\/]", filename or "")[-1]
-    return re.sub(r"[\x00-\x1f]", "", name)[:200]
+async def _save_transcript(upload: UploadFile, workdir: Path, limits: Limits) -> Path:
+    suffix = safe_suffix(upload.filename)
+    if suffix not in TRANSCRIPT_SUFFIXES:
+        raise ApiError(400, "invalid_request",
+                       f"the transcript must be a {', '.join(TRANSCRIPT_SUFFIXES)} file, not {suffix or 'unnamed'}")
+    path = workdir / ("transcript" + suffix)
+    await _save_upload(upload, path, min(limits.max_upload_bytes, _MAX_TRANSCRIPT_BYTES))
+    return path
 
 
 _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {
@@ -257,8 +266,12 @@ _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content":
         "text": {"type": "string", "description": "transcript; wins over speech-to-text"},
         "labels": {"type": "string", "default": "canonical", "description": "label set, e.g. mer2023"},
         "modalities": {"type": "string", "description": "comma-separated subset of face,voice,text"},
-        "fps": {"type": "number", "default": 5.0, "description": "frames analysed per second"}}}},
+        "fps": {"type": "number", "default": 5.0, "description": "frames analysed per second"},
+        "transcript": {"type": "string", "format": "binary", "description": "a .txt/.srt/.vtt transcript"},
+        "format": {"type": "string", "enum": ["json", "html"], "default": "json",
+                   "description": "html: the self-contained HTML report instead of the JSON"}}}},
     "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
         "text": {"type": "string"}, "labels": {"type": "string", "default": "canonical"},
-        "modalities": {"type": "array", "items": {"type": "string", "enum": list(MODALITIES)}}}}},
+        "modalities": {"type": "array", "items": {"type": "string", "enum": list(MODALITIES)}},
+        "format": {"type": "string", "enum": ["json", "html"], "default": "json"}}}},
 }}}

@@ -92,11 +92,15 @@ def add_chat_routes(app: FastAPI, model: ChatModel | None, queue: WorkQueue, lim
             def collect() -> str:
                 return "".join(model.stream_chat(turns, max_tokens=params["max_tokens"],
                                                  temperature=params["temperature"]))
-            text = await queue.run(collect, timeout=limits.request_timeout_s, cleanup=cleanup)
+            try:
+                text = await queue.run(collect, timeout=limits.request_timeout_s, cleanup=cleanup)
+            except EmoreasonError as exc:  # named without the server's temporary directory
+                err = api_error_from(exc)
+                raise ApiError(err.status, err.type, err.message.replace(str(workdir), "<upload>")) from None
             return JSONResponse({"id": call_id, "object": "chat.completion", "created": created,
                                  "model": model.model_id, "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": text}}]})
-        stream = _Stream(model, turns, params)
+        stream = _Stream(model, turns, params, hide=str(workdir))
         queue.submit(stream.produce, cleanup=cleanup)  # 503 here, before any byte is sent, when full
         return StreamingResponse(stream.events(call_id, created, limits.request_timeout_s),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
@@ -105,8 +109,8 @@ def add_chat_routes(app: FastAPI, model: ChatModel | None, queue: WorkQueue, lim
 class _Stream:
     """Bridges the model's blocking iterator (a worker thread) to server-sent events (the event loop)."""
 
-    def __init__(self, model: ChatModel, turns: list[ChatTurn], params: dict[str, Any]):
-        self.model, self.turns, self.params = model, turns, params
+    def __init__(self, model: ChatModel, turns: list[ChatTurn], params: dict[str, Any], hide: str):
+        self.model, self.turns, self.params, self.hide = model, turns, params, hide
         self.loop = asyncio.get_running_loop()
         self.pieces: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.stop = threading.Event()
@@ -124,7 +128,7 @@ class _Stream:
             self._put("end", None)
         except EmoreasonError as exc:
             err = api_error_from(exc)
-            self._put("error", error_body(err.type, err.message))
+            self._put("error", error_body(err.type, err.message.replace(self.hide, "<upload>")))
         except Exception as exc:  # reported in the stream: the HTTP status is already sent
             self._put("error", error_body("internal_error", f"generation failed ({type(exc).__name__})"))
 

@@ -56,20 +56,28 @@ _MULTIPART_SLACK = 64 * 1024
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 for HTTP bodies over ``max_bytes`` (+ a little multipart framing)."""
+    """ASGI middleware: 413 for HTTP bodies over ``max_bytes`` (+ a little multipart framing).
 
-    def __init__(self, app: Any, max_bytes: int):
+    Paths in ``base64_paths`` carry media as base64 inside JSON, which is 4/3 the media's size: their
+    body may be that much larger, and the decoded media are held to ``max_bytes`` where they are decoded.
+    """
+
+    def __init__(self, app: Any, max_bytes: int, base64_paths: tuple[str, ...] = ()):
         self.app = app
         self.max_bytes = max_bytes
+        self.base64_paths = base64_paths
         self.allowed = max_bytes + _MULTIPART_SLACK
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        allowed = self.allowed
+        if scope.get("path") in self.base64_paths:
+            allowed = (self.max_bytes * 4) // 3 + 4 + _MULTIPART_SLACK
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.allowed:
+        if length is not None and length.isdigit() and int(length) > allowed:
             await _send_json(send, 413, error_body("payload_too_large", too_large_message(self.max_bytes)))
             return
         received = 0
@@ -79,7 +87,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.allowed:
+                if received > allowed:
                     raise ApiError(413, "payload_too_large", too_large_message(self.max_bytes))
             return message
 

@@ -53,9 +53,12 @@ class ParsedAnswer:
     ambiguous: bool
 
 
-def _to_set(concept: str, label_set: str) -> str | None:
-    """A canonical concept (or contempt/doubt) expressed in ``label_set``; ``None`` if it has no label there."""
+def _to_set(concept: str, label_set: str, word: str = "") -> str | None:
+    """The word itself when it is a label of ``label_set``, else its concept (canonical label, contempt or
+    doubt) expressed in ``label_set``; ``None`` if it has no label there."""
     lm = get_label_map(label_set)
+    if word in lm.to_canonical:
+        return word
     if concept in ("contempt", "doubt"):
         return concept if concept in lm.to_canonical else None
     if lm.name == "canonical":
@@ -80,7 +83,7 @@ def _mentions(text: str) -> list[tuple[int, str, str]]:
 def parse_answer(text: str, label_set: str = "canonical") -> ParsedAnswer:
     """Find the label an answer names, in ``label_set``'s vocabulary; raise if it names none."""
     mentions = _mentions(text or "")
-    in_set = [(pos, w, _to_set(c, label_set)) for pos, w, c in mentions]
+    in_set = [(pos, w, _to_set(c, label_set, w)) for pos, w, c in mentions]
     usable = [(pos, w, lab) for pos, w, lab in in_set if lab is not None]
     if not usable:
         named = ", ".join(sorted({w for _, w, _ in mentions}))
@@ -93,7 +96,7 @@ def parse_answer(text: str, label_set: str = "canonical") -> ParsedAnswer:
     for m in reversed(list(_CONCLUSION.finditer(text))):
         word = m.group(2).lower()
         concept = SYNONYMS.get(word)
-        lab = _to_set(concept, label_set) if concept else None
+        lab = _to_set(concept, label_set, word) if concept else None
         if lab is not None:
             return ParsedAnswer(lab, word, distinct, False)
     pos, word, lab = usable[-1]

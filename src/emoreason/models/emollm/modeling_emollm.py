@@ -92,7 +92,11 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
         kwargs = gradient_checkpointing_kwargs or {"use_reentrant": False}
-        self.language_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        lm = self.language_model
+        if hasattr(lm, "activation_checkpointing_enable"):  # transformers >= 5.x name
+            lm.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
     # ---- the splice --------------------------------------------------------------------------
     def project_stream(self, name: str, feats: torch.Tensor) -> torch.Tensor:
@@ -119,8 +123,7 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         ids = self.config.placeholder_token_ids
         if not ids:
             raise ModelError("config.placeholder_token_ids is empty: run processing_emollm.add_placeholder_tokens")
-        safe_ids = input_ids
-        embeds = self.get_input_embeddings()(safe_ids)
+        embeds = self.get_input_embeddings()(input_ids)
         for s in self.config.streams:
             name = s["name"]
             mask = input_ids == ids[name]

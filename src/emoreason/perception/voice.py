@@ -1,0 +1,173 @@
+"""The voice modality: speech segments -> prosody -> voice-emotion probabilities and cues.
+
+Steps: silero VAD (:mod:`.vad`) unless the caller gives speech segments; prosody per segment
+(:mod:`.prosody`); a feature vector per segment (pooled Whisper tiny.en encoder states,
+:mod:`.voice_embedding`, plus the prosody values); the shipped classifier
+(``assets/models/voice``: two logistic regressions as plain arrays, trained on RAVDESS -- NON-COMMERCIAL,
+CC BY-NC-SA 4.0; see docs/model_cards/voice.md).
+
+Normalisation: with at least ``min_segments_speaker_norm`` (3) segments the features are z-scored
+within the recording (assumed to be one voice; there is no diarisation) and the "speaker" classifier
+is used; with fewer, the "population" classifier with the training set's statistics. Segment
+probabilities over RAVDESS's 8 classes are mapped to the canonical labels (calm + neutral -> neutral)
+and pooled over the recording weighted by segment duration.
+
+``reliability`` = min(1, speech seconds / 2) -- a heuristic: less than two seconds of speech gives the
+voice a proportionally smaller say in fusion. ``details["arousal_prosody"]`` is the prosody arousal
+rule of :mod:`.voice_cues` (a heuristic, not the model), duration-weighted over segments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.errors import ModelError
+from emoreason.io.audio import AudioSource
+from emoreason.labels import CANONICAL
+from emoreason.perception.base import ModalityOutput, TimedScores
+from emoreason.perception.prosody import COLUMNS, analyze_prosody
+from emoreason.perception.vad import detect_speech
+from emoreason.perception.voice_cues import arousal_rule, voice_evidence
+
+MODEL_FILE = "voice_model.safetensors"
+CONFIG_FILE = "config.json"
+FULL_RELIABILITY_SPEECH_S = 2.0
+
+
+def default_model_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "assets" / "models" / "voice"
+
+
+class VoiceClassifier:
+    """The shipped voice-emotion classifier, evaluated in numpy."""
+
+    def __init__(self, model_dir: str | Path | None = None):
+        self.dir = Path(model_dir) if model_dir is not None else default_model_dir()
+        cfg_path, weights = self.dir / CONFIG_FILE, self.dir / MODEL_FILE
+        if not cfg_path.is_file() or not weights.is_file():
+            raise ModelError(f"no voice model in {self.dir} (need {CONFIG_FILE} and {MODEL_FILE})")
+        try:
+            self.config = json.loads(cfg_path.read_text(encoding="utf-8"))
+            from safetensors.numpy import load_file
+
+            self.tensors = {k: v.astype(np.float64) for k, v in load_file(str(weights)).items()}
+            self.classes: list[str] = list(self.config["classes"])
+            self.to_canonical: dict[str, str] = dict(self.config["to_canonical"])
+            self.prosody_columns: list[str] = list(self.config["features"]["prosody"])
+            self.whisper_mode: str = self.config["features"]["whisper"]["mode"]
+            self.min_segments: int = int(self.config.get("min_segments_speaker_norm", 3))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"voice model in {self.dir} is malformed: {exc}") from exc
+        dim = self.tensors["population.mean"].shape[0]
+        for variant in ("population", "speaker"):
+            coef = self.tensors.get(f"{variant}.coef")
+            if coef is None or coef.shape != (len(self.classes), dim):
+                raise ModelError(f"voice model in {self.dir}: '{variant}' weights do not match its config")
+        if set(self.to_canonical.values()) - set(CANONICAL) or self.prosody_columns != list(COLUMNS):
+            raise ModelError(f"voice model in {self.dir} does not match this version's labels or prosody")
+        self.name = f"{self.config.get('name', 'voice')} v{self.config.get('version', '?')}"
+
+    @property
+    def dim(self) -> int:
+        return int(self.tensors["population.mean"].shape[0])
+
+    def normalise(self, features: np.ndarray) -> tuple[np.ndarray, str]:
+        """Fill unmeasurable values, then z-score within the recording when it has enough segments."""
+        x = np.where(np.isnan(features), self.tensors["population.feature_mean"], features)
+        if len(x) >= self.min_segments:
+            return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6), "speaker"
+        return x, "population"
+
+    def predict(self, features: np.ndarray) -> tuple[np.ndarray, str]:
+        """Canonical-label probabilities, one row per segment (columns in CANONICAL order)."""
+        if features.ndim != 2 or features.shape[1] != self.dim:
+            raise ModelError(f"voice features have shape {features.shape}, the model expects (n, {self.dim})")
+        x, variant = self.normalise(features)
+        t = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
+        logits = ((x - t["mean"]) / t["scale"]) @ t["coef"].T + t["intercept"]
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        canon = np.zeros((len(p), len(CANONICAL)))
+        for j, cls in enumerate(self.classes):
+            canon[:, CANONICAL.index(self.to_canonical[cls])] += p[:, j]
+        return canon, variant
+
+
+class VoiceAnalyzer:
+    """Voice emotion for one recording: ``VoiceAnalyzer().analyze(audio)`` -> ModalityOutput("voice")."""
+
+    def __init__(self, model_dir: str | Path | None = None, whisper_dir: str | Path | None = None):
+        from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
+
+        self.classifier = VoiceClassifier(model_dir)
+        self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=self.classifier.whisper_mode)
+
+    def analyze(self, audio: AudioSource, speech: list[tuple[float, float]] | None = None) -> ModalityOutput:
+        segments = detect_speech(audio) if speech is None else _clean_segments(speech, audio.duration)
+        if not segments:
+            return ModalityOutput.unusable("voice", f"no speech detected in {audio.duration:.1f} s of audio",
+                                           speech_seconds=0.0, n_segments=0)
+        table = analyze_prosody(audio, segments)
+        prosody = table[list(COLUMNS)].to_numpy(dtype=np.float64)
+        emb = np.concatenate([self.embedder.embed([audio.read(a, b)]) for a, b in segments])
+        features = np.concatenate([emb.astype(np.float64), prosody], axis=1)
+        probs, variant = self.classifier.predict(features)
+        speaker_relative = variant == "speaker"
+        z = self._prosody_z(prosody, speaker_relative)
+
+        durations = np.array([b - a for a, b in segments])
+        pooled = (probs * durations[:, None]).sum(axis=0) / durations.sum()
+        scores = {lab: float(p) for lab, p in zip(CANONICAL, pooled)}
+        timeline, rows, arousal = [], [], []
+        for i, (a, b) in enumerate(segments):
+            seg_scores = {lab: float(p) for lab, p in zip(CANONICAL, probs[i])}
+            timeline.append(TimedScores(start=a, end=b, scores=seg_scores, weight=float(durations[i])))
+            zi = {c: float(z[i, k]) for k, c in enumerate(COLUMNS)}
+            rows.append({"start": a, "end": b, "scores": seg_scores, "z": zi,
+                         "raw": {c: float(prosody[i, k]) for k, c in enumerate(COLUMNS)}})
+            arousal.append(arousal_rule(zi, speaker_relative))
+        table["label"] = [max(t.scores, key=t.scores.get) for t in timeline]
+        known = [(r, d) for r, d in zip(arousal, durations) if r is not None]
+        speech_s = float(durations.sum())
+        details = {
+            "speech_seconds": round(speech_s, 3),
+            "n_segments": len(segments),
+            "normalisation": "per-recording z-score" if speaker_relative else "population",
+            "arousal_prosody": (sum(r * d for r, d in known) / sum(d for _, d in known)) if known else None,
+            "arousal_source": "prosody rule (heuristic, see emoreason.perception.voice_cues)",
+            "license_note": "voice model trained on RAVDESS: non-commercial use only (CC BY-NC-SA 4.0)",
+        }
+        return ModalityOutput(
+            modality="voice", usable=True, scores=scores, timeline=timeline,
+            evidence=voice_evidence(rows, speaker_relative),
+            reliability=min(1.0, speech_s / FULL_RELIABILITY_SPEECH_S), details=details,
+            series={"prosody": table},
+            models={"voice": self.classifier.name, "vad": "silero VAD v6 (faster-whisper)",
+                    "voice_encoder": f"Whisper tiny.en encoder ({self.embedder.mode})"},
+        )
+
+    def _prosody_z(self, prosody: np.ndarray, speaker_relative: bool) -> np.ndarray:
+        """Prosody z-scores within the recording, or against the training voices."""
+        if speaker_relative:
+            filled = np.where(np.isnan(prosody), np.nanmean(prosody, axis=0), prosody)
+            sd = filled.std(axis=0)
+            return np.where(sd > 1e-9, (filled - filled.mean(axis=0)) / np.where(sd > 1e-9, sd, 1), 0.0)
+        n = len(COLUMNS)
+        mean = self.classifier.tensors["population.feature_mean"][-n:]
+        std = self.classifier.tensors["population.feature_std"][-n:]
+        return (prosody - mean) / std
+
+
+def _clean_segments(speech: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Caller-given segments clipped to the recording; empty or reversed ones dropped."""
+    out = []
+    for a, b in speech:
+        a, b = max(0.0, float(a)), min(float(duration), float(b))
+        if math.isfinite(a) and math.isfinite(b) and b - a > 0.05:
+            out.append((a, b))
+    return sorted(out)
