@@ -315,6 +315,9 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
             evidence.append(Evidence(modality=m, name="dropped", value=0.0, description=out.reason or "not usable"))
             modalities[m] = ModalitySummary(used=False, reason=out.reason, details=out.details)
     dropped = {m: o.reason or "not usable" for m, o in p.outputs.items() if m not in fused.shares}
+    if p.kind in ("image", "text"):  # a still input has no timeline: cues carry no times
+        for e in evidence:
+            e.start = e.end = None
     valence, arousal = valence_arousal_from_scores(fused.scores)
     evidence.sort(key=lambda e: (e.start if e.start is not None else 1e9, -e.weight))
     return Result(

@@ -14,25 +14,30 @@ from collections.abc import Mapping, Sequence
 
 from emoreason.result import Evidence
 
-MODALITY_WORDS = {"face": "the face", "voice": "the voice", "text": "the words"}
+MODALITY_WORDS = {"face": "face", "voice": "voice", "text": "words"}
 
 
 def _when(e: Evidence) -> str:
     if e.start is None:
         return ""
     if e.end is None or abs(e.end - e.start) < 0.05:
-        return f"at {e.start:.1f} s"
-    return f"at {e.start:.1f}–{e.end:.1f} s"
+        return f"{e.start:.1f} s"
+    return f"{e.start:.1f}–{e.end:.1f} s"
+
+
+def _cue(e: Evidence) -> str:
+    tags = [t for t in (e.name if e.name.upper().startswith("AU") else "", _when(e)) if t]
+    return e.description + (f" ({', '.join(tags)})" if tags else "")
 
 
 def _pick(evidence: Sequence[Evidence], modality: str, labels: Sequence[str], k: int) -> list[Evidence]:
-    own = [e for e in evidence if e.modality == modality and e.description]
+    own = [e for e in evidence if e.modality == modality and e.description and e.name != "dropped"]
     favoured = [e for e in own if e.supports in labels]
     rest = [e for e in own if e.supports is None]
     chosen = sorted(favoured, key=lambda e: -e.weight)[:k]
     if len(chosen) < k:
         chosen += sorted(rest, key=lambda e: -e.weight)[: k - len(chosen)]
-    return chosen
+    return sorted(chosen, key=lambda e: e.start if e.start is not None else 0.0)
 
 
 def explain(
@@ -42,34 +47,35 @@ def explain(
     shares: Mapping[str, float],
     dropped: Mapping[str, str],
 ) -> str:
-    """A paragraph: cues per modality (with times) → the label, the runner-up if close, the weights."""
+    """A paragraph: the cues per modality (with times) → the label, the runner-up if close, the weights.
+
+    Only cues from the evidence list are named: those that support the chosen label (or a close
+    runner-up) first, then neutral descriptions; one strong cue for another label is named as such.
+    """
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     runner = ranked[1] if len(ranked) > 1 and ranked[1][1] >= 0.5 * ranked[0][1] else None
     labels = [label] + ([runner[0]] if runner else [])
-    clauses = []
+    sentences = []
     for modality in ("face", "voice", "text"):
         if modality not in shares:
             continue
         cues = _pick(evidence, modality, labels, 2 if modality != "text" else 1)
-        for e in cues:
-            when = _when(e)
-            clauses.append(f"{when + ' ' if when else ''}{MODALITY_WORDS[modality]}: {e.description}".strip())
-    counter = [e for e in evidence if e.supports and e.supports not in labels and e.weight >= 0.1]
-    text = ""
-    if clauses:
-        text = "; ".join(clauses)
-        text = text[0].upper() + text[1:] + ". "
+        if cues:
+            body = " and ".join(_cue(e) for e in cues)
+            sentences.append(f"{MODALITY_WORDS[modality].capitalize()}: {body}.")
     verdict = f"Overall: {label}"
     if runner:
         verdict += f", with {runner[0]} close behind"
-    mix = ", ".join(f"{MODALITY_WORDS[m].split()[-1]} {shares[m]:.0%}" for m in shares)
-    text += f"{verdict} ({mix})."
+    mix = ", ".join(f"{MODALITY_WORDS[m]} {shares[m]:.0%}" for m in shares)
+    sentences.append(f"{verdict} ({mix}).")
+    counter = [e for e in evidence if e.supports and e.supports not in labels and e.weight >= 0.1]
     if counter:
         e = max(counter, key=lambda x: x.weight)
-        text += f" Against it: {MODALITY_WORDS.get(e.modality, e.modality)} {e.description} suggests {e.supports}."
+        sentences.append(f"One cue points elsewhere: {_cue(e)} in the {MODALITY_WORDS.get(e.modality, e.modality)} "
+                         f"suggests {e.supports}.")
     for m, reason in dropped.items():
-        text += f" {MODALITY_WORDS.get(m, m).capitalize()} not used: {reason}."
-    return text
+        sentences.append(f"{MODALITY_WORDS.get(m, m).capitalize()} not used: {reason}.")
+    return " ".join(sentences)
 
 
 SYSTEM_PROMPT = (

@@ -13,6 +13,7 @@ from emoreason.cli import demo as demo_cmd
 from emoreason.cli import eval as eval_cmd
 from emoreason.cli import llm as llm_cmd
 from emoreason.cli import serve as serve_cmd
+from emoreason.cli.native_stderr import quiet_native_stderr
 from emoreason.errors import EmoreasonError
 
 # Each module defines ``register(subparsers)`` which adds its sub-command with ``func=run``.
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     try:
-        return int(args.func(args) or 0)
+        with quiet_native_stderr(enabled=not args.verbose):
+            return int(args.func(args) or 0)
     except EmoreasonError as exc:
         print(f"emoreason: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -14,8 +14,8 @@ import numpy as np
 
 from emoreason.labels import CANONICAL, VALENCE_AROUSAL
 from emoreason.perception.base import ModalityOutput, TimedScores
-from emoreason.perception.sentence_encoder import MODEL_NAME, SentenceEncoder, normalise_text
-from emoreason.perception.text_head import TextHead, build_features, vader_features
+from emoreason.perception.sentence_encoder import EMBEDDING_DIM, MODEL_NAME, SentenceEncoder, normalise_text
+from emoreason.perception.text_head import TextHead, build_features, surface_features, vader_features
 from emoreason.perception.transcript import Transcript, TranscriptSegment
 from emoreason.result import Evidence
 
@@ -37,15 +37,16 @@ class TextAnalyzer:
         """``(n, 7)`` probabilities in the head's label order for sentences (and their preceding ones)."""
         if not texts:
             return np.zeros((0, len(self.head.labels)))
-        emb = self.encoder.encode(texts)
+        _, layers = self.encoder.encode_layers(texts, self.head.layers_used)
         ctx = None
         if self.head.uses_context:
             previous = previous if previous is not None else [""] * len(texts)
-            ctx = np.zeros_like(emb)
+            ctx = np.zeros((len(texts), EMBEDDING_DIM), np.float32)
             idx = [i for i, p in enumerate(previous) if p.strip()]
             if idx:
                 ctx[idx] = self.encoder.encode([previous[i] for i in idx])
-        return self.head.predict_proba(build_features(emb, vader_features(texts), ctx))
+        features = build_features(layers, vader_features(texts), surface_features(texts), ctx)
+        return self.head.predict_proba(features)
 
     def analyze(self, transcript: Transcript | str, context: list[str] | None = None) -> ModalityOutput:
         if isinstance(transcript, str):

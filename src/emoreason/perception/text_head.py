@@ -1,8 +1,9 @@
 """The text-emotion head: standardised features -> a small dense network (or logistic regression) in numpy.
 
-Features per utterance, in this order: its MiniLM embedding (384), VADER neg/neu/pos/compound (4) and,
-when the head was trained with dialogue context, the MiniLM embedding of the preceding utterance (384,
-zeros when there is none). Stored as ``text_head.safetensors`` (arrays) + ``text_head.json`` (labels,
+Features per utterance, in this order: MiniLM hidden states mean-pooled over tokens for the layers
+the head names (384 each), VADER neg/neu/pos/compound (4), surface cues (5: counts of '!', '?' and
+'...', share of all-caps words, log word count) and, when the head was trained with dialogue context,
+the MiniLM sentence embedding of the preceding utterance (384, zeros when there is none). Stored as ``text_head.safetensors`` (arrays) + ``text_head.json`` (labels,
 layout, temperature, training facts); no pickle anywhere.
 """
 
@@ -48,8 +49,19 @@ def _vader():
 _VADER = None
 
 
-def build_features(embeddings: np.ndarray, vader: np.ndarray, context: np.ndarray | None) -> np.ndarray:
-    parts = [embeddings, vader] + ([context] if context is not None else [])
+def surface_features(texts: list[str]) -> np.ndarray:
+    """``(n, 5)``: counts of '!', '?', '...', share of all-caps words (2+ letters), log(1 + words)."""
+    rows = []
+    for t in texts:
+        words = t.split()
+        caps = sum(w.isupper() and len(w) > 1 for w in words) / max(1, len(words))
+        rows.append([t.count("!"), t.count("?"), t.count("..."), caps, np.log1p(len(words))])
+    return np.asarray(rows, dtype=np.float32).reshape(len(texts), 5)
+
+
+def build_features(layer_features: np.ndarray, vader: np.ndarray, surface: np.ndarray,
+                   context: np.ndarray | None = None) -> np.ndarray:
+    parts = [layer_features, vader, surface] + ([context] if context is not None else [])
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
@@ -61,6 +73,7 @@ class TextHead:
     scale: np.ndarray
     layers: list[tuple[np.ndarray, np.ndarray]]
     uses_context: bool
+    layers_used: tuple[int, ...] = (6,)  # MiniLM hidden-state layers in the features
     temperature: float = 1.0
     labels: tuple[str, ...] = CANONICAL
     meta: dict[str, Any] = field(default_factory=dict)
@@ -93,7 +106,7 @@ class TextHead:
             arrays[f"layer{k}.weight"] = np.ascontiguousarray(w, dtype=np.float32)
             arrays[f"layer{k}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
         meta = dict(self.meta, format=FORMAT, version=1, labels=list(self.labels), n_layers=len(self.layers),
-                    uses_context=self.uses_context, temperature=self.temperature, n_features=self.n_features)
+                    uses_context=self.uses_context, minilm_layers=list(self.layers_used), temperature=self.temperature, n_features=self.n_features)
         with atomic_path(folder / WEIGHTS_FILE) as tmp:
             save_file(arrays, str(tmp))
         atomic_write_text(folder / META_FILE, json.dumps(meta, indent=2) + "\n")
@@ -117,9 +130,12 @@ class TextHead:
             labels = tuple(meta["labels"])
             if set(labels) - set(CANONICAL) or layers[-1][0].shape[1] != len(labels):
                 raise ValueError("labels do not match the output layer or are not canonical")
-            if layers[0][0].shape[0] != arrays["mean"].shape[0]:
-                raise ValueError("feature statistics do not match the first layer")
+            minilm_layers = tuple(int(k) for k in meta["minilm_layers"])
+            expected = 384 * len(minilm_layers) + 4 + 5 + (384 if meta["uses_context"] else 0)
+            if not layers[0][0].shape[0] == arrays["mean"].shape[0] == expected:
+                raise ValueError(f"feature statistics and first layer should both have {expected} inputs")
         except (KeyError, ValueError, OSError) as exc:
             raise ModelError(f"text model under {folder} is malformed: {exc}") from None
         return cls(arrays["mean"].astype(np.float64), np.maximum(arrays["scale"].astype(np.float64), 1e-8),
-                   layers, bool(meta["uses_context"]), float(meta.get("temperature", 1.0)), labels, meta)
+                   layers, bool(meta["uses_context"]), minilm_layers, float(meta.get("temperature", 1.0)),
+                   labels, meta)

@@ -43,7 +43,7 @@ def detect_speech(audio: AudioSource, min_speech: float = 0.25) -> list[tuple[fl
             for ts in get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE):
                 segments.append((t + ts["start"] / SAMPLE_RATE, t + ts["end"] / SAMPLE_RATE))
         t = end
-    pass
+    segments = _join_at_chunk_edges(segments, audio.duration)
     out: list[tuple[float, float]] = []
     for start, end in segments:
         out.extend(split_long(audio, start, end, MAX_SEGMENT))

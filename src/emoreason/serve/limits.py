@@ -78,6 +78,8 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > allowed:
+            if int(length) <= _DRAIN_CAP:
+                await _drain(receive)
             await _send_json(send, 413, error_body("payload_too_large", too_large_message(self.max_bytes)))
             return
         received = 0
@@ -88,10 +90,29 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > allowed:
+                    if message.get("more_body", False):
+                        await _drain(receive, _DRAIN_CAP - received)
                     raise ApiError(413, "payload_too_large", too_large_message(self.max_bytes))
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+# A body refused for its size is still read (and dropped) up to this many bytes before the 413 goes out,
+# so the client, still sending, reads the answer instead of a reset connection. Past it, the connection
+# is closed without reading more (the client may then see the reset instead of the 413).
+_DRAIN_CAP = 16 * 1024 * 1024
+
+
+async def _drain(receive: Callable, cap: int = _DRAIN_CAP) -> None:
+    dropped = 0
+    while dropped <= cap:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        dropped += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def _send_json(send: Callable, status: int, body: dict) -> None:
