@@ -44,7 +44,10 @@ def echo_analyzer(source: Any = None, **kwargs: Any) -> Any:
                   transcript=kwargs.get("text") or "", notes=[f"echo: {size} bytes, no analysis"])
 
 
-def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | None) -> None:
+PAYLOAD_MODALITY = {"text": "text", "wav": "voice", "video": "face"}
+
+
+def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | None, payload: str) -> None:
     import uvicorn
 
     from emoreason.serve.app import create_app, default_analyzer, warm_up
@@ -52,7 +55,7 @@ def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | N
 
     analyze = echo_analyzer if analyzer == "echo" else default_analyzer()
     if analyzer == "real" and model is None:
-        warm_up(analyze)
+        warm_up(analyze, modalities=[PAYLOAD_MODALITY[payload]])  # load the models the payload needs
     app = create_app(analyze, limits=Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120),
                      model_path=model)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
@@ -80,20 +83,52 @@ def wav_tone(seconds: float = 1.0, sr: int = 16000) -> bytes:
     return buf.getvalue()
 
 
-def client_loop(url: str, payload: str, deadline: float, out: list[tuple[float, int]], lock: threading.Lock) -> None:
+def video_clip(seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A small MPEG-4 clip of scikit-image's astronaut photo (a face), brightening over time."""
+    import tempfile
+
+    import av
+    import numpy as np
+    from skimage import data, transform
+
+    w, h = size
+    base = (transform.resize(data.astronaut(), (h, w), anti_aliasing=True) * 255).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.mp4"
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("mpeg4", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            for i in range(int(seconds * fps)):
+                frame = np.clip(base * (0.7 + 0.3 * i / (seconds * fps)), 0, 255).astype(np.uint8)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        return path.read_bytes()
+
+
+def make_payload(payload: str) -> bytes:
+    return wav_tone() if payload == "wav" else video_clip() if payload == "video" else b""
+
+
+def client_loop(url: str, payload: str, media: bytes, deadline: float, out: list[tuple[float, int]],
+                lock: threading.Lock, max_requests: int | None = None) -> None:
     import httpx
 
     texts = ["I can't believe we won, this is wonderful!", "Leave me alone, I am furious.",
              "I miss her so much.", "The meeting is at three."]
-    wav = wav_tone() if payload == "wav" else b""
+    wav = clip = media
     i = 0
     with httpx.Client(base_url=url, timeout=130) as c:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and (max_requests is None or i < max_requests):
             t0 = time.perf_counter()
             try:
                 if payload == "wav":
-                    r = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav")},
-                               data={"modalities": "voice"})
+                    r = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav"),
+                                                     "modalities": (None, "voice")})
+                elif payload == "video":
+                    r = c.post("/v1/analyze", files={"file": ("clip.mp4", clip, "video/mp4"),
+                                                     "modalities": (None, "face")})
                 else:
                     r = c.post("/v1/analyze", json={"text": texts[i % len(texts)], "modalities": ["text"]})
                 status = r.status_code
@@ -116,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--payload", choices=("text", "wav"), default="text")
+    ap.add_argument("--payload", choices=("text", "wav", "video"), default="text",
+                    help="text (JSON, text modality), wav (1 s tone, voice), video (2 s 320x240 face clip, face)")
     ap.add_argument("--analyzer", choices=("real", "echo"), default="real")
     ap.add_argument("--concurrency", type=int, default=1, help="the server's worker threads")
     ap.add_argument("--queue", type=int, default=None, help="the server's queue (default: clients, so no 503)")
@@ -127,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--clients must be 1..{MAX_CLIENTS} and --seconds 0..{MAX_SECONDS}")
     queue = args.queue if args.queue is not None else args.clients
     if args.serve_only:
-        serve(args.serve_only, args.analyzer, args.concurrency, queue, args.model)
+        serve(args.serve_only, args.analyzer, args.concurrency, queue, args.model, args.payload)
         return 0
 
     import httpx
@@ -138,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     server = subprocess.Popen([sys.executable, __file__, "--serve-only", str(port), "--analyzer", args.analyzer,
+                               "--payload", args.payload,
                                "--concurrency", str(args.concurrency), "--queue", str(queue),
                                "--clients", str(args.clients)] + (["--model", args.model] if args.model else []),
                               env=env)
@@ -155,19 +192,22 @@ def main(argv: list[str] | None = None) -> int:
                     print("the server did not start within 120 s", file=sys.stderr)
                     return 1
                 time.sleep(0.2)
-        warm: list[tuple[float, int]] = []
-        client_loop(url, args.payload, time.monotonic() + 0.5, warm, threading.Lock())  # lazy loads happen here
+        media = make_payload(args.payload)
+        warm: list[tuple[float, int]] = []  # a few requests first: lazy loads and first-use allocations
+        client_loop(url, args.payload, media, time.monotonic() + 120, warm, threading.Lock(), max_requests=5)
         rss_before = rss_mib(server.pid)
         results: list[tuple[float, int]] = []
         lock = threading.Lock()
         t0 = time.monotonic()
         stop = t0 + args.seconds
-        threads = [threading.Thread(target=client_loop, args=(url, args.payload, stop, results, lock))
+        threads = [threading.Thread(target=client_loop, args=(url, args.payload, media, stop, results, lock))
                    for _ in range(args.clients)]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        samples = []  # the server's RSS once a second while the load runs
+        while any(t.is_alive() for t in threads):
+            samples.append(rss_mib(server.pid))
+            time.sleep(1.0)
         wall = time.monotonic() - t0
         rss_after = rss_mib(server.pid)
     finally:
@@ -187,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
               "latency_ms": {f"p{q}": round(percentile(ok, q) * 1000, 1) for q in (50, 95, 99)},
               "warmup_statuses": sorted({st for _, st in warm}),
               "server_rss_mib": {"before": round(rss_before, 1), "after": round(rss_after, 1),
-                                 "change": round(rss_after - rss_before, 1)}}
+                                 "change": round(rss_after - rss_before, 1),
+                                 "during_max": round(max(samples + [rss_after]), 1),
+                                 "first_half_max": round(max(samples[: len(samples) // 2] or [rss_before]), 1),
+                                 "every_5_s": [round(x) for x in samples[::5]]}}
     print(f"{args.clients} clients x {wall:.1f} s, {args.analyzer} analyzer, {args.payload} payload: "
           f"{report['requests_per_s']} req/s, p50 {report['latency_ms']['p50']} ms, p95 {report['latency_ms']['p95']} ms, "
           f"p99 {report['latency_ms']['p99']} ms, {report['errors']} errors {codes}, "

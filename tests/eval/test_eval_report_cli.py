@@ -80,6 +80,9 @@ def test_evaluate_report_matches_sklearn(tmp_path, text_manifest):
     saved = json.loads((out / "report.json").read_text())
     assert saved["systems"]["fake"]["n_failed"] == 1
     md = (out / "report.md").read_text()
+    strict = s["metrics_failures_as_wrong"]
+    assert strict["accuracy"] == pytest.approx(skm.accuracy_score(y_true, [*p[:9], "(no answer)"]))
+    assert strict["accuracy"] < m["accuracy"]["value"]
     assert "| fake | 9 / 10 | 1 |" in md and "contempt" in md and "## Provenance" in md
 
 
@@ -165,4 +168,4 @@ def test_markdown_without_scored_items():
         "provenance": {"bootstrap_resamples": 0, "seed": 0},
     }
     md = to_markdown(report)
-    assert "| s | 0 / 1 | 1 | – |" in md and "boom (x1)" in md
+    assert "| s | 0 / 1 | 1 | – |" in md and md.rstrip().count("| – |") >= 1 and "boom (x1)" in md

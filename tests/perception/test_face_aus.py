@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emoreason.errors import UnsupportedFormatError
 from emoreason.labels import CANONICAL
 from emoreason.perception import action_units as au
 from emoreason.perception.face import analyze_face_image
@@ -50,10 +51,19 @@ def test_blank_image_is_unusable_with_reason(blank_rgb):
 
 
 def test_bad_frame_is_rejected(face_rgb):
-    with pytest.raises(ValueError, match="RGB"):
-        analyze_face_image(face_rgb[:, :, 0])
-    with pytest.raises(ValueError, match="uint8"):
+    with pytest.raises(UnsupportedFormatError, match="RGB"):
+        analyze_face_image(face_rgb[:, :, :2])
+    with pytest.raises(UnsupportedFormatError, match="uint8"):
         analyze_face_image(face_rgb.astype(np.float32))
+    with pytest.raises(UnsupportedFormatError, match="empty"):
+        analyze_face_image(np.zeros((0, 10, 3), np.uint8))
+
+
+def test_grey_and_rgba_photos_are_accepted(face_rgb):
+    grey = np.ascontiguousarray(face_rgb.mean(axis=2).astype(np.uint8))
+    rgba = np.dstack([face_rgb, np.full(face_rgb.shape[:2], 255, np.uint8)])
+    assert analyze_face_image(grey).usable
+    assert analyze_face_image(rgba).series["aus"].equals(analyze_face_image(face_rgb).series["aus"])
 
 
 def test_raw_measures_finite_and_scale_invariant(face_rgb, photo_mesh):

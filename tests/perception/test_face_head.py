@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from emoreason.errors import ModelError
+from emoreason.errors import ConfigError, ModelError
 from emoreason.labels import CANONICAL
 from emoreason.perception.face_expression import DEFAULT_FACE_MODEL_DIR, ExpressionHead
 
@@ -76,6 +76,13 @@ def test_analyzer_uses_head_only_when_default(tmp_path, face_rgb_for_head):
         out = analyzer.finish()
         assert out.details["expression_model"] == expected
         assert ("face_head" in out.models) is flag
+    assert FaceAnalyzer(model_dir=tmp_path, expression="head").expression_model == "face_head"
+    assert FaceAnalyzer(model_dir=tmp_path, expression="fer").expression_model == "fer"
+    with pytest.raises(ConfigError):
+        FaceAnalyzer(model_dir=tmp_path, expression="facex")
+    (tmp_path / "head.json").unlink()
+    with pytest.raises(ModelError, match="no trained head"):
+        FaceAnalyzer(model_dir=tmp_path, expression="head")
 
 
 @pytest.fixture(scope="module")

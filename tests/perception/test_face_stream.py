@@ -97,3 +97,20 @@ def test_bad_model_dir(tmp_path):
         FaceAnalyzer(model_dir=tmp_path)
     with pytest.raises(ConfigError, match="fps"):
         FaceAnalyzer(fps=0)
+
+
+def test_person_baseline_from_the_most_neutral_frames():
+    from emoreason.labels import CANONICAL
+
+    analyzer = FaceAnalyzer()
+    analyzer.close()
+    raw = np.full((20, 15), 1.0)
+    raw[12:] = 0.2  # the last 8 frames look neutral
+    probs = np.full((20, 7), 0.1)
+    probs[12:, CANONICAL.index("neutral")] = 0.9
+    base = analyzer._baseline(raw, probs)
+    assert base.source.startswith("person") and np.allclose(list(base.center.values()), 0.2)
+    assert base.scale == analyzer.population.scale
+    probs[:, CANONICAL.index("neutral")] = 0.1  # nobody looks neutral: keep the population's neutral
+    assert analyzer._baseline(raw, probs) is analyzer.population
+    assert analyzer._baseline(raw[:3], probs[:3]) is analyzer.population  # too few frames

@@ -26,6 +26,7 @@ def test_health_models_docs(serve, fake):
         assert {"/v1/analyze", "/healthz", "/v1/models", "/v1/chat/completions"} <= set(schema["paths"])
         body = schema["paths"]["/v1/analyze"]["post"]["requestBody"]["content"]
         assert {"multipart/form-data", "application/json"} <= set(body)
+        assert {"413", "415", "503", "504"} <= set(schema["paths"]["/v1/analyze"]["post"]["responses"])
         docs = c.get("/docs")
         assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
         assert "/v1/analyze" in docs.text and "<script" not in docs.text and "cdn" not in docs.text.lower()

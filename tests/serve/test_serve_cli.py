@@ -70,6 +70,21 @@ def test_cli_serve_real_pipeline_on_text(cli_server):
     assert d["modalities"]["text"]["used"] is True
 
 
+def test_cli_serve_real_pipeline_on_video(cli_server, video):
+    url, _ = cli_server
+    files = {"file": ("my clip.mp4", video, "video/mp4"), "modalities": (None, "face")}
+    r = httpx.post(url + "/v1/analyze", files=files, timeout=120)
+    if r.status_code == 500 and r.json()["error"]["type"] == "model_error":
+        pytest.skip(f"the face model is not installed in this checkout: {r.json()['error']['message']}")
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["input"] == "my clip.mp4" and "emoreason-upload" not in r.text
+    assert d["modalities"]["face"]["used"] is True and d["duration"] == pytest.approx(2.0, abs=0.2)
+    assert abs(sum(d["scores"].values()) - 1) < 1e-3
+    page = httpx.post(url + "/v1/analyze", files={**files, "format": (None, "html")}, timeout=120)
+    assert page.status_code == 200 and "data:image/jpeg;base64," in page.text  # the real peak frame
+
+
 @pytest.mark.parametrize("args, message", [
     (["--port", "70000"], "--port must be 1..65535"),
     (["--concurrency", "0"], "max_concurrency must be >= 1"),

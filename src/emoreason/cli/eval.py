@@ -118,7 +118,8 @@ def summary_table(report: dict) -> str:
     d = report["dataset"]
     lines = [
         f"{d['name']} {d['split'] or ''}: {d['n_items']} items, {d['n_excluded']} excluded",
-        f"{'system':<28} {'scored':>7} {'failed':>6} {'acc/WAR':>8} {'UAR':>7} {'macroF1':>8} {'wF1':>7}",
+        f"{'system':<28} {'scored':>7} {'failed':>6} {'acc/WAR':>8} {'UAR':>7} {'macroF1':>8} {'wF1':>7}"
+        f" {'UAR(all)':>9}",
     ]
     for name, s in report["systems"].items():
         m = s.get("metrics", {})
@@ -126,8 +127,10 @@ def summary_table(report: dict) -> str:
         def v(key: str, m: dict = m) -> str:
             return f"{m[key]['value']:.3f}" if key in m else "-"
 
+        strict = s.get("metrics_failures_as_wrong", {}).get("uar")
         lines.append(
             f"{name:<28} {s['n_scored']:>7} {s['n_failed']:>6} {v('accuracy'):>8} {v('uar'):>7} "
-            f"{v('macro_f1'):>8} {v('weighted_f1'):>7}"
+            f"{v('macro_f1'):>8} {v('weighted_f1'):>7} {v('uar') if strict is None else f'{strict:.3f}':>9}"
         )
+    lines.append("UAR(all): failed items counted as wrong")
     return "\n".join(lines)

@@ -31,7 +31,7 @@ from emoreason.perception.face_expression import (
     face_crop_gray,
     fer_logp,
 )
-from emoreason.perception.face_mesh import FaceMeshTracker, check_rgb
+from emoreason.perception.face_mesh import FaceMeshTracker, as_rgb, check_rgb
 from emoreason.result import Evidence
 
 #: The canonical label each AU argues for when it is the salient cue (None: no single label).
@@ -50,7 +50,11 @@ class FaceAnalyzer:
     """Streaming face analysis of one video (or of one photo with ``static=True``)."""
 
     def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = 40,
-                 static: bool = False) -> None:
+                 static: bool = False, expression: str | None = None) -> None:
+        """``expression``: ``"fer"``, ``"head"`` (the trained head) or ``None`` (the head if its
+        ``head.json`` says ``use_by_default``, else fer)."""
+        if expression not in (None, "fer", "head"):
+            raise ConfigError(f"expression model must be 'fer' or 'head', got {expression!r}")
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
         self.fps = float(fps)
@@ -62,9 +66,11 @@ class FaceAnalyzer:
             raise ModelError(f"face model folder {mdir} has no au_baseline.json")
         self.population = au.AUBaseline.load(base_path)
         self.head: ExpressionHead | None = None
-        if (mdir / "head.json").is_file():
+        if expression == "head" and not (mdir / "head.json").is_file():
+            raise ModelError(f"face model folder {mdir} has no trained head (head.json)")
+        if expression != "fer" and (mdir / "head.json").is_file():
             head = ExpressionHead.load(mdir)
-            if head.meta.get("use_by_default", False):
+            if expression == "head" or head.meta.get("use_by_default", False):
                 self.head = head
         self.fer = FerClassifier()
         self.tracker = FaceMeshTracker(static=static)
@@ -205,8 +211,12 @@ def au_evidence(table, step: float, threshold: float = au.ACTIVE_THRESHOLD,
     return [ev for _, ev in found[:limit]]
 
 
-def analyze_face_image(rgb: np.ndarray, model_dir: str | Path | None = None) -> ModalityOutput:
-    """Face analysis of a single photo (AUs against the population neutral baseline)."""
-    analyzer = FaceAnalyzer(fps=1.0, model_dir=model_dir, static=True)
+def analyze_face_image(rgb: np.ndarray, model_dir: str | Path | None = None,
+                       expression: str | None = None) -> ModalityOutput:
+    """Face analysis of a single photo (AUs against the population neutral baseline).
+
+    ``rgb``: HxWx3 uint8 RGB (HxW grey and HxWx4 RGBA are accepted too)."""
+    rgb = as_rgb(rgb)
+    analyzer = FaceAnalyzer(fps=1.0, model_dir=model_dir, static=True, expression=expression)
     analyzer.add_frame(0.0, rgb)
     return analyzer.finish()

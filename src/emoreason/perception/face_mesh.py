@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emoreason.errors import ModelError
+from emoreason.errors import ModelError, UnsupportedFormatError
 
 #: Long side (px) a frame is downscaled to before the mesh runs.
 DEFAULT_MAX_SIDE = 640
@@ -49,13 +49,25 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
 
 
 def check_rgb(rgb: np.ndarray) -> np.ndarray:
-    """Validate an HxWx3 uint8 RGB frame (raises :class:`ValueError` on anything else)."""
+    """Validate an HxWx3 uint8 RGB frame (raises :class:`UnsupportedFormatError` on anything else)."""
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
         shape = getattr(rgb, "shape", None)
-        raise ValueError(f"expected an HxWx3 RGB image, got shape {shape}")
+        raise UnsupportedFormatError(f"expected an HxWx3 RGB image, got shape {shape}")
     if rgb.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 RGB image, got dtype {rgb.dtype}")
+        raise UnsupportedFormatError(f"expected a uint8 RGB image, got dtype {rgb.dtype}")
+    if min(rgb.shape[:2]) < 1:
+        raise UnsupportedFormatError(f"empty image of shape {rgb.shape}")
     return rgb
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """A photo as HxWx3 uint8 RGB: grey (HxW) is repeated, RGBA loses its alpha; anything else is checked."""
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        if image.ndim == 2:
+            image = np.stack([image] * 3, axis=-1)
+        elif image.ndim == 3 and image.shape[2] == 4:
+            image = np.ascontiguousarray(image[:, :, :3])
+    return check_rgb(image)
 
 
 def _to_mesh(landmarks, x_off: float, y_off: float, w: float, h: float) -> FaceMesh:

@@ -6,9 +6,11 @@ Steps: silero VAD (:mod:`.vad`) unless the caller gives speech segments; prosody
 (``assets/models/voice``: two logistic regressions as plain arrays, trained on RAVDESS -- NON-COMMERCIAL,
 CC BY-NC-SA 4.0; see docs/model_cards/voice.md).
 
-Normalisation: with at least ``min_segments_speaker_norm`` (3) segments the features are z-scored
-within the recording (assumed to be one voice; there is no diarisation) and the "speaker" classifier
-is used; with fewer, the "population" classifier with the training set's statistics. Segment
+Normalisation: with at least ``min_segments_recording`` (3) segments the "recording" classifier sees
+each segment's features both as they are and z-scored within the recording (assumed to be one voice;
+there is no diarisation), so a recording's speaker and channel show up as deviations from its own
+average while a recording that stays in one mood still keeps its absolute cues; with fewer segments
+the "population" classifier uses the features standardised with the training set's statistics. Segment
 probabilities over RAVDESS's 8 classes are mapped to the canonical labels (calm + neutral -> neutral)
 and pooled over the recording weighted by segment duration.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +33,7 @@ from emoreason.io.audio import AudioSource
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.prosody import COLUMNS, analyze_prosody
-from emoreason.perception.vad import detect_speech
+from emoreason.perception.vad import MAX_SEGMENT, detect_speech, split_long
 from emoreason.perception.voice_cues import arousal_rule, voice_evidence
 
 MODEL_FILE = "voice_model.safetensors"
@@ -59,13 +62,13 @@ class VoiceClassifier:
             self.to_canonical: dict[str, str] = dict(self.config["to_canonical"])
             self.prosody_columns: list[str] = list(self.config["features"]["prosody"])
             self.whisper_mode: str = self.config["features"]["whisper"]["mode"]
-            self.min_segments: int = int(self.config.get("min_segments_speaker_norm", 3))
+            self.min_segments: int = int(self.config.get("min_segments_recording", 3))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"voice model in {self.dir} is malformed: {exc}") from exc
         dim = self.tensors["population.mean"].shape[0]
-        for variant in ("population", "speaker"):
+        for variant, width in (("population", dim), ("recording", 2 * dim)):
             coef = self.tensors.get(f"{variant}.coef")
-            if coef is None or coef.shape != (len(self.classes), dim):
+            if coef is None or coef.shape != (len(self.classes), width):
                 raise ModelError(f"voice model in {self.dir}: '{variant}' weights do not match its config")
         if set(self.to_canonical.values()) - set(CANONICAL) or self.prosody_columns != list(COLUMNS):
             raise ModelError(f"voice model in {self.dir} does not match this version's labels or prosody")
@@ -76,10 +79,10 @@ class VoiceClassifier:
         return int(self.tensors["population.mean"].shape[0])
 
     def normalise(self, features: np.ndarray) -> tuple[np.ndarray, str]:
-        """Fill unmeasurable values, then z-score within the recording when it has enough segments."""
+        """Fill unmeasurable values; add the within-recording z-scores when there are enough segments."""
         x = np.where(np.isnan(features), self.tensors["population.feature_mean"], features)
         if len(x) >= self.min_segments:
-            return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6), "speaker"
+            return np.hstack([x, (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)]), "recording"
         return x, "population"
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, str]:
@@ -108,16 +111,28 @@ class VoiceAnalyzer:
         self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=self.classifier.whisper_mode)
 
     def analyze(self, audio: AudioSource, speech: list[tuple[float, float]] | None = None) -> ModalityOutput:
-        segments = detect_speech(audio) if speech is None else _clean_segments(speech, audio.duration)
+        clock = time.perf_counter()
+        timing: dict[str, float] = {}
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timing[name] = round(now - clock, 4)
+            clock = now
+
+        segments = detect_speech(audio) if speech is None else _clean_segments(speech, audio)
+        lap("vad")
         if not segments:
             return ModalityOutput.unusable("voice", f"no speech detected in {audio.duration:.1f} s of audio",
                                            speech_seconds=0.0, n_segments=0)
         table = analyze_prosody(audio, segments)
         prosody = table[list(COLUMNS)].to_numpy(dtype=np.float64)
+        lap("prosody")
         emb = np.concatenate([self.embedder.embed([audio.read(a, b)]) for a, b in segments])
+        lap("embedding")
         features = np.concatenate([emb.astype(np.float64), prosody], axis=1)
         probs, variant = self.classifier.predict(features)
-        speaker_relative = variant == "speaker"
+        speaker_relative = variant == "recording"
         z = self._prosody_z(prosody, speaker_relative)
 
         durations = np.array([b - a for a, b in segments])
@@ -133,14 +148,17 @@ class VoiceAnalyzer:
             arousal.append(arousal_rule(zi, speaker_relative))
         table["label"] = [max(t.scores, key=t.scores.get) for t in timeline]
         known = [(r, d) for r, d in zip(arousal, durations) if r is not None]
+        lap("classifier_and_cues")
         speech_s = float(durations.sum())
         details = {
             "speech_seconds": round(speech_s, 3),
             "n_segments": len(segments),
             "normalisation": "per-recording z-score" if speaker_relative else "population",
+            "classifier": variant,
             "arousal_prosody": (sum(r * d for r, d in known) / sum(d for _, d in known)) if known else None,
             "arousal_source": "prosody rule (heuristic, see emoreason.perception.voice_cues)",
             "license_note": "voice model trained on RAVDESS: non-commercial use only (CC BY-NC-SA 4.0)",
+            "timing_s": timing,
         }
         return ModalityOutput(
             modality="voice", usable=True, scores=scores, timeline=timeline,
@@ -163,11 +181,47 @@ class VoiceAnalyzer:
         return (prosody - mean) / std
 
 
-def _clean_segments(speech: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
-    """Caller-given segments clipped to the recording; empty or reversed ones dropped."""
-    out = []
+def _clean_segments(speech: list[tuple[float, float]], audio: AudioSource) -> list[tuple[float, float]]:
+    """Caller-given segments clipped to the recording, empty or reversed ones dropped, and those longer
+    than the VAD's maximum (10 s) split as the VAD splits its own."""
+    out: list[tuple[float, float]] = []
     for a, b in speech:
-        a, b = max(0.0, float(a)), min(float(duration), float(b))
+        a, b = max(0.0, float(a)), min(float(audio.duration), float(b))
         if math.isfinite(a) and math.isfinite(b) and b - a > 0.05:
-            out.append((a, b))
+            out.extend(split_long(audio, a, b, MAX_SEGMENT))
     return sorted(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m emoreason.perception.voice FILE.wav``: the voice stage alone, with its timing."""
+    import sys
+
+    import soundfile as sf
+
+    from emoreason.io.audio import ArrayAudio
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m emoreason.perception.voice AUDIO_FILE (wav, flac, ogg)", file=sys.stderr)
+        return 2
+    samples, sr = sf.read(args[0], dtype="float32", always_2d=False)
+    audio = ArrayAudio(samples, sr)
+    analyzer = VoiceAnalyzer()
+    start = time.perf_counter()
+    out = analyzer.analyze(audio)
+    took = time.perf_counter() - start
+    if not out.usable:
+        print(f"voice not usable: {out.reason}")
+    else:
+        top = sorted(out.scores.items(), key=lambda kv: -kv[1])[:3]
+        print(f"voice: {', '.join(f'{k} {v:.2f}' for k, v in top)}  ({out.details['n_segments']} segments, "
+              f"{out.details['speech_seconds']:.1f} s speech, {out.details['normalisation']})")
+        for ev in out.evidence:
+            print(f"  {ev.start:6.2f}-{ev.end:6.2f} s  {ev.description}" + (f" -> {ev.supports}" if ev.supports else ""))
+    print(f"{audio.duration:.1f} s of audio in {took:.2f} s: real-time factor {took / audio.duration:.3f} "
+          f"(stages: {out.details.get('timing_s', {})})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

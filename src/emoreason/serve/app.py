@@ -30,7 +30,7 @@ from emoreason.errors import ConfigError, EmoreasonError
 from emoreason.result import Result
 from emoreason.serve.chat import ChatModel, add_chat_routes
 from emoreason.serve.docs_page import docs_html
-from emoreason.serve.errors import ApiError, api_error_from, install_error_handlers
+from emoreason.serve.errors import ApiError, api_error_from, error_responses, install_error_handlers
 from emoreason.serve.limits import BodySizeLimit, Limits, WorkQueue, check_media_duration, too_large_message
 from emoreason.serve.options import (
     FILE_FIELDS,
@@ -107,7 +107,8 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
         return {"object": "list", "data": data}
 
     @app.post("/v1/analyze", summary="Analyse one uploaded media file, or text",
-              openapi_extra=_ANALYZE_OPENAPI, response_description="the Result as JSON, or the HTML report")
+              openapi_extra=_ANALYZE_OPENAPI, response_description="the Result as JSON, or the HTML report",
+              responses=error_responses(400, 413, 415, 422, 500, 503, 504))
     async def analyze_endpoint(request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
@@ -178,7 +179,8 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
     return app
 
 
-def warm_up(analyze: Analyzer, model_path: str | None = None) -> list[str]:
+def warm_up(analyze: Analyzer, model_path: str | None = None,
+            modalities: Iterable[str] = MODALITIES) -> list[str]:
     """Run the pipeline once per modality on tiny synthetic inputs so every model is loaded (and shared
     by all requests) before the server takes one. A missing model raises (``ModelError``); an input
     that merely holds nothing to analyse is fine. Returns what each warm-up run said."""
@@ -204,6 +206,8 @@ def warm_up(analyze: Analyzer, model_path: str | None = None) -> list[str]:
             ("voice", tone, {"sample_rate": sr}), ("face", face, {})]
     said = []
     for modality, source, kwargs in runs:
+        if modality not in modalities:
+            continue
         try:
             analyze(source, modalities=[modality], **kwargs)
             said.append(f"{modality}: loaded")

@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from emoreason.errors import EmoreasonError
-from emoreason.serve.errors import ApiError, api_error_from, error_body
+from emoreason.serve.errors import ApiError, api_error_from, error_body, error_responses
 from emoreason.serve.limits import Limits, WorkQueue, check_media_duration
 
 MediaKind = Literal["image", "video", "audio"]
@@ -69,7 +69,7 @@ def add_chat_routes(app: FastAPI, model: ChatModel | None, queue: WorkQueue, lim
     """Register ``POST /v1/chat/completions`` (404 with the reason when no model is loaded)."""
 
     @app.post("/v1/chat/completions", summary="OpenAI-compatible chat with video/audio/image parts (SSE stream)",
-              openapi_extra=_CHAT_OPENAPI)
+              openapi_extra=_CHAT_OPENAPI, responses=error_responses(400, 404, 413, 415, 422, 500, 503, 504))
     async def chat_completions(request: Request) -> Any:
         if model is None:
             raise ApiError(404, "no_chat_model", unavailable_reason

@@ -48,6 +48,20 @@ _HTTP_TYPES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowe
                415: "unsupported_format", 422: "invalid_request", 503: "overloaded", 504: "timeout"}
 
 
+_ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "object", "properties": {
+    "type": {"type": "string"}, "message": {"type": "string"}}}}}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` entries for the listed error statuses, all in the one error shape."""
+    what = {400: "a bad option or input", 404: "no such model", 413: "too large or too long",
+            415: "a format the server does not read", 422: "nothing usable in the input",
+            500: "the server's own failure", 503: "busy: retry after Retry-After seconds",
+            504: "took longer than the request timeout"}
+    return {code: {"description": what.get(code, "error"),
+                   "content": {"application/json": {"schema": _ERROR_SCHEMA}}} for code in statuses}
+
+
 def error_body(type: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"type": type, "message": message}}
 

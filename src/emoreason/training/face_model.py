@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.errors import ConfigError
+from emoreason.errors import ConfigError, EmoreasonError
 from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
 
 BLOCK_SETS: dict[str, tuple[str, ...]] = {
@@ -200,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(args.cache, allow_pickle=False) as z:
             feats = {k: z[k] for k in z.files}
     else:
-        feats = extract(args.data, log)
+        try:
+            feats = extract(args.data, log)
+        except EmoreasonError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
         if args.cache is not None:
             with atomic_write(args.cache, "wb") as f:
                 np.savez(f, **feats)

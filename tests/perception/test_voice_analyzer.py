@@ -1,0 +1,126 @@
+"""VoiceAnalyzer end to end on synthetic speech, with the shipped model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoreason.errors import ModelError
+from emoreason.io.audio import ArrayAudio
+from emoreason.labels import CANONICAL
+from emoreason.perception.prosody import COLUMNS
+from emoreason.perception.voice import VoiceAnalyzer, VoiceClassifier, default_model_dir
+
+_spec = importlib.util.spec_from_file_location("voice_fixtures", Path(__file__).with_name("voice_fixtures.py"))
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> VoiceAnalyzer:
+    return VoiceAnalyzer()
+
+
+@pytest.fixture(scope="module")
+def recording() -> ArrayAudio:
+    return ArrayAudio(fx.spoken_recording())
+
+
+def _sums_to_one(scores: dict[str, float]) -> bool:
+    return list(scores) == list(CANONICAL) and math.isclose(sum(scores.values()), 1.0, abs_tol=1e-6)
+
+
+def test_silence_and_noise_are_unusable_with_a_reason(analyzer):
+    out = analyzer.analyze(ArrayAudio(fx.silence(3.0)))
+    assert not out.usable and out.modality == "voice"
+    assert out.reason == "no speech detected in 3.0 s of audio"
+    assert out.reliability == 0.0 and out.details["speech_seconds"] == 0.0
+    assert not analyzer.analyze(ArrayAudio(fx.noise(2.0))).usable
+
+
+def test_recording_with_several_segments_is_normalised_within_itself(analyzer, recording):
+    out = analyzer.analyze(recording)
+    assert out.usable and out.modality == "voice"
+    assert out.details["n_segments"] == len(fx.SENTENCES)
+    assert out.details["normalisation"] == "per-recording z-score"
+    assert out.details["classifier"] == "recording"
+    assert _sums_to_one(out.scores)
+    assert len(out.timeline) == len(fx.SENTENCES)
+    assert all(_sums_to_one(t.scores) for t in out.timeline)
+    table = out.series["prosody"]
+    assert len(table) == len(fx.SENTENCES) and {"start", "end", *COLUMNS} <= set(table.columns)
+    assert out.details["speech_seconds"] == pytest.approx(sum(t.end - t.start for t in out.timeline), abs=0.01)
+    assert out.reliability == 1.0
+    assert -1.0 <= out.details["arousal_prosody"] <= 1.0
+    for ev in out.evidence:
+        assert ev.modality == "voice" and ev.start is not None and ev.end > ev.start
+        assert ev.supports is None or ev.supports in CANONICAL
+        assert "this speaker" in ev.description or ev.unit == "st/s"
+    assert "RAVDESS" in out.models["voice"] or "ravdess" in out.models["voice"]
+
+
+def test_segment_pitch_order_follows_espeak_pitch(analyzer, recording):
+    table = analyzer.analyze(recording).series["prosody"]
+    assert table["f0_median_hz"].iloc[0] < table["f0_median_hz"].iloc[-1]  # espeak -p 30 vs -p 75
+
+
+def test_one_segment_uses_the_population_statistics(analyzer):
+    x = np.concatenate([fx.silence(0.5), fx.espeak("What a wonderful surprise."), fx.silence(0.5)])
+    out = analyzer.analyze(ArrayAudio(x))
+    assert out.usable and out.details["n_segments"] == 1
+    assert out.details["normalisation"] == "population" and out.details["classifier"] == "population"
+    assert _sums_to_one(out.scores)
+    assert out.scores == out.timeline[0].scores
+    assert all("this speaker" not in e.description for e in out.evidence)
+    assert not any(e.name in ("pitch", "loudness") for e in out.evidence)  # level cues need the speaker
+
+
+def test_given_segments_are_used_and_bad_ones_dropped(analyzer, recording):
+    out = analyzer.analyze(recording, speech=[(0.5, 2.0), (-3.0, -1.0), (5.0, 4.0)])
+    assert out.details["n_segments"] == 1
+    assert out.timeline[0].start == 0.5 and out.timeline[0].end == 2.0
+    assert out.reliability == pytest.approx(0.75)
+    whole = analyzer.analyze(recording, speech=[(0.0, recording.duration)])
+    assert recording.duration > 10.0 and whole.details["n_segments"] >= 2
+    assert all(t.end - t.start <= 10.0 + 1e-6 for t in whole.timeline)
+    none = analyzer.analyze(recording, speech=[])
+    assert not none.usable and "no speech" in none.reason
+
+
+def test_same_input_same_output(analyzer, recording):
+    a, b = analyzer.analyze(recording), analyzer.analyze(recording)
+    assert a.scores == b.scores
+    assert [e.description for e in a.evidence] == [e.description for e in b.evidence]
+
+
+def test_shipped_model_is_small_plain_arrays_and_marked_non_commercial():
+    d = default_model_dir()
+    assert sum(f.stat().st_size for f in d.iterdir()) < 10 * 1024 * 1024
+    assert {p.suffix for p in d.iterdir()} <= {".json", ".safetensors", ".md"}
+    assert "NON-COMMERCIAL" in (d / "LICENSE.md").read_text()
+    assert "NON-COMMERCIAL" in json.loads((d / "config.json").read_text())["license"]
+    clf = VoiceClassifier()
+    assert clf.classes[:2] == ["neutral", "calm"] and clf.to_canonical["calm"] == "neutral"
+
+
+def test_missing_or_malformed_model_raises_model_error(tmp_path):
+    with pytest.raises(ModelError, match="no voice model"):
+        VoiceClassifier(tmp_path)
+    bad = tmp_path / "bad"
+    shutil.copytree(default_model_dir(), bad)
+    (bad / "config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="malformed"):
+        VoiceClassifier(bad)
+    cfg = json.loads((default_model_dir() / "config.json").read_text())
+    cfg["classes"] = cfg["classes"][:-1]
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="do not match"):
+        VoiceClassifier(bad)
+    with pytest.raises(ModelError, match="expects"):
+        VoiceClassifier().predict(np.zeros((2, 5)))

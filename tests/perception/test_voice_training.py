@@ -1,0 +1,84 @@
+"""The voice model's training code on small synthetic feature sets: CV, export, and loading back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emoreason.labels import CANONICAL
+from emoreason.perception.prosody import COLUMNS
+from emoreason.perception.voice import VoiceClassifier
+from emoreason.training import voice_model as vm
+
+
+def _synthetic(n_actors: int = 6, per_class: int = 5, dim: int = 12, seed: int = 0):
+    """Separable classes plus a per-actor offset (a "voice") larger than the class signal."""
+    rng = np.random.RandomState(seed)
+    centres = rng.randn(len(vm.CLASSES), dim + len(COLUMNS)) * 2.0
+    xs, ys, actors = [], [], []
+    for a in range(n_actors):
+        voice = rng.randn(dim + len(COLUMNS)) * 5.0
+        for c in range(len(vm.CLASSES)):
+            xs.append(centres[c] + voice + rng.randn(per_class, dim + len(COLUMNS)) * 0.5)
+            ys += [c] * per_class
+            actors += [a + 1] * per_class
+    return np.concatenate(xs), np.array(ys), np.array(actors)
+
+
+def test_speaker_zscore_is_per_group():
+    x = np.array([[1.0, 10.0], [3.0, 30.0], [100.0, 0.0], [102.0, 4.0]])
+    z = vm.speaker_zscore(x, np.array([1, 1, 2, 2]))
+    assert np.allclose(z, [[-1, -1], [1, 1], [-1, -1], [1, 1]], atol=1e-5)
+
+
+def test_numpy_predict_proba_matches_sklearn():
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, _ = _synthetic(n_actors=2)
+    params = vm._fit_lr(x, y)
+    ref = LogisticRegression(C=vm.C_REG, max_iter=3000).fit((x - params["mean"]) / params["scale"], y)
+    assert np.allclose(vm.predict_proba(params, x), ref.predict_proba((x - params["mean"]) / params["scale"]),
+                       atol=1e-6)
+
+
+def test_groups_are_one_actor_and_for_same_emotion_one_class():
+    _, y, actor = _synthetic(n_actors=3, per_class=10)
+    rng = np.random.RandomState(0)
+    for same in (False, True):
+        groups = vm._groups_within(actor, y, same, rng)
+        for g in np.unique(groups):
+            m = groups == g
+            assert len(np.unique(actor[m])) == 1 and 5 <= m.sum() <= 10
+            if same:
+                assert len(np.unique(y[m])) == 1
+
+
+def test_cross_validation_reports_every_model_and_sees_the_class_signal():
+    x, y, actor = _synthetic()
+    report = vm.cross_validate(x, x[:, -len(COLUMNS):], y, actor)
+    assert report["majority"]["uar_mean"] == pytest.approx(1 / len(vm.CLASSES))
+    assert report["ours_recording_all"]["uar_mean"] > 0.9  # the actor offset removed
+    assert report["ours_recording_same5"]["uar_mean"] > 0.5
+    assert report["zscore_only_same5"]["uar_mean"] < 0.4  # one-mood recordings defeat z-scoring alone
+    for r in report.values():
+        assert np.array(r["confusion"]).sum() == len(y) * len(vm.SEEDS)
+        assert set(r["recall"]) == set(vm.CLASSES)
+
+
+def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
+    x, y, actor = _synthetic()
+    vm.export(x, y, actor, tmp_path, report={})
+    clf = VoiceClassifier(tmp_path)
+    assert clf.dim == x.shape[1]
+    one, variant = clf.predict(x[:1])
+    assert variant == "population" and one.shape == (1, len(CANONICAL))
+    assert np.allclose(one.sum(axis=1), 1.0)
+    calm = x[y == vm.CLASSES.index("calm")][:1]
+    probs, _ = clf.predict(calm)
+    assert CANONICAL[int(probs.argmax())] == "neutral"  # calm is folded into neutral
+    rec = x[actor == 1]
+    probs, variant = clf.predict(rec)
+    assert variant == "recording"
+    assert np.mean(probs.argmax(axis=1) == [CANONICAL.index(vm.RAVDESS_TO_CANONICAL[vm.CLASSES[c]])
+                                            for c in y[actor == 1]]) > 0.9
+    assert "NON-COMMERCIAL" in (tmp_path / "LICENSE.md").read_text()
