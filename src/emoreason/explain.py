@@ -27,7 +27,11 @@ def _when(e: Evidence) -> str:
 
 def _cue(e: Evidence) -> str:
     tags = [t for t in (e.name if e.name.upper().startswith("AU") else "", _when(e)) if t]
-    return e.description + (f" ({', '.join(tags)})" if tags else "")
+    if not tags:
+        return e.description
+    if e.description.endswith(")"):  # "pitch high (+1.4 SD)" -> "pitch high (+1.4 SD; 0.4–2.4 s)"
+        return e.description[:-1] + "; " + ", ".join(tags) + ")"
+    return f"{e.description} ({', '.join(tags)})"
 
 
 def _pick(evidence: Sequence[Evidence], modality: str, labels: Sequence[str], k: int) -> list[Evidence]:

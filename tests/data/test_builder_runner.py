@@ -136,3 +136,11 @@ def test_a_clip_that_kills_its_worker_is_isolated_and_recorded(clip_dir, tmp_pat
     assert summary.done == 3 and summary.failed == 1  # the clips in flight beside it were not blamed
     (failed,) = read_jsonl(tmp_path / "out" / "failed.jsonl")
     assert failed["id"] == "crash_z" and failed["reason"].startswith("worker process died")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_setup_error_stops_the_run_instead_of_failing_every_clip(clip_dir, tmp_path, workers):
+    options = BuildOptions(perceiver="fake_perception:no_such_function")
+    with pytest.raises(ConfigError, match="cannot load perceiver"):
+        build_dataset(clip_dir, tmp_path, options, workers=workers, progress=False)
+    assert not (tmp_path / "dataset.jsonl").exists() and not list((tmp_path / "failed").glob("*.json"))

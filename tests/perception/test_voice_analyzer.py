@@ -76,7 +76,7 @@ def test_one_segment_uses_the_population_statistics(analyzer):
     assert out.usable and out.details["n_segments"] == 1
     assert out.details["normalisation"] == "population" and out.details["classifier"] == "population"
     assert _sums_to_one(out.scores)
-    assert out.scores == out.timeline[0].scores
+    assert out.scores == pytest.approx(out.timeline[0].scores)
     assert all("this speaker" not in e.description for e in out.evidence)
     assert not any(e.name in ("pitch", "loudness") for e in out.evidence)  # level cues need the speaker
 
@@ -120,7 +120,23 @@ def test_missing_or_malformed_model_raises_model_error(tmp_path):
     cfg = json.loads((default_model_dir() / "config.json").read_text())
     cfg["classes"] = cfg["classes"][:-1]
     (bad / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ModelError, match="do not match"):
+    with pytest.raises(ModelError, match="does not match its config"):
+        VoiceClassifier(bad)
+    (bad / "config.json").write_text((default_model_dir() / "config.json").read_text())
+    (bad / "voice_model.safetensors").write_bytes(b"\x00" * 20)
+    with pytest.raises(ModelError, match="malformed"):
         VoiceClassifier(bad)
     with pytest.raises(ModelError, match="expects"):
         VoiceClassifier().predict(np.zeros((2, 5)))
+
+
+def test_a_segment_without_voice_leaves_no_nan_in_scores_or_cues(analyzer, recording):
+    from emoreason.perception.vad import detect_speech
+
+    speech = detect_speech(recording) + [(recording.duration - 0.9, recording.duration - 0.1)]  # silence
+    out = analyzer.analyze(recording, speech=speech)
+    assert out.details["n_segments"] == len(fx.SENTENCES) + 1
+    assert out.series["prosody"]["f0_mean_hz"].isna().iloc[-1]
+    assert _sums_to_one(out.scores) and all(_sums_to_one(t.scores) for t in out.timeline)
+    assert all(math.isfinite(e.value) for e in out.evidence)
+    assert all(e.start < recording.duration - 0.9 for e in out.evidence)  # no cue from the silence

@@ -25,6 +25,12 @@ def _synthetic(n_actors: int = 6, per_class: int = 5, dim: int = 12, seed: int =
     return np.concatenate(xs), np.array(ys), np.array(actors)
 
 
+def _views(x: np.ndarray, seed: int = 1) -> list[np.ndarray]:
+    """The original and three "augmented" views (small perturbations), like build_matrix returns."""
+    rng = np.random.RandomState(seed)
+    return [x] + [x + rng.randn(*x.shape) * 0.3 for _ in vm.AUGMENTATIONS]
+
+
 def test_speaker_zscore_is_per_group():
     x = np.array([[1.0, 10.0], [3.0, 30.0], [100.0, 0.0], [102.0, 4.0]])
     z = vm.speaker_zscore(x, np.array([1, 1, 2, 2]))
@@ -55,7 +61,7 @@ def test_groups_are_one_actor_and_for_same_emotion_one_class():
 
 def test_cross_validation_reports_every_model_and_sees_the_class_signal():
     x, y, actor = _synthetic()
-    report = vm.cross_validate(x, x[:, -len(COLUMNS):], y, actor)
+    report = vm.cross_validate(_views(x), x[:, -len(COLUMNS):], y, actor)
     assert report["majority"]["uar_mean"] == pytest.approx(1 / len(vm.CLASSES))
     assert report["ours_recording_all"]["uar_mean"] > 0.9  # the actor offset removed
     assert report["ours_recording_same5"]["uar_mean"] > 0.5
@@ -67,7 +73,7 @@ def test_cross_validation_reports_every_model_and_sees_the_class_signal():
 
 def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
     x, y, actor = _synthetic()
-    vm.export(x, y, actor, tmp_path, report={})
+    vm.export(_views(x), y, actor, tmp_path, report={})
     clf = VoiceClassifier(tmp_path)
     assert clf.dim == x.shape[1]
     one, variant = clf.predict(x[:1])
@@ -82,3 +88,20 @@ def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
     assert np.mean(probs.argmax(axis=1) == [CANONICAL.index(vm.RAVDESS_TO_CANONICAL[vm.CLASSES[c]])
                                             for c in y[actor == 1]]) > 0.9
     assert "NON-COMMERCIAL" in (tmp_path / "LICENSE.md").read_text()
+    assert clf.tta_speeds == list(vm.TTA_SPEEDS)
+    views = _views(x[actor == 1])[:3]
+    averaged, _ = clf.predict(views)
+    singles = [clf.predict(v)[0] for v in views]
+    assert np.allclose(averaged, np.mean(singles, axis=0))  # test-time views are averaged
+
+
+def test_predict_tta_averages_the_original_and_speed_views():
+    x, y, actor = _synthetic(n_actors=2)
+    views = _views(x)
+    params = vm.fit_population(views, y)
+    expected = np.mean([vm.predict_proba(params, v) for v in views[: 1 + len(vm.TTA_SPEEDS)]], axis=0)
+    assert np.allclose(vm.predict_tta(params, views), expected)
+    rec = vm.fit_recording_model(views, y, actor, np.random.RandomState(0))
+    assert rec["coef"].shape == (len(vm.CLASSES), 2 * x.shape[1])
+    p = vm.predict_tta(rec, views, groups=actor)
+    assert np.allclose(p.sum(axis=1), 1.0)

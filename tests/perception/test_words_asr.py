@@ -25,7 +25,8 @@ def _words(text: str) -> list[Word]:
 @pytest.mark.parametrize("text, expected", [
     ("I said no no no no no no no and left", (2, 9, 1)),  # one word x7
     ("thank you. Thank you, thank you! thank you. so", (0, 8, 2)),  # bigram x4, punctuation ignored
-    ("we will go we will go we will go home", (0, 9, 3)),  # trigram x3
+    ("we will go we will go we will go we will go home", (0, 12, 3)),  # trigram x4
+    ("Dogs are sitting by the door. Dogs are sitting by the door. Dogs are sitting by the door.", None),
     ("no no no way", None),  # ordinary emphasis stays
     ("I'm sorry, I'm sorry, I'm sorry.", None),  # a bigram said three times is speech, not a loop
     ("the cat sat on the mat", None),
@@ -73,3 +74,48 @@ def test_transcribe_espeak_sentence_returns_words_with_times(tmp_path):
     assert t.timed and not t.notes
     again = transcribe(audio, speech=[(1.0, 1.0 + spoken.duration)])
     assert again.to_dict() == t.to_dict()  # deterministic
+
+
+def _fake_whisper(segments):
+    from types import SimpleNamespace as NS
+
+    class Model:
+        model = NS(is_multilingual=False)
+
+        def transcribe(self, samples, **kwargs):
+            self.kwargs = kwargs
+            return iter(segments), None
+
+    def seg(words, n_tokens):
+        return NS(words=[NS(word=f" {w}", start=s, end=s + 0.2, probability=p) for w, s, p in words],
+                  tokens=list(range(n_tokens)))
+
+    return Model(), seg
+
+
+def test_decode_window_trims_loops_across_segments_offsets_times_and_notes_the_token_cap():
+    from emoreason.perception.asr import _decode_window
+
+    model, seg = _fake_whisper([])
+    loop = [("jacket", 1.0 + 0.1 * i, 0.3) for i in range(6)]
+    model2, _ = _fake_whisper([seg([("Don't", 0.0, 0.9), ("forget", 0.4, 0.8)] + loop[:3], 10),
+                               seg(loop[3:], 30)])
+    segments, notes = _decode_window(model2, np.zeros(16000 * 2, np.float32), 10.0, True, vad=False)
+    assert model2.kwargs["condition_on_previous_text"] is False and model2.kwargs["word_timestamps"] is True
+    assert model2.kwargs["max_new_tokens"] == 32 and model2.kwargs["language"] == "en"
+    assert [s.text for s in segments] == ["Don't forget jacket"]  # the looping second segment is gone
+    assert segments[0].start == 10.0 and segments[0].words[-1].start == pytest.approx(11.0)
+    assert segments[0].confidence == pytest.approx((0.9 + 0.8 + 0.3) / 3, abs=1e-4)
+    assert any("'jacket' x6" in n for n in notes) and any("cap of 32 tokens" in n for n in notes)
+
+
+def test_long_speech_is_cut_at_the_quietest_moment():
+    from emoreason.perception.asr import _split_long
+
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(16000 * 70)).astype(np.float32)
+    x[int(25.0 * 16000):int(25.3 * 16000)] = 0.0  # a pause
+    spans = _split_long(ArrayAudio(x), 0.0, 70.0)
+    assert spans[0][1] == pytest.approx(25.0, abs=0.06)
+    assert all(b - a <= MAX_WINDOW_S for a, b in spans) and spans[-1][1] == 70.0
+    assert all(spans[i][1] == spans[i + 1][0] for i in range(len(spans) - 1))

@@ -106,13 +106,15 @@ def test_shipped_model_is_small_and_pickle_free():
 
 def test_head_roundtrip_and_malformed_files(tmp_path):
     rng = np.random.default_rng(0)
-    head = TextHead(rng.normal(size=5), np.ones(5), [(rng.normal(size=(5, 3)), np.zeros(3)),
-                                                      (rng.normal(size=(3, 7)), np.zeros(7))], False, 1.5)
-    head.save(tmp_path)
-    back = TextHead.load(tmp_path)
-    x = rng.normal(size=(4, 5))
-    assert np.allclose(back.predict_proba(x), head.predict_proba(x), atol=1e-5)
-    assert np.allclose(back.predict_proba(x).sum(1), 1.0)
+    n = 384 + 4 + 5  # one MiniLM layer, VADER, surface cues
+    head = TextHead(rng.normal(size=n), np.ones(n), [(rng.normal(size=(n, 3)) / 20, np.zeros(3)),
+                                                      (rng.normal(size=(3, 7)), np.zeros(7))], False, (6,), 1.5)
+    x = rng.normal(size=(4, n))
+    for dtype, tol in (("float32", 1e-5), ("float16", 2e-3)):
+        head.save(tmp_path, weight_dtype=dtype)
+        back = TextHead.load(tmp_path)
+        assert np.allclose(back.predict_proba(x), head.predict_proba(x), atol=tol)
+        assert np.allclose(back.predict_proba(x).sum(1), 1.0) and back.temperature == 1.5
     meta = json.loads((tmp_path / META_FILE).read_text())
     meta["labels"] = meta["labels"][:6]
     (tmp_path / META_FILE).write_text(json.dumps(meta))
@@ -121,3 +123,17 @@ def test_head_roundtrip_and_malformed_files(tmp_path):
     (tmp_path / WEIGHTS_FILE).unlink()
     with pytest.raises(ModelError, match="missing"):
         TextHead.load(tmp_path)
+
+
+def test_merged_members_average_the_members_logits():
+    from emoreason.training.text_model import merge_members
+
+    rng = np.random.default_rng(1)
+    n = 384 + 9
+    mean, scale = rng.normal(size=n), np.abs(rng.normal(size=n)) + 0.5
+    members = [TextHead(mean, scale, [(rng.normal(size=(n, 6)), rng.normal(size=6)),
+                                      (rng.normal(size=(6, 7)), rng.normal(size=7))], False, (6,))
+               for _ in range(3)]
+    merged = merge_members(members)
+    x = rng.normal(size=(5, n))
+    assert np.allclose(merged.logits(x), np.mean([m.logits(x) for m in members], axis=0))

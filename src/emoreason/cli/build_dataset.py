@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run clips on local worker processes (default) or on a Ray cluster")
     p.add_argument("--ray-address", help="Ray cluster address for --backend ray (default: start a local one)")
     p.add_argument("--limit", type=int, help="only the first N clips of the manifest (a trial run)")
-    p.add_argument("--max-tasks-per-child", type=int, default=50,
-                   help="replace a worker process after this many clips, bounding memory (default 50)")
+    p.add_argument("--max-tasks-per-child", type=int, default=200,
+                   help="replace a worker process after this many clips, bounding memory (default 200)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

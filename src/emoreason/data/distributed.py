@@ -20,6 +20,7 @@ from .builder import BuildOptions
 from .manifest import load_manifest
 from .runner import (
     MAX_ATTEMPTS,
+    SETUP_ERRORS,
     BuildSummary,
     ClipOutcome,
     _bar,
@@ -79,6 +80,10 @@ def build_dataset_ray(source: str | Path, out_dir: str | Path, options: BuildOpt
                         except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                                 ray.exceptions.OutOfMemoryError):
                             outcome = _record_crash(spec, str(out))
+                        except ray.exceptions.RayTaskError as exc:  # a setup error: stop, as locally
+                            if isinstance(exc.cause, SETUP_ERRORS):
+                                raise exc.cause from None
+                            raise
                         outcomes.append(outcome)
                         _log_line(out, outcome)
                         if bar is not None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emoreason.errors import ConfigError
+from emoreason.errors import ConfigError, ModelError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import get_label_map
 
@@ -43,6 +43,8 @@ from .manifest import ClipSpec, load_manifest
 from .writers import write_jsonl, write_merr, write_sharegpt
 
 log = logging.getLogger(__name__)
+#: Errors of the setup (a model file missing or broken, a bad option), not of a clip: they stop the run.
+SETUP_ERRORS = (ModelError, ConfigError)
 MAX_ATTEMPTS = 2  # Ray backend: a task whose worker dies is retried once, then recorded as failed
 
 
@@ -78,6 +80,8 @@ def process_clip(spec: ClipSpec, options: BuildOptions, out_dir: str) -> ClipOut
         np.random.seed(seed % 2**32)
     try:
         record = build_record(spec, options, out)
+    except SETUP_ERRORS:
+        raise  # not this clip's fault: every clip would fail the same way, so the run stops
     except Exception as exc:  # noqa: BLE001 - any failure of one clip is logged, never stops the run
         reason = f"{exc.__class__.__name__}: {exc}".strip()
         atomic_write_text(out / "failed" / f"{spec.clip_id}.json",
@@ -91,7 +95,7 @@ def process_clip(spec: ClipSpec, options: BuildOptions, out_dir: str) -> ClipOut
 
 def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions | None = None, *,
                   workers: int = 1, progress: bool = True, keep_contradictions: bool = False,
-                  max_tasks_per_child: int = 50, limit: int | None = None) -> BuildSummary:
+                  max_tasks_per_child: int = 200, limit: int | None = None) -> BuildSummary:
     """Build (or resume) the dataset of ``source`` (a video directory or CSV manifest) into ``out_dir``.
 
     ``workers`` processes run clips in parallel (1 = in this process); each worker is replaced after
@@ -252,7 +256,7 @@ def _write_timings(out: Path, specs: Sequence[ClipSpec], outcomes: Sequence[Clip
         rec = _read_json(out / "clips" / f"{s.clip_id}.json")
         for stage, sec in ((rec or {}).get("_timings") or {}).items():
             stages.setdefault(stage, []).append(float(sec))
-    per_stage = {k: {"clips": len(v), "mean_s": sum(v) / len(v),
+    per_stage = {k: {"clips": len(v), "mean_s": sum(v) / len(v), "median_s": sorted(v)[len(v) // 2],
                      "clips_per_min_one_process": 60 * len(v) / max(sum(v), 1e-9)} for k, v in stages.items()}
     atomic_write_text(out / "timings.json", json.dumps(
         {"stages": per_stage, "this_run": {"clips": len(outcomes), "wall_s": wall,

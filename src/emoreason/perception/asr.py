@@ -25,8 +25,10 @@ MERGE_GAP_S = 1.0  # speech segments closer than this are decoded together
 PAD_S = 0.2  # context added around each speech segment
 MAX_TOKENS_PER_S = 10.0  # fast speech is 4-6 text tokens/s plus timestamp tokens; a loop runs far above
 MIN_TOKENS = 32
-LOOP_REPEATS = {1: 4, 2: 3}  # n-gram size -> consecutive repeats (beyond the first) that count as a loop
-LOOP_REPEATS_LONGER = 2  # n >= 3
+# Consecutive repeats (beyond the first occurrence) that count as a loop, by n-gram size: "no no no no"
+# and a sentence said three times over are speech; Whisper's loops run far longer (37 in DESIGN.md).
+LOOP_REPEATS = {1: 4, 2: 3}
+LOOP_REPEATS_LONGER = 3  # n >= 3
 MAX_NGRAM = 8
 
 _WORD_KEY = re.compile(r"[^\w']+")

@@ -20,7 +20,7 @@ from emoreason.perception.transcript import Transcript, TranscriptSegment
 from emoreason.result import Evidence
 
 MAX_QUOTES = 3  # segments quoted as evidence
-MIN_QUOTE_SCORE = 0.4  # a segment is quoted when its own label scores at least this
+MIN_QUOTE_SCORE = 0.4  # segments are quoted when their own label scores at least this (else only the best)
 MAX_OCCLUSION_WORDS = 40  # longer segments are not searched for a key word
 MIN_KEY_WORD_DROP = 0.1  # removing the key word must lower its label's score by this much
 LOW_ASR_CONFIDENCE = 0.6
@@ -87,9 +87,10 @@ class TextAnalyzer:
         labels = self.head.labels
         top = probs.argmax(axis=1)
         strength = probs[np.arange(len(texts)), top] * weights / weights.sum()
-        order = [i for i in np.argsort(-strength, kind="stable") if probs[i, top[i]] >= MIN_QUOTE_SCORE]
+        ranked = [int(i) for i in np.argsort(-strength, kind="stable")]
+        order = [i for i in ranked if probs[i, top[i]] >= MIN_QUOTE_SCORE]
         non_neutral = [i for i in order if labels[top[i]] != "neutral"]
-        chosen = (non_neutral or order)[:MAX_QUOTES]
+        chosen = (non_neutral or order or ranked[:1])[:MAX_QUOTES]  # an unsure model still shows its best guess
         out = []
         for i in chosen:
             label, p, seg = labels[top[i]], float(probs[i, top[i]]), segs[i]

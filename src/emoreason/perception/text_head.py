@@ -97,13 +97,14 @@ class TextHead:
         return int(self.mean.shape[0])
 
     # ---- files ---------------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> None:
+    def save(self, folder: str | Path, weight_dtype: str = "float32") -> None:
+        """Write the two files; ``weight_dtype="float16"`` halves the size of the weight matrices."""
         from safetensors.numpy import save_file
 
         folder = Path(folder)
         arrays = {"mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32)}
         for k, (w, b) in enumerate(self.layers):
-            arrays[f"layer{k}.weight"] = np.ascontiguousarray(w, dtype=np.float32)
+            arrays[f"layer{k}.weight"] = np.ascontiguousarray(w, dtype=np.dtype(weight_dtype))
             arrays[f"layer{k}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
         meta = dict(self.meta, format=FORMAT, version=1, labels=list(self.labels), n_layers=len(self.layers),
                     uses_context=self.uses_context, minilm_layers=list(self.layers_used), temperature=self.temperature, n_features=self.n_features)

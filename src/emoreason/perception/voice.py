@@ -12,7 +12,9 @@ there is no diarisation), so a recording's speaker and channel show up as deviat
 average while a recording that stays in one mood still keeps its absolute cues; with fewer segments
 the "population" classifier uses the features standardised with the training set's statistics. Segment
 probabilities over RAVDESS's 8 classes are mapped to the canonical labels (calm + neutral -> neutral)
-and pooled over the recording weighted by segment duration.
+and pooled over the recording weighted by segment duration. Each segment is also embedded at 0.9x and
+1.1x speed (``tta_speeds`` in the model's config) and the probabilities of the three views averaged,
+as the model was trained with those augmentations.
 
 ``reliability`` = min(1, speech seconds / 2) -- a heuristic: less than two seconds of speech gives the
 voice a proportionally smaller say in fusion. ``details["arousal_prosody"]`` is the prosody arousal
@@ -35,6 +37,7 @@ from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.prosody import COLUMNS, analyze_prosody
 from emoreason.perception.vad import MAX_SEGMENT, detect_speech, split_long
 from emoreason.perception.voice_cues import arousal_rule, voice_evidence
+from emoreason.perception.voice_embedding import change_speed
 
 MODEL_FILE = "voice_model.safetensors"
 CONFIG_FILE = "config.json"
@@ -49,30 +52,40 @@ class VoiceClassifier:
     """The shipped voice-emotion classifier, evaluated in numpy."""
 
     def __init__(self, model_dir: str | Path | None = None):
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
         self.dir = Path(model_dir) if model_dir is not None else default_model_dir()
         cfg_path, weights = self.dir / CONFIG_FILE, self.dir / MODEL_FILE
         if not cfg_path.is_file() or not weights.is_file():
             raise ModelError(f"no voice model in {self.dir} (need {CONFIG_FILE} and {MODEL_FILE})")
         try:
             self.config = json.loads(cfg_path.read_text(encoding="utf-8"))
-            from safetensors.numpy import load_file
-
             self.tensors = {k: v.astype(np.float64) for k, v in load_file(str(weights)).items()}
             self.classes: list[str] = list(self.config["classes"])
             self.to_canonical: dict[str, str] = dict(self.config["to_canonical"])
             self.prosody_columns: list[str] = list(self.config["features"]["prosody"])
             self.whisper_mode: str = self.config["features"]["whisper"]["mode"]
             self.min_segments: int = int(self.config.get("min_segments_recording", 3))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.tta_speeds: list[float] = [float(v) for v in self.config.get("tta_speeds", [])]
+        except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
             raise ModelError(f"voice model in {self.dir} is malformed: {exc}") from exc
-        dim = self.tensors["population.mean"].shape[0]
-        for variant, width in (("population", dim), ("recording", 2 * dim)):
-            coef = self.tensors.get(f"{variant}.coef")
-            if coef is None or coef.shape != (len(self.classes), width):
-                raise ModelError(f"voice model in {self.dir}: '{variant}' weights do not match its config")
+        self._check_shapes()
         if set(self.to_canonical.values()) - set(CANONICAL) or self.prosody_columns != list(COLUMNS):
             raise ModelError(f"voice model in {self.dir} does not match this version's labels or prosody")
         self.name = f"{self.config.get('name', 'voice')} v{self.config.get('version', '?')}"
+
+    def _check_shapes(self) -> None:
+        mean = self.tensors.get("population.mean")
+        dim = 0 if mean is None else mean.shape[0]
+        expected = {"population.feature_mean": (dim,), "population.feature_std": (dim,)}
+        for variant, width in (("population", dim), ("recording", 2 * dim)):
+            expected.update({f"{variant}.mean": (width,), f"{variant}.scale": (width,),
+                             f"{variant}.coef": (len(self.classes), width),
+                             f"{variant}.intercept": (len(self.classes),)})
+        for key, shape in expected.items():
+            if dim == 0 or key not in self.tensors or self.tensors[key].shape != shape:
+                raise ModelError(f"voice model in {self.dir}: tensor {key!r} does not match its config")
 
     @property
     def dim(self) -> int:
@@ -85,16 +98,24 @@ class VoiceClassifier:
             return np.hstack([x, (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)]), "recording"
         return x, "population"
 
-    def predict(self, features: np.ndarray) -> tuple[np.ndarray, str]:
-        """Canonical-label probabilities, one row per segment (columns in CANONICAL order)."""
-        if features.ndim != 2 or features.shape[1] != self.dim:
-            raise ModelError(f"voice features have shape {features.shape}, the model expects (n, {self.dim})")
-        x, variant = self.normalise(features)
-        t = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
-        logits = ((x - t["mean"]) / t["scale"]) @ t["coef"].T + t["intercept"]
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
+    def predict(self, features: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, str]:
+        """Canonical-label probabilities, one row per segment (columns in CANONICAL order).
+
+        ``features``: one matrix (segments x dim), or several views of the same segments (the
+        original and the ``tta_speeds`` views) whose probabilities are averaged.
+        """
+        views = [features] if isinstance(features, np.ndarray) else list(features)
+        probs, variant = [], "population"
+        for f in views:
+            if f.ndim != 2 or f.shape[1] != self.dim or len(f) != len(views[0]):
+                raise ModelError(f"voice features have shape {f.shape}, the model expects (n, {self.dim})")
+            x, variant = self.normalise(f)
+            t = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
+            logits = ((x - t["mean"]) / t["scale"]) @ t["coef"].T + t["intercept"]
+            logits -= logits.max(axis=1, keepdims=True)
+            e = np.exp(logits)
+            probs.append(e / e.sum(axis=1, keepdims=True))
+        p = np.mean(probs, axis=0)
         canon = np.zeros((len(p), len(CANONICAL)))
         for j, cls in enumerate(self.classes):
             canon[:, CANONICAL.index(self.to_canonical[cls])] += p[:, j]
@@ -128,10 +149,13 @@ class VoiceAnalyzer:
         table = analyze_prosody(audio, segments)
         prosody = table[list(COLUMNS)].to_numpy(dtype=np.float64)
         lap("prosody")
-        emb = np.concatenate([self.embedder.embed([audio.read(a, b)]) for a, b in segments])
+        speeds = [1.0, *self.classifier.tta_speeds]
+        emb = np.zeros((len(speeds), len(segments), self.embedder.dim))
+        for i, (a, b) in enumerate(segments):  # one segment in memory at a time
+            samples = audio.read(a, b)
+            emb[:, i] = self.embedder.embed([change_speed(samples, s) for s in speeds])
         lap("embedding")
-        features = np.concatenate([emb.astype(np.float64), prosody], axis=1)
-        probs, variant = self.classifier.predict(features)
+        probs, variant = self.classifier.predict([np.concatenate([e, prosody], axis=1) for e in emb])
         speaker_relative = variant == "recording"
         z = self._prosody_z(prosody, speaker_relative)
 
@@ -171,14 +195,18 @@ class VoiceAnalyzer:
 
     def _prosody_z(self, prosody: np.ndarray, speaker_relative: bool) -> np.ndarray:
         """Prosody z-scores within the recording, or against the training voices."""
-        if speaker_relative:
-            filled = np.where(np.isnan(prosody), np.nanmean(prosody, axis=0), prosody)
-            sd = filled.std(axis=0)
-            return np.where(sd > 1e-9, (filled - filled.mean(axis=0)) / np.where(sd > 1e-9, sd, 1), 0.0)
         n = len(COLUMNS)
         mean = self.classifier.tensors["population.feature_mean"][-n:]
         std = self.classifier.tensors["population.feature_std"][-n:]
-        return (prosody - mean) / std
+        if not speaker_relative:
+            return (prosody - mean) / std  # NaN stays NaN: no cue from what was not measured
+        measured = ~np.isnan(prosody)
+        count = measured.sum(axis=0)
+        col_mean = np.where(count > 0, np.where(measured, prosody, 0.0).sum(axis=0) / np.maximum(count, 1), mean)
+        filled = np.where(measured, prosody, col_mean)
+        sd = filled.std(axis=0)
+        z = np.where(sd > 1e-9, (filled - filled.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0), 0.0)
+        return np.where(measured, z, np.nan)
 
 
 def _clean_segments(speech: list[tuple[float, float]], audio: AudioSource) -> list[tuple[float, float]]:

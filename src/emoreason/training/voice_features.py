@@ -19,7 +19,9 @@ from emoreason.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("whisper_exact", "whisper_padded", "prosody")
+KINDS = ("whisper_exact", "whisper_padded", "prosody",
+         "whisper_exact_speed0.9", "whisper_exact_speed1.1", "whisper_exact_noise")
+NOISE_SNR_DB = (10.0, 30.0)  # white noise at a random SNR in this range, seeded by the clip's index
 CACHE_DIR = Path(os.environ.get("EMOREASON_CACHE", "/tmp/emoreason_cache")) / "voice"
 FEATURE_VERSION = "1"
 
@@ -78,11 +80,14 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
     else:
         from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
 
-        emb = WhisperVoiceEmbedder(mode=kind.split("_", 1)[1])
+        parts = kind.split("_")
+        emb = WhisperVoiceEmbedder(mode=parts[1])
+        augment = parts[2] if len(parts) > 2 else ""
         out_rows = []
         for i in range(0, len(df), 8):
             part = df.iloc[i:i + 8]
-            segs = [_cut(_read(f), a, b) for f, (a, b) in zip(part["file"], spans[i:i + 8])]
+            segs = [_augment(_cut(_read(f), a, b), augment, i + j)
+                    for j, (f, (a, b)) in enumerate(zip(part["file"], spans[i:i + 8]))]
             out_rows.append(emb.embed(segs))
             if i % 160 == 0:
                 log.info("%s: %d/%d clips", kind, i, len(df))
@@ -98,6 +103,20 @@ def _spans(df, cache_dir: Path, key: str) -> np.ndarray:
     spans = np.asarray([speech_span(_read(f)) for f in df["file"]], dtype=np.float64)
     _save(path, spans)
     return spans
+
+
+def _augment(x: np.ndarray, how: str, index: int) -> np.ndarray:
+    """``speed0.9`` / ``speed1.1``: tape-speed change; ``noise``: white noise at a seeded random SNR."""
+    from emoreason.perception.voice_embedding import change_speed
+
+    if how.startswith("speed"):
+        return change_speed(x, float(how[len("speed"):]))
+    if how == "noise":
+        rng = np.random.RandomState(index)
+        snr = rng.uniform(*NOISE_SNR_DB)
+        power = float(np.mean(x.astype(np.float64) ** 2))
+        return (x + rng.randn(len(x)) * np.sqrt(power / 10 ** (snr / 10))).astype(np.float32)
+    return x
 
 
 def _cut(x: np.ndarray, a: float, b: float) -> np.ndarray:

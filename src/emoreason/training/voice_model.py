@@ -15,6 +15,11 @@ Two logistic regressions (C = 0.01) are trained on all 18 actors:
   alone reaches a higher score when a recording spans all emotions but falls to chance when it keeps
   to one (measured below), which is what real recordings often do.
 
+Augmentation: both are trained on four views of every clip -- the original, the clip played at 0.9x
+and 1.1x speed (tempo and pitch together), and with white noise at 10-30 dB SNR -- each with the
+original clip's prosody. At prediction the probabilities of the original and the two speed-changed
+views are averaged (test-time augmentation, ``TTA_SPEEDS``).
+
 Evaluation: 6-fold cross-validation grouped by actor (3 actors held out per fold), repeated with 3
 seeds that shuffle which actors share a fold; the model card gets UAR/WAR mean ± std over the seeds,
 per-class recall and a confusion matrix, with the baselines (majority class; prosody functionals + RBF
@@ -42,6 +47,8 @@ C_REG = 0.01
 SEEDS = (0, 1, 2)
 FOLDS = 6
 GROUP = 5  # clips per simulated "recording" in the small-recording evaluations
+AUGMENTATIONS = ("whisper_exact_speed0.9", "whisper_exact_speed1.1", "whisper_exact_noise")
+TTA_SPEEDS = (0.9, 1.1)  # prediction = mean over the original and these speed-changed views
 LICENSE_NOTE = ("Trained on RAVDESS (Livingstone & Russo 2018), CC BY-NC-SA 4.0: this model is for "
                 "NON-COMMERCIAL use only and is shared under the same licence.")
 
@@ -98,18 +105,40 @@ def recording_views(x: np.ndarray, y: np.ndarray, actor: np.ndarray, rng) -> dic
             "all": speaker_zscore(x, actor)}
 
 
-def fit_recording_model(x: np.ndarray, views: dict[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
-    """The ``recording`` classifier: [absolute, within-recording z] features, all views stacked."""
-    stacked = np.concatenate([np.hstack([x, v]) for v in views.values()])
-    return _fit_lr(stacked, np.concatenate([y] * len(views)))
+def fit_population(views: list[np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``population`` classifier on every augmented view of the clips."""
+    return _fit_lr(np.concatenate(views), np.concatenate([y] * len(views)))
 
 
-def cross_validate(x: np.ndarray, pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> dict:
+def fit_recording_model(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, rng) -> dict[str, np.ndarray]:
+    """The ``recording`` classifier: [absolute, within-recording z] features. Every augmented view is
+    grouped into the four kinds of recording; a random 1/len(views) of each (view, kind) is kept, so
+    the training set stays 4x the clips."""
+    rows, labels = [], []
+    for v in views:
+        for rel in recording_views(v, y, actor, rng).values():
+            keep = rng.rand(len(y)) < 1.0 / len(views)
+            rows.append(np.hstack([v, rel])[keep])
+            labels.append(y[keep])
+    return _fit_lr(np.concatenate(rows), np.concatenate(labels))
+
+
+def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Probabilities averaged over the original and the TTA_SPEEDS views; with ``groups``, each view is
+    z-scored within its recordings and given to the recording classifier."""
+    probs = [predict_proba(params, v if groups is None else np.hstack([v, speaker_zscore(v, groups)]))
+             for v in views[: 1 + len(TTA_SPEEDS)]]
+    return np.mean(probs, axis=0)
+
+
+def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> dict:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
+    x = views[0]
     conds = ("all", "mixed5", "same5")
-    names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population",
+    names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population", "ours_population_no_tta",
              *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds))
     scores: dict[str, list] = {n: [] for n in names}
     confusions = {n: np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64) for n in names}
@@ -118,7 +147,8 @@ def cross_validate(x: np.ndarray, pros: np.ndarray, y: np.ndarray, actor: np.nda
     for seed in SEEDS:
         rng = np.random.RandomState(seed)
         actors = rng.permutation(np.unique(actor))
-        views = recording_views(x, y, actor, rng)
+        groups = {"all": actor, "mixed5": _groups_within(actor, y, False, rng),
+                  "same5": _groups_within(actor, y, True, rng)}
         preds = {n: np.zeros_like(y) for n in names}
         for held in np.array_split(actors, FOLDS):
             te = np.isin(actor, held)
@@ -127,13 +157,15 @@ def cross_validate(x: np.ndarray, pros: np.ndarray, y: np.ndarray, actor: np.nda
             for name, feats in (("prosody_svm", pros), ("prosody_svm_speaker", ps_all)):
                 sc = StandardScaler().fit(feats[tr])
                 preds[name][te] = SVC(C=1.0).fit(sc.transform(feats[tr]), y[tr]).predict(sc.transform(feats[te]))
-            pop = _fit_lr(x[tr], y[tr])
-            preds["ours_population"][te] = predict_proba(pop, x[te]).argmax(axis=1)
-            rec = fit_recording_model(x[tr], {k: v[tr] for k, v in views.items()}, y[tr])
-            zonly = _fit_lr(views["all"][tr], y[tr])
+            tr_views, te_views = [v[tr] for v in views], [v[te] for v in views]
+            pop = fit_population(tr_views, y[tr])
+            preds["ours_population"][te] = predict_tta(pop, te_views).argmax(axis=1)
+            preds["ours_population_no_tta"][te] = predict_proba(pop, x[te]).argmax(axis=1)
+            rec = fit_recording_model(tr_views, y[tr], actor[tr], rng)
+            zonly = _fit_lr(speaker_zscore(x[tr], actor[tr]), y[tr])
             for c in conds:
-                preds[f"ours_recording_{c}"][te] = predict_proba(rec, np.hstack([x[te], views[c][te]])).argmax(1)
-                preds[f"zscore_only_{c}"][te] = predict_proba(zonly, views[c][te]).argmax(axis=1)
+                preds[f"ours_recording_{c}"][te] = predict_tta(rec, te_views, groups[c][te]).argmax(axis=1)
+                preds[f"zscore_only_{c}"][te] = predict_proba(zonly, speaker_zscore(x[te], groups[c][te])).argmax(1)
             log.info("seed %d, held-out actors %s done", seed, sorted(held.tolist()))
         for n in names:
             uar, war, rec_ = _uar(y, preds[n])
@@ -168,24 +200,27 @@ def arousal_rule_check(pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> di
     return out
 
 
-def build_matrix(data: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def build_matrix(data: str | Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Feature views (original first, then AUGMENTATIONS), the prosody block, labels and actors."""
     from emoreason.training.voice_features import extract, load_ravdess
 
     df = load_ravdess(data)
     pros = extract(df, "prosody").astype(np.float64)
     pros = np.where(np.isnan(pros), np.nanmean(pros, axis=0), pros)
-    emb = extract(df, "whisper_exact").astype(np.float64)
+    views = [np.concatenate([extract(df, kind).astype(np.float64), pros], axis=1)
+             for kind in ("whisper_exact", *AUGMENTATIONS)]
     y = np.array([CLASSES.index(e) for e in df["emotion"]])
-    return np.concatenate([emb, pros], axis=1), pros, y, df["actor"].to_numpy()
+    return views, pros, y, df["actor"].to_numpy()
 
 
-def export(x: np.ndarray, y: np.ndarray, actor: np.ndarray, out: Path, report: dict) -> None:
+def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path, report: dict) -> None:
     from safetensors.numpy import save
 
     from emoreason.perception.prosody import COLUMNS
 
-    pop = _fit_lr(x, y)
-    rec = fit_recording_model(x, recording_views(x, y, actor, np.random.RandomState(SEEDS[0])), y)
+    x = views[0]
+    pop = fit_population(views, y)
+    rec = fit_recording_model(views, y, actor, np.random.RandomState(SEEDS[0]))
     tensors = {f"{v}.{k}": np.ascontiguousarray(a, dtype=np.float32)
                for v, params in (("population", pop), ("recording", rec)) for k, a in params.items()}
     # prosody columns are the last ones: their population means fill values that cannot be measured
@@ -200,7 +235,10 @@ def export(x: np.ndarray, y: np.ndarray, actor: np.ndarray, out: Path, report: d
                      "prosody": list(COLUMNS)},
         "variants": {"population": "absolute features (fewer than 3 segments)",
                      "recording": "absolute features + features z-scored within the recording (3 or more)"},
-        "min_segments_recording": 3, "C": C_REG, "train_clips": int(len(y)),
+        "min_segments_recording": 3,
+        "tta_speeds": list(TTA_SPEEDS),
+        "augmentation": "training views: original, speed x0.9, speed x1.1, white noise at 10-30 dB SNR "
+                        "(prosody of the original clip for every view)", "C": C_REG, "train_clips": int(len(y)),
         "train_actors": int(len(np.unique(actor))), "license": LICENSE_NOTE,
         "cv": {k: {m: round(float(v[m]), 4) for m in ("uar_mean", "uar_std", "war_mean", "war_std")}
                for k, v in report.items()},
@@ -246,15 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", default="docs/model_cards/voice_confusion.png")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    x, pros, y, actor = build_matrix(args.data)
-    report = cross_validate(x, pros, y, actor)
+    views, pros, y, actor = build_matrix(args.data)
+    report = cross_validate(views, pros, y, actor)
     rule = arousal_rule_check(pros, y, actor)
     for name, r in report.items():
         print(f"{name:<36} UAR {r['uar_mean']:.3f} ± {r['uar_std']:.3f}   WAR {r['war_mean']:.3f} ± {r['war_std']:.3f}")
     print("arousal rule vs label arousal: " + ", ".join(f"{k} {v:.3f}" for k, v in rule.items()))
     atomic_write_text(args.report, json.dumps({**report, "arousal_rule": rule}, indent=1) + "\n")
     plot_confusions(report, Path(args.plot))
-    export(x, y, actor, Path(args.out), report)
+    export(views, y, actor, Path(args.out), report)
     print(f"wrote {args.out}, {args.report}, {args.plot}")
     return 0
 
