@@ -37,6 +37,7 @@ class Perception:
     duration: float | None
     outputs: dict[str, ModalityOutput] = field(default_factory=dict)
     transcript: str = ""
+    spoken: list[tuple[str, float, float]] = field(default_factory=list)  # (words, start, end), timed
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -233,6 +234,12 @@ def _run_text(p: Perception, wanted, audio, speech, text, transcript_path, whisp
     else:
         return
     p.transcript = transcript.text
+    if getattr(transcript, "timed", True) and p.kind not in ("text", "image"):
+        for seg in transcript.segments:
+            if seg.words:
+                p.spoken.extend((w.text.strip(), w.start, w.end) for w in seg.words)
+            else:
+                p.spoken.append((seg.text, seg.start, seg.end))
     t0 = time.perf_counter()
     p.outputs["text"] = _text_analyzer(None).analyze(transcript)
     p.timings["text"] = time.perf_counter() - t0
@@ -315,6 +322,10 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
             evidence.append(Evidence(modality=m, name="dropped", value=0.0, description=out.reason or "not usable"))
             modalities[m] = ModalitySummary(used=False, reason=out.reason, details=out.details)
     dropped = {m: o.reason or "not usable" for m, o in p.outputs.items() if m not in fused.shares}
+    if p.spoken:  # each timeline segment holds the words whose middle falls inside it
+        for seg in fused.segments:
+            seg.text = " ".join(w for w, a, b in p.spoken if seg.start <= (a + b) / 2 < seg.end
+                                or (seg is fused.segments[-1] and (a + b) / 2 >= seg.end)).strip()
     if p.kind in ("image", "text"):  # a still input has no timeline: cues carry no times
         for e in evidence:
             e.start = e.end = None

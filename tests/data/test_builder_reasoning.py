@@ -25,6 +25,8 @@ from emoreason.errors import ConfigError
     ("Wide eyes and a dropped jaw: the person feels fear, then astonishment.", "surprised", False),
     ("The lips part and the eyes widen at 1.2 s.", "neutral", False),
     ("Nothing here is angry; the calm voice and relaxed face point to a neutral state.", "neutral", False),
+    ("She is not only happy but proud of the prize.", "happy", False),
+    ("He looks sad rather than happy.", "happy", True),
 ])
 def test_check_consistency(text, label, contradicts):
     assert check_consistency(text, label).contradicts is contradicts

@@ -85,7 +85,7 @@ def build_dataset_ray(source: str | Path, out_dir: str | Path, options: BuildOpt
                                 raise exc.cause from None
                             raise
                         outcomes.append(outcome)
-                        _log_line(out, outcome)
+                        _log_line(out, outcome, warn=bar is None)
                         if bar is not None:
                             bar.update(1)
             finally:

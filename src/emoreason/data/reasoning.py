@@ -79,7 +79,7 @@ def check_consistency(text: str, label: str) -> Consistency:
         if lab is None:
             continue
         window = tokens[max(0, i - 3):i]
-        negated = any(w in _NEGATORS for w in window) or any(
+        negated = (any(w in _NEGATORS for w in window) and not {"only", "just", "merely"} & set(window)) or any(
             (a, b) in _NEGATING_PAIRS for a, b in zip(window, window[1:], strict=False))
         if negated:
             if lab == label:

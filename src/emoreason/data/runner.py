@@ -120,10 +120,12 @@ def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions
 
         def record(o: ClipOutcome) -> None:
             outcomes.append(o)
-            _log_line(out, o)
+            _log_line(out, o, warn=bar is None)  # with a bar, failures show as its counter (reasons: build.log)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(failed=sum(not x.ok for x in outcomes), refresh=False)
+                if not o.ok:
+                    bar.failed += 1
+                    bar.set_postfix(failed=bar.failed, refresh=False)
 
         try:
             if workers == 1 or len(todo) <= 1:
@@ -312,11 +314,11 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _log_line(out: Path, o: ClipOutcome) -> None:
+def _log_line(out: Path, o: ClipOutcome, warn: bool = True) -> None:
     line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {o.clip_id} " + ("ok" if o.ok else f"FAILED {o.reason}")
     with open(out / "build.log", "a", encoding="utf-8") as f:
         f.write(line.replace("\n", " ") + "\n")
-    if not o.ok:
+    if not o.ok and warn:
         log.warning("%s skipped: %s", o.clip_id, o.reason)
 
 
@@ -325,4 +327,6 @@ def _bar(enabled: bool, total: int, initial: int):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, unit="clip", desc="building", dynamic_ncols=True)
+    bar = tqdm(total=total, initial=initial, unit="clip", desc="building", dynamic_ncols=True)
+    bar.failed = 0
+    return bar

@@ -9,7 +9,7 @@ Two logistic regressions (C = 0.01) are trained on all 18 actors:
 - ``population``: features standardised with the training population's statistics (one clip alone,
   or a recording with fewer than 3 speech segments);
 - ``recording``: the same features side by side with the features z-scored within a "recording"
-  (several segments of one voice). Trained on four views of every clip: alone (relative part 0),
+  (several segments of one voice). Each clip is placed in four kinds of recording: alone (relative part 0),
   in random groups of 5 clips of its actor, in groups of 5 clips of its actor AND emotion (a
   recording in one mood), and with all its actor's clips. A classifier on the z-scored features
   alone reaches a higher score when a recording spans all emotions but falls to chance when it keeps
