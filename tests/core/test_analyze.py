@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from tests.conftest import requires_espeak
 
 import emoreason
 from emoreason.cli.main import main
-from tests.conftest import requires_espeak
 from emoreason.errors import NoUsableModalityError, TooShortError, TranscriptError
 from emoreason.io.synth import tone, write_media
 from emoreason.labels import CANONICAL

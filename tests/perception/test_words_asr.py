@@ -47,10 +47,11 @@ def test_trim_loops_keeps_first_occurrence_and_notes_it():
 def test_plan_windows_merges_close_speech_and_respects_the_window_cap():
     assert plan_windows(10.0, None) == [(0.0, 10.0)]
     assert plan_windows(0.0, None) == []
-    spans = plan_windows(100.0, [(1.0, 2.0), (2.5, 3.0), (10.0, 12.0), (12.5, 45.0)])
+    spans = plan_windows(100.0, [(1.0, 2.0), (2.5, 3.0), (10.0, 12.0), (12.2, 45.0)])
     assert spans[0] == (0.8, 3.2)  # padded and merged across a 0.5 s gap
     assert spans[1] == (9.8, 12.2)  # not merged with the next: together they would exceed the cap
-    assert all(b - a <= MAX_WINDOW_S for a, b in spans[:2]) and spans[2][1] == 45.2
+    assert all(b - a <= MAX_WINDOW_S for a, b in spans[:2]) and spans[2] == (12.2, 45.2)  # no overlap
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
 
 
 def test_transcribe_silence_gives_no_words():

@@ -63,6 +63,8 @@ def test_timeline_pooling_evidence_and_reliability_follow_asr_confidence(analyze
     polarity = next(e for e in out.evidence if e.name == "sentiment")
     assert "VADER" in polarity.description and polarity.value > 0
     assert out.details["transcript"] == t.text and out.details["segments"] == 2
+    assert out.details["utterances"][1] == {"start": 3.0, "end": 5.0, "text": "Why would you do that to me?",
+                                            "confidence": 0.5}
 
 
 def test_key_word_evidence_points_at_a_real_word_with_its_time(analyzer):

@@ -44,6 +44,8 @@ def plan_windows(duration: float, speech: list[tuple[float, float]] | None,
         spans = []
         for a, b in sorted(speech):
             a, b = max(0.0, a - PAD_S), min(duration, b + PAD_S)
+            if spans:
+                a = max(a, spans[-1][1])  # padding must not make two windows hear the same words
             if b <= a:
                 continue
             if spans and a - spans[-1][1] <= MERGE_GAP_S and b - spans[-1][0] <= max_window:

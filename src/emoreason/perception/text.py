@@ -74,7 +74,10 @@ class TextAnalyzer:
         details = {"transcript": transcript.text, "transcript_source": transcript.source,
                    "asr_confidence": round(transcript.confidence, 4), "segments": len(segs),
                    "words": sum(len(t.split()) for t in texts), "notes": list(transcript.notes),
-                   "context_used": bool(context) and self.head.uses_context}
+                   "context_used": bool(context) and self.head.uses_context,
+                   "utterances": [{"start": s.start if transcript.timed else None,
+                                   "end": s.end if transcript.timed else None, "text": t,
+                                   "confidence": s.confidence} for s, t in zip(segs, texts)]}
         if context and not self.head.uses_context:
             details["notes"].append("dialogue context was given but the text model does not use it")
         models = {"text_head": str(self.head.meta.get("name", "emoreason text head")),

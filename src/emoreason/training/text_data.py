@@ -1,5 +1,5 @@
-"""Text-emotion training data: MELD (and optionally EmoryNLP, GoEmotions-Ekman, ISEAR) mapped onto the
-canonical labels, plus a disk cache of MiniLM embeddings so experiments do not re-encode sentences.
+"""Text-emotion training data: MELD (and, to try as extra training data, EmoryNLP and GoEmotions-Ekman)
+mapped onto the canonical labels.
 
 Items whose label has no canonical counterpart are excluded and counted, never guessed.
 """
@@ -7,7 +7,6 @@ Items whose label has no canonical counterpart are excluded and counted, never g
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.errors import ConfigError
-from emoreason.labels import CANONICAL, EMORYNLP, GOEMOTIONS_EKMAN, ISEAR, MELD
-from emoreason.perception.sentence_encoder import SentenceEncoder, normalise_text
+from emoreason.labels import CANONICAL, EMORYNLP, GOEMOTIONS_EKMAN, MELD
+from emoreason.perception.sentence_encoder import normalise_text
 
 
 @dataclass
@@ -87,36 +86,3 @@ def load_goemotions(data: Path, split: str) -> TextSet:
             texts.append(normalise_text(parts[0]))
             labels.append(CANONICAL.index(canon))
     return TextSet(f"goemotions-{split}", texts, np.asarray(labels, dtype=np.int64), [""] * len(texts), excluded)
-
-
-def load_isear(data: Path) -> TextSet:
-    path = _need(Path(data) / "isear" / "isear.csv")
-    texts, labels, excluded = [], [], Counter()
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for row in csv.DictReader(f, delimiter="|"):
-            canon = ISEAR.canonical(row["Field1"]) if row.get("Field1") else None
-            if canon is None:
-                excluded[(row.get("Field1") or "missing").lower()] += 1
-                continue
-            texts.append(normalise_text(row["SIT"].replace("á", "")))
-            labels.append(CANONICAL.index(canon))
-    return TextSet("isear", texts, np.asarray(labels, dtype=np.int64), [""] * len(texts), excluded)
-
-
-def embed_cached(encoder: SentenceEncoder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
-    """MiniLM embeddings of ``texts`` (unique texts encoded once), cached as .npy under ``cache_dir``."""
-    unique = sorted(set(texts))
-    emb = None
-    path = None
-    if cache_dir is not None:
-        digest = hashlib.sha1(("\x00".join(unique) + str(encoder.model_dir)).encode("utf-8")).hexdigest()
-        path = Path(cache_dir) / f"minilm-{digest[:16]}.npy"
-        if path.is_file():
-            emb = np.load(path, allow_pickle=False)
-    if emb is None:
-        emb = encoder.encode(unique) if unique else np.zeros((0, 384), np.float32)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, emb, allow_pickle=False)
-    index = {t: i for i, t in enumerate(unique)}
-    return emb[[index[t] for t in texts]] if texts else emb[:0]
