@@ -10,7 +10,7 @@ import pytest
 from emoreason.errors import ConfigError
 from emoreason.llm.data import read_examples, read_jsonl, read_merr, to_answer_word
 from emoreason.llm.recipe import load_recipe, recipe_from_dict
-from emoreason.models.emollm.prompts import REASON_INFER_SUFFIX
+from emoreason.prompts import REASON_INFER_SUFFIX
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO.parent / "shared" / "data" / "merr_format_examples"

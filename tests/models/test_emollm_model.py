@@ -8,7 +8,7 @@ import torch
 from emoreason.errors import ModelError
 from emoreason.models.emollm import EmoLLMForConditionalGeneration, parse_answer
 from emoreason.models.emollm.lora import apply_lora, load_adapter, merge_lora
-from emoreason.models.emollm.prompts import EMOTION_INSTRUCTIONS
+from emoreason.prompts import EMOTION_INSTRUCTIONS
 
 INSTR = EMOTION_INSTRUCTIONS[0]
 

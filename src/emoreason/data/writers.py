@@ -25,20 +25,12 @@ from typing import Any
 from emoreason.errors import ConfigError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL, MERR
+from emoreason.prompts import REASON_INSTRUCTIONS
 
 RECOGNITION_PROMPT = ("Please determine which emotion label in the video represents: "
                       + ", ".join(CANONICAL) + ".")
 #: Emotion-LLaMA's five reasoning instructions (one is drawn per clip with the build's seed).
-REASON_PROMPTS: tuple[str, ...] = (
-    "Please analyze all the clues in the video and reason out the emotional label of the person in the video.",
-    "What is the emotional state of the person in the video? Please tell me the reason.",
-    "What are the facial expressions and vocal tone used in the video? What is the intended meaning behind "
-    "his words? Which emotion does this reflect?",
-    "Please integrate information from various modalities to infer the emotional category of the person in "
-    "the video.",
-    "Could you describe the emotion-related features of the individual in the video? What emotional category "
-    "do they fall into?",
-)
+REASON_PROMPTS: tuple[str, ...] = REASON_INSTRUCTIONS  # Emotion-LLaMA's five, from emoreason.prompts
 
 
 def _dumps(obj: Any, indent: int | None = None) -> str:

@@ -34,7 +34,7 @@ from emoreason.errors import ConfigError, InputNotFoundError
 from emoreason.labels import MERR
 from emoreason.models.emollm.answer_parsing import SYNONYMS
 from emoreason.models.emollm.configuration_emollm import MERR_LABEL_WORDS
-from emoreason.models.emollm.prompts import reason_target
+from emoreason.prompts import reason_target
 
 STAGES = ("coarse", "fine")
 

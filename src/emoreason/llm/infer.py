@@ -26,7 +26,7 @@ from emoreason.labels import CANONICAL, get_label_map, valence_arousal_from_scor
 from emoreason.llm.checkpoint import core_model, load_trained
 from emoreason.llm.features import load_clip_media
 from emoreason.models.emollm.answer_parsing import SYNONYMS, parse_answer
-from emoreason.models.emollm.prompts import EMOTION_INSTRUCTIONS, REASON_INSTRUCTIONS
+from emoreason.prompts import EMOTION_INSTRUCTIONS, REASON_INSTRUCTIONS
 from emoreason.result import ModalitySummary, Result
 
 log = logging.getLogger(__name__)

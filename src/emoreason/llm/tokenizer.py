@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from emoreason.models.emollm.configuration_emollm import MERR_LABEL_WORDS
-from emoreason.models.emollm.prompts import EMOTION_INSTRUCTIONS, REASON_INFER_SUFFIX, REASON_INSTRUCTIONS
+from emoreason.prompts import EMOTION_INSTRUCTIONS, REASON_INFER_SUFFIX, REASON_INSTRUCTIONS
 
 _FIXED = ["[INST] <video> </video> <feature> </feature> The person in video says: . [emotion] [reason] [/INST]",
           *EMOTION_INSTRUCTIONS, *REASON_INSTRUCTIONS, REASON_INFER_SUFFIX, " ".join(MERR_LABEL_WORDS)]

@@ -33,7 +33,7 @@ from emoreason.llm.features import FeatureCache
 from emoreason.llm.recipe import TrainRecipe
 from emoreason.models.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration, EmoLLMProcessor
 from emoreason.models.emollm.lora import apply_lora
-from emoreason.models.emollm.prompts import instruction_for
+from emoreason.prompts import instruction_for
 
 log = logging.getLogger(__name__)
 

@@ -117,7 +117,9 @@ class FaceAnalyzer:
         self._raw.append(raw)
         self._probs.append(np.array([scores[c] for c in CANONICAL]))
         self._sizes.append(face.size)
-        self._boxes.append(face.box)
+        h, w = rgb.shape[:2]
+        x0, y0, x1, y1 = face.box
+        self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
 
     def close(self) -> None:
         self.tracker.close()
@@ -173,6 +175,7 @@ class FaceAnalyzer:
             "merr_rule_label": merr_rule_label(active_at_peak),
             "au_baseline": baseline.source, "expression_model": self.expression_model,
             "au_unit": "SDs of neutral faces across people, above the baseline",
+            "peak_face_box": [round(float(v), 4) for v in self._boxes[peak]],
         })
         boxes = pd.DataFrame(self._boxes, columns=["x0", "y0", "x1", "y1"], index=table.index)
         return ModalityOutput(

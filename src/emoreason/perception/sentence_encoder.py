@@ -101,5 +101,7 @@ class SentenceEncoder:
 def _load(path: str):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: the path below is local anyway
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar per load is noise in a CLI's output
     return SentenceTransformer(path, device="cpu", local_files_only=True, trust_remote_code=False)

@@ -38,7 +38,7 @@ class EmoLLMChat:
 
         from emoreason.llm.checkpoint import core_model
         from emoreason.llm.features import load_clip_media
-        from emoreason.models.emollm.prompts import instruction_for
+        from emoreason.prompts import instruction_for
 
         if len(turns) != 1 or turns[0].role != "user":
             raise ConfigError("this model answers one user message about one clip (Emotion-LLaMA's layout); "

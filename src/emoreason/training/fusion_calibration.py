@@ -75,7 +75,7 @@ def face_predictions(data: Path, per_class: int) -> tuple[np.ndarray, np.ndarray
     df = pd.read_csv(data / "facial_expressions" / "labels.csv")
     df["canon"] = [FACIAL_EXPRESSIONS.to_canonical.get(e.lower()) for e in df["emotion"]]
     df = df[df["canon"].notna()]
-    df = df.groupby("canon", group_keys=False).apply(lambda g: g.sample(min(len(g), per_class), random_state=SEED))
+    df = df.sample(frac=1.0, random_state=SEED).groupby("canon").head(per_class)
     probs, y = [], []
     for path, canon in zip(df["path"], df["canon"]):
         out = analyze_face_image(load_image(data / "facial_expressions" / path))

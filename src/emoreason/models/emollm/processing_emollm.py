@@ -16,7 +16,7 @@ import torch
 
 from emoreason.errors import ConfigError
 from emoreason.models.emollm.configuration_emollm import EmoLLMConfig
-from emoreason.models.emollm.prompts import text_after_features
+from emoreason.prompts import text_after_features
 
 
 def placeholder_token(stream: str) -> str:
