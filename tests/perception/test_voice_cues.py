@@ -10,7 +10,7 @@ import pytest
 
 from emoreason.errors import ModelError
 from emoreason.perception.voice_cues import MAX_EVIDENCE, arousal_rule, voice_evidence
-from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
+from emoreason.perception.voice_embedding import MEL_BANDS, MEL_DIM, WhisperVoiceEmbedder, mel_functionals
 
 _spec = importlib.util.spec_from_file_location("voice_fixtures", Path(__file__).with_name("voice_fixtures.py"))
 fx = importlib.util.module_from_spec(_spec)
@@ -81,6 +81,26 @@ def test_embedding_shape_determinism_and_short_input(embedder):
     assert np.array_equal(a, embedder.embed([speech, speech[:1600], np.zeros(10, dtype=np.float32)]))
     assert not np.allclose(a[0], a[1])
     assert embedder.embed([]).shape[0] == 0
+
+
+def test_mel_functionals_on_known_frames():
+    ramp = np.tile(np.arange(10, dtype=np.float64), (MEL_BANDS, 1))  # every band rises by 1 per frame
+    f = mel_functionals(ramp)
+    assert f.shape == (MEL_DIM,)
+    mean, std, spread, delta = f.reshape(4, MEL_BANDS)
+    assert np.allclose(mean, 4.5) and np.allclose(std, np.arange(10).std())
+    assert np.allclose(spread, np.percentile(np.arange(10), 90) - np.percentile(np.arange(10), 10))
+    assert np.allclose(delta, 1.0)
+    assert np.allclose(mel_functionals(np.ones((MEL_BANDS, 1)))[MEL_BANDS:], 0.0)  # one frame: no spread
+
+
+def test_embedding_with_mel_appends_the_mel_functionals(embedder):
+    speech = fx.espeak("Please put the boxes by the door.")
+    both = WhisperVoiceEmbedder(with_mel=True)
+    row = both.embed([speech])
+    assert both.dim == embedder.dim + MEL_DIM and row.shape == (1, both.dim)
+    assert np.allclose(row[0, :embedder.dim], embedder.embed([speech])[0])
+    assert np.allclose(row[0, embedder.dim:], both.mel_only([speech])[0])
 
 
 def test_padded_mode_pools_only_the_frames_that_cover_real_audio():

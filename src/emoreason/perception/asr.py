@@ -108,6 +108,17 @@ def transcribe(audio: AudioSource, speech: list[tuple[float, float]] | None = No
     return Transcript(segments, source=f"asr:{name}", timed=True, notes=notes)
 
 
+def split_sentences(words: list[Word], max_gap: float = 1.0) -> list[list[Word]]:
+    """Group words into sentences: a break after ``.``, ``?`` or ``!``, or at a pause over ``max_gap`` s."""
+    groups: list[list[Word]] = []
+    for w in words:
+        if not groups or (groups[-1] and (groups[-1][-1].text.endswith((".", "?", "!"))
+                                          or w.start - groups[-1][-1].end > max_gap)):
+            groups.append([])
+        groups[-1].append(w)
+    return groups
+
+
 def _split_long(audio: AudioSource, a: float, b: float) -> list[tuple[float, float]]:
     out = []
     while b - a > MAX_WINDOW_S:
@@ -134,17 +145,20 @@ def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool
     if duration < 0.1:
         return [], []
     max_tokens = min(440, max(MIN_TOKENS, math.ceil(duration * MAX_TOKENS_PER_S)))
+    # temperature 0 only: faster-whisper's fallback re-decodes a window at up to five sampling temperatures
+    # when its compression-ratio test fails (9x slower on repetitive speech, measured); loops are trimmed
+    # below instead. Whisper's own timestamp tokens are not needed: word times come from the alignment.
     raw, _ = model.transcribe(
         samples, language="en" if english_only else None, beam_size=1, word_timestamps=True,
         condition_on_previous_text=False, vad_filter=vad, max_new_tokens=max_tokens,
-        without_timestamps=False)
-    decoded = []  # each whisper segment's words; the generator decodes as it is consumed
+        without_timestamps=True, temperature=0.0)
     n_tokens = 0
-    for seg in raw:
+    all_words = []
+    for seg in raw:  # the generator decodes as it is consumed
         n_tokens += len(seg.tokens)
-        words = [Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3), float(w.probability))
-                 for w in (seg.words or []) if w.word.strip()]
-        decoded.append(words)
+        all_words += [Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3),
+                           float(w.probability)) for w in (seg.words or []) if w.word.strip()]
+    decoded = split_sentences(all_words)
     kept, notes = trim_loops([w for words in decoded for w in words])  # loops may span segments
     if n_tokens >= max_tokens - 2:
         notes.append(f"ASR output for {offset:.1f}-{offset + duration:.1f} s reached the cap of {max_tokens} "

@@ -101,7 +101,8 @@ class TextAnalyzer:
             start, end = (seg.start, seg.end) if timed else (None, None)
             out.append(Evidence("text", "words", p, start, end, weight=float(strength[i]), unit="probability",
                                 description=f"says '{quote}'", supports=label))
-            key = self._key_word(texts[i], previous[i], top[i], p)
+            # the occlusion search re-encodes the sentence once per word: only for the strongest quote
+            key = self._key_word(texts[i], previous[i], top[i], p) if i == chosen[0] else None
             if key is not None:
                 word, drop, k = key
                 w_start = w_end = None

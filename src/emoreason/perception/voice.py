@@ -1,8 +1,9 @@
 """The voice modality: speech segments -> prosody -> voice-emotion probabilities and cues.
 
 Steps: silero VAD (:mod:`.vad`) unless the caller gives speech segments; prosody per segment
-(:mod:`.prosody`); a feature vector per segment (pooled Whisper tiny.en encoder states,
-:mod:`.voice_embedding`, plus the prosody values); the shipped classifier
+(:mod:`.prosody`); a feature vector per segment (pooled Whisper tiny.en encoder states and, when the
+model's config asks for them, log-mel functionals, :mod:`.voice_embedding`; plus the prosody values);
+the shipped classifier
 (``assets/models/voice``: two logistic regressions as plain arrays, trained on RAVDESS -- NON-COMMERCIAL,
 CC BY-NC-SA 4.0; see docs/model_cards/voice.md).
 
@@ -12,9 +13,9 @@ there is no diarisation), so a recording's speaker and channel show up as deviat
 average while a recording that stays in one mood still keeps its absolute cues; with fewer segments
 the "population" classifier uses the features standardised with the training set's statistics. Segment
 probabilities over RAVDESS's 8 classes are mapped to the canonical labels (calm + neutral -> neutral)
-and pooled over the recording weighted by segment duration. Each segment is also embedded at 0.9x and
-1.1x speed (``tta_speeds`` in the model's config) and the probabilities of the three views averaged,
-as the model was trained with those augmentations.
+and pooled over the recording weighted by segment duration. Each segment is also embedded at the
+speeds listed as ``tta_speeds`` in the model's config (0.8x-1.2x) and the probabilities of all views
+averaged, as the model was trained with those augmentations.
 
 ``reliability`` = min(1, speech seconds / 2) -- a heuristic: less than two seconds of speech gives the
 voice a proportionally smaller say in fusion. ``details["arousal_prosody"]`` is the prosody arousal
@@ -66,6 +67,7 @@ class VoiceClassifier:
             self.to_canonical: dict[str, str] = dict(self.config["to_canonical"])
             self.prosody_columns: list[str] = list(self.config["features"]["prosody"])
             self.whisper_mode: str = self.config["features"]["whisper"]["mode"]
+            self.with_mel: bool = "mel" in self.config["features"]
             self.min_segments: int = int(self.config.get("min_segments_recording", 3))
             self.tta_speeds: list[float] = [float(v) for v in self.config.get("tta_speeds", [])]
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
@@ -129,7 +131,8 @@ class VoiceAnalyzer:
         from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
 
         self.classifier = VoiceClassifier(model_dir)
-        self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=self.classifier.whisper_mode)
+        self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=self.classifier.whisper_mode,
+                                             with_mel=self.classifier.with_mel)
 
     def analyze(self, audio: AudioSource, speech: list[tuple[float, float]] | None = None) -> ModalityOutput:
         clock = time.perf_counter()

@@ -10,8 +10,11 @@ CTranslate2 int8, offline). Two ways to feed it:
   then only the frames that cover the real audio are pooled.
 
 Pooling: mean and standard deviation over the encoder frames that cover real audio (each encoder frame
-is 20 ms), so the embedding has ``2 * 384`` values for tiny.en. A classifier must be trained with the
-same mode it is used with: the mode is recorded in the shipped model's config.
+is 20 ms), so the embedding has ``2 * 384`` values for tiny.en. With ``with_mel=True`` each row also
+holds functionals of the segment's own 80-band log-mel frames (the encoder's input): per band the mean,
+standard deviation, p90 - p10 range and mean absolute frame-to-frame change (``MEL_DIM`` = 320 values).
+A classifier must be trained with the same mode and blocks it is used with: both are recorded in the
+shipped model's config.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ HOP = 160  # samples per log-mel frame (10 ms)
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
 MIN_SAMPLES = 4 * HOP  # shortest segment we embed (40 ms)
 MODES = ("exact", "padded")
+MEL_BANDS = 80
+MEL_DIM = 4 * MEL_BANDS  # mean, std, p90 - p10, mean |delta| per band
 
 
 class WhisperVoiceEmbedder:
     """Pooled Whisper encoder states for speech segments (mono float32, 16 kHz)."""
 
-    def __init__(self, model_dir: str | Path | None = None, mode: str = "exact", batch_size: int = 4):
+    def __init__(self, model_dir: str | Path | None = None, mode: str = "exact", batch_size: int = 4,
+                 with_mel: bool = False):
         if mode not in MODES:
             raise ModelError(f"unknown Whisper embedding mode {mode!r}; choose one of {', '.join(MODES)}")
         from emoreason.perception.whisper import load_whisper
@@ -41,17 +47,20 @@ class WhisperVoiceEmbedder:
         self.whisper = load_whisper(model_dir)
         self.mode = mode
         self.batch_size = max(1, int(batch_size))
+        self.with_mel = bool(with_mel)
         self._dim: int | None = None
 
     @property
     def dim(self) -> int:
-        """Length of one embedding (2 x the encoder's width)."""
+        """Length of one embedding (2 x the encoder's width, plus MEL_DIM ``with_mel``)."""
         if self._dim is None:
-            self._dim = 2 * int(self._encode(np.zeros((1, 80, 4), dtype=np.float32)).shape[-1])
+            width = 2 * int(self._encode(np.zeros((1, MEL_BANDS, 4), dtype=np.float32)).shape[-1])
+            self._dim = width + (MEL_DIM if self.with_mel else 0)
         return self._dim
 
     def embed(self, segments: Sequence[np.ndarray]) -> np.ndarray:
-        """One row (mean, std of encoder states) per segment: shape ``(len(segments), dim)``."""
+        """One row (mean, std of encoder states; then the log-mel functionals ``with_mel``) per segment:
+        shape ``(len(segments), dim)``."""
         if not segments:
             return np.zeros((0, 0), dtype=np.float32)
         rows: list[np.ndarray] = []
@@ -59,15 +68,21 @@ class WhisperVoiceEmbedder:
             for seg in segments:
                 mel = self._mel(seg)
                 states = self._encode(mel[None])[0]
-                rows.append(_pool(states, states.shape[0]))
+                pooled = _pool(states, states.shape[0])
+                rows.append(np.concatenate([pooled, mel_functionals(mel)]) if self.with_mel else pooled)
             return np.stack(rows).astype(np.float32)
         for i in range(0, len(segments), self.batch_size):
             batch = [self._clip(s) for s in segments[i:i + self.batch_size]]
             mels = np.stack([self._padded_mel(s) for s in batch])
             states = self._encode(mels)
             for s, st in zip(batch, states):
-                rows.append(_pool(st, _n_states(len(s))))
+                pooled = _pool(st, _n_states(len(s)))
+                rows.append(np.concatenate([pooled, mel_functionals(self._mel(s))]) if self.with_mel else pooled)
         return np.stack(rows).astype(np.float32)
+
+    def mel_only(self, segments: Sequence[np.ndarray]) -> np.ndarray:
+        """The log-mel functionals alone (``MEL_DIM`` per segment), without running the encoder."""
+        return np.stack([mel_functionals(self._mel(s)) for s in segments]).astype(np.float32)
 
     # ---- internals ------------------------------------------------------------------------------
     def _clip(self, seg: np.ndarray) -> np.ndarray:
@@ -103,6 +118,14 @@ def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
     if factor == 1.0:
         return np.asarray(samples, dtype=np.float32)
     return resample(np.asarray(samples, dtype=np.float32), int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
+
+
+def mel_functionals(mel: np.ndarray) -> np.ndarray:
+    """Per band of a ``(bands, frames)`` log-mel: mean, std, p90 - p10 and mean |frame-to-frame change|."""
+    m = np.asarray(mel, dtype=np.float64).T
+    delta = np.abs(np.diff(m, axis=0)).mean(axis=0) if len(m) > 1 else np.zeros(m.shape[1])
+    p10, p90 = np.percentile(m, [10, 90], axis=0)
+    return np.concatenate([m.mean(axis=0), m.std(axis=0), p90 - p10, delta])
 
 
 def _n_states(n_samples: int) -> int:

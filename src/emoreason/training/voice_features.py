@@ -1,8 +1,9 @@
 """Feature extraction for the voice model's training, cached under /tmp so reruns are quick.
 
 Each RAVDESS clip is cut to its speech (first to last VAD segment, as the pipeline would see it), then
-described by pooled Whisper encoder states (:mod:`emoreason.perception.voice_embedding`) and by prosody
-functionals (:mod:`emoreason.perception.prosody`). The cache key covers the clip list and the feature
+described by pooled Whisper encoder states and log-mel functionals
+(:mod:`emoreason.perception.voice_embedding`) and by prosody functionals
+(:mod:`emoreason.perception.prosody`); augmented views play the clip at another speed or add noise. The cache key covers the clip list and the feature
 kind; delete the cache folder to recompute.
 """
 
@@ -19,8 +20,9 @@ from emoreason.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("whisper_exact", "whisper_padded", "prosody",
-         "whisper_exact_speed0.9", "whisper_exact_speed1.1", "whisper_exact_noise")
+SPEEDS = (0.8, 0.9, 0.95, 1.05, 1.1, 1.2)  # tape-speed augmentations
+VIEW_SUFFIXES = ("", *(f"_speed{s}" for s in SPEEDS), "_noise")
+KINDS = ("whisper_padded", "prosody", *(f"{block}_exact{v}" for block in ("whisper", "mel") for v in VIEW_SUFFIXES))
 NOISE_SNR_DB = (10.0, 30.0)  # white noise at a random SNR in this range, seeded by the clip's index
 CACHE_DIR = Path(os.environ.get("EMOREASON_CACHE", "/tmp/emoreason_cache")) / "voice"
 FEATURE_VERSION = "1"
@@ -83,12 +85,13 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
         parts = kind.split("_")
         emb = WhisperVoiceEmbedder(mode=parts[1])
         augment = parts[2] if len(parts) > 2 else ""
+        run = emb.mel_only if parts[0] == "mel" else emb.embed
         out_rows = []
         for i in range(0, len(df), 8):
             part = df.iloc[i:i + 8]
             segs = [_augment(_cut(_read(f), a, b), augment, i + j)
                     for j, (f, (a, b)) in enumerate(zip(part["file"], spans[i:i + 8]))]
-            out_rows.append(emb.embed(segs))
+            out_rows.append(run(segs))
             if i % 160 == 0:
                 log.info("%s: %d/%d clips", kind, i, len(df))
         out = np.concatenate(out_rows).astype(np.float32)

