@@ -147,11 +147,11 @@ def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool
     max_tokens = min(440, max(MIN_TOKENS, math.ceil(duration * MAX_TOKENS_PER_S)))
     # temperature 0 only: faster-whisper's fallback re-decodes a window at up to five sampling temperatures
     # when its compression-ratio test fails (9x slower on repetitive speech, measured); loops are trimmed
-    # below instead. Whisper's own timestamp tokens are not needed: word times come from the alignment.
+    # below instead. Segments are re-cut into sentences from the words (split_sentences).
     raw, _ = model.transcribe(
         samples, language="en" if english_only else None, beam_size=1, word_timestamps=True,
         condition_on_previous_text=False, vad_filter=vad, max_new_tokens=max_tokens,
-        without_timestamps=True, temperature=0.0)
+        without_timestamps=False, temperature=0.0)
     n_tokens = 0
     all_words = []
     for seg in raw:  # the generator decodes as it is consumed
