@@ -49,7 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="LABEL",
         help="also score a system that always answers LABEL (e.g. the training set's majority class)",
     )
-    p.add_argument("--no-pipeline", action="store_true", help="run no pipeline: score only --predictions files and --baseline labels")
+    p.add_argument(
+        "--no-pipeline",
+        action="store_true",
+        help="run no pipeline: score only --predictions files and --baseline labels",
+    )
     p.add_argument(
         "--label-set", help="csv manifest only: read its labels through this named map (e.g. meld)"
     )
