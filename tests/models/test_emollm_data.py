@@ -69,3 +69,19 @@ def test_recipes_shipped_are_valid_and_typos_rejected():
                           "optim": {"learning_rate": 1}})
     with pytest.raises(ConfigError, match="stage"):
         recipe_from_dict({"name": "x", "stage": "final", "data": "d", "feature_cache": "c", "output_dir": "o"})
+
+
+def test_builder_jsonl_reader_skips_reasoning_that_contradicts_its_label(tmp_path):
+    import json
+
+    from emoreason.llm.data import read_jsonl
+
+    recs = [{"id": "a", "label": "happy", "subtitle": "hi", "reasoning": "She smiles.", "reasoning_check":
+             {"contradicts": False}},
+            {"id": "b", "label": "happy", "subtitle": "hi", "reasoning": "She is furious.", "reasoning_check":
+             {"contradicts": True, "reason": "names angry"}}]
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    examples, report = read_jsonl(path, stage="fine")
+    assert {e.clip_id for e in examples} == {"a"}
+    assert sum(report.skipped.values()) == 1

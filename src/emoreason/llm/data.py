@@ -189,6 +189,9 @@ def read_jsonl(path: str | Path, stage: str = "fine",
                 continue
             subtitle = rec.get("subtitle") or rec.get("transcript") or ""
             text = rec.get("coarse_caption") if stage == "coarse" else rec.get("reasoning")
+            if stage != "coarse" and (rec.get("reasoning_check") or {}).get("contradicts"):
+                report.skipped["reasoning contradicts the label (as MERR filtered)"] += 1
+                continue
             examples += clip_examples(str(clip), rec.get("label"), str(subtitle), text, stage, report,
                                       label_words, rec.get("video"))
     return examples, report
