@@ -267,6 +267,7 @@ def analyze(
     progress: bool = False,
     explain_endpoint: str | None = None,
     explain_model: str = "default",
+    asr_model: str | Path | None = None,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -276,7 +277,8 @@ def analyze(
     ("face,voice" or a list). ``labels`` names the taxonomy of the output (see
     :data:`emoreason.labels.LABEL_MAPS`). ``model`` is a multimodal-LLM checkpoint directory to use
     instead of the default pipeline. ``explain_endpoint`` is an OpenAI-compatible server URL whose LLM
-    rewrites the explanation from the evidence.
+    rewrites the explanation from the evidence. ``asr_model`` is a local CTranslate2 Whisper model
+    directory to use for speech-to-text instead of the shipped Whisper tiny.en.
     """
     label_map = get_label_map(labels)
     if model is not None:
@@ -285,7 +287,8 @@ def analyze(
         return analyze_with_llm(source, model_path=model, text=text, label_set=label_map.name)
     t_start = time.perf_counter()
     p = run_perception(source, text=text, transcript_path=transcript, sample_rate=sample_rate,
-                       modalities=modalities, fps=fps, progress=progress)
+                       modalities=modalities, fps=fps, progress=progress,
+                       whisper_dir=str(asr_model) if asr_model is not None else None)
     result = build_result(p)
     if explain_endpoint:
         try:

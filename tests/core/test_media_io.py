@@ -89,3 +89,18 @@ def test_array_audio_resamples_and_mixes_down():
     a = ArrayAudio(np.stack([tone(1.0, sr=48000, amp=0.2)] * 2), 48000)
     assert a.sample_rate == 16000 and a.duration == pytest.approx(1.0, abs=1e-3)
     assert a.read(0.25, 0.5).shape == (4000,)
+
+
+def test_an_hour_of_video_streams_in_constant_memory(tmp_path):
+    import tracemalloc
+
+    frames = (np.full((32, 32, 3), i % 255, np.uint8) for i in range(3600))
+    hour = write_media(tmp_path / "hour.mkv", frames, fps=1)  # one frame a second for an hour
+    assert probe(hour).duration == pytest.approx(3600, abs=2)
+    seen = []
+    tracemalloc.start()
+    decode(hour, fps=0.5, on_frame=lambda t, f: seen.append(t))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(seen) == 1800 and seen[-1] == pytest.approx(3598)
+    assert peak < 5_000_000  # frames are handed on, never kept

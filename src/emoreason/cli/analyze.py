@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", type=Path, help="also write the timeline as a PNG (one input)")
     p.add_argument("--explain-endpoint", help="OpenAI-compatible server URL whose LLM writes the explanation")
     p.add_argument("--explain-model", default="default", help="model name to ask that server for")
+    p.add_argument("--asr-model", type=Path,
+                   help="a local CTranslate2 Whisper model directory (default: the shipped Whisper tiny.en)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         r = analyze(src, text=args.text, transcript=args.transcript, modalities=args.modalities,
                     labels=args.labels, fps=args.fps, model=args.model,
                     progress=not args.no_progress and sys.stderr.isatty(),
-                    explain_endpoint=args.explain_endpoint, explain_model=args.explain_model)
+                    explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
+                    asr_model=args.asr_model)
         results.append(r)
         if args.output is None:
             print(r.summary())
