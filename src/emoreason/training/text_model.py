@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=Path("src/emoreason/assets/models/text"))
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/emoreason-text-cache"),
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "emoreason-text-cache",
                     help="folder for cached MiniLM features ('none' to disable)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--figure", type=Path, default=Path("docs/model_cards/text_confusion.png"))

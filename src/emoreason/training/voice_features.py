@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ SPEEDS = (0.8, 0.9, 0.95, 1.05, 1.1, 1.2)  # tape-speed augmentations
 VIEW_SUFFIXES = ("", *(f"_speed{s}" for s in SPEEDS), "_noise")
 KINDS = ("whisper_padded", "prosody", *(f"{block}_exact{v}" for block in ("whisper", "mel") for v in VIEW_SUFFIXES))
 NOISE_SNR_DB = (10.0, 30.0)  # white noise at a random SNR in this range, seeded by the clip's index
-CACHE_DIR = Path(os.environ.get("EMOREASON_CACHE", "/tmp/emoreason_cache")) / "voice"
+CACHE_DIR = Path(os.environ.get("EMOREASON_CACHE", Path(tempfile.gettempdir()) / "emoreason_cache")) / "voice"
 FEATURE_VERSION = "1"
 
 
