@@ -83,5 +83,5 @@ def test_builder_jsonl_reader_skips_reasoning_that_contradicts_its_label(tmp_pat
     path = tmp_path / "d.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     examples, report = read_jsonl(path, stage="fine")
-    assert {e.clip_id for e in examples} == {"a"}
-    assert sum(report.skipped.values()) == 1
+    assert {(e.clip_id, e.task) for e in examples} == {("a", "emotion"), ("a", "reason"), ("b", "emotion")}
+    assert report.skipped["reasoning that contradicts the label (its [reason] example)"] == 1
