@@ -138,9 +138,14 @@ def test_cli_bad_input_one_line_nonzero_exit_and_no_output(tmp_path, capsys, mak
 
 
 def test_cli_writes_json_jsonl_and_csv(tmp_path, speech_clip):
-    for fmt in ("json", "jsonl", "csv"):
-        out = tmp_path / f"r.{fmt}"
+    import pandas as pd
+
+    outs = {fmt: tmp_path / f"r.{fmt}" for fmt in ("json", "jsonl", "csv")}
+    for out in outs.values():
         assert main(["analyze", speech_clip, "--modalities", "face", "-o", str(out), "--no-progress"]) == 0
-        text = out.read_text()
-        assert ("happy" in text) or ("neutral" in text)
-    assert json.loads((tmp_path / "r.json").read_text())["modalities"]["face"]["used"] is True
+    as_json = json.loads(outs["json"].read_text())
+    assert as_json["modalities"]["face"]["used"] is True and as_json["label"] in CANONICAL
+    lines = outs["jsonl"].read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["label"] == as_json["label"]
+    table = pd.read_csv(outs["csv"], index_col=["file", "start", "end"])
+    assert len(table) == len(as_json["segments"]) and list(table["label"]) == [s["label"] for s in as_json["segments"]]

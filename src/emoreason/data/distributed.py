@@ -30,9 +30,9 @@ from .runner import (
     _is_done,
     _log_line,
     _record_crash,
-    _write_timings,
-    merge,
+    export_outputs,
     process_clip,
+    summarise,
 )
 
 
@@ -91,17 +91,8 @@ def build_dataset_ray(source: str | Path, out_dir: str | Path, options: BuildOpt
             finally:
                 if bar is not None:
                     bar.close()
-            exported = merge(specs, out, options, keep_contradictions)
-            features = None
-            if options.features:
-                from .feature_cache import cache_features
-
-                features = cache_features(out, options.features)
+            exported, features = export_outputs(specs, out, options, keep_contradictions)
     finally:
         if started_here:
             ray.shutdown()
-    wall = time.perf_counter() - t0
-    _write_timings(out, specs, outcomes, wall)
-    return BuildSummary(clips=len(specs), done=exported["records"], failed=exported["failed"],
-                        processed_this_run=len(outcomes), skipped_as_done=len(done), exported=exported,
-                        wall_seconds=wall, out_dir=str(out), features=features)
+    return summarise(out, specs, outcomes, done, exported, features, t0)

@@ -24,18 +24,11 @@ def cache_features(out_dir: str | Path, recipe_path: str | Path) -> dict[str, An
         import yaml
 
         from emoreason.cli.llm import run_cache_features
+        from emoreason.llm.recipe import read_recipe_mapping
     except ImportError as exc:
         raise ConfigError(f"--features needs the multimodal-LLM extra: pip install 'emoreason[llm]' ({exc})") from None
     out = Path(out_dir).resolve()
-    src = Path(recipe_path)
-    if not src.is_file():
-        raise ConfigError(f"{src}: no such recipe file (--features takes a train-llm recipe)")
-    try:
-        raw = yaml.safe_load(src.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{src}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{src}: a recipe is a mapping of keys to values")
+    raw = read_recipe_mapping(recipe_path)
     raw["data"] = [str(out / "dataset.jsonl")]
     raw["feature_cache"] = str(out / "features")
     derived = out / "features_recipe.yaml"

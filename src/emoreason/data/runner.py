@@ -136,12 +136,25 @@ def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions
         finally:
             if bar is not None:
                 bar.close()
-        exported = merge(specs, out, options, keep_contradictions)
-        features = None
-        if options.features:
-            from .feature_cache import cache_features
+        exported, features = export_outputs(specs, out, options, keep_contradictions)
+    return summarise(out, specs, outcomes, done, exported, features, t0)
 
-            features = cache_features(out, options.features)
+
+def export_outputs(specs: Sequence[ClipSpec], out: Path, options: BuildOptions,
+                   keep_contradictions: bool) -> tuple[dict, Any]:
+    """Merge the per-clip results into every output format, then build the feature cache if asked."""
+    exported = merge(specs, out, options, keep_contradictions)
+    features = None
+    if options.features:
+        from .feature_cache import cache_features
+
+        features = cache_features(out, options.features)
+    return exported, features
+
+
+def summarise(out: Path, specs: Sequence[ClipSpec], outcomes: Sequence[ClipOutcome], done: set[str],
+              exported: dict, features: Any, t0: float) -> BuildSummary:
+    """Write timings.json and return the run's summary."""
     wall = time.perf_counter() - t0
     _write_timings(out, specs, outcomes, wall)
     return BuildSummary(clips=len(specs), done=exported["records"], failed=exported["failed"],

@@ -189,12 +189,12 @@ def read_jsonl(path: str | Path, stage: str = "fine",
                 continue
             subtitle = rec.get("subtitle") or rec.get("transcript") or ""
             text = rec.get("coarse_caption") if stage == "coarse" else rec.get("reasoning")
-            if stage != "coarse" and text and (rec.get("reasoning_check") or {}).get("contradicts"):
+            contradicted = stage != "coarse" and bool(text) and (rec.get("reasoning_check") or {}).get("contradicts")
+            if contradicted:
                 # MERR filtered such reasoning: keep the clip's [emotion] example, drop its [reason] one
                 report.skipped["reasoning that contradicts the label (its [reason] example)"] += 1
-                text = None
-            examples += clip_examples(str(clip), rec.get("label"), str(subtitle), text, stage, report,
-                                      label_words, rec.get("video"))
+            examples += clip_examples(str(clip), rec.get("label"), str(subtitle), None if contradicted else text,
+                                      "" if contradicted else stage, report, label_words, rec.get("video"))
     return examples, report
 
 

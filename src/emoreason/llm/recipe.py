@@ -103,8 +103,8 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> TrainRecipe:
     return recipe
 
 
-def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainRecipe:
-    """Read a YAML recipe; relative paths in it are taken relative to the current directory."""
+def read_recipe_mapping(path: str | Path) -> dict[str, Any]:
+    """A recipe file's raw YAML mapping; a missing file or malformed YAML is a ConfigError."""
     import yaml
 
     path = Path(path)
@@ -116,6 +116,13 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a recipe is a mapping of keys to values")
+    return raw
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainRecipe:
+    """Read a YAML recipe; relative paths in it are taken relative to the current directory."""
+    path = Path(path)
+    raw = read_recipe_mapping(path)
     for key, value in (overrides or {}).items():
         if value is not None:
             raw[key] = value
