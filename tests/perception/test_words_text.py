@@ -96,14 +96,48 @@ def test_same_input_same_output(analyzer):
     assert a.scores == b.scores and [e.description for e in a.evidence] == [e.description for e in b.evidence]
 
 
-def test_shipped_model_is_small_and_pickle_free():
-    head = TextHead.load()
+def test_shipped_model_is_small_pickle_free_and_an_ensemble(analyzer):
+    from emoreason.perception.text_ensemble import ENSEMBLE_FILE
+
     folder = __import__("emoreason.perception.text_head", fromlist=["x"]).default_text_model_dir()
-    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-    assert size <= 5 * 1024 * 1024
-    meta = json.loads((folder / META_FILE).read_text())
-    assert meta["labels"] == list(head.labels) and set(head.labels) == set(CANONICAL)
-    assert not any(p.suffix in {".pkl", ".pickle", ".joblib", ".pt"} for p in folder.iterdir())
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 10 * 1024 * 1024
+    assert not any(p.suffix in {".pkl", ".pickle", ".joblib", ".pt", ".bin"} for p in files)
+    spec = json.loads((folder / ENSEMBLE_FILE).read_text())
+    assert sum(m["weight"] for m in spec["members"]) == pytest.approx(1.0, abs=1e-5)
+    model = analyzer.model
+    assert len(model.loras) == 3 and model.head is not None and model.uses_context
+    assert model.head_weight == pytest.approx(1 / 3, abs=1e-5)
+    assert set(model.head.labels) == set(CANONICAL)
+
+
+def test_ensemble_averages_its_members_and_context_changes_the_lora_part(analyzer):
+    model = analyzer.model
+    texts, hist = ["Are you kidding me?"], [["I sold your car.", "I needed the money."]]
+    total = sum(w * m.predict_proba(texts, hist) for m, w in model.loras)
+    total = total + model.head_weight * model._head_proba(texts, hist)
+    assert np.allclose(model.predict_proba(texts, hist), total / total.sum(1, keepdims=True))
+    assert not np.allclose(model.predict_proba(texts, hist), model.predict_proba(texts, [[]]))
+    out = analyzer.analyze("Are you kidding me?", context=hist[0])
+    assert out.details["context_used"] is True
+
+
+def test_a_head_only_folder_and_a_malformed_ensemble_file(tmp_path):
+    import shutil
+
+    from emoreason.perception.text_ensemble import ENSEMBLE_FILE, TextEnsemble
+
+    folder = __import__("emoreason.perception.text_head", fromlist=["x"]).default_text_model_dir()
+    for name in (META_FILE, WEIGHTS_FILE):
+        shutil.copy(folder / name, tmp_path / name)
+    alone = TextEnsemble.load(tmp_path)
+    assert alone.loras == [] and alone.head_weight == 1.0 and not alone.uses_context
+    p = alone.predict_proba(["I am so happy!"])
+    assert p.shape == (1, 7) and p.sum() == pytest.approx(1.0)
+    (tmp_path / ENSEMBLE_FILE).write_text(json.dumps({"format": "emoreason-text-ensemble",
+                                                       "members": [{"kind": "magic", "weight": 1}]}))
+    with pytest.raises(ModelError, match="malformed"):
+        TextEnsemble.load(tmp_path)
 
 
 def test_head_roundtrip_and_malformed_files(tmp_path):

@@ -1,4 +1,5 @@
-"""Emotion from words: MiniLM embeddings + VADER into a trained head, per transcript segment.
+"""Emotion from words: the text ensemble (fine-tuned MiniLM LoRA models reading the dialogue context,
+plus an MLP head on frozen MiniLM features and VADER), per transcript segment.
 
 Each segment with text gets canonical-label scores (the ``timeline``); the clip's scores pool them,
 weighted by length in words and ASR confidence. ``reliability`` is the transcript's confidence (a
@@ -14,8 +15,9 @@ import numpy as np
 
 from emoreason.labels import CANONICAL, VALENCE_AROUSAL
 from emoreason.perception.base import ModalityOutput, TimedScores
-from emoreason.perception.sentence_encoder import EMBEDDING_DIM, MODEL_NAME, SentenceEncoder, normalise_text
-from emoreason.perception.text_head import TextHead, build_features, surface_features, vader_features
+from emoreason.perception.sentence_encoder import MODEL_NAME, normalise_text
+from emoreason.perception.text_ensemble import TextEnsemble
+from emoreason.perception.text_head import vader_features
 from emoreason.perception.transcript import Transcript, TranscriptSegment
 from emoreason.result import Evidence
 
@@ -30,23 +32,13 @@ class TextAnalyzer:
     """``TextAnalyzer().analyze(transcript or "text", context=[previous utterances])`` -> ModalityOutput."""
 
     def __init__(self, model_dir: str | Path | None = None, encoder_dir: str | Path | None = None):
-        self.head = TextHead.load(model_dir)
-        self.encoder = SentenceEncoder(encoder_dir)
+        self.model = TextEnsemble.load(model_dir, encoder_dir)
+        self.labels = self.model.labels
 
-    def score_texts(self, texts: list[str], previous: list[str] | None = None) -> np.ndarray:
-        """``(n, 7)`` probabilities in the head's label order for sentences (and their preceding ones)."""
-        if not texts:
-            return np.zeros((0, len(self.head.labels)))
-        _, layers = self.encoder.encode_layers(texts, self.head.layers_used)
-        ctx = None
-        if self.head.uses_context:
-            previous = previous if previous is not None else [""] * len(texts)
-            ctx = np.zeros((len(texts), EMBEDDING_DIM), np.float32)
-            idx = [i for i, p in enumerate(previous) if p.strip()]
-            if idx:
-                ctx[idx] = self.encoder.encode([previous[i] for i in idx])
-        features = build_features(layers, vader_features(texts), surface_features(texts), ctx)
-        return self.head.predict_proba(features)
+    def score_texts(self, texts: list[str], histories: list[list[str]] | None = None) -> np.ndarray:
+        """``(n, 7)`` probabilities (CANONICAL order) for sentences, each with the utterances before it
+        (oldest first; the model reads the last few)."""
+        return self.model.predict_proba(texts, histories)
 
     def analyze(self, transcript: Transcript | str, context: list[str] | None = None) -> ModalityOutput:
         if isinstance(transcript, str):
@@ -56,16 +48,17 @@ class TextAnalyzer:
             return ModalityOutput.unusable("text", "no words were recognised", transcript_source=transcript.source,
                                            notes=list(transcript.notes))
         texts = [normalise_text(s.text) for s in segs]
-        previous = ([normalise_text(context[-1])] if context else [""]) + texts[:-1]
-        probs = self.score_texts(texts, previous)
-        labels = self.head.labels
+        before = [normalise_text(c) for c in (context or []) if normalise_text(c)]
+        histories = [before + texts[:i] for i in range(len(texts))]
+        probs = self.score_texts(texts, histories)
+        labels = self.labels
         weights = np.asarray([max(1, len(t.split())) * max(s.confidence, 0.05) for t, s in zip(texts, segs)])
         pooled = (probs * weights[:, None]).sum(axis=0) / weights.sum()
         scores = _canonical(pooled, labels)
         timeline = [TimedScores(s.start, s.end, _canonical(p, labels), float(w), t)
                     for s, p, w, t in zip(segs, probs, weights, texts)]
         reliability = 1.0 if transcript.source == "user" else float(np.clip(transcript.confidence, 0.0, 1.0))
-        evidence = self._quotes(segs, texts, previous, probs, weights, transcript.timed)
+        evidence = self._quotes(segs, texts, histories, probs, weights, transcript.timed)
         evidence.append(_polarity(texts, weights, segs, transcript.timed, max(scores, key=scores.get)))
         if transcript.source != "user" and reliability < LOW_ASR_CONFIDENCE:
             evidence.append(Evidence("text", "asr confidence", reliability, weight=0.0, unit="probability",
@@ -74,20 +67,20 @@ class TextAnalyzer:
         details = {"transcript": transcript.text, "transcript_source": transcript.source,
                    "asr_confidence": round(transcript.confidence, 4), "segments": len(segs),
                    "words": sum(len(t.split()) for t in texts), "notes": list(transcript.notes),
-                   "context_used": bool(context) and self.head.uses_context,
+                   "context_used": bool(before) and self.model.uses_context,
                    "utterances": [{"start": s.start if transcript.timed else None,
                                    "end": s.end if transcript.timed else None, "text": t,
                                    "confidence": s.confidence} for s, t in zip(segs, texts)]}
-        if context and not self.head.uses_context:
+        if before and not self.model.uses_context:
             details["notes"].append("dialogue context was given but the text model does not use it")
-        models = {"text_head": str(self.head.meta.get("name", "emoreason text head")),
+        models = {"text_model": self.model.name,
                   "sentence_encoder": MODEL_NAME, "sentiment": "vaderSentiment"}
         return ModalityOutput("text", True, scores=scores, timeline=timeline, evidence=evidence,
                               reliability=reliability, details=details, models=models)
 
-    def _quotes(self, segs, texts, previous, probs, weights, timed: bool) -> list[Evidence]:
+    def _quotes(self, segs, texts, histories, probs, weights, timed: bool) -> list[Evidence]:
         """The segments that argue most clearly for their own label, each with its key word if any."""
-        labels = self.head.labels
+        labels = self.labels
         top = probs.argmax(axis=1)
         strength = probs[np.arange(len(texts)), top] * weights / weights.sum()
         ranked = [int(i) for i in np.argsort(-strength, kind="stable")]
@@ -102,7 +95,7 @@ class TextAnalyzer:
             out.append(Evidence("text", "words", p, start, end, weight=float(strength[i]), unit="probability",
                                 description=f"says '{quote}'", supports=label))
             # the occlusion search re-encodes the sentence once per word: only for the strongest quote
-            key = self._key_word(texts[i], previous[i], top[i], p) if i == chosen[0] else None
+            key = self._key_word(texts[i], histories[i], top[i], p) if i == chosen[0] else None
             if key is not None:
                 word, drop, k = key
                 w_start = w_end = None
@@ -114,12 +107,12 @@ class TextAnalyzer:
                                                 "without it)"))
         return out
 
-    def _key_word(self, text: str, previous: str, label_index: int, p: float) -> tuple[str, float, int] | None:
+    def _key_word(self, text: str, history: list[str], label_index: int, p: float) -> tuple[str, float, int] | None:
         words = text.split()
         if len(words) < 2 or len(words) > MAX_OCCLUSION_WORDS:
             return None
         variants = [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
-        p_without = self.score_texts(variants, [previous] * len(variants))[:, label_index]
+        p_without = self.score_texts(variants, [history] * len(variants))[:, label_index]
         k = int(np.argmin(p_without))
         drop = p - float(p_without[k])
         word = words[k].strip(".,!?;:\"'()")

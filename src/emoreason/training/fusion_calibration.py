@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 
 from emoreason.io.atomic import atomic_write_text
-from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS, MELD
+from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
 
 SEED = 0
 
@@ -52,20 +52,13 @@ def skill(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def text_predictions(data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """MELD dev through the default text model, each utterance with its dialogue's earlier ones."""
     from emoreason.perception.text import TextAnalyzer
+    from emoreason.training.text_data import load_meld
 
-    df = pd.read_csv(data / "meld" / "dev_sent_emo.csv")
-    df = df.sort_values(["Dialogue_ID", "Utterance_ID"])
-    texts = [str(t).replace("\u2019", "'") for t in df["Utterance"]]
-    prev = [""] + texts[:-1]
-    prev = [p if d == pd_ else "" for p, d, pd_ in zip(prev, df["Dialogue_ID"], [None, *df["Dialogue_ID"][:-1]])]
-    analyzer = TextAnalyzer()
-    raw = analyzer.score_texts(texts, prev)
-    probs = np.zeros((len(texts), len(CANONICAL)))
-    for j, lab in enumerate(analyzer.head.labels):
-        probs[:, CANONICAL.index(lab)] += raw[:, j]
-    y = np.array([CANONICAL.index(MELD.canonical(e)) for e in df["Emotion"]])
-    return probs, y
+    dev = load_meld(data, "dev")
+    probs = TextAnalyzer().score_texts(dev.texts, dev.history)  # CANONICAL order
+    return probs, dev.labels
 
 
 def face_predictions(data: Path, per_class: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,17 +79,22 @@ def face_predictions(data: Path, per_class: int) -> tuple[np.ndarray, np.ndarray
 
 
 def voice_predictions(data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities of the shipped population model's recipe, folds grouped by actor."""
+    """Out-of-fold probabilities of the shipped population model's recipe (the logistic regression
+    blended with the frame network, version 3), folds grouped by actor."""
+    from emoreason.training import voice_frames as vf
     from emoreason.training import voice_model as vm
 
     views, _, y, actor = vm.build_matrix(data)
+    frames = vm.build_frames(data)
     actors = np.unique(actor)
     folds = np.array_split(np.random.RandomState(SEED).permutation(actors), 6)
     oof = np.zeros((len(y), len(vm.CLASSES)))
     for held in folds:
         test = np.isin(actor, held)
         params = vm.fit_population([v[~test] for v in views], y[~test])
-        oof[test] = vm.predict_tta(params, [v[test] for v in views])
+        net = vf.fit_frames(frames, y, np.flatnonzero(~test), len(vm.CLASSES), seed=SEED)
+        oof[test] = vm.blend(vm.predict_tta(params, [v[test] for v in views]),
+                             vf.predict_frames(net, frames[: 1 + len(vm.TTA_SPEEDS)], np.flatnonzero(test)))
     probs = np.zeros((len(y), len(CANONICAL)))
     for j, lab in enumerate(vm.CLASSES):
         probs[:, CANONICAL.index(vm.RAVDESS_TO_CANONICAL[lab])] += oof[:, j]

@@ -27,6 +27,7 @@ class TextSet:
     labels: np.ndarray  # int index into CANONICAL
     previous: list[str]  # preceding utterance in the same dialogue ("" when none)
     excluded: Counter = field(default_factory=Counter)
+    history: list[list[str]] = field(default_factory=list)  # all preceding utterances, oldest first
 
 
 def _need(path: Path) -> Path:
@@ -41,13 +42,17 @@ def load_dialogue_csv(path: Path, name: str, label_col: str, dialogue_cols: tupl
     with open(_need(path), encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     rows.sort(key=lambda r: (tuple(int(r[c]) for c in dialogue_cols), int(r[turn_col])))
-    texts, labels, previous, excluded = [], [], [], Counter()
-    last_key, last_text = None, ""
+    texts, labels, previous, histories, excluded = [], [], [], [], Counter()
+    last_key, last_text, dialogue = None, "", []
     for r in rows:
         key = tuple(r[c] for c in dialogue_cols)
         prev = last_text if key == last_key else ""
+        if key != last_key:
+            dialogue = []
+        history = list(dialogue)
         text = normalise_text(r["Utterance"])
         last_key, last_text = key, text
+        dialogue.append(text)
         canon = label_map.canonical(r[label_col])
         if canon is None:
             excluded[r[label_col].lower()] += 1
@@ -55,7 +60,8 @@ def load_dialogue_csv(path: Path, name: str, label_col: str, dialogue_cols: tupl
         texts.append(text)
         labels.append(CANONICAL.index(canon))
         previous.append(prev)
-    return TextSet(name, texts, np.asarray(labels, dtype=np.int64), previous, excluded)
+        histories.append(history)
+    return TextSet(name, texts, np.asarray(labels, dtype=np.int64), previous, excluded, histories)
 
 
 def load_meld(data: Path, split: str) -> TextSet:

@@ -71,7 +71,8 @@ def without_overlap(extra: TextSet, dev: TextSet) -> tuple[TextSet, int]:
     dev_texts = {" ".join(t.lower().split()) for t in dev.texts}
     keep = [i for i, t in enumerate(extra.texts) if " ".join(t.lower().split()) not in dev_texts]
     kept = TextSet(extra.name, [extra.texts[i] for i in keep], extra.labels[keep],
-                   [extra.previous[i] for i in keep], extra.excluded)
+                   [extra.previous[i] for i in keep], extra.excluded,
+                   [extra.history[i] for i in keep] if extra.history else [])
     return kept, len(extra.texts) - len(keep)
 
 
