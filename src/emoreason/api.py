@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -86,8 +86,10 @@ def run_perception(
     fps: float = 5.0,
     progress: bool = False,
     whisper_dir: str | None = None,
+    context: Sequence[str] | None = None,
 ) -> Perception:
-    """Run the requested perception stages on one input; unusable modalities are kept with a reason."""
+    """Run the requested perception stages on one input; unusable modalities are kept with a reason.
+    ``context``: utterances said before this input (a dialogue), oldest first, read by the text model."""
     wanted = parse_modalities(modalities)
     if fps <= 0 or fps > 60:
         raise ConfigError(f"fps must be in (0, 60], got {fps}")
@@ -95,13 +97,13 @@ def run_perception(
         if text is None:
             raise ConfigError("give a media file, an image, a waveform or text")
         p = Perception(input="<text>", kind="text", duration=None)
-        _run_text(p, wanted, None, None, text, None, whisper_dir)
+        _run_text(p, wanted, None, None, text, None, whisper_dir, context)
         return p
     if isinstance(source, np.ndarray):
         if source.ndim == 3 and source.shape[-1] in (3, 4):
             p = Perception(input="<image>", kind="image", duration=None)
             _run_image(p, wanted, source[..., :3].astype(np.uint8))
-            _run_text(p, wanted, None, None, text, None, whisper_dir)
+            _run_text(p, wanted, None, None, text, None, whisper_dir, context)
             return p
         if source.ndim in (1, 2):
             if not sample_rate:
@@ -110,10 +112,10 @@ def run_perception(
             p = Perception(input="<waveform>", kind="waveform", duration=audio.duration)
             _check_duration(p.input, audio.duration)
             speech = _run_voice(p, wanted, audio)
-            _run_text(p, wanted, audio, speech, text, None, whisper_dir)
+            _run_text(p, wanted, audio, speech, text, None, whisper_dir, context)
             return p
         raise ConfigError(f"cannot analyse an array of shape {source.shape}: expected HxWx3 image or a waveform")
-    return _run_file(Path(source), wanted, text, transcript_path, fps, progress, whisper_dir)
+    return _run_file(Path(source), wanted, text, transcript_path, fps, progress, whisper_dir, context)
 
 
 def _check_duration(name: str, duration: float | None) -> None:
@@ -121,14 +123,14 @@ def _check_duration(name: str, duration: float | None) -> None:
         raise TooShortError(f"{name}: {duration:.2f} s of media is too short (at least {MIN_DURATION} s needed)")
 
 
-def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_dir) -> Perception:
+def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_dir, context=None) -> Perception:
     from emoreason.io.media import decode, load_image, probe
 
     info = probe(path)
     p = Perception(input=str(path), kind=info.kind, duration=info.duration)
     if info.kind == "image":
         _run_image(p, wanted, load_image(path))
-        _run_text(p, wanted, None, None, text, transcript_path, whisper_dir)
+        _run_text(p, wanted, None, None, text, transcript_path, whisper_dir, context)
         return p
     _check_duration(str(path), info.duration)
     face = None
@@ -179,7 +181,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
             from emoreason.perception.transcript import find_sidecar_transcript
 
             sidecar = find_sidecar_transcript(path)
-        _run_text(p, wanted, audio, speech, text, sidecar, whisper_dir)
+        _run_text(p, wanted, audio, speech, text, sidecar, whisper_dir, context)
     return p
 
 
@@ -208,7 +210,7 @@ def _run_voice(p: Perception, wanted, audio: AudioSource) -> list[tuple[float, f
     return speech
 
 
-def _run_text(p: Perception, wanted, audio, speech, text, transcript_path, whisper_dir) -> None:
+def _run_text(p: Perception, wanted, audio, speech, text, transcript_path, whisper_dir, context=None) -> None:
     if "text" not in wanted or "text" in p.outputs:
         return
     from emoreason.perception.transcript import Transcript, TranscriptSegment, read_transcript
@@ -241,7 +243,7 @@ def _run_text(p: Perception, wanted, audio, speech, text, transcript_path, whisp
             else:
                 p.spoken.append((seg.text, seg.start, seg.end))
     t0 = time.perf_counter()
-    p.outputs["text"] = _text_analyzer(None).analyze(transcript)
+    p.outputs["text"] = _text_analyzer(None).analyze(transcript, context=list(context) if context else None)
     p.timings["text"] = time.perf_counter() - t0
 
 
@@ -268,6 +270,7 @@ def analyze(
     explain_endpoint: str | None = None,
     explain_model: str = "default",
     asr_model: str | Path | None = None,
+    context: Sequence[str] | None = None,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -278,7 +281,8 @@ def analyze(
     :data:`emoreason.labels.LABEL_MAPS`). ``model`` is a multimodal-LLM checkpoint directory to use
     instead of the default pipeline. ``explain_endpoint`` is an OpenAI-compatible server URL whose LLM
     rewrites the explanation from the evidence. ``asr_model`` is a local CTranslate2 Whisper model
-    directory to use for speech-to-text instead of the shipped Whisper tiny.en.
+    directory to use for speech-to-text instead of the shipped Whisper tiny.en. ``context``: what was
+    said before (earlier utterances of a dialogue, oldest first); the text model reads the last three.
     """
     label_map = get_label_map(labels)
     if model is not None:
@@ -288,7 +292,7 @@ def analyze(
     t_start = time.perf_counter()
     p = run_perception(source, text=text, transcript_path=transcript, sample_rate=sample_rate,
                        modalities=modalities, fps=fps, progress=progress,
-                       whisper_dir=str(asr_model) if asr_model is not None else None)
+                       whisper_dir=str(asr_model) if asr_model is not None else None, context=context)
     result = build_result(p)
     if explain_endpoint:
         try:

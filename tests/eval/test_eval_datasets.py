@@ -94,6 +94,21 @@ def test_meld_text_only_and_with_clips(meld_tree):
         get_adapter("meld").load(meld_tree, "test")
 
 
+def test_dialogue_context_is_the_earlier_turns_of_the_same_dialogue(meld_tree, emorynlp_tree):
+    from emoreason.eval.datasets.base import dialogue_context
+
+    meld = {it.id: it.meta["context"] for it in get_adapter("meld").load(meld_tree).items}
+    assert meld == {"dia0_utt0": [], "dia0_utt1": ["Oh my God, he's lost it."], "dia1_utt0": []}
+    emory = {it.id: it.meta["context"] for it in get_adapter("emorynlp").load(emorynlp_tree).items}
+    assert emory["s1_e15_c1_u4"] == ["Coffee.", "I am so happy!", "Relax."]  # an excluded turn still counts
+    train = {it.id: it.meta["context"] for it in get_adapter("emorynlp").load(emorynlp_tree, "train").items}
+    assert train == {"s01_e01_c01_u001": [], "s01_e01_c01_u003": ["There's nothing to tell!", "C'mon!"]}
+    rows = [{"d": "a", "t": "10", "x": "late"}, {"d": "a", "t": "2", "x": "early"}, {"d": "b", "t": "1", "x": "b1"},
+            {"d": "a", "t": "3", "x": "mid"}, {"d": "a", "t": "11", "x": "last"}]
+    ctx = dialogue_context(rows, lambda r: r["d"], lambda r: r["t"], lambda r: r["x"], turns=2)
+    assert ctx == [["early", "mid"], [], [], ["early"], ["mid", "late"]]  # numeric turn order, not file order
+
+
 def test_meld_clip_naming(meld_with_clips):
     data = get_adapter("meld").load(meld_with_clips, "dev")
     assert [it.path.name for it in data.items] == ["dia0_utt0.mp4", "dia0_utt1.mp4"]

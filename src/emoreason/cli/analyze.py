@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Recognise the emotion in each input and explain it with the cues observed.")
     p.add_argument("inputs", nargs="*", help="video, audio or image files (none with --text: text only)")
     p.add_argument("--text", help="what is said (replaces speech-to-text); alone: analyse this text")
+    p.add_argument("--context", action="append", default=None, metavar="UTTERANCE",
+                   help="something said before this input (repeat, oldest first); the text model reads the last 3")
     p.add_argument("--transcript", type=Path, help="a .txt/.srt/.vtt transcript (default: one beside the media)")
     p.add_argument("--modalities", default="all", help="comma-separated subset of face,voice,text (default all)")
     p.add_argument("--labels", default="canonical", choices=sorted(LABEL_MAPS), help="label set of the output")
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                     labels=args.labels, fps=args.fps, model=args.model,
                     progress=not args.no_progress and sys.stderr.isatty(),
                     explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
-                    asr_model=args.asr_model)
+                    asr_model=args.asr_model, context=args.context)
         results.append(r)
         if args.output is None:
             print(r.summary())

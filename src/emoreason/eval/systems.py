@@ -22,7 +22,8 @@ class PipelineSystem:
     """``emoreason.analyze`` restricted to ``modalities``; ``model`` is an MLLM checkpoint or None (default).
 
     A text-only item (no media) goes through ``analyze(text=...)``. When the text modality is used and the
-    item has a transcript, the transcript is given instead of speech-to-text.
+    item has a transcript, the transcript is given instead of speech-to-text; a dialogue corpus' earlier
+    utterances (``item.meta["context"]``) go to the text model as context.
     """
 
     modalities: tuple[str, ...] = ("face", "voice", "text")
@@ -33,11 +34,13 @@ class PipelineSystem:
         from emoreason import analyze
 
         text = item.text if "text" in self.modalities else None
+        context = item.meta.get("context") or None  # earlier utterances of the dialogue (MELD, EmoryNLP)
         if item.path is None:
             if "text" not in self.modalities or not item.text:
                 raise ConfigError(f"{item.id}: a text-only item needs the text modality and a transcript")
-            return analyze(text=item.text, modalities=["text"], model=self.model)
-        return analyze(item.path, text=text, modalities=list(self.modalities), fps=self.fps, model=self.model)
+            return analyze(text=item.text, modalities=["text"], model=self.model, context=context)
+        return analyze(item.path, text=text, modalities=list(self.modalities), fps=self.fps, model=self.model,
+                       context=context)
 
 
 @dataclass(frozen=True)

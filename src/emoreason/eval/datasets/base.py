@@ -225,3 +225,23 @@ def media_modalities(paths: list[Path | None]) -> tuple[str, ...]:
             kinds.update(("face", "voice", "text"))
     order = ("face", "voice", "text")
     return tuple(m for m in order if m in kinds)
+
+
+CONTEXT_TURNS = 3  # earlier utterances kept per item (the text model reads three)
+
+
+def dialogue_context(rows, dialogue_of, turn_of, text_of, turns: int = CONTEXT_TURNS) -> list[list[str]]:
+    """For each row, the texts of the up to ``turns`` rows before it in its dialogue (by turn number)."""
+    def turn_key(r):
+        t = turn_of(r)
+        return (0, int(t), "") if t.lstrip("-").isdigit() else (1, 0, t)
+
+    order: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        order.setdefault(dialogue_of(r), []).append(i)
+    out: list[list[str]] = [[] for _ in rows]
+    for idx in order.values():
+        idx.sort(key=lambda i: turn_key(rows[i]))
+        for k, i in enumerate(idx):
+            out[i] = [text_of(rows[j]) for j in idx[max(0, k - turns):k]]
+    return out

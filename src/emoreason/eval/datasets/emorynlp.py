@@ -17,7 +17,15 @@ import json
 from pathlib import Path
 
 from emoreason.errors import ConfigError, InputNotFoundError
-from emoreason.eval.datasets.base import ItemCollector, LoadedDataset, pick_split, read_csv_rows, require_dir
+from emoreason.eval.datasets.base import (
+    CONTEXT_TURNS,
+    ItemCollector,
+    LoadedDataset,
+    dialogue_context,
+    pick_split,
+    read_csv_rows,
+    require_dir,
+)
 from emoreason.labels import EMORYNLP
 
 SPLITS = {"train": "trn", "dev": "dev", "test": "tst"}
@@ -47,7 +55,10 @@ class EmoryNlpAdapter:
         )
         if csv_path.is_file():
             rows = read_csv_rows(csv_path, ("Utterance", "Emotion"), str(csv_path))
-            for i, row in enumerate(rows):
+            context = dialogue_context(
+                rows, lambda r: "/".join(r.get(k, "").strip() for k in ("Season", "Episode", "Scene_ID")),
+                lambda r: r.get("Utterance_ID", "").strip(), lambda r: r["Utterance"].strip())
+            for i, (row, ctx) in enumerate(zip(rows, context)):
                 ids = [row.get(k, "").strip() for k in ("Season", "Episode", "Scene_ID", "Utterance_ID")]
                 item_id = "s{}_e{}_c{}_u{}".format(*ids) if all(ids) else f"row{i}"
                 col.add(
@@ -55,23 +66,26 @@ class EmoryNlpAdapter:
                     row["Emotion"],
                     text=row["Utterance"].strip(),
                     speaker=_speaker(row.get("Speaker", "")),
+                    meta={"context": ctx},
                 )
         elif json_path is not None:
             try:
                 doc = json.loads(json_path.read_text(encoding="utf-8"))
-                utterances = [u for ep in doc["episodes"] for sc in ep["scenes"] for u in sc["utterances"]]
+                scenes = [sc["utterances"] for ep in doc["episodes"] for sc in ep["scenes"]]
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise ConfigError(
                     f"emorynlp: {json_path} is not the emotion-detection JSON ({exc})"
                 ) from None
-            for u in utterances:
-                speakers = u.get("speakers") or []
-                col.add(
-                    str(u["utterance_id"]),
-                    str(u.get("emotion", "")),
-                    text=str(u.get("transcript", "")),
-                    speaker=", ".join(speakers) or None,
-                )
+            for scene in scenes:
+                for k, u in enumerate(scene):
+                    speakers = u.get("speakers") or []
+                    col.add(
+                        str(u["utterance_id"]),
+                        str(u.get("emotion", "")),
+                        text=str(u.get("transcript", "")),
+                        speaker=", ".join(speakers) or None,
+                        meta={"context": [str(v.get("transcript", "")) for v in scene[max(0, k - CONTEXT_TURNS):k]]},
+                    )
         else:
             raise InputNotFoundError(
                 f"emorynlp: neither {csv_path.name} nor emotion-detection-"

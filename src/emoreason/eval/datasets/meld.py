@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoreason.eval.datasets.base import ItemCollector, LoadedDataset, pick_split, read_csv_rows, require_dir
+from emoreason.eval.datasets.base import (
+    ItemCollector,
+    LoadedDataset,
+    dialogue_context,
+    pick_split,
+    read_csv_rows,
+    require_dir,
+)
 from emoreason.labels import MELD
 
 SPLITS = {"train": "train_splits", "dev": "dev_splits_complete", "test": "output_repeated_splits_test"}
@@ -47,7 +54,9 @@ class MeldAdapter:
             (d for d in (root / SPLITS[which], csv_path.parent / SPLITS[which]) if d.is_dir()), None
         )
         col = ItemCollector(self, root, which)
-        for row in rows:
+        context = dialogue_context(rows, lambda r: r["Dialogue_ID"].strip(), lambda r: r["Utterance_ID"].strip(),
+                                   lambda r: clean_text(r["Utterance"]))
+        for row, ctx in zip(rows, context):
             d, u = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
             item_id = f"dia{d}_utt{u}"
             path = clip_dir / f"{item_id}.mp4" if clip_dir is not None else None
@@ -57,7 +66,7 @@ class MeldAdapter:
                 path=path,
                 text=clean_text(row["Utterance"]),
                 speaker=row.get("Speaker") or None,
-                meta={"dialogue": d, "utterance": u, "sentiment": row.get("Sentiment", "")},
+                meta={"dialogue": d, "utterance": u, "sentiment": row.get("Sentiment", ""), "context": ctx},
             )
         if clip_dir is None:
             col.note(
