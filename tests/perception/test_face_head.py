@@ -79,7 +79,7 @@ def test_analyzer_uses_head_only_when_default(tmp_path, face_rgb_for_head):
     assert FaceAnalyzer(model_dir=tmp_path, expression="head").expression_model == "face_head"
     assert FaceAnalyzer(model_dir=tmp_path, expression="fer").expression_model == "fer"
     with pytest.raises(ConfigError):
-        FaceAnalyzer(model_dir=tmp_path, expression="facex")
+        FaceAnalyzer(model_dir=tmp_path, expression="vgg")
     (tmp_path / "head.json").unlink()
     with pytest.raises(ModelError, match="no trained head"):
         FaceAnalyzer(model_dir=tmp_path, expression="head")

@@ -7,9 +7,10 @@ measures, probabilities, box), never the frames, so memory grows by a few hundre
 * AU intensities per frame, relative to the person's own neutral when the clip has one (the median
   geometry of the clip's most neutral-looking frames), else relative to a population neutral
   (``au_baseline.json``, measured on the neutral photos of ``facial_expressions``);
-* expression probabilities per frame from the trained head when it is shipped and chosen as default
-  (``head.json``'s ``use_by_default``), else from fer's FER2013 model; pooled over frames weighted by
-  face size;
+* expression probabilities per frame from the default expression model: the log-linear pool of fer's
+  and facex's probabilities (``pool.json``) when it is shipped and marked ``use_by_default``, else the
+  trained head if ``head.json`` says ``use_by_default``, else fer's FER2013 model alone; pooled over
+  frames weighted by face size;
 * the peak frame by MERR's rule, and evidence: the few most salient runs of clearly active AUs.
 """
 
@@ -27,11 +28,15 @@ from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.face_expression import (
     DEFAULT_FACE_MODEL_DIR,
     ExpressionHead,
+    ExpressionPool,
+    FacexClassifier,
     FerClassifier,
     face_crop_gray,
+    face_square_gray,
+    facex_logp,
     fer_logp,
 )
-from emoreason.perception.face_mesh import FaceMeshTracker, as_rgb, check_rgb
+from emoreason.perception.face_mesh import FaceMeshTracker, as_rgb, box_iou, check_rgb
 from emoreason.result import Evidence
 
 #: The canonical label each AU argues for when it is the salient cue (None: no single label).
@@ -44,19 +49,35 @@ MIN_FRAMES_FOR_PERSON_BASELINE = 5
 #: The clip's most neutral frames must look neutral on average (P(neutral)) to serve as the baseline.
 MIN_NEUTRAL_PROB_FOR_BASELINE = 0.35
 MAX_EVIDENCE = 4
+EXPRESSION_MODELS = (None, "fer", "facex", "pool", "head")
+#: In videos facex (the slower of the two image models, ~17-22 ms a frame on one core) runs on every
+#: FACEX_EVERY-th frame with a face; between runs its last probabilities are reused while the face box
+#: stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer and the mesh still run on every frame.
+FACEX_EVERY = 2
+FACEX_REUSE_IOU = 0.5
 
 
 class FaceAnalyzer:
     """Streaming face analysis of one video (or of one photo with ``static=True``)."""
 
     def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = 40,
-                 static: bool = False, expression: str | None = None) -> None:
-        """``expression``: ``"fer"``, ``"head"`` (the trained head) or ``None`` (the head if its
-        ``head.json`` says ``use_by_default``, else fer)."""
-        if expression not in (None, "fer", "head"):
-            raise ConfigError(f"expression model must be 'fer' or 'head', got {expression!r}")
+                 static: bool = False, expression: str | None = None, facex_every: int | None = None) -> None:
+        """``expression``: ``"fer"``, ``"facex"``, ``"pool"`` (fer + facex log-linear pool, ``pool.json``),
+        ``"head"`` (the trained head) or ``None``: the pool if its ``pool.json`` says ``use_by_default``,
+        else the head if its ``head.json`` does, else fer. ``facex_every``: run facex on every n-th frame
+        with a face (default 1 for photos, :data:`FACEX_EVERY` for videos)."""
+        if expression not in EXPRESSION_MODELS:
+            raise ConfigError(f"expression model must be one of 'fer', 'facex', 'pool', 'head', got {expression!r}")
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
+        every = (1 if static else FACEX_EVERY) if facex_every is None else facex_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError(f"facex_every must be a whole number >= 1, got {facex_every!r}")
+        self.facex_every = every
+        self.facex_runs = 0
+        self._facex_last: dict[str, float] | None = None
+        self._facex_box: tuple[float, float, float, float] | None = None
+        self._facex_age = 0
         self.fps = float(fps)
         self.min_face = int(min_face)
         self.static = static
@@ -66,16 +87,31 @@ class FaceAnalyzer:
             raise ModelError(f"face model folder {mdir} has no au_baseline.json")
         self.population = au.AUBaseline.load(base_path)
         self.head: ExpressionHead | None = None
+        self.pool: ExpressionPool | None = None
         if expression == "head" and not (mdir / "head.json").is_file():
             raise ModelError(f"face model folder {mdir} has no trained head (head.json)")
-        if expression != "fer" and (mdir / "head.json").is_file():
+        if expression == "pool" and not (mdir / ExpressionPool.FILE).is_file():
+            raise ModelError(f"face model folder {mdir} has no fer+facex pool ({ExpressionPool.FILE})")
+        if expression in (None, "pool") and (mdir / ExpressionPool.FILE).is_file():
+            pool = ExpressionPool.load(mdir)
+            if expression == "pool" or pool.meta.get("use_by_default", False):
+                self.pool = pool
+        if self.pool is None and expression in (None, "head") and (mdir / "head.json").is_file():
             head = ExpressionHead.load(mdir)
             if expression == "head" or head.meta.get("use_by_default", False):
                 self.head = head
+        self._expression = ("pool" if self.pool is not None else "face_head" if self.head is not None
+                            else "facex" if expression == "facex" else "fer")
         self.fer = FerClassifier()
+        needs_facex = self._expression in ("pool", "facex") or (self.head is not None and "facex_logp" in self.head.blocks)
+        self.facex = FacexClassifier() if needs_facex else None
         self.tracker = FaceMeshTracker(static=static)
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
+        if self.facex is not None:
+            self.models["facex"] = "facex 1.1.0 model_optimized.tflite (training data not stated)"
+        if self.pool is not None:
+            self.models["face_pool"] = str(self.pool.meta.get("name", "emoreason fer+facex pool"))
         if self.head is not None:
             self.models["face_head"] = str(self.head.meta.get("name", "emoreason face head"))
         self.frames = 0
@@ -89,7 +125,8 @@ class FaceAnalyzer:
 
     @property
     def expression_model(self) -> str:
-        return "face_head" if self.head is not None else "fer"
+        """``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what gives the expression probabilities."""
+        return self._expression
 
     def add_frame(self, t: float, rgb: np.ndarray) -> None:
         """Analyse one HxWx3 uint8 RGB frame taken at time ``t`` seconds."""
@@ -108,9 +145,17 @@ class FaceAnalyzer:
         except ValueError:  # a degenerate mesh: count it as no face
             return
         fer_scores, fer_feat = self.fer.predict(face_crop_gray(rgb, face.points))
-        if self.head is not None:
-            scores = self.head.scores({"au": raw, "shape": au.shape_vector(face.points),
-                                       "fer_logp": fer_logp(fer_scores), "fer_feat": fer_feat})
+        facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
+        if self.pool is not None:
+            scores = self.pool.scores(fer_scores, facex_scores, raw)
+        elif self.head is not None:
+            feats = {"au": raw, "shape": au.shape_vector(face.points), "fer_logp": fer_logp(fer_scores),
+                     "fer_feat": fer_feat}
+            if facex_scores is not None:
+                feats["facex_logp"] = facex_logp(facex_scores)
+            scores = self.head.scores(feats)
+        elif facex_scores is not None:
+            scores = facex_scores
         else:
             scores = fer_scores
         self._times.append(float(t))
@@ -120,6 +165,17 @@ class FaceAnalyzer:
         h, w = rgb.shape[:2]
         x0, y0, x1, y1 = face.box
         self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
+
+    def _facex_scores(self, rgb: np.ndarray, face) -> dict[str, float]:
+        fresh = (self._facex_last is None or self._facex_age + 1 >= self.facex_every
+                 or box_iou(face.box, self._facex_box) < FACEX_REUSE_IOU)
+        if fresh:
+            self._facex_last = self.facex.predict(face_square_gray(rgb, face.points))
+            self._facex_box, self._facex_age = tuple(face.box), 0
+            self.facex_runs += 1
+        else:
+            self._facex_age += 1
+        return self._facex_last
 
     def close(self) -> None:
         self.tracker.close()
@@ -143,6 +199,8 @@ class FaceAnalyzer:
         self.close()
         counts = {"frames": self.frames, "frames_with_face": len(self._times),
                   "frames_small_face": self.small_faces, "frames_several_faces": self.multi_face_frames}
+        if self.facex is not None:
+            counts["facex_runs"] = self.facex_runs
         if not self._times:
             why = f"no face found in {self.frames} frame{'s' if self.frames != 1 else ''}"
             if self.small_faces:
