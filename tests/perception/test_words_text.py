@@ -173,3 +173,14 @@ def test_merged_members_average_the_members_logits():
     merged = merge_members(members)
     x = rng.normal(size=(5, n))
     assert np.allclose(merged.logits(x), np.mean([m.logits(x) for m in members], axis=0))
+
+
+def test_analyze_passes_dialogue_context_to_the_text_model():
+    from emoreason import analyze
+
+    alone = analyze(text="Are you kidding me?", modalities=["text"])
+    with_ctx = analyze(text="Are you kidding me?", modalities=["text"],
+                       context=["I sold your car.", "I needed the money."])
+    assert with_ctx.modalities["text"].details["context_used"] is True
+    assert alone.modalities["text"].details["context_used"] is False
+    assert with_ctx.scores != alone.scores
