@@ -4,8 +4,10 @@ Steps: silero VAD (:mod:`.vad`) unless the caller gives speech segments; prosody
 (:mod:`.prosody`); a feature vector per segment (pooled Whisper tiny.en encoder states and, when the
 model's config asks for them, log-mel functionals, :mod:`.voice_embedding`; plus the prosody values);
 the shipped classifier
-(``assets/models/voice``: two logistic regressions as plain arrays, trained on RAVDESS -- NON-COMMERCIAL,
-CC BY-NC-SA 4.0; see docs/model_cards/voice.md).
+(``assets/models/voice``: two logistic regressions and, from version 3, a small attention-pooling
+network on the Whisper encoder frames (:mod:`.voice_frames`), all plain arrays evaluated in numpy,
+trained on RAVDESS -- NON-COMMERCIAL, CC BY-NC-SA 4.0; see docs/model_cards/voice.md). The frame
+network's probabilities are mixed with the logistic regression's with the config's ``frame_model.weight``.
 
 Normalisation: with at least ``min_segments_recording`` (3) segments the "recording" classifier sees
 each segment's features both as they are and z-scored within the recording (assumed to be one voice;
@@ -39,6 +41,7 @@ from emoreason.perception.prosody import COLUMNS, analyze_prosody
 from emoreason.perception.vad import MAX_SEGMENT, detect_speech, split_long
 from emoreason.perception.voice_cues import arousal_rule, voice_evidence
 from emoreason.perception.voice_embedding import change_speed
+from emoreason.perception.voice_frames import FRAME_KEYS, frame_proba
 
 MODEL_FILE = "voice_model.safetensors"
 CONFIG_FILE = "config.json"
@@ -70,6 +73,8 @@ class VoiceClassifier:
             self.with_mel: bool = "mel" in self.config["features"]
             self.min_segments: int = int(self.config.get("min_segments_recording", 3))
             self.tta_speeds: list[float] = [float(v) for v in self.config.get("tta_speeds", [])]
+            frame_cfg = self.config.get("frame_model")
+            self.frame_weight: float = float(frame_cfg["weight"]) if frame_cfg else 0.0
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
             raise ModelError(f"voice model in {self.dir} is malformed: {exc}") from exc
         self._check_shapes()
@@ -85,9 +90,20 @@ class VoiceClassifier:
             expected.update({f"{variant}.mean": (width,), f"{variant}.scale": (width,),
                              f"{variant}.coef": (len(self.classes), width),
                              f"{variant}.intercept": (len(self.classes),)})
+        if self.frame_weight:
+            proj = self.tensors.get("frames.proj_w")
+            hidden, width = (0, 0) if proj is None or proj.ndim != 2 else proj.shape
+            expected.update({"frames.in_mean": (width,), "frames.in_std": (width,), "frames.proj_w": (hidden, width),
+                             "frames.proj_b": (hidden,), "frames.att_w": (1, hidden), "frames.att_b": (1,),
+                             "frames.out_w": (len(self.classes), 3 * hidden), "frames.out_b": (len(self.classes),)})
         for key, shape in expected.items():
             if dim == 0 or key not in self.tensors or self.tensors[key].shape != shape:
                 raise ModelError(f"voice model in {self.dir}: tensor {key!r} does not match its config")
+
+    @property
+    def uses_frames(self) -> bool:
+        """Whether the model wants the encoder states of each segment (``predict(..., states=...)``)."""
+        return self.frame_weight > 0
 
     @property
     def dim(self) -> int:
@@ -100,17 +116,25 @@ class VoiceClassifier:
             return np.hstack([x, (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)]), "recording"
         return x, "population"
 
-    def predict(self, features: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, str]:
+    def predict(self, features: np.ndarray | list[np.ndarray],
+                states: list[list[np.ndarray]] | None = None) -> tuple[np.ndarray, str]:
         """Canonical-label probabilities, one row per segment (columns in CANONICAL order).
 
         ``features``: one matrix (segments x dim), or several views of the same segments (the
-        original and the ``tta_speeds`` views) whose probabilities are averaged.
+        original and the ``tta_speeds`` views) whose probabilities are averaged. ``states``: for a model
+        with a frame network, the encoder states of every segment in every view (``states[view][segment]``,
+        frames x 384); its averaged probabilities are mixed in with weight ``frame_weight``. Required
+        when :attr:`uses_frames`.
         """
         views = [features] if isinstance(features, np.ndarray) else list(features)
-        probs, variant = [], "population"
         for f in views:
             if f.ndim != 2 or f.shape[1] != self.dim or len(f) != len(views[0]):
                 raise ModelError(f"voice features have shape {f.shape}, the model expects (n, {self.dim})")
+        if self.uses_frames and (states is None or len(states) != len(views)
+                                 or any(len(s) != len(views[0]) for s in states)):
+            raise ModelError("this voice model needs the encoder states of every segment in every view")
+        probs, variant = [], "population"
+        for f in views:
             x, variant = self.normalise(f)
             t = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
             logits = ((x - t["mean"]) / t["scale"]) @ t["coef"].T + t["intercept"]
@@ -118,6 +142,10 @@ class VoiceClassifier:
             e = np.exp(logits)
             probs.append(e / e.sum(axis=1, keepdims=True))
         p = np.mean(probs, axis=0)
+        if self.uses_frames and states is not None:
+            fp = {k: self.tensors[f"frames.{k}"] for k in FRAME_KEYS}
+            p_frames = np.mean([frame_proba(fp, s) for s in states], axis=0)
+            p = (1 - self.frame_weight) * p + self.frame_weight * p_frames
         canon = np.zeros((len(p), len(CANONICAL)))
         for j, cls in enumerate(self.classes):
             canon[:, CANONICAL.index(self.to_canonical[cls])] += p[:, j]
@@ -154,11 +182,18 @@ class VoiceAnalyzer:
         lap("prosody")
         speeds = [1.0, *self.classifier.tta_speeds]
         emb = np.zeros((len(speeds), len(segments), self.embedder.dim))
+        states: list[list[np.ndarray]] | None = [[] for _ in speeds] if self.classifier.uses_frames else None
         for i, (a, b) in enumerate(segments):  # one segment in memory at a time
             samples = audio.read(a, b)
-            emb[:, i] = self.embedder.embed([change_speed(samples, s) for s in speeds])
+            views = [change_speed(samples, s) for s in speeds]
+            if states is None:
+                emb[:, i] = self.embedder.embed(views)
+            else:
+                emb[:, i], seg_states = self.embedder.embed_with_states(views)
+                for k, st in enumerate(seg_states):
+                    states[k].append(st)
         lap("embedding")
-        probs, variant = self.classifier.predict([np.concatenate([e, prosody], axis=1) for e in emb])
+        probs, variant = self.classifier.predict([np.concatenate([e, prosody], axis=1) for e in emb], states)
         speaker_relative = variant == "recording"
         z = self._prosody_z(prosody, speaker_relative)
 

@@ -80,6 +80,24 @@ class WhisperVoiceEmbedder:
                 rows.append(np.concatenate([pooled, mel_functionals(self._mel(s))]) if self.with_mel else pooled)
         return np.stack(rows).astype(np.float32)
 
+    def states(self, segments: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The encoder states of each segment ("exact" mode: the segment's own frames, one row per
+        20 ms), for a classifier on frames (:class:`emoreason.perception.voice.VoiceClassifier`)."""
+        return [self._encode(self._mel(seg)[None])[0] for seg in segments]
+
+    def embed_with_states(self, segments: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """:meth:`embed` ("exact" mode) and the encoder states it pooled, from one encoder call per segment."""
+        if self.mode != "exact":
+            raise ModelError("frame states are only available in the 'exact' mode")
+        rows, states = [], []
+        for seg in segments:
+            mel = self._mel(seg)
+            st = self._encode(mel[None])[0]
+            pooled = _pool(st, st.shape[0])
+            rows.append(np.concatenate([pooled, mel_functionals(mel)]) if self.with_mel else pooled)
+            states.append(st)
+        return np.stack(rows).astype(np.float32), states
+
     def mel_only(self, segments: Sequence[np.ndarray]) -> np.ndarray:
         """The log-mel functionals alone (``MEL_DIM`` per segment), without running the encoder."""
         return np.stack([mel_functionals(self._mel(s)) for s in segments]).astype(np.float32)

