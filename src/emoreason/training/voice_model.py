@@ -17,7 +17,11 @@ Two logistic regressions (C = 0.01) are trained on all 18 actors:
   alone reaches a higher score when a recording spans all emotions but falls to chance when it keeps
   to one (measured below), which is what real recordings often do.
 
-Augmentation: both are trained on eight views of every clip -- the original, the clip played at
+Version 3 adds a small network on the Whisper encoder frames (``emoreason.training.voice_frames``:
+attention + mean + std pooling, linear head); the shipped probabilities are the mean of the logistic
+regression's (either variant) and the network's (``FRAME_WEIGHT``).
+
+Augmentation: all are trained on eight views of every clip -- the original, the clip played at
 0.8x, 0.9x, 0.95x, 1.05x, 1.1x and 1.2x speed (tempo and pitch together), and with white noise at
 10-30 dB SNR -- each with the original clip's prosody. At prediction the probabilities of the original
 and the six speed-changed views are averaged (test-time augmentation, ``TTA_SPEEDS``).

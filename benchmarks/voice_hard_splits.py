@@ -1,0 +1,63 @@
+"""Voice model on harder splits than the card's grouped CV: version 2's logistic regression alone, the
+frame network alone and the shipped blend (version 3), trained with the shipped training code.
+
+- trained on one sex, tested on the other (9 actors each way);
+- unseen actors AND the unseen sentence: 6 actor folds (seeded like the card's CV); within each, train
+  on one of RAVDESS's two sentences of the other actors and test on the held-out actors' other sentence.
+
+    .venv/bin/python benchmarks/voice_hard_splits.py ../shared/data [SEED ...]   # default seeds 0 1 2
+
+Uses the feature cache of ``python -m emoreason.training.voice_model``; about 1 minute per frame-network
+fit on a busy 2-core machine (2 for the sex split, 12 per seed for the sentence split).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from emoreason.training import voice_frames as vf
+from emoreason.training import voice_model as vm
+from emoreason.training.voice_features import load_ravdess
+
+
+def main(data: str, seeds: list[int]) -> None:
+    views, _, y, actor = vm.build_matrix(data)
+    frames = vm.build_frames(data)
+    df = load_ravdess(data)
+    female = (df["sex"] == "female").to_numpy()
+    sentence = df["statement"].str.startswith("Kids").to_numpy()
+    n = len(vm.CLASSES)
+
+    def uar(yy, p):
+        return float(np.mean([np.mean(p[yy == c] == c) for c in range(n)]))
+
+    def fit(tr, te, seed):
+        pop = vm.fit_population([v[tr] for v in views], y[tr])
+        p_lr = vm.predict_tta(pop, [v[te] for v in views])
+        net = vf.fit_frames(frames, y, np.flatnonzero(tr), n, seed=seed)
+        return p_lr, vf.predict_frames(net, frames[: 1 + len(vm.TTA_SPEEDS)], np.flatnonzero(te))
+
+    def line(label, yy, p_lr, p_fr):
+        print(f"{label}: v2 regression {uar(yy, p_lr.argmax(1)):.3f}  frame network {uar(yy, p_fr.argmax(1)):.3f}  "
+              f"v3 blend {uar(yy, vm.blend(p_lr, p_fr).argmax(1)):.3f}  ({time.time() - start:.0f} s)", flush=True)
+
+    start = time.time()
+    for train_female in (False, True):
+        tr = female == train_female
+        line(f"train {'female' if train_female else 'male'} -> test the other sex", y[~tr], *fit(tr, ~tr, 0))
+    for seed in seeds:
+        actors = np.random.RandomState(seed).permutation(np.unique(actor))
+        p_lr, p_fr = np.zeros((len(y), n)), np.zeros((len(y), n))
+        for held in np.array_split(actors, vm.FOLDS):
+            for s in (False, True):
+                tr = ~np.isin(actor, held) & (sentence == s)
+                te = np.isin(actor, held) & (sentence != s)
+                p_lr[te], p_fr[te] = fit(tr, te, seed)
+        line(f"unseen sentence + unseen actors, seed {seed}", y, p_lr, p_fr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], [int(s) for s in sys.argv[2:]] or [0, 1, 2])
