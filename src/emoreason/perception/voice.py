@@ -116,23 +116,33 @@ class VoiceClassifier:
             return np.hstack([x, (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)]), "recording"
         return x, "population"
 
+    def segment_frame_proba(self, view_states: list[np.ndarray]) -> np.ndarray:
+        """The frame network's class probabilities for one segment, averaged over its views."""
+        fp = {k: self.tensors[f"frames.{k}"] for k in FRAME_KEYS}
+        return frame_proba(fp, view_states).mean(axis=0)
+
     def predict(self, features: np.ndarray | list[np.ndarray],
-                states: list[list[np.ndarray]] | None = None) -> tuple[np.ndarray, str]:
+                states: list[list[np.ndarray]] | None = None,
+                frame_probs: np.ndarray | None = None) -> tuple[np.ndarray, str]:
         """Canonical-label probabilities, one row per segment (columns in CANONICAL order).
 
         ``features``: one matrix (segments x dim), or several views of the same segments (the
         original and the ``tta_speeds`` views) whose probabilities are averaged. ``states``: for a model
         with a frame network, the encoder states of every segment in every view (``states[view][segment]``,
-        frames x 384); its averaged probabilities are mixed in with weight ``frame_weight``. Required
-        when :attr:`uses_frames`.
+        frames x 384); its averaged probabilities are mixed in with weight ``frame_weight``. Instead of
+        ``states``, ``frame_probs`` (segments x classes, from :meth:`segment_frame_proba`) lets a caller
+        keep one segment's states in memory at a time. One of the two is required when :attr:`uses_frames`.
         """
         views = [features] if isinstance(features, np.ndarray) else list(features)
         for f in views:
             if f.ndim != 2 or f.shape[1] != self.dim or len(f) != len(views[0]):
                 raise ModelError(f"voice features have shape {f.shape}, the model expects (n, {self.dim})")
-        if self.uses_frames and (states is None or len(states) != len(views)
-                                 or any(len(s) != len(views[0]) for s in states)):
+        if self.uses_frames and frame_probs is None and (states is None or len(states) != len(views)
+                                                         or any(len(s) != len(views[0]) for s in states)):
             raise ModelError("this voice model needs the encoder states of every segment in every view")
+        if self.uses_frames and frame_probs is not None and frame_probs.shape != (len(views[0]), len(self.classes)):
+            raise ModelError(f"frame probabilities have shape {frame_probs.shape}, expected "
+                             f"({len(views[0])}, {len(self.classes)})")
         probs, variant = [], "population"
         for f in views:
             x, variant = self.normalise(f)
@@ -142,10 +152,11 @@ class VoiceClassifier:
             e = np.exp(logits)
             probs.append(e / e.sum(axis=1, keepdims=True))
         p = np.mean(probs, axis=0)
-        if self.uses_frames and states is not None:
-            fp = {k: self.tensors[f"frames.{k}"] for k in FRAME_KEYS}
-            p_frames = np.mean([frame_proba(fp, s) for s in states], axis=0)
-            p = (1 - self.frame_weight) * p + self.frame_weight * p_frames
+        if self.uses_frames:
+            if frame_probs is None:
+                fp = {k: self.tensors[f"frames.{k}"] for k in FRAME_KEYS}
+                frame_probs = np.mean([frame_proba(fp, s) for s in states], axis=0)
+            p = (1 - self.frame_weight) * p + self.frame_weight * frame_probs
         canon = np.zeros((len(p), len(CANONICAL)))
         for j, cls in enumerate(self.classes):
             canon[:, CANONICAL.index(self.to_canonical[cls])] += p[:, j]
@@ -182,18 +193,19 @@ class VoiceAnalyzer:
         lap("prosody")
         speeds = [1.0, *self.classifier.tta_speeds]
         emb = np.zeros((len(speeds), len(segments), self.embedder.dim))
-        states: list[list[np.ndarray]] | None = [[] for _ in speeds] if self.classifier.uses_frames else None
-        for i, (a, b) in enumerate(segments):  # one segment in memory at a time
+        uses_frames = self.classifier.uses_frames
+        frame_probs = np.zeros((len(segments), len(self.classifier.classes))) if uses_frames else None
+        for i, (a, b) in enumerate(segments):  # one segment (its samples and encoder states) in memory at a time
             samples = audio.read(a, b)
             views = [change_speed(samples, s) for s in speeds]
-            if states is None:
+            if not uses_frames:
                 emb[:, i] = self.embedder.embed(views)
             else:
                 emb[:, i], seg_states = self.embedder.embed_with_states(views)
-                for k, st in enumerate(seg_states):
-                    states[k].append(st)
+                frame_probs[i] = self.classifier.segment_frame_proba(seg_states)
         lap("embedding")
-        probs, variant = self.classifier.predict([np.concatenate([e, prosody], axis=1) for e in emb], states)
+        probs, variant = self.classifier.predict([np.concatenate([e, prosody], axis=1) for e in emb],
+                                                 frame_probs=frame_probs)
         speaker_relative = variant == "recording"
         z = self._prosody_z(prosody, speaker_relative)
 
