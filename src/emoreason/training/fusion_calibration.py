@@ -123,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         "priors": {m: round(r["skill"] / top, 3) for m, r in report.items()},
         "temperatures": {m: r["temperature"] for m, r in report.items()},
         "held_out": report,
-        "note": "temperatures fitted (NLL) on held-out predictions per modality: text on MELD dev, face (fer) "
-                "on a stratified facial_expressions sample, voice out-of-fold on RAVDESS grouped by actor; "
+        "note": "temperatures fitted (NLL) on held-out predictions per modality: text on MELD dev, face (the "
+                "fer+facex pool) on a stratified facial_expressions sample (the pool's 9 numbers were fitted on "
+                "those photos too), voice out-of-fold on RAVDESS grouped by actor; "
                 "priors = each modality's held-out skill above chance, scaled to the best (a rule of thumb: "
                 "no labelled face+voice+words data was available to fit them jointly)",
     }
