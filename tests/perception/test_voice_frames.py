@@ -81,6 +81,11 @@ def test_exported_model_with_frames_needs_and_uses_the_states(tmp_path, monkeypa
     states = [vf.clip_states(frames[0], i) for i in range(2)]
     both, _ = clf.predict(x[:2], [states])
     assert both.shape == (2, 7) and np.allclose(both.sum(axis=1), 1)
+    # the analyzer's path: one segment's states at a time, reduced to probabilities at once
+    per_segment = np.stack([clf.segment_frame_proba([st]) for st in states])
+    assert np.allclose(clf.predict(x[:2], frame_probs=per_segment)[0], both)
+    with pytest.raises(ModelError, match="frame probabilities"):
+        clf.predict(x[:2], frame_probs=per_segment[:1])
 
 
 def test_cross_validation_with_frames_reports_the_blend_and_its_parts(monkeypatch):
