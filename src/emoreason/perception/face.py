@@ -53,7 +53,7 @@ EXPRESSION_MODELS = (None, "fer", "facex", "pool", "head")
 #: In videos facex (the slower of the two image models, ~17-22 ms a frame on one core) runs on every
 #: FACEX_EVERY-th frame with a face; between runs its last probabilities are reused while the face box
 #: stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer and the mesh still run on every frame.
-FACEX_EVERY = 2
+FACEX_EVERY = 3  # 0.6 s apart at 5 fps; every 2nd frame put a 10-s clip over 0.3x real time (README, Speed)
 FACEX_REUSE_IOU = 0.5
 
 

@@ -54,6 +54,13 @@ def format_context(history: list[str], turns: int) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, remembered per (path, size, mtime) so three members check one base once."""
+    st = Path(path).stat()
+    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
