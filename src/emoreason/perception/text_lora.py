@@ -172,13 +172,14 @@ class LoraTextModel:
     @staticmethod
     def save(folder: str | Path, network, spec: LoraSpec, labels: tuple[str, ...], temperature: float,
              base_sha256: str, meta: dict[str, Any]) -> None:
+        import torch
         from safetensors.torch import save_file
 
         from emoreason.io.atomic import atomic_path, atomic_write_text
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.to(__import__("torch").float16).contiguous() for k, v in adapter_state(network).items()}
+        tensors = {k: v.to(torch.float16).contiguous() for k, v in adapter_state(network).items()}
         with atomic_path(folder / WEIGHTS_FILE) as tmp:
             save_file(tensors, str(tmp))
         full = dict(meta, format=FORMAT, version=1, labels=list(labels), temperature=temperature,
