@@ -76,14 +76,17 @@ def test_exported_model_with_frames_needs_and_uses_the_states(tmp_path, monkeypa
     vm.export(views, y, actor, tmp_path, report={}, frames=frames)
     clf = VoiceClassifier(tmp_path)
     assert clf.uses_frames and clf.frame_weight == vm.FRAME_WEIGHT
-    with pytest.raises(ModelError, match="encoder states"):
+    with pytest.raises(ModelError, match="frame network"):
         clf.predict(x[:2])
     states = [vf.clip_states(frames[0], i) for i in range(2)]
-    both, _ = clf.predict(x[:2], [states])
-    assert both.shape == (2, 7) and np.allclose(both.sum(axis=1), 1)
-    # the analyzer's path: one segment's states at a time, reduced to probabilities at once
     per_segment = np.stack([clf.segment_frame_proba([st]) for st in states])
-    assert np.allclose(clf.predict(x[:2], frame_probs=per_segment)[0], both)
+    both, _ = clf.predict(x[:2], frame_probs=per_segment)
+    assert both.shape == (2, 7) and np.allclose(both.sum(axis=1), 1)
+    alone, _ = clf.predict(x[:2], frame_probs=np.full_like(per_segment, 1 / per_segment.shape[1]))
+    assert not np.allclose(alone, both)  # the frame network's share really moves the result
+    # several views of a segment: their frame probabilities are averaged
+    two = clf.segment_frame_proba([states[0], states[1]])
+    assert np.allclose(two, (clf.segment_frame_proba([states[0]]) + clf.segment_frame_proba([states[1]])) / 2)
     with pytest.raises(ModelError, match="frame probabilities"):
         clf.predict(x[:2], frame_probs=per_segment[:1])
 

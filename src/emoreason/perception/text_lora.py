@@ -193,7 +193,7 @@ class LoraTextModel:
         return _load_cached(str(Path(folder).resolve()), str(minilm_dir) if minilm_dir else None)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=8)  # the ensemble has three members; two would evict one on every reload
 def _load_cached(folder_str: str, minilm_str: str | None) -> LoraTextModel:
 
     folder = Path(folder_str)

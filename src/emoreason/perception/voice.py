@@ -102,7 +102,7 @@ class VoiceClassifier:
 
     @property
     def uses_frames(self) -> bool:
-        """Whether the model wants the encoder states of each segment (``predict(..., states=...)``)."""
+        """Whether the model wants the encoder states of each segment (``predict(..., frame_probs=...)``)."""
         return self.frame_weight > 0
 
     @property
@@ -122,25 +122,23 @@ class VoiceClassifier:
         return frame_proba(fp, view_states).mean(axis=0)
 
     def predict(self, features: np.ndarray | list[np.ndarray],
-                states: list[list[np.ndarray]] | None = None,
                 frame_probs: np.ndarray | None = None) -> tuple[np.ndarray, str]:
         """Canonical-label probabilities, one row per segment (columns in CANONICAL order).
 
         ``features``: one matrix (segments x dim), or several views of the same segments (the
-        original and the ``tta_speeds`` views) whose probabilities are averaged. ``states``: for a model
-        with a frame network, the encoder states of every segment in every view (``states[view][segment]``,
-        frames x 384); its averaged probabilities are mixed in with weight ``frame_weight``. Instead of
-        ``states``, ``frame_probs`` (segments x classes, from :meth:`segment_frame_proba`) lets a caller
-        keep one segment's states in memory at a time. One of the two is required when :attr:`uses_frames`.
+        original and the ``tta_speeds`` views) whose probabilities are averaged. ``frame_probs``: for a
+        model with a frame network (:attr:`uses_frames`, then required), its probabilities per segment
+        (segments x classes, from :meth:`segment_frame_proba`, one segment's states at a time), mixed in
+        with weight ``frame_weight``.
         """
         views = [features] if isinstance(features, np.ndarray) else list(features)
         for f in views:
             if f.ndim != 2 or f.shape[1] != self.dim or len(f) != len(views[0]):
                 raise ModelError(f"voice features have shape {f.shape}, the model expects (n, {self.dim})")
-        if self.uses_frames and frame_probs is None and (states is None or len(states) != len(views)
-                                                         or any(len(s) != len(views[0]) for s in states)):
-            raise ModelError("this voice model needs the encoder states of every segment in every view")
-        if self.uses_frames and frame_probs is not None and frame_probs.shape != (len(views[0]), len(self.classes)):
+        if self.uses_frames and frame_probs is None:
+            raise ModelError("this voice model needs the frame network's probabilities (the encoder states of "
+                             "every segment, through segment_frame_proba)")
+        if self.uses_frames and frame_probs.shape != (len(views[0]), len(self.classes)):
             raise ModelError(f"frame probabilities have shape {frame_probs.shape}, expected "
                              f"({len(views[0])}, {len(self.classes)})")
         probs, variant = [], "population"
@@ -153,9 +151,6 @@ class VoiceClassifier:
             probs.append(e / e.sum(axis=1, keepdims=True))
         p = np.mean(probs, axis=0)
         if self.uses_frames:
-            if frame_probs is None:
-                fp = {k: self.tensors[f"frames.{k}"] for k in FRAME_KEYS}
-                frame_probs = np.mean([frame_proba(fp, s) for s in states], axis=0)
             p = (1 - self.frame_weight) * p + self.frame_weight * frame_probs
         canon = np.zeros((len(p), len(CANONICAL)))
         for j, cls in enumerate(self.classes):
