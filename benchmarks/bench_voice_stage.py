@@ -36,6 +36,7 @@ def main(data: str, *model_dirs: str) -> None:
             took.append(time.perf_counter() - start)
         print(f"{d}: {audio.duration:.1f} s audio, {out.details['n_segments']} segments, best of 3 "
               f"{min(took):.2f} s, real-time factor {min(took) / audio.duration:.3f}, "
+              f"classifier {out.details['classifier']} (gate {out.details.get('speaker_gate')}), "
               f"stages {out.details['timing_s']}", flush=True)
 
 

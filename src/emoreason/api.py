@@ -63,10 +63,10 @@ def parse_modalities(modalities: Iterable[str] | str | None) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=2)
-def _voice_analyzer(model_dir: str | None):
+def _voice_analyzer(model_dir: str | None, speaker_normalisation: str = "auto"):
     from emoreason.perception.voice import VoiceAnalyzer
 
-    return VoiceAnalyzer(model_dir=model_dir)
+    return VoiceAnalyzer(model_dir=model_dir, speaker_normalisation=speaker_normalisation)
 
 
 @lru_cache(maxsize=2)
@@ -87,10 +87,17 @@ def run_perception(
     progress: bool = False,
     whisper_dir: str | None = None,
     context: Sequence[str] | None = None,
+    speaker_normalisation: str = "auto",
 ) -> Perception:
     """Run the requested perception stages on one input; unusable modalities are kept with a reason.
-    ``context``: utterances said before this input (a dialogue), oldest first, read by the text model."""
+    ``context``: utterances said before this input (a dialogue), oldest first, read by the text model.
+    ``speaker_normalisation``: the voice model's speaker path -- "auto" (its gate decides), "always", "never"."""
+    from emoreason.perception.voice import SPEAKER_NORMALISATION
+
     wanted = parse_modalities(modalities)
+    if speaker_normalisation not in SPEAKER_NORMALISATION:
+        raise ConfigError(f"speaker_normalisation must be one of {', '.join(SPEAKER_NORMALISATION)}, "
+                          f"not {speaker_normalisation!r}")
     if fps <= 0 or fps > 60:
         raise ConfigError(f"fps must be in (0, 60], got {fps}")
     if source is None:
@@ -111,11 +118,12 @@ def run_perception(
             audio = ArrayAudio(source, sample_rate)
             p = Perception(input="<waveform>", kind="waveform", duration=audio.duration)
             _check_duration(p.input, audio.duration)
-            speech = _run_voice(p, wanted, audio)
+            speech = _run_voice(p, wanted, audio, speaker_normalisation)
             _run_text(p, wanted, audio, speech, text, None, whisper_dir, context)
             return p
         raise ConfigError(f"cannot analyse an array of shape {source.shape}: expected HxWx3 image or a waveform")
-    return _run_file(Path(source), wanted, text, transcript_path, fps, progress, whisper_dir, context)
+    return _run_file(Path(source), wanted, text, transcript_path, fps, progress, whisper_dir, context,
+                     speaker_normalisation)
 
 
 def _check_duration(name: str, duration: float | None) -> None:
@@ -123,7 +131,8 @@ def _check_duration(name: str, duration: float | None) -> None:
         raise TooShortError(f"{name}: {duration:.2f} s of media is too short (at least {MIN_DURATION} s needed)")
 
 
-def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_dir, context=None) -> Perception:
+def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_dir, context=None,
+              speaker_normalisation: str = "auto") -> Perception:
     from emoreason.io.media import decode, load_image, probe
 
     info = probe(path)
@@ -175,7 +184,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
             for m in ("voice", "text"):
                 if m in wanted and m not in p.outputs and not (m == "text" and (text or transcript_path)):
                     p.outputs[m] = ModalityOutput.unusable(m, "the audio track holds no sound")
-        speech = _run_voice(p, wanted, audio) if audio is not None else None
+        speech = _run_voice(p, wanted, audio, speaker_normalisation) if audio is not None else None
         sidecar = transcript_path
         if sidecar is None and text is None:
             from emoreason.perception.transcript import find_sidecar_transcript
@@ -195,7 +204,8 @@ def _run_image(p: Perception, wanted, rgb: np.ndarray) -> None:
     p.timings["face"] = time.perf_counter() - t0
 
 
-def _run_voice(p: Perception, wanted, audio: AudioSource) -> list[tuple[float, float]] | None:
+def _run_voice(p: Perception, wanted, audio: AudioSource,
+               speaker_normalisation: str = "auto") -> list[tuple[float, float]] | None:
     if not ({"voice", "text"} & set(wanted)):
         return None
     from emoreason.perception.vad import detect_speech
@@ -205,7 +215,7 @@ def _run_voice(p: Perception, wanted, audio: AudioSource) -> list[tuple[float, f
     p.timings["vad"] = time.perf_counter() - t0
     if "voice" in wanted:
         t0 = time.perf_counter()
-        p.outputs["voice"] = _voice_analyzer(None).analyze(audio, speech)
+        p.outputs["voice"] = _voice_analyzer(None, speaker_normalisation).analyze(audio, speech)
         p.timings["voice"] = time.perf_counter() - t0
     return speech
 
@@ -271,6 +281,7 @@ def analyze(
     explain_model: str = "default",
     asr_model: str | Path | None = None,
     context: Sequence[str] | None = None,
+    speaker_normalisation: str = "auto",
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -283,6 +294,9 @@ def analyze(
     rewrites the explanation from the evidence. ``asr_model`` is a local CTranslate2 Whisper model
     directory to use for speech-to-text instead of the shipped Whisper tiny.en. ``context``: what was
     said before (earlier utterances of a dialogue, oldest first); the text model reads the last three.
+    ``speaker_normalisation``: "auto" lets the voice model z-score a recording within itself when it has
+    many segments spread over many emotions (its gate); "always" forces that for recordings of 3 or more
+    segments (right when they span several emotions, wrong for a recording in one mood), "never" turns it off.
     """
     label_map = get_label_map(labels)
     if model is not None:
@@ -292,7 +306,8 @@ def analyze(
     t_start = time.perf_counter()
     p = run_perception(source, text=text, transcript_path=transcript, sample_rate=sample_rate,
                        modalities=modalities, fps=fps, progress=progress,
-                       whisper_dir=str(asr_model) if asr_model is not None else None, context=context)
+                       whisper_dir=str(asr_model) if asr_model is not None else None, context=context,
+                       speaker_normalisation=speaker_normalisation)
     result = build_result(p)
     if explain_endpoint:
         try:

@@ -48,7 +48,7 @@ def test_recording_with_several_segments_is_normalised_within_itself(analyzer, r
     out = analyzer.analyze(recording)
     assert out.usable and out.modality == "voice"
     assert out.details["n_segments"] == len(fx.SENTENCES)
-    assert out.details["normalisation"] == "per-recording z-score"
+    assert out.details["normalisation"] == "absolute + per-recording z-score"
     assert out.details["classifier"] == "recording"
     assert _sums_to_one(out.scores)
     assert len(out.timeline) == len(fx.SENTENCES)
@@ -140,3 +140,35 @@ def test_a_segment_without_voice_leaves_no_nan_in_scores_or_cues(analyzer, recor
     assert _sums_to_one(out.scores) and all(_sums_to_one(t.scores) for t in out.timeline)
     assert all(math.isfinite(e.value) for e in out.evidence)
     assert all(e.start < recording.duration - 0.9 for e in out.evidence)  # no cue from the silence
+
+
+def test_speaker_gate_is_reported_and_the_user_can_force_it(recording):
+    auto = VoiceAnalyzer().analyze(recording)
+    gate = auto.details["speaker_gate"]
+    assert gate["mode"] == "auto" and gate["segments"] == len(fx.SENTENCES)
+    assert gate["segments"] < VoiceClassifier().speaker_min_segments and not gate["use"]  # too few segments
+    assert gate["effective_classes"] is not None and 1.0 <= gate["effective_classes"] <= 8.0
+    forced = VoiceAnalyzer(speaker_normalisation="always").analyze(recording)
+    assert forced.details["classifier"] == "speaker" and forced.details["speaker_gate"]["use"]
+    assert "speaker-normalised" in forced.details["normalisation"]
+    assert _sums_to_one(forced.scores) and forced.scores != auto.scores
+    assert any("this speaker" in e.description for e in forced.evidence)  # cues relative to the recording
+    never = VoiceAnalyzer(speaker_normalisation="never").analyze(recording)
+    assert never.scores == pytest.approx(auto.scores)  # the gate was closed anyway
+
+
+def test_speaker_normalisation_option_reaches_the_voice_model_and_is_checked(recording, capsys):
+    from emoreason import analyze
+    from emoreason.cli.main import main
+    from emoreason.errors import ConfigError
+
+    r = analyze(recording.samples, sample_rate=recording.sample_rate, modalities=["voice"],
+                speaker_normalisation="always")
+    assert r.modalities["voice"].details["classifier"] == "speaker"
+    assert r.modalities["voice"].details["speaker_gate"]["mode"] == "always"
+
+    with pytest.raises(ConfigError, match="speaker_normalisation"):
+        analyze(text="fine", speaker_normalisation="sometimes")
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", "--text", "fine", "--speaker-normalisation", "sometimes"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -11,13 +11,13 @@ from emoreason.perception.voice import VoiceClassifier
 from emoreason.training import voice_model as vm
 
 
-def _synthetic(n_actors: int = 6, per_class: int = 5, dim: int = 12, seed: int = 0):
-    """Separable classes plus a per-actor offset (a "voice") larger than the class signal."""
+def _synthetic(n_actors: int = 6, per_class: int = 5, dim: int = 12, seed: int = 0, voice_scale: float = 5.0):
+    """Separable classes plus a per-actor offset (a "voice"), by default larger than the class signal."""
     rng = np.random.RandomState(seed)
     centres = rng.randn(len(vm.CLASSES), dim + len(COLUMNS)) * 2.0
     xs, ys, actors = [], [], []
     for a in range(n_actors):
-        voice = rng.randn(dim + len(COLUMNS)) * 5.0
+        voice = rng.randn(dim + len(COLUMNS)) * voice_scale
         for c in range(len(vm.CLASSES)):
             xs.append(centres[c] + voice + rng.randn(per_class, dim + len(COLUMNS)) * 0.5)
             ys += [c] * per_class
@@ -82,11 +82,14 @@ def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
     calm = x[y == vm.CLASSES.index("calm")][:1]
     probs, _ = clf.predict(calm)
     assert CANONICAL[int(probs.argmax())] == "neutral"  # calm is folded into neutral
-    rec = x[actor == 1]
+    rec = x[actor == 1]  # 40 segments spanning all 8 classes: the speaker gate opens
+    truth = [CANONICAL.index(vm.RAVDESS_TO_CANONICAL[vm.CLASSES[c]]) for c in y[actor == 1]]
     probs, variant = clf.predict(rec)
+    assert variant == "speaker" and clf.speaker_gate(rec)["use"]
+    assert np.mean(probs.argmax(axis=1) == truth) > 0.9
+    probs, variant = VoiceClassifier(tmp_path, speaker_normalisation="never").predict(rec)
     assert variant == "recording"
-    assert np.mean(probs.argmax(axis=1) == [CANONICAL.index(vm.RAVDESS_TO_CANONICAL[vm.CLASSES[c]])
-                                            for c in y[actor == 1]]) > 0.9
+    assert np.mean(probs.argmax(axis=1) == truth) > 0.9
     assert "NON-COMMERCIAL" in (tmp_path / "LICENSE.md").read_text()
     assert clf.tta_speeds == list(vm.TTA_SPEEDS)
     views = _views(x[actor == 1])[:3]
@@ -105,3 +108,44 @@ def test_predict_tta_averages_the_original_and_speed_views():
     assert rec["coef"].shape == (len(vm.CLASSES), 2 * x.shape[1])
     p = vm.predict_tta(rec, views, groups=actor)
     assert np.allclose(p.sum(axis=1), 1.0)
+
+
+def test_effective_classes_counts_how_many_classes_the_mean_prediction_spreads_over():
+    from emoreason.perception.voice import effective_classes
+
+    assert effective_classes(np.eye(8)[[2, 2, 2]]) == pytest.approx(1.0)
+    assert effective_classes(np.eye(8)) == pytest.approx(8.0)
+    assert effective_classes(np.eye(8)[[0, 1, 0, 1]]) == pytest.approx(2.0)
+
+
+def test_speaker_gate_needs_many_segments_spread_over_many_emotions(tmp_path):
+    x, y, actor = _synthetic(per_class=5)
+    vm.export(_views(x), y, actor, tmp_path, report={})
+    clf = VoiceClassifier(tmp_path)
+    assert clf.has_speaker_model and clf.speaker_min_segments == vm.SPEAKER_MIN_SEGMENTS
+    mixed = x[actor == 2]
+    assert clf.speaker_gate(mixed)["use"] and clf.speaker_gate(mixed)["effective_classes"] >= 6
+    few = mixed[:: len(mixed) // (vm.SPEAKER_MIN_SEGMENTS - 1)][: vm.SPEAKER_MIN_SEGMENTS - 1]
+    assert not clf.speaker_gate(few)["use"]  # spread, but too few segments
+    angry = x[(actor == 2) & (y == vm.CLASSES.index("angry"))]  # one voice, one mood, 20 segments
+    one_mood = np.concatenate([angry + np.random.RandomState(k).randn(*angry.shape) * 0.3 for k in range(4)])
+    gate = clf.speaker_gate(one_mood)
+    assert not gate["use"] and gate["effective_classes"] < 3
+    probs, variant = clf.predict(one_mood)
+    assert variant == "recording" and np.mean(probs.argmax(axis=1) == CANONICAL.index("angry")) > 0.9
+    forced, variant = VoiceClassifier(tmp_path, speaker_normalisation="always").predict(one_mood)
+    assert variant == "speaker"  # forced: z-scoring within one mood loses the mood
+    assert np.mean(forced.argmax(axis=1) == CANONICAL.index("angry")) < 0.5
+    assert not VoiceClassifier(tmp_path, speaker_normalisation="never").speaker_gate(mixed)["use"]
+    with pytest.raises(Exception, match="speaker_normalisation"):
+        VoiceClassifier(tmp_path, speaker_normalisation="sometimes")
+
+
+def test_cross_validation_reports_the_speaker_gate():
+    x, y, actor = _synthetic(voice_scale=1.0)  # unseen voices still get spread population predictions
+    report = vm.cross_validate(_views(x), x[:, -len(COLUMNS):], y, actor)
+    assert report["ours_recording_all"]["speaker_path_share"] == 1.0  # 40 spread segments per actor
+    assert report["ours_recording_mixed5"]["speaker_path_share"] == 0.0  # 5 segments: too few
+    assert report["ours_recording_mixed20"]["speaker_path_share"] == 1.0
+    assert report["speaker_path_same5"]["uar_mean"] < 0.4  # forced on one-mood recordings it fails
+    assert report["ours_recording_same5"]["uar_mean"] > 0.5

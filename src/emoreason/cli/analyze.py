@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain-model", default="default", help="model name to ask that server for")
     p.add_argument("--asr-model", type=Path,
                    help="a local CTranslate2 Whisper model directory (default: the shipped Whisper tiny.en)")
+    p.add_argument("--speaker-normalisation", choices=["auto", "always", "never"], default="auto",
+                   help="z-score the voice within the recording: auto (when it has 15+ segments spread over "
+                        "many emotions), always (3+ segments), never (default auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
                     labels=args.labels, fps=args.fps, model=args.model,
                     progress=not args.no_progress and sys.stderr.isatty(),
                     explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
-                    asr_model=args.asr_model, context=args.context)
+                    asr_model=args.asr_model, context=args.context,
+                    speaker_normalisation=args.speaker_normalisation)
         results.append(r)
         if args.output is None:
             print(r.summary())

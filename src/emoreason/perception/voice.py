@@ -13,7 +13,14 @@ Normalisation: with at least ``min_segments_recording`` (3) segments the "record
 each segment's features both as they are and z-scored within the recording (assumed to be one voice;
 there is no diarisation), so a recording's speaker and channel show up as deviations from its own
 average while a recording that stays in one mood still keeps its absolute cues; with fewer segments
-the "population" classifier uses the features standardised with the training set's statistics. Segment
+the "population" classifier uses the features standardised with the training set's statistics. From
+version 4 a third, "speaker" classifier sees only the within-recording z-scores (the speaker normalisation
+of the field's protocols, which needs a recording that spans several emotions: z-scoring a recording that
+stays in one mood removes exactly that mood). It is used, mixed with the frame network, when a recording
+has at least ``speaker_model.min_segments`` (15) segments and the population classifier's mean
+prediction over them spreads over at least ``speaker_model.min_effective_classes`` (6 of 8) classes
+(``effective_classes``: exp of the entropy) -- a gate chosen on RAVDESS folds, a rule of thumb;
+``speaker_normalisation="always"``/``"never"`` overrides it. Segment
 probabilities over RAVDESS's 8 classes are mapped to the canonical labels (calm + neutral -> neutral)
 and pooled over the recording weighted by segment duration. Each segment is also embedded at the
 speeds listed as ``tta_speeds`` in the model's config (0.8x-1.2x) and the probabilities of all views
@@ -33,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.errors import ModelError
+from emoreason.errors import ConfigError, ModelError
 from emoreason.io.audio import AudioSource
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
@@ -46,6 +53,14 @@ from emoreason.perception.voice_frames import FRAME_KEYS, frame_proba
 MODEL_FILE = "voice_model.safetensors"
 CONFIG_FILE = "config.json"
 FULL_RELIABILITY_SPEECH_S = 2.0
+SPEAKER_NORMALISATION = ("auto", "always", "never")
+
+
+def effective_classes(probs: np.ndarray) -> float:
+    """exp(entropy) of the mean of the probability rows: 1 when every row names the same class with
+    certainty, up to the number of classes when the rows spread evenly over them."""
+    q = np.asarray(probs, dtype=np.float64).mean(axis=0)
+    return float(np.exp(-(q * np.log(np.clip(q, 1e-12, None))).sum()))
 
 
 def default_model_dir() -> Path:
@@ -55,10 +70,14 @@ def default_model_dir() -> Path:
 class VoiceClassifier:
     """The shipped voice-emotion classifier, evaluated in numpy."""
 
-    def __init__(self, model_dir: str | Path | None = None):
+    def __init__(self, model_dir: str | Path | None = None, speaker_normalisation: str = "auto"):
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
+        if speaker_normalisation not in SPEAKER_NORMALISATION:
+            raise ConfigError(f"speaker_normalisation must be one of {', '.join(SPEAKER_NORMALISATION)}, "
+                              f"not {speaker_normalisation!r}")
+        self.speaker_normalisation = speaker_normalisation
         self.dir = Path(model_dir) if model_dir is not None else default_model_dir()
         cfg_path, weights = self.dir / CONFIG_FILE, self.dir / MODEL_FILE
         if not cfg_path.is_file() or not weights.is_file():
@@ -75,6 +94,10 @@ class VoiceClassifier:
             self.tta_speeds: list[float] = [float(v) for v in self.config.get("tta_speeds", [])]
             frame_cfg = self.config.get("frame_model")
             self.frame_weight: float = float(frame_cfg["weight"]) if frame_cfg else 0.0
+            spk = self.config.get("speaker_model")
+            self.speaker_min_segments = int(spk["min_segments"]) if spk else None
+            self.speaker_min_effective = float(spk["min_effective_classes"]) if spk else None
+            self.speaker_lr_weight = float(spk["lr_weight"]) if spk else 1.0
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
             raise ModelError(f"voice model in {self.dir} is malformed: {exc}") from exc
         self._check_shapes()
@@ -86,7 +109,10 @@ class VoiceClassifier:
         mean = self.tensors.get("population.mean")
         dim = 0 if mean is None else mean.shape[0]
         expected = {"population.feature_mean": (dim,), "population.feature_std": (dim,)}
-        for variant, width in (("population", dim), ("recording", 2 * dim)):
+        variants = [("population", dim), ("recording", 2 * dim)]
+        if self.has_speaker_model:
+            variants.append(("speaker", dim))
+        for variant, width in variants:
             expected.update({f"{variant}.mean": (width,), f"{variant}.scale": (width,),
                              f"{variant}.coef": (len(self.classes), width),
                              f"{variant}.intercept": (len(self.classes),)})
@@ -101,6 +127,11 @@ class VoiceClassifier:
                 raise ModelError(f"voice model in {self.dir}: tensor {key!r} does not match its config")
 
     @property
+    def has_speaker_model(self) -> bool:
+        """Whether the model has the speaker-normalised classifier (version 4 on)."""
+        return self.speaker_min_segments is not None
+
+    @property
     def uses_frames(self) -> bool:
         """Whether the model wants the encoder states of each segment (``predict(..., frame_probs=...)``)."""
         return self.frame_weight > 0
@@ -109,12 +140,41 @@ class VoiceClassifier:
     def dim(self) -> int:
         return int(self.tensors["population.mean"].shape[0])
 
-    def normalise(self, features: np.ndarray) -> tuple[np.ndarray, str]:
-        """Fill unmeasurable values; add the within-recording z-scores when there are enough segments."""
-        x = np.where(np.isnan(features), self.tensors["population.feature_mean"], features)
-        if len(x) >= self.min_segments:
-            return np.hstack([x, (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)]), "recording"
-        return x, "population"
+    def _fill(self, features: np.ndarray) -> np.ndarray:
+        return np.where(np.isnan(features), self.tensors["population.feature_mean"], features)
+
+    @staticmethod
+    def _zscore(x: np.ndarray) -> np.ndarray:
+        return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+
+    def _lr(self, variant: str, views: list[np.ndarray]) -> np.ndarray:
+        """One logistic regression's probabilities, averaged over the views."""
+        t = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
+        probs = []
+        for x in views:
+            logits = ((x - t["mean"]) / t["scale"]) @ t["coef"].T + t["intercept"]
+            logits -= logits.max(axis=1, keepdims=True)
+            e = np.exp(logits)
+            probs.append(e / e.sum(axis=1, keepdims=True))
+        return np.mean(probs, axis=0)
+
+    def _blend(self, p: np.ndarray, frame_probs: np.ndarray | None) -> np.ndarray:
+        return p if not self.uses_frames else (1 - self.frame_weight) * p + self.frame_weight * frame_probs
+
+    def speaker_gate(self, features: np.ndarray | list[np.ndarray],
+                     frame_probs: np.ndarray | None = None) -> dict:
+        """Whether the speaker-normalised classifier is used for these segments, and why:
+        ``{"use": bool, "segments": n, "effective_classes": float or None, "mode": ...}``."""
+        views = [self._fill(f) for f in ([features] if isinstance(features, np.ndarray) else features)]
+        n = len(views[0])
+        gate = {"use": False, "segments": n, "effective_classes": None, "mode": self.speaker_normalisation}
+        if not self.has_speaker_model or n < self.min_segments or self.speaker_normalisation == "never":
+            return gate
+        eff = effective_classes(self._blend(self._lr("population", views), frame_probs))
+        gate["effective_classes"] = round(eff, 3)
+        gate["use"] = self.speaker_normalisation == "always" or (
+            n >= self.speaker_min_segments and eff >= self.speaker_min_effective)
+        return gate
 
     def segment_frame_proba(self, view_states: list[np.ndarray]) -> np.ndarray:
         """The frame network's class probabilities for one segment, averaged over its views."""
@@ -141,17 +201,16 @@ class VoiceClassifier:
         if self.uses_frames and frame_probs.shape != (len(views[0]), len(self.classes)):
             raise ModelError(f"frame probabilities have shape {frame_probs.shape}, expected "
                              f"({len(views[0])}, {len(self.classes)})")
-        probs, variant = [], "population"
-        for f in views:
-            x, variant = self.normalise(f)
-            t = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
-            logits = ((x - t["mean"]) / t["scale"]) @ t["coef"].T + t["intercept"]
-            logits -= logits.max(axis=1, keepdims=True)
-            e = np.exp(logits)
-            probs.append(e / e.sum(axis=1, keepdims=True))
-        p = np.mean(probs, axis=0)
-        if self.uses_frames:
-            p = (1 - self.frame_weight) * p + self.frame_weight * frame_probs
+        filled = [self._fill(f) for f in views]
+        if len(filled[0]) < self.min_segments:
+            p, variant = self._blend(self._lr("population", filled), frame_probs), "population"
+        elif self.speaker_gate(views, frame_probs)["use"]:
+            p_spk = self._lr("speaker", [self._zscore(x) for x in filled])
+            w = self.speaker_lr_weight if self.uses_frames else 1.0
+            p, variant = w * p_spk + (1 - w) * (frame_probs if self.uses_frames else 0.0), "speaker"
+        else:
+            p = self._blend(self._lr("recording", [np.hstack([x, self._zscore(x)]) for x in filled]), frame_probs)
+            variant = "recording"
         canon = np.zeros((len(p), len(CANONICAL)))
         for j, cls in enumerate(self.classes):
             canon[:, CANONICAL.index(self.to_canonical[cls])] += p[:, j]
@@ -161,10 +220,11 @@ class VoiceClassifier:
 class VoiceAnalyzer:
     """Voice emotion for one recording: ``VoiceAnalyzer().analyze(audio)`` -> ModalityOutput("voice")."""
 
-    def __init__(self, model_dir: str | Path | None = None, whisper_dir: str | Path | None = None):
+    def __init__(self, model_dir: str | Path | None = None, whisper_dir: str | Path | None = None,
+                 speaker_normalisation: str = "auto"):
         from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
 
-        self.classifier = VoiceClassifier(model_dir)
+        self.classifier = VoiceClassifier(model_dir, speaker_normalisation=speaker_normalisation)
         self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=self.classifier.whisper_mode,
                                              with_mel=self.classifier.with_mel)
 
@@ -199,9 +259,10 @@ class VoiceAnalyzer:
                 emb[:, i], seg_states = self.embedder.embed_with_states(views)
                 frame_probs[i] = self.classifier.segment_frame_proba(seg_states)
         lap("embedding")
-        probs, variant = self.classifier.predict([np.concatenate([e, prosody], axis=1) for e in emb],
-                                                 frame_probs=frame_probs)
-        speaker_relative = variant == "recording"
+        features = [np.concatenate([e, prosody], axis=1) for e in emb]
+        probs, variant = self.classifier.predict(features, frame_probs=frame_probs)
+        gate = self.classifier.speaker_gate(features, frame_probs)
+        speaker_relative = variant in ("recording", "speaker")
         z = self._prosody_z(prosody, speaker_relative)
 
         durations = np.array([b - a for a, b in segments])
@@ -222,8 +283,10 @@ class VoiceAnalyzer:
         details = {
             "speech_seconds": round(speech_s, 3),
             "n_segments": len(segments),
-            "normalisation": "per-recording z-score" if speaker_relative else "population",
+            "normalisation": {"population": "population", "recording": "absolute + per-recording z-score",
+                              "speaker": "per-recording z-score only (speaker-normalised)"}[variant],
             "classifier": variant,
+            "speaker_gate": gate,
             "arousal_prosody": (sum(r * d for r, d in known) / sum(d for _, d in known)) if known else None,
             "arousal_source": "prosody rule (heuristic, see emoreason.perception.voice_cues)",
             "license_note": "voice model trained on RAVDESS: non-commercial use only (CC BY-NC-SA 4.0)",
