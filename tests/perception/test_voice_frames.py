@@ -78,6 +78,8 @@ def test_exported_model_with_frames_needs_and_uses_the_states(tmp_path, monkeypa
     assert clf.uses_frames and clf.frame_weight == vm.FRAME_WEIGHT
     with pytest.raises(ModelError, match="frame network"):
         clf.predict(x[:2])
+    with pytest.raises(ModelError, match="frame network"):
+        clf.speaker_gate(x[:20])  # the gate reads the population blend, so it needs them too
     states = [vf.clip_states(frames[0], i) for i in range(2)]
     per_segment = np.stack([clf.segment_frame_proba([st]) for st in states])
     both, _ = clf.predict(x[:2], frame_probs=per_segment)

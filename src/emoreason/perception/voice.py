@@ -147,6 +147,22 @@ class VoiceClassifier:
     def _zscore(x: np.ndarray) -> np.ndarray:
         return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
 
+    def _checked_views(self, features: np.ndarray | list[np.ndarray],
+                       frame_probs: np.ndarray | None) -> list[np.ndarray]:
+        """The feature views with unmeasurable values filled, after checking their shapes and the frame
+        network's probabilities against the model."""
+        views = [features] if isinstance(features, np.ndarray) else list(features)
+        for f in views:
+            if f.ndim != 2 or f.shape[1] != self.dim or len(f) != len(views[0]):
+                raise ModelError(f"voice features have shape {f.shape}, the model expects (n, {self.dim})")
+        if self.uses_frames and frame_probs is None:
+            raise ModelError("this voice model needs the frame network's probabilities (the encoder states of "
+                             "every segment, through segment_frame_proba)")
+        if self.uses_frames and frame_probs.shape != (len(views[0]), len(self.classes)):
+            raise ModelError(f"frame probabilities have shape {frame_probs.shape}, expected "
+                             f"({len(views[0])}, {len(self.classes)})")
+        return [self._fill(f) for f in views]
+
     def _lr(self, variant: str, views: list[np.ndarray]) -> np.ndarray:
         """One logistic regression's probabilities, averaged over the views."""
         t = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
@@ -165,7 +181,7 @@ class VoiceClassifier:
                      frame_probs: np.ndarray | None = None) -> dict:
         """Whether the speaker-normalised classifier is used for these segments, and why:
         ``{"use": bool, "segments": n, "effective_classes": float or None, "mode": ...}``."""
-        views = [self._fill(f) for f in ([features] if isinstance(features, np.ndarray) else features)]
+        views = self._checked_views(features, frame_probs)
         n = len(views[0])
         gate = {"use": False, "segments": n, "effective_classes": None, "mode": self.speaker_normalisation}
         if not self.has_speaker_model or n < self.min_segments or self.speaker_normalisation == "never":
@@ -191,20 +207,10 @@ class VoiceClassifier:
         (segments x classes, from :meth:`segment_frame_proba`, one segment's states at a time), mixed in
         with weight ``frame_weight``.
         """
-        views = [features] if isinstance(features, np.ndarray) else list(features)
-        for f in views:
-            if f.ndim != 2 or f.shape[1] != self.dim or len(f) != len(views[0]):
-                raise ModelError(f"voice features have shape {f.shape}, the model expects (n, {self.dim})")
-        if self.uses_frames and frame_probs is None:
-            raise ModelError("this voice model needs the frame network's probabilities (the encoder states of "
-                             "every segment, through segment_frame_proba)")
-        if self.uses_frames and frame_probs.shape != (len(views[0]), len(self.classes)):
-            raise ModelError(f"frame probabilities have shape {frame_probs.shape}, expected "
-                             f"({len(views[0])}, {len(self.classes)})")
-        filled = [self._fill(f) for f in views]
+        filled = self._checked_views(features, frame_probs)
         if len(filled[0]) < self.min_segments:
             p, variant = self._blend(self._lr("population", filled), frame_probs), "population"
-        elif self.speaker_gate(views, frame_probs)["use"]:
+        elif self.speaker_gate(features, frame_probs)["use"]:
             p_spk = self._lr("speaker", [self._zscore(x) for x in filled])
             w = self.speaker_lr_weight if self.uses_frames else 1.0
             p, variant = w * p_spk + (1 - w) * (frame_probs if self.uses_frames else 0.0), "speaker"
