@@ -51,17 +51,18 @@ def skill(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
             "skill": max(0.0, (uar - 1 / k) / (1 - 1 / k)), "n": int(len(y))}
 
 
-def text_predictions(data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """MELD dev through the default text model, each utterance with its dialogue's earlier ones."""
+def text_predictions(data: Path, model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MELD dev through the text model (default: the shipped one), each utterance with its dialogue's
+    earlier ones."""
     from emoreason.perception.text import TextAnalyzer
     from emoreason.training.text_data import load_meld
 
     dev = load_meld(data, "dev")
-    probs = TextAnalyzer().score_texts(dev.texts, dev.history)  # CANONICAL order
+    probs = TextAnalyzer(model_dir=model_dir).score_texts(dev.texts, dev.history)  # CANONICAL order
     return probs, dev.labels
 
 
-def face_predictions(data: Path, per_class: int) -> tuple[np.ndarray, np.ndarray]:
+def face_predictions(data: Path, per_class: int, model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     from emoreason.io.media import load_image
     from emoreason.perception.face import analyze_face_image
 
@@ -71,7 +72,7 @@ def face_predictions(data: Path, per_class: int) -> tuple[np.ndarray, np.ndarray
     df = df.sample(frac=1.0, random_state=SEED).groupby("canon").head(per_class)
     probs, y = [], []
     for path, canon in zip(df["path"], df["canon"]):
-        out = analyze_face_image(load_image(data / "facial_expressions" / path))
+        out = analyze_face_image(load_image(data / "facial_expressions" / path), model_dir=model_dir)
         if out.usable:
             probs.append([out.scores.get(lab, 0.0) for lab in CANONICAL])
             y.append(CANONICAL.index(canon))
@@ -107,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=Path("src/emoreason/assets/models/fusion.json"))
     ap.add_argument("--faces-per-class", type=int, default=120)
+    ap.add_argument("--models", type=Path, default=None,
+                    help="a models folder with text/ and face/ to calibrate (default: the shipped models)")
     args = ap.parse_args(argv)
+    text_dir, face_dir = (None, None) if args.models is None else (args.models / "text", args.models / "face")
     report = {}
-    for name, fn in (("text", lambda: text_predictions(args.data)),
-                     ("face", lambda: face_predictions(args.data, args.faces_per_class)),
+    for name, fn in (("text", lambda: text_predictions(args.data, text_dir)),
+                     ("face", lambda: face_predictions(args.data, args.faces_per_class, face_dir)),
                      ("voice", lambda: voice_predictions(args.data))):
         probs, y = fn()
         t = fit_temperature(probs, y)
