@@ -271,6 +271,9 @@ _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content":
         "labels": {"type": "string", "default": "canonical", "description": "label set, e.g. mer2023"},
         "modalities": {"type": "string", "description": "comma-separated subset of face,voice,text"},
         "fps": {"type": "number", "default": 5.0, "description": "frames analysed per second"},
+        "speaker_normalisation": {"type": "string", "enum": ["auto", "always", "never"], "default": "auto",
+                                  "description": "z-score the voice within the recording (auto: the voice "
+                                                 "model's gate decides)"},
         "transcript": {"type": "string", "format": "binary", "description": "a .txt/.srt/.vtt transcript"},
         "format": {"type": "string", "enum": ["json", "html"], "default": "json",
                    "description": "html: the self-contained HTML report instead of the JSON"}}}},

@@ -14,7 +14,7 @@ from emoreason.serve.errors import ApiError
 from emoreason.serve.limits import Limits
 
 MODALITIES = ("face", "voice", "text")
-OPTION_FIELDS = ("text", "labels", "modalities", "fps", "format")
+OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "format")
 FILE_FIELDS = ("file", "transcript")
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 RESPONSE_FORMATS = ("json", "html")
@@ -60,6 +60,13 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         if not 0 < fps <= 30:
             raise ConfigError("fps must be above 0 and at most 30")
         options["fps"] = fps
+    spk = fields.get("speaker_normalisation")
+    if spk is not None:
+        from emoreason.perception.voice import SPEAKER_NORMALISATION
+
+        if str(spk) not in SPEAKER_NORMALISATION:
+            raise ConfigError(f"speaker_normalisation must be one of {', '.join(SPEAKER_NORMALISATION)}, not {spk!r}")
+        options["speaker_normalisation"] = str(spk)
     fmt = str(fields.get("format") or "json").lower()
     if fmt not in RESPONSE_FORMATS:
         raise ConfigError(f"format must be one of {', '.join(RESPONSE_FORMATS)}, not {fmt!r}")
