@@ -7,7 +7,9 @@ Runs, in order, the training scripts that made the shipped files (each can also 
 - ``face``   -- ``python -m emoreason.training.face_model`` (``facial_expressions``; a few minutes);
 - ``text``   -- ``python -m emoreason.training.text_model`` (the MLP head on MiniLM features, MELD);
 - ``lora``   -- ``python -m emoreason.training.text_finetune`` (the three LoRA members and
-  ``text_ensemble.json``; minutes on a GPU, several hours on a laptop CPU -- leave it out with ``--skip lora``);
+  ``text_ensemble.json`` with the shipped settings; minutes on a GPU, several hours on a laptop CPU -- leave
+  it out with ``--skip lora``; the shipped members came from a GPU run on a float16 copy of the base, so a
+  rerun gives close, not bit-identical, adapters);
 - ``fusion`` -- ``python -m emoreason.training.fusion_calibration``, reading the text and face models just
   written to ``--out``.
 
