@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
 from emoreason.perception.prosody import COLUMNS
 from emoreason.perception.voice import VoiceClassifier
@@ -139,6 +142,12 @@ def test_speaker_gate_needs_many_segments_spread_over_many_emotions(tmp_path):
     assert not VoiceClassifier(tmp_path, speaker_normalisation="never").speaker_gate(mixed)["use"]
     with pytest.raises(Exception, match="speaker_normalisation"):
         VoiceClassifier(tmp_path, speaker_normalisation="sometimes")
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    del cfg["speaker_model"]  # a version-3 model: no speaker path, so "always" cannot be honoured
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    assert VoiceClassifier(tmp_path).speaker_gate(mixed)["use"] is False
+    with pytest.raises(ModelError, match="no speaker-normalised classifier"):
+        VoiceClassifier(tmp_path, speaker_normalisation="always")
 
 
 def test_cross_validation_reports_the_speaker_gate():

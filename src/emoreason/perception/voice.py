@@ -101,6 +101,9 @@ class VoiceClassifier:
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
             raise ModelError(f"voice model in {self.dir} is malformed: {exc}") from exc
         self._check_shapes()
+        if speaker_normalisation == "always" and not self.has_speaker_model:
+            raise ModelError(f"the voice model in {self.dir} has no speaker-normalised classifier (version 4 on); "
+                             "speaker_normalisation='always' needs one")
         if set(self.to_canonical.values()) - set(CANONICAL) or self.prosody_columns != list(COLUMNS):
             raise ModelError(f"voice model in {self.dir} does not match this version's labels or prosody")
         self.name = f"{self.config.get('name', 'voice')} v{self.config.get('version', '?')}"
