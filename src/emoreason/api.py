@@ -92,12 +92,10 @@ def run_perception(
     """Run the requested perception stages on one input; unusable modalities are kept with a reason.
     ``context``: utterances said before this input (a dialogue), oldest first, read by the text model.
     ``speaker_normalisation``: the voice model's speaker path -- "auto" (its gate decides), "always", "never"."""
-    from emoreason.perception.voice import SPEAKER_NORMALISATION
+    from emoreason.perception.voice import check_speaker_normalisation
 
     wanted = parse_modalities(modalities)
-    if speaker_normalisation not in SPEAKER_NORMALISATION:
-        raise ConfigError(f"speaker_normalisation must be one of {', '.join(SPEAKER_NORMALISATION)}, "
-                          f"not {speaker_normalisation!r}")
+    check_speaker_normalisation(speaker_normalisation)
     if fps <= 0 or fps > 60:
         raise ConfigError(f"fps must be in (0, 60], got {fps}")
     if source is None:

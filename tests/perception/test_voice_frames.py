@@ -63,16 +63,22 @@ def test_training_learns_the_class_signal_and_is_reproducible():
     assert np.mean(p.argmax(axis=1) == y[test]) > 0.8
 
 
-def test_exported_model_with_frames_needs_and_uses_the_states(tmp_path, monkeypatch):
+def _clips(per_class: int, n_actors: int):
+    """Labels, actors, pooled-feature views and frame views of a small synthetic voice corpus."""
     from emoreason.perception.prosody import COLUMNS
 
-    monkeypatch.setattr(vf, "EPOCHS", 3)
     rng = np.random.RandomState(0)
-    y = np.tile(np.repeat(np.arange(len(vm.CLASSES)), 3), 4)
-    actor = np.repeat(np.arange(1, 5), 3 * len(vm.CLASSES))
+    y = np.tile(np.repeat(np.arange(len(vm.CLASSES)), per_class), n_actors)
+    actor = np.repeat(np.arange(1, n_actors + 1), per_class * len(vm.CLASSES))
     x = rng.randn(len(y), 6 + len(COLUMNS)) + y[:, None]
     views = [x + rng.randn(*x.shape) * 0.1 for _ in range(1 + len(vm.AUGMENTATIONS))]
     frames = [_frames(y, s) for s in range(1 + len(vm.AUGMENTATIONS))]
+    return y, actor, x, views, frames
+
+
+def test_exported_model_with_frames_needs_and_uses_the_states(tmp_path, monkeypatch):
+    monkeypatch.setattr(vf, "EPOCHS", 3)
+    y, actor, x, views, frames = _clips(per_class=3, n_actors=4)
     vm.export(views, y, actor, tmp_path, report={}, frames=frames)
     clf = VoiceClassifier(tmp_path)
     assert clf.uses_frames and clf.frame_weight == vm.FRAME_WEIGHT
@@ -97,12 +103,7 @@ def test_cross_validation_with_frames_reports_the_blend_and_its_parts(monkeypatc
     from emoreason.perception.prosody import COLUMNS
 
     monkeypatch.setattr(vf, "EPOCHS", 2)
-    rng = np.random.RandomState(0)
-    y = np.tile(np.repeat(np.arange(len(vm.CLASSES)), 2), 6)
-    actor = np.repeat(np.arange(1, 7), 2 * len(vm.CLASSES))
-    x = rng.randn(len(y), 6 + len(COLUMNS)) + y[:, None]
-    views = [x + rng.randn(*x.shape) * 0.1 for _ in range(1 + len(vm.AUGMENTATIONS))]
-    frames = [_frames(y, s) for s in range(1 + len(vm.AUGMENTATIONS))]
+    y, actor, x, views, frames = _clips(per_class=2, n_actors=6)
     report = vm.cross_validate(views, x[:, -len(COLUMNS):], y, actor, frames=frames)
     for key in ("ours_frames", "lr_population", "lr_recording_all", "ours_population", "ours_recording_same5"):
         assert np.array(report[key]["confusion"]).sum() == len(y) * len(vm.SEEDS)

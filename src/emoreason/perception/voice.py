@@ -56,11 +56,25 @@ FULL_RELIABILITY_SPEECH_S = 2.0
 SPEAKER_NORMALISATION = ("auto", "always", "never")
 
 
+def check_speaker_normalisation(value: object) -> str:
+    """``value`` if it is one of :data:`SPEAKER_NORMALISATION`, else a ConfigError."""
+    if value not in SPEAKER_NORMALISATION:
+        raise ConfigError(f"speaker_normalisation must be one of {', '.join(SPEAKER_NORMALISATION)}, not {value!r}")
+    return str(value)
+
+
 def effective_classes(probs: np.ndarray) -> float:
     """exp(entropy) of the mean of the probability rows: 1 when every row names the same class with
     certainty, up to the number of classes when the rows spread evenly over them."""
     q = np.asarray(probs, dtype=np.float64).mean(axis=0)
     return float(np.exp(-(q * np.log(np.clip(q, 1e-12, None))).sum()))
+
+
+def speaker_gate_opens(p_population: np.ndarray, min_segments: int, min_effective: float) -> tuple[bool, float]:
+    """The speaker gate's rule for one recording, from the population path's probabilities of its
+    segments: (open, effective classes)."""
+    eff = effective_classes(p_population)
+    return len(p_population) >= min_segments and eff >= min_effective, eff
 
 
 def default_model_dir() -> Path:
@@ -74,10 +88,7 @@ class VoiceClassifier:
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
-        if speaker_normalisation not in SPEAKER_NORMALISATION:
-            raise ConfigError(f"speaker_normalisation must be one of {', '.join(SPEAKER_NORMALISATION)}, "
-                              f"not {speaker_normalisation!r}")
-        self.speaker_normalisation = speaker_normalisation
+        self.speaker_normalisation = check_speaker_normalisation(speaker_normalisation)
         self.dir = Path(model_dir) if model_dir is not None else default_model_dir()
         cfg_path, weights = self.dir / CONFIG_FILE, self.dir / MODEL_FILE
         if not cfg_path.is_file() or not weights.is_file():
@@ -184,15 +195,17 @@ class VoiceClassifier:
                      frame_probs: np.ndarray | None = None) -> dict:
         """Whether the speaker-normalised classifier is used for these segments, and why:
         ``{"use": bool, "segments": n, "effective_classes": float or None, "mode": ...}``."""
-        views = self._checked_views(features, frame_probs)
+        return self._gate(self._checked_views(features, frame_probs), frame_probs)
+
+    def _gate(self, views: list[np.ndarray], frame_probs: np.ndarray | None) -> dict:
         n = len(views[0])
         gate = {"use": False, "segments": n, "effective_classes": None, "mode": self.speaker_normalisation}
         if not self.has_speaker_model or n < self.min_segments or self.speaker_normalisation == "never":
             return gate
-        eff = effective_classes(self._blend(self._lr("population", views), frame_probs))
+        opens, eff = speaker_gate_opens(self._blend(self._lr("population", views), frame_probs),
+                                        self.speaker_min_segments, self.speaker_min_effective)
         gate["effective_classes"] = round(eff, 3)
-        gate["use"] = self.speaker_normalisation == "always" or (
-            n >= self.speaker_min_segments and eff >= self.speaker_min_effective)
+        gate["use"] = self.speaker_normalisation == "always" or opens
         return gate
 
     def segment_frame_proba(self, view_states: list[np.ndarray]) -> np.ndarray:
@@ -202,7 +215,15 @@ class VoiceClassifier:
 
     def predict(self, features: np.ndarray | list[np.ndarray],
                 frame_probs: np.ndarray | None = None) -> tuple[np.ndarray, str]:
-        """Canonical-label probabilities, one row per segment (columns in CANONICAL order).
+        """Canonical-label probabilities, one row per segment (columns in CANONICAL order), and the
+        classifier used; :meth:`predict_with_gate` also returns the speaker gate's decision."""
+        probs, variant, _ = self.predict_with_gate(features, frame_probs)
+        return probs, variant
+
+    def predict_with_gate(self, features: np.ndarray | list[np.ndarray],
+                          frame_probs: np.ndarray | None = None) -> tuple[np.ndarray, str, dict]:
+        """Canonical-label probabilities, one row per segment (columns in CANONICAL order), the
+        classifier used and the speaker gate (:meth:`speaker_gate`).
 
         ``features``: one matrix (segments x dim), or several views of the same segments (the
         original and the ``tta_speeds`` views) whose probabilities are averaged. ``frame_probs``: for a
@@ -211,9 +232,10 @@ class VoiceClassifier:
         with weight ``frame_weight``.
         """
         filled = self._checked_views(features, frame_probs)
+        gate = self._gate(filled, frame_probs)
         if len(filled[0]) < self.min_segments:
             p, variant = self._blend(self._lr("population", filled), frame_probs), "population"
-        elif self.speaker_gate(features, frame_probs)["use"]:
+        elif gate["use"]:
             p_spk = self._lr("speaker", [self._zscore(x) for x in filled])
             w = self.speaker_lr_weight if self.uses_frames else 1.0
             p, variant = w * p_spk + (1 - w) * (frame_probs if self.uses_frames else 0.0), "speaker"
@@ -223,7 +245,7 @@ class VoiceClassifier:
         canon = np.zeros((len(p), len(CANONICAL)))
         for j, cls in enumerate(self.classes):
             canon[:, CANONICAL.index(self.to_canonical[cls])] += p[:, j]
-        return canon, variant
+        return canon, variant, gate
 
 
 class VoiceAnalyzer:
@@ -269,8 +291,7 @@ class VoiceAnalyzer:
                 frame_probs[i] = self.classifier.segment_frame_proba(seg_states)
         lap("embedding")
         features = [np.concatenate([e, prosody], axis=1) for e in emb]
-        probs, variant = self.classifier.predict(features, frame_probs=frame_probs)
-        gate = self.classifier.speaker_gate(features, frame_probs)
+        probs, variant, gate = self.classifier.predict_with_gate(features, frame_probs=frame_probs)
         speaker_relative = variant in ("recording", "speaker")
         z = self._prosody_z(prosody, speaker_relative)
 

@@ -60,13 +60,10 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         if not 0 < fps <= 30:
             raise ConfigError("fps must be above 0 and at most 30")
         options["fps"] = fps
-    spk = fields.get("speaker_normalisation")
-    if spk is not None:
-        from emoreason.perception.voice import SPEAKER_NORMALISATION
+    if fields.get("speaker_normalisation") is not None:
+        from emoreason.perception.voice import check_speaker_normalisation
 
-        if str(spk) not in SPEAKER_NORMALISATION:
-            raise ConfigError(f"speaker_normalisation must be one of {', '.join(SPEAKER_NORMALISATION)}, not {spk!r}")
-        options["speaker_normalisation"] = str(spk)
+        options["speaker_normalisation"] = check_speaker_normalisation(fields["speaker_normalisation"])
     fmt = str(fields.get("format") or "json").lower()
     if fmt not in RESPONSE_FORMATS:
         raise ConfigError(f"format must be one of {', '.join(RESPONSE_FORMATS)}, not {fmt!r}")

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
-from emoreason.perception.voice import effective_classes
+from emoreason.perception.voice import speaker_gate_opens
 from emoreason.perception.voice_embedding import MEL_DIM
 from emoreason.training.voice_features import SPEEDS
 
@@ -159,7 +159,7 @@ def speaker_gated(p_recording: np.ndarray, p_speaker: np.ndarray, p_population: 
     out, opened = p_recording.copy(), 0
     for g in np.unique(groups):
         m = groups == g
-        if m.sum() >= SPEAKER_MIN_SEGMENTS and effective_classes(p_population[m]) >= SPEAKER_MIN_EFFECTIVE:
+        if speaker_gate_opens(p_population[m], SPEAKER_MIN_SEGMENTS, SPEAKER_MIN_EFFECTIVE)[0]:
             out[m], opened = p_speaker[m], opened + m.sum()
     return out, opened / len(groups)
 
