@@ -128,6 +128,18 @@ def test_missing_or_malformed_model_raises_model_error(tmp_path):
         VoiceClassifier(bad)
     with pytest.raises(ModelError, match="expects"):
         VoiceClassifier().predict(np.zeros((2, 5)))
+    cfg = json.loads((default_model_dir() / "config.json").read_text())
+    cfg["features"]["whisper"]["layers"] = [-1]  # one pooled layer: fewer features than the weights take
+    (bad / "config.json").write_text(json.dumps(cfg))
+    shutil.copy(default_model_dir() / "voice_model.safetensors", bad / "voice_model.safetensors")
+    with pytest.raises(ModelError, match="expects .* features"):
+        VoiceAnalyzer(bad)
+
+
+def test_the_encoder_layers_follow_the_model_config(analyzer):
+    cfg = json.loads((default_model_dir() / "config.json").read_text())
+    assert list(analyzer.embedder.layers) == cfg["features"]["whisper"]["layers"] == [0, 1, 2, 3]
+    assert analyzer.embedder.frame_layer == cfg["frame_model"]["layer"] == 1
 
 
 def test_a_segment_without_voice_leaves_no_nan_in_scores_or_cues(analyzer, recording):

@@ -80,7 +80,23 @@ def test_embedding_shape_determinism_and_short_input(embedder):
     assert np.all(np.isfinite(a))
     assert np.array_equal(a, embedder.embed([speech, speech[:1600], np.zeros(10, dtype=np.float32)]))
     assert not np.allclose(a[0], a[1])
-    assert embedder.embed([]).shape[0] == 0
+    assert embedder.embed([]).shape == (0, embedder.dim)
+
+
+def test_embedding_pools_each_requested_layer(embedder):
+    speech = fx.espeak("Please put the boxes by the door.")
+    layered = WhisperVoiceEmbedder(layers=(0, 1, 2, 3), frame_layer=1)
+    rows, states = layered.embed_with_states([speech])
+    outs = layered.encoder.layers(layered._mel(speech))
+    assert layered.dim == 4 * 768 and rows.shape == (1, layered.dim)
+    for k in range(4):
+        assert np.allclose(rows[0, 768 * k:768 * (k + 1)], np.concatenate([outs[k].mean(0), outs[k].std(0)]))
+    assert np.array_equal(states[0], outs[1])
+    assert np.allclose(embedder.embed([speech])[0], np.concatenate([outs[-1].mean(0), outs[-1].std(0)]))
+    with pytest.raises(ModelError, match="do not exist"):
+        WhisperVoiceEmbedder(layers=(0, 5))
+    with pytest.raises(ModelError, match="do not exist"):
+        WhisperVoiceEmbedder(frame_layer=-6)
 
 
 def test_mel_functionals_on_known_frames():
@@ -106,7 +122,7 @@ def test_embedding_with_mel_appends_the_mel_functionals(embedder):
 def test_padded_mode_pools_only_the_frames_that_cover_real_audio():
     padded = WhisperVoiceEmbedder(mode="padded")
     tone = fx.harmonic_tone(150, seconds=1.0)
-    states = padded._encode(padded._padded_mel(tone)[None])[0]
+    states = padded.encoder.layers(padded._padded_mel(tone))[-1]
     assert states.shape[0] == 1500  # 30 s window of 20 ms states
     real = states[:50]  # 1 s of audio
     assert np.allclose(padded.embed([tone])[0], np.concatenate([real.mean(0), real.std(0)]), atol=1e-5)

@@ -95,6 +95,7 @@ def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
     assert np.mean(probs.argmax(axis=1) == truth) > 0.9
     assert "NON-COMMERCIAL" in (tmp_path / "LICENSE.md").read_text()
     assert clf.tta_speeds == list(vm.TTA_SPEEDS)
+    assert clf.whisper_layers == list(vm.POOLED_LAYERS) and clf.frame_layer == -1  # no frame network here
     views = _views(x[actor == 1])[:3]
     averaged, _ = clf.predict(views)
     singles = [clf.predict(v)[0] for v in views]
@@ -105,8 +106,12 @@ def test_predict_tta_averages_the_original_and_speed_views():
     x, y, actor = _synthetic(n_actors=2)
     views = _views(x)
     params = vm.fit_population(views, y)
-    expected = np.mean([vm.predict_proba(params, v) for v in views[: 1 + len(vm.TTA_SPEEDS)]], axis=0)
+    assert vm.TTA_VIEWS == (0, 1 + vm.SPEEDS.index(0.9), 1 + vm.SPEEDS.index(1.1))  # original, 0.9x, 1.1x
+    expected = np.mean([vm.predict_proba(params, views[i]) for i in vm.TTA_VIEWS], axis=0)
     assert np.allclose(vm.predict_tta(params, views), expected)
+    every = np.mean([vm.predict_proba(params, views[i]) for i in range(1 + len(vm.SPEEDS))], axis=0)
+    assert np.allclose(vm.predict_tta(params, views, tta=vm.ALL_SPEED_VIEWS), every)
+    assert not np.allclose(every, expected)
     rec = vm.fit_recording_model(views, y, actor, np.random.RandomState(0))
     assert rec["coef"].shape == (len(vm.CLASSES), 2 * x.shape[1])
     p = vm.predict_tta(rec, views, groups=actor)

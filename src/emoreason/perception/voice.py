@@ -1,11 +1,14 @@
 """The voice modality: speech segments -> prosody -> voice-emotion probabilities and cues.
 
 Steps: silero VAD (:mod:`.vad`) unless the caller gives speech segments; prosody per segment
-(:mod:`.prosody`); a feature vector per segment (pooled Whisper tiny.en encoder states and, when the
-model's config asks for them, log-mel functionals, :mod:`.voice_embedding`; plus the prosody values);
+(:mod:`.prosody`); a feature vector per segment (Whisper tiny.en encoder states pooled per layer -- from
+version 5 the outputs of all four blocks, run in numpy by :mod:`.whisper_encoder`; before, the final states --
+and, when the model's config asks for them, log-mel functionals, :mod:`.voice_embedding`; plus the prosody
+values);
 the shipped classifier
 (``assets/models/voice``: two logistic regressions and, from version 3, a small attention-pooling
-network on the Whisper encoder frames (:mod:`.voice_frames`), all plain arrays evaluated in numpy,
+network on the Whisper encoder frames (:mod:`.voice_frames`; block 1's output from version 5), all plain
+arrays evaluated in numpy,
 trained on RAVDESS -- NON-COMMERCIAL, CC BY-NC-SA 4.0; see docs/model_cards/voice.md). The frame
 network's probabilities are mixed with the logistic regression's with the config's ``frame_model.weight``.
 
@@ -23,7 +26,7 @@ prediction over them spreads over at least ``speaker_model.min_effective_classes
 ``speaker_normalisation="always"``/``"never"`` overrides it. Segment
 probabilities over RAVDESS's 8 classes are mapped to the canonical labels (calm + neutral -> neutral)
 and pooled over the recording weighted by segment duration. Each segment is also embedded at the
-speeds listed as ``tta_speeds`` in the model's config (0.8x-1.2x) and the probabilities of all views
+speeds listed as ``tta_speeds`` in the model's config (0.9x and 1.1x from version 5) and the probabilities of all views
 averaged, as the model was trained with those augmentations.
 
 ``reliability`` = min(1, speech seconds / 2) -- a heuristic: less than two seconds of speech gives the
@@ -99,12 +102,17 @@ class VoiceClassifier:
             self.classes: list[str] = list(self.config["classes"])
             self.to_canonical: dict[str, str] = dict(self.config["to_canonical"])
             self.prosody_columns: list[str] = list(self.config["features"]["prosody"])
-            self.whisper_mode: str = self.config["features"]["whisper"]["mode"]
+            whisper_cfg = self.config["features"]["whisper"]
+            self.whisper_mode: str = whisper_cfg["mode"]
+            # encoder outputs pooled into the features, and the frame network's input; -1 = the final
+            # states (versions 1-4, whose configs do not name layers)
+            self.whisper_layers: list[int] = [int(i) for i in whisper_cfg.get("layers", [-1])]
             self.with_mel: bool = "mel" in self.config["features"]
             self.min_segments: int = int(self.config.get("min_segments_recording", 3))
             self.tta_speeds: list[float] = [float(v) for v in self.config.get("tta_speeds", [])]
             frame_cfg = self.config.get("frame_model")
             self.frame_weight: float = float(frame_cfg["weight"]) if frame_cfg else 0.0
+            self.frame_layer: int = int(frame_cfg.get("layer", -1)) if frame_cfg else -1
             spk = self.config.get("speaker_model")
             self.speaker_min_segments = int(spk["min_segments"]) if spk else None
             self.speaker_min_effective = float(spk["min_effective_classes"]) if spk else None
@@ -256,8 +264,12 @@ class VoiceAnalyzer:
         from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
 
         self.classifier = VoiceClassifier(model_dir, speaker_normalisation=speaker_normalisation)
-        self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=self.classifier.whisper_mode,
-                                             with_mel=self.classifier.with_mel)
+        c = self.classifier
+        self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=c.whisper_mode, with_mel=c.with_mel,
+                                             layers=c.whisper_layers, frame_layer=c.frame_layer)
+        if self.embedder.dim + len(COLUMNS) != c.dim:
+            raise ModelError(f"the voice model in {c.dir} expects {c.dim} features, but its config's Whisper "
+                             f"layers {c.whisper_layers} on this encoder give {self.embedder.dim + len(COLUMNS)}")
 
     def analyze(self, audio: AudioSource, speech: list[tuple[float, float]] | None = None) -> ModalityOutput:
         clock = time.perf_counter()
@@ -328,7 +340,8 @@ class VoiceAnalyzer:
             reliability=min(1.0, speech_s / FULL_RELIABILITY_SPEECH_S), details=details,
             series={"prosody": table},
             models={"voice": self.classifier.name, "vad": "silero VAD v6 (faster-whisper)",
-                    "voice_encoder": f"Whisper tiny.en encoder ({self.embedder.mode})"},
+                    "voice_encoder": f"Whisper tiny.en encoder ({self.embedder.mode}, pooled outputs "
+                                     f"{list(self.embedder.layers)}, frames from {self.embedder.frame_layer})"},
         )
 
     def _prosody_z(self, prosody: np.ndarray, speaker_relative: bool) -> np.ndarray:

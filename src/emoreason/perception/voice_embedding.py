@@ -1,20 +1,22 @@
 """Whisper encoder states pooled over a speech segment: a fixed-length voice embedding.
 
-The encoder is the one in :func:`emoreason.perception.whisper.load_whisper` (Whisper tiny.en,
-CTranslate2 int8, offline). Two ways to feed it:
+The encoder is Whisper tiny.en's (the weights of :func:`emoreason.perception.whisper.load_whisper`'s
+CTranslate2 model, run in numpy by :mod:`emoreason.perception.whisper_encoder` so that every layer's output
+is available, offline). Two ways to feed it:
 
-- ``"exact"`` (default): the log-mel frames of the segment only. CTranslate2's Whisper encoder accepts
-  inputs shorter than 30 s; this costs about 0.02 s for a 4 s segment on one laptop core, instead of
-  the 0.4-0.6 s of a 30 s padded window.
-- ``"padded"``: the segment zero-padded to Whisper's 30 s window, as Whisper was trained; batched,
-  then only the frames that cover the real audio are pooled.
+- ``"exact"`` (default): the log-mel frames of the segment only (about 0.05 s for a 4 s segment on one
+  laptop core, instead of several times that for a 30 s padded window).
+- ``"padded"``: the segment zero-padded to Whisper's 30 s window, as Whisper was trained; only the
+  frames that cover the real audio are pooled.
 
 Pooling: mean and standard deviation over the encoder frames that cover real audio (each encoder frame
-is 20 ms), so the embedding has ``2 * 384`` values for tiny.en. With ``with_mel=True`` each row also
-holds functionals of the segment's own 80-band log-mel frames (the encoder's input): per band the mean,
-standard deviation, p90 - p10 range and mean absolute frame-to-frame change (``MEL_DIM`` = 320 values).
-A classifier must be trained with the same mode and blocks it is used with: both are recorded in the
-shipped model's config.
+is 20 ms), for each of ``layers`` (indices into :meth:`WhisperEncoder.layers`'s outputs: ``0`` .. ``3`` the
+four blocks of tiny.en, ``-1`` the final layer-normed states, which version 1-4 models used), so the
+embedding has ``2 * 384 * len(layers)`` values. With ``with_mel=True`` each row also holds functionals of
+the segment's own 80-band log-mel frames (the encoder's input): per band the mean, standard deviation,
+p90 - p10 range and mean absolute frame-to-frame change (``MEL_DIM`` = 320 values). The frame-level states
+(:meth:`WhisperVoiceEmbedder.states`) come from ``frame_layer``. A classifier must be used with the mode,
+layers and blocks it was trained with: all are recorded in the shipped model's config.
 """
 
 from __future__ import annotations
@@ -38,64 +40,56 @@ MEL_DIM = 4 * MEL_BANDS  # mean, std, p90 - p10, mean |delta| per band
 class WhisperVoiceEmbedder:
     """Pooled Whisper encoder states for speech segments (mono float32, 16 kHz)."""
 
-    def __init__(self, model_dir: str | Path | None = None, mode: str = "exact", batch_size: int = 4,
-                 with_mel: bool = False):
+    def __init__(self, model_dir: str | Path | None = None, mode: str = "exact", with_mel: bool = False,
+                 layers: Sequence[int] = (-1,), frame_layer: int = -1):
         if mode not in MODES:
             raise ModelError(f"unknown Whisper embedding mode {mode!r}; choose one of {', '.join(MODES)}")
-        from emoreason.perception.whisper import load_whisper
+        from emoreason.perception.whisper import default_whisper_dir, load_whisper
+        from emoreason.perception.whisper_encoder import WhisperEncoder
 
         self.whisper = load_whisper(model_dir)
+        self.encoder = WhisperEncoder.from_model_dir(model_dir if model_dir is not None else default_whisper_dir())
+        n = self.encoder.n_outputs
+        self.layers = tuple(int(i) for i in layers)
+        if not self.layers or any(not -n <= i < n for i in (*self.layers, frame_layer)):
+            raise ModelError(f"Whisper layers {list(layers)} / frame layer {frame_layer} do not exist: the encoder "
+                             f"has outputs 0..{n - 1} (or -1 for the final states)")
+        self.frame_layer = int(frame_layer)
         self.mode = mode
-        self.batch_size = max(1, int(batch_size))
         self.with_mel = bool(with_mel)
-        self._dim: int | None = None
 
     @property
     def dim(self) -> int:
-        """Length of one embedding (2 x the encoder's width, plus MEL_DIM ``with_mel``)."""
-        if self._dim is None:
-            width = 2 * int(self._encode(np.zeros((1, MEL_BANDS, 4), dtype=np.float32)).shape[-1])
-            self._dim = width + (MEL_DIM if self.with_mel else 0)
-        return self._dim
+        """Length of one embedding (2 x the encoder's width per pooled layer, plus MEL_DIM ``with_mel``)."""
+        return 2 * self.encoder.width * len(self.layers) + (MEL_DIM if self.with_mel else 0)
 
     def embed(self, segments: Sequence[np.ndarray]) -> np.ndarray:
-        """One row (mean, std of encoder states; then the log-mel functionals ``with_mel``) per segment:
-        shape ``(len(segments), dim)``."""
-        if not segments:
-            return np.zeros((0, 0), dtype=np.float32)
-        rows: list[np.ndarray] = []
-        if self.mode == "exact":
-            for seg in segments:
-                mel = self._mel(seg)
-                states = self._encode(mel[None])[0]
-                pooled = _pool(states, states.shape[0])
-                rows.append(np.concatenate([pooled, mel_functionals(mel)]) if self.with_mel else pooled)
-            return np.stack(rows).astype(np.float32)
-        for i in range(0, len(segments), self.batch_size):
-            batch = [self._clip(s) for s in segments[i:i + self.batch_size]]
-            mels = np.stack([self._padded_mel(s) for s in batch])
-            states = self._encode(mels)
-            for s, st in zip(batch, states):
-                pooled = _pool(st, _n_states(len(s)))
-                rows.append(np.concatenate([pooled, mel_functionals(self._mel(s))]) if self.with_mel else pooled)
-        return np.stack(rows).astype(np.float32)
+        """One row per segment (mean, std of the states of each of ``layers``; then the log-mel
+        functionals ``with_mel``): shape ``(len(segments), dim)``."""
+        return self.embed_with_states(segments)[0]
 
     def states(self, segments: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The encoder states of each segment ("exact" mode: the segment's own frames, one row per
-        20 ms), for a classifier on frames (:class:`emoreason.perception.voice.VoiceClassifier`)."""
-        return [self._encode(self._mel(seg)[None])[0] for seg in segments]
+        """The ``frame_layer`` states of each segment (its own frames, one row per 20 ms), for a classifier
+        on frames (:class:`emoreason.perception.voice.VoiceClassifier`); "exact" mode only."""
+        return self.embed_with_states(segments)[1]
 
     def embed_with_states(self, segments: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """:meth:`embed` ("exact" mode) and the encoder states it pooled, from one encoder call per segment."""
-        if self.mode != "exact":
-            raise ModelError("frame states are only available in the 'exact' mode")
+        """:meth:`embed` and the ``frame_layer`` states of each segment, from one encoder pass per segment.
+        In the "padded" mode there are no per-segment states (an empty list)."""
+        if not segments:
+            return np.zeros((0, self.dim), dtype=np.float32), []
         rows, states = [], []
         for seg in segments:
+            seg = self._clip(seg)
             mel = self._mel(seg)
-            st = self._encode(mel[None])[0]
-            pooled = _pool(st, st.shape[0])
+            if self.mode == "exact":
+                outs = self.encoder.layers(mel)
+                n = outs[0].shape[0]
+                states.append(outs[self.frame_layer])
+            else:
+                outs, n = self.encoder.layers(self._padded_mel(seg)), _n_states(len(seg))
+            pooled = np.concatenate([_pool(outs[i], n) for i in self.layers])
             rows.append(np.concatenate([pooled, mel_functionals(mel)]) if self.with_mel else pooled)
-            states.append(st)
         return np.stack(rows).astype(np.float32), states
 
     def mel_only(self, segments: Sequence[np.ndarray]) -> np.ndarray:
@@ -118,13 +112,6 @@ class WhisperVoiceEmbedder:
     def _padded_mel(self, seg: np.ndarray) -> np.ndarray:
         mel = self.whisper.feature_extractor(seg, padding=WINDOW_SAMPLES - len(seg))
         return np.ascontiguousarray(mel[:, :WINDOW_SAMPLES // HOP], dtype=np.float32)
-
-    def _encode(self, mels: np.ndarray) -> np.ndarray:
-        import ctranslate2
-
-        out = self.whisper.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mels)),
-                                        to_cpu=True)
-        return np.asarray(out, dtype=np.float32)
 
 
 def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:

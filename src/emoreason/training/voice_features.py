@@ -1,7 +1,8 @@
 """Feature extraction for the voice model's training, cached under /tmp so reruns are quick.
 
 Each RAVDESS clip is cut to its speech (first to last VAD segment, as the pipeline would see it), then
-described by pooled Whisper encoder states and log-mel functionals
+described by pooled Whisper encoder states -- ``whisper``: the final states (versions 1-4); ``layers``: each
+of the four blocks' outputs (``POOLED_LAYERS``, version 5) -- and log-mel functionals
 (:mod:`emoreason.perception.voice_embedding`) and by prosody functionals
 (:mod:`emoreason.perception.prosody`); augmented views play the clip at another speed or add noise. The cache key covers the clip list and the feature
 kind; delete the cache folder to recompute.
@@ -23,7 +24,11 @@ log = logging.getLogger(__name__)
 
 SPEEDS = (0.8, 0.9, 0.95, 1.05, 1.1, 1.2)  # tape-speed augmentations
 VIEW_SUFFIXES = ("", *(f"_speed{s}" for s in SPEEDS), "_noise")
-KINDS = ("whisper_padded", "prosody", *(f"{block}_exact{v}" for block in ("whisper", "mel") for v in VIEW_SUFFIXES))
+BLOCKS = ("whisper", "layers", "mel")
+KINDS = ("whisper_padded", "prosody", *(f"{block}_exact{v}" for block in BLOCKS for v in VIEW_SUFFIXES))
+POOLED_LAYERS = (0, 1, 2, 3)  # the "layers" block: Whisper tiny.en's four blocks, pooled
+FRAME_LAYER = 1  # the frame network's input (version 5; -1, the final states, before)
+ENCODER_TAG = "np2"  # in the file names of encoder-derived caches: the numpy encoder (whisper_encoder.py)
 NOISE_SNR_DB = (10.0, 30.0)  # white noise at a random SNR in this range, seeded by the clip's index
 CACHE_DIR = Path(os.environ.get("EMOREASON_CACHE", Path(tempfile.gettempdir()) / "emoreason_cache")) / "voice"
 FEATURE_VERSION = "1"
@@ -68,7 +73,8 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
     if kind not in KINDS:
         raise ConfigError(f"unknown feature kind {kind!r}")
     key = hashlib.sha1(("\n".join(df["path"]) + FEATURE_VERSION).encode()).hexdigest()[:12]
-    path = cache_dir / f"{kind}_{key}.npy"
+    tag = "" if kind.startswith("mel") or kind == "prosody" else f"{ENCODER_TAG}_"
+    path = cache_dir / f"{kind}_{tag}{key}.npy"
     if path.is_file():
         return np.load(path, allow_pickle=False)
     spans = _spans(df, cache_dir, key)
@@ -84,7 +90,7 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
         from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
 
         parts = kind.split("_")
-        emb = WhisperVoiceEmbedder(mode=parts[1])
+        emb = WhisperVoiceEmbedder(mode=parts[1], layers=POOLED_LAYERS if parts[0] == "layers" else (-1,))
         augment = parts[2] if len(parts) > 2 else ""
         run = emb.mel_only if parts[0] == "mel" else emb.embed
         out_rows = []
@@ -100,21 +106,22 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
     return out
 
 
-def extract_frames(df, view: str = "", cache_dir: Path = CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
-    """Whisper encoder states of every clip ("exact" mode, one 384-dim row per 20 ms frame) for one view
-    (``""`` or a VIEW_SUFFIXES entry): ``(states float16 (frames, 384), offsets (clips + 1,))``, clip i's
-    frames being ``states[offsets[i]:offsets[i + 1]]``. Cached like :func:`extract`."""
+def extract_frames(df, view: str = "", cache_dir: Path = CACHE_DIR,
+                   layer: int = FRAME_LAYER) -> tuple[np.ndarray, np.ndarray]:
+    """Whisper encoder states (output ``layer``) of every clip ("exact" mode, one 384-dim row per 20 ms
+    frame) for one view (``""`` or a VIEW_SUFFIXES entry): ``(states float16 (frames, 384), offsets
+    (clips + 1,))``, clip i's frames being ``states[offsets[i]:offsets[i + 1]]``. Cached like :func:`extract`."""
     if view not in VIEW_SUFFIXES:
         raise ConfigError(f"unknown view {view!r}")
     key = hashlib.sha1(("\n".join(df["path"]) + FEATURE_VERSION).encode()).hexdigest()[:12]
-    path = cache_dir / f"frames_exact{view}_{key}.npz"
+    path = cache_dir / f"frames_exact{view}_L{layer}_{ENCODER_TAG}_{key}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             return z["states"], z["offsets"]
     from emoreason.perception.voice_embedding import WhisperVoiceEmbedder
 
     spans = _spans(df, cache_dir, key)
-    emb = WhisperVoiceEmbedder(mode="exact")
+    emb = WhisperVoiceEmbedder(mode="exact", frame_layer=layer)
     states = []
     for i, (f, (a, b)) in enumerate(zip(df["file"], spans)):
         seg = _augment(_cut(_read(f), a, b), view.lstrip("_"), i)

