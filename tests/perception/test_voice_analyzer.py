@@ -134,6 +134,10 @@ def test_missing_or_malformed_model_raises_model_error(tmp_path):
     shutil.copy(default_model_dir() / "voice_model.safetensors", bad / "voice_model.safetensors")
     with pytest.raises(ModelError, match="expects .* features"):
         VoiceAnalyzer(bad)
+    cfg["features"]["whisper"]["mode"] = "padded"  # a frame network needs the exact mode's states
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="frame network but asks for the 'padded' mode"):
+        VoiceAnalyzer(bad)
 
 
 def test_the_encoder_layers_follow_the_model_config(analyzer):

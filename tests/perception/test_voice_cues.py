@@ -126,5 +126,8 @@ def test_padded_mode_pools_only_the_frames_that_cover_real_audio():
     assert states.shape[0] == 1500  # 30 s window of 20 ms states
     real = states[:50]  # 1 s of audio
     assert np.allclose(padded.embed([tone])[0], np.concatenate([real.mean(0), real.std(0)]), atol=1e-5)
+    assert padded.embed_with_states([tone])[1] == []
+    with pytest.raises(ModelError, match="only available in the 'exact' mode"):
+        padded.states([tone])
     with pytest.raises(ModelError, match="unknown Whisper embedding mode"):
         WhisperVoiceEmbedder(mode="wide")

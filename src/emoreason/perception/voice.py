@@ -267,6 +267,9 @@ class VoiceAnalyzer:
         c = self.classifier
         self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=c.whisper_mode, with_mel=c.with_mel,
                                              layers=c.whisper_layers, frame_layer=c.frame_layer)
+        if c.uses_frames and c.whisper_mode != "exact":
+            raise ModelError(f"the voice model in {c.dir} has a frame network but asks for the "
+                             f"{c.whisper_mode!r} mode: frame states exist only in the 'exact' mode")
         if self.embedder.dim + len(COLUMNS) != c.dim:
             raise ModelError(f"the voice model in {c.dir} expects {c.dim} features, but its config's Whisper "
                              f"layers {c.whisper_layers} on this encoder give {self.embedder.dim + len(COLUMNS)}")

@@ -71,6 +71,8 @@ class WhisperVoiceEmbedder:
     def states(self, segments: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The ``frame_layer`` states of each segment (its own frames, one row per 20 ms), for a classifier
         on frames (:class:`emoreason.perception.voice.VoiceClassifier`); "exact" mode only."""
+        if self.mode != "exact":
+            raise ModelError("frame states are only available in the 'exact' mode")
         return self.embed_with_states(segments)[1]
 
     def embed_with_states(self, segments: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
