@@ -38,7 +38,7 @@ def main(data: str, seeds: list[int]) -> None:
         pop = vm.fit_population([v[tr] for v in views], y[tr])
         p_lr = vm.predict_tta(pop, [v[te] for v in views])
         net = vf.fit_frames(frames, y, np.flatnonzero(tr), n, seed=seed)
-        return p_lr, vf.predict_frames(net, [frames[i] for i in vm.TTA_VIEWS], np.flatnonzero(te))
+        return p_lr, vf.predict_frames(net, vm.tta_frames(frames), np.flatnonzero(te))
 
     def line(label, yy, p_lr, p_fr):
         print(f"{label}: v2 regression {uar(yy, p_lr.argmax(1)):.3f}  frame network {uar(yy, p_fr.argmax(1)):.3f}  "

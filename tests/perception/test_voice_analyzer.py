@@ -188,3 +188,16 @@ def test_speaker_normalisation_option_reaches_the_voice_model_and_is_checked(rec
     with pytest.raises(SystemExit) as exc:
         main(["analyze", "--text", "fine", "--speaker-normalisation", "sometimes"])
     assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_the_recording_level_does_not_change_the_emotion(analyzer, recording):
+    """Version 6 sets each segment's speech level before its features: a recording 20 dB quieter or 10 dB
+    louder (another microphone gain) gets the same scores; the segments are given, so the VAD is not tested."""
+    assert analyzer.classifier.level_db is not None
+    segments = [(t.start, t.end) for t in analyzer.analyze(recording).timeline]
+    base = analyzer.analyze(recording, speech=segments)
+    for scale in (0.1, 3.0):
+        out = analyzer.analyze(ArrayAudio(recording.samples * scale), speech=segments)
+        assert np.allclose([out.scores[k] for k in CANONICAL], [base.scores[k] for k in CANONICAL], atol=2e-3)
+        shift = 20 * np.log10(scale)
+        assert np.allclose(out.details["level_gain_db"], np.array(base.details["level_gain_db"]) - shift, atol=0.05)

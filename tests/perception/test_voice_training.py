@@ -29,9 +29,10 @@ def _synthetic(n_actors: int = 6, per_class: int = 5, dim: int = 12, seed: int =
 
 
 def _views(x: np.ndarray, seed: int = 1) -> list[np.ndarray]:
-    """The original and three "augmented" views (small perturbations), like build_matrix returns."""
+    """The original and 7 "augmented" views (small perturbations) in build_matrix's order: the six speeds
+    (so TTA_VIEWS and ALL_SPEED_VIEWS index them) and one more."""
     rng = np.random.RandomState(seed)
-    return [x] + [x + rng.randn(*x.shape) * 0.3 for _ in vm.AUGMENTATIONS]
+    return [x] + [x + rng.randn(*x.shape) * 0.3 for _ in range(len(vm.SPEEDS) + 1)]
 
 
 def test_speaker_zscore_is_per_group():

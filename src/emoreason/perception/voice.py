@@ -12,6 +12,11 @@ arrays evaluated in numpy,
 trained on RAVDESS -- NON-COMMERCIAL, CC BY-NC-SA 4.0; see docs/model_cards/voice.md). The frame
 network's probabilities are mixed with the logistic regression's with the config's ``frame_model.weight``.
 
+Level: from version 6 (``level_db`` in the model's config) each segment is scaled to an active speech level
+of -30 dB re full scale before its features (:func:`.voice_embedding.normalise_level`), so a microphone's
+gain does not move the emotion; the classifier's ``energy_mean_db`` is the levelled one, while the prosody
+table and the within-recording cues keep the level as recorded. ``details["level_gain_db"]`` lists the gains.
+
 Normalisation: with at least ``min_segments_recording`` (3) segments the "recording" classifier sees
 each segment's features both as they are and z-scored within the recording (assumed to be one voice;
 there is no diarisation), so a recording's speaker and channel show up as deviations from its own
@@ -50,7 +55,7 @@ from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.prosody import COLUMNS, analyze_prosody
 from emoreason.perception.vad import MAX_SEGMENT, detect_speech, split_long
 from emoreason.perception.voice_cues import arousal_rule, voice_evidence
-from emoreason.perception.voice_embedding import change_speed
+from emoreason.perception.voice_embedding import change_speed, level_gain_db
 from emoreason.perception.voice_frames import FRAME_KEYS, frame_proba
 
 MODEL_FILE = "voice_model.safetensors"
@@ -110,6 +115,10 @@ class VoiceClassifier:
             self.with_mel: bool = "mel" in self.config["features"]
             self.min_segments: int = int(self.config.get("min_segments_recording", 3))
             self.tta_speeds: list[float] = [float(v) for v in self.config.get("tta_speeds", [])]
+            # each segment's active speech level is set to this many dB re full scale before its features
+            # (version 6 on); None: the level as recorded (versions 1-5)
+            level = self.config.get("level_db")
+            self.level_db: float | None = None if level is None else float(level)
             frame_cfg = self.config.get("frame_model")
             self.frame_weight: float = float(frame_cfg["weight"]) if frame_cfg else 0.0
             self.frame_layer: int = int(frame_cfg.get("layer", -1)) if frame_cfg else -1
@@ -296,8 +305,13 @@ class VoiceAnalyzer:
         emb = np.zeros((len(speeds), len(segments), self.embedder.dim))
         uses_frames = self.classifier.uses_frames
         frame_probs = np.zeros((len(segments), len(self.classifier.classes))) if uses_frames else None
+        level_db = self.classifier.level_db
+        gains = np.zeros(len(segments))
         for i, (a, b) in enumerate(segments):  # one segment (its samples and encoder states) in memory at a time
             samples = audio.read(a, b)
+            if level_db is not None:
+                gains[i] = level_gain_db(samples, level_db)
+                samples = (samples * 10 ** (gains[i] / 20)).astype(np.float32)
             views = [change_speed(samples, s) for s in speeds]
             if not uses_frames:
                 emb[:, i] = self.embedder.embed(views)
@@ -305,10 +319,16 @@ class VoiceAnalyzer:
                 emb[:, i], seg_states = self.embedder.embed_with_states(views)
                 frame_probs[i] = self.classifier.segment_frame_proba(seg_states)
         lap("embedding")
-        features = [np.concatenate([e, prosody], axis=1) for e in emb]
+        # the classifier sees the prosody of the level-normalised segment: only the mean level moves (every
+        # other prosody value is relative), by exactly the gain
+        levelled = prosody.copy()
+        levelled[:, COLUMNS.index("energy_mean_db")] += gains
+        features = [np.concatenate([e, levelled], axis=1) for e in emb]
         probs, variant, gate = self.classifier.predict_with_gate(features, frame_probs=frame_probs)
         speaker_relative = variant in ("recording", "speaker")
-        z = self._prosody_z(prosody, speaker_relative)
+        # cues: within a recording, loudness differences are real; against the training voices, only
+        # the levelled values are comparable
+        z = self._prosody_z(prosody if speaker_relative else levelled, speaker_relative)
 
         durations = np.array([b - a for a, b in segments])
         pooled = (probs * durations[:, None]).sum(axis=0) / durations.sum()
@@ -335,6 +355,7 @@ class VoiceAnalyzer:
             "arousal_prosody": (sum(r * d for r, d in known) / sum(d for _, d in known)) if known else None,
             "arousal_source": "prosody rule (heuristic, see emoreason.perception.voice_cues)",
             "license_note": "voice model trained on RAVDESS: non-commercial use only (CC BY-NC-SA 4.0)",
+            "level_gain_db": None if level_db is None else [round(float(g), 2) for g in gains],
             "timing_s": timing,
         }
         return ModalityOutput(

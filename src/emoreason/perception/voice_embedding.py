@@ -127,6 +127,42 @@ def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
     return resample(np.asarray(samples, dtype=np.float32), int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
 
 
+LEVEL_FRAME = 320  # 20 ms frames for the active speech level
+LEVEL_ACTIVE_DB = 30.0  # frames more than this below the segment's 95th-percentile frame are pauses
+
+
+def active_level_db(samples: np.ndarray) -> float | None:
+    """Active speech level in dB re full scale: the mean power of the segment's 20 ms frames that are no
+    more than 30 dB below its 95th-percentile frame (a rule of thumb in the spirit of ITU-T P.56: pauses
+    do not lower it). None for digital silence."""
+    x = np.asarray(samples, dtype=np.float64)
+    n = len(x) // LEVEL_FRAME
+    if n == 0:
+        power = np.array([np.mean(x ** 2)]) if len(x) else np.zeros(1)
+    else:
+        power = np.mean(x[: n * LEVEL_FRAME].reshape(n, LEVEL_FRAME) ** 2, axis=1)
+    top = float(np.percentile(power, 95))
+    if top <= 1e-20:
+        return None
+    return float(10 * np.log10(np.mean(power[power >= top * 10 ** (-LEVEL_ACTIVE_DB / 10)])))
+
+
+def level_gain_db(samples: np.ndarray, target_db: float) -> float:
+    """The gain in dB that brings ``samples``' :func:`active_level_db` to ``target_db`` (0 if silent)."""
+    level = active_level_db(samples)
+    return 0.0 if level is None else float(target_db - level)
+
+
+def normalise_level(samples: np.ndarray, target_db: float) -> np.ndarray:
+    """``samples`` scaled so that their :func:`active_level_db` is ``target_db`` (unchanged if silent).
+
+    Another microphone or gain setting moves a recording's level by tens of dB; normalising it makes the
+    classifier's input independent of that, at the price of the absolute loudness cue (within one corpus
+    recorded at a fixed gain, angry speech is louder)."""
+    x = np.asarray(samples, dtype=np.float32)
+    return (x * 10 ** (level_gain_db(x, target_db) / 20)).astype(np.float32)
+
+
 def mel_functionals(mel: np.ndarray) -> np.ndarray:
     """Per band of a ``(bands, frames)`` log-mel: mean, std, p90 - p10 and mean |frame-to-frame change|."""
     m = np.asarray(mel, dtype=np.float64).T

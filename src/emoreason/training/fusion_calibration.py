@@ -95,7 +95,7 @@ def voice_predictions(data: Path) -> tuple[np.ndarray, np.ndarray]:
         params = vm.fit_population([v[~test] for v in views], y[~test])
         net = vf.fit_frames(frames, y, np.flatnonzero(~test), len(vm.CLASSES), seed=SEED)
         oof[test] = vm.blend(vm.predict_tta(params, [v[test] for v in views]),
-                             vf.predict_frames(net, [frames[i] for i in vm.TTA_VIEWS], np.flatnonzero(test)))
+                             vf.predict_frames(net, vm.tta_frames(frames), np.flatnonzero(test)))
     probs = np.zeros((len(y), len(CANONICAL)))
     for j, lab in enumerate(vm.CLASSES):
         probs[:, CANONICAL.index(vm.RAVDESS_TO_CANONICAL[lab])] += oof[:, j]

