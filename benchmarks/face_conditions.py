@@ -9,10 +9,11 @@ the share of photos where a face is still found, and 7-class UAR of fer, facex a
 photos. The clean row is the baseline; ``ratio`` is the pool's UAR over its clean UAR. The pool's 9
 numbers were fitted on these photos, so its clean score is flattering; the ratios are the point.
 
-    .venv/bin/python benchmarks/face_conditions.py --data ../shared/data [--per-class 100] [--stretch]
+    .venv/bin/python benchmarks/face_conditions.py --data ../shared/data [--per-class 100] [--flat-range R]
 
-``--stretch`` tries a fix that is not shipped: each crop's grey levels stretched from its 1st-99th
-percentile to 0-255 before fer and facex (the shipped pool, fitted without it, is not refitted).
+The crops are contrast-stretched when their 1st-99th percentile grey levels span less than
+``FLAT_CROP_RANGE`` (100) levels, as shipped (``face_expression.stretch_flat``); ``--flat-range 0`` turns that
+off (the face stage before it), ``--flat-range 256`` stretches every crop.
 """
 
 from __future__ import annotations
@@ -50,14 +51,6 @@ def degrade(gray: np.ndarray, condition: str, seed: int) -> np.ndarray:
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def stretch_contrast(crop: np.ndarray) -> np.ndarray:
-    """``crop`` (uint8) with its 1st-99th percentile grey levels mapped onto 0-255 (unchanged if flat)."""
-    lo, hi = np.percentile(crop, [1, 99])
-    if hi - lo < 1:
-        return crop
-    return np.clip(np.round((crop.astype(np.float64) - lo) * 255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-
-
 CONDITIONS = ("clean", "dark", "low contrast", "blur", "jpeg q10", "low resolution")
 
 
@@ -67,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
     from emoreason.perception.face_expression import (
         ASSETS,
+        FLAT_CROP_RANGE,
         ExpressionPool,
         FacexClassifier,
         FerClassifier,
@@ -82,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--per-class", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--stretch", action="store_true", help="stretch each crop's contrast (not shipped)")
+    ap.add_argument("--flat-range", type=float, default=FLAT_CROP_RANGE, metavar="R",
+                    help="stretch crops whose 1st-99th percentile range is under R grey levels (0: never)")
     args = ap.parse_args(argv)
     root = args.data / "facial_expressions"
     with (root / "labels.csv").open(newline="", encoding="utf-8") as f:
@@ -107,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 face = max(tracker.faces(rgb), key=lambda m: m.size, default=None)
                 if face is None:
                     continue
-                c64, square = face_crop_gray(rgb, face.points), face_square_gray(rgb, face.points)
-                if args.stretch:
-                    c64, square = stretch_contrast(c64), stretch_contrast(square)
+                c64 = face_crop_gray(rgb, face.points, flat_range=args.flat_range)
+                square = face_square_gray(rgb, face.points, flat_range=args.flat_range)
                 lf = fer_logp(fer.predict(c64)[0])
                 lx = facex_logp(facex.predict(square))
                 preds["fer"][j], preds["facex"][j] = lf.argmax(), lx.argmax()
@@ -120,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     clean = results["clean"]["pool"]
     base = uar(y[clean >= 0], clean[clean >= 0], classes)
     print(f"\n7-class UAR on the photos where a face is found (seed {args.seed}, up to {args.per_class} per class; "
-          f"crops {'contrast-stretched' if args.stretch else 'as shipped'})")
+          f"crops stretched where their grey-level range < {args.flat_range:g})")
     print(f"{'condition':<15} {'face found':>10} {'fer':>6} {'facex':>6} {'pool':>6} {'ratio':>6}")
     for cond, preds in results.items():
         found = preds["pool"] >= 0

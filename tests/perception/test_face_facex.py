@@ -270,3 +270,22 @@ def test_facex_runs_again_when_the_face_moves(small_face_rgb):
     for i, frame in enumerate([left, left, right, right]):
         analyzer.add_frame(i / 5, frame)
     assert analyzer.finish().details["facex_runs"] == 2
+
+
+def test_flat_crops_are_stretched_and_ordinary_ones_left_alone(face_rgb, astronaut_points):
+    from emoreason.perception.face_expression import FLAT_CROP_RANGE, face_crop_gray, stretch_flat
+
+    normal = face_crop_gray(face_rgb, astronaut_points)
+    assert np.array_equal(normal, face_crop_gray(face_rgb, astronaut_points, flat_range=0))  # untouched
+    dark = (face_rgb.astype(np.float64) * 0.25).astype(np.uint8)  # two stops under-exposed
+    raw = face_crop_gray(dark, astronaut_points, flat_range=0)
+    lo, hi = np.percentile(raw, [1, 99])
+    assert hi - lo < FLAT_CROP_RANGE
+    out = face_crop_gray(dark, astronaut_points)
+    lo, hi = np.percentile(out, [1, 99])
+    assert lo <= 2 and hi >= 253  # stretched onto the full range
+    assert np.corrcoef(out.ravel(), raw.ravel())[0, 1] > 0.99  # by a monotone linear map
+    square = face_square_gray(dark, astronaut_points)
+    assert np.ptp(np.percentile(square, [1, 99])) >= 250
+    flat = np.full((10, 10), 77, np.uint8)
+    assert np.array_equal(stretch_flat(flat), flat)  # nothing to stretch
