@@ -28,16 +28,7 @@ import numpy as np
 
 from emoreason.training import voice_frames as vf
 from emoreason.training import voice_model as vm
-from emoreason.training.voice_features import CHANNELS, LEVEL_DB, extract, extract_frames, load_ravdess
-
-
-def channel_matrix(df, channel: str, fill: np.ndarray, level_db: float | None) -> np.ndarray:
-    """[Whisper blocks | log-mel | prosody] of every clip through ``channel``; unmeasurable prosody takes the
-    clean clips' mean, as the shipped model's training mean would."""
-    pros = extract(df, f"prosody_{channel}", level_db=level_db).astype(np.float64)
-    pros = np.where(np.isnan(pros), fill, pros)
-    return np.concatenate([extract(df, f"layers_exact_{channel}", level_db=level_db).astype(np.float64),
-                           extract(df, f"mel_exact_{channel}", level_db=level_db).astype(np.float64), pros], axis=1)
+from emoreason.training.voice_features import CHANNEL_SUFFIXES, CHANNELS, LEVEL_DB
 
 
 def uar(y: np.ndarray, pred: np.ndarray, n: int) -> float:
@@ -49,13 +40,11 @@ def main(data: str, seed: int, recipe: str, train_also: list[str]) -> None:
     level = LEVEL_DB if recipe == "shipped" else None
     suffixes = None if recipe == "shipped" else vm.V5_VIEWS
     suffixes = (*(suffixes or ("", *(f"_{a}" for a in vm.AUGMENTATIONS))), *(f"_{a}" for a in train_also))
-    views, pros, y, actor = vm.build_matrix(data, suffixes=suffixes, level_db=level)
+    views, _, y, actor = vm.build_matrix(data, suffixes=suffixes, level_db=level)
     frames = vm.build_frames(data, suffixes=suffixes, level_db=level)
-    df = load_ravdess(data)
-    fill = np.nanmean(pros, axis=0)
-    tests = {"clean": (views[0], frames[0])}
-    for c in CHANNELS:
-        tests[c] = (channel_matrix(df, c, fill, level), extract_frames(df, f"_{c}", level_db=level))
+    channel_views = vm.build_matrix(data, suffixes=CHANNEL_SUFFIXES, level_db=level)[0]
+    channel_frames = vm.build_frames(data, suffixes=CHANNEL_SUFFIXES, level_db=level)
+    tests = {"clean": (views[0], frames[0]), **dict(zip(CHANNELS, zip(channel_views, channel_frames)))}
     print(f"features ready ({time.time() - start:.0f} s)", flush=True)
     n = len(vm.CLASSES)
     p_lr = {c: np.zeros((len(y), n)) for c in tests}

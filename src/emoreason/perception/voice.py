@@ -55,7 +55,7 @@ from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.prosody import COLUMNS, analyze_prosody
 from emoreason.perception.vad import MAX_SEGMENT, detect_speech, split_long
 from emoreason.perception.voice_cues import arousal_rule, voice_evidence
-from emoreason.perception.voice_embedding import change_speed, level_gain_db
+from emoreason.perception.voice_embedding import apply_gain_db, change_speed, level_gain_db
 from emoreason.perception.voice_frames import FRAME_KEYS, frame_proba
 
 MODEL_FILE = "voice_model.safetensors"
@@ -311,7 +311,7 @@ class VoiceAnalyzer:
             samples = audio.read(a, b)
             if level_db is not None:
                 gains[i] = level_gain_db(samples, level_db)
-                samples = (samples * 10 ** (gains[i] / 20)).astype(np.float32)
+                samples = apply_gain_db(samples, gains[i])
             views = [change_speed(samples, s) for s in speeds]
             if not uses_frames:
                 emb[:, i] = self.embedder.embed(views)

@@ -147,6 +147,11 @@ def active_level_db(samples: np.ndarray) -> float | None:
     return float(10 * np.log10(np.mean(power[power >= top * 10 ** (-LEVEL_ACTIVE_DB / 10)])))
 
 
+def apply_gain_db(samples: np.ndarray, db: float) -> np.ndarray:
+    """``samples`` scaled by ``db`` decibels, float32."""
+    return (np.asarray(samples, dtype=np.float32) * 10 ** (db / 20)).astype(np.float32)
+
+
 def level_gain_db(samples: np.ndarray, target_db: float) -> float:
     """The gain in dB that brings ``samples``' :func:`active_level_db` to ``target_db`` (0 if silent)."""
     level = active_level_db(samples)
@@ -159,8 +164,7 @@ def normalise_level(samples: np.ndarray, target_db: float) -> np.ndarray:
     Another microphone or gain setting moves a recording's level by tens of dB; normalising it makes the
     classifier's input independent of that, at the price of the absolute loudness cue (within one corpus
     recorded at a fixed gain, angry speech is louder)."""
-    x = np.asarray(samples, dtype=np.float32)
-    return (x * 10 ** (level_gain_db(x, target_db) / 20)).astype(np.float32)
+    return apply_gain_db(samples, level_gain_db(samples, target_db))
 
 
 def mel_functionals(mel: np.ndarray) -> np.ndarray:

@@ -1,13 +1,13 @@
 """Recording-channel perturbations of 16 kHz speech: what another corpus's microphone, room or line does.
 
-RAVDESS is studio speech; other corpora are not. These seeded, deterministic transforms let the voice model
+RAVDESS is studio speech; other corpora are not. These seeded, deterministic transforms (and a level change,
+``emoreason.perception.voice_embedding.apply_gain_db``) let the voice model
 be tested (``benchmarks/voice_channels.py``) and trained on channels it would otherwise never hear:
 
 - :func:`telephone`: G.711-like narrow band: 300-3,400 Hz, resampled through 8 kHz, 8-bit mu-law;
 - :func:`reverb`: a synthetic room (exponentially decaying noise, reverberation time ``rt60`` seconds,
   plus the direct sound);
-- :func:`coloured_noise`: pink (1/f) noise at a signal-to-noise ratio in dB;
-- :func:`gain`: a level change in dB (nothing else).
+- :func:`coloured_noise`: pink (1/f) noise at a signal-to-noise ratio in dB.
 
 Approximations, not measured room or line responses: a synthetic impulse response has no early reflections
 and a real telephone line adds its own codec and noise.
@@ -22,11 +22,6 @@ SAMPLE_RATE = 16000
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
-
-
-def gain(x: np.ndarray, db: float) -> np.ndarray:
-    """``x`` scaled by ``db`` decibels."""
-    return (np.asarray(x, dtype=np.float32) * 10 ** (db / 20)).astype(np.float32)
 
 
 def telephone(x: np.ndarray, low: float = 300.0, high: float = 3400.0) -> np.ndarray:

@@ -158,7 +158,7 @@ def _augment(x: np.ndarray, how: str, index: int) -> np.ndarray:
     """``speed0.9`` / ``speed1.1``: tape-speed change; ``noise``: white noise at a seeded random SNR;
     ``band`` / ``room``: a seeded random band-pass / synthetic room (training augmentations); a
     CHANNELS entry: that recording channel (:mod:`emoreason.training.audio_channels`); ``""``: unchanged."""
-    from emoreason.perception.voice_embedding import change_speed
+    from emoreason.perception.voice_embedding import apply_gain_db, change_speed
     from emoreason.training import audio_channels
 
     if how == "telephone":
@@ -168,7 +168,7 @@ def _augment(x: np.ndarray, how: str, index: int) -> np.ndarray:
     if how == "pink":
         return audio_channels.coloured_noise(x, PINK_SNR_DB, seed=index)
     if how == "quiet":
-        return audio_channels.gain(x, QUIET_DB)
+        return apply_gain_db(x, QUIET_DB)
     if how == "band":
         return audio_channels.random_band(x, seed=index)
     if how == "room":

@@ -329,16 +329,25 @@ def build_matrix(data: str | Path, blocks: tuple[str, ...] = ("layers", "mel"),
                  suffixes: tuple[str, ...] | None = None, level_db: float | None = LEVEL_DB,
                  ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Feature views (original first, then AUGMENTATIONS; or the views named by ``suffixes``), each
-    [Whisper blocks | log-mel | prosody], the prosody block, labels and actors. ``level_db``: see
-    ``voice_features.extract``."""
-    from emoreason.training.voice_features import extract, load_ravdess
+    [Whisper blocks | log-mel | prosody], the original clips' prosody block, labels and actors. Training
+    views carry the original clip's prosody; a test channel's view (``CHANNEL_SUFFIXES``) its own, whose
+    unmeasurable values take the original clips' mean. ``level_db``: see ``voice_features.extract``."""
+    from emoreason.training.voice_features import CHANNEL_SUFFIXES, extract, load_ravdess
 
     df = load_ravdess(data)
     pros = extract(df, "prosody", level_db=level_db).astype(np.float64)
-    pros = np.where(np.isnan(pros), np.nanmean(pros, axis=0), pros)
+    fill = np.nanmean(pros, axis=0)
+    pros = np.where(np.isnan(pros), fill, pros)
+
+    def view_prosody(v: str) -> np.ndarray:
+        if v not in CHANNEL_SUFFIXES:
+            return pros
+        own = extract(df, f"prosody{v}", level_db=level_db).astype(np.float64)
+        return np.where(np.isnan(own), fill, own)
+
     suffixes = ("", *(f"_{a}" for a in AUGMENTATIONS)) if suffixes is None else suffixes
     views = [np.concatenate([*(extract(df, f"{b}_exact{v}", level_db=level_db).astype(np.float64) for b in blocks),
-                             pros], axis=1)
+                             view_prosody(v)], axis=1)
              for v in suffixes]
     y = np.array([CLASSES.index(e) for e in df["emotion"]])
     return views, pros, y, df["actor"].to_numpy()
