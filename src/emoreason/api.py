@@ -88,14 +88,19 @@ def run_perception(
     whisper_dir: str | None = None,
     context: Sequence[str] | None = None,
     speaker_normalisation: str = "auto",
+    face_model: str | None = None,
 ) -> Perception:
     """Run the requested perception stages on one input; unusable modalities are kept with a reason.
     ``context``: utterances said before this input (a dialogue), oldest first, read by the text model.
-    ``speaker_normalisation``: the voice model's speaker path -- "auto" (its gate decides), "always", "never"."""
+    ``speaker_normalisation``: the voice model's speaker path -- "auto" (its gate decides), "always", "never".
+    ``face_model``: the face stage's expression model -- None or "default" (the shipped choice), "fer",
+    "facex", "pool" or "head"."""
+    from emoreason.perception.face import check_face_model
     from emoreason.perception.voice import check_speaker_normalisation
 
     wanted = parse_modalities(modalities)
     check_speaker_normalisation(speaker_normalisation)
+    face_model = check_face_model(face_model)
     if fps <= 0 or fps > 60:
         raise ConfigError(f"fps must be in (0, 60], got {fps}")
     if source is None:
@@ -107,7 +112,7 @@ def run_perception(
     if isinstance(source, np.ndarray):
         if source.ndim == 3 and source.shape[-1] in (3, 4):
             p = Perception(input="<image>", kind="image", duration=None)
-            _run_image(p, wanted, source[..., :3].astype(np.uint8))
+            _run_image(p, wanted, source[..., :3].astype(np.uint8), face_model)
             _run_text(p, wanted, None, None, text, None, whisper_dir, context)
             return p
         if source.ndim in (1, 2):
@@ -121,7 +126,7 @@ def run_perception(
             return p
         raise ConfigError(f"cannot analyse an array of shape {source.shape}: expected HxWx3 image or a waveform")
     return _run_file(Path(source), wanted, text, transcript_path, fps, progress, whisper_dir, context,
-                     speaker_normalisation)
+                     speaker_normalisation, face_model)
 
 
 def _check_duration(name: str, duration: float | None) -> None:
@@ -130,13 +135,13 @@ def _check_duration(name: str, duration: float | None) -> None:
 
 
 def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_dir, context=None,
-              speaker_normalisation: str = "auto") -> Perception:
+              speaker_normalisation: str = "auto", face_model: str | None = None) -> Perception:
     from emoreason.io.media import decode, load_image, probe
 
     info = probe(path)
     p = Perception(input=str(path), kind=info.kind, duration=info.duration)
     if info.kind == "image":
-        _run_image(p, wanted, load_image(path))
+        _run_image(p, wanted, load_image(path), face_model)
         _run_text(p, wanted, None, None, text, transcript_path, whisper_dir, context)
         return p
     _check_duration(str(path), info.duration)
@@ -144,7 +149,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
     if "face" in wanted and info.has_video:
         from emoreason.perception.face import FaceAnalyzer
 
-        face = FaceAnalyzer(fps=fps)
+        face = FaceAnalyzer(fps=fps, expression=face_model)
     elif "face" in wanted:
         p.outputs["face"] = ModalityOutput.unusable("face", "the file has no video track")
     need_audio = bool({"voice", "text"} & set(wanted)) and info.has_audio
@@ -192,13 +197,13 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
     return p
 
 
-def _run_image(p: Perception, wanted, rgb: np.ndarray) -> None:
+def _run_image(p: Perception, wanted, rgb: np.ndarray, face_model: str | None = None) -> None:
     if "face" not in wanted:
         return
     from emoreason.perception.face import analyze_face_image
 
     t0 = time.perf_counter()
-    p.outputs["face"] = analyze_face_image(rgb)
+    p.outputs["face"] = analyze_face_image(rgb, expression=face_model)
     p.timings["face"] = time.perf_counter() - t0
 
 
@@ -280,6 +285,7 @@ def analyze(
     asr_model: str | Path | None = None,
     context: Sequence[str] | None = None,
     speaker_normalisation: str = "auto",
+    face_model: str | None = None,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -295,6 +301,9 @@ def analyze(
     ``speaker_normalisation``: "auto" lets the voice model z-score a recording within itself when it has
     many segments spread over many emotions (its gate); "always" forces that for recordings of 3 or more
     segments (right when they span several emotions, wrong for a recording in one mood), "never" turns it off.
+    ``face_model``: the face stage's expression model -- "default" (the shipped fer+facex pool), "fer", "facex",
+    "pool" or "head" (to compare with the peers); fusion keeps the face temperature and prior fitted for the
+    default, so another choice is fused with the default's calibration.
     """
     label_map = get_label_map(labels)
     if model is not None:
@@ -305,7 +314,7 @@ def analyze(
     p = run_perception(source, text=text, transcript_path=transcript, sample_rate=sample_rate,
                        modalities=modalities, fps=fps, progress=progress,
                        whisper_dir=str(asr_model) if asr_model is not None else None, context=context,
-                       speaker_normalisation=speaker_normalisation)
+                       speaker_normalisation=speaker_normalisation, face_model=face_model)
     result = build_result(p)
     if explain_endpoint:
         try:

@@ -167,6 +167,19 @@ def test_pipeline_systems_ablations_follow_the_dataset():
         pipeline_systems(av, ["all"], ["/no/such/checkpoint"])
 
 
+def test_pipeline_systems_compare_face_models_on_face_sets_only():
+    av = make_dataset(2, modalities=("face", "voice", "text"))
+    systems, _ = pipeline_systems(av, ["face", "voice", "all"], ["default"],
+                                  face_models=["default", "facex", "fer", "facex"])
+    assert list(systems) == ["default[face]", "default[face; face facex]", "default[face; face fer]",
+                             "default[voice]", "default[face+voice+text]", "default[face+voice+text; face facex]",
+                             "default[face+voice+text; face fer]"]
+    assert systems["default[face; face facex]"] == PipelineSystem(("face",), None, 5.0, "facex")
+    assert systems["default[face]"].face_model is None
+    with pytest.raises(ConfigError, match="face model"):
+        pipeline_systems(av, ["face"], ["default"], face_models=["vgg"])
+
+
 def test_pipeline_system_failure_on_missing_media_is_recorded(tmp_path):
     data = make_dataset(2, modalities=("voice",))
     preds = run_system(PipelineSystem(("voice",)), "p", data.items, tmp_path / "p.jsonl", progress=False)

@@ -289,3 +289,34 @@ def test_flat_crops_are_stretched_and_ordinary_ones_left_alone(face_rgb, astrona
     assert np.ptp(np.percentile(square, [1, 99])) >= 250
     flat = np.full((10, 10), 77, np.uint8)
     assert np.array_equal(stretch_flat(flat), flat)  # nothing to stretch
+
+
+def test_face_model_option_reaches_the_face_stage_and_is_checked(tmp_path, face_rgb, capsys):
+    """analyze(face_model=...) / --face-model pick the face stage's expression model, so the default can be
+    compared with its peers on a user's own corpus; a wrong name is a ConfigError (exit 2 on the CLI)."""
+    import cv2
+
+    from emoreason.api import analyze
+    from emoreason.cli.main import main
+
+    path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(face_rgb, cv2.COLOR_RGB2BGR))
+    default = analyze(path, modalities=["face"]).modalities["face"]
+    results = {m: analyze(path, modalities=["face"], face_model=m) for m in ("fer", "facex")}
+    by_name = {m: r.modalities["face"] for m, r in results.items()}
+    assert by_name["fer"].details["expression_model"] == "fer" and "facex" not in results["fer"].provenance["models"]
+    assert by_name["facex"].details["expression_model"] == "facex"
+    assert by_name["fer"].scores != by_name["facex"].scores
+    assert analyze(face_rgb, modalities=["face"], face_model="default").modalities["face"].scores \
+        == pytest.approx(default.scores)  # an array and "default" take the same path as the file
+    with pytest.raises(ConfigError, match="face model must be one of"):
+        analyze(path, face_model="vgg")
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(path), "--modalities", "face", "--face-model", "fer", "-o", str(out),
+                 "--no-progress"]) == 0
+    import json
+
+    assert json.loads(out.read_text())["modalities"]["face"]["details"]["expression_model"] == "fer"
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", str(path), "--face-model", "vgg"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err

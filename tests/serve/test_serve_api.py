@@ -57,7 +57,7 @@ def test_upload_wav_private_dir_removed_after(serve, fake, wav):
     with serve(create_app(spy)) as url, httpx.Client(base_url=url, timeout=10) as c:
         r = c.post("/v1/analyze", files={"file": ("../../etc/tone.WAV", wav, "audio/wav")},
                    data={"modalities": "voice,text", "fps": "2", "text": "hello there",
-                         "speaker_normalisation": "never"})
+                         "speaker_normalisation": "never", "face_model": "facex"})
         assert r.status_code == 200, r.text
         d = r.json()
     assert d["input"] == "tone.WAV"  # the client's name without its directories, never the server path
@@ -68,7 +68,7 @@ def test_upload_wav_private_dir_removed_after(serve, fake, wav):
     assert not seen["path"].parent.exists()
     call = fake.calls[0]
     assert call["modalities"] == ["voice", "text"] and call["fps"] == 2.0 and call["text"] == "hello there"
-    assert call["speaker_normalisation"] == "never"
+    assert call["speaker_normalisation"] == "never" and call["face_model"] == "facex"
 
 
 def test_upload_image(serve, fake, png):

@@ -44,6 +44,7 @@ def test_request_errors(serve, fake, tmp_path):
         err(c.post("/v1/analyze", files={"fps": (None, "500"), "text": (None, "x")}), 400, "invalid_option")
         assert "speaker_normalisation" in err(c.post("/v1/analyze", json={"text": "x", "speaker_normalisation": "often"}),
                                               400, "invalid_option")
+        assert "face model" in err(c.post("/v1/analyze", json={"text": "x", "face_model": "vgg"}), 400, "invalid_option")
         err(c.post("/v1/analyze", files={"video": ("a.wav", b"RIFF", "audio/wav")}), 400, "invalid_request")
         err(c.post("/v1/analyze", files={"labels": (None, "meld")}), 400, "invalid_request")  # no file, no text
         # bad media: zero bytes, a text file named .mp4, random bytes

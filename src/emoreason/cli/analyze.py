@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speaker-normalisation", choices=["auto", "always", "never"], default="auto",
                    help="z-score the voice within the recording: auto (when it has 15+ segments spread over "
                         "many emotions), always (3+ segments), never (default auto)")
+    p.add_argument("--face-model", choices=["default", "fer", "facex", "pool", "head"], default="default",
+                   help="the face stage's expression model: default (the shipped fer+facex pool), or one of the "
+                        "others to compare with (fusion keeps the default's face calibration)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                     progress=not args.no_progress and sys.stderr.isatty(),
                     explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
                     asr_model=args.asr_model, context=args.context,
-                    speaker_normalisation=args.speaker_normalisation)
+                    speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
         results.append(r)
         if args.output is None:
             print(r.summary())

@@ -63,6 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for the bootstrap and --sample (default 0)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0: none)")
+    p.add_argument(
+        "--face-model",
+        action="append",
+        dest="face_models",
+        choices=["default", "fer", "facex", "pool", "head"],
+        help="the face expression model of the default pipeline; repeat to compare, e.g. --face-model default "
+        "--face-model facex --face-model fer (default: default)",
+    )
     p.add_argument("--fps", type=float, default=5.0, help="video frames analysed per second (default 5)")
     p.add_argument(
         "--reasoning",
@@ -107,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         resamples=args.bootstrap,
         fps=args.fps,
+        face_models=args.face_models or ["default"],
         progress=not args.no_progress and sys.stderr.isatty(),
         resume=not args.fresh,
         reasoning=args.reasoning,

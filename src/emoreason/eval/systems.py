@@ -5,6 +5,7 @@ file of someone else's predictions. Each is a picklable callable ``EvalItem -> R
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class PipelineSystem:
     modalities: tuple[str, ...] = ("face", "voice", "text")
     model: str | None = None
     fps: float = 5.0
+    face_model: str | None = None  # the face stage's expression model (None: the default); see analyze()
 
     def __call__(self, item: EvalItem) -> Any:
         from emoreason import analyze
@@ -40,7 +42,7 @@ class PipelineSystem:
                 raise ConfigError(f"{item.id}: a text-only item needs the text modality and a transcript")
             return analyze(text=item.text, modalities=["text"], model=self.model, context=context)
         return analyze(item.path, text=text, modalities=list(self.modalities), fps=self.fps, model=self.model,
-                       context=context)
+                       context=context, face_model=self.face_model)
 
 
 @dataclass(frozen=True)
@@ -115,14 +117,20 @@ class ConstantSystem:
 
 
 def pipeline_systems(
-    dataset: LoadedDataset, modality_sets: list[str], models: list[str], fps: float = 5.0
+    dataset: LoadedDataset, modality_sets: list[str], models: list[str], fps: float = 5.0,
+    face_models: Sequence[str] = ("default",),
 ) -> tuple[dict[str, PipelineSystem], list[str]]:
     """One PipelineSystem per (model, modality set) that the dataset can feed, plus notes on skipped ones.
 
     ``models``: ``default`` or checkpoint paths. ``modality_sets``: face, voice, text, all, or a
     ``+``-joined combination such as ``face+voice``. A set sharing nothing with the dataset's modalities is
-    skipped with a note; otherwise it is cut down to what the dataset has.
+    skipped with a note; otherwise it is cut down to what the dataset has. ``face_models``: the default
+    pipeline's face expression models to compare (``default``, ``fer``, ``facex``, ``pool``, ``head``); each
+    set that uses the face runs once per model, named e.g. ``default[face; face facex]``.
     """
+    from emoreason.perception.face import check_face_model
+
+    chosen_faces = list(dict.fromkeys(check_face_model(f) for f in face_models)) or [None]
     systems: dict[str, PipelineSystem] = {}
     notes: list[str] = []
     for model in models:
@@ -140,8 +148,10 @@ def pipeline_systems(
                 continue
             if usable != wanted:
                 notes.append(f"{tag}[{spec}] uses {'+'.join(usable)} (what {dataset.name} offers)")
-            name = f"{tag}[{'+'.join(usable)}]"
-            systems.setdefault(name, PipelineSystem(usable, model_path, fps))
+            faces = chosen_faces if model_path is None and "face" in usable else [None]
+            for face in faces:
+                name = f"{tag}[{'+'.join(usable)}" + (f"; face {face}]" if face else "]")
+                systems.setdefault(name, PipelineSystem(usable, model_path, fps, face))
     return systems, notes
 
 

@@ -50,11 +50,22 @@ MIN_FRAMES_FOR_PERSON_BASELINE = 5
 MIN_NEUTRAL_PROB_FOR_BASELINE = 0.35
 MAX_EVIDENCE = 4
 EXPRESSION_MODELS = (None, "fer", "facex", "pool", "head")
+#: What a user may name (``analyze(face_model=...)``, ``--face-model``): "default" is the shipped choice.
+FACE_MODEL_NAMES = ("default", "fer", "facex", "pool", "head")
 #: In videos facex (the slower of the two image models, ~17-22 ms a frame on one core) runs on every
 #: FACEX_EVERY-th frame with a face; between runs its last probabilities are reused while the face box
 #: stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer and the mesh still run on every frame.
 FACEX_EVERY = 3  # 0.6 s apart at 5 fps; every 2nd frame put a 10-s clip over 0.3x real time (README, Speed)
 FACEX_REUSE_IOU = 0.5
+
+
+def check_face_model(value: object) -> str | None:
+    """The expression model ``value`` names (None for "default" or None), else a ConfigError."""
+    if value is None or value == "default":
+        return None
+    if value not in FACE_MODEL_NAMES:
+        raise ConfigError(f"face model must be one of {', '.join(FACE_MODEL_NAMES)}, not {value!r}")
+    return str(value)
 
 
 class FaceAnalyzer:

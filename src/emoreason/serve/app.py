@@ -274,6 +274,8 @@ _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content":
         "speaker_normalisation": {"type": "string", "enum": ["auto", "always", "never"], "default": "auto",
                                   "description": "z-score the voice within the recording (auto: the voice "
                                                  "model's gate decides)"},
+        "face_model": {"type": "string", "enum": ["default", "fer", "facex", "pool", "head"], "default": "default",
+                       "description": "the face stage's expression model (default: the shipped fer+facex pool)"},
         "transcript": {"type": "string", "format": "binary", "description": "a .txt/.srt/.vtt transcript"},
         "format": {"type": "string", "enum": ["json", "html"], "default": "json",
                    "description": "html: the self-contained HTML report instead of the JSON"}}}},

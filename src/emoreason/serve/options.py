@@ -14,7 +14,7 @@ from emoreason.serve.errors import ApiError
 from emoreason.serve.limits import Limits
 
 MODALITIES = ("face", "voice", "text")
-OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "format")
+OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "format")
 FILE_FIELDS = ("file", "transcript")
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 RESPONSE_FORMATS = ("json", "html")
@@ -64,6 +64,10 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         from emoreason.perception.voice import check_speaker_normalisation
 
         options["speaker_normalisation"] = check_speaker_normalisation(fields["speaker_normalisation"])
+    if fields.get("face_model") is not None:
+        from emoreason.perception.face import check_face_model
+
+        options["face_model"] = check_face_model(fields["face_model"])
     fmt = str(fields.get("format") or "json").lower()
     if fmt not in RESPONSE_FORMATS:
         raise ConfigError(f"format must be one of {', '.join(RESPONSE_FORMATS)}, not {fmt!r}")
