@@ -214,3 +214,34 @@ def test_constant_baseline_system():
     assert ConstantSystem("neutral")(item)["label"] == "neutral"
     with pytest.raises(ConfigError, match="not canonical"):
         ConstantSystem("joy")
+
+
+def test_speaker_clips_system_reads_each_speaker_once_and_records_group_failures(monkeypatch, tmp_path):
+    import emoreason.speaker_clips as sc
+    from emoreason.errors import InputNotFoundError as Missing
+    from emoreason.eval.systems import SpeakerClipsSystem, speaker_groups
+
+    items = [EvalItem(id=f"c{i}", label="happy", source_label="happy", path=Path(f"/x/c{i}.wav"),
+                      speaker=("A" if i < 3 else "B" if i < 5 else None)) for i in range(6)]
+    groups = speaker_groups(items)
+    assert groups["c0"] == ("c0", "c1", "c2") and groups["c4"] == ("c3", "c4") and groups["c5"] == ("c5",)
+    calls = []
+
+    def fake(paths, **kw):
+        calls.append([p.name for p in paths])
+        if any(p.name == "c3.wav" for p in paths):
+            raise Missing("c3.wav not found")
+        return [{"label": "sad", "scores": {"sad": 1.0}} for _ in paths]
+
+    monkeypatch.setattr(sc, "analyze_clips", fake)
+    data = LoadedDataset("fake", "/fake", "dev", "canonical", ("voice",), items)
+    systems, notes = pipeline_systems(data, ["voice"], ["default"], voice_by_speaker=True)
+    assert list(systems) == ["default[voice]", "default[voice; by speaker]"] and not notes
+    assert isinstance(systems["default[voice; by speaker]"], SpeakerClipsSystem)
+    preds = run_system(systems["default[voice; by speaker]"], "s", items, tmp_path / "s.jsonl", progress=False)
+    assert calls == [["c0.wav", "c1.wav", "c2.wav"], ["c3.wav", "c4.wav"], ["c5.wav"]]  # each group once
+    assert [p.ok for p in preds] == [True, True, True, False, False, True]
+    assert "speaker group of 2 clips failed" in preds[4].error and "c3.wav not found" in preds[4].error
+    alone = make_dataset(3)  # no speaker ids: no by-speaker system, and a note says why
+    systems, notes = pipeline_systems(alone, ["voice"], ["default"], voice_by_speaker=True)
+    assert list(systems) == ["default[voice]"] and "no speaker shared" in notes[0]

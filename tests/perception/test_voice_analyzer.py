@@ -201,3 +201,58 @@ def test_the_recording_level_does_not_change_the_emotion(analyzer, recording):
         assert np.allclose([out.scores[k] for k in CANONICAL], [base.scores[k] for k in CANONICAL], atol=2e-3)
         shift = 20 * np.log10(scale)
         assert np.allclose(out.details["level_gain_db"], np.array(base.details["level_gain_db"]) - shift, atol=0.05)
+
+
+def test_clips_of_one_speaker_are_read_as_one_recording(analyzer, recording):
+    """analyze_clips: each clip is one utterance; all of them are normalised together, exactly as one
+    recording holding the same utterances would be; a clip without speech is unusable and takes no part."""
+    whole = analyzer.analyze(recording)
+    clips = [ArrayAudio(recording.read(max(0.0, t.start - 0.3), t.end + 0.3)) for t in whole.timeline]
+    outs = analyzer.analyze_clips([*clips[:2], ArrayAudio(fx.silence(2.0)), *clips[2:]])
+    assert len(outs) == len(clips) + 1 and not outs[2].usable and "no speech" in outs[2].reason
+    used = [o for o in outs if o.usable]
+    assert all(o.details["n_segments"] == 1 and o.details["classifier"] == "recording" for o in used)
+    assert used[0].details["speaker_group"] == {"clips": 5, "clips_with_speech": 4, "segments": 4}
+    # the same utterances, cut where analyze_clips cut them, joined into one recording with pauses between
+    gap = fx.silence(1.0)
+    parts, spans, t = [gap], [], len(gap) / 16000
+    for clip, o in zip(clips, used):
+        a, b = o.timeline[0].start, o.timeline[0].end
+        parts += [clip.samples, gap]
+        spans.append((t + a, t + b))
+        t += (len(clip.samples) + len(gap)) / 16000
+    joined = analyzer.analyze(ArrayAudio(np.concatenate(parts)), speech=spans)
+    for o, seg in zip(used, joined.timeline):
+        assert o.scores == pytest.approx(seg.scores, abs=1e-6)
+    alone = analyzer.analyze(clips[0])  # one utterance alone: the population path, other scores
+    assert alone.details["classifier"] == "population" and alone.scores != pytest.approx(used[0].scores)
+    assert all(not o.usable for o in analyzer.analyze_clips([ArrayAudio(fx.silence(1.0))]))
+
+
+def test_analyze_clips_on_files_and_the_cli(tmp_path, recording, capsys):
+    import soundfile as sf
+
+    from emoreason import analyze_clips
+    from emoreason.cli.main import main
+    from emoreason.errors import ConfigError, InputNotFoundError
+
+    whole = VoiceAnalyzer().analyze(recording)
+    paths = []
+    for i, t in enumerate(whole.timeline):
+        paths.append(tmp_path / f"clip{i}.wav")
+        sf.write(paths[-1], recording.read(max(0.0, t.start - 0.3), t.end + 0.3), 16000)
+    results = analyze_clips(paths, modalities="voice")
+    assert [r.input for r in results] == [str(p) for p in paths]
+    assert all(r.modalities["voice"].details["speaker_group"]["clips"] == len(paths) for r in results)
+    assert all(any("read together with 3 other clip(s)" in n for n in r.notes) for r in results)
+    with pytest.raises(InputNotFoundError):
+        analyze_clips([*paths, tmp_path / "missing.wav"], modalities="voice")
+    with pytest.raises(ConfigError):
+        analyze_clips([])
+    out = tmp_path / "r.jsonl"
+    assert main(["analyze", *map(str, paths), "--same-speaker", "--modalities", "voice", "-o", str(out),
+                 "--no-progress"]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(paths) and all(json.loads(x)["modalities"]["voice"]["used"] for x in lines)
+    assert main(["analyze", str(paths[0]), "--same-speaker"]) == 2
+    assert "two or more media files" in capsys.readouterr().err

@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--face-model", choices=["default", "fer", "facex", "pool", "head"], default="default",
                    help="the face stage's expression model: default (the shipped fer+facex pool), or one of the "
                         "others to compare with (fusion keeps the default's face calibration)")
+    p.add_argument("--same-speaker", action="store_true",
+                   help="the inputs are clips of one speaker: read their voice together as one recording, so "
+                        "the voice model can normalise per speaker (one result per clip)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -54,6 +57,18 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot write {fmt!r}: use --format json, jsonl or csv")
     sources = args.inputs or [None]
     results = []
+    if args.same_speaker:
+        if len(args.inputs) < 2 or args.model or args.text is not None or args.transcript or args.context:
+            raise ConfigError("--same-speaker takes two or more media files of one speaker, without --model, "
+                              "--text, --transcript or --context")
+        from emoreason.speaker_clips import analyze_clips
+
+        results = analyze_clips(args.inputs, modalities=args.modalities, labels=args.labels, fps=args.fps,
+                                speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
+        sources = []
+        if args.output is None:
+            for r in results:
+                print(r.summary())
     for src in sources:
         r = analyze(src, text=args.text, transcript=args.transcript, modalities=args.modalities,
                     labels=args.labels, fps=args.fps, model=args.model,

@@ -71,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the face expression model of the default pipeline; repeat to compare, e.g. --face-model default "
         "--face-model facex --face-model fer (default: default)",
     )
+    p.add_argument(
+        "--voice-by-speaker",
+        action="store_true",
+        help="also run each voice set with every speaker's clips read together (speaker normalisation over "
+        "the corpus' speaker ids), named e.g. default[voice; by speaker]",
+    )
     p.add_argument("--fps", type=float, default=5.0, help="video frames analysed per second (default 5)")
     p.add_argument(
         "--reasoning",
@@ -116,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         resamples=args.bootstrap,
         fps=args.fps,
         face_models=args.face_models or ["default"],
+        voice_by_speaker=args.voice_by_speaker,
         progress=not args.no_progress and sys.stderr.isatty(),
         resume=not args.fresh,
         reasoning=args.reasoning,

@@ -36,6 +36,7 @@ def evaluate(
     resamples: int = 1000,
     fps: float = 5.0,
     face_models: Sequence[str] = ("default",),
+    voice_by_speaker: bool = False,
     progress: bool = True,
     resume: bool = True,
     reasoning: str = "auto",
@@ -51,6 +52,8 @@ def evaluate(
     ``systems``; ``baselines`` adds one constant predictor per label (the majority-class baseline).
     ``face_models`` runs each face-using set once per face expression model (``default``, ``fer``,
     ``facex``, ``pool``, ``head``), to compare the default face stage with its peers in one report.
+    ``voice_by_speaker`` adds, for each set using the voice, the pipeline with each speaker's clips read
+    together (speaker normalisation over the corpus' speaker ids; :class:`SpeakerClipsSystem`).
     Pass ``models=()`` to run no pipeline. ``sample`` draws a seeded random subset (``seed``) before
     ``limit`` takes the first items. ``reasoning``: ``auto`` (sentence-embedding clue
     overlap when the dataset has reference explanations), ``labels`` (emotion-word overlap only), ``off``.
@@ -62,7 +65,7 @@ def evaluate(
     if reasoning not in ("auto", "labels", "off"):
         raise ConfigError(f"reasoning must be auto, labels or off, got {reasoning!r}")
     data = get_adapter(dataset, label_set).load(Path(root), split).sampled(sample, seed).limited(limit)
-    chosen, notes = pipeline_systems(data, list(modalities), list(models), fps, face_models) if models else ({}, [])
+    chosen, notes = pipeline_systems(data, list(modalities), list(models), fps, face_models, voice_by_speaker) if models else ({}, [])
     all_systems: dict[str, System] = dict(chosen)
     for p in predictions:
         all_systems[f"file:{Path(p).stem}"] = FilePredictions.load(p, data)

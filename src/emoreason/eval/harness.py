@@ -183,7 +183,7 @@ def _check_fingerprint(system: System, journal: Path, resume: bool) -> None:
 
 
 def _predictions(system: System, name: str, todo: list[EvalItem], workers: int) -> Iterable[Prediction]:
-    if workers == 1 or len(todo) <= 1:
+    if workers == 1 or len(todo) <= 1 or getattr(system, "runs_in_groups", False):
         for it in todo:
             yield predict_one(system, name, it)
         return

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emoreason.errors import ConfigError, InputNotFoundError
+from emoreason.errors import ConfigError, EmoreasonError, InputNotFoundError
 from emoreason.eval.datasets.base import EvalItem, LoadedDataset, read_csv_rows
 from emoreason.eval.datasets.manifest import MANIFEST_LABELS
 from emoreason.labels import CANONICAL, LabelMap
@@ -43,6 +43,53 @@ class PipelineSystem:
             return analyze(text=item.text, modalities=["text"], model=self.model, context=context)
         return analyze(item.path, text=text, modalities=list(self.modalities), fps=self.fps, model=self.model,
                        context=context, face_model=self.face_model)
+
+
+@dataclass
+class SpeakerClipsSystem:
+    """The default pipeline with the voice of each speaker's clips read together
+    (:func:`emoreason.analyze_clips`: speaker normalisation, as a corpus' protocol with speaker ids allows).
+    ``groups`` maps each item id to its speaker's item ids (in corpus order); an item with no speaker id is
+    its own group. A group is analysed when its first item is asked for and its results handed out as the
+    others are; if the group fails (a missing or unreadable clip), each of its items records that error.
+    Runs in one process (``runs_in_groups``): split across workers, every worker would redo whole groups."""
+
+    modalities: tuple[str, ...]
+    groups: dict[str, tuple[str, ...]]
+    items: dict[str, EvalItem]
+    fps: float = 5.0
+    runs_in_groups = True
+    _done: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __call__(self, item: EvalItem) -> Any:
+        from emoreason.speaker_clips import analyze_clips
+
+        if item.id not in self._done:
+            ids = self.groups.get(item.id, (item.id,))
+            clips = [self.items[i] for i in ids]
+            if any(c.path is None for c in clips):
+                raise ConfigError(f"{item.id}: grouping by speaker needs a media file for every clip")
+            texts = [c.text for c in clips] if "text" in self.modalities else None
+            try:
+                results: list[Any] = analyze_clips([c.path for c in clips], modalities=list(self.modalities),
+                                                   fps=self.fps, texts=texts)
+            except EmoreasonError as exc:
+                results = [exc] * len(ids)
+            self._done.update(zip(ids, results))
+        out = self._done.pop(item.id)
+        if isinstance(out, Exception):
+            raise EmoreasonError(f"its speaker group of {len(self.groups.get(item.id, ()))} clips failed: "
+                                 f"{type(out).__name__}: {out}")
+        return out
+
+
+def speaker_groups(items: Sequence[EvalItem]) -> dict[str, tuple[str, ...]]:
+    """Item id -> the ids of the items with the same speaker id, in corpus order (itself alone if none)."""
+    by_speaker: dict[str, list[str]] = {}
+    for it in items:
+        if it.speaker:
+            by_speaker.setdefault(it.speaker, []).append(it.id)
+    return {it.id: tuple(by_speaker[it.speaker]) if it.speaker else (it.id,) for it in items}
 
 
 @dataclass(frozen=True)
@@ -118,8 +165,8 @@ class ConstantSystem:
 
 def pipeline_systems(
     dataset: LoadedDataset, modality_sets: list[str], models: list[str], fps: float = 5.0,
-    face_models: Sequence[str] = ("default",),
-) -> tuple[dict[str, PipelineSystem], list[str]]:
+    face_models: Sequence[str] = ("default",), voice_by_speaker: bool = False,
+) -> tuple[dict[str, PipelineSystem | SpeakerClipsSystem], list[str]]:
     """One PipelineSystem per (model, modality set) that the dataset can feed, plus notes on skipped ones.
 
     ``models``: ``default`` or checkpoint paths. ``modality_sets``: face, voice, text, all, or a
@@ -127,12 +174,18 @@ def pipeline_systems(
     skipped with a note; otherwise it is cut down to what the dataset has. ``face_models``: the default
     pipeline's face expression models to compare (``default``, ``fer``, ``facex``, ``pool``, ``head``); each
     set that uses the face runs once per model, named e.g. ``default[face; face facex]``.
+    ``voice_by_speaker`` adds, for each set that uses the voice, a :class:`SpeakerClipsSystem` named e.g.
+    ``default[voice; by speaker]`` (when the corpus gives speaker ids).
     """
     from emoreason.perception.face import check_face_model
 
     chosen_faces = list(dict.fromkeys(check_face_model(f) for f in face_models)) or [None]
-    systems: dict[str, PipelineSystem] = {}
+    systems: dict[str, PipelineSystem | SpeakerClipsSystem] = {}
     notes: list[str] = []
+    groups = speaker_groups(dataset.items) if voice_by_speaker else {}
+    if voice_by_speaker and not any(len(g) > 1 for g in groups.values()):
+        notes.append(f"voice by speaker skipped: {dataset.name} gives no speaker shared by two items")
+        groups = {}
     for model in models:
         model_path = None if model == "default" else model
         if model_path is not None and not Path(model_path).exists():
@@ -152,6 +205,9 @@ def pipeline_systems(
             for face in faces:
                 name = f"{tag}[{'+'.join(usable)}" + (f"; face {face}]" if face else "]")
                 systems.setdefault(name, PipelineSystem(usable, model_path, fps, face))
+            if groups and model_path is None and "voice" in usable:
+                systems.setdefault(f"{tag}[{'+'.join(usable)}; by speaker]",
+                                   SpeakerClipsSystem(usable, groups, {it.id: it for it in dataset.items}, fps))
     return systems, notes
 
 

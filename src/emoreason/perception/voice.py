@@ -34,6 +34,10 @@ and pooled over the recording weighted by segment duration. Each segment is also
 speeds listed as ``tta_speeds`` in the model's config (0.9x and 1.1x from version 5) and the probabilities of all views
 averaged, as the model was trained with those augmentations.
 
+Clips of one speaker (``VoiceAnalyzer.analyze_clips``; ``emoreason.analyze_clips``): each clip is read as one
+utterance, from its first to its last speech, as the model was trained, and all the clips' utterances are
+normalised and gated together as one recording; each clip gets its own output (``details["speaker_group"]``).
+
 ``reliability`` = min(1, speech seconds / 2) -- a heuristic: less than two seconds of speech gives the
 voice a proportionally smaller say in fusion. ``details["arousal_prosody"]`` is the prosody arousal
 rule of :mod:`.voice_cues` (a heuristic, not the model), duration-weighted over segments.
@@ -44,7 +48,9 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -284,20 +290,53 @@ class VoiceAnalyzer:
                              f"layers {c.whisper_layers} on this encoder give {self.embedder.dim + len(COLUMNS)}")
 
     def analyze(self, audio: AudioSource, speech: list[tuple[float, float]] | None = None) -> ModalityOutput:
-        clock = time.perf_counter()
         timing: dict[str, float] = {}
-
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timing[name] = round(now - clock, 4)
-            clock = now
-
+        lap = _stopwatch(timing)
         segments = detect_speech(audio) if speech is None else _clean_segments(speech, audio)
         lap("vad")
         if not segments:
-            return ModalityOutput.unusable("voice", f"no speech detected in {audio.duration:.1f} s of audio",
-                                           speech_seconds=0.0, n_segments=0)
+            return _no_speech(audio)
+        feats = self._segment_features(audio, segments, lap)
+        probs, variant, gate = self.classifier.predict_with_gate(feats.views, frame_probs=feats.frame_probs)
+        speaker_relative = variant in ("recording", "speaker")
+        # cues: within a recording, loudness differences are real; against the training voices, only
+        # the levelled values are comparable
+        z = self._prosody_z(feats.prosody if speaker_relative else feats.levelled, speaker_relative)
+        return self._output(segments, feats, probs, z, variant, gate, timing, lap)
+
+    def analyze_clips(self, audios: list[AudioSource]) -> list[ModalityOutput]:
+        """Several clips of **one speaker** (a corpus' clips of one actor, the turns of one caller), read as
+        one recording: each clip is one utterance, from its first to its last speech (as the model was
+        trained; over 10 s it is split as the VAD splits), and the recording's normalisation and speaker gate
+        see all the clips' utterances together. One output per clip, in order; a clip without speech gets
+        an unusable output and takes no part."""
+        timing: dict[str, float] = {}
+        lap = _stopwatch(timing)
+        spans = []
+        for audio in audios:
+            segs = detect_speech(audio)
+            spans.append(_clean_segments([(segs[0][0], segs[-1][1])], audio) if segs else [])
+        lap("vad")
+        used = [i for i, s in enumerate(spans) if s]
+        feats = [self._segment_features(audios[i], spans[i], lap) for i in used]
+        if not feats:
+            return [_no_speech(a) for a in audios]
+        views = [np.concatenate([f.views[k] for f in feats]) for k in range(len(feats[0].views))]
+        frame_probs = np.concatenate([f.frame_probs for f in feats]) if self.classifier.uses_frames else None
+        probs, variant, gate = self.classifier.predict_with_gate(views, frame_probs=frame_probs)
+        speaker_relative = variant in ("recording", "speaker")
+        prosody = np.concatenate([f.prosody if speaker_relative else f.levelled for f in feats])
+        z = self._prosody_z(prosody, speaker_relative)
+        outs: list[ModalityOutput] = [_no_speech(a) for a in audios]
+        edges = np.cumsum([0] + [len(spans[i]) for i in used])
+        group = {"clips": len(audios), "clips_with_speech": len(used), "segments": int(edges[-1])}
+        for k, i in enumerate(used):
+            rows = slice(edges[k], edges[k + 1])
+            outs[i] = self._output(spans[i], feats[k], probs[rows], z[rows], variant, gate, dict(timing), lap)
+            outs[i].details["speaker_group"] = group
+        return outs
+
+    def _segment_features(self, audio: AudioSource, segments: list[tuple[float, float]], lap) -> _Features:
         table = analyze_prosody(audio, segments)
         prosody = table[list(COLUMNS)].to_numpy(dtype=np.float64)
         lap("prosody")
@@ -323,13 +362,13 @@ class VoiceAnalyzer:
         # other prosody value is relative), by exactly the gain
         levelled = prosody.copy()
         levelled[:, COLUMNS.index("energy_mean_db")] += gains
-        features = [np.concatenate([e, levelled], axis=1) for e in emb]
-        probs, variant, gate = self.classifier.predict_with_gate(features, frame_probs=frame_probs)
-        speaker_relative = variant in ("recording", "speaker")
-        # cues: within a recording, loudness differences are real; against the training voices, only
-        # the levelled values are comparable
-        z = self._prosody_z(prosody if speaker_relative else levelled, speaker_relative)
+        return _Features(table, prosody, levelled, [np.concatenate([e, levelled], axis=1) for e in emb],
+                         frame_probs, gains)
 
+    def _output(self, segments: list[tuple[float, float]], feats: _Features, probs: np.ndarray, z: np.ndarray,
+                variant: str, gate: dict, timing: dict[str, float], lap) -> ModalityOutput:
+        speaker_relative = variant in ("recording", "speaker")
+        table, prosody = feats.table, feats.prosody
         durations = np.array([b - a for a, b in segments])
         pooled = (probs * durations[:, None]).sum(axis=0) / durations.sum()
         scores = {lab: float(p) for lab, p in zip(CANONICAL, pooled)}
@@ -355,7 +394,7 @@ class VoiceAnalyzer:
             "arousal_prosody": (sum(r * d for r, d in known) / sum(d for _, d in known)) if known else None,
             "arousal_source": "prosody rule (heuristic, see emoreason.perception.voice_cues)",
             "license_note": "voice model trained on RAVDESS: non-commercial use only (CC BY-NC-SA 4.0)",
-            "level_gain_db": None if level_db is None else [round(float(g), 2) for g in gains],
+            "level_gain_db": None if self.classifier.level_db is None else [round(float(g), 2) for g in feats.gains],
             "timing_s": timing,
         }
         return ModalityOutput(
@@ -382,6 +421,33 @@ class VoiceAnalyzer:
         sd = filled.std(axis=0)
         z = np.where(sd > 1e-9, (filled - filled.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0), 0.0)
         return np.where(measured, z, np.nan)
+
+
+@dataclass
+class _Features:
+    """One recording's (or clip's) segments as the classifier and the cues read them."""
+
+    table: Any  # the prosody DataFrame, one row per segment
+    prosody: np.ndarray  # as recorded
+    levelled: np.ndarray  # energy_mean_db shifted by the level gain
+    views: list[np.ndarray]  # features per test view (speeds), segments x dim
+    frame_probs: np.ndarray | None
+    gains: np.ndarray
+
+
+def _stopwatch(timing: dict[str, float]):
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timing[name] = round(timing.get(name, 0.0) + now - clock[0], 4)
+        clock[0] = now
+    return lap
+
+
+def _no_speech(audio: AudioSource) -> ModalityOutput:
+    return ModalityOutput.unusable("voice", f"no speech detected in {audio.duration:.1f} s of audio",
+                                   speech_seconds=0.0, n_segments=0)
 
 
 def _clean_segments(speech: list[tuple[float, float]], audio: AudioSource) -> list[tuple[float, float]]:
