@@ -309,6 +309,10 @@ def analyze(
     if model is not None:
         from emoreason.llm.infer import analyze_with_llm
 
+        if face_model not in (None, "default"):
+            raise ConfigError("face_model chooses the default pipeline's face model; an MLLM checkpoint "
+                              "(model=...) has its own face encoders")
+
         return analyze_with_llm(source, model_path=model, text=text, label_set=label_map.name)
     t_start = time.perf_counter()
     p = run_perception(source, text=text, transcript_path=transcript, sample_rate=sample_rate,

@@ -311,6 +311,8 @@ def test_face_model_option_reaches_the_face_stage_and_is_checked(tmp_path, face_
         == pytest.approx(default.scores)  # an array and "default" take the same path as the file
     with pytest.raises(ConfigError, match="face model must be one of"):
         analyze(path, face_model="vgg")
+    with pytest.raises(ConfigError, match="own face encoders"):
+        analyze(path, face_model="fer", model=tmp_path)
     out = tmp_path / "r.json"
     assert main(["analyze", str(path), "--modalities", "face", "--face-model", "fer", "-o", str(out),
                  "--no-progress"]) == 0
