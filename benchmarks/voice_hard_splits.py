@@ -1,5 +1,8 @@
 """Voice model on harder splits than the card's grouped CV: version 2's logistic regression alone, the
-frame network alone and the shipped blend (version 3), trained with the shipped training code.
+frame network alone and the shipped blend (version 3), trained with the shipped training code; and the
+speaker path (speaker regression on features z-scored over each test actor's clips, mixed with the frame
+network as shipped): what ``analyze_clips`` / ``eval --voice-by-speaker`` gives when the speaker's clips
+are read together (forced, as ``speaker_normalisation="always"``: these test actors span every emotion).
 
 - trained on one sex, tested on the other (9 actors each way);
 - unseen actors AND the unseen sentence: 6 actor folds (seeded like the card's CV); within each, train
@@ -38,11 +41,15 @@ def main(data: str, seeds: list[int]) -> None:
         pop = vm.fit_population([v[tr] for v in views], y[tr])
         p_lr = vm.predict_tta(pop, [v[te] for v in views])
         net = vf.fit_frames(frames, y, np.flatnonzero(tr), n, seed=seed)
-        return p_lr, vf.predict_frames(net, vm.tta_frames(frames), np.flatnonzero(te))
+        p_fr = vf.predict_frames(net, vm.tta_frames(frames), np.flatnonzero(te))
+        spk = vm.fit_speaker_model([v[tr] for v in views], y[tr], actor[tr])
+        p_spk = vm.predict_speaker(spk, [v[te] for v in views], actor[te], p_fr)  # each test actor's clips together
+        return p_lr, p_fr, p_spk
 
-    def line(label, yy, p_lr, p_fr):
+    def line(label, yy, p_lr, p_fr, p_spk):
         print(f"{label}: v2 regression {uar(yy, p_lr.argmax(1)):.3f}  frame network {uar(yy, p_fr.argmax(1)):.3f}  "
-              f"v3 blend {uar(yy, vm.blend(p_lr, p_fr).argmax(1)):.3f}  ({time.time() - start:.0f} s)", flush=True)
+              f"v3 blend {uar(yy, vm.blend(p_lr, p_fr).argmax(1)):.3f}  speaker path, each test actor's clips "
+              f"together {uar(yy, p_spk.argmax(1)):.3f}  ({time.time() - start:.0f} s)", flush=True)
 
     start = time.time()
     for train_female in (False, True):
@@ -50,13 +57,13 @@ def main(data: str, seeds: list[int]) -> None:
         line(f"train {'female' if train_female else 'male'} -> test the other sex", y[~tr], *fit(tr, ~tr, 0))
     for seed in seeds:
         actors = np.random.RandomState(seed).permutation(np.unique(actor))
-        p_lr, p_fr = np.zeros((len(y), n)), np.zeros((len(y), n))
+        p_lr, p_fr, p_spk = np.zeros((len(y), n)), np.zeros((len(y), n)), np.zeros((len(y), n))
         for held in np.array_split(actors, vm.FOLDS):
             for s in (False, True):
                 tr = ~np.isin(actor, held) & (sentence == s)
                 te = np.isin(actor, held) & (sentence != s)
-                p_lr[te], p_fr[te] = fit(tr, te, seed)
-        line(f"unseen sentence + unseen actors, seed {seed}", y, p_lr, p_fr)
+                p_lr[te], p_fr[te], p_spk[te] = fit(tr, te, seed)
+        line(f"unseen sentence + unseen actors, seed {seed}", y, p_lr, p_fr, p_spk)
 
 
 if __name__ == "__main__":
