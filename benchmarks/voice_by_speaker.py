@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emoreason.eval.metrics import uar
 from emoreason.io.audio import ArrayAudio
-from emoreason.labels import CANONICAL
 from emoreason.perception.voice import VoiceAnalyzer
 from emoreason.training import voice_model as vm
 from emoreason.training.voice_features import _read, load_ravdess
@@ -38,11 +38,6 @@ def subset_frames(frames: list, idx: np.ndarray) -> list:
         parts = [states[offsets[i]:offsets[i + 1]] for i in idx]
         out.append((np.concatenate(parts), np.concatenate([[0], np.cumsum([len(p) for p in parts])])))
     return out
-
-
-def uar(truth: list[str], pred: list[str]) -> float:
-    present = [c for c in CANONICAL if c in truth]
-    return float(np.mean([np.mean([p == c for t, p in zip(truth, pred) if t == c]) for c in present]))
 
 
 FOLDS = ((2, 9, 16), (1, 8, 15), (4, 11, 18), (3, 6, 13), (5, 10, 17), (7, 12, 14))  # every actor held out once

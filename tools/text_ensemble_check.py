@@ -45,13 +45,13 @@ def main() -> int:
                     "designs": {}}
     print("head alone: " + ", ".join(f"{k} {v:.4f}" for k, v in report["head_alone"].items()))
     for design, by_seed in sorted(members.items()):
-        probs = {}
+        probs, meta = {}, {}
         for seed, folder in sorted(by_seed.items()):
             model = LoraTextModel.load(folder)
             probs[seed] = {k: model.predict_proba(s.texts, s.history) for k, s in sets.items()}
+            meta = meta or model.meta
         seeds = sorted(probs)
-        row: dict = {"seeds": seeds, "spec": {k: LoraTextModel.load(by_seed[seeds[0]]).meta[k]
-                                              for k in ("rank", "context_turns", "max_length", "epochs")}}
+        row: dict = {"seeds": seeds, "spec": {k: meta[k] for k in ("rank", "context_turns", "max_length", "epochs")}}
         for k in sets:
             f = [wf1[k](probs[s][k]) for s in seeds]
             row[f"{k}_members"] = {"per_seed": f, "mean": float(np.mean(f)), "std": float(np.std(f))}

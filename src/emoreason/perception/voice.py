@@ -332,8 +332,10 @@ class VoiceAnalyzer:
         group = {"clips": len(audios), "clips_with_speech": len(used), "segments": int(edges[-1])}
         for k, i in enumerate(used):
             rows = slice(edges[k], edges[k + 1])
-            outs[i] = self._output(spans[i], feats[k], probs[rows], z[rows], variant, gate, dict(timing), lap)
+            outs[i] = self._output(spans[i], feats[k], probs[rows], z[rows], variant, gate, timing, lap)
             outs[i].details["speaker_group"] = group
+        for i in used:  # each clip reports the group's timing, the stages' totals over all the clips
+            outs[i].details["timing_s"] = dict(timing)
         return outs
 
     def _segment_features(self, audio: AudioSource, segments: list[tuple[float, float]], lap) -> _Features:

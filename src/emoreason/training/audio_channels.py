@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 SAMPLE_RATE = 16000
+TELEPHONE_RATE = 8000
 
 
 def _rms(x: np.ndarray) -> float:
@@ -26,20 +27,18 @@ def _rms(x: np.ndarray) -> float:
 
 def telephone(x: np.ndarray, low: float = 300.0, high: float = 3400.0) -> np.ndarray:
     """Band-passed to ``low``-``high`` Hz, resampled to 8 kHz and back, mu-law companded to 8 bits."""
-    from scipy.signal import butter, resample_poly, sosfiltfilt
+    from emoreason.io.audio import resample
 
     x = np.asarray(x, dtype=np.float64)
     if len(x) < 64:
         return x.astype(np.float32)
-    narrow = resample_poly(x, 1, 2)
-    sos = butter(4, [low, high], btype="bandpass", fs=SAMPLE_RATE // 2, output="sos")
-    narrow = sosfiltfilt(sos, narrow)
+    narrow = band_limit(resample(x, SAMPLE_RATE, TELEPHONE_RATE), low, high, TELEPHONE_RATE).astype(np.float64)
     peak = float(np.max(np.abs(narrow))) or 1.0
     mu = 255.0
     scaled = narrow / peak
     coded = np.round(np.sign(scaled) * np.log1p(mu * np.abs(scaled)) / np.log1p(mu) * 127) / 127
     decoded = np.sign(coded) * np.expm1(np.abs(coded) * np.log1p(mu)) / mu * peak
-    return resample_poly(decoded, 2, 1)[: len(x)].astype(np.float32)
+    return resample(decoded, TELEPHONE_RATE, SAMPLE_RATE)[: len(x)]
 
 
 def room_impulse(rt60: float, seed: int, direct_to_reverb_db: float = 0.0) -> np.ndarray:
@@ -83,14 +82,14 @@ def coloured_noise(x: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     return (x + pink_noise(len(x), seed) * _rms(x) * 10 ** (-snr_db / 20)).astype(np.float32)
 
 
-def band_limit(x: np.ndarray, low: float, high: float) -> np.ndarray:
-    """``x`` through a 4th-order Butterworth band-pass ``low``-``high`` Hz (zero phase)."""
+def band_limit(x: np.ndarray, low: float, high: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``x`` (at ``sample_rate``) through a 4th-order Butterworth band-pass ``low``-``high`` Hz (zero phase)."""
     from scipy.signal import butter, sosfiltfilt
 
     x = np.asarray(x, dtype=np.float64)
     if len(x) < 64:
         return x.astype(np.float32)
-    sos = butter(4, [low, high], btype="bandpass", fs=SAMPLE_RATE, output="sos")
+    sos = butter(4, [low, high], btype="bandpass", fs=sample_rate, output="sos")
     return sosfiltfilt(sos, x).astype(np.float32)
 
 
