@@ -43,7 +43,7 @@ print(json.dumps({"duration": r.duration, "timings": r.provenance["timings"], "l
 def make_clip(path: Path, seconds: float, fps: int = 25) -> Path:
     from skimage import data
 
-    from emoreason.demo import DEMO_SENTENCE, speak
+    from emoreason.io.demo_clip import DEMO_SENTENCE, speak
     from emoreason.io.synth import write_media
 
     speech = speak(DEMO_SENTENCE)

@@ -43,7 +43,7 @@ def make_clips(folder: Path, n: int, seconds: float = 5.0, fps: int = 25) -> lis
     from emoreason.io.synth import tone, write_media
 
     try:
-        from emoreason.demo import speak
+        from emoreason.io.demo_clip import speak
 
         speak("test")
         voice = True
@@ -70,8 +70,8 @@ def make_clips(folder: Path, n: int, seconds: float = 5.0, fps: int = 25) -> lis
 
 
 def run(clips: Path, out: Path, workers: int, perceiver: str | None, modalities: str) -> tuple[float, dict]:
-    from emoreason.data.builder import DEFAULT_PERCEIVER, BuildOptions
-    from emoreason.data.runner import build_dataset
+    from emoreason.dataset_builder.builder import DEFAULT_PERCEIVER, BuildOptions
+    from emoreason.dataset_builder.runner import build_dataset
 
     options = BuildOptions(perceiver=perceiver or DEFAULT_PERCEIVER, modalities=modalities)
     t0 = time.perf_counter()

@@ -35,7 +35,7 @@ TINY = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num
 
 
 def layout(tiny: bool):
-    from emoreason.models.emollm.configuration_emollm import emotion_llama_encoders, emotion_llama_streams
+    from emoreason.emollm.configuration_emollm import emotion_llama_encoders, emotion_llama_streams
 
     encoders, streams = emotion_llama_encoders(), emotion_llama_streams()
     if tiny:  # 64 patches of 32-d grouped 4 -> 16 tokens, 16-d one-token streams: 20 multimodal tokens
@@ -48,8 +48,8 @@ def layout(tiny: bool):
 def build(kind: str, text_cfg: dict, tiny: bool, dtype: torch.dtype, device: str, r: int):
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from emoreason.models.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration
-    from emoreason.models.emollm.lora import apply_lora
+    from emoreason.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration
+    from emoreason.emollm.lora import apply_lora
 
     vocab = text_cfg["vocab_size"]
     if kind == "plain":

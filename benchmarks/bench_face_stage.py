@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 from skimage import data
 
-from emoreason.perception.face import FaceAnalyzer
-from emoreason.perception.face_expression import FacexClassifier, face_square_gray
-from emoreason.perception.face_mesh import FaceMeshTracker
+from emoreason.perception.face.analyzer import FaceAnalyzer
+from emoreason.perception.face.expression import FacexClassifier, face_square_gray
+from emoreason.perception.face.mesh import FaceMeshTracker
 
 
 def per_call_ms(fn, k: int = 60) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from emoreason.io.audio import ArrayAudio
-from emoreason.perception.voice import VoiceAnalyzer
+from emoreason.perception.voice.analyzer import VoiceAnalyzer
 
 
 def main(data: str, *model_dirs: str) -> None:

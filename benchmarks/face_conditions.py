@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
-    from emoreason.perception.face_expression import (
+    from emoreason.perception.face.expression import (
         ASSETS,
         FLAT_CROP_RANGE,
         ExpressionPool,
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         facex_logp,
         fer_logp,
     )
-    from emoreason.perception.face_mesh import FaceMeshTracker
-    from emoreason.training.face_model import uar
+    from emoreason.perception.face.mesh import FaceMeshTracker
+    from emoreason.training.face import uar
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))

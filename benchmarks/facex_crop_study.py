@@ -27,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
-    from emoreason.perception.face_expression import FACEX_CLASSES, FacexClassifier, face_square_gray
-    from emoreason.perception.face_mesh import FaceMeshTracker
-    from emoreason.training.face_model import LFW_NAME, uar
+    from emoreason.perception.face.expression import FACEX_CLASSES, FacexClassifier, face_square_gray
+    from emoreason.perception.face.mesh import FaceMeshTracker
+    from emoreason.training.face import LFW_NAME, uar
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))

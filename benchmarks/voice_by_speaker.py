@@ -10,7 +10,7 @@ recording normalisation and the speaker gate see them together). Scores are UAR 
 
     .venv/bin/python benchmarks/voice_by_speaker.py ../shared/data [--test-actors 2 9 16 | --all-folds]
 
-Needs the training feature cache (``python -m emoreason.training.voice_model`` builds it; otherwise about
+Needs the training feature cache (``python -m emoreason.training.voice.model`` builds it; otherwise about
 an hour of feature extraction). About 2 minutes a fold on 2 cores (retraining included); ``--all-folds``
 runs six (every actor held out once, one seed) and also prints the pooled result.
 """
@@ -26,9 +26,9 @@ import numpy as np
 
 from emoreason.eval.metrics import uar
 from emoreason.io.audio import ArrayAudio
-from emoreason.perception.voice import VoiceAnalyzer
-from emoreason.training import voice_model as vm
-from emoreason.training.voice_features import _read, load_ravdess
+from emoreason.perception.voice.analyzer import VoiceAnalyzer
+from emoreason.training.voice import model as vm
+from emoreason.training.voice.features import _read, load_ravdess
 
 
 def subset_frames(frames: list, idx: np.ndarray) -> list:

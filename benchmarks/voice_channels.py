@@ -1,5 +1,5 @@
 """The voice model through other recording channels: a telephone line, a room, pink noise, a recording 20 dB
-quieter (``emoreason.training.audio_channels``). Another corpus differs from RAVDESS's studio in these ways
+quieter (``emoreason.training.voice.channels``). Another corpus differs from RAVDESS's studio in these ways
 (and in language and speakers, which this cannot test).
 
 Grouped by actor like the card's cross-validation (6 folds, one seed): the recipe (the population regression
@@ -26,9 +26,9 @@ import time
 
 import numpy as np
 
-from emoreason.training import voice_frames as vf
-from emoreason.training import voice_model as vm
-from emoreason.training.voice_features import CHANNEL_SUFFIXES, CHANNELS, LEVEL_DB
+from emoreason.training.voice import frames as vf
+from emoreason.training.voice import model as vm
+from emoreason.training.voice.features import CHANNEL_SUFFIXES, CHANNELS, LEVEL_DB
 
 
 def uar(y: np.ndarray, pred: np.ndarray, n: int) -> float:

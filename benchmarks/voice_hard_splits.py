@@ -10,7 +10,7 @@ are read together (forced, as ``speaker_normalisation="always"``: these test act
 
     .venv/bin/python benchmarks/voice_hard_splits.py ../shared/data [SEED ...]   # default seeds 0 1 2
 
-Uses the feature cache of ``python -m emoreason.training.voice_model``; about 1 minute per frame-network
+Uses the feature cache of ``python -m emoreason.training.voice.model``; about 1 minute per frame-network
 fit on a busy 2-core machine (2 for the sex split, 12 per seed for the sentence split).
 """
 
@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from emoreason.training import voice_frames as vf
-from emoreason.training import voice_model as vm
-from emoreason.training.voice_features import load_ravdess
+from emoreason.training.voice import frames as vf
+from emoreason.training.voice import model as vm
+from emoreason.training.voice.features import load_ravdess
 
 
 def main(data: str, seeds: list[int]) -> None:

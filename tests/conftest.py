@@ -41,6 +41,6 @@ def speech_clip(tmp_path_factory) -> str:
     """A ~7 s mp4: the astronaut photo with espeak-ng saying the demo sentence (session-wide)."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
-    from emoreason.demo import make_demo_clip
+    from emoreason.io.demo_clip import make_demo_clip
 
     return str(make_demo_clip(tmp_path_factory.mktemp("media") / "speech.mp4"))

@@ -64,14 +64,14 @@ def parse_modalities(modalities: Iterable[str] | str | None) -> tuple[str, ...]:
 
 @lru_cache(maxsize=2)
 def _voice_analyzer(model_dir: str | None, speaker_normalisation: str = "auto"):
-    from emoreason.perception.voice import VoiceAnalyzer
+    from emoreason.perception.voice.analyzer import VoiceAnalyzer
 
     return VoiceAnalyzer(model_dir=model_dir, speaker_normalisation=speaker_normalisation)
 
 
 @lru_cache(maxsize=2)
 def _text_analyzer(model_dir: str | None):
-    from emoreason.perception.text import TextAnalyzer
+    from emoreason.perception.words.analyzer import TextAnalyzer
 
     return TextAnalyzer(model_dir=model_dir)
 
@@ -95,8 +95,8 @@ def run_perception(
     ``speaker_normalisation``: the voice model's speaker path -- "auto" (its gate decides), "always", "never".
     ``face_model``: the face stage's expression model -- None or "default" (the shipped choice), "fer",
     "facex", "pool" or "head"."""
-    from emoreason.perception.face import check_face_model
-    from emoreason.perception.voice import check_speaker_normalisation
+    from emoreason.perception.face.analyzer import check_face_model
+    from emoreason.perception.voice.analyzer import check_speaker_normalisation
 
     wanted = parse_modalities(modalities)
     check_speaker_normalisation(speaker_normalisation)
@@ -147,7 +147,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
     _check_duration(str(path), info.duration)
     face = None
     if "face" in wanted and info.has_video:
-        from emoreason.perception.face import FaceAnalyzer
+        from emoreason.perception.face.analyzer import FaceAnalyzer
 
         face = FaceAnalyzer(fps=fps, expression=face_model)
     elif "face" in wanted:
@@ -190,7 +190,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
         speech = _run_voice(p, wanted, audio, speaker_normalisation) if audio is not None else None
         sidecar = transcript_path
         if sidecar is None and text is None:
-            from emoreason.perception.transcript import find_sidecar_transcript
+            from emoreason.perception.words.transcript import find_sidecar_transcript
 
             sidecar = find_sidecar_transcript(path)
         _run_text(p, wanted, audio, speech, text, sidecar, whisper_dir, context)
@@ -200,7 +200,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
 def _run_image(p: Perception, wanted, rgb: np.ndarray, face_model: str | None = None) -> None:
     if "face" not in wanted:
         return
-    from emoreason.perception.face import analyze_face_image
+    from emoreason.perception.face.analyzer import analyze_face_image
 
     t0 = time.perf_counter()
     p.outputs["face"] = analyze_face_image(rgb, expression=face_model)
@@ -211,7 +211,7 @@ def _run_voice(p: Perception, wanted, audio: AudioSource,
                speaker_normalisation: str = "auto") -> list[tuple[float, float]] | None:
     if not ({"voice", "text"} & set(wanted)):
         return None
-    from emoreason.perception.vad import detect_speech
+    from emoreason.perception.speech.vad import detect_speech
 
     t0 = time.perf_counter()
     speech = detect_speech(audio)
@@ -226,7 +226,7 @@ def _run_voice(p: Perception, wanted, audio: AudioSource,
 def _run_text(p: Perception, wanted, audio, speech, text, transcript_path, whisper_dir, context=None) -> None:
     if "text" not in wanted or "text" in p.outputs:
         return
-    from emoreason.perception.transcript import Transcript, TranscriptSegment, read_transcript
+    from emoreason.perception.words.transcript import Transcript, TranscriptSegment, read_transcript
 
     transcript = None
     if text is not None:
@@ -241,7 +241,7 @@ def _run_text(p: Perception, wanted, audio, speech, text, transcript_path, whisp
         if speech is not None and not speech:
             p.outputs["text"] = ModalityOutput.unusable("text", "no speech to transcribe")
             return
-        from emoreason.perception.asr import transcribe
+        from emoreason.perception.speech.asr import transcribe
 
         t0 = time.perf_counter()
         transcript = transcribe(audio, speech, model_dir=whisper_dir)
@@ -307,7 +307,7 @@ def analyze(
     """
     label_map = get_label_map(labels)
     if model is not None:
-        from emoreason.llm.infer import analyze_with_llm
+        from emoreason.emollm.infer import analyze_with_llm
 
         if face_model not in (None, "default"):
             raise ConfigError("face_model chooses the default pipeline's face model; an MLLM checkpoint "

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 
 import numpy as np
 
+from emoreason.assets import asset_path
 from emoreason.errors import NoUsableModalityError
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
@@ -33,7 +33,7 @@ class FusionConfig:
 
     @classmethod
     def default(cls) -> FusionConfig:
-        path = resources.files("emoreason") / "assets" / "models" / "fusion.json"
+        path = asset_path("models", "fusion.json")
         if not path.is_file():
             return cls(note="equal priors, no temperature scaling (no fusion.json shipped)")
         d = json.loads(path.read_text())

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from emoreason.eval.evaluate import evaluate
-from emoreason.perception.text_head import default_text_model_dir
+from emoreason.perception.words.head import default_text_model_dir
 
 
-def _text_model_ready() -> bool:
+def test_default_text_model_ships():
     d = default_text_model_dir()
-    return (d / "text_head.json").is_file() and (d / "text_head.safetensors").is_file()
+    assert (d / "text_head.json").is_file() and (d / "text_head.safetensors").is_file()
 
 
-@pytest.mark.skipif(not _text_model_ready(), reason="the default text model has not been trained yet")
 def test_meld_layout_through_the_text_pipeline(tmp_path: Path, meld_tree: Path):
     report = evaluate(
         "meld",

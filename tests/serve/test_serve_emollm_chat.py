@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,20 +15,14 @@ pytest.importorskip("transformers")
 from emoreason.serve.app import create_app  # noqa: E402
 from emoreason.serve.chat import ChatTurn, MediaItem  # noqa: E402
 
-MODELS_CONFTEST = Path(__file__).resolve().parents[1] / "models" / "conftest.py"
-
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory) -> Path:
-    """A tiny random EmoLLM with encoders, built by the LLM tests' own builder and saved as a checkpoint."""
-    if not MODELS_CONFTEST.is_file():
-        pytest.skip("tests/models/conftest.py (the tiny EmoLLM builder) is not in this checkout")
-    spec = importlib.util.spec_from_file_location("emollm_tiny_builder", MODELS_CONFTEST)
-    builder = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builder)
-    from emoreason.llm.checkpoint import save_trained
+    """A tiny random EmoLLM with encoders, built by emoreason.emollm.tiny and saved as a checkpoint."""
+    from emoreason.emollm.checkpoint import save_trained
+    from emoreason.emollm.tiny import build_tiny_model
 
-    model, processor = builder.build_tiny(with_encoders=True)
+    model, processor = build_tiny_model(with_encoders=True)
     out = tmp_path_factory.mktemp("emollm") / "tiny-emollm"
     save_trained(out, model, processor, save_base=False)
     return out
@@ -38,7 +31,7 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 def test_emollm_chat_streams_what_greedy_generation_gives(tiny_checkpoint, tmp_path, wav):
     import torch
 
-    from emoreason.llm.checkpoint import core_model
+    from emoreason.emollm.checkpoint import core_model
     from emoreason.serve.emollm_chat import EmoLLMChat
 
     chat = EmoLLMChat(tiny_checkpoint)

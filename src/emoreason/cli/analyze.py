@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if len(args.inputs) < 2 or args.model or args.text is not None or args.transcript or args.context:
             raise ConfigError("--same-speaker takes two or more media files of one speaker, without --model, "
                               "--text, --transcript or --context")
-        from emoreason.speaker_clips import analyze_clips
+        from emoreason.pipeline.clips import analyze_clips
 
         results = analyze_clips(args.inputs, modalities=args.modalities, labels=args.labels, fps=args.fps,
                                 speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)

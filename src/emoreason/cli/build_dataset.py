@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emoreason.data.builder import DEFAULT_PERCEIVER, BuildOptions
+    from emoreason.dataset_builder.builder import DEFAULT_PERCEIVER, BuildOptions
 
     options = BuildOptions(seed=args.seed, fps=args.fps, modalities=args.modalities, label_set=args.labels,
                            reasoning=args.reasoning, llm_url=args.llm_url, llm_model=args.llm_model,
@@ -56,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
                            perceiver=args.perceiver or DEFAULT_PERCEIVER)
     progress = not args.no_progress and sys.stderr.isatty()
     if args.backend == "ray":
-        from emoreason.data.distributed import build_dataset_ray
+        from emoreason.dataset_builder.distributed import build_dataset_ray
 
         summary = build_dataset_ray(args.source, args.output, options, address=args.ray_address,
                                     keep_contradictions=args.keep_contradictions, limit=args.limit,
                                     progress=progress)
     else:
-        from emoreason.data.runner import build_dataset
+        from emoreason.dataset_builder.runner import build_dataset
 
         summary = build_dataset(args.source, args.output, options, workers=args.workers, progress=progress,
                                 keep_contradictions=args.keep_contradictions, limit=args.limit,

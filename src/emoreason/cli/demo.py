@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from emoreason.api import analyze
     from emoreason.cli.analyze import write_results
-    from emoreason.demo import DEMO_SENTENCE, make_demo_clip
+    from emoreason.io.demo_clip import DEMO_SENTENCE, make_demo_clip
 
     args.out.mkdir(parents=True, exist_ok=True)
     clip = make_demo_clip(args.out / "demo.mp4", text=args.text or DEMO_SENTENCE)

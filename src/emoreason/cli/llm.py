@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _clip_paths(recipe, videos: Path | None) -> list[tuple[str, str]]:
-    from emoreason.llm.data import read_examples
+    from emoreason.emollm.dataset import read_examples
 
     examples, _ = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file)
     clips: dict[str, str] = {}
@@ -67,7 +67,7 @@ class _EncoderBundle:
     """What the cache builder needs: a config and the encoders (loaded from their paths)."""
 
     def __init__(self, config):
-        from emoreason.models.emollm.encoders import EmoLLMEncoders, load_encoder
+        from emoreason.emollm.encoders import EmoLLMEncoders, load_encoder
 
         towers = {}
         for name, spec in config.encoders.items():
@@ -85,9 +85,9 @@ class _EncoderBundle:
 
 
 def run_cache_features(args: argparse.Namespace) -> int:
-    from emoreason.llm.features import build_feature_cache
-    from emoreason.llm.recipe import load_recipe
-    from emoreason.models.emollm import EmoLLMConfig
+    from emoreason.emollm import EmoLLMConfig
+    from emoreason.emollm.features import build_feature_cache
+    from emoreason.emollm.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
     if args.shard_size < 1:
@@ -104,8 +104,8 @@ def run_cache_features(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from emoreason.llm.recipe import load_recipe
-    from emoreason.llm.train import train
+    from emoreason.emollm.recipe import load_recipe
+    from emoreason.emollm.train import train
 
     overrides = {"output_dir": args.output_dir}
     recipe = load_recipe(args.recipe, overrides)
@@ -121,8 +121,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_merge_lora(args: argparse.Namespace) -> int:
     from peft import PeftModel
 
-    from emoreason.llm.checkpoint import load_trained
-    from emoreason.models.emollm.lora import merge_lora
+    from emoreason.emollm.checkpoint import load_trained
+    from emoreason.emollm.lora import merge_lora
 
     model, processor = load_trained(args.model, is_trainable=False)
     if not isinstance(model, PeftModel):

@@ -66,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
 def load_chat_model(path: str) -> tuple[Any, str | None]:
     """The chat model for the checkpoint at ``path``, or (None, why there is none).
 
-    ``emoreason.llm.infer.load_chat_model`` is used when the LLM package provides one; otherwise
+    ``emoreason.emollm.infer.load_chat_model`` is used when the LLM package provides one; otherwise
     :class:`emoreason.serve.emollm_chat.EmoLLMChat`. A checkpoint that does not load is an error.
     """
     try:
-        from emoreason.llm import infer
+        from emoreason.emollm import infer
     except ImportError as exc:
         reason = f"chat is unavailable: the multimodal LLM code could not be imported ({exc})"
         log.warning(reason)

@@ -2,15 +2,15 @@
 
 Runs, in order, the training scripts that made the shipped files (each can also be run on its own):
 
-- ``voice``  -- ``python -m emoreason.training.voice_model`` (RAVDESS; about 20-40 min on 2 cores, plus
+- ``voice``  -- ``python -m emoreason.training.voice.model`` (RAVDESS; about 20-40 min on 2 cores, plus
   about 4 min of feature extraction the first time);
-- ``face``   -- ``python -m emoreason.training.face_model`` (``facial_expressions``; a few minutes);
-- ``text``   -- ``python -m emoreason.training.text_model`` (the MLP head on MiniLM features, MELD);
-- ``lora``   -- ``python -m emoreason.training.text_finetune`` (the three LoRA members and
+- ``face``   -- ``python -m emoreason.training.face`` (``facial_expressions``; a few minutes);
+- ``text``   -- ``python -m emoreason.training.words.model`` (the MLP head on MiniLM features, MELD);
+- ``lora``   -- ``python -m emoreason.training.words.finetune`` (the three LoRA members and
   ``text_ensemble.json`` with the shipped settings; minutes on a GPU, several hours on a laptop CPU -- leave
   it out with ``--skip lora``; the shipped members came from a GPU run on a float16 copy of the base, so a
   rerun gives close, not bit-identical, adapters);
-- ``fusion`` -- ``python -m emoreason.training.fusion_calibration``, reading the text and face models just
+- ``fusion`` -- ``python -m emoreason.training.fusion``, reading the text and face models just
   written to ``--out``.
 
 ``--out`` is a models folder laid out like ``emoreason/assets/models`` (``voice/``, ``face/``, ``text/``,
@@ -29,13 +29,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from emoreason.assets import asset_path
 from emoreason.errors import ConfigError, EmoreasonError
 
 STAGES = ("voice", "face", "text", "lora", "fusion")
 
 
 def package_models_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "assets" / "models"
+    return asset_path("models")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,35 +74,30 @@ def _commands(data: Path, out: Path, reports: Path, device: str) -> dict[str, Ca
     """Each stage as a call of its training script's ``main`` with the arguments it needs."""
 
     def voice() -> int:
-        from emoreason.training import voice_model
-
+        from emoreason.training.voice import model as voice_model
         return voice_model.main(["--data", str(data), "--out", str(out / "voice"),
                                  "--report", str(reports / "voice_cv.json"),
                                  "--plot", str(reports / "voice_confusion.png")])
 
     def face() -> int:
-        from emoreason.training import face_model
-
+        from emoreason.training import face as face_model
         return face_model.main(["--data", str(data), "--out", str(out / "face"),
                                 "--figure", str(reports / "face_confusion.png")])
 
     def text() -> int:
-        from emoreason.training import text_model
-
+        from emoreason.training.words import model as text_model
         return text_model.main(["--data", str(data), "--out", str(out / "text"),
                                 "--figure", str(reports / "text_head_confusion.png"),
                                 "--report", str(reports / "text_head.json")])
 
     def lora() -> int:
-        from emoreason.training import text_finetune
-
+        from emoreason.training.words import finetune as text_finetune
         return text_finetune.main(["--data", str(data), "--out", str(out / "text"), "--device", device,
                                    "--figure", str(reports / "text_confusion.png"),
                                    "--report", str(reports / "text_finetune.json")])
 
     def fusion() -> int:
-        from emoreason.training import fusion_calibration
-
+        from emoreason.training import fusion as fusion_calibration
         return fusion_calibration.main(["--data", str(data), "--out", str(out / "fusion.json"),
                                         "--models", str(out)])
 
@@ -110,7 +106,7 @@ def _commands(data: Path, out: Path, reports: Path, device: str) -> dict[str, Ca
 
 def _copy_shipped_lora(out: Path) -> None:
     """The shipped LoRA members and ensemble file, into another models folder (when lora is skipped)."""
-    from emoreason.perception.text_ensemble import ENSEMBLE_FILE
+    from emoreason.perception.words.ensemble import ENSEMBLE_FILE
 
     src = package_models_dir() / "text"
     dst = out / "text"

@@ -62,7 +62,7 @@ class SpeakerClipsSystem:
     _done: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __call__(self, item: EvalItem) -> Any:
-        from emoreason.speaker_clips import analyze_clips
+        from emoreason.pipeline.clips import analyze_clips
 
         if item.id not in self._done:
             ids = self.groups.get(item.id, (item.id,))
@@ -177,7 +177,7 @@ def pipeline_systems(
     ``voice_by_speaker`` adds, for each set that uses the voice, a :class:`SpeakerClipsSystem` named e.g.
     ``default[voice; by speaker]`` (when the corpus gives speaker ids).
     """
-    from emoreason.perception.face import check_face_model
+    from emoreason.perception.face.analyzer import check_face_model
 
     chosen_faces = list(dict.fromkeys(check_face_model(f) for f in face_models)) or [None]
     systems: dict[str, PipelineSystem | SpeakerClipsSystem] = {}

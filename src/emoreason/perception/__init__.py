@@ -1,1 +1,2 @@
-"""Perception: one module per modality, each turning decoded media into a :class:`ModalityOutput`."""
+"""Perception: one subpackage per modality (face, voice, words) and the speech front-end shared by voice and
+words; each analyzer returns a :class:`emoreason.perception.base.ModalityOutput`."""

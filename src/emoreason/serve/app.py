@@ -189,7 +189,7 @@ def warm_up(analyze: Analyzer, model_path: str | None = None,
     from emoreason.errors import NoUsableModalityError, TooShortError
 
     if model_path is not None:  # analyses run the multimodal LLM: load it (cached, shared with chat)
-        from emoreason.llm.infer import load_for_inference
+        from emoreason.emollm.infer import load_for_inference
 
         load_for_inference(str(model_path))
         return [f"multimodal LLM {model_path}: loaded"]

@@ -55,7 +55,7 @@ class ChatTurn:
 
 
 class ChatModel(Protocol):
-    """What the chat endpoint needs from a multimodal LLM (e.g. one loaded by ``emoreason.llm.infer``)."""
+    """What the chat endpoint needs from a multimodal LLM (e.g. one loaded by ``emoreason.emollm.infer``)."""
 
     model_id: str
 

@@ -25,7 +25,7 @@ class EmoLLMChat:
     """A loaded checkpoint, shared by all requests; one generation at a time (the weights are shared)."""
 
     def __init__(self, model_path: str | Path):
-        from emoreason.llm.infer import load_for_inference
+        from emoreason.emollm.infer import load_for_inference
 
         self.model_path = str(model_path)
         self.model, self.processor = load_for_inference(self.model_path)
@@ -36,9 +36,9 @@ class EmoLLMChat:
         """The prompt ids and encoder features for a conversation (see the module's notes)."""
         import torch
 
-        from emoreason.llm.checkpoint import core_model
-        from emoreason.llm.features import load_clip_media
-        from emoreason.prompts import instruction_for
+        from emoreason.emollm.checkpoint import core_model
+        from emoreason.emollm.features import load_clip_media
+        from emoreason.emollm.instructions import instruction_for
 
         if len(turns) != 1 or turns[0].role != "user":
             raise ConfigError("this model answers one user message about one clip (Emotion-LLaMA's layout); "
@@ -68,7 +68,7 @@ class EmoLLMChat:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        from emoreason.llm.checkpoint import core_model
+        from emoreason.emollm.checkpoint import core_model
 
         ids, feats = self.prompt(turns)
         core = core_model(self.model)

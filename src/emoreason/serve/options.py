@@ -61,11 +61,11 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
             raise ConfigError("fps must be above 0 and at most 30")
         options["fps"] = fps
     if fields.get("speaker_normalisation") is not None:
-        from emoreason.perception.voice import check_speaker_normalisation
+        from emoreason.perception.voice.analyzer import check_speaker_normalisation
 
         options["speaker_normalisation"] = check_speaker_normalisation(fields["speaker_normalisation"])
     if fields.get("face_model") is not None:
-        from emoreason.perception.face import check_face_model
+        from emoreason.perception.face.analyzer import check_face_model
 
         options["face_model"] = check_face_model(fields["face_model"])
     fmt = str(fields.get("format") or "json").lower()

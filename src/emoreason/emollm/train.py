@@ -1,0 +1,279 @@
+"""Instruction tuning with Accelerate: one process, DDP, DeepSpeed ZeRO-2/3 or FSDP (``accelerate launch``).
+
+Reads cached features (never videos), trains LoRA + projectors with the loss on answer tokens only,
+logs loss / learning rate / tokens per second to ``log.csv`` (and TensorBoard when installed), saves
+Accelerate state every ``save_every`` steps under ``checkpoints/`` and resumes from the newest.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from emoreason.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration, EmoLLMProcessor
+from emoreason.emollm.checkpoint import (
+    core_model,
+    load_tokenizer,
+    load_trained,
+    prepare_placeholders,
+    save_trained,
+)
+from emoreason.emollm.dataset import InstructionExample, read_examples
+from emoreason.emollm.features import FeatureCache
+from emoreason.emollm.instructions import instruction_for
+from emoreason.emollm.lora import apply_lora
+from emoreason.emollm.recipe import TrainRecipe
+from emoreason.errors import ConfigError
+from emoreason.io.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+class InstructionDataset(torch.utils.data.Dataset):
+    """Examples joined with their cached features; the instruction is drawn per (seed, epoch, index)."""
+
+    def __init__(self, examples: list[InstructionExample], cache: FeatureCache, processor: EmoLLMProcessor,
+                 max_length: int, seed: int = 0):
+        self.examples = [e for e in examples if e.clip_id in cache]
+        self.missing = len(examples) - len(self.examples)
+        self.cache, self.processor, self.max_length, self.seed, self.epoch = cache, processor, max_length, seed, 0
+        prompt_len = len(processor.prompt_ids("", "emotion", ""))
+        self.lengths = [prompt_len + len(processor.tokenizer(e.answer + " " + e.subtitle,
+                                                              add_special_tokens=False)["input_ids"])
+                        for e in self.examples]
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        ex = self.examples[i]
+        rng = random.Random(hash((self.seed, self.epoch, i)))
+        feats = self.cache.get(ex.clip_id)
+        enc = self.processor.encode(ex.subtitle, ex.task, instruction_for(ex.task, rng), ex.answer,
+                                    streams_present=feats.keys(), max_length=self.max_length)
+        return dict(enc, features=feats)
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of similar length: shuffle, sort within windows of 50 batches, shuffle the batches."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, window: int = 50):
+        self.lengths, self.batch_size, self.seed, self.window, self.epoch = lengths, batch_size, seed, window, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        rng = random.Random(self.seed + self.epoch)
+        idx = list(range(len(self.lengths)))
+        rng.shuffle(idx)
+        span = self.batch_size * self.window
+        batches = []
+        for start in range(0, len(idx), span):
+            chunk = sorted(idx[start: start + span], key=lambda j: self.lengths[j])
+            batches += [chunk[k: k + self.batch_size] for k in range(0, len(chunk), self.batch_size)]
+        rng.shuffle(batches)
+        return iter(batches)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+
+def lr_lambda(recipe: TrainRecipe, total_steps: int):
+    """Linear warm-up, then cosine from lr to min_lr (or constant), as a LambdaLR factor."""
+    o = recipe.optim
+    floor = o.min_lr / o.lr if o.lr > 0 else 0.0
+
+    def factor(step: int) -> float:
+        if o.warmup_steps and step < o.warmup_steps:
+            return (step + 1) / o.warmup_steps
+        if o.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - o.warmup_steps) / max(1, total_steps - o.warmup_steps))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
+    """(trainable model, processor): a fresh model around the recipe's parts, or the previous stage's."""
+    out = Path(recipe.output_dir)
+    if recipe.init_from:
+        model, processor = load_trained(recipe.init_from, is_trainable=True)
+        if (Path(recipe.init_from) / "base").is_dir() and not (out / "base").is_dir():
+            shutil.copytree(Path(recipe.init_from) / "base", out / "base")
+        return model, processor
+    config = EmoLLMConfig(**recipe.model_config)
+    tok_path = recipe.tokenizer_path or recipe.text_model_path
+    if tok_path == "wordlevel":
+        from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
+
+        tokenizer = train_wordlevel_tokenizer([e.answer for e in examples] + [e.subtitle for e in examples])
+    elif tok_path:
+        tokenizer = load_tokenizer(tok_path)
+    else:
+        raise ConfigError("the recipe needs tokenizer_path or text_model_path")
+    if recipe.text_model_path is None and config.text_config is None:
+        raise ConfigError("the recipe needs text_model_path, or model_config.text_config for a random LLM")
+    quant = None
+    if recipe.lora is not None and recipe.lora.load_in_4bit:
+        quant = _qlora_config()
+    dtype = torch.bfloat16 if recipe.bf16 else None
+    model = EmoLLMForConditionalGeneration.from_components(config, recipe.text_model_path, dtype=dtype,
+                                                           quantization_config=quant)
+    prepare_placeholders(model, tokenizer)
+    processor = EmoLLMProcessor(tokenizer, model.config)
+    if recipe.text_model_path is None:  # random LLM: keep its weights, inference rebuilds from them
+        model.save_pretrained(str(out / "base"), safe_serialization=True)
+    if recipe.lora is not None:
+        model = apply_lora(model, recipe.lora.r, recipe.lora.alpha, recipe.lora.dropout, recipe.lora.targets)
+    else:
+        model.encoders.requires_grad_(False)
+    return model, processor
+
+
+def _qlora_config():
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ConfigError("lora.load_in_4bit (QLoRA) needs bitsandbytes and a CUDA GPU: "
+                          "pip install bitsandbytes, or set load_in_4bit: false") from None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def _newest_checkpoint(out: Path) -> Path | None:
+    ckpts = sorted((out / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+    return ckpts[-1] if ckpts else None
+
+
+def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
+    """Run one stage of a recipe; returns a summary (steps, final loss, tokens/s, output folder)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    out = Path(recipe.output_dir)
+    trackers = ["tensorboard"] if recipe.tensorboard and _has_tensorboard() else []
+    acc = Accelerator(gradient_accumulation_steps=recipe.optim.grad_accum,
+                      mixed_precision="bf16" if recipe.bf16 else "no", log_with=trackers or None,
+                      project_dir=str(out))
+    set_seed(recipe.seed)
+    examples, report = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file)
+    examples = [e for e in examples if e.task in recipe.tasks]
+    if not examples:
+        raise ConfigError(f"no training examples in {recipe.data} ({report.line()})")
+    cache = FeatureCache(recipe.feature_cache)
+    model, processor = build_for_training(recipe, examples)
+    cache.check(core_model(model).config)
+    dataset = InstructionDataset(examples, cache, processor, recipe.max_length, recipe.seed)
+    if len(dataset) == 0:
+        raise ConfigError(f"none of the {len(examples)} examples has cached features in {recipe.feature_cache}")
+    acc.print(f"data: {report.line()}; {dataset.missing} examples without cached features left out")
+    if recipe.gradient_checkpointing:
+        core_model(model).gradient_checkpointing_enable()
+    if recipe.bucket_by_length:
+        sampler = BucketBatchSampler(dataset.lengths, recipe.optim.batch_size, recipe.seed)
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=processor.collate,
+                                             num_workers=recipe.dataloader_workers)
+    else:
+        loader = torch.utils.data.DataLoader(dataset, batch_size=recipe.optim.batch_size, shuffle=True,
+                                             collate_fn=processor.collate, num_workers=recipe.dataloader_workers)
+    params = [p for p in model.parameters() if p.requires_grad]
+    o = recipe.optim
+    optimizer = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
+    steps_per_epoch = math.ceil(len(loader) / o.grad_accum / acc.num_processes)
+    total = o.max_steps or steps_per_epoch * o.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(recipe, total))
+    model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+    step, start_epoch, skip = 0, 0, 0
+    ckpt = _newest_checkpoint(out) if resume else None
+    if ckpt is not None:
+        acc.load_state(str(ckpt))
+        state = json.loads((ckpt / "trainer_state.json").read_text())
+        step, start_epoch, skip = state["step"], state["epoch"], state["batches_in_epoch"]
+        acc.print(f"resumed from {ckpt} at step {step}")
+    if trackers:
+        acc.init_trackers(recipe.name)
+    log_path = out / "log.csv"
+    new_log = not log_path.exists()
+    tokens, t0, last_loss = 0, time.perf_counter(), float("nan")
+    with open(log_path, "a", newline="", encoding="utf-8") as logf:
+        writer = csv.writer(logf)
+        if new_log and acc.is_main_process:
+            writer.writerow(["step", "epoch", "loss", "lr", "tokens_per_s"])
+        model.train()
+        for epoch in range(start_epoch, o.epochs if o.max_steps is None else 10**9):
+            if hasattr(loader, "set_epoch"):
+                loader.set_epoch(epoch)
+            dataset.epoch = epoch
+            batches = acc.skip_first_batches(loader, skip) if skip else loader
+            seen = skip
+            skip = 0
+            for batch in batches:
+                seen += 1
+                with acc.accumulate(model):
+                    loss = model(**batch).loss
+                    acc.backward(loss)
+                    if acc.sync_gradients and o.max_grad_norm:
+                        acc.clip_grad_norm_(params, o.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                tokens += int(batch["attention_mask"].sum())
+                if not acc.sync_gradients:
+                    continue
+                step += 1
+                last_loss = float(loss.detach())
+                if step % recipe.log_every == 0 or step == total:
+                    tps = tokens * acc.num_processes / max(1e-9, time.perf_counter() - t0)
+                    lr = scheduler.get_last_lr()[0]
+                    if acc.is_main_process:
+                        writer.writerow([step, epoch, f"{last_loss:.5f}", f"{lr:.3e}", f"{tps:.1f}"])
+                        logf.flush()
+                    acc.log({"loss": last_loss, "lr": lr, "tokens_per_s": tps}, step=step)
+                if step % recipe.save_every == 0:
+                    _save_state(acc, out, step, epoch, seen)
+                if step >= total:
+                    break
+            if step >= total:
+                break
+    acc.wait_for_everyone()
+    elapsed = time.perf_counter() - t0
+    if acc.is_main_process:
+        save_trained(out, acc.unwrap_model(model), processor, save_base=recipe.text_model_path is None
+                     and not recipe.init_from)
+        summary = {"steps": step, "final_loss": last_loss, "seconds": round(elapsed, 2),
+                   "tokens_per_s": round(tokens * acc.num_processes / max(elapsed, 1e-9), 1),
+                   "examples": len(dataset), "output_dir": str(out)}
+        atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
+    acc.end_training()
+    return {"steps": step, "final_loss": last_loss, "output_dir": str(out)}
+
+
+def _save_state(acc, out: Path, step: int, epoch: int, batches_in_epoch: int) -> None:
+    target = out / "checkpoints" / f"step-{step}"
+    acc.save_state(str(target))
+    if acc.is_main_process:
+        atomic_write_text(target / "trainer_state.json",
+                          json.dumps({"step": step, "epoch": epoch, "batches_in_epoch": batches_in_epoch}))
+
+
+def _has_tensorboard() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        try:
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            return False
+    return True

@@ -1,1 +1,0 @@
-"""Data, feature cache, training and inference for the multimodal LLM (:mod:`emoreason.models.emollm`)."""

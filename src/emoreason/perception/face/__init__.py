@@ -1,0 +1,1 @@
+"""The face modality: detection and mesh, Action Units, expression models, phrases."""

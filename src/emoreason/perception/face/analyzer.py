@@ -1,0 +1,294 @@
+"""The face stage: frames -> main face -> AU-like cues, expression probabilities, MERR peak frame.
+
+``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
+measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
+``finish`` turns them into a :class:`ModalityOutput`:
+
+* AU intensities per frame, relative to the person's own neutral when the clip has one (the median
+  geometry of the clip's most neutral-looking frames), else relative to a population neutral
+  (``au_baseline.json``, measured on the neutral photos of ``facial_expressions``);
+* expression probabilities per frame from the default expression model: the log-linear pool of fer's
+  and facex's probabilities (``pool.json``) when it is shipped and marked ``use_by_default``, else the
+  trained head if ``head.json`` says ``use_by_default``, else fer's FER2013 model alone; pooled over
+  frames weighted by face size;
+* the peak frame by MERR's rule, and evidence: the few most salient runs of clearly active AUs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.errors import ConfigError, ModelError
+from emoreason.labels import CANONICAL
+from emoreason.perception.base import ModalityOutput, TimedScores
+from emoreason.perception.face import action_units as au
+from emoreason.perception.face.expression import (
+    DEFAULT_FACE_MODEL_DIR,
+    ExpressionHead,
+    ExpressionPool,
+    FacexClassifier,
+    FerClassifier,
+    face_crop_gray,
+    face_square_gray,
+    facex_logp,
+    fer_logp,
+)
+from emoreason.perception.face.mesh import FaceMeshTracker, as_rgb, box_iou, check_rgb
+from emoreason.perception.face.phrases import AU_CUES, describe_aus, merr_peak_index, merr_rule_label
+from emoreason.result import Evidence
+
+#: The canonical label each AU argues for when it is the salient cue (None: no single label).
+AU_SUPPORTS: dict[str, str | None] = {
+    "AU01": "sad", "AU02": "surprised", "AU04": "angry", "AU05": "surprised", "AU06": "happy",
+    "AU07": "angry", "AU09": "disgusted", "AU10": "disgusted", "AU12": "happy", "AU15": "sad",
+    "AU20": "fearful", "AU23": "angry", "AU25": None, "AU26": "surprised", "AU43": None,
+}
+MIN_FRAMES_FOR_PERSON_BASELINE = 5
+#: The clip's most neutral frames must look neutral on average (P(neutral)) to serve as the baseline.
+MIN_NEUTRAL_PROB_FOR_BASELINE = 0.35
+MAX_EVIDENCE = 4
+EXPRESSION_MODELS = (None, "fer", "facex", "pool", "head")
+#: What a user may name (``analyze(face_model=...)``, ``--face-model``): "default" is the shipped choice.
+FACE_MODEL_NAMES = ("default", "fer", "facex", "pool", "head")
+#: In videos facex (the slower of the two image models, ~17-22 ms a frame on one core) runs on every
+#: FACEX_EVERY-th frame with a face; between runs its last probabilities are reused while the face box
+#: stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer and the mesh still run on every frame.
+FACEX_EVERY = 3  # 0.6 s apart at 5 fps; every 2nd frame put a 10-s clip over 0.3x real time (README, Speed)
+FACEX_REUSE_IOU = 0.5
+
+
+def check_face_model(value: object) -> str | None:
+    """The expression model ``value`` names (None for "default" or None), else a ConfigError."""
+    if value is None or value == "default":
+        return None
+    if value not in FACE_MODEL_NAMES:
+        raise ConfigError(f"face model must be one of {', '.join(FACE_MODEL_NAMES)}, not {value!r}")
+    return str(value)
+
+
+class FaceAnalyzer:
+    """Streaming face analysis of one video (or of one photo with ``static=True``)."""
+
+    def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = 40,
+                 static: bool = False, expression: str | None = None, facex_every: int | None = None) -> None:
+        """``expression``: ``"fer"``, ``"facex"``, ``"pool"`` (fer + facex log-linear pool, ``pool.json``),
+        ``"head"`` (the trained head) or ``None``: the pool if its ``pool.json`` says ``use_by_default``,
+        else the head if its ``head.json`` does, else fer. ``facex_every``: run facex on every n-th frame
+        with a face (default 1 for photos, :data:`FACEX_EVERY` for videos)."""
+        if expression not in EXPRESSION_MODELS:
+            raise ConfigError(f"expression model must be one of 'fer', 'facex', 'pool', 'head', got {expression!r}")
+        if not fps > 0:
+            raise ConfigError(f"fps must be positive, got {fps}")
+        every = (1 if static else FACEX_EVERY) if facex_every is None else facex_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError(f"facex_every must be a whole number >= 1, got {facex_every!r}")
+        self.facex_every = every
+        self.facex_runs = 0
+        self._facex_last: dict[str, float] | None = None
+        self._facex_box: tuple[float, float, float, float] | None = None
+        self._facex_age = 0
+        self.fps = float(fps)
+        self.min_face = int(min_face)
+        self.static = static
+        mdir = Path(model_dir) if model_dir is not None else DEFAULT_FACE_MODEL_DIR
+        base_path = mdir / "au_baseline.json"
+        if not base_path.is_file():
+            raise ModelError(f"face model folder {mdir} has no au_baseline.json")
+        self.population = au.AUBaseline.load(base_path)
+        self.head: ExpressionHead | None = None
+        self.pool: ExpressionPool | None = None
+        if expression == "head" and not (mdir / "head.json").is_file():
+            raise ModelError(f"face model folder {mdir} has no trained head (head.json)")
+        if expression == "pool" and not (mdir / ExpressionPool.FILE).is_file():
+            raise ModelError(f"face model folder {mdir} has no fer+facex pool ({ExpressionPool.FILE})")
+        if expression in (None, "pool") and (mdir / ExpressionPool.FILE).is_file():
+            pool = ExpressionPool.load(mdir)
+            if expression == "pool" or pool.meta.get("use_by_default", False):
+                self.pool = pool
+        if self.pool is None and expression in (None, "head") and (mdir / "head.json").is_file():
+            head = ExpressionHead.load(mdir)
+            if expression == "head" or head.meta.get("use_by_default", False):
+                self.head = head
+        self._expression = ("pool" if self.pool is not None else "face_head" if self.head is not None
+                            else "facex" if expression == "facex" else "fer")
+        self.fer = FerClassifier()
+        needs_facex = self._expression in ("pool", "facex") or (self.head is not None and "facex_logp" in self.head.blocks)
+        self.facex = FacexClassifier() if needs_facex else None
+        self.tracker = FaceMeshTracker(static=static)
+        self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
+                       "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
+        if self.facex is not None:
+            self.models["facex"] = "facex 1.1.0 model_optimized.tflite (training data not stated)"
+        if self.pool is not None:
+            self.models["face_pool"] = str(self.pool.meta.get("name", "emoreason fer+facex pool"))
+        if self.head is not None:
+            self.models["face_head"] = str(self.head.meta.get("name", "emoreason face head"))
+        self.frames = 0
+        self.small_faces = 0
+        self.multi_face_frames = 0
+        self._times: list[float] = []
+        self._raw: list[np.ndarray] = []
+        self._probs: list[np.ndarray] = []
+        self._sizes: list[float] = []
+        self._boxes: list[tuple[float, float, float, float]] = []
+
+    @property
+    def expression_model(self) -> str:
+        """``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what gives the expression probabilities."""
+        return self._expression
+
+    def add_frame(self, t: float, rgb: np.ndarray) -> None:
+        """Analyse one HxWx3 uint8 RGB frame taken at time ``t`` seconds."""
+        check_rgb(rgb)
+        self.frames += 1
+        face, n_faces = self.tracker.main_face(rgb)
+        if face is None:
+            return
+        if n_faces > 1:
+            self.multi_face_frames += 1
+        if face.size < self.min_face:
+            self.small_faces += 1
+            return
+        try:
+            raw = au.raw_vector(face.points)
+        except ValueError:  # a degenerate mesh: count it as no face
+            return
+        fer_scores, fer_feat = self.fer.predict(face_crop_gray(rgb, face.points))
+        facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
+        if self.pool is not None:
+            scores = self.pool.scores(fer_scores, facex_scores, raw)
+        elif self.head is not None:
+            feats = {"au": raw, "shape": au.shape_vector(face.points), "fer_logp": fer_logp(fer_scores),
+                     "fer_feat": fer_feat}
+            if facex_scores is not None:
+                feats["facex_logp"] = facex_logp(facex_scores)
+            scores = self.head.scores(feats)
+        elif facex_scores is not None:
+            scores = facex_scores
+        else:
+            scores = fer_scores
+        self._times.append(float(t))
+        self._raw.append(raw)
+        self._probs.append(np.array([scores[c] for c in CANONICAL]))
+        self._sizes.append(face.size)
+        h, w = rgb.shape[:2]
+        x0, y0, x1, y1 = face.box
+        self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
+
+    def _facex_scores(self, rgb: np.ndarray, face) -> dict[str, float]:
+        fresh = (self._facex_last is None or self._facex_age + 1 >= self.facex_every
+                 or box_iou(face.box, self._facex_box) < FACEX_REUSE_IOU)
+        if fresh:
+            self._facex_last = self.facex.predict(face_square_gray(rgb, face.points))
+            self._facex_box, self._facex_age = tuple(face.box), 0
+            self.facex_runs += 1
+        else:
+            self._facex_age += 1
+        return self._facex_last
+
+    def close(self) -> None:
+        self.tracker.close()
+
+    # ---- summary ---------------------------------------------------------------------------------
+    def _baseline(self, raw: np.ndarray, probs: np.ndarray) -> au.AUBaseline:
+        n = len(raw)
+        if self.static or n < MIN_FRAMES_FOR_PERSON_BASELINE:
+            return self.population
+        neutral = probs[:, CANONICAL.index("neutral")]
+        k = max(MIN_FRAMES_FOR_PERSON_BASELINE, n // 4)
+        idx = np.argsort(-neutral, kind="stable")[:k]
+        if neutral[idx].mean() < MIN_NEUTRAL_PROB_FOR_BASELINE:
+            return self.population
+        center = np.median(raw[idx], axis=0)
+        return self.population.with_center(dict(zip(au.AU_NAMES, center, strict=True)),
+                                           source=f"person: median of the clip's {k} most neutral frames")
+
+    def finish(self) -> ModalityOutput:
+        """Summarise everything added so far (call once, after the last frame)."""
+        self.close()
+        counts = {"frames": self.frames, "frames_with_face": len(self._times),
+                  "frames_small_face": self.small_faces, "frames_several_faces": self.multi_face_frames}
+        if self.facex is not None:
+            counts["facex_runs"] = self.facex_runs
+        if not self._times:
+            why = f"no face found in {self.frames} frame{'s' if self.frames != 1 else ''}"
+            if self.small_faces:
+                why += f" ({self.small_faces} with a face smaller than {self.min_face} px)"
+            return ModalityOutput.unusable("face", why, **counts)
+        import pandas as pd
+
+        times = np.array(self._times)
+        raw = np.stack(self._raw)
+        probs = np.stack(self._probs)
+        weights = np.array(self._sizes) / max(self._sizes)
+        baseline = self._baseline(raw, probs)
+        inten = np.maximum(0.0, (raw - np.array([baseline.center[a] for a in au.AU_NAMES]))
+                           / np.array([baseline.scale[a] for a in au.AU_NAMES]))
+        table = pd.DataFrame(inten, columns=list(au.AU_NAMES), index=pd.Index(times, name="time"))
+        peak = merr_peak_index(table)
+        peak_row = table.iloc[peak]
+        active_at_peak = {a: float(v) for a, v in peak_row.items() if v >= au.ACTIVE_THRESHOLD}
+        peak_aus = active_at_peak or {a: float(v) for a, v in peak_row.nlargest(3).items()}
+        pooled = (probs * weights[:, None]).sum(0) / weights.sum()
+        scores = {c: float(p) for c, p in zip(CANONICAL, pooled, strict=True)}
+        step = 1.0 / self.fps
+        timeline = [TimedScores(start=float(t), end=float(t) + step,
+                                scores={c: float(p) for c, p in zip(CANONICAL, pr, strict=True)}, weight=float(w))
+                    for t, pr, w in zip(times, probs, weights, strict=True)]
+        details = dict(counts)
+        details.update({
+            "peak_frame_time": float(times[peak]), "peak_aus": peak_aus,
+            "peak_description": describe_aus(active_at_peak),
+            "merr_rule_label": merr_rule_label(active_at_peak),
+            "au_baseline": baseline.source, "expression_model": self.expression_model,
+            "au_unit": "SDs of neutral faces across people, above the baseline",
+            "peak_face_box": [round(float(v), 4) for v in self._boxes[peak]],
+        })
+        boxes = pd.DataFrame(self._boxes, columns=["x0", "y0", "x1", "y1"], index=table.index)
+        return ModalityOutput(
+            modality="face", usable=True, scores=scores, timeline=timeline,
+            evidence=au_evidence(table, step), reliability=len(times) / max(self.frames, 1),
+            details=details, models=dict(self.models),
+            series={"aus": table, "probabilities": pd.DataFrame(probs, columns=list(CANONICAL), index=table.index),
+                    "boxes": boxes},
+        )
+
+
+def au_evidence(table, step: float, threshold: float = au.ACTIVE_THRESHOLD,
+                limit: int = MAX_EVIDENCE) -> list[Evidence]:
+    """Contiguous runs where an AU is clearly active, most salient first (peak x sqrt(frames))."""
+    times = table.index.to_numpy(dtype=float)
+    found: list[tuple[float, Evidence]] = []
+    for name in table.columns:
+        v = table[name].to_numpy()
+        on = v >= threshold
+        i = 0
+        while i < len(v):
+            if not on[i]:
+                i += 1
+                continue
+            j = i
+            # a run continues over consecutive sampled frames (gaps of at most 1.5 frame steps)
+            while j + 1 < len(v) and on[j + 1] and times[j + 1] - times[j] <= 1.5 * step:
+                j += 1
+            peak = float(v[i:j + 1].max())
+            ev = Evidence(modality="face", name=name, value=peak, start=float(times[i]),
+                          end=float(times[j]) + step, description=AU_CUES.get(name, name),
+                          unit="neutral-face SDs", supports=AU_SUPPORTS.get(name))
+            found.append((peak * np.sqrt(j - i + 1), ev))
+            i = j + 1
+    found.sort(key=lambda se: -se[0])
+    return [ev for _, ev in found[:limit]]
+
+
+def analyze_face_image(rgb: np.ndarray, model_dir: str | Path | None = None,
+                       expression: str | None = None) -> ModalityOutput:
+    """Face analysis of a single photo (AUs against the population neutral baseline).
+
+    ``rgb``: HxWx3 uint8 RGB (HxW grey and HxWx4 RGBA are accepted too)."""
+    rgb = as_rgb(rgb)
+    analyzer = FaceAnalyzer(fps=1.0, model_dir=model_dir, static=True, expression=expression)
+    analyzer.add_frame(0.0, rgb)
+    return analyzer.finish()

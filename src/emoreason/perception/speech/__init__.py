@@ -1,0 +1,1 @@
+"""The speech front-end shared by voice and words: voice activity detection and speech-to-text."""

@@ -1,0 +1,176 @@
+"""Speech to text with word times: faster-whisper on Whisper tiny.en (or any local CTranslate2 Whisper).
+
+Whisper tiny.en loops (one word dozens of times) and mishears acted speech, so this module:
+- decodes speech in windows of at most :data:`MAX_WINDOW_S` seconds (the VAD's speech segments merged
+  while they fit, long stretches cut at the quietest moment), one window in memory at a time;
+- never conditions on previous text, and caps new tokens per window by the window's length;
+- finds n-gram repetition loops and trims them to their first occurrence, with a note;
+- gives every segment a confidence (mean word probability) so text evidence can be weighted by it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.io.audio import AudioSource
+from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
+from emoreason.perception.words.transcript import Transcript, TranscriptSegment, Word
+
+MAX_WINDOW_S = 28.0  # Whisper sees 30 s at most; keep a margin
+MERGE_GAP_S = 1.0  # speech segments closer than this are decoded together
+PAD_S = 0.2  # context added around each speech segment
+MAX_TOKENS_PER_S = 10.0  # fast speech is 4-6 text tokens/s plus timestamp tokens; a loop runs far above
+MIN_TOKENS = 32
+# Consecutive repeats (beyond the first occurrence) that count as a loop, by n-gram size: "no no no no"
+# and a sentence said three times over are speech; Whisper's loops run far longer (37 in DESIGN.md).
+LOOP_REPEATS = {1: 4, 2: 3}
+LOOP_REPEATS_LONGER = 3  # n >= 3
+MAX_NGRAM = 8
+
+_WORD_KEY = re.compile(r"[^\w']+")
+
+
+def plan_windows(duration: float, speech: list[tuple[float, float]] | None,
+                 max_window: float = MAX_WINDOW_S) -> list[tuple[float, float]]:
+    """Spans to decode: speech segments (padded, merged across short gaps) or the whole input, each at
+    most ``max_window`` seconds long. Cut points inside long speech are chosen later by :func:`_cut_quiet`."""
+    if speech is None:
+        spans = [(0.0, duration)] if duration > 0 else []
+    else:
+        spans = []
+        for a, b in sorted(speech):
+            a, b = max(0.0, a - PAD_S), min(duration, b + PAD_S)
+            if spans:
+                a = max(a, spans[-1][1])  # padding must not make two windows hear the same words
+            if b <= a:
+                continue
+            if spans and a - spans[-1][1] <= MERGE_GAP_S and b - spans[-1][0] <= max_window:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+            else:
+                spans.append((a, b))
+    return spans
+
+
+def find_repetition_loop(words: list[str], max_ngram: int = MAX_NGRAM) -> tuple[int, int, int] | None:
+    """The first run where an n-gram repeats back to back more often than speech plausibly does.
+
+    Returns ``(start, end, n)``: words ``[start, start + n)`` are the first occurrence and
+    ``[start + n, end)`` the repeats to drop; ``None`` when there is no loop. Words are compared
+    case- and punctuation-insensitively.
+    """
+    keys = [_WORD_KEY.sub("", w.lower()) for w in words]
+    for i in range(len(keys)):
+        for n in range(1, max_ngram + 1):
+            gram = keys[i:i + n]
+            if len(gram) < n or not any(gram):
+                break
+            j = i + n
+            while keys[j:j + n] == gram:
+                j += n
+            repeats = (j - i) // n - 1
+            if repeats >= LOOP_REPEATS.get(n, LOOP_REPEATS_LONGER):
+                return i, j, n
+    return None
+
+
+def trim_loops(words: list[Word]) -> tuple[list[Word], list[str]]:
+    """Drop every repetition loop but its first occurrence; notes describe what was dropped."""
+    notes = []
+    while (loop := find_repetition_loop([w.text for w in words])) is not None:
+        i, j, n = loop
+        phrase = " ".join(w.text.strip() for w in words[i:i + n])
+        notes.append(f"ASR repetition loop: '{phrase}' x{(j - i) // n} at {words[i].start:.1f} s, "
+                     f"kept once")
+        words = words[:i + n] + words[j:]
+    return words, notes
+
+
+def transcribe(audio: AudioSource, speech: list[tuple[float, float]] | None = None,
+               model_dir: str | Path | None = None) -> Transcript:
+    """Transcribe ``audio`` (16 kHz mono) with word times; ``speech`` = VAD spans in seconds, if known.
+
+    Without ``speech`` the whole input is decoded (in windows) with faster-whisper's own VAD filter.
+    """
+    model = load_whisper(model_dir)
+    name = f"whisper-tiny.en ({default_whisper_dir().parent.name})" if model_dir is None else Path(model_dir).name
+    english_only = not model.model.is_multilingual
+    segments: list[TranscriptSegment] = []
+    notes: list[str] = []
+    for span in plan_windows(audio.duration, speech):
+        for a, b in _split_long(audio, *span):
+            segs, n = _decode_window(model, audio.read(a, b), a, english_only, vad=speech is None)
+            segments.extend(segs)
+            notes.extend(n)
+    return Transcript(segments, source=f"asr:{name}", timed=True, notes=notes)
+
+
+def split_sentences(words: list[Word], max_gap: float = 1.0) -> list[list[Word]]:
+    """Group words into sentences: a break after ``.``, ``?`` or ``!``, or at a pause over ``max_gap`` s."""
+    groups: list[list[Word]] = []
+    for w in words:
+        if not groups or (groups[-1] and (groups[-1][-1].text.endswith((".", "?", "!"))
+                                          or w.start - groups[-1][-1].end > max_gap)):
+            groups.append([])
+        groups[-1].append(w)
+    return groups
+
+
+def _split_long(audio: AudioSource, a: float, b: float) -> list[tuple[float, float]]:
+    out = []
+    while b - a > MAX_WINDOW_S:
+        cut = _cut_quiet(audio, a + MAX_WINDOW_S - 6.0, a + MAX_WINDOW_S)
+        out.append((a, cut))
+        a = cut
+    out.append((a, b))
+    return out
+
+
+def _cut_quiet(audio: AudioSource, lo: float, hi: float, frame: float = 0.05) -> float:
+    """The start of the quietest ``frame``-long stretch between ``lo`` and ``hi`` (a pause, ideally)."""
+    x = audio.read(lo, hi)
+    n = int(frame * audio.sample_rate)
+    if len(x) < 2 * n:
+        return hi
+    frames = x[: len(x) // n * n].reshape(-1, n)
+    return lo + float(np.argmin((frames.astype(np.float64) ** 2).mean(axis=1))) * frame
+
+
+def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool,
+                   vad: bool) -> tuple[list[TranscriptSegment], list[str]]:
+    duration = len(samples) / 16000
+    if duration < 0.1:
+        return [], []
+    max_tokens = min(440, max(MIN_TOKENS, math.ceil(duration * MAX_TOKENS_PER_S)))
+    # temperature 0 only: faster-whisper's fallback re-decodes a window at up to five sampling temperatures
+    # when its compression-ratio test fails (9x slower on repetitive speech, measured); loops are trimmed
+    # below instead. Segments are re-cut into sentences from the words (split_sentences).
+    raw, _ = model.transcribe(
+        samples, language="en" if english_only else None, beam_size=1, word_timestamps=True,
+        condition_on_previous_text=False, vad_filter=vad, max_new_tokens=max_tokens,
+        without_timestamps=False, temperature=0.0)
+    n_tokens = 0
+    all_words = []
+    for seg in raw:  # the generator decodes as it is consumed
+        n_tokens += len(seg.tokens)
+        all_words += [Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3),
+                           float(w.probability)) for w in (seg.words or []) if w.word.strip()]
+    decoded = split_sentences(all_words)
+    kept, notes = trim_loops([w for words in decoded for w in words])  # loops may span segments
+    if n_tokens >= max_tokens - 2:
+        notes.append(f"ASR output for {offset:.1f}-{offset + duration:.1f} s reached the cap of {max_tokens} "
+                     "tokens and may be cut short")
+    kept_ids = {id(w) for w in kept}
+    segments = []
+    for words in decoded:
+        words = [w for w in words if id(w) in kept_ids]
+        if not words:
+            continue
+        text = " ".join(w.text for w in words)
+        confidence = float(np.mean([w.probability for w in words]))
+        segments.append(TranscriptSegment(words[0].start, max(words[-1].end, words[0].start), text, words,
+                                          round(confidence, 4)))
+    return segments, notes

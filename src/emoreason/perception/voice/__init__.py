@@ -1,0 +1,1 @@
+"""The voice modality: prosody, features, the voice-emotion classifier, cues."""

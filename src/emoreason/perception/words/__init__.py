@@ -1,0 +1,1 @@
+"""The words modality: transcripts and the text-emotion models."""

@@ -1,0 +1,118 @@
+"""The default text-emotion model: a weighted average of the fine-tuned LoRA models' probabilities
+(:mod:`emoreason.perception.words.lora`, read with dialogue context) and the MLP head on frozen MiniLM
+features (:mod:`emoreason.perception.words.head`).
+
+``text_ensemble.json`` in the model folder names the members and their weights::
+
+    {"format": "emoreason-text-ensemble", "members": [
+        {"kind": "lora", "path": "lora_s0", "weight": 0.2222}, ..., {"kind": "head", "weight": 0.3333}]}
+
+A folder without that file holds a head alone (what ``python -m emoreason.training.words.model`` writes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoreason.errors import ModelError
+from emoreason.io.atomic import atomic_write_text
+from emoreason.labels import CANONICAL
+from emoreason.perception.words.head import (
+    TextHead,
+    build_features,
+    default_text_model_dir,
+    surface_features,
+    vader_features,
+)
+from emoreason.perception.words.lora import LoraTextModel
+from emoreason.perception.words.sentence_encoder import EMBEDDING_DIM, SentenceEncoder
+
+FORMAT = "emoreason-text-ensemble"
+ENSEMBLE_FILE = "text_ensemble.json"
+
+
+@dataclass
+class TextEnsemble:
+    """``predict_proba(texts, histories)`` -> ``(n, 7)`` in CANONICAL order."""
+
+    head: TextHead | None
+    head_weight: float
+    loras: list[tuple[LoraTextModel, float]]
+    encoder: SentenceEncoder
+    meta: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] = CANONICAL
+
+    @property
+    def uses_context(self) -> bool:
+        return bool(self.loras) or (self.head is not None and self.head.uses_context)
+
+    @property
+    def name(self) -> str:
+        if self.meta.get("name"):
+            return str(self.meta["name"])
+        return str(self.head.meta.get("name", "emoreason text head")) if self.head else "emoreason text model"
+
+    def predict_proba(self, texts: list[str], histories: list[list[str]] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        histories = histories if histories is not None else [[] for _ in texts]
+        total = np.zeros((len(texts), len(self.labels)))
+        for model, weight in self.loras:
+            total += weight * _in_canonical(model.predict_proba(texts, histories), model.labels)
+        if self.head is not None and self.head_weight > 0:
+            total += self.head_weight * _in_canonical(self._head_proba(texts, histories), self.head.labels)
+        return total / total.sum(axis=1, keepdims=True)
+
+    def _head_proba(self, texts: list[str], histories: list[list[str]]) -> np.ndarray:
+        _, layers = self.encoder.encode_layers(texts, self.head.layers_used)
+        ctx = None
+        if self.head.uses_context:
+            ctx = np.zeros((len(texts), EMBEDDING_DIM), np.float32)
+            idx = [i for i, h in enumerate(histories) if h and h[-1].strip()]
+            if idx:
+                ctx[idx] = self.encoder.encode([histories[i][-1] for i in idx])
+        return self.head.predict_proba(build_features(layers, vader_features(texts), surface_features(texts), ctx))
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None, encoder_dir: str | Path | None = None) -> TextEnsemble:
+        folder = Path(folder) if folder is not None else default_text_model_dir()
+        encoder = SentenceEncoder(encoder_dir)
+        spec_path = folder / ENSEMBLE_FILE
+        if not spec_path.is_file():
+            return cls(TextHead.load(folder), 1.0, [], encoder)
+        try:
+            meta = json.loads(spec_path.read_text(encoding="utf-8"))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
+            members = [(str(m["kind"]), m.get("path"), float(m["weight"])) for m in meta["members"]]
+            if not members or any(k not in ("lora", "head") or w < 0 for k, _, w in members):
+                raise ValueError("members must be 'lora' or 'head' with non-negative weights")
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelError(f"{spec_path} is malformed: {exc}") from None
+        head_weight = sum(w for k, _, w in members if k == "head")
+        head = TextHead.load(folder) if head_weight > 0 else None
+        loras = [(LoraTextModel.load(folder / str(p), encoder.model_dir), w) for k, p, w in members if k == "lora"]
+        return cls(head, head_weight, loras, encoder, meta)
+
+
+def write_ensemble(folder: Path, lora_paths: list[str], head_weight: float, meta: dict[str, Any]) -> None:
+    """Equal shares for the LoRA members, ``head_weight`` for the head (0 leaves it out)."""
+    each = (1.0 - head_weight) / max(1, len(lora_paths))
+    members = [{"kind": "lora", "path": p, "weight": round(each, 6)} for p in lora_paths]
+    if head_weight > 0:
+        members.append({"kind": "head", "weight": round(head_weight, 6)})
+    atomic_write_text(folder / ENSEMBLE_FILE, json.dumps(dict(meta, format=FORMAT, members=members), indent=2) + "\n")
+
+
+def _in_canonical(p: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
+    if tuple(labels) == tuple(CANONICAL):
+        return p
+    out = np.zeros((p.shape[0], len(CANONICAL)))
+    for j, lab in enumerate(labels):
+        out[:, CANONICAL.index(lab)] = p[:, j]
+    return out

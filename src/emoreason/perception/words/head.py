@@ -1,0 +1,143 @@
+"""The text-emotion head: standardised features -> a small dense network (or logistic regression) in numpy.
+
+Features per utterance, in this order: MiniLM hidden states mean-pooled over tokens for the layers
+the head names (384 each), VADER neg/neu/pos/compound (4), surface cues (5: counts of '!', '?' and
+'...', share of all-caps words, log word count) and, when the head was trained with dialogue context,
+the MiniLM sentence embedding of the preceding utterance (384, zeros when there is none). Stored as ``text_head.safetensors`` (arrays) + ``text_head.json`` (labels,
+layout, temperature, training facts); no pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoreason.assets import model_dir
+from emoreason.errors import ModelError
+from emoreason.io.atomic import atomic_path, atomic_write_text
+from emoreason.labels import CANONICAL
+
+FORMAT = "emoreason-text-head"
+WEIGHTS_FILE = "text_head.safetensors"
+META_FILE = "text_head.json"
+VADER_KEYS = ("neg", "neu", "pos", "compound")
+
+
+def default_text_model_dir() -> Path:
+    return model_dir("text")
+
+
+def vader_features(texts: list[str]) -> np.ndarray:
+    """``(n, 4)`` VADER neg, neu, pos, compound."""
+    analyzer = _vader()
+    return np.asarray([[analyzer.polarity_scores(t)[k] for k in VADER_KEYS] for t in texts],
+                      dtype=np.float32).reshape(len(texts), len(VADER_KEYS))
+
+
+def _vader():
+    global _VADER
+    if _VADER is None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _VADER = SentimentIntensityAnalyzer()
+    return _VADER
+
+
+_VADER = None
+
+
+def surface_features(texts: list[str]) -> np.ndarray:
+    """``(n, 5)``: counts of '!', '?', '...', share of all-caps words (2+ letters), log(1 + words)."""
+    rows = []
+    for t in texts:
+        words = t.split()
+        caps = sum(w.isupper() and len(w) > 1 for w in words) / max(1, len(words))
+        rows.append([t.count("!"), t.count("?"), t.count("..."), caps, np.log1p(len(words))])
+    return np.asarray(rows, dtype=np.float32).reshape(len(texts), 5)
+
+
+def build_features(layer_features: np.ndarray, vader: np.ndarray, surface: np.ndarray,
+                   context: np.ndarray | None = None) -> np.ndarray:
+    parts = [layer_features, vader, surface] + ([context] if context is not None else [])
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+@dataclass
+class TextHead:
+    """``layers`` = [(W, b), ...] applied to standardised features, ReLU between, softmax(z / T) out."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: list[tuple[np.ndarray, np.ndarray]]
+    uses_context: bool
+    layers_used: tuple[int, ...] = (6,)  # MiniLM hidden-state layers in the features
+    temperature: float = 1.0
+    labels: tuple[str, ...] = CANONICAL
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        x = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
+        for k, (w, b) in enumerate(self.layers):
+            x = x @ w + b
+            if k < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        return x
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        z = self.logits(features) / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.mean.shape[0])
+
+    # ---- files ---------------------------------------------------------------------------------
+    def save(self, folder: str | Path, weight_dtype: str = "float32") -> None:
+        """Write the two files; ``weight_dtype="float16"`` halves the size of the weight matrices."""
+        from safetensors.numpy import save_file
+
+        folder = Path(folder)
+        arrays = {"mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32)}
+        for k, (w, b) in enumerate(self.layers):
+            arrays[f"layer{k}.weight"] = np.ascontiguousarray(w, dtype=np.dtype(weight_dtype))
+            arrays[f"layer{k}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
+        meta = dict(self.meta, format=FORMAT, version=1, labels=list(self.labels), n_layers=len(self.layers),
+                    uses_context=self.uses_context, minilm_layers=list(self.layers_used), temperature=self.temperature, n_features=self.n_features)
+        with atomic_path(folder / WEIGHTS_FILE) as tmp:
+            save_file(arrays, str(tmp))
+        atomic_write_text(folder / META_FILE, json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None) -> TextHead:
+        folder = Path(folder) if folder is not None else default_text_model_dir()
+        meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
+        if not meta_path.is_file() or not weights_path.is_file():
+            raise ModelError(f"text model files missing under {folder} (need {META_FILE} and {WEIGHTS_FILE}); "
+                             "regenerate with: python -m emoreason.training.words.model --data ../shared/data")
+        try:
+            from safetensors.numpy import load_file
+
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            arrays = load_file(str(weights_path))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
+            layers = [(arrays[f"layer{k}.weight"].astype(np.float64), arrays[f"layer{k}.bias"].astype(np.float64))
+                      for k in range(int(meta["n_layers"]))]
+            labels = tuple(meta["labels"])
+            if set(labels) - set(CANONICAL) or layers[-1][0].shape[1] != len(labels):
+                raise ValueError("labels do not match the output layer or are not canonical")
+            minilm_layers = tuple(int(k) for k in meta["minilm_layers"])
+            expected = 384 * len(minilm_layers) + 4 + 5 + (384 if meta["uses_context"] else 0)
+            if not layers[0][0].shape[0] == arrays["mean"].shape[0] == expected:
+                raise ValueError(f"feature statistics and first layer should both have {expected} inputs")
+        except (KeyError, ValueError, OSError) as exc:
+            raise ModelError(f"text model under {folder} is malformed: {exc}") from None
+        return cls(arrays["mean"].astype(np.float64), np.maximum(arrays["scale"].astype(np.float64), 1e-8),
+                   layers, bool(meta["uses_context"]), minilm_layers, float(meta.get("temperature", 1.0)),
+                   labels, meta)

@@ -1,0 +1,1 @@
+"""The analysis pipeline: options, the loaded analyzers, one speaker's clips, result building."""
