@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.perception.words.ensemble import TextEnsemble
-from emoreason.perception.words.lora import LoraTextModel
-from emoreason.training.words.data import load_emorynlp, load_meld
-from emoreason.training.words.model import metrics
+from emoreason.perception.text.ensemble import TextEnsemble
+from emoreason.perception.text.lora import LoraTextModel
+from emoreason.training.text.data import load_emorynlp, load_meld
+from emoreason.training.text.model import metrics
 
 
 def main() -> int:

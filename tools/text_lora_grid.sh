@@ -30,7 +30,7 @@ for d in "${designs[@]}"; do
   for s in $seeds; do
     mkdir -p "$out/$d/s$s"
     # shellcheck disable=SC2086
-    python3 -m emoreason.training.words.finetune --data "$data" --out "$out/$d/s$s" --seeds "$s" \
+    python3 -m emoreason.training.text.finetune --data "$data" --out "$out/$d/s$s" --seeds "$s" \
       --minilm-dir "$minilm" ${sha:+--base-sha256 "$sha"} --report "$out/$d/s$s/report.json" \
       --figure "$out/$d/s$s/confusion.png" $extra > "$out/$d.s$s.log" 2>&1 &
   done

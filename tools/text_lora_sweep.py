@@ -17,9 +17,9 @@ import json
 import time
 from pathlib import Path
 
-from emoreason.perception.words.lora import LoraSpec
-from emoreason.perception.words.sentence_encoder import default_minilm_dir
-from emoreason.training.words import finetune as text_finetune
+from emoreason.perception.text.lora import LoraSpec
+from emoreason.perception.text.sentence_encoder import default_minilm_dir
+from emoreason.training.text import finetune as text_finetune
 
 BASE = {"epochs": 6, "lr": 5e-4, "batch_size": 32, "dropout": 0.1, "weight_decay": 0.01, "context_dropout": 0.3,
         "class_weight_power": 0.5, "label_smoothing": 0.0, "full_finetune": False, "add_emorynlp": False}

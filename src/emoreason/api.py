@@ -71,7 +71,7 @@ def _voice_analyzer(model_dir: str | None, speaker_normalisation: str = "auto"):
 
 @lru_cache(maxsize=2)
 def _text_analyzer(model_dir: str | None):
-    from emoreason.perception.words.analyzer import TextAnalyzer
+    from emoreason.perception.text.analyzer import TextAnalyzer
 
     return TextAnalyzer(model_dir=model_dir)
 
@@ -190,7 +190,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
         speech = _run_voice(p, wanted, audio, speaker_normalisation) if audio is not None else None
         sidecar = transcript_path
         if sidecar is None and text is None:
-            from emoreason.perception.words.transcript import find_sidecar_transcript
+            from emoreason.perception.text.transcript import find_sidecar_transcript
 
             sidecar = find_sidecar_transcript(path)
         _run_text(p, wanted, audio, speech, text, sidecar, whisper_dir, context)
@@ -226,7 +226,7 @@ def _run_voice(p: Perception, wanted, audio: AudioSource,
 def _run_text(p: Perception, wanted, audio, speech, text, transcript_path, whisper_dir, context=None) -> None:
     if "text" not in wanted or "text" in p.outputs:
         return
-    from emoreason.perception.words.transcript import Transcript, TranscriptSegment, read_transcript
+    from emoreason.perception.text.transcript import Transcript, TranscriptSegment, read_transcript
 
     transcript = None
     if text is not None:

@@ -8,9 +8,9 @@ import pytest
 from emoreason.cli.main import main
 from emoreason.training import face as face_model
 from emoreason.training import fusion as fusion_calibration
+from emoreason.training.text import finetune as text_finetune
+from emoreason.training.text import model as text_model
 from emoreason.training.voice import model as voice_model
-from emoreason.training.words import finetune as text_finetune
-from emoreason.training.words import model as text_model
 
 
 @pytest.fixture()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emoreason.eval.evaluate import evaluate
-from emoreason.perception.words.head import default_text_model_dir
+from emoreason.perception.text.head import default_text_model_dir
 
 
 def test_default_text_model_ships():

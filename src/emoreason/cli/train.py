@@ -5,8 +5,8 @@ Runs, in order, the training scripts that made the shipped files (each can also 
 - ``voice``  -- ``python -m emoreason.training.voice.model`` (RAVDESS; about 20-40 min on 2 cores, plus
   about 4 min of feature extraction the first time);
 - ``face``   -- ``python -m emoreason.training.face`` (``facial_expressions``; a few minutes);
-- ``text``   -- ``python -m emoreason.training.words.model`` (the MLP head on MiniLM features, MELD);
-- ``lora``   -- ``python -m emoreason.training.words.finetune`` (the three LoRA members and
+- ``text``   -- ``python -m emoreason.training.text.model`` (the MLP head on MiniLM features, MELD);
+- ``lora``   -- ``python -m emoreason.training.text.finetune`` (the three LoRA members and
   ``text_ensemble.json`` with the shipped settings; minutes on a GPU, several hours on a laptop CPU -- leave
   it out with ``--skip lora``; the shipped members came from a GPU run on a float16 copy of the base, so a
   rerun gives close, not bit-identical, adapters);
@@ -85,13 +85,13 @@ def _commands(data: Path, out: Path, reports: Path, device: str) -> dict[str, Ca
                                 "--figure", str(reports / "face_confusion.png")])
 
     def text() -> int:
-        from emoreason.training.words import model as text_model
+        from emoreason.training.text import model as text_model
         return text_model.main(["--data", str(data), "--out", str(out / "text"),
                                 "--figure", str(reports / "text_head_confusion.png"),
                                 "--report", str(reports / "text_head.json")])
 
     def lora() -> int:
-        from emoreason.training.words import finetune as text_finetune
+        from emoreason.training.text import finetune as text_finetune
         return text_finetune.main(["--data", str(data), "--out", str(out / "text"), "--device", device,
                                    "--figure", str(reports / "text_confusion.png"),
                                    "--report", str(reports / "text_finetune.json")])
@@ -106,7 +106,7 @@ def _commands(data: Path, out: Path, reports: Path, device: str) -> dict[str, Ca
 
 def _copy_shipped_lora(out: Path) -> None:
     """The shipped LoRA members and ensemble file, into another models folder (when lora is skipped)."""
-    from emoreason.perception.words.ensemble import ENSEMBLE_FILE
+    from emoreason.perception.text.ensemble import ENSEMBLE_FILE
 
     src = package_models_dir() / "text"
     dst = out / "text"

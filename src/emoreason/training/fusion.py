@@ -54,8 +54,8 @@ def skill(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def text_predictions(data: Path, model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """MELD dev through the text model (default: the shipped one), each utterance with its dialogue's
     earlier ones."""
-    from emoreason.perception.words.analyzer import TextAnalyzer
-    from emoreason.training.words.data import load_meld
+    from emoreason.perception.text.analyzer import TextAnalyzer
+    from emoreason.training.text.data import load_meld
 
     dev = load_meld(data, "dev")
     probs = TextAnalyzer(model_dir=model_dir).score_texts(dev.texts, dev.history)  # CANONICAL order

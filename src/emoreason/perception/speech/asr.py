@@ -18,7 +18,7 @@ import numpy as np
 
 from emoreason.io.audio import AudioSource
 from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
-from emoreason.perception.words.transcript import Transcript, TranscriptSegment, Word
+from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
 MAX_WINDOW_S = 28.0  # Whisper sees 30 s at most; keep a margin
 MERGE_GAP_S = 1.0  # speech segments closer than this are decoded together

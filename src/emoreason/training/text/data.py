@@ -15,7 +15,7 @@ import numpy as np
 
 from emoreason.errors import ConfigError
 from emoreason.labels import CANONICAL, EMORYNLP, GOEMOTIONS_EKMAN, MELD
-from emoreason.perception.words.sentence_encoder import normalise_text
+from emoreason.perception.text.sentence_encoder import normalise_text
 
 
 @dataclass

@@ -1,12 +1,12 @@
 """Fine-tune the text-emotion model: LoRA adapters on MiniLM, reading each utterance with its dialogue
 context, trained on MELD train and measured on MELD dev.
 
-    python -m emoreason.training.words.finetune --data ../shared/data --out src/emoreason/assets/models/text
+    python -m emoreason.training.text.finetune --data ../shared/data --out src/emoreason/assets/models/text
 
 Trains one model per seed (default 0, 1, 2; fixed epochs, no early stopping), reports MELD dev weighted
 F1 per epoch with and without context, mean ± std over the seeds, the majority and VADER-rule baselines
 of the same run, fits the ship seed's softmax temperature on dev and writes its adapters
-(:mod:`emoreason.perception.words.lora`), a JSON report and a confusion-matrix PNG. Runs on a GPU when
+(:mod:`emoreason.perception.text.lora`), a JSON report and a confusion-matrix PNG. Runs on a GPU when
 one is visible (``--device``), else on the CPU (about 25 min per seed on 2 cores).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.labels import CANONICAL
-from emoreason.perception.words.lora import (
+from emoreason.perception.text.lora import (
     LoraSpec,
     LoraTextModel,
     build_network,
@@ -31,8 +31,8 @@ from emoreason.perception.words.lora import (
     format_context,
     tokenize,
 )
-from emoreason.perception.words.sentence_encoder import default_minilm_dir
-from emoreason.training.words.data import TextSet, load_emorynlp, load_meld
+from emoreason.perception.text.sentence_encoder import default_minilm_dir
+from emoreason.training.text.data import TextSet, load_emorynlp, load_meld
 
 
 def class_weights(y: np.ndarray, power: float = 0.5) -> np.ndarray:
@@ -66,7 +66,7 @@ def train_one(train: TextSet, dev: TextSet, spec: LoraSpec, seed: int, cfg: dict
     """Returns (network, tokenizer, per-epoch dev metrics)."""
     import torch
 
-    from emoreason.training.words.model import metrics
+    from emoreason.training.text.model import metrics
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -125,7 +125,7 @@ def _head(s: TextSet, n: int) -> TextSet:
 
 def run(data: Path, out: Path | None, seeds: list[int], spec: LoraSpec, cfg: dict, device: str,
         minilm_dir: Path, figure: Path | None, log=print) -> dict:
-    from emoreason.training.words.model import fit_temperature, metrics, vader_rule, without_overlap
+    from emoreason.training.text.model import fit_temperature, metrics, vader_rule, without_overlap
 
     train, dev = load_meld(data, "train"), load_meld(data, "dev")
     if cfg.get("limit"):
@@ -174,8 +174,8 @@ def save_members(out: Path, trained: dict, spec: LoraSpec, cfg: dict, report: di
                  train_name: str, device: str) -> None:
     """Each seed's adapters under ``out/lora_s<seed>``, and ``text_ensemble.json`` joining them (and the
     MLP head, when ``out`` holds one and ``cfg["head_weight"]`` > 0)."""
-    from emoreason.perception.words.ensemble import write_ensemble
-    from emoreason.perception.words.head import META_FILE as HEAD_META
+    from emoreason.perception.text.ensemble import write_ensemble
+    from emoreason.perception.text.head import META_FILE as HEAD_META
 
     local_sha = file_sha256(minilm_dir / "model.safetensors")
     for seed, network in trained.items():
@@ -195,15 +195,15 @@ def save_members(out: Path, trained: dict, spec: LoraSpec, cfg: dict, report: di
 
 
 def plot_saved(m: dict, figure: Path) -> None:
-    from emoreason.training.words.model import plot_confusion
+    from emoreason.training.text.model import plot_confusion
 
     plot_confusion(m["confusion"], f"text ensemble, MELD dev, weighted F1 {m['weighted_f1']:.3f}", figure)
 
 
 def evaluate_saved(folder: Path, dev: TextSet, minilm_dir: Path | None = None) -> dict:
     """MELD dev metrics of the model folder as `analyze` loads it (float16 adapters merged, ensemble)."""
-    from emoreason.perception.words.ensemble import TextEnsemble
-    from emoreason.training.words.model import metrics
+    from emoreason.perception.text.ensemble import TextEnsemble
+    from emoreason.training.text.model import metrics
 
     model = TextEnsemble.load(folder, minilm_dir)
     return metrics(dev.labels, model.predict_proba(dev.texts, dev.history).argmax(1))

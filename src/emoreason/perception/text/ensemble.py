@@ -1,13 +1,13 @@
 """The default text-emotion model: a weighted average of the fine-tuned LoRA models' probabilities
-(:mod:`emoreason.perception.words.lora`, read with dialogue context) and the MLP head on frozen MiniLM
-features (:mod:`emoreason.perception.words.head`).
+(:mod:`emoreason.perception.text.lora`, read with dialogue context) and the MLP head on frozen MiniLM
+features (:mod:`emoreason.perception.text.head`).
 
 ``text_ensemble.json`` in the model folder names the members and their weights::
 
     {"format": "emoreason-text-ensemble", "members": [
         {"kind": "lora", "path": "lora_s0", "weight": 0.2222}, ..., {"kind": "head", "weight": 0.3333}]}
 
-A folder without that file holds a head alone (what ``python -m emoreason.training.words.model`` writes).
+A folder without that file holds a head alone (what ``python -m emoreason.training.text.model`` writes).
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ import numpy as np
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
-from emoreason.perception.words.head import (
+from emoreason.perception.text.head import (
     TextHead,
     build_features,
     default_text_model_dir,
     surface_features,
     vader_features,
 )
-from emoreason.perception.words.lora import LoraTextModel
-from emoreason.perception.words.sentence_encoder import EMBEDDING_DIM, SentenceEncoder
+from emoreason.perception.text.lora import LoraTextModel
+from emoreason.perception.text.sentence_encoder import EMBEDDING_DIM, SentenceEncoder
 
 FORMAT = "emoreason-text-ensemble"
 ENSEMBLE_FILE = "text_ensemble.json"

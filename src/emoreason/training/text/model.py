@@ -1,6 +1,6 @@
 """Train the default text-emotion head on MELD train, measure it on MELD dev, and ship it.
 
-    python -m emoreason.training.words.model --data ../shared/data --out src/emoreason/assets/models/text
+    python -m emoreason.training.text.model --data ../shared/data --out src/emoreason/assets/models/text
 
 Features: MiniLM hidden states (mean-pooled, several layers) + VADER + surface cues (see
 ``perception/text_head.py``). Head: a one-hidden-layer network trained with torch (CPU), exported to
@@ -22,9 +22,9 @@ import numpy as np
 
 from emoreason.errors import ConfigError
 from emoreason.labels import CANONICAL
-from emoreason.perception.words.head import TextHead, build_features, surface_features, vader_features
-from emoreason.perception.words.sentence_encoder import SentenceEncoder
-from emoreason.training.words.data import TextSet, load_emorynlp, load_goemotions, load_meld
+from emoreason.perception.text.head import TextHead, build_features, surface_features, vader_features
+from emoreason.perception.text.sentence_encoder import SentenceEncoder
+from emoreason.training.text.data import TextSet, load_emorynlp, load_goemotions, load_meld
 
 CONFIG = {  # chosen on MELD dev (see docs/model_cards/text.md); change here, not in the code below
     "minilm_layers": [1, 2, 3, 4, 5, 6],

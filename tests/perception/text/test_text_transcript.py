@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import words_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
+import text_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 
 from emoreason.errors import EmoreasonError, TranscriptError
-from emoreason.perception.words.transcript import find_sidecar_transcript, read_transcript
+from emoreason.perception.text.transcript import find_sidecar_transcript, read_transcript
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32"])

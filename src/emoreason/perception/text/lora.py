@@ -28,7 +28,7 @@ import numpy as np
 
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
-from emoreason.perception.words.sentence_encoder import default_minilm_dir, normalise_text
+from emoreason.perception.text.sentence_encoder import default_minilm_dir, normalise_text
 
 FORMAT = "emoreason-text-lora"
 WEIGHTS_FILE = "text_lora.safetensors"
@@ -200,7 +200,7 @@ def _load_cached(folder_str: str, minilm_str: str | None) -> LoraTextModel:
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
     if not meta_path.is_file() or not weights_path.is_file():
         raise ModelError(f"text model files missing under {folder} (need {META_FILE} and {WEIGHTS_FILE}); "
-                         "regenerate with: python -m emoreason.training.words.finetune --data ../shared/data")
+                         "regenerate with: python -m emoreason.training.text.finetune --data ../shared/data")
     minilm_dir = Path(minilm_str) if minilm_str else default_minilm_dir()
     try:
         from safetensors.torch import load_file

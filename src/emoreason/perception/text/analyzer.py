@@ -15,10 +15,10 @@ import numpy as np
 
 from emoreason.labels import CANONICAL, VALENCE_AROUSAL
 from emoreason.perception.base import ModalityOutput, TimedScores
-from emoreason.perception.words.ensemble import TextEnsemble
-from emoreason.perception.words.head import vader_features
-from emoreason.perception.words.sentence_encoder import MODEL_NAME, normalise_text
-from emoreason.perception.words.transcript import Transcript, TranscriptSegment
+from emoreason.perception.text.ensemble import TextEnsemble
+from emoreason.perception.text.head import vader_features
+from emoreason.perception.text.sentence_encoder import MODEL_NAME, normalise_text
+from emoreason.perception.text.transcript import Transcript, TranscriptSegment
 from emoreason.result import Evidence
 
 MAX_QUOTES = 3  # segments quoted as evidence

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from emoreason.labels import CANONICAL
-from emoreason.training.words.data import load_meld
-from emoreason.training.words.model import fit_temperature, main, metrics, vader_rule, without_overlap
+from emoreason.training.text.data import load_meld
+from emoreason.training.text.model import fit_temperature, main, metrics, vader_rule, without_overlap
 
 MELD_CSV = """Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime
 1,Hi there.,A,neutral,neutral,1,0,1,1,"00:00:01,000","00:00:02,000"

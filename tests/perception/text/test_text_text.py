@@ -9,9 +9,9 @@ import pytest
 
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
-from emoreason.perception.words.analyzer import TextAnalyzer
-from emoreason.perception.words.head import META_FILE, WEIGHTS_FILE, TextHead
-from emoreason.perception.words.transcript import Transcript, TranscriptSegment, Word
+from emoreason.perception.text.analyzer import TextAnalyzer
+from emoreason.perception.text.head import META_FILE, WEIGHTS_FILE, TextHead
+from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +97,9 @@ def test_same_input_same_output(analyzer):
 
 
 def test_shipped_model_is_small_pickle_free_and_an_ensemble(analyzer):
-    from emoreason.perception.words.ensemble import ENSEMBLE_FILE
+    from emoreason.perception.text.ensemble import ENSEMBLE_FILE
 
-    folder = __import__("emoreason.perception.words.head", fromlist=["x"]).default_text_model_dir()
+    folder = __import__("emoreason.perception.text.head", fromlist=["x"]).default_text_model_dir()
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) <= 10 * 1024 * 1024
     assert not any(p.suffix in {".pkl", ".pickle", ".joblib", ".pt", ".bin"} for p in files)
@@ -125,9 +125,9 @@ def test_ensemble_averages_its_members_and_context_changes_the_lora_part(analyze
 def test_a_head_only_folder_and_a_malformed_ensemble_file(tmp_path):
     import shutil
 
-    from emoreason.perception.words.ensemble import ENSEMBLE_FILE, TextEnsemble
+    from emoreason.perception.text.ensemble import ENSEMBLE_FILE, TextEnsemble
 
-    folder = __import__("emoreason.perception.words.head", fromlist=["x"]).default_text_model_dir()
+    folder = __import__("emoreason.perception.text.head", fromlist=["x"]).default_text_model_dir()
     for name in (META_FILE, WEIGHTS_FILE):
         shutil.copy(folder / name, tmp_path / name)
     alone = TextEnsemble.load(tmp_path)
@@ -162,7 +162,7 @@ def test_head_roundtrip_and_malformed_files(tmp_path):
 
 
 def test_merged_members_average_the_members_logits():
-    from emoreason.training.words.model import merge_members
+    from emoreason.training.text.model import merge_members
 
     rng = np.random.default_rng(1)
     n = 384 + 9

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 from emoreason.errors import ModelError  # noqa: E402
 from emoreason.labels import CANONICAL  # noqa: E402
-from emoreason.perception.words.lora import (  # noqa: E402
+from emoreason.perception.text.lora import (  # noqa: E402
     META_FILE,
     WEIGHTS_FILE,
     LoraSpec,
@@ -25,7 +25,7 @@ from emoreason.perception.words.lora import (  # noqa: E402
     merge_adapters,
     tokenize,
 )
-from emoreason.perception.words.sentence_encoder import default_minilm_dir  # noqa: E402
+from emoreason.perception.text.sentence_encoder import default_minilm_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def _dialogue_csv(path, rows):
 
 def test_training_learns_a_separable_toy_task_and_writes_loadable_files(tmp_path):
     """On the real MiniLM (it ships with the package), eight sentences, CPU, a few seconds."""
-    from emoreason.training.words import finetune as text_finetune
+    from emoreason.training.text import finetune as text_finetune
     base = default_minilm_dir()
 
     happy = ["I love this so much", "what a wonderful day", "this is great news", "I am so happy"]

@@ -119,7 +119,7 @@ class TextHead:
         meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
         if not meta_path.is_file() or not weights_path.is_file():
             raise ModelError(f"text model files missing under {folder} (need {META_FILE} and {WEIGHTS_FILE}); "
-                             "regenerate with: python -m emoreason.training.words.model --data ../shared/data")
+                             "regenerate with: python -m emoreason.training.text.model --data ../shared/data")
         try:
             from safetensors.numpy import load_file
 

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-import words_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
+import text_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 
 from emoreason.io.audio import ArrayAudio
 from emoreason.perception.speech.asr import (
@@ -16,7 +16,7 @@ from emoreason.perception.speech.asr import (
     transcribe,
     trim_loops,
 )
-from emoreason.perception.words.transcript import Word
+from emoreason.perception.text.transcript import Word
 
 
 def _words(text: str) -> list[Word]:

@@ -1,1 +1,0 @@
-"""The words modality: transcripts and the text-emotion models."""

@@ -1,1 +1,0 @@
-"""Training of the default words (text) models."""
