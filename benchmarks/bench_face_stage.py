@@ -33,8 +33,8 @@ def main() -> int:
     canvas = np.full((720, 1280, 3), 90, np.uint8)
     canvas[2:718, 282:998] = cv2.resize(data.astronaut(), (716, 716))
     frames = [np.ascontiguousarray(np.roll(canvas, 3 * (i % 10), axis=1)) for i in range(10)]  # a drifting head
-    ans = {"fer alone": FaceAnalyzer(fps=5.0, expression="fer"),
-           "pool, facex every frame": FaceAnalyzer(fps=5.0, expression="pool", facex_every=1),
+    ans = {"fer alone": FaceAnalyzer(fps=5.0, face_model="fer"),
+           "pool, facex every frame": FaceAnalyzer(fps=5.0, face_model="pool", facex_every=1),
            "pool (default: facex every 2nd frame)": FaceAnalyzer(fps=5.0)}
     for an in ans.values():  # warm-up
         for i in range(5):

@@ -149,7 +149,7 @@ def _run_file(path: Path, wanted, text, transcript_path, fps, progress, whisper_
     if "face" in wanted and info.has_video:
         from emoreason.perception.face.analyzer import FaceAnalyzer
 
-        face = FaceAnalyzer(fps=fps, expression=face_model)
+        face = FaceAnalyzer(fps=fps, face_model=face_model)
     elif "face" in wanted:
         p.outputs["face"] = ModalityOutput.unusable("face", "the file has no video track")
     need_audio = bool({"voice", "text"} & set(wanted)) and info.has_audio
@@ -203,7 +203,7 @@ def _run_image(p: Perception, wanted, rgb: np.ndarray, face_model: str | None = 
     from emoreason.perception.face.analyzer import analyze_face_image
 
     t0 = time.perf_counter()
-    p.outputs["face"] = analyze_face_image(rgb, expression=face_model)
+    p.outputs["face"] = analyze_face_image(rgb, face_model=face_model)
     p.timings["face"] = time.perf_counter() - t0
 
 

@@ -208,20 +208,20 @@ def test_analyzer_expression_choices(tmp_path, face_rgb):
 
     shutil.copy(DEFAULT_FACE_MODEL_DIR / "au_baseline.json", tmp_path / "au_baseline.json")
     with pytest.raises(ModelError, match="no fer\\+facex pool"):
-        FaceAnalyzer(model_dir=tmp_path, expression="pool")
+        FaceAnalyzer(model_dir=tmp_path, face_model="pool")
     _pool().save(tmp_path, extra={"use_by_default": True, "name": "test pool"})
     out = analyze_face_image(face_rgb, model_dir=tmp_path)
     assert out.details["expression_model"] == "pool" and "facex" in out.models and "face_pool" in out.models
     assert sum(out.scores.values()) == pytest.approx(1.0)
-    out = analyze_face_image(face_rgb, model_dir=tmp_path, expression="facex")
+    out = analyze_face_image(face_rgb, model_dir=tmp_path, face_model="facex")
     assert out.details["expression_model"] == "facex" and max(out.scores, key=out.scores.get) == "happy"
-    out = analyze_face_image(face_rgb, model_dir=tmp_path, expression="fer")
+    out = analyze_face_image(face_rgb, model_dir=tmp_path, face_model="fer")
     assert out.details["expression_model"] == "fer" and "facex" not in out.models
     (tmp_path / "pool.json").write_text("{}")
     with pytest.raises(ModelError):
         FaceAnalyzer(model_dir=tmp_path)
     with pytest.raises(ConfigError):
-        FaceAnalyzer(model_dir=tmp_path, expression="vgg")
+        FaceAnalyzer(model_dir=tmp_path, face_model="vgg")
 
 
 def test_default_analyze_on_an_image(tmp_path, face_rgb):
@@ -243,7 +243,7 @@ def test_video_runs_facex_every_other_frame_and_reuses_it(small_face_rgb):
     from emoreason.perception.face.analyzer import FaceAnalyzer
 
     for every, runs in ((2, 3), (1, 6)):
-        analyzer = FaceAnalyzer(fps=5.0, expression="pool", facex_every=every)
+        analyzer = FaceAnalyzer(fps=5.0, face_model="pool", facex_every=every)
         for i in range(6):
             analyzer.add_frame(i / 5, small_face_rgb)
         out = analyzer.finish()
@@ -262,7 +262,7 @@ def test_facex_runs_again_when_the_face_moves(small_face_rgb):
     left, right = canvas.copy(), canvas.copy()
     left[:, :256] = small_face_rgb
     right[:, 256:] = cv2.flip(small_face_rgb, 1)
-    analyzer = FaceAnalyzer(fps=5.0, expression="pool", facex_every=10)
+    analyzer = FaceAnalyzer(fps=5.0, face_model="pool", facex_every=10)
     for i, frame in enumerate([left, left, right, right]):
         analyzer.add_frame(i / 5, frame)
     assert analyzer.finish().details["facex_runs"] == 2

@@ -76,13 +76,13 @@ def test_analyzer_uses_head_only_when_default(tmp_path, face_rgb_for_head):
         out = analyzer.finish()
         assert out.details["expression_model"] == expected
         assert ("face_head" in out.models) is flag
-    assert FaceAnalyzer(model_dir=tmp_path, expression="head").expression_model == "face_head"
-    assert FaceAnalyzer(model_dir=tmp_path, expression="fer").expression_model == "fer"
+    assert FaceAnalyzer(model_dir=tmp_path, face_model="head").expression_model == "face_head"
+    assert FaceAnalyzer(model_dir=tmp_path, face_model="fer").expression_model == "fer"
     with pytest.raises(ConfigError):
-        FaceAnalyzer(model_dir=tmp_path, expression="vgg")
+        FaceAnalyzer(model_dir=tmp_path, face_model="vgg")
     (tmp_path / "head.json").unlink()
     with pytest.raises(ModelError, match="no trained head"):
-        FaceAnalyzer(model_dir=tmp_path, expression="head")
+        FaceAnalyzer(model_dir=tmp_path, face_model="head")
 
 
 @pytest.fixture(scope="module")

@@ -49,9 +49,10 @@ MIN_FRAMES_FOR_PERSON_BASELINE = 5
 #: The clip's most neutral frames must look neutral on average (P(neutral)) to serve as the baseline.
 MIN_NEUTRAL_PROB_FOR_BASELINE = 0.35
 MAX_EVIDENCE = 4
-EXPRESSION_MODELS = (None, "fer", "facex", "pool", "head")
-#: What a user may name (``analyze(face_model=...)``, ``--face-model``): "default" is the shipped choice.
-FACE_MODEL_NAMES = ("default", "fer", "facex", "pool", "head")
+#: The face stage's expression models a user may name (``analyze(face_model=...)``, ``--face-model``):
+#: "default" is the shipped choice (the pool if its ``pool.json`` says ``use_by_default``, else the head if its
+#: ``head.json`` does, else fer).
+FACE_MODELS = ("default", "fer", "facex", "pool", "head")
 #: In videos facex (the slower of the two image models, ~17-22 ms a frame on one core) runs on every
 #: FACEX_EVERY-th frame with a face; between runs its last probabilities are reused while the face box
 #: stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer and the mesh still run on every frame.
@@ -63,8 +64,8 @@ def check_face_model(value: object) -> str | None:
     """The expression model ``value`` names (None for "default" or None), else a ConfigError."""
     if value is None or value == "default":
         return None
-    if value not in FACE_MODEL_NAMES:
-        raise ConfigError(f"face model must be one of {', '.join(FACE_MODEL_NAMES)}, not {value!r}")
+    if value not in FACE_MODELS:
+        raise ConfigError(f"face model must be one of {', '.join(FACE_MODELS)}, not {value!r}")
     return str(value)
 
 
@@ -72,13 +73,12 @@ class FaceAnalyzer:
     """Streaming face analysis of one video (or of one photo with ``static=True``)."""
 
     def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = 40,
-                 static: bool = False, expression: str | None = None, facex_every: int | None = None) -> None:
-        """``expression``: ``"fer"``, ``"facex"``, ``"pool"`` (fer + facex log-linear pool, ``pool.json``),
-        ``"head"`` (the trained head) or ``None``: the pool if its ``pool.json`` says ``use_by_default``,
-        else the head if its ``head.json`` does, else fer. ``facex_every``: run facex on every n-th frame
-        with a face (default 1 for photos, :data:`FACEX_EVERY` for videos)."""
-        if expression not in EXPRESSION_MODELS:
-            raise ConfigError(f"expression model must be one of 'fer', 'facex', 'pool', 'head', got {expression!r}")
+                 static: bool = False, face_model: str | None = None, facex_every: int | None = None) -> None:
+        """``face_model``: one of :data:`FACE_MODELS` -- ``"fer"``, ``"facex"``, ``"pool"`` (fer + facex
+        log-linear pool, ``pool.json``), ``"head"`` (the trained head), or ``"default"``/``None`` (the shipped
+        choice). ``facex_every``: run facex on every n-th frame with a face (default 1 for photos,
+        :data:`FACEX_EVERY` for videos)."""
+        expression = check_face_model(face_model)
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
         every = (1 if static else FACEX_EVERY) if facex_every is None else facex_every
@@ -284,11 +284,11 @@ def au_evidence(table, step: float, threshold: float = au.ACTIVE_THRESHOLD,
 
 
 def analyze_face_image(rgb: np.ndarray, model_dir: str | Path | None = None,
-                       expression: str | None = None) -> ModalityOutput:
+                       face_model: str | None = None) -> ModalityOutput:
     """Face analysis of a single photo (AUs against the population neutral baseline).
 
     ``rgb``: HxWx3 uint8 RGB (HxW grey and HxWx4 RGBA are accepted too)."""
     rgb = as_rgb(rgb)
-    analyzer = FaceAnalyzer(fps=1.0, model_dir=model_dir, static=True, expression=expression)
+    analyzer = FaceAnalyzer(fps=1.0, model_dir=model_dir, static=True, face_model=face_model)
     analyzer.add_frame(0.0, rgb)
     return analyzer.finish()
