@@ -7,7 +7,8 @@ JSON, or with ``format=html`` the self-contained HTML report; ``GET /healthz``; 
 The analysis function and the models behind it are loaded once and shared by all requests; each
 analysis runs in the :class:`~emoreason.serve.limits.WorkQueue`'s worker threads. The server reads no
 path a client names: media arrive as uploads, saved in a private temporary directory (mode 0700) that
-is deleted when the request's work is over.
+is deleted when the request's work is over. The multimodal LLM's code (torch, transformers) is
+imported inside :func:`warm_up`, only when the server runs a checkpoint.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from skimage import data as skimage_data
 from starlette.datastructures import UploadFile
 
 from emoreason import __version__
-from emoreason.errors import ConfigError, EmoreasonError
+from emoreason.api import analyze as emoreason_analyze
+from emoreason.errors import EmoreasonError, NoUsableModalityError, TooShortError
+from emoreason.pipeline.options import MODALITIES
+from emoreason.report.html import render_html
 from emoreason.result import Result
 from emoreason.serve.chat import ChatModel, add_chat_routes
 from emoreason.serve.docs_page import docs_html
@@ -34,7 +40,6 @@ from emoreason.serve.errors import ApiError, api_error_from, error_responses, in
 from emoreason.serve.limits import BodySizeLimit, Limits, WorkQueue, check_media_duration, too_large_message
 from emoreason.serve.options import (
     FILE_FIELDS,
-    MODALITIES,
     OPTION_FIELDS,
     TRANSCRIPT_SUFFIXES,
     display_name,
@@ -57,12 +62,8 @@ class Analyzer(Protocol):
 
 
 def default_analyzer() -> Analyzer:
-    import emoreason
-
-    analyze = getattr(emoreason, "analyze", None)
-    if analyze is None:
-        raise ConfigError("this install has no emoreason.analyze pipeline; the server cannot analyse")
-    return analyze
+    """``emoreason.analyze``: the default pipeline, its models loaded once for the whole process."""
+    return emoreason_analyze
 
 
 def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None,
@@ -184,10 +185,6 @@ def warm_up(analyze: Analyzer, model_path: str | None = None,
     """Run the pipeline once per modality on tiny synthetic inputs so every model is loaded (and shared
     by all requests) before the server takes one. A missing model raises (``ModelError``); an input
     that merely holds nothing to analyse is fine. Returns what each warm-up run said."""
-    import numpy as np
-
-    from emoreason.errors import NoUsableModalityError, TooShortError
-
     if model_path is not None:  # analyses run the multimodal LLM: load it (cached, shared with chat)
         from emoreason.emollm.infer import load_for_inference
 
@@ -196,12 +193,7 @@ def warm_up(analyze: Analyzer, model_path: str | None = None,
     sr = 16000
     t = np.arange(sr) / sr
     tone = (0.2 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
-    try:
-        from skimage import data
-
-        face = data.astronaut()
-    except ImportError:  # pragma: no cover - scikit-image is a dependency
-        face = np.full((256, 256, 3), 128, dtype=np.uint8)
+    face = skimage_data.astronaut()
     runs = [("text", None, {"text": "Hello, this loads the models."}),
             ("voice", tone, {"sample_rate": sr}), ("face", face, {})]
     said = []
@@ -238,8 +230,6 @@ class _Job:
             raise TypeError(f"the analyzer returned {type(result).__name__}, not a Result")
         result.input = self.name
         if self.format == "html":
-            from emoreason.report.html import render_html
-
             return "html", replace_in_strings(render_html(result, self.media), self.hide)
         return "json", replace_in_strings(result.to_dict(), self.hide)
 
