@@ -56,8 +56,8 @@ def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | N
     analyze = echo_analyzer if analyzer == "echo" else default_analyzer()
     if analyzer == "real" and model is None:
         warm_up(analyze, modalities=[PAYLOAD_MODALITY[payload]])  # load the models the payload needs
-    app = create_app(analyze, limits=Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120),
-                     model_path=model)
+    limits = Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120)
+    app = create_app(analyze, limits=limits, model_path=model)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
 
 
@@ -152,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--payload", choices=("text", "wav", "video"), default="text",
-                    help="text (JSON, text modality), wav (1 s tone, voice), video (2 s 320x240 face clip, face)")
+                    help="text (JSON, text modality), wav (1 s tone, voice), "
+                         "video (2 s 320x240 face clip, face)")
     ap.add_argument("--analyzer", choices=("real", "echo"), default="real")
     ap.add_argument("--concurrency", type=int, default=1, help="the server's worker threads")
-    ap.add_argument("--queue", type=int, default=None, help="the server's queue (default: clients, so no 503)")
+    ap.add_argument("--queue", type=int, default=None,
+                    help="the server's queue (default: clients, so no 503)")
     ap.add_argument("--model", help="a multimodal-LLM checkpoint the real analyzer runs (analyze(model=...))")
     ap.add_argument("--serve-only", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -173,11 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen([sys.executable, __file__, "--serve-only", str(port), "--analyzer", args.analyzer,
-                               "--payload", args.payload,
-                               "--concurrency", str(args.concurrency), "--queue", str(queue),
-                               "--clients", str(args.clients)] + (["--model", args.model] if args.model else []),
-                              env=env)
+    cmd = [sys.executable, __file__, "--serve-only", str(port), "--analyzer", args.analyzer,
+           "--payload", args.payload, "--concurrency", str(args.concurrency), "--queue", str(queue),
+           "--clients", str(args.clients)] + (["--model", args.model] if args.model else [])
+    server = subprocess.Popen(cmd, env=env)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -220,19 +221,22 @@ def main(argv: list[str] | None = None) -> int:
     codes: dict[str, int] = {}
     for _, st in results:
         codes[str(st)] = codes.get(str(st), 0) + 1
-    report = {"analyzer": args.analyzer, "model": args.model, "payload": args.payload, "clients": args.clients,
-              "server_concurrency": args.concurrency, "server_queue": queue, "seconds": round(wall, 2),
-              "requests": len(results), "ok": len(ok), "errors": len(results) - len(ok), "status_counts": codes,
+    report = {"analyzer": args.analyzer, "model": args.model, "payload": args.payload,
+              "clients": args.clients, "server_concurrency": args.concurrency, "server_queue": queue,
+              "seconds": round(wall, 2), "requests": len(results), "ok": len(ok),
+              "errors": len(results) - len(ok), "status_counts": codes,
               "requests_per_s": round(len(ok) / wall, 2),
               "latency_ms": {f"p{q}": round(percentile(ok, q) * 1000, 1) for q in (50, 95, 99)},
               "warmup_statuses": sorted({st for _, st in warm}),
               "server_rss_mib": {"before": round(rss_before, 1), "after": round(rss_after, 1),
                                  "change": round(rss_after - rss_before, 1),
                                  "during_max": round(max(samples + [rss_after]), 1),
-                                 "first_half_max": round(max(samples[: len(samples) // 2] or [rss_before]), 1),
+                                 "first_half_max": round(max(samples[: len(samples) // 2]
+                                                             or [rss_before]), 1),
                                  "every_5_s": [round(x) for x in samples[::5]]}}
     print(f"{args.clients} clients x {wall:.1f} s, {args.analyzer} analyzer, {args.payload} payload: "
-          f"{report['requests_per_s']} req/s, p50 {report['latency_ms']['p50']} ms, p95 {report['latency_ms']['p95']} ms, "
+          f"{report['requests_per_s']} req/s, p50 {report['latency_ms']['p50']} ms, "
+          f"p95 {report['latency_ms']['p95']} ms, "
           f"p99 {report['latency_ms']['p99']} ms, {report['errors']} errors {codes}, "
           f"server RSS {rss_before:.1f} -> {rss_after:.1f} MiB")
     print(json.dumps(report))

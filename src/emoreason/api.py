@@ -57,16 +57,16 @@ def analyze(
     said before (earlier utterances of a dialogue, oldest first); the text model reads the last three.
     ``speaker_normalisation``: "auto" lets the voice model z-score a recording within itself when it has
     many segments spread over many emotions (its gate); "always" forces that for recordings of 3 or more
-    segments (right when they span several emotions, wrong for a recording in one mood), "never" turns it off.
-    ``face_model``: the face stage's expression model -- "default" (the shipped fer+facex pool), "fer", "facex",
-    "pool" or "head" (to compare with the peers); fusion keeps the face temperature and prior fitted for the
-    default, so another choice is fused with the default's calibration.
+    segments (right when they span several emotions, wrong for a recording in one mood), "never" turns it
+    off. ``face_model``: the face stage's expression model -- "default" (the shipped fer+facex pool), "fer",
+    "facex", "pool" or "head" (to compare with the peers); fusion keeps the face temperature and prior fitted
+    for the default, so another choice is fused with the default's calibration.
     """
     options = AnalyzeOptions(text=text, transcript=transcript, sample_rate=sample_rate, modalities=modalities,
                              labels=labels, fps=fps, model=model, progress=progress,
                              explain_endpoint=explain_endpoint, explain_model=explain_model,
-                             asr_model=asr_model, context=context, speaker_normalisation=speaker_normalisation,
-                             face_model=face_model)
+                             asr_model=asr_model, context=context,
+                             speaker_normalisation=speaker_normalisation, face_model=face_model)
     if options.model is not None:
         from emoreason.emollm.infer import analyze_with_llm  # torch and transformers: only for an MLLM
 
@@ -120,5 +120,6 @@ def run_perception(
     is its ``transcript``, ``whisper_dir`` its ``asr_model``)."""
     options = AnalyzeOptions(text=text, transcript=transcript_path, sample_rate=sample_rate,
                              modalities=modalities, fps=fps, progress=progress, asr_model=whisper_dir,
-                             context=context, speaker_normalisation=speaker_normalisation, face_model=face_model)
+                             context=context, speaker_normalisation=speaker_normalisation,
+                             face_model=face_model)
     return default_pipeline().perceive(source, options)

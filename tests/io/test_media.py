@@ -37,7 +37,8 @@ def test_frame_at_time(small_video):
 @pytest.mark.parametrize("suffix", [".mkv", ".avi", ".webm", ".mov"])
 def test_other_containers(tmp_path, suffix):
     codec = "libvpx" if suffix == ".webm" else "mpeg4"
-    p = write_media(tmp_path / f"v{suffix}", [np.zeros((32, 32, 3), np.uint8)] * 10, fps=10, video_codec=codec)
+    frames = [np.zeros((32, 32, 3), np.uint8)] * 10
+    p = write_media(tmp_path / f"v{suffix}", frames, fps=10, video_codec=codec)
     assert probe(p).kind == "video"
 
 

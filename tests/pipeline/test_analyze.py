@@ -148,4 +148,5 @@ def test_cli_writes_json_jsonl_and_csv(tmp_path, speech_clip):
     lines = outs["jsonl"].read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["label"] == as_json["label"]
     table = pd.read_csv(outs["csv"], index_col=["file", "start", "end"])
-    assert len(table) == len(as_json["segments"]) and list(table["label"]) == [s["label"] for s in as_json["segments"]]
+    assert len(table) == len(as_json["segments"])
+    assert list(table["label"]) == [s["label"] for s in as_json["segments"]]

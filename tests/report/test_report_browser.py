@@ -30,7 +30,8 @@ def render(page: Path, shot: Path, profile: Path) -> tuple[np.ndarray, list[str]
            "--enable-logging=stderr", "--v=0", f"--screenshot={shot}", page.as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     assert shot.is_file(), f"chromium wrote no screenshot (rc {proc.returncode}): {proc.stderr[-2000:]}"
-    console = [line for line in proc.stderr.splitlines() if re.search(r"CONSOLE[:(]\d+|Uncaught|Failed to load", line)]
+    problem = re.compile(r"CONSOLE[:(]\d+|Uncaught|Failed to load")
+    console = [line for line in proc.stderr.splitlines() if problem.search(line)]
     return np.asarray(Image.open(shot).convert("RGB")), console
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from emoreason.labels import CANONICAL
 from emoreason.result import Result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -78,10 +79,10 @@ class FakeAnalyzer:
                 time.sleep(self.delay)
             text = kwargs.get("text") or ""
             label = "angry" if "furious" in text else "happy"
-            scores = {lab: 0.0 for lab in ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")}
+            scores = dict.fromkeys(CANONICAL, 0.0)
             scores[label] = 1.0
-            return Result(input=str(source), duration=None, label=label, scores=scores, valence=0.0, arousal=0.0,
-                          transcript=text, label_set=kwargs.get("labels", "canonical"),
+            return Result(input=str(source), duration=None, label=label, scores=scores, valence=0.0,
+                          arousal=0.0, transcript=text, label_set=kwargs.get("labels", "canonical"),
                           notes=[f"bytes={size}", f"read {source}"],
                           provenance={"workdir": str(Path(source).parent) if source else None})
         finally:

@@ -111,7 +111,8 @@ def test_concurrent_requests(serve, fake, n_clients):
     with serve(app) as url:
         def one(i: int) -> httpx.Response:
             with httpx.Client(base_url=url, timeout=20) as c:
-                return c.post("/v1/analyze", json={"text": f"request {i} furious" if i % 2 else f"request {i}"})
+                text = f"request {i} furious" if i % 2 else f"request {i}"
+                return c.post("/v1/analyze", json={"text": text})
 
         with concurrent.futures.ThreadPoolExecutor(n_clients) as pool:
             futures = [pool.submit(one, i) for i in range(n_clients)]

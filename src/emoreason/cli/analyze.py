@@ -18,7 +18,8 @@ from emoreason.report.timeline_plot import plot_timeline
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="recognise and explain the emotion in videos, audio, images or text",
-                       description="Recognise the emotion in each input and explain it with the cues observed.")
+                       description="Recognise the emotion in each input and explain it with the cues "
+                                   "observed.")
     p.add_argument("inputs", nargs="*", help="video, audio or image files (none with --text: text only)")
     p.add_argument("--text", help="what is said (replaces speech-to-text); alone: analyse this text")
     p.add_argument("--context", action="append", default=None, metavar="UTTERANCE",
@@ -28,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a .txt/.srt/.vtt transcript (default: one beside the media)")
     p.add_argument("--modalities", default="all",
                    help="comma-separated subset of face,voice,text (default all)")
-    p.add_argument("--labels", default="canonical", choices=sorted(LABEL_MAPS), help="label set of the output")
+    p.add_argument("--labels", default="canonical", choices=sorted(LABEL_MAPS),
+                   help="label set of the output")
     p.add_argument("--fps", type=float, default=5.0, help="video frames analysed per second (default 5)")
     p.add_argument("--model",
                    help="a multimodal-LLM checkpoint directory to use instead of the default pipeline")

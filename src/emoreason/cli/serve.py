@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from emoreason.serve.server import serve
 
     try:
-        limits = Limits(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_duration_s=args.max_duration,
-                        request_timeout_s=args.timeout, max_concurrency=args.concurrency, max_queue=args.queue)
+        limits = Limits(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+                        max_duration_s=args.max_duration, request_timeout_s=args.timeout,
+                        max_concurrency=args.concurrency, max_queue=args.queue)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if args.model and not Path(args.model).exists():

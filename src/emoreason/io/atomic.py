@@ -56,7 +56,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path for a writer that wants a file name (matplotlib, soundfile); rename on success."""
+    """Yield a temporary path for a writer that wants a file name (matplotlib, soundfile); rename on
+    success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)

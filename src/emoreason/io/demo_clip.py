@@ -27,7 +27,8 @@ def speak(text: str, voice: str = "en-us", speed: int = 160) -> np.ndarray:
     """16 kHz mono float32 speech from espeak-ng."""
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise ConfigError("the demo needs espeak-ng for its voice: install it with `apt-get install espeak-ng`")
+        raise ConfigError("the demo needs espeak-ng for its voice: "
+                          "install it with `apt-get install espeak-ng`")
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
         subprocess.run([exe, "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True,

@@ -184,7 +184,8 @@ def _decode_packet(packet, stats: DecodeStats):
         return packet.decode()
     except av.error.FFmpegError as exc:
         t = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else None
-        note = f"a damaged {packet.stream.type} packet was skipped" + (f" at {t:.2f} s" if t is not None else "")
+        note = f"a damaged {packet.stream.type} packet was skipped" + (
+            f" at {t:.2f} s" if t is not None else "")
         if note not in stats.notes:
             stats.notes.append(note)
         log.debug("decode error: %s", _reason(exc))

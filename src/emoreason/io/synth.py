@@ -63,7 +63,8 @@ def _chain(first, rest):
 
 
 def _write_audio(out, astream, audio: np.ndarray, sr: int) -> None:
-    fmt = astream.codec_context.codec.audio_formats[0].name if astream.codec_context.codec.audio_formats else "s16"
+    formats = astream.codec_context.codec.audio_formats
+    fmt = formats[0].name if formats else "s16"
     resampler = av.AudioResampler(format=fmt, layout="mono", rate=astream.codec_context.sample_rate)
     chunk = 1024
     pts = 0

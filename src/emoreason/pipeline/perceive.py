@@ -61,7 +61,8 @@ class Perception:
 def check_duration(name: str, duration: float | None) -> None:
     """A TooShortError when media of ``duration`` seconds is too short to analyse (None: a still)."""
     if duration is not None and duration < MIN_DURATION:
-        raise TooShortError(f"{name}: {duration:.2f} s of media is too short (at least {MIN_DURATION} s needed)")
+        raise TooShortError(f"{name}: {duration:.2f} s of media is too short "
+                            f"(at least {MIN_DURATION} s needed)")
 
 
 class Pipeline:
@@ -82,7 +83,8 @@ class Pipeline:
         """The shipped voice model with this speaker path ("auto", "always" or "never"), loaded once."""
         with self._lock:
             if speaker_normalisation not in self._voice:
-                self._voice[speaker_normalisation] = VoiceAnalyzer(speaker_normalisation=speaker_normalisation)
+                analyzer = VoiceAnalyzer(speaker_normalisation=speaker_normalisation)
+                self._voice[speaker_normalisation] = analyzer
             return self._voice[speaker_normalisation]
 
     def text_analyzer(self) -> TextAnalyzer:
@@ -120,7 +122,8 @@ class Pipeline:
             speech = self._voice_stage(p, options, audio)
             self._text_stage(p, options, audio, speech)
             return p
-        raise ConfigError(f"cannot analyse an array of shape {source.shape}: expected HxWx3 image or a waveform")
+        raise ConfigError(f"cannot analyse an array of shape {source.shape}: "
+                          "expected HxWx3 image or a waveform")
 
     def _perceive_file(self, path: Path, options: AnalyzeOptions) -> Perception:
         wanted = options.modalities
@@ -211,7 +214,8 @@ class Pipeline:
                 p.outputs["text"] = ModalityOutput.unusable("text", "the given text is empty")
                 return
             end = p.duration or 0.0
-            transcript = Transcript(segments=[TranscriptSegment(0.0, end, text.strip(), [], 1.0)], source="user")
+            transcript = Transcript(segments=[TranscriptSegment(0.0, end, text.strip(), [], 1.0)],
+                                    source="user")
         elif transcript_path is not None:
             transcript = read_transcript(transcript_path, duration=p.duration)
         elif audio is not None:
@@ -231,7 +235,8 @@ class Pipeline:
                 else:
                     p.spoken.append((seg.text, seg.start, seg.end))
         t0 = time.perf_counter()
-        p.outputs["text"] = self.text_analyzer().analyze(transcript, context=list(options.context) if options.context else None)
+        context = list(options.context) if options.context else None
+        p.outputs["text"] = self.text_analyzer().analyze(transcript, context=context)
         p.timings["text"] = time.perf_counter() - t0
 
 

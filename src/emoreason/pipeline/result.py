@@ -33,7 +33,8 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
                 e.weight = fused.shares[m] * (w / total if total > 0 else 1 / len(own))
             evidence.extend(own)
             modalities[m] = ModalitySummary(used=True, label=max(out.scores, key=out.scores.get),
-                                            scores=dict(out.scores), weight=fused.shares[m], details=out.details)
+                                            scores=dict(out.scores), weight=fused.shares[m],
+                                            details=out.details)
         else:
             evidence.append(Evidence(modality=m, name="dropped", value=0.0,
                                      description=out.reason or "not usable"))
@@ -103,8 +104,9 @@ def finish_result(p: Perception, options: AnalyzeOptions, started: float) -> Res
     result = build_result(p)
     if options.explain_endpoint:
         try:
-            result.explanation = explain_with_llm(options.explain_endpoint, options.explain_model, result.label,
-                                                  result.scores, result.evidence, result.transcript)
+            result.explanation = explain_with_llm(options.explain_endpoint, options.explain_model,
+                                                  result.label, result.scores, result.evidence,
+                                                  result.transcript)
             result.provenance["explanation"] = f"LLM {options.explain_model} at {options.explain_endpoint}"
         except RuntimeError as exc:
             result.notes.append(f"LLM explanation not used: {exc}; the template explanation is given instead")

@@ -49,7 +49,8 @@ def decode_frame(media_path: str | Path, time: float | None) -> tuple[np.ndarray
                 container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
             best: tuple[float, np.ndarray, float | None] | None = None
             for frame in container.decode(stream):
-                t = float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base else None
+                timed = frame.pts is not None and stream.time_base
+                t = float(frame.pts * stream.time_base) if timed else None
                 dist = abs((t or 0.0) - target)
                 if best is None or dist < best[0]:
                     best = (dist, frame.to_ndarray(format="rgb24"), t)

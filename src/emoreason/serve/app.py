@@ -1,8 +1,9 @@
 """The HTTP API: ``create_app()`` builds the FastAPI application ``emoreason serve`` runs.
 
 Endpoints: ``POST /v1/analyze`` (multipart upload of one media file, or JSON with text) → the Result
-JSON, or with ``format=html`` the self-contained HTML report; ``GET /healthz``; ``GET /v1/models``; ``GET /openapi.json`` and an offline ``GET /docs`` page;
-``POST /v1/chat/completions`` when a multimodal LLM is loaded (see :mod:`emoreason.serve.chat`).
+JSON, or with ``format=html`` the self-contained HTML report; ``GET /healthz``; ``GET /v1/models``;
+``GET /openapi.json`` and an offline ``GET /docs`` page; ``POST /v1/chat/completions`` when a multimodal
+LLM is loaded (see :mod:`emoreason.serve.chat`).
 
 The analysis function and the models behind it are loaded once and shared by all requests; each
 analysis runs in the :class:`~emoreason.serve.limits.WorkQueue`'s worker threads. The server reads no
@@ -31,6 +32,8 @@ from starlette.datastructures import UploadFile
 from emoreason import __version__
 from emoreason.api import analyze as emoreason_analyze
 from emoreason.errors import EmoreasonError, NoUsableModalityError, TooShortError
+from emoreason.perception.face.analyzer import FACE_MODELS
+from emoreason.perception.voice.analyzer import SPEAKER_NORMALISATION
 from emoreason.pipeline.options import MODALITIES
 from emoreason.report.html import render_html
 from emoreason.result import Result
@@ -57,8 +60,9 @@ _MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
 class Analyzer(Protocol):
     """What the server calls: ``emoreason.analyze`` or anything with its signature."""
 
-    def __call__(self, source: Any = None, *, text: str | None = None, modalities: Iterable[str] | None = None,
-                 labels: str = "canonical", fps: float = 5.0, **kwargs: Any) -> Result: ...
+    def __call__(self, source: Any = None, *, text: str | None = None,
+                 modalities: Iterable[str] | None = None, labels: str = "canonical", fps: float = 5.0,
+                 **kwargs: Any) -> Result: ...
 
 
 def default_analyzer() -> Analyzer:
@@ -90,7 +94,8 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
                               "observed. Errors have one shape: {\"error\": {\"type\", \"message\"}}.")
     app.state.limits = limits
     app.state.queue = queue
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes, base64_paths=("/v1/chat/completions",))
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes,
+                       base64_paths=("/v1/chat/completions",))
     install_error_handlers(app)
 
     @app.get("/healthz", summary="Liveness and queue state")
@@ -133,7 +138,8 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
         except ValueError as exc:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON ({exc})") from exc
         if not isinstance(body, dict):
-            raise ApiError(400, "invalid_request", "the JSON body must be an object such as {\"text\": \"...\"}")
+            raise ApiError(400, "invalid_request",
+                           "the JSON body must be an object such as {\"text\": \"...\"}")
         options = parse_options(body, limits)
         if not options.get("text"):
             raise ApiError(400, "invalid_request",
@@ -148,8 +154,9 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
             fields = {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
             files = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile)}
             if any(k not in FILE_FIELDS for k in files):
-                raise ApiError(400, "invalid_request", "upload the media in the field 'file' (and a .txt/.srt/.vtt "
-                                                       "transcript, if any, in the field 'transcript')")
+                raise ApiError(400, "invalid_request",
+                               "upload the media in the field 'file' (and a .txt/.srt/.vtt "
+                               "transcript, if any, in the field 'transcript')")
             options = parse_options(fields, limits)
             if "file" not in files:
                 if options.get("text") and "transcript" not in files:
@@ -212,8 +219,9 @@ class _Job:
     """One analysis, run in a worker thread: check the media's duration, analyse, then answer in the
     requested format while the upload still exists (the HTML report embeds its peak frame)."""
 
-    def __init__(self, analyze: Analyzer, model_path: str | None, options: dict[str, Any], max_duration_s: float,
-                 media: Path | None = None, name: str = "<text>", hide: dict[str, str] | None = None):
+    def __init__(self, analyze: Analyzer, model_path: str | None, options: dict[str, Any],
+                 max_duration_s: float, media: Path | None = None, name: str = "<text>",
+                 hide: dict[str, str] | None = None):
         self.analyze, self.model_path, self.max_duration_s = analyze, model_path, max_duration_s
         self.options = dict(options)
         self.format = self.options.pop("format", "json")
@@ -248,7 +256,8 @@ async def _save_transcript(upload: UploadFile, workdir: Path, limits: Limits) ->
     suffix = safe_suffix(upload.filename)
     if suffix not in TRANSCRIPT_SUFFIXES:
         raise ApiError(400, "invalid_request",
-                       f"the transcript must be a {', '.join(TRANSCRIPT_SUFFIXES)} file, not {suffix or 'unnamed'}")
+                       f"the transcript must be a {', '.join(TRANSCRIPT_SUFFIXES)} file, "
+                       f"not {suffix or 'unnamed'}")
     path = workdir / ("transcript" + suffix)
     await _save_upload(upload, path, min(limits.max_upload_bytes, _MAX_TRANSCRIPT_BYTES))
     return path
@@ -261,11 +270,12 @@ _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content":
         "labels": {"type": "string", "default": "canonical", "description": "label set, e.g. mer2023"},
         "modalities": {"type": "string", "description": "comma-separated subset of face,voice,text"},
         "fps": {"type": "number", "default": 5.0, "description": "frames analysed per second"},
-        "speaker_normalisation": {"type": "string", "enum": ["auto", "always", "never"], "default": "auto",
+        "speaker_normalisation": {"type": "string", "enum": list(SPEAKER_NORMALISATION), "default": "auto",
                                   "description": "z-score the voice within the recording (auto: the voice "
                                                  "model's gate decides)"},
-        "face_model": {"type": "string", "enum": ["default", "fer", "facex", "pool", "head"], "default": "default",
-                       "description": "the face stage's expression model (default: the shipped fer+facex pool)"},
+        "face_model": {"type": "string", "enum": list(FACE_MODELS), "default": "default",
+                       "description": "the face stage's expression model "
+                                      "(default: the shipped fer+facex pool)"},
         "transcript": {"type": "string", "format": "binary", "description": "a .txt/.srt/.vtt transcript"},
         "format": {"type": "string", "enum": ["json", "html"], "default": "json",
                    "description": "html: the self-contained HTML report instead of the JSON"}}}},

@@ -121,8 +121,8 @@ async def _drain(receive: Callable, cap: int = _DRAIN_CAP) -> None:
 async def _send_json(send: Callable, status: int, body: dict) -> None:
     data = json.dumps(body).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            (b"connection", b"close")]})
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(data)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": data})
 
 
