@@ -11,6 +11,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from skimage import data  # noqa: E402
+
+from emoreason.io.demo_clip import make_demo_clip  # noqa: E402
 
 
 def pytest_addoption(parser):
@@ -31,8 +34,6 @@ requires_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
-    from skimage import data
-
     return data.astronaut()
 
 
@@ -41,6 +42,4 @@ def speech_clip(tmp_path_factory) -> str:
     """A ~7 s mp4: the astronaut photo with espeak-ng saying the demo sentence (session-wide)."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
-    from emoreason.io.demo_clip import make_demo_clip
-
     return str(make_demo_clip(tmp_path_factory.mktemp("media") / "speech.mp4"))

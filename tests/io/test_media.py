@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -93,8 +95,6 @@ def test_array_audio_resamples_and_mixes_down():
 
 
 def test_an_hour_of_video_streams_in_constant_memory(tmp_path):
-    import tracemalloc
-
     frames = (np.full((32, 32, 3), i % 255, np.uint8) for i in range(3600))
     hour = write_media(tmp_path / "hour.mkv", frames, fps=1)  # one frame a second for an hour
     assert probe(hour).duration == pytest.approx(3600, abs=2)

@@ -17,8 +17,8 @@ def test_defaults_are_normalised():
 
 
 def test_values_are_stored_normalised():
-    o = AnalyzeOptions(modalities="audio, words", labels=" MER2023 ", face_model="default", context=["a", "b"],
-                       asr_model=Path("/m/whisper"))
+    o = AnalyzeOptions(modalities="audio, words", labels=" MER2023 ", face_model="default",
+                       context=["a", "b"], asr_model=Path("/m/whisper"))
     assert o.modalities == ("voice", "text") and o.labels == "mer2023" and o.face_model is None
     assert o.context == ("a", "b") and o.whisper_dir == "/m/whisper"
     assert AnalyzeOptions(face_model="facex").face_model == "facex"

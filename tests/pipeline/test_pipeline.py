@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import emoreason
+import emoreason.pipeline.clips as clips
 from emoreason import api
 from emoreason.errors import ConfigError
 from emoreason.pipeline.options import AnalyzeOptions
@@ -46,8 +47,6 @@ def test_input_checks():
 
 
 def test_old_analyze_clips_path_warns_and_still_works():
-    import emoreason.pipeline.clips as clips
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert clips.analyze_clips is emoreason.analyze_clips

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
+from skimage import data, transform
 
 from emoreason.result import Result
 
@@ -89,9 +91,6 @@ def text_result() -> Result:
 
 def write_video(path: Path, seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (320, 240)) -> Path:
     """A small H.264/MPEG-4 clip: the scikit-image astronaut photo, brightening over time."""
-    import av
-    from skimage import data, transform
-
     w, h = size
     base = (transform.resize(data.astronaut(), (h, w), anti_aliasing=True) * 255).astype(np.float32)
     with av.open(str(path), "w") as out:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from emoreason.report.html import write_html_report
 from emoreason.report.palette import LABEL_COLOURS
@@ -22,8 +23,6 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium 
 
 def render(page: Path, shot: Path, profile: Path) -> tuple[np.ndarray, list[str]]:
     """Screenshot ``page`` and return the picture and the console messages Chromium logged."""
-    from PIL import Image
-
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1200,2200",

@@ -13,8 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
+import uvicorn
+from PIL import Image
+from skimage import data, transform
 
 from emoreason.labels import CANONICAL
 from emoreason.result import Result
@@ -25,8 +29,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @contextlib.contextmanager
 def running_server(app: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port; yield its base URL; stop it afterwards."""
-    import uvicorn
-
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -109,8 +111,6 @@ def wav_bytes(seconds: float = 1.0, sr: int = 16000, freq: float = 220.0) -> byt
 
 
 def png_bytes(w: int = 64, h: int = 48) -> bytes:
-    from PIL import Image
-
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
     Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(buf, format="PNG")
@@ -135,9 +135,6 @@ def png() -> bytes:
 
 def video_bytes(tmp_dir: Path, seconds: float = 2.0, fps: int = 10) -> bytes:
     """A small MPEG-4 clip of scikit-image's astronaut photo (a real face)."""
-    import av
-    from skimage import data, transform
-
     base = (transform.resize(data.astronaut(), (240, 320), anti_aliasing=True) * 255).astype(np.uint8)
     path = tmp_dir / "clip.mp4"
     with av.open(str(path), "w") as out:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import stat
+import time
 from pathlib import Path
 
 import httpx
@@ -103,9 +105,6 @@ def test_models_lists_chat_model_and_mllm(serve, fake):
 
 @pytest.mark.parametrize("n_clients", [6])
 def test_concurrent_requests(serve, fake, n_clients):
-    import concurrent.futures
-    import time
-
     fake.release.clear()
     app = create_app(fake, limits=Limits(max_concurrency=2, max_queue=n_clients))
     with serve(app) as url:

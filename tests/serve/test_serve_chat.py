@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from emoreason.errors import UnparsableAnswerError
+from emoreason.errors import CorruptMediaError, UnparsableAnswerError
 from emoreason.serve.app import create_app
 from emoreason.serve.limits import Limits
 
@@ -230,8 +230,6 @@ def test_chat_media_size_limit_counts_decoded_bytes(serve, fake, wav):
 
 
 def test_chat_errors_do_not_reveal_the_temp_dir(serve, fake, wav):
-    from emoreason.errors import CorruptMediaError
-
     class Failing(FakeChat):
         def stream_chat(self, turns, *, max_tokens, temperature):
             raise CorruptMediaError(f"{turns[0].media[0].path}: truncated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -146,7 +147,6 @@ def test_timeout_504_and_slot_kept_until_job_ends(serve, fake, wav):
         # the job cannot be killed: it keeps its slot (503) and its upload until it really ends
         err(c.post("/v1/analyze", json={"text": "x"}), 503, "overloaded")
         upload = fake.calls[0]["source"]
-        from pathlib import Path
         assert Path(upload).exists()
         fake.release.set()
         deadline = time.monotonic() + 10

@@ -1,4 +1,4 @@
-"""The request options the server accepts, checked through AnalyzeOptions, and the server's start-up helpers."""
+"""The request options the server accepts (checked through AnalyzeOptions), and whether a host is loopback."""
 
 import pytest
 
@@ -37,7 +37,9 @@ def test_server_side_fields_and_long_text_are_refused():
         parse_options({"text": "x" * 11}, Limits(max_text_chars=10))
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("localhost", True), ("::1", True),
-                                            ("0.0.0.0", False), ("192.168.1.4", False), ("example.org", False)])
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True),
+    ("0.0.0.0", False), ("192.168.1.4", False), ("example.org", False),
+])
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
