@@ -22,6 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from skimage import data
+
+from emoreason.io.demo_clip import DEMO_SENTENCE, speak
+from emoreason.io.synth import write_media
 
 CHILD = """
 import json, resource, sys, time
@@ -41,11 +45,6 @@ print(json.dumps({"duration": r.duration, "timings": r.provenance["timings"], "l
 
 
 def make_clip(path: Path, seconds: float, fps: int = 25) -> Path:
-    from skimage import data
-
-    from emoreason.io.demo_clip import DEMO_SENTENCE, speak
-    from emoreason.io.synth import write_media
-
     speech = speak(DEMO_SENTENCE)
     gap = np.zeros(8000, np.float32)
     unit = np.concatenate([speech, gap])

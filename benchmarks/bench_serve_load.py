@@ -23,11 +23,23 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import wave
 from pathlib import Path
 from typing import Any
+
+import httpx
+import numpy as np
+import uvicorn
+from skimage import data, transform
+
+from emoreason.io.synth import write_media
+from emoreason.labels import CANONICAL
+from emoreason.result import Result
+from emoreason.serve.app import create_app, default_analyzer, warm_up
+from emoreason.serve.limits import Limits
 
 MAX_CLIENTS = 64
 MAX_SECONDS = 300
@@ -35,10 +47,8 @@ MAX_SECONDS = 300
 
 def echo_analyzer(source: Any = None, **kwargs: Any) -> Any:
     """A Result from the request itself (no analysis): the server's overhead alone."""
-    from emoreason.result import Result
-
     size = Path(source).stat().st_size if source else 0
-    scores = dict.fromkeys(("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"), 0.0)
+    scores = dict.fromkeys(CANONICAL, 0.0)
     scores["neutral"] = 1.0
     return Result(input=str(source), duration=None, label="neutral", scores=scores, valence=0.0, arousal=0.0,
                   transcript=kwargs.get("text") or "", notes=[f"echo: {size} bytes, no analysis"])
@@ -48,11 +58,6 @@ PAYLOAD_MODALITY = {"text": "text", "wav": "voice", "video": "face"}
 
 
 def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | None, payload: str) -> None:
-    import uvicorn
-
-    from emoreason.serve.app import create_app, default_analyzer, warm_up
-    from emoreason.serve.limits import Limits
-
     analyze = echo_analyzer if analyzer == "echo" else default_analyzer()
     if analyzer == "real" and model is None:
         warm_up(analyze, modalities=[PAYLOAD_MODALITY[payload]])  # load the models the payload needs
@@ -70,8 +75,6 @@ def rss_mib(pid: int) -> float:
 
 
 def wav_tone(seconds: float = 1.0, sr: int = 16000) -> bytes:
-    import numpy as np
-
     t = np.arange(int(seconds * sr)) / sr
     pcm = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
     buf = io.BytesIO()
@@ -85,26 +88,12 @@ def wav_tone(seconds: float = 1.0, sr: int = 16000) -> bytes:
 
 def video_clip(seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (320, 240)) -> bytes:
     """A small MPEG-4 clip of scikit-image's astronaut photo (a face), brightening over time."""
-    import tempfile
-
-    import av
-    import numpy as np
-    from skimage import data, transform
-
     w, h = size
     base = (transform.resize(data.astronaut(), (h, w), anti_aliasing=True) * 255).astype(np.float32)
+    n = int(seconds * fps)
+    frames = (np.clip(base * (0.7 + 0.3 * i / n), 0, 255).astype(np.uint8) for i in range(n))
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.mp4"
-        with av.open(str(path), "w") as out:
-            stream = out.add_stream("mpeg4", rate=fps)
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            for i in range(int(seconds * fps)):
-                frame = np.clip(base * (0.7 + 0.3 * i / (seconds * fps)), 0, 255).astype(np.uint8)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
-        return path.read_bytes()
+        return write_media(Path(tmp) / "clip.mp4", frames, fps=fps).read_bytes()
 
 
 def make_payload(payload: str) -> bytes:
@@ -113,8 +102,6 @@ def make_payload(payload: str) -> bytes:
 
 def client_loop(url: str, payload: str, media: bytes, deadline: float, out: list[tuple[float, int]],
                 lock: threading.Lock, max_requests: int | None = None) -> None:
-    import httpx
-
     texts = ["I can't believe we won, this is wonderful!", "Leave me alone, I am furious.",
              "I miss her so much.", "The meeting is at three."]
     wav = clip = media
@@ -167,8 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_only:
         serve(args.serve_only, args.analyzer, args.concurrency, queue, args.model, args.payload)
         return 0
-
-    import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

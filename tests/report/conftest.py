@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from skimage import data, transform
 
+from emoreason.io.synth import write_media
 from emoreason.result import Result
 
 
@@ -90,19 +90,12 @@ def text_result() -> Result:
 
 
 def write_video(path: Path, seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (320, 240)) -> Path:
-    """A small H.264/MPEG-4 clip: the scikit-image astronaut photo, brightening over time."""
+    """A small MPEG-4 clip: the scikit-image astronaut photo, brightening over time."""
     w, h = size
     base = (transform.resize(data.astronaut(), (h, w), anti_aliasing=True) * 255).astype(np.float32)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = np.clip(base * (0.6 + 0.4 * i / (seconds * fps)), 0, 255).astype(np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    n = int(seconds * fps)
+    frames = (np.clip(base * (0.6 + 0.4 * i / n), 0, 255).astype(np.uint8) for i in range(n))
+    return write_media(path, frames, fps=fps)
 
 
 @pytest.fixture(scope="session")

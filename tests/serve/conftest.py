@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 import uvicorn
 from PIL import Image
 from skimage import data, transform
 
+from emoreason.io.synth import write_media
 from emoreason.labels import CANONICAL
 from emoreason.result import Result
 
@@ -136,16 +136,7 @@ def png() -> bytes:
 def video_bytes(tmp_dir: Path, seconds: float = 2.0, fps: int = 10) -> bytes:
     """A small MPEG-4 clip of scikit-image's astronaut photo (a real face)."""
     base = (transform.resize(data.astronaut(), (240, 320), anti_aliasing=True) * 255).astype(np.uint8)
-    path = tmp_dir / "clip.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for _ in range(int(seconds * fps)):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(base, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path.read_bytes()
+    return write_media(tmp_dir / "clip.mp4", [base] * int(seconds * fps), fps=fps).read_bytes()
 
 
 @pytest.fixture
