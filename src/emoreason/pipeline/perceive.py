@@ -69,9 +69,9 @@ class Pipeline:
     """The perception stages and their loaded models.
 
     The voice analyzer is loaded once per ``speaker_normalisation`` choice and the text analyzer once;
-    both are then shared by every input perceived through this pipeline, from any thread. The face stage
-    keeps one video's state, so a :class:`FaceAnalyzer` is made per input (its models are cached by the
-    face package).
+    both are then shared by every input perceived through this pipeline, from any thread. A
+    :class:`FaceAnalyzer` holds one input's state (its face tracker and per-frame numbers), so one is made,
+    with its small tflite models, per input.
     """
 
     def __init__(self) -> None:
