@@ -5,7 +5,7 @@ slowly, with espeak-ng speech repeated over it), analyses it in a fresh subproce
 prints per stage the seconds spent and the real-time factor (processing time / media duration; the
 baseline is the media's own duration, measured in the same run), plus the subprocess' peak RSS.
 
-    .venv/bin/python benchmarks/bench_analyze.py                     # 30 s clip, then 10 s and 600 s for memory
+    .venv/bin/python benchmarks/bench_analyze.py        # 30 s clip, then 10 s and 600 s for memory
     .venv/bin/python benchmarks/bench_analyze.py --durations 30 --fps 5
 Targets (issue 2): whole chain ≤ 0.3x real time at 5 fps on 2 cores; peak RSS ≤ 2 GB, flat with duration.
 """
@@ -22,6 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from skimage import data
+
+from emoreason.io.demo_clip import DEMO_SENTENCE, speak
+from emoreason.io.synth import write_media
 
 CHILD = """
 import json, resource, sys, time
@@ -41,11 +45,6 @@ print(json.dumps({"duration": r.duration, "timings": r.provenance["timings"], "l
 
 
 def make_clip(path: Path, seconds: float, fps: int = 25) -> Path:
-    from skimage import data
-
-    from emoreason.io.demo_clip import DEMO_SENTENCE, speak
-    from emoreason.io.synth import write_media
-
     speech = speak(DEMO_SENTENCE)
     gap = np.zeros(8000, np.float32)
     unit = np.concatenate([speech, gap])
@@ -91,13 +90,15 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         dur = row["duration"]
         print(f"\n== {seconds:.0f} s of 720p video at {args.fps:g} fps analysed (label {row['label']}); "
-              f"peak RSS {row['rss_mb']:.0f} MB; import {row['import_s']:.1f} s, first call {row['first_call_s']:.1f} s")
+              f"peak RSS {row['rss_mb']:.0f} MB; import {row['import_s']:.1f} s, "
+              f"first call {row['first_call_s']:.1f} s")
         print(f"{'stage':<8} {'seconds':>8} {'x real time':>12}")
         for stage, sec in row["timings"].items():
             print(f"{stage:<8} {sec:8.2f} {sec / dur:12.3f}")
     _ = resource  # (peak RSS is read inside each child)
     if len(rows) > 1:
-        print("\npeak RSS by duration: " + ", ".join(f"{r['duration']:.0f} s → {r['rss_mb']:.0f} MB" for r in rows))
+        by_duration = ", ".join(f"{r['duration']:.0f} s → {r['rss_mb']:.0f} MB" for r in rows)
+        print("\npeak RSS by duration: " + by_duration)
     return 0
 
 

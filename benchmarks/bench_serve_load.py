@@ -23,11 +23,23 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import wave
 from pathlib import Path
 from typing import Any
+
+import httpx
+import numpy as np
+import uvicorn
+from skimage import data, transform
+
+from emoreason.io.synth import write_media
+from emoreason.labels import CANONICAL
+from emoreason.result import Result
+from emoreason.serve.app import create_app, default_analyzer, warm_up
+from emoreason.serve.limits import Limits
 
 MAX_CLIENTS = 64
 MAX_SECONDS = 300
@@ -35,10 +47,8 @@ MAX_SECONDS = 300
 
 def echo_analyzer(source: Any = None, **kwargs: Any) -> Any:
     """A Result from the request itself (no analysis): the server's overhead alone."""
-    from emoreason.result import Result
-
     size = Path(source).stat().st_size if source else 0
-    scores = dict.fromkeys(("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"), 0.0)
+    scores = dict.fromkeys(CANONICAL, 0.0)
     scores["neutral"] = 1.0
     return Result(input=str(source), duration=None, label="neutral", scores=scores, valence=0.0, arousal=0.0,
                   transcript=kwargs.get("text") or "", notes=[f"echo: {size} bytes, no analysis"])
@@ -48,16 +58,11 @@ PAYLOAD_MODALITY = {"text": "text", "wav": "voice", "video": "face"}
 
 
 def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | None, payload: str) -> None:
-    import uvicorn
-
-    from emoreason.serve.app import create_app, default_analyzer, warm_up
-    from emoreason.serve.limits import Limits
-
     analyze = echo_analyzer if analyzer == "echo" else default_analyzer()
     if analyzer == "real" and model is None:
         warm_up(analyze, modalities=[PAYLOAD_MODALITY[payload]])  # load the models the payload needs
-    app = create_app(analyze, limits=Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120),
-                     model_path=model)
+    limits = Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120)
+    app = create_app(analyze, limits=limits, model_path=model)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
 
 
@@ -70,8 +75,6 @@ def rss_mib(pid: int) -> float:
 
 
 def wav_tone(seconds: float = 1.0, sr: int = 16000) -> bytes:
-    import numpy as np
-
     t = np.arange(int(seconds * sr)) / sr
     pcm = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
     buf = io.BytesIO()
@@ -85,26 +88,12 @@ def wav_tone(seconds: float = 1.0, sr: int = 16000) -> bytes:
 
 def video_clip(seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (320, 240)) -> bytes:
     """A small MPEG-4 clip of scikit-image's astronaut photo (a face), brightening over time."""
-    import tempfile
-
-    import av
-    import numpy as np
-    from skimage import data, transform
-
     w, h = size
     base = (transform.resize(data.astronaut(), (h, w), anti_aliasing=True) * 255).astype(np.float32)
+    n = int(seconds * fps)
+    frames = (np.clip(base * (0.7 + 0.3 * i / n), 0, 255).astype(np.uint8) for i in range(n))
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.mp4"
-        with av.open(str(path), "w") as out:
-            stream = out.add_stream("mpeg4", rate=fps)
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            for i in range(int(seconds * fps)):
-                frame = np.clip(base * (0.7 + 0.3 * i / (seconds * fps)), 0, 255).astype(np.uint8)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
-        return path.read_bytes()
+        return write_media(Path(tmp) / "clip.mp4", frames, fps=fps).read_bytes()
 
 
 def make_payload(payload: str) -> bytes:
@@ -113,8 +102,6 @@ def make_payload(payload: str) -> bytes:
 
 def client_loop(url: str, payload: str, media: bytes, deadline: float, out: list[tuple[float, int]],
                 lock: threading.Lock, max_requests: int | None = None) -> None:
-    import httpx
-
     texts = ["I can't believe we won, this is wonderful!", "Leave me alone, I am furious.",
              "I miss her so much.", "The meeting is at three."]
     wav = clip = media
@@ -152,10 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--payload", choices=("text", "wav", "video"), default="text",
-                    help="text (JSON, text modality), wav (1 s tone, voice), video (2 s 320x240 face clip, face)")
+                    help="text (JSON, text modality), wav (1 s tone, voice), "
+                         "video (2 s 320x240 face clip, face)")
     ap.add_argument("--analyzer", choices=("real", "echo"), default="real")
     ap.add_argument("--concurrency", type=int, default=1, help="the server's worker threads")
-    ap.add_argument("--queue", type=int, default=None, help="the server's queue (default: clients, so no 503)")
+    ap.add_argument("--queue", type=int, default=None,
+                    help="the server's queue (default: clients, so no 503)")
     ap.add_argument("--model", help="a multimodal-LLM checkpoint the real analyzer runs (analyze(model=...))")
     ap.add_argument("--serve-only", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -166,18 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve_only, args.analyzer, args.concurrency, queue, args.model, args.payload)
         return 0
 
-    import httpx
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen([sys.executable, __file__, "--serve-only", str(port), "--analyzer", args.analyzer,
-                               "--payload", args.payload,
-                               "--concurrency", str(args.concurrency), "--queue", str(queue),
-                               "--clients", str(args.clients)] + (["--model", args.model] if args.model else []),
-                              env=env)
+    cmd = [sys.executable, __file__, "--serve-only", str(port), "--analyzer", args.analyzer,
+           "--payload", args.payload, "--concurrency", str(args.concurrency), "--queue", str(queue),
+           "--clients", str(args.clients)] + (["--model", args.model] if args.model else [])
+    server = subprocess.Popen(cmd, env=env)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -220,19 +206,22 @@ def main(argv: list[str] | None = None) -> int:
     codes: dict[str, int] = {}
     for _, st in results:
         codes[str(st)] = codes.get(str(st), 0) + 1
-    report = {"analyzer": args.analyzer, "model": args.model, "payload": args.payload, "clients": args.clients,
-              "server_concurrency": args.concurrency, "server_queue": queue, "seconds": round(wall, 2),
-              "requests": len(results), "ok": len(ok), "errors": len(results) - len(ok), "status_counts": codes,
+    report = {"analyzer": args.analyzer, "model": args.model, "payload": args.payload,
+              "clients": args.clients, "server_concurrency": args.concurrency, "server_queue": queue,
+              "seconds": round(wall, 2), "requests": len(results), "ok": len(ok),
+              "errors": len(results) - len(ok), "status_counts": codes,
               "requests_per_s": round(len(ok) / wall, 2),
               "latency_ms": {f"p{q}": round(percentile(ok, q) * 1000, 1) for q in (50, 95, 99)},
               "warmup_statuses": sorted({st for _, st in warm}),
               "server_rss_mib": {"before": round(rss_before, 1), "after": round(rss_after, 1),
                                  "change": round(rss_after - rss_before, 1),
                                  "during_max": round(max(samples + [rss_after]), 1),
-                                 "first_half_max": round(max(samples[: len(samples) // 2] or [rss_before]), 1),
+                                 "first_half_max": round(max(samples[: len(samples) // 2]
+                                                             or [rss_before]), 1),
                                  "every_5_s": [round(x) for x in samples[::5]]}}
     print(f"{args.clients} clients x {wall:.1f} s, {args.analyzer} analyzer, {args.payload} payload: "
-          f"{report['requests_per_s']} req/s, p50 {report['latency_ms']['p50']} ms, p95 {report['latency_ms']['p95']} ms, "
+          f"{report['requests_per_s']} req/s, p50 {report['latency_ms']['p50']} ms, "
+          f"p95 {report['latency_ms']['p95']} ms, "
           f"p99 {report['latency_ms']['p99']} ms, {report['errors']} errors {codes}, "
           f"server RSS {rss_before:.1f} -> {rss_after:.1f} MiB")
     print(json.dumps(report))

@@ -1,8 +1,6 @@
 """The optional LLM explanation, against a fake OpenAI-compatible server on 127.0.0.1."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -10,40 +8,17 @@ import emoreason
 from emoreason.errors import ModelError
 
 
-@pytest.fixture()
-def fake_llm():
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, body))
-            reply = {"choices": [{"message": {"content": "The words are warm and joyful, so: happy."}}]}
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/v1", seen
-    server.shutdown()
-
-
-def test_llm_writes_the_explanation_from_the_evidence(fake_llm):
-    url, seen = fake_llm
-    r = emoreason.analyze(text="What a wonderful day, I love it!", explain_endpoint=url, explain_model="m")
+def test_llm_writes_the_explanation_from_the_evidence(fake_openai):
+    url, seen = fake_openai(lambda body: "The words are warm and joyful, so: happy.")
+    r = emoreason.analyze(text="What a wonderful day, I love it!", explain_endpoint=url + "/v1",
+                          explain_model="m")
     assert r.explanation == "The words are warm and joyful, so: happy."
-    path, body = seen[0]
-    assert path == "/v1/chat/completions" and body["model"] == "m"
-    sent = json.loads(body["messages"][1]["content"])
+    assert r.provenance["explanation"] == f"LLM m at {url}/v1"
+    assert seen[0]["path"] == "/v1/chat/completions" and seen[0]["body"]["model"] == "m"
+    sent = json.loads(seen[0]["body"]["messages"][1]["content"])
     assert sent["emotion"] == r.label and sent["cues"]  # the evidence travels, not the media
+    emoreason.analyze(text="What a wonderful day!", explain_endpoint=url + "/", explain_model="m")
+    assert seen[1]["path"] == "/v1/chat/completions"  # a server root gets the /v1 API path
 
 
 def test_unreachable_llm_is_reported_and_the_template_kept():

@@ -5,7 +5,8 @@ from emoreason.fusion import FusionConfig, fuse, segment_bounds
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 
-EQUAL = FusionConfig(priors={"face": 1, "voice": 1, "text": 1}, temperatures={"face": 1, "voice": 1, "text": 1})
+EQUAL = FusionConfig(priors={"face": 1, "voice": 1, "text": 1},
+                     temperatures={"face": 1, "voice": 1, "text": 1})
 
 
 def onehot(label, p=0.9):

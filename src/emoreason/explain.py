@@ -75,8 +75,8 @@ def explain(
     counter = [e for e in evidence if e.supports and e.supports not in labels and e.weight >= 0.1]
     if counter:
         e = max(counter, key=lambda x: x.weight)
-        sentences.append(f"One cue points elsewhere: {_cue(e)} in the {MODALITY_WORDS.get(e.modality, e.modality)} "
-                         f"suggests {e.supports}.")
+        where = MODALITY_WORDS.get(e.modality, e.modality)
+        sentences.append(f"One cue points elsewhere: {_cue(e)} in the {where} suggests {e.supports}.")
     for m, reason in dropped.items():
         sentences.append(f"{MODALITY_WORDS.get(m, m).capitalize()} not used: {reason}.")
     return " ".join(sentences)
@@ -107,7 +107,8 @@ def explain_with_llm(
                        "cues": cues, "transcript": transcript}, ensure_ascii=False)
     body = json.dumps({"model": model, "temperature": 0.2, "messages": [
         {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]}).encode()
-    url = endpoint.rstrip("/") + ("/chat/completions" if endpoint.rstrip("/").endswith("/v1") else "/v1/chat/completions")
+    base = endpoint.rstrip("/")
+    url = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
     req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - user-given endpoint

@@ -54,7 +54,8 @@ def calibrate(scores: Mapping[str, float], temperature: float) -> np.ndarray:
     return q / q.sum()
 
 
-def fuse(outputs: Mapping[str, ModalityOutput], duration: float | None, config: FusionConfig | None = None) -> Fused:
+def fuse(outputs: Mapping[str, ModalityOutput], duration: float | None,
+         config: FusionConfig | None = None) -> Fused:
     config = config or FusionConfig.default()
     usable = {m: o for m, o in outputs.items() if o.usable and o.scores}
     if not usable:
@@ -71,7 +72,8 @@ def fuse(outputs: Mapping[str, ModalityOutput], duration: float | None, config: 
     return Fused(scores=scores, shares=shares, segments=segments)
 
 
-def segment_bounds(outputs: Mapping[str, ModalityOutput], duration: float | None) -> list[tuple[float, float]]:
+def segment_bounds(outputs: Mapping[str, ModalityOutput],
+                   duration: float | None) -> list[tuple[float, float]]:
     """Speech turns where there is speech (from the voice or text timeline), windows ≤ 10 s elsewhere."""
     end_all = duration or max((t.end for o in outputs.values() for t in o.timeline), default=0.0)
     if end_all <= 0:

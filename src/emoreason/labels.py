@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from emoreason.errors import ConfigError
+
 CANONICAL: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
 
 # Rule of thumb, not a model: positions of each category on Russell's circumplex (valence, arousal
@@ -190,8 +192,6 @@ LABEL_MAPS: dict[str, LabelMap] = {
 def get_label_map(name: str) -> LabelMap:
     key = name.strip().lower()
     if key not in LABEL_MAPS:
-        from emoreason.errors import ConfigError
-
         raise ConfigError(f"unknown label set {name!r}; choose one of: {', '.join(LABEL_MAPS)}")
     return LABEL_MAPS[key]
 

@@ -1,4 +1,7 @@
-"""The result of one analysis: a label, scores, valence/arousal, a timeline and the evidence."""
+"""The result of one analysis: a label, scores, valence/arousal, a timeline and the evidence.
+
+pandas is imported inside the two ``*dataframe`` methods: it is slow to import and only they need it.
+"""
 
 from __future__ import annotations
 

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,8 @@ def test_frame_at_time(small_video):
 @pytest.mark.parametrize("suffix", [".mkv", ".avi", ".webm", ".mov"])
 def test_other_containers(tmp_path, suffix):
     codec = "libvpx" if suffix == ".webm" else "mpeg4"
-    p = write_media(tmp_path / f"v{suffix}", [np.zeros((32, 32, 3), np.uint8)] * 10, fps=10, video_codec=codec)
+    frames = [np.zeros((32, 32, 3), np.uint8)] * 10
+    p = write_media(tmp_path / f"v{suffix}", frames, fps=10, video_codec=codec)
     assert probe(p).kind == "video"
 
 
@@ -92,8 +95,6 @@ def test_array_audio_resamples_and_mixes_down():
 
 
 def test_an_hour_of_video_streams_in_constant_memory(tmp_path):
-    import tracemalloc
-
     frames = (np.full((32, 32, 3), i % 255, np.uint8) for i in range(3600))
     hour = write_media(tmp_path / "hour.mkv", frames, fps=1)  # one frame a second for an hour
     assert probe(hour).duration == pytest.approx(3600, abs=2)

@@ -2,13 +2,16 @@
 
 import json
 
+import av
 import numpy as np
+import pandas as pd
 import pytest
 from tests.conftest import requires_espeak
 
 import emoreason
 from emoreason.cli.main import main
 from emoreason.errors import NoUsableModalityError, TooShortError, TranscriptError
+from emoreason.io.demo_clip import speak
 from emoreason.io.synth import tone, write_media
 from emoreason.labels import CANONICAL
 
@@ -77,8 +80,6 @@ def test_text_image_and_waveform_inputs(astronaut):
 
 @requires_espeak
 def test_waveform_input():
-    from emoreason.io.demo_clip import speak
-
     r = emoreason.analyze(speak("I am really angry about this!"), sample_rate=16000)
     assert r.modalities["voice"].used and r.modalities["text"].used and "angry" in r.transcript.lower()
 
@@ -91,8 +92,6 @@ def test_video_without_audio_uses_the_face(tmp_path, astronaut):
 
 
 def test_no_face_in_any_frame_drops_the_face(tmp_path, speech_clip):
-    import av
-
     with av.open(speech_clip) as c:
         audio = np.concatenate([f.to_ndarray().mean(axis=0) for f in c.decode(audio=0)]).astype(np.float32)
     blank = [np.full((240, 320, 3), 90, np.uint8)] * 40
@@ -138,8 +137,6 @@ def test_cli_bad_input_one_line_nonzero_exit_and_no_output(tmp_path, capsys, mak
 
 
 def test_cli_writes_json_jsonl_and_csv(tmp_path, speech_clip):
-    import pandas as pd
-
     outs = {fmt: tmp_path / f"r.{fmt}" for fmt in ("json", "jsonl", "csv")}
     for out in outs.values():
         assert main(["analyze", speech_clip, "--modalities", "face", "-o", str(out), "--no-progress"]) == 0
@@ -148,4 +145,5 @@ def test_cli_writes_json_jsonl_and_csv(tmp_path, speech_clip):
     lines = outs["jsonl"].read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["label"] == as_json["label"]
     table = pd.read_csv(outs["csv"], index_col=["file", "start", "end"])
-    assert len(table) == len(as_json["segments"]) and list(table["label"]) == [s["label"] for s in as_json["segments"]]
+    assert len(table) == len(as_json["segments"])
+    assert list(table["label"]) == [s["label"] for s in as_json["segments"]]

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from skimage import data, transform
 
+from emoreason.io.synth import write_media
 from emoreason.result import Result
 
 
@@ -35,7 +37,8 @@ def clip_result_dict(input_name: str = "clip.mp4") -> dict:
                      "details": {"transcript": "I can't believe it! We actually won. That is wonderful."}},
         },
         "segments": [
-            {"start": 0.0, "end": 2.0, "label": "surprised", "scores": sc(surprised=0.5, happy=0.4, neutral=0.1),
+            {"start": 0.0, "end": 2.0, "label": "surprised",
+             "scores": sc(surprised=0.5, happy=0.4, neutral=0.1),
              "modalities": {"face": sc(happy=0.6, surprised=0.4), "voice": sc(surprised=0.7, neutral=0.3),
                             "text": sc(surprised=0.5, happy=0.5)},
              "text": "I can't believe it!"},
@@ -52,8 +55,9 @@ def clip_result_dict(input_name: str = "clip.mp4") -> dict:
              "description": "lip corners pull up", "unit": "baseline-relative", "supports": "happy"},
             {"modality": "face", "name": "AU06", "value": 0.81, "start": 1.0, "end": 2.6, "weight": 0.2,
              "description": "cheeks rise", "supports": "happy"},
-            {"modality": "voice", "name": "pitch level", "value": 2.1, "start": 0.2, "end": 1.9, "weight": 0.15,
-             "description": "voice higher than this speaker's average", "unit": "z", "supports": "surprised"},
+            {"modality": "voice", "name": "pitch level", "value": 2.1, "start": 0.2, "end": 1.9,
+             "weight": 0.15, "description": "voice higher than this speaker's average", "unit": "z",
+             "supports": "surprised"},
             {"modality": "text", "name": "words", "value": 0.8, "start": 2.0, "end": 4.0, "weight": 0.1,
              "description": "'won', 'wonderful'", "supports": "happy"},
         ],
@@ -86,22 +90,12 @@ def text_result() -> Result:
 
 
 def write_video(path: Path, seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (320, 240)) -> Path:
-    """A small H.264/MPEG-4 clip: the scikit-image astronaut photo, brightening over time."""
-    import av
-    from skimage import data, transform
-
+    """A small MPEG-4 clip: the scikit-image astronaut photo, brightening over time."""
     w, h = size
     base = (transform.resize(data.astronaut(), (h, w), anti_aliasing=True) * 255).astype(np.float32)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = np.clip(base * (0.6 + 0.4 * i / (seconds * fps)), 0, 255).astype(np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    n = int(seconds * fps)
+    frames = (np.clip(base * (0.6 + 0.4 * i / n), 0, 255).astype(np.uint8) for i in range(n))
+    return write_media(path, frames, fps=fps)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from emoreason.report.html import write_html_report
 from emoreason.report.palette import LABEL_COLOURS
@@ -22,15 +23,14 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium 
 
 def render(page: Path, shot: Path, profile: Path) -> tuple[np.ndarray, list[str]]:
     """Screenshot ``page`` and return the picture and the console messages Chromium logged."""
-    from PIL import Image
-
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1200,2200",
            "--enable-logging=stderr", "--v=0", f"--screenshot={shot}", page.as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     assert shot.is_file(), f"chromium wrote no screenshot (rc {proc.returncode}): {proc.stderr[-2000:]}"
-    console = [line for line in proc.stderr.splitlines() if re.search(r"CONSOLE[:(]\d+|Uncaught|Failed to load", line)]
+    problem = re.compile(r"CONSOLE[:(]\d+|Uncaught|Failed to load")
+    console = [line for line in proc.stderr.splitlines() if problem.search(line)]
     return np.asarray(Image.open(shot).convert("RGB")), console
 
 

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from emoreason.errors import InputNotFoundError
 from emoreason.report.html import render_html, write_html_report
@@ -63,8 +64,6 @@ def test_report_is_self_contained_and_complete(clip_result, sample_video, tmp_pa
 
 
 def test_peak_frame_embedded_from_the_right_time(clip_result, sample_video, tmp_path):
-    from PIL import Image
-
     html = render_html(clip_result, sample_video)
     m = re.search(r'<img src="data:image/jpeg;base64,([^"]+)" width="(\d+)" height="(\d+)"', html)
     assert m, "no embedded peak frame"
@@ -120,8 +119,6 @@ def test_report_is_deterministic(clip_result, sample_video):
 
 
 def test_still_image_peak_frame(clip_result, tmp_path):
-    from PIL import Image
-
     photo = tmp_path / "face.jpg"
     Image.fromarray(np.full((90, 120, 3), (200, 40, 40), dtype=np.uint8)).save(photo)
     clip_result.modalities["face"].details["peak_frame_time"] = 0.0

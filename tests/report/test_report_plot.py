@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from emoreason.errors import ConfigError
 from emoreason.report.palette import LABEL_COLOURS
@@ -20,8 +21,6 @@ def _share(img: np.ndarray, colour: str) -> float:
 
 
 def test_plot_png_shows_the_labels_it_should(clip_result, text_result, tmp_path):
-    from PIL import Image
-
     out = plot_timeline(clip_result, tmp_path / "sub" / "timeline.png")
     img = np.asarray(Image.open(out).convert("RGB"))
     assert img.shape[1] == 1200 and img.shape[0] > 500

@@ -15,7 +15,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+import uvicorn
+from PIL import Image
+from skimage import data, transform
 
+from emoreason.io.synth import write_media
+from emoreason.labels import CANONICAL
 from emoreason.result import Result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,8 +29,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @contextlib.contextmanager
 def running_server(app: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port; yield its base URL; stop it afterwards."""
-    import uvicorn
-
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -78,10 +81,10 @@ class FakeAnalyzer:
                 time.sleep(self.delay)
             text = kwargs.get("text") or ""
             label = "angry" if "furious" in text else "happy"
-            scores = {lab: 0.0 for lab in ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")}
+            scores = dict.fromkeys(CANONICAL, 0.0)
             scores[label] = 1.0
-            return Result(input=str(source), duration=None, label=label, scores=scores, valence=0.0, arousal=0.0,
-                          transcript=text, label_set=kwargs.get("labels", "canonical"),
+            return Result(input=str(source), duration=None, label=label, scores=scores, valence=0.0,
+                          arousal=0.0, transcript=text, label_set=kwargs.get("labels", "canonical"),
                           notes=[f"bytes={size}", f"read {source}"],
                           provenance={"workdir": str(Path(source).parent) if source else None})
         finally:
@@ -108,8 +111,6 @@ def wav_bytes(seconds: float = 1.0, sr: int = 16000, freq: float = 220.0) -> byt
 
 
 def png_bytes(w: int = 64, h: int = 48) -> bytes:
-    from PIL import Image
-
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
     Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(buf, format="PNG")
@@ -134,20 +135,8 @@ def png() -> bytes:
 
 def video_bytes(tmp_dir: Path, seconds: float = 2.0, fps: int = 10) -> bytes:
     """A small MPEG-4 clip of scikit-image's astronaut photo (a real face)."""
-    import av
-    from skimage import data, transform
-
     base = (transform.resize(data.astronaut(), (240, 320), anti_aliasing=True) * 255).astype(np.uint8)
-    path = tmp_dir / "clip.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for _ in range(int(seconds * fps)):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(base, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path.read_bytes()
+    return write_media(tmp_dir / "clip.mp4", [base] * int(seconds * fps), fps=fps).read_bytes()
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import stat
+import time
 from pathlib import Path
 
 import httpx
@@ -103,15 +105,13 @@ def test_models_lists_chat_model_and_mllm(serve, fake):
 
 @pytest.mark.parametrize("n_clients", [6])
 def test_concurrent_requests(serve, fake, n_clients):
-    import concurrent.futures
-    import time
-
     fake.release.clear()
     app = create_app(fake, limits=Limits(max_concurrency=2, max_queue=n_clients))
     with serve(app) as url:
         def one(i: int) -> httpx.Response:
             with httpx.Client(base_url=url, timeout=20) as c:
-                return c.post("/v1/analyze", json={"text": f"request {i} furious" if i % 2 else f"request {i}"})
+                text = f"request {i} furious" if i % 2 else f"request {i}"
+                return c.post("/v1/analyze", json={"text": text})
 
         with concurrent.futures.ThreadPoolExecutor(n_clients) as pool:
             futures = [pool.submit(one, i) for i in range(n_clients)]

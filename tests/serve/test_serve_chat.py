@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from emoreason.errors import UnparsableAnswerError
+from emoreason.errors import CorruptMediaError, UnparsableAnswerError
 from emoreason.serve.app import create_app
 from emoreason.serve.limits import Limits
 
@@ -29,8 +29,10 @@ class FakeChat:
         if self.fail:
             raise self.fail
         media = [(m.kind, m.path.stat().st_size, m.path) for t in turns for m in t.media]
-        words = [f"roles={','.join(t.role for t in turns)}", f"media={','.join(k for k, _, _ in media) or 'none'}",
-                 f"sizes={','.join(str(s) for _, s, _ in media) or '0'}", f"max={max_tokens}", f"temp={temperature}"]
+        words = [f"roles={','.join(t.role for t in turns)}",
+                 f"media={','.join(k for k, _, _ in media) or 'none'}",
+                 f"sizes={','.join(str(s) for _, s, _ in media) or '0'}",
+                 f"max={max_tokens}", f"temp={temperature}"]
         for i, w in enumerate(words):
             if self.delay:
                 time.sleep(self.delay)
@@ -67,7 +69,8 @@ def test_chat_non_streaming_with_video_and_audio_parts(serve, fake, wav, png):
     assert d["object"] == "chat.completion" and d["model"] == "tiny-emollm"
     assert d["choices"][0]["message"] == {
         "role": "assistant",
-        "content": f"roles=system,user media=image,audio,audio sizes={len(png)},{len(wav)},{len(wav)} max=64 temp=0.2"}
+        "content": f"roles=system,user media=image,audio,audio sizes={len(png)},{len(wav)},{len(wav)} "
+                   "max=64 temp=0.2"}
     user = model.seen[0][1]
     assert user.text == "Which emotion does this reflect?"
     assert not user.media[0].path.parent.exists()  # decoded media removed after the request
@@ -113,12 +116,16 @@ def test_chat_errors(serve, fake, wav):
             ({"messages": [{"role": "wizard", "content": "hi"}]}, 400, "invalid_request"),
             ({"n": 2, "messages": [{"role": "user", "content": "hi"}]}, 400, "invalid_request"),
             ({"max_tokens": 0, "messages": [{"role": "user", "content": "hi"}]}, 400, "invalid_request"),
-            (user({"type": "video_url", "video_url": {"url": "http://example.com/a.mp4"}}), 400, "invalid_request"),
+            (user({"type": "video_url", "video_url": {"url": "http://example.com/a.mp4"}}), 400,
+             "invalid_request"),
             (user({"type": "video_url", "video_url": {"url": "file:///etc/passwd"}}), 400, "invalid_request"),
-            (user({"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}), 400, "invalid_request"),
+            (user({"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}), 400,
+             "invalid_request"),
             (user({"type": "hologram"}), 400, "invalid_request"),
-            (user({"type": "input_audio", "input_audio": {"data": "AAAA", "format": "aiff"}}), 400, "invalid_request"),
-            (user({"type": "audio_url", "audio_url": {"url": data_url("audio/wav", wav)}}), 413, "media_too_long"),
+            (user({"type": "input_audio", "input_audio": {"data": "AAAA", "format": "aiff"}}), 400,
+             "invalid_request"),
+            (user({"type": "audio_url", "audio_url": {"url": data_url("audio/wav", wav)}}), 413,
+             "media_too_long"),
             (user({"type": "video_url", "video_url": {"url": data_url("video/mp4", b"not a video")}}), 415,
              "unsupported_format"),
         ]
@@ -192,7 +199,8 @@ def test_client_leaving_mid_stream_stops_generation(serve, fake):
     app = create_app(fake, chat_model=Long())
     msgs = {"stream": True, "messages": [{"role": "user", "content": "hi"}]}
     with serve(app) as url:
-        with httpx.Client(base_url=url, timeout=10) as c, c.stream("POST", "/v1/chat/completions", json=msgs) as r:
+        with (httpx.Client(base_url=url, timeout=10) as c,
+              c.stream("POST", "/v1/chat/completions", json=msgs) as r):
             lines = r.iter_lines()
             got = [line for line, _ in zip(lines, range(6))]
             assert any("w1" in line for line in got)
@@ -208,7 +216,8 @@ def test_chat_media_size_limit_counts_decoded_bytes(serve, fake, wav):
     """base64 inflates media by 4/3: media at the limit pass, larger media get 413."""
     model = FakeChat()
     limits = Limits(max_upload_bytes=len(wav))
-    with serve(create_app(fake, chat_model=model, limits=limits)) as url, httpx.Client(base_url=url, timeout=10) as c:
+    app = create_app(fake, chat_model=model, limits=limits)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as c:
         def ask(data: bytes) -> httpx.Response:
             return c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": [
                 {"type": "audio_url", "audio_url": {"url": data_url("audio/wav", data)}}]}]})
@@ -221,8 +230,6 @@ def test_chat_media_size_limit_counts_decoded_bytes(serve, fake, wav):
 
 
 def test_chat_errors_do_not_reveal_the_temp_dir(serve, fake, wav):
-    from emoreason.errors import CorruptMediaError
-
     class Failing(FakeChat):
         def stream_chat(self, turns, *, max_tokens, temperature):
             raise CorruptMediaError(f"{turns[0].media[0].path}: truncated")

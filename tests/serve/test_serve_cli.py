@@ -11,6 +11,8 @@ import time
 import httpx
 import pytest
 
+from emoreason.cli.main import main
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -87,8 +89,6 @@ def test_cli_serve_real_pipeline_on_video(cli_server, video):
     (["--model", "/nonexistent/model"], "--model /nonexistent/model: no such file or directory"),
 ])
 def test_cli_serve_bad_options_one_line(args, message, capsys):
-    from emoreason.cli.main import main
-
     assert main(["serve", *args]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"emoreason: error: {message}"), lines

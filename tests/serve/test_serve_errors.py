@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,25 +33,30 @@ def test_request_errors(serve, fake, tmp_path):
         err(c.post("/v1/analyze", content=b"{not json", headers={"content-type": "application/json"}), 400,
             "invalid_json")
         err(c.post("/v1/analyze", json=["text"]), 400, "invalid_request")
-        assert "needs a non-empty 'text'" in err(c.post("/v1/analyze", json={"text": "  "}), 400, "invalid_request")
+        assert "needs a non-empty 'text'" in err(c.post("/v1/analyze", json={"text": "  "}), 400,
+                                                 "invalid_request")
         assert "no server-side paths" in err(c.post("/v1/analyze", json={"path": "/etc/passwd"}), 400,
                                              "invalid_request")
         assert "model is chosen" in err(c.post("/v1/analyze", json={"text": "x", "model": "/m"}), 400,
                                         "invalid_request")
-        assert "unknown field" in err(c.post("/v1/analyze", json={"text": "x", "colour": 1}), 400, "invalid_request")
-        assert "label set" in err(c.post("/v1/analyze", json={"text": "x", "labels": "nope"}), 400, "invalid_option")
+        assert "unknown field" in err(c.post("/v1/analyze", json={"text": "x", "colour": 1}), 400,
+                                      "invalid_request")
+        assert "label set" in err(c.post("/v1/analyze", json={"text": "x", "labels": "nope"}), 400,
+                                  "invalid_option")
         err(c.post("/v1/analyze", json={"text": "x", "modalities": "smell"}), 400, "invalid_option")
         err(c.post("/v1/analyze", files={"fps": (None, "fast"), "text": (None, "x")}), 400, "invalid_option")
         err(c.post("/v1/analyze", files={"fps": (None, "500"), "text": (None, "x")}), 400, "invalid_option")
-        assert "speaker_normalisation" in err(c.post("/v1/analyze", json={"text": "x", "speaker_normalisation": "often"}),
-                                              400, "invalid_option")
-        assert "face model" in err(c.post("/v1/analyze", json={"text": "x", "face_model": "vgg"}), 400, "invalid_option")
+        often = {"text": "x", "speaker_normalisation": "often"}
+        assert "speaker_normalisation" in err(c.post("/v1/analyze", json=often), 400, "invalid_option")
+        assert "face model" in err(c.post("/v1/analyze", json={"text": "x", "face_model": "vgg"}), 400,
+                                   "invalid_option")
         err(c.post("/v1/analyze", files={"video": ("a.wav", b"RIFF", "audio/wav")}), 400, "invalid_request")
-        err(c.post("/v1/analyze", files={"labels": (None, "meld")}), 400, "invalid_request")  # no file, no text
+        no_media = {"labels": (None, "meld")}  # no file, no text
+        err(c.post("/v1/analyze", files=no_media), 400, "invalid_request")
         # bad media: zero bytes, a text file named .mp4, random bytes
         err(c.post("/v1/analyze", files={"file": ("a.mp4", b"", "video/mp4")}), 400, "empty_input")
-        msg = err(c.post("/v1/analyze", files={"file": ("a.mp4", b"just some text\n" * 20, "video/mp4")}), 415,
-                  "unsupported_format")
+        text_as_mp4 = {"file": ("a.mp4", b"just some text\n" * 20, "video/mp4")}
+        msg = err(c.post("/v1/analyze", files=text_as_mp4), 415, "unsupported_format")
         assert "could not be read" in msg
     assert fake.calls == []  # nothing bad reached the analyzer
 
@@ -59,7 +65,8 @@ def test_too_large_upload_413(serve, fake, wav):
     limits = Limits(max_upload_bytes=4096)
     with serve(create_app(fake, limits=limits)) as url, httpx.Client(base_url=url, timeout=10) as c:
         big = b"\0" * 200_000
-        msg = err(c.post("/v1/analyze", files={"file": ("a.wav", big, "audio/wav")}), 413, "payload_too_large")
+        msg = err(c.post("/v1/analyze", files={"file": ("a.wav", big, "audio/wav")}), 413,
+                  "payload_too_large")
         assert "limit" in msg and "4096 bytes" in msg
 
         def chunks():  # no Content-Length: the limit must hold while the body streams in
@@ -76,7 +83,8 @@ def test_too_large_upload_413(serve, fake, wav):
 def test_too_long_media_and_text_413(serve, fake, wav):
     limits = Limits(max_duration_s=0.5, max_text_chars=100)
     with serve(create_app(fake, limits=limits)) as url, httpx.Client(base_url=url, timeout=10) as c:
-        msg = err(c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav")}), 413, "media_too_long")
+        msg = err(c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav")}), 413,
+                  "media_too_long")
         assert "1.0 s" in msg and "0.5 s" in msg
         err(c.post("/v1/analyze", json={"text": "a" * 101}), 413, "text_too_long")
         assert c.post("/v1/analyze", json={"text": "a" * 100}).status_code == 200
@@ -139,7 +147,6 @@ def test_timeout_504_and_slot_kept_until_job_ends(serve, fake, wav):
         # the job cannot be killed: it keeps its slot (503) and its upload until it really ends
         err(c.post("/v1/analyze", json={"text": "x"}), 503, "overloaded")
         upload = fake.calls[0]["source"]
-        from pathlib import Path
         assert Path(upload).exists()
         fake.release.set()
         deadline = time.monotonic() + 10

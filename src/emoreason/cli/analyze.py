@@ -3,57 +3,66 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from emoreason.api import analyze, analyze_clips
 from emoreason.errors import ConfigError
-from emoreason.io.atomic import atomic_write
+from emoreason.io.results import RESULT_FORMATS, write_results
 from emoreason.labels import LABEL_MAPS
+from emoreason.perception.face.analyzer import FACE_MODELS
+from emoreason.perception.voice.analyzer import SPEAKER_NORMALISATION
+from emoreason.report.html import write_html_report
+from emoreason.report.timeline_plot import plot_timeline
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="recognise and explain the emotion in videos, audio, images or text",
-                       description="Recognise the emotion in each input and explain it with the cues observed.")
+                       description="Recognise the emotion in each input and explain it with the cues "
+                                   "observed.")
     p.add_argument("inputs", nargs="*", help="video, audio or image files (none with --text: text only)")
     p.add_argument("--text", help="what is said (replaces speech-to-text); alone: analyse this text")
     p.add_argument("--context", action="append", default=None, metavar="UTTERANCE",
-                   help="something said before this input (repeat, oldest first); the text model reads the last 3")
-    p.add_argument("--transcript", type=Path, help="a .txt/.srt/.vtt transcript (default: one beside the media)")
-    p.add_argument("--modalities", default="all", help="comma-separated subset of face,voice,text (default all)")
-    p.add_argument("--labels", default="canonical", choices=sorted(LABEL_MAPS), help="label set of the output")
+                   help="something said before this input (repeat, oldest first); "
+                        "the text model reads the last 3")
+    p.add_argument("--transcript", type=Path,
+                   help="a .txt/.srt/.vtt transcript (default: one beside the media)")
+    p.add_argument("--modalities", default="all",
+                   help="comma-separated subset of face,voice,text (default all)")
+    p.add_argument("--labels", default="canonical", choices=sorted(LABEL_MAPS),
+                   help="label set of the output")
     p.add_argument("--fps", type=float, default=5.0, help="video frames analysed per second (default 5)")
-    p.add_argument("--model", help="a multimodal-LLM checkpoint directory to use instead of the default pipeline")
-    p.add_argument("-o", "--output", type=Path, help="write results here (format from --format or the suffix)")
-    p.add_argument("--format", choices=["json", "jsonl", "csv"], help="output format (default: from -o suffix)")
+    p.add_argument("--model",
+                   help="a multimodal-LLM checkpoint directory to use instead of the default pipeline")
+    p.add_argument("-o", "--output", type=Path,
+                   help="write results here (format from --format or the suffix)")
+    p.add_argument("--format", choices=RESULT_FORMATS, help="output format (default: from -o suffix)")
     p.add_argument("--report", type=Path, help="also write a self-contained HTML report (one input)")
     p.add_argument("--plot", type=Path, help="also write the timeline as a PNG (one input)")
     p.add_argument("--explain-endpoint", help="OpenAI-compatible server URL whose LLM writes the explanation")
     p.add_argument("--explain-model", default="default", help="model name to ask that server for")
     p.add_argument("--asr-model", type=Path,
                    help="a local CTranslate2 Whisper model directory (default: the shipped Whisper tiny.en)")
-    p.add_argument("--speaker-normalisation", choices=["auto", "always", "never"], default="auto",
-                   help="z-score the voice within the recording: auto (when it has 15+ segments spread over "
-                        "many emotions), always (3+ segments), never (default auto)")
-    p.add_argument("--face-model", choices=["default", "fer", "facex", "pool", "head"], default="default",
-                   help="the face stage's expression model: default (the shipped fer+facex pool), or one of the "
-                        "others to compare with (fusion keeps the default's face calibration)")
+    p.add_argument("--speaker-normalisation", choices=SPEAKER_NORMALISATION, default="auto",
+                   help="z-score the voice within the recording: auto (when it has 15+ segments spread "
+                        "over many emotions), always (3+ segments), never (default auto)")
+    p.add_argument("--face-model", choices=FACE_MODELS, default="default",
+                   help="the face stage's expression model: default (the shipped fer+facex pool), or one of "
+                        "the others to compare with (fusion keeps the default's face calibration)")
     p.add_argument("--same-speaker", action="store_true",
-                   help="the inputs are clips of one speaker: read their voice together as one recording, so "
-                        "the voice model can normalise per speaker (one result per clip)")
+                   help="the inputs are clips of one speaker: read their voice together as one recording, "
+                        "so the voice model can normalise per speaker (one result per clip)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from emoreason.api import analyze
-
     if not args.inputs and args.text is None:
         raise ConfigError("give at least one input file, or --text")
     if (args.report or args.plot) and len(args.inputs) > 1:
         raise ConfigError("--report and --plot take one input at a time")
     fmt = args.format or (args.output.suffix.lstrip(".").lower() if args.output else None)
-    if fmt is not None and fmt not in ("json", "jsonl", "csv"):
+    if fmt is not None and fmt not in RESULT_FORMATS:
         raise ConfigError(f"cannot write {fmt!r}: use --format json, jsonl or csv")
     sources = args.inputs or [None]
     results = []
@@ -61,8 +70,6 @@ def run(args: argparse.Namespace) -> int:
         if len(args.inputs) < 2 or args.model or args.text is not None or args.transcript or args.context:
             raise ConfigError("--same-speaker takes two or more media files of one speaker, without --model, "
                               "--text, --transcript or --context")
-        from emoreason.pipeline.clips import analyze_clips
-
         results = analyze_clips(args.inputs, modalities=args.modalities, labels=args.labels, fps=args.fps,
                                 speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
         sources = []
@@ -83,30 +90,9 @@ def run(args: argparse.Namespace) -> int:
         write_results(results, args.output, fmt or "json")
         print(f"wrote {len(results)} result(s) to {args.output}", file=sys.stderr)
     if args.report:
-        from emoreason.report.html import write_html_report
-
         write_html_report(results[0], args.report, media_path=sources[0])
         print(f"wrote report {args.report}", file=sys.stderr)
     if args.plot:
-        from emoreason.report.timeline_plot import plot_timeline
-
         plot_timeline(results[0], args.plot)
         print(f"wrote timeline {args.plot}", file=sys.stderr)
     return 0
-
-
-def write_results(results: list, path: Path, fmt: str) -> None:
-    if fmt == "json":
-        payload = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
-        with atomic_write(path) as f:
-            json.dump(payload, f, indent=2, ensure_ascii=False)
-    elif fmt == "jsonl":
-        with atomic_write(path) as f:
-            for r in results:
-                f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-    else:
-        import pandas as pd
-
-        frame = pd.concat([r.to_dataframe() for r in results])
-        with atomic_write(path) as f:
-            frame.to_csv(f)

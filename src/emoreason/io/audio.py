@@ -2,15 +2,18 @@
 
 All audio inside emoreason is mono float32 at :data:`SAMPLE_RATE` (16 kHz). Long recordings live in
 a temporary WAV file (:class:`WavFileAudio`) so memory does not grow with their length; short ones
-and user-given waveforms are held in memory (:class:`ArrayAudio`).
+and user-given waveforms are held in memory (:class:`ArrayAudio`). scipy (for resampling) is imported
+inside :func:`resample`: it is slow to import and most audio is decoded at 16 kHz already.
 """
 
 from __future__ import annotations
 
+from math import gcd
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import soundfile as sf
 
 SAMPLE_RATE = 16000
 
@@ -46,8 +49,6 @@ class WavFileAudio:
     """Audio in a 16 kHz mono WAV file on disk, read a stretch at a time."""
 
     def __init__(self, path: str | Path):
-        import soundfile as sf
-
         self.path = Path(path)
         info = sf.info(str(self.path))
         if info.samplerate != SAMPLE_RATE or info.channels != 1:
@@ -57,8 +58,6 @@ class WavFileAudio:
         self.duration = self.frames / SAMPLE_RATE
 
     def read(self, start: float = 0.0, end: float | None = None) -> np.ndarray:
-        import soundfile as sf
-
         a, b = _span(start, end, self.frames, self.sample_rate)
         if b <= a:
             return np.zeros(0, dtype=np.float32)
@@ -74,8 +73,6 @@ def _span(start: float, end: float | None, n: int, sr: int) -> tuple[int, int]:
 
 def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """Polyphase resampling (scipy), float32."""
-    from math import gcd
-
     from scipy.signal import resample_poly
 
     g = gcd(int(sr_in), int(sr_out))

@@ -13,9 +13,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+from skimage import data
 
 from emoreason.errors import ConfigError
 from emoreason.io.audio import resample
+from emoreason.io.synth import write_media
 
 DEMO_SENTENCE = "Oh wow, I can't believe it! We won the prize. This is the best news I have heard all year."
 
@@ -24,9 +27,8 @@ def speak(text: str, voice: str = "en-us", speed: int = 160) -> np.ndarray:
     """16 kHz mono float32 speech from espeak-ng."""
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise ConfigError("the demo needs espeak-ng for its voice: install it with `apt-get install espeak-ng`")
-    import soundfile as sf
-
+        raise ConfigError("the demo needs espeak-ng for its voice: "
+                          "install it with `apt-get install espeak-ng`")
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
         subprocess.run([exe, "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True,
@@ -37,10 +39,6 @@ def speak(text: str, voice: str = "en-us", speed: int = 160) -> np.ndarray:
 
 def make_demo_clip(path: str | Path, text: str = DEMO_SENTENCE, fps: int = 25) -> Path:
     """Write the demo video (astronaut photo + espeak-ng speech) to ``path`` and return it."""
-    from skimage import data
-
-    from emoreason.io.synth import write_media
-
     speech = speak(text)
     pad = np.zeros(int(0.5 * 16000), dtype=np.float32)
     audio = np.concatenate([pad, speech, pad])

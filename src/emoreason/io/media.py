@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import numpy as np
+import soundfile as sf
+from PIL import Image, UnidentifiedImageError
 
 from emoreason.errors import (
     CorruptMediaError,
@@ -64,8 +67,6 @@ def check_path(path: str | Path) -> Path:
 
 def probe(path: str | Path) -> MediaInfo:
     """Open the container and report its streams; a file ffmpeg cannot read is an error."""
-    import av
-
     path = check_path(path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         rgb = load_image(path)
@@ -95,8 +96,6 @@ def probe(path: str | Path) -> MediaInfo:
 
 def load_image(path: str | Path) -> np.ndarray:
     """An image file as an HxWx3 uint8 RGB array."""
-    from PIL import Image, UnidentifiedImageError
-
     path = check_path(path)
     try:
         with Image.open(path) as im:
@@ -121,9 +120,6 @@ def decode(
     time reached. A stream that breaks part-way is kept up to the break and noted in the stats; one
     that yields nothing is a :class:`CorruptMediaError`.
     """
-    import av
-    import soundfile as sf
-
     path = check_path(path)
     stats = DecodeStats()
     try:
@@ -184,13 +180,12 @@ def decode(
 
 
 def _decode_packet(packet, stats: DecodeStats):
-    import av
-
     try:
         return packet.decode()
     except av.error.FFmpegError as exc:
         t = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else None
-        note = f"a damaged {packet.stream.type} packet was skipped" + (f" at {t:.2f} s" if t is not None else "")
+        note = f"a damaged {packet.stream.type} packet was skipped" + (
+            f" at {t:.2f} s" if t is not None else "")
         if note not in stats.notes:
             stats.notes.append(note)
         log.debug("decode error: %s", _reason(exc))
@@ -222,8 +217,6 @@ def _reason(exc: Exception) -> str:
 
 def read_frame_at(path: str | Path, t: float, max_side: int = 960) -> np.ndarray | None:
     """The RGB frame nearest to time ``t`` (seconds), decoded by seeking; None if there is none."""
-    import av
-
     path = check_path(path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return load_image(path)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 
 from emoreason.io.atomic import atomic_path
@@ -25,8 +26,6 @@ def write_media(
     ``frames`` are HxWx3 uint8 RGB arrays of one size (even width and height); ``audio`` is mono float
     in -1..1 at ``sample_rate``.
     """
-    import av
-
     path = Path(path)
     with atomic_path(path) as tmp:
         with av.open(str(tmp), "w", format=_format_for(path)) as out:
@@ -64,9 +63,8 @@ def _chain(first, rest):
 
 
 def _write_audio(out, astream, audio: np.ndarray, sr: int) -> None:
-    import av
-
-    fmt = astream.codec_context.codec.audio_formats[0].name if astream.codec_context.codec.audio_formats else "s16"
+    formats = astream.codec_context.codec.audio_formats
+    fmt = formats[0].name if formats else "s16"
     resampler = av.AudioResampler(format=fmt, layout="mono", rate=astream.codec_context.sample_rate)
     chunk = 1024
     pts = 0

@@ -1,100 +1,79 @@
-"""Several clips of one speaker, analysed together: ``analyze_clips(paths)``.
+"""Several clips of one speaker, perceived together: :func:`perceive_clips` (``emoreason.analyze_clips``).
 
 A corpus' clips of one actor, or the turns of one caller, are short: one clip alone gives the voice model
 a single utterance, so it must compare that voice with the training voices (the "population" path). Read
 together, the clips form one recording of that voice, and the voice model can normalise within it -- the
-speaker normalisation of the field's protocols, which on RAVDESS's unseen actors raised UAR from 0.78 per
-clip to 0.85 over each actor's 60 clips (docs/model_cards/voice.md). Face and words are still read clip by
-clip; only the voice stage is joint. The speaker gate decides, as for one long recording, whether the clips
-span enough emotions for the speaker path (``speaker_normalisation``).
+speaker normalisation of the field's protocols, which on RAVDESS's unseen actors gives a UAR of 0.85 over
+each actor's 60 clips against 0.78 clip by clip (docs/model_cards/voice.md). Face and words are still read
+clip by clip; only the voice stage is joint. The speaker gate decides, as for one long recording, whether
+the clips span enough emotions for the speaker path (``speaker_normalisation``).
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from emoreason.api import (
-    Perception,
-    _check_duration,
-    _voice_analyzer,
-    build_result,
-    parse_modalities,
-    relabel,
-    run_perception,
-)
 from emoreason.errors import ConfigError
 from emoreason.io.audio import ArrayAudio, WavFileAudio
-from emoreason.labels import get_label_map
+from emoreason.io.media import decode, probe
 from emoreason.perception.base import ModalityOutput
-from emoreason.result import Result
+from emoreason.pipeline.options import AnalyzeOptions
+from emoreason.pipeline.perceive import Perception, Pipeline, check_duration
 
 
-def analyze_clips(
-    sources: Sequence[str | Path],
-    *,
-    modalities: Sequence[str] | str | None = None,
-    labels: str = "canonical",
-    fps: float = 5.0,
-    speaker_normalisation: str = "auto",
-    face_model: str | None = None,
-    texts: Sequence[str | None] | None = None,
-) -> list[Result]:
-    """One Result per clip, in order, with the voice of all ``sources`` (media files of **one** speaker)
-    analysed as one recording (:meth:`emoreason.perception.voice.analyzer.VoiceAnalyzer.analyze_clips`). The other
-    options are :func:`emoreason.analyze`'s; ``texts``, one per clip (or None), replace speech-to-text for
-    those clips. Clips of several speakers would be compared with each other: group them by speaker first."""
-    from emoreason.io.media import probe
-    from emoreason.perception.voice.analyzer import check_speaker_normalisation
-
-    if not sources:
-        raise ConfigError("give at least one clip")
-    label_map = get_label_map(labels)
-    wanted = parse_modalities(modalities)
-    check_speaker_normalisation(speaker_normalisation)
+def perceive_clips(pipeline: Pipeline, sources: Sequence[str | Path], options: AnalyzeOptions,
+                   texts: Sequence[str | None] | None = None) -> list[Perception]:
+    """One Perception per clip, in order, with the voice of all ``sources`` (media files of **one**
+    speaker) analysed as one recording
+    (:meth:`emoreason.perception.voice.analyzer.VoiceAnalyzer.analyze_clips`); the other modalities are
+    perceived clip by clip. ``texts``, one per clip (or None), replace speech-to-text for those clips."""
     if texts is not None and len(texts) != len(sources):
         raise ConfigError(f"texts has {len(texts)} entries for {len(sources)} clips")
-    others = [m for m in wanted if m != "voice"]
+    others = tuple(m for m in options.modalities if m != "voice")
     perceptions: list[Perception] = []
     for k, source in enumerate(sources):
         path = Path(source)
         if others:
-            p = run_perception(path, modalities=others, fps=fps, face_model=face_model,
-                               text=texts[k] if texts is not None else None)
+            text = texts[k] if texts is not None else None
+            p = pipeline.perceive(path, replace(options, modalities=others, text=text))
         else:
             info = probe(path)
-            _check_duration(str(path), info.duration)
+            check_duration(str(path), info.duration)
             p = Perception(input=str(path), kind=info.kind, duration=info.duration)
         perceptions.append(p)
-    if "voice" in wanted:
-        t0 = time.perf_counter()
-        audios, where = [], []
-        for i, p in enumerate(perceptions):
-            audio, reason = _clip_audio(Path(p.input))
-            if audio is None:
-                p.outputs["voice"] = ModalityOutput.unusable("voice", reason)
-            else:
-                audios.append(audio)
-                where.append(i)
-        outs = _voice_analyzer(None, speaker_normalisation).analyze_clips(audios) if audios else []
-        share = (time.perf_counter() - t0) / max(1, len(audios))
-        for i, out in zip(where, outs):
-            perceptions[i].outputs["voice"] = out
-            perceptions[i].timings["voice"] = share
-            perceptions[i].notes.append(f"voice read together with {len(audios) - 1} other clip(s) of the same "
-                                        "speaker (analyze_clips)")
-    results = [build_result(p) for p in perceptions]
-    if label_map.name != "canonical":
-        results = [relabel(r, label_map.name) for r in results]
-    return results
+    if "voice" in options.modalities:
+        _joint_voice(pipeline, perceptions, options.speaker_normalisation)
+    return perceptions
 
 
-def _clip_audio(path: Path) -> tuple[ArrayAudio | None, str]:
+def _joint_voice(pipeline: Pipeline, perceptions: list[Perception], speaker_normalisation: str) -> None:
+    """Every clip's voice output, from one reading of all the clips that have sound."""
+    t0 = time.perf_counter()
+    audios, where = [], []
+    for i, p in enumerate(perceptions):
+        audio, reason = clip_audio(Path(p.input))
+        if audio is None:
+            p.outputs["voice"] = ModalityOutput.unusable("voice", reason)
+        else:
+            audios.append(audio)
+            where.append(i)
+    outs = pipeline.voice_analyzer(speaker_normalisation).analyze_clips(audios) if audios else []
+    share = (time.perf_counter() - t0) / max(1, len(audios))
+    for i, out in zip(where, outs):
+        perceptions[i].outputs["voice"] = out
+        perceptions[i].timings["voice"] = share
+        perceptions[i].notes.append(f"voice read together with {len(audios) - 1} other clip(s) of the same "
+                                    "speaker (analyze_clips)")
+
+
+def clip_audio(path: Path) -> tuple[ArrayAudio | None, str]:
     """The clip's audio in memory (16 kHz mono), or None and why not."""
-    from emoreason.io.media import decode, probe
-
     if not probe(path).has_audio:
         return None, "the file has no audio track"
     with tempfile.TemporaryDirectory(prefix="emoreason-") as tmp:
@@ -103,3 +82,13 @@ def _clip_audio(path: Path) -> tuple[ArrayAudio | None, str]:
         if stats.audio_seconds <= 0 or not wav.exists():
             return None, "the audio track holds no sound"
         return ArrayAudio(WavFileAudio(wav).read()), ""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "analyze_clips":  # its old home; the function is emoreason.analyze_clips (emoreason.api)
+        warnings.warn("emoreason.pipeline.clips.analyze_clips is deprecated: use emoreason.analyze_clips",
+                      DeprecationWarning, stacklevel=2)
+        from emoreason.api import analyze_clips  # api imports this module: only at call time
+
+        return analyze_clips
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

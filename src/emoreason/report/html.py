@@ -26,7 +26,8 @@ from emoreason.result import Result
 log = logging.getLogger(__name__)
 
 
-def write_html_report(result: Result, path: str | os.PathLike, media_path: str | os.PathLike | None = None) -> Path:
+def write_html_report(result: Result, path: str | os.PathLike,
+                      media_path: str | os.PathLike | None = None) -> Path:
     """Write ``result`` as one self-contained HTML file at ``path`` (atomically) and return the path.
 
     ``media_path`` is the analysed file: when given and the face was used, the peak frame is decoded
@@ -128,13 +129,14 @@ def _face_section(result: Result, media_path: str | os.PathLike | None) -> str:
     if face is None:
         return ""
     if not face.used:
-        return _card("Face", f'<p class="note">The face was not used: {escape(face.reason or "no reason given")}.</p>')
+        reason = escape(face.reason or "no reason given")
+        return _card("Face", f'<p class="note">The face was not used: {reason}.</p>')
     details = face.details or {}
     peak_time = details.get("peak_frame_time")
     aus: dict[str, Any] = details.get("peak_aus") or {}
     if peak_time is None and not aus:
-        return _card("Face", '<p class="note">The face was used, but this analysis reported no peak frame and '
-                             "no Action Units.</p>")
+        return _card("Face", '<p class="note">The face was used, but this analysis reported no peak frame '
+                             "and no Action Units.</p>")
     picture = ""
     if media_path is None:
         picture = '<p class="note">No media file was given to the report, so the peak frame is not shown.</p>'
@@ -223,7 +225,8 @@ def _evidence_table(result: Result) -> str:
         value = f"{ev.value:.2f}" + (f" {escape(ev.unit)}" if ev.unit else "")
         weight = max(0.0, min(1.0, ev.weight)) * 100
         supports = _tag(ev.supports, result.label_set) if ev.supports else ""
-        rows.append(f'<tr><td><span class="mod">{escape(MODALITY_NAMES.get(ev.modality, ev.modality))}</span></td>'
+        modality = escape(MODALITY_NAMES.get(ev.modality, ev.modality))
+        rows.append(f'<tr><td><span class="mod">{modality}</span></td>'
                     f'<td><b>{escape(name)}</b><div class="desc">{escape(desc)}</div></td>'
                     f'<td class="num">{value}</td><td class="num">{escape(when)}</td>'
                     f'<td class="num"><span class="wbar"><span style="width:{weight:.0f}%"></span></span>'
@@ -248,7 +251,8 @@ def _modalities_table(result: Result) -> str:
         else:
             status = f'<span class="note">not used: {escape(s.reason or "no reason given")}</span>'
         rows.append(f"<tr><td><b>{escape(MODALITY_NAMES.get(mod, mod))}</b></td><td>{status}</td>"
-                    f'<td class="num">{s.weight:.2f}</td><td class="desc">{escape(" · ".join(facts))}</td></tr>')
+                    f'<td class="num">{s.weight:.2f}</td>'
+                    f'<td class="desc">{escape(" · ".join(facts))}</td></tr>')
     return ("<table><thead><tr><th>modality</th><th>on its own</th><th style=\"text-align:right\">weight</th>"
             f"<th>details</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
@@ -265,5 +269,6 @@ def _notes_section(result: Result) -> str:
     inner = f'<ul class="notes">{notes}</ul>' if notes else ""
     if result.provenance:
         prov = escape(json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str))
-        inner += f"<details><summary>Provenance (models, versions, settings)</summary><pre>{prov}</pre></details>"
+        inner += ("<details><summary>Provenance (models, versions, settings)</summary>"
+                  f"<pre>{prov}</pre></details>")
     return _card("Notes", inner) if inner else ""

@@ -25,7 +25,7 @@ _SPARE = ("#1b9aaa", "#c05299", "#7a6c5d", "#2e4057", "#a1c181", "#e07a5f")
 
 MODALITY_NAMES: dict[str, str] = {"fused": "all cues", "face": "face", "voice": "voice", "text": "words"}
 
-# FACS names of the Action Units the face analyser measures (DESIGN.md).
+# FACS names of the Action Units the face analyser measures (emoreason.perception.face.action_units).
 AU_NAMES: dict[str, str] = {
     "AU1": "inner brow raiser", "AU2": "outer brow raiser", "AU4": "brow lowerer",
     "AU5": "upper lid raiser", "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler",

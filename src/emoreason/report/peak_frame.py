@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
+from PIL import Image, ImageDraw
 
 from emoreason.errors import EmoreasonError
 
@@ -34,8 +36,6 @@ class PeakFrame:
 
 def decode_frame(media_path: str | Path, time: float | None) -> tuple[np.ndarray, float | None]:
     """The RGB frame (HxWx3 uint8) nearest ``time`` seconds, and that frame's time."""
-    import av
-
     path = Path(media_path)
     if not path.is_file():
         raise PeakFrameError(f"{path}: no such file")
@@ -49,7 +49,8 @@ def decode_frame(media_path: str | Path, time: float | None) -> tuple[np.ndarray
                 container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
             best: tuple[float, np.ndarray, float | None] | None = None
             for frame in container.decode(stream):
-                t = float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base else None
+                timed = frame.pts is not None and stream.time_base
+                t = float(frame.pts * stream.time_base) if timed else None
                 dist = abs((t or 0.0) - target)
                 if best is None or dist < best[0]:
                     best = (dist, frame.to_ndarray(format="rgb24"), t)
@@ -84,8 +85,6 @@ def _box_pixels(box: Any, width: int, height: int) -> tuple[int, int, int, int] 
 def peak_frame_image(media_path: str | Path, time: float | None, face_box: Any = None,
                      max_side: int = 560) -> PeakFrame:
     """Decode, mark and encode the frame at ``time`` of ``media_path`` for embedding in HTML."""
-    from PIL import Image, ImageDraw
-
     rgb, t = decode_frame(media_path, time)
     img = Image.fromarray(rgb)
     box = _box_pixels(face_box, img.width, img.height) if face_box is not None else None

@@ -29,8 +29,10 @@ section.card h2 { margin:0 0 12px; font-size:18px; }
 .gauge .lbl { font-size:13px; color:var(--muted); display:flex; justify-content:space-between; }
 .gauge .track { position:relative; height:10px; background:linear-gradient(90deg,#d9e2f1,#f4f6f9,#f6e3c2);
   border-radius:5px; margin-top:4px; }
-.gauge .mark { position:absolute; top:-4px; width:4px; height:18px; background:var(--ink); border-radius:2px; }
-.gauge .ends { display:flex; justify-content:space-between; font-size:11.5px; color:var(--muted); margin-top:2px; }
+.gauge .mark { position:absolute; top:-4px; width:4px; height:18px; background:var(--ink);
+  border-radius:2px; }
+.gauge .ends { display:flex; justify-content:space-between; font-size:11.5px; color:var(--muted);
+  margin-top:2px; }
 .gauge .lbl b { color:var(--ink); }
 .gauge .mid { position:absolute; left:50%; top:0; width:1px; height:10px; background:#9aa4b2; }
 svg.timeline { width:100%; height:auto; display:block; }

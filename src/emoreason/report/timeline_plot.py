@@ -2,6 +2,7 @@
 
 One row per track (all cues fused, then face, voice, words): for each segment a stacked bar of the
 label probabilities, so the dominant colour shows the label and its height share the confidence.
+matplotlib is imported inside :func:`plot_timeline`: it is slow to import and only the picture needs it.
 """
 
 from __future__ import annotations

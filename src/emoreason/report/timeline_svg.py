@@ -62,7 +62,8 @@ def timeline_svg(timeline: Timeline, label_set: str = "canonical") -> str:
             if top is not None and top_band is not None and w > 54 and top_band[1] >= 15:
                 colour = label_colour(top, label_set)  # the label's name, written inside its own band
                 parts.append(f'<text x="{x + w / 2:.1f}" y="{top_band[0] + top_band[1] / 2 + 4:.1f}" '
-                             f'text-anchor="middle" class="seg-label" fill="{text_on(colour)}">{escape(top)}</text>')
+                             f'text-anchor="middle" class="seg-label" fill="{text_on(colour)}">'
+                             f'{escape(top)}</text>')
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y0 + _ROW}" class="seg-edge"/></g>')
     axis_y = _TOP + len(timeline.tracks) * (_ROW + _GAP) - _GAP + 4
     if timeline.timed:

@@ -1,13 +1,15 @@
 """The HTTP API: ``create_app()`` builds the FastAPI application ``emoreason serve`` runs.
 
 Endpoints: ``POST /v1/analyze`` (multipart upload of one media file, or JSON with text) → the Result
-JSON, or with ``format=html`` the self-contained HTML report; ``GET /healthz``; ``GET /v1/models``; ``GET /openapi.json`` and an offline ``GET /docs`` page;
-``POST /v1/chat/completions`` when a multimodal LLM is loaded (see :mod:`emoreason.serve.chat`).
+JSON, or with ``format=html`` the self-contained HTML report; ``GET /healthz``; ``GET /v1/models``;
+``GET /openapi.json`` and an offline ``GET /docs`` page; ``POST /v1/chat/completions`` when a multimodal
+LLM is loaded (see :mod:`emoreason.serve.chat`).
 
 The analysis function and the models behind it are loaded once and shared by all requests; each
 analysis runs in the :class:`~emoreason.serve.limits.WorkQueue`'s worker threads. The server reads no
 path a client names: media arrive as uploads, saved in a private temporary directory (mode 0700) that
-is deleted when the request's work is over.
+is deleted when the request's work is over. The multimodal LLM's code (torch, transformers) is
+imported inside :func:`warm_up`, only when the server runs a checkpoint.
 """
 
 from __future__ import annotations
@@ -21,12 +23,19 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from skimage import data as skimage_data
 from starlette.datastructures import UploadFile
 
 from emoreason import __version__
-from emoreason.errors import ConfigError, EmoreasonError
+from emoreason.api import analyze as emoreason_analyze
+from emoreason.errors import EmoreasonError, NoUsableModalityError, TooShortError
+from emoreason.perception.face.analyzer import FACE_MODELS
+from emoreason.perception.voice.analyzer import SPEAKER_NORMALISATION
+from emoreason.pipeline.options import MODALITIES
+from emoreason.report.html import render_html
 from emoreason.result import Result
 from emoreason.serve.chat import ChatModel, add_chat_routes
 from emoreason.serve.docs_page import docs_html
@@ -34,7 +43,6 @@ from emoreason.serve.errors import ApiError, api_error_from, error_responses, in
 from emoreason.serve.limits import BodySizeLimit, Limits, WorkQueue, check_media_duration, too_large_message
 from emoreason.serve.options import (
     FILE_FIELDS,
-    MODALITIES,
     OPTION_FIELDS,
     TRANSCRIPT_SUFFIXES,
     display_name,
@@ -52,17 +60,14 @@ _MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
 class Analyzer(Protocol):
     """What the server calls: ``emoreason.analyze`` or anything with its signature."""
 
-    def __call__(self, source: Any = None, *, text: str | None = None, modalities: Iterable[str] | None = None,
-                 labels: str = "canonical", fps: float = 5.0, **kwargs: Any) -> Result: ...
+    def __call__(self, source: Any = None, *, text: str | None = None,
+                 modalities: Iterable[str] | None = None, labels: str = "canonical", fps: float = 5.0,
+                 **kwargs: Any) -> Result: ...
 
 
 def default_analyzer() -> Analyzer:
-    import emoreason
-
-    analyze = getattr(emoreason, "analyze", None)
-    if analyze is None:
-        raise ConfigError("this install has no emoreason.analyze pipeline; the server cannot analyse")
-    return analyze
+    """``emoreason.analyze``: the default pipeline, its models loaded once for the whole process."""
+    return emoreason_analyze
 
 
 def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None,
@@ -89,7 +94,8 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
                               "observed. Errors have one shape: {\"error\": {\"type\", \"message\"}}.")
     app.state.limits = limits
     app.state.queue = queue
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes, base64_paths=("/v1/chat/completions",))
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes,
+                       base64_paths=("/v1/chat/completions",))
     install_error_handlers(app)
 
     @app.get("/healthz", summary="Liveness and queue state")
@@ -132,7 +138,8 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
         except ValueError as exc:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON ({exc})") from exc
         if not isinstance(body, dict):
-            raise ApiError(400, "invalid_request", "the JSON body must be an object such as {\"text\": \"...\"}")
+            raise ApiError(400, "invalid_request",
+                           "the JSON body must be an object such as {\"text\": \"...\"}")
         options = parse_options(body, limits)
         if not options.get("text"):
             raise ApiError(400, "invalid_request",
@@ -147,8 +154,9 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
             fields = {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
             files = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile)}
             if any(k not in FILE_FIELDS for k in files):
-                raise ApiError(400, "invalid_request", "upload the media in the field 'file' (and a .txt/.srt/.vtt "
-                                                       "transcript, if any, in the field 'transcript')")
+                raise ApiError(400, "invalid_request",
+                               "upload the media in the field 'file' (and a .txt/.srt/.vtt "
+                               "transcript, if any, in the field 'transcript')")
             options = parse_options(fields, limits)
             if "file" not in files:
                 if options.get("text") and "transcript" not in files:
@@ -184,10 +192,6 @@ def warm_up(analyze: Analyzer, model_path: str | None = None,
     """Run the pipeline once per modality on tiny synthetic inputs so every model is loaded (and shared
     by all requests) before the server takes one. A missing model raises (``ModelError``); an input
     that merely holds nothing to analyse is fine. Returns what each warm-up run said."""
-    import numpy as np
-
-    from emoreason.errors import NoUsableModalityError, TooShortError
-
     if model_path is not None:  # analyses run the multimodal LLM: load it (cached, shared with chat)
         from emoreason.emollm.infer import load_for_inference
 
@@ -196,12 +200,7 @@ def warm_up(analyze: Analyzer, model_path: str | None = None,
     sr = 16000
     t = np.arange(sr) / sr
     tone = (0.2 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
-    try:
-        from skimage import data
-
-        face = data.astronaut()
-    except ImportError:  # pragma: no cover - scikit-image is a dependency
-        face = np.full((256, 256, 3), 128, dtype=np.uint8)
+    face = skimage_data.astronaut()
     runs = [("text", None, {"text": "Hello, this loads the models."}),
             ("voice", tone, {"sample_rate": sr}), ("face", face, {})]
     said = []
@@ -220,8 +219,9 @@ class _Job:
     """One analysis, run in a worker thread: check the media's duration, analyse, then answer in the
     requested format while the upload still exists (the HTML report embeds its peak frame)."""
 
-    def __init__(self, analyze: Analyzer, model_path: str | None, options: dict[str, Any], max_duration_s: float,
-                 media: Path | None = None, name: str = "<text>", hide: dict[str, str] | None = None):
+    def __init__(self, analyze: Analyzer, model_path: str | None, options: dict[str, Any],
+                 max_duration_s: float, media: Path | None = None, name: str = "<text>",
+                 hide: dict[str, str] | None = None):
         self.analyze, self.model_path, self.max_duration_s = analyze, model_path, max_duration_s
         self.options = dict(options)
         self.format = self.options.pop("format", "json")
@@ -238,8 +238,6 @@ class _Job:
             raise TypeError(f"the analyzer returned {type(result).__name__}, not a Result")
         result.input = self.name
         if self.format == "html":
-            from emoreason.report.html import render_html
-
             return "html", replace_in_strings(render_html(result, self.media), self.hide)
         return "json", replace_in_strings(result.to_dict(), self.hide)
 
@@ -258,7 +256,8 @@ async def _save_transcript(upload: UploadFile, workdir: Path, limits: Limits) ->
     suffix = safe_suffix(upload.filename)
     if suffix not in TRANSCRIPT_SUFFIXES:
         raise ApiError(400, "invalid_request",
-                       f"the transcript must be a {', '.join(TRANSCRIPT_SUFFIXES)} file, not {suffix or 'unnamed'}")
+                       f"the transcript must be a {', '.join(TRANSCRIPT_SUFFIXES)} file, "
+                       f"not {suffix or 'unnamed'}")
     path = workdir / ("transcript" + suffix)
     await _save_upload(upload, path, min(limits.max_upload_bytes, _MAX_TRANSCRIPT_BYTES))
     return path
@@ -271,11 +270,12 @@ _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content":
         "labels": {"type": "string", "default": "canonical", "description": "label set, e.g. mer2023"},
         "modalities": {"type": "string", "description": "comma-separated subset of face,voice,text"},
         "fps": {"type": "number", "default": 5.0, "description": "frames analysed per second"},
-        "speaker_normalisation": {"type": "string", "enum": ["auto", "always", "never"], "default": "auto",
+        "speaker_normalisation": {"type": "string", "enum": list(SPEAKER_NORMALISATION), "default": "auto",
                                   "description": "z-score the voice within the recording (auto: the voice "
                                                  "model's gate decides)"},
-        "face_model": {"type": "string", "enum": ["default", "fer", "facex", "pool", "head"], "default": "default",
-                       "description": "the face stage's expression model (default: the shipped fer+facex pool)"},
+        "face_model": {"type": "string", "enum": list(FACE_MODELS), "default": "default",
+                       "description": "the face stage's expression model "
+                                      "(default: the shipped fer+facex pool)"},
         "transcript": {"type": "string", "format": "binary", "description": "a .txt/.srt/.vtt transcript"},
         "format": {"type": "string", "enum": ["json", "html"], "default": "json",
                    "description": "html: the self-contained HTML report instead of the JSON"}}}},

@@ -68,7 +68,8 @@ def add_chat_routes(app: FastAPI, model: ChatModel | None, queue: WorkQueue, lim
                     unavailable_reason: str | None = None) -> None:
     """Register ``POST /v1/chat/completions`` (404 with the reason when no model is loaded)."""
 
-    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat with video/audio/image parts (SSE stream)",
+    @app.post("/v1/chat/completions",
+              summary="OpenAI-compatible chat with video/audio/image parts (SSE stream)",
               openapi_extra=_CHAT_OPENAPI, responses=error_responses(400, 404, 413, 415, 422, 500, 503, 504))
     async def chat_completions(request: Request) -> Any:
         if model is None:
@@ -147,7 +148,8 @@ class _Stream:
                 try:
                     kind, value = await asyncio.wait_for(self.pieces.get(), max(remaining, 0.001))
                 except (asyncio.TimeoutError, TimeoutError):
-                    body = error_body("timeout", f"generation took longer than this server's limit of {timeout:g} s")
+                    body = error_body("timeout",
+                                      f"generation took longer than this server's limit of {timeout:g} s")
                     yield f"data: {json.dumps(body)}\n\n".encode()
                     break
                 if kind == "piece":
@@ -171,7 +173,8 @@ def _params(body: Any, model_id: str) -> dict[str, Any]:
         raise ApiError(400, "invalid_request", "'messages' must be a non-empty list")
     asked = body.get("model")
     if asked not in (None, "", model_id):
-        raise ApiError(404, "model_not_found", f"model {asked!r} is not loaded; this server runs {model_id!r}")
+        raise ApiError(404, "model_not_found",
+                       f"model {asked!r} is not loaded; this server runs {model_id!r}")
     if body.get("n", 1) != 1:
         raise ApiError(400, "invalid_request", "only n=1 is supported")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens", 512))
@@ -180,7 +183,8 @@ def _params(body: Any, model_id: str) -> dict[str, Any]:
         raise ApiError(400, "invalid_request", "max_tokens must be an integer from 1 to 8192")
     if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
         raise ApiError(400, "invalid_request", "temperature must be a number from 0 to 2")
-    return {"stream": bool(body.get("stream", False)), "max_tokens": max_tokens, "temperature": float(temperature)}
+    return {"stream": bool(body.get("stream", False)), "max_tokens": max_tokens,
+            "temperature": float(temperature)}
 
 
 def _turns(messages: list[Any], workdir: Path, limits: Limits) -> list[ChatTurn]:
@@ -194,7 +198,8 @@ def _turns(messages: list[Any], workdir: Path, limits: Limits) -> list[ChatTurn]
             turns.append(ChatTurn(msg["role"], content))
             continue
         if not isinstance(content, list):
-            raise ApiError(400, "invalid_request", f"messages[{i}].content must be a string or a list of parts")
+            raise ApiError(400, "invalid_request",
+                           f"messages[{i}].content must be a string or a list of parts")
         texts: list[str] = []
         media: list[MediaItem] = []
         for j, part in enumerate(content):
@@ -218,24 +223,27 @@ def _save_part(part: dict[str, Any], kind: str, stem: Path, budget: list[int], l
         spec = part.get("input_audio") or {}
         fmt = str(spec.get("format", "wav")).lower()
         if fmt not in _AUDIO_FORMATS:
-            raise ApiError(400, "invalid_request", f"{where}: audio format {fmt!r} is not one of {', '.join(_AUDIO_FORMATS)}")
+            raise ApiError(400, "invalid_request",
+                           f"{where}: audio format {fmt!r} is not one of {', '.join(_AUDIO_FORMATS)}")
         data, suffix, media_kind = _b64(spec.get("data"), where), _AUDIO_FORMATS[fmt], "audio"
     else:
         spec = part.get(kind) or {}
         url = spec.get("url") if isinstance(spec, dict) else spec
         if not isinstance(url, str) or not url.startswith("data:"):
             raise ApiError(400, "invalid_request",
-                           f"{where}: only data: URLs are accepted (base64 media inline); this server fetches "
-                           "no URL and reads no server path")
+                           f"{where}: only data: URLs are accepted (base64 media inline); "
+                           "this server fetches no URL and reads no server path")
         header, _, payload = url[5:].partition(",")
         mime = header.split(";")[0].lower()
         if ";base64" not in header:
-            raise ApiError(400, "invalid_request", f"{where}: the data URL must be base64 (data:<mime>;base64,...)")
+            raise ApiError(400, "invalid_request",
+                           f"{where}: the data URL must be base64 (data:<mime>;base64,...)")
         data, suffix, media_kind = _b64(payload, where), _SUFFIX_FOR_MIME.get(mime, ""), _PART_KINDS[kind]
     budget[0] -= len(data)
     if budget[0] < 0:
         raise ApiError(413, "payload_too_large",
-                       f"the media in this request exceed this server's limit of {limits.max_upload_bytes} bytes")
+                       "the media in this request exceed this server's limit of "
+                       f"{limits.max_upload_bytes} bytes")
     path = stem.with_suffix(suffix) if suffix else stem
     path.write_bytes(data)
     check_media_duration(path, limits.max_duration_s)
@@ -261,12 +269,13 @@ def _once(fn: Any) -> Any:
     return run
 
 
-_CHAT_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["messages"], "properties": {
+_CHAT_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["messages"], "properties": {
         "messages": {"type": "array", "description": "role system/user/assistant; content a string or parts: "
                      "text, image_url, video_url, audio_url ({url: data:<mime>;base64,...}), "
                      "input_audio ({data, format})", "items": {"type": "object"}},
         "model": {"type": "string", "description": "the loaded model's id (see /v1/models), or omitted"},
-        "stream": {"type": "boolean", "default": False, "description": "server-sent events, ending in [DONE]"},
+        "stream": {"type": "boolean", "default": False,
+                   "description": "server-sent events, ending in [DONE]"},
         "max_tokens": {"type": "integer", "default": 512},
         "temperature": {"type": "number", "default": 0.0}}}}}}}

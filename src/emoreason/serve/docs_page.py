@@ -11,19 +11,21 @@ import json
 from html import escape
 from typing import Any
 
-_CSS = """body{font:15px/1.5 -apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;background:#f5f7fa;
-color:#1d2330}main{max-width:920px;margin:0 auto;padding:24px 20px}section{background:#fff;border:1px solid #e3e7ee;
-border-radius:12px;padding:14px 18px;margin:0 0 14px}.m{display:inline-block;min-width:52px;text-align:center;
-border-radius:6px;padding:1px 8px;font-weight:700;color:#fff;margin-right:8px}.get{background:#2d7be3}
-.post{background:#1f9d61}code{background:#eef1f6;padding:1px 5px;border-radius:4px}table{border-collapse:collapse;
-width:100%;font-size:14px}td,th{text-align:left;border-bottom:1px solid #eef1f5;padding:4px 6px;vertical-align:top}
+_CSS = """body{font:15px/1.5 -apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
+background:#f5f7fa;color:#1d2330}main{max-width:920px;margin:0 auto;padding:24px 20px}
+section{background:#fff;border:1px solid #e3e7ee;border-radius:12px;padding:14px 18px;margin:0 0 14px}
+.m{display:inline-block;min-width:52px;text-align:center;border-radius:6px;padding:1px 8px;font-weight:700;
+color:#fff;margin-right:8px}.get{background:#2d7be3}.post{background:#1f9d61}
+code{background:#eef1f6;padding:1px 5px;border-radius:4px}table{border-collapse:collapse;width:100%;
+font-size:14px}td,th{text-align:left;border-bottom:1px solid #eef1f5;padding:4px 6px;vertical-align:top}
 .muted{color:#5f6b7a}"""
 
 
 def docs_html(schema: dict[str, Any]) -> str:
     """The documentation page for ``schema`` (an OpenAPI 3 dict)."""
     info = schema.get("info", {})
-    parts = [f"<h1>{escape(info.get('title', 'API'))} <span class=muted>{escape(info.get('version', ''))}</span></h1>",
+    title, version = escape(info.get("title", "API")), escape(info.get("version", ""))
+    parts = [f"<h1>{title} <span class=muted>{version}</span></h1>",
              f"<p>{escape(info.get('description', ''))}</p>",
              '<p class=muted>Machine-readable schema: <a href="/openapi.json">/openapi.json</a></p>']
     for path, ops in schema.get("paths", {}).items():

@@ -66,7 +66,8 @@ def error_body(type: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"type": type, "message": message}}
 
 
-def error_response(status: int, type: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(status: int, type: str, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error_body(type, message), status_code=status, headers=headers)
 
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+import av
 
 from emoreason.errors import EmptyInputError, UnsupportedFormatError
 from emoreason.serve.errors import ApiError, error_body
@@ -116,12 +119,10 @@ async def _drain(receive: Callable, cap: int = _DRAIN_CAP) -> None:
 
 
 async def _send_json(send: Callable, status: int, body: dict) -> None:
-    import json
-
     data = json.dumps(body).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            (b"connection", b"close")]})
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(data)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": data})
 
 
@@ -132,8 +133,6 @@ def check_media_duration(path: Path, max_duration_s: float) -> float | None:
     PyAV cannot read it. When the container states no duration, packets are counted (without decoding)
     until the limit is passed.
     """
-    import av
-
     if path.stat().st_size == 0:
         raise EmptyInputError("the uploaded file is empty (0 bytes)")
     try:

@@ -9,22 +9,26 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.errors import ConfigError
-from emoreason.labels import get_label_map
+from emoreason.pipeline.options import MODALITIES, AnalyzeOptions
 from emoreason.serve.errors import ApiError
 from emoreason.serve.limits import Limits
 
-MODALITIES = ("face", "voice", "text")
 OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "format")
 FILE_FIELDS = ("file", "transcript")
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 RESPONSE_FORMATS = ("json", "html")
+MAX_FPS = 30.0  # below the library's limit: a server's frames per second cost every client
 # Options of the CLI a client may not set: they name server paths or make the server fetch a URL.
 _SERVER_SIDE = ("source", "path", "input", "media_path", "file_path", "url", "model", "explain_endpoint",
                 "explain_model", "output", "report", "plot")
 
 
 def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
-    """The analysis options a request gives (``format`` included), checked; a bad one is a 4xx."""
+    """The analysis options a request gives (``format`` included), checked; a bad one is a 4xx.
+
+    Only the options the request names are returned, normalised as
+    :class:`~emoreason.pipeline.options.AnalyzeOptions` stores them. The server is stricter than the
+    library in two ways: modalities by their canonical names only, and at most :data:`MAX_FPS`."""
     named = [k for k in fields if k in _SERVER_SIDE]
     if named:
         raise ApiError(400, "invalid_request",
@@ -40,11 +44,11 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         if not isinstance(text, str):
             raise ConfigError("'text' must be a string")
         if len(text) > limits.max_text_chars:
-            raise ApiError(413, "text_too_long",
-                           f"the text has {len(text)} characters; this server accepts at most {limits.max_text_chars}")
+            raise ApiError(413, "text_too_long", f"the text has {len(text)} characters; this server accepts "
+                                                 f"at most {limits.max_text_chars}")
         options["text"] = text if text.strip() else None
     if fields.get("labels") is not None:
-        options["labels"] = get_label_map(str(fields["labels"])).name
+        options["labels"] = str(fields["labels"])
     mods = fields.get("modalities")
     if mods is not None:
         items = [str(m).strip().lower() for m in (mods.split(",") if isinstance(mods, str) else mods)
@@ -57,17 +61,16 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
             fps = float(fields["fps"])
         except (TypeError, ValueError):
             raise ConfigError(f"fps must be a number, not {fields['fps']!r}") from None
-        if not 0 < fps <= 30:
-            raise ConfigError("fps must be above 0 and at most 30")
+        if not 0 < fps <= MAX_FPS:
+            raise ConfigError(f"fps must be above 0 and at most {MAX_FPS:g}")
         options["fps"] = fps
-    if fields.get("speaker_normalisation") is not None:
-        from emoreason.perception.voice.analyzer import check_speaker_normalisation
-
-        options["speaker_normalisation"] = check_speaker_normalisation(fields["speaker_normalisation"])
-    if fields.get("face_model") is not None:
-        from emoreason.perception.face.analyzer import check_face_model
-
-        options["face_model"] = check_face_model(fields["face_model"])
+    for name in ("speaker_normalisation", "face_model"):
+        if fields.get(name) is not None:
+            options[name] = fields[name]
+    checked = AnalyzeOptions(**{k: v for k, v in options.items() if k != "text"})
+    for name in ("labels", "speaker_normalisation", "face_model"):
+        if name in options:
+            options[name] = getattr(checked, name)
     fmt = str(fields.get("format") or "json").lower()
     if fmt not in RESPONSE_FORMATS:
         raise ConfigError(f"format must be one of {', '.join(RESPONSE_FORMATS)}, not {fmt!r}")

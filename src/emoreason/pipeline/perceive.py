@@ -1,0 +1,260 @@
+"""Perception of one input: a media file, an image, a waveform or text -> each modality's output.
+
+:class:`Pipeline` owns the loaded analyzers and sends each kind of input through the stages it can
+feed: a media file is decoded once (frames to the face stage as they come, audio to a temporary WAV
+for voice activity, the voice model and speech-to-text), an image goes to the face stage, a waveform to
+the voice and text stages, text to the text stage. The result is a :class:`Perception`: every requested
+modality's output (an unusable one with its reason), the transcript and the time each stage took.
+
+:func:`default_pipeline` is the process-wide pipeline that ``emoreason.analyze`` uses, so repeated
+calls load the models once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from emoreason.errors import ConfigError, TooShortError
+from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio
+from emoreason.io.media import decode, load_image, probe
+from emoreason.perception.base import ModalityOutput
+from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
+from emoreason.perception.speech.asr import transcribe
+from emoreason.perception.speech.vad import detect_speech
+from emoreason.perception.text.analyzer import TextAnalyzer
+from emoreason.perception.text.transcript import (
+    Transcript,
+    TranscriptSegment,
+    find_sidecar_transcript,
+    read_transcript,
+)
+from emoreason.perception.voice.analyzer import VoiceAnalyzer
+from emoreason.pipeline.options import AnalyzeOptions
+
+MIN_DURATION = 0.5  # seconds of media needed to say anything
+
+Speech = list[tuple[float, float]]  # speech segments (start, end) in seconds, from voice activity detection
+
+
+@dataclass
+class Perception:
+    """Everything the perception stages produced for one input, before fusion."""
+
+    input: str
+    kind: str  # video, audio, image, waveform, text
+    duration: float | None
+    outputs: dict[str, ModalityOutput] = field(default_factory=dict)
+    transcript: str = ""
+    spoken: list[tuple[str, float, float]] = field(default_factory=list)  # (words, start, end), timed
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def check_duration(name: str, duration: float | None) -> None:
+    """A TooShortError when media of ``duration`` seconds is too short to analyse (None: a still)."""
+    if duration is not None and duration < MIN_DURATION:
+        raise TooShortError(f"{name}: {duration:.2f} s of media is too short "
+                            f"(at least {MIN_DURATION} s needed)")
+
+
+class Pipeline:
+    """The perception stages and their loaded models.
+
+    The voice analyzer is loaded once per ``speaker_normalisation`` choice and the text analyzer once;
+    both are then shared by every input perceived through this pipeline, from any thread. A
+    :class:`FaceAnalyzer` holds one input's state (its face tracker and per-frame numbers), so one is made,
+    with its small tflite models, per input.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._voice: dict[str, VoiceAnalyzer] = {}
+        self._text: TextAnalyzer | None = None
+
+    def voice_analyzer(self, speaker_normalisation: str = "auto") -> VoiceAnalyzer:
+        """The shipped voice model with this speaker path ("auto", "always" or "never"), loaded once."""
+        with self._lock:
+            if speaker_normalisation not in self._voice:
+                analyzer = VoiceAnalyzer(speaker_normalisation=speaker_normalisation)
+                self._voice[speaker_normalisation] = analyzer
+            return self._voice[speaker_normalisation]
+
+    def text_analyzer(self) -> TextAnalyzer:
+        """The shipped text model, loaded once."""
+        with self._lock:
+            if self._text is None:
+                self._text = TextAnalyzer()
+            return self._text
+
+    def perceive(self, source: Any, options: AnalyzeOptions) -> Perception:
+        """Run ``options.modalities`` on ``source`` (a path, an HxWx3 image, a waveform, or None with
+        ``options.text``); a modality that cannot be used is kept with its reason."""
+        if source is None:
+            if options.text is None:
+                raise ConfigError("give a media file, an image, a waveform or text")
+            p = Perception(input="<text>", kind="text", duration=None)
+            self._text_stage(p, options)
+            return p
+        if isinstance(source, np.ndarray):
+            return self._perceive_array(source, options)
+        return self._perceive_file(Path(source), options)
+
+    def _perceive_array(self, source: np.ndarray, options: AnalyzeOptions) -> Perception:
+        if source.ndim == 3 and source.shape[-1] in (3, 4):
+            p = Perception(input="<image>", kind="image", duration=None)
+            self._face_image(p, options, source[..., :3].astype(np.uint8))
+            self._text_stage(p, options)
+            return p
+        if source.ndim in (1, 2):
+            if not options.sample_rate:
+                raise ConfigError("a waveform needs its sample_rate")
+            audio = ArrayAudio(source, options.sample_rate)
+            p = Perception(input="<waveform>", kind="waveform", duration=audio.duration)
+            check_duration(p.input, audio.duration)
+            speech = self._voice_stage(p, options, audio)
+            self._text_stage(p, options, audio, speech)
+            return p
+        raise ConfigError(f"cannot analyse an array of shape {source.shape}: "
+                          "expected HxWx3 image or a waveform")
+
+    def _perceive_file(self, path: Path, options: AnalyzeOptions) -> Perception:
+        wanted = options.modalities
+        info = probe(path)
+        p = Perception(input=str(path), kind=info.kind, duration=info.duration)
+        given_text = bool(options.text or options.transcript)  # the words need no audio track
+        if info.kind == "image":
+            self._face_image(p, options, load_image(path))
+            self._text_stage(p, options, transcript_path=options.transcript)
+            return p
+        check_duration(str(path), info.duration)
+        face = None
+        if "face" in wanted and info.has_video:
+            face = FaceAnalyzer(fps=options.fps, face_model=options.face_model)
+        elif "face" in wanted:
+            p.outputs["face"] = ModalityOutput.unusable("face", "the file has no video track")
+        need_audio = bool({"voice", "text"} & set(wanted)) and info.has_audio
+        if not info.has_audio:
+            for m in ("voice", "text"):
+                if m in wanted and not (m == "text" and given_text):
+                    p.outputs[m] = ModalityOutput.unusable(m, "the file has no audio track")
+        face_time = 0.0
+
+        def on_frame(t: float, rgb: np.ndarray) -> None:
+            nonlocal face_time
+            t0 = time.perf_counter()
+            face.add_frame(t, rgb)  # type: ignore[union-attr]
+            face_time += time.perf_counter() - t0
+
+        bar = _progress_bar(options.progress, info.duration, path.name)
+        with tempfile.TemporaryDirectory(prefix="emoreason-") as tmp:
+            wav = Path(tmp) / "audio.wav"
+            t0 = time.perf_counter()
+            stats = decode(path, fps=options.fps, on_frame=on_frame if face else None,
+                           audio_path=wav if need_audio else None,
+                           progress=(lambda t: bar.update(t - bar.n)) if bar else None)
+            if bar:
+                bar.close()
+            p.timings["decode"] = time.perf_counter() - t0 - face_time
+            p.notes.extend(stats.notes)
+            if face is not None:
+                t0 = time.perf_counter()
+                p.outputs["face"] = face.finish()
+                p.timings["face"] = face_time + time.perf_counter() - t0
+            if p.duration is None:
+                p.duration = max(stats.video_seconds, stats.audio_seconds) or None
+            audio = WavFileAudio(wav) if need_audio and wav.exists() and stats.audio_seconds > 0 else None
+            if need_audio and audio is None:
+                for m in ("voice", "text"):
+                    if m in wanted and m not in p.outputs and not (m == "text" and given_text):
+                        p.outputs[m] = ModalityOutput.unusable(m, "the audio track holds no sound")
+            speech = self._voice_stage(p, options, audio) if audio is not None else None
+            sidecar = options.transcript
+            if sidecar is None and options.text is None:
+                sidecar = find_sidecar_transcript(path)
+            self._text_stage(p, options, audio, speech, sidecar)
+        return p
+
+    def _face_image(self, p: Perception, options: AnalyzeOptions, rgb: np.ndarray) -> None:
+        if "face" not in options.modalities:
+            return
+        t0 = time.perf_counter()
+        p.outputs["face"] = analyze_face_image(rgb, face_model=options.face_model)
+        p.timings["face"] = time.perf_counter() - t0
+
+    def _voice_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource) -> Speech | None:
+        """Voice activity (wanted by the voice and text stages), then the voice model; the speech found."""
+        if not ({"voice", "text"} & set(options.modalities)):
+            return None
+        t0 = time.perf_counter()
+        speech = detect_speech(audio)
+        p.timings["vad"] = time.perf_counter() - t0
+        if "voice" in options.modalities:
+            t0 = time.perf_counter()
+            p.outputs["voice"] = self.voice_analyzer(options.speaker_normalisation).analyze(audio, speech)
+            p.timings["voice"] = time.perf_counter() - t0
+        return speech
+
+    def _text_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None = None,
+                    speech: Speech | None = None, transcript_path: str | Path | None = None) -> None:
+        """The words from ``options.text``, else the transcript file, else speech-to-text; then the text
+        model (with ``options.context``)."""
+        if "text" not in options.modalities or "text" in p.outputs:
+            return
+        text = options.text
+        if text is not None:
+            if not text.strip():
+                p.outputs["text"] = ModalityOutput.unusable("text", "the given text is empty")
+                return
+            end = p.duration or 0.0
+            transcript = Transcript(segments=[TranscriptSegment(0.0, end, text.strip(), [], 1.0)],
+                                    source="user")
+        elif transcript_path is not None:
+            transcript = read_transcript(transcript_path, duration=p.duration)
+        elif audio is not None:
+            if speech is not None and not speech:
+                p.outputs["text"] = ModalityOutput.unusable("text", "no speech to transcribe")
+                return
+            t0 = time.perf_counter()
+            transcript = transcribe(audio, speech, model_dir=options.whisper_dir)
+            p.timings["asr"] = time.perf_counter() - t0
+        else:
+            return
+        p.transcript = transcript.text
+        if getattr(transcript, "timed", True) and p.kind not in ("text", "image"):
+            for seg in transcript.segments:
+                if seg.words:
+                    p.spoken.extend((w.text.strip(), w.start, w.end) for w in seg.words)
+                else:
+                    p.spoken.append((seg.text, seg.start, seg.end))
+        t0 = time.perf_counter()
+        context = list(options.context) if options.context else None
+        p.outputs["text"] = self.text_analyzer().analyze(transcript, context=context)
+        p.timings["text"] = time.perf_counter() - t0
+
+
+_default: Pipeline | None = None
+_default_lock = threading.Lock()
+
+
+def default_pipeline() -> Pipeline:
+    """The process-wide :class:`Pipeline` (made on first use) that ``emoreason.analyze`` runs through."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Pipeline()
+        return _default
+
+
+def _progress_bar(enabled: bool, total: float | None, name: str) -> Any:
+    if not enabled:
+        return None
+    return tqdm(total=round(total or 0, 1) or None, desc=f"decoding {name}", unit="s",
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]")
