@@ -52,14 +52,14 @@ def test_cache_train_analyze_merge(tmp_path, capsys, monkeypatch):
     assert int(rows[-1]["step"]) == 30
     assert float(rows[-1]["loss"]) < 0.1 * float(rows[0]["loss"])
 
-    from emoreason.emollm.infer import analyze_with_llm, load_for_inference
+    from emoreason.emollm.infer import analyze_with_emollm, load_for_inference
 
     for cid, (label, _, _) in CLIPS.items():
-        res = analyze_with_llm(root / "videos" / f"{cid}.mp4", out, text="we won the game today", reason=False)
+        res = analyze_with_emollm(root / "videos" / f"{cid}.mp4", out, text="we won the game today", reason=False)
         assert res.label == label
         assert abs(sum(res.scores.values()) - 1) < 1e-6 and max(res.scores, key=res.scores.get) == label
         assert any("no face" in n for n in res.notes)
-    merr = analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today",
+    merr = analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text="we won the game today",
                             label_set="merr", reason=True)
     assert merr.label == "sad" and "sad" in merr.scores and isinstance(merr.explanation, str)
 
@@ -69,17 +69,17 @@ def test_cache_train_analyze_merge(tmp_path, capsys, monkeypatch):
 
     with monkeypatch.context() as m:
         m.setattr(infer, "_generate_text", lambda *a, **k: "I cannot tell from this clip.")
-        noted = analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False)
+        noted = analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False)
         assert noted.label == "sad" and any("names no canonical label" in n for n in noted.notes)
         with pytest.raises(UnparsableAnswerError):
-            analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False,
+            analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False,
                              strict=True)
 
     assert main(["merge-lora", str(out), str(root / "merged")]) == 0
     assert (root / "merged" / "model.safetensors").is_file()
     load_for_inference.cache_clear()
-    a = analyze_with_llm(root / "videos" / "clip_happy.mp4", out, text="we won the game today", reason=False)
-    b = analyze_with_llm(root / "videos" / "clip_happy.mp4", root / "merged", text="we won the game today",
+    a = analyze_with_emollm(root / "videos" / "clip_happy.mp4", out, text="we won the game today", reason=False)
+    b = analyze_with_emollm(root / "videos" / "clip_happy.mp4", root / "merged", text="we won the game today",
                          reason=False)
     assert a.label == b.label
     for k in a.scores:

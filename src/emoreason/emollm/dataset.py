@@ -3,7 +3,7 @@
 Accepted inputs (the reader is tolerant; what it cannot use is counted in ``ReadReport``, never guessed):
 
 * **MERR JSON** (Emotion-LLaMA): an object keyed by clip name. Per clip: ``pseu_emotion`` (label),
-  ``caption`` (coarse file), ``smp_reason_caption`` or older ``reason_caption`` (fine file), ``text``
+  ``caption`` (coarse file), ``smp_reason_caption`` or ``reason_caption`` (fine file), ``text``
   (subtitle, fine file). Optional ground-truth labels from a MERR text list (``name frames label -10``
   per line) override ``pseu_emotion``; optional subtitles from a CSV with ``name`` and ``english`` /
   ``sentence`` / ``subtitle`` columns.
@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.emollm.answer_parsing import SYNONYMS
-from emoreason.emollm.configuration_emollm import MERR_LABEL_WORDS
-from emoreason.emollm.instructions import reason_target
+from emoreason.emollm.instructions import MERR_LABEL_WORDS, reason_target
 from emoreason.errors import ConfigError, InputNotFoundError
 from emoreason.labels import MERR
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from transformers import AutoConfig, AutoModel
 
 from emoreason.errors import ModelError
 
@@ -31,8 +32,6 @@ def _unwrap(model: nn.Module, model_type: str) -> nn.Module:
 
 def build_encoder(spec: dict[str, Any]) -> nn.Module | None:
     """Random-weight encoder from ``spec["config"]`` (or ``None`` when the stream reads cached features)."""
-    from transformers import AutoConfig, AutoModel
-
     if not spec.get("config"):
         return None
     cfg_dict = dict(spec["config"])
@@ -44,8 +43,6 @@ def build_encoder(spec: dict[str, Any]) -> nn.Module | None:
 
 def load_encoder(path: str) -> tuple[nn.Module, str]:
     """Load a pretrained encoder from a local HF folder; missing weights are an error, never random."""
-    from transformers import AutoConfig, AutoModel
-
     try:
         cfg = AutoConfig.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as exc:

@@ -14,7 +14,7 @@ Steps: decode the clip (frames, face crops, audio), encode with the model's froz
 from __future__ import annotations
 
 import functools
-import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,14 @@ import torch
 from emoreason import __version__
 from emoreason.emollm.answer_parsing import SYNONYMS, parse_answer
 from emoreason.emollm.checkpoint import core_model, load_trained
-from emoreason.emollm.features import load_clip_media
 from emoreason.emollm.instructions import EMOTION_INSTRUCTIONS, REASON_INSTRUCTIONS
+from emoreason.emollm.media import load_clip_media
 from emoreason.errors import ModelError, NoUsableModalityError, UnparsableAnswerError
+from emoreason.io.audio import ArrayAudio
 from emoreason.labels import CANONICAL, get_label_map, valence_arousal_from_scores
+from emoreason.perception.speech.asr import transcribe
 from emoreason.result import ModalitySummary, Result
 
-log = logging.getLogger(__name__)
 #: Result modality of each encoder kind ("frame" = the whole scene frame, not a face crop).
 _MODALITY_OF_KIND = {"frame": "frame", "face": "face", "temporal": "face", "audio": "voice"}
 
@@ -80,16 +81,13 @@ def _subtitle(text: str | None, cm, notes: list[str]) -> str:
     if cm.samples is None or len(cm.samples) < 1600:
         return ""
     try:
-        from emoreason.io.audio import ArrayAudio
-        from emoreason.perception.speech.asr import transcribe
-
         return transcribe(ArrayAudio(cm.samples)).text
     except Exception as exc:  # ASR is optional context: say why it is missing
         notes.append(f"speech recognition failed ({exc.__class__.__name__}: {exc}); no subtitle given to the model")
         return ""
 
 
-def analyze_with_llm(source: str | Path, model_path: str | Path, text: str | None = None,
+def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | None = None,
                      label_set: str = "canonical", *, reason: bool = True, strict: bool = False,
                      max_new_tokens: int = 200) -> Result:
     """Recognise and explain the emotion in ``source`` with the multimodal LLM at ``model_path``.
@@ -161,6 +159,13 @@ def analyze_with_llm(source: str | Path, model_path: str | Path, text: str | Non
                   provenance={"version": __version__, "pipeline": "emollm", "model": str(model_path),
                               "recognition_answer": answer, "answer_word_probs": dict(zip(words, probs, strict=True)),
                               "valence_arousal": "derived from category scores (emoreason.labels.VALENCE_AROUSAL)"})
+
+
+def analyze_with_llm(*args: Any, **kwargs: Any) -> Result:
+    """Deprecated name of :func:`analyze_with_emollm`."""
+    warnings.warn("emoreason.emollm.infer.analyze_with_llm is deprecated; use analyze_with_emollm",
+                  DeprecationWarning, stacklevel=2)
+    return analyze_with_emollm(*args, **kwargs)
 
 
 def _to_canonical(scores: dict[str, float], lm) -> dict[str, float]:

@@ -3,6 +3,8 @@
 Features replace the embeddings of placeholder tokens (one placeholder id per stream) with
 ``masked_scatter``, as transformers' LLaVA does, in one function used by training, scoring and
 generation alike, so the layout cannot drift between them.
+
+Importing this module registers ``model_type = "emollm"`` with ``AutoConfig`` and ``AutoModel``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoModelForCausalLM, PreTrainedModel
+from transformers import AutoModel, AutoModelForCausalLM, PreTrainedModel
 from transformers.activations import ACT2FN
 
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
-from emoreason.emollm.encoders import EmoLLMEncoders
+from emoreason.emollm.encoders import EmoLLMEncoders, load_encoder
 from emoreason.errors import ModelError
 
 
@@ -194,8 +196,6 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         Paths default to ``config.text_model_path`` and each encoder spec's ``path``; an encoder with
         neither a path nor a config reads cached features only. Projectors start random.
         """
-        from emoreason.emollm.encoders import load_encoder
-
         text_model_path = text_model_path or getattr(config, "text_model_path", None)
         towers: dict[str, nn.Module] = {}
         for name, spec in config.encoders.items():
@@ -250,3 +250,6 @@ def describe_loading_problems(info: dict[str, Any]) -> str:
             shown = ", ".join(vals[:3]) + (f" (+{len(vals) - 3} more)" if len(vals) > 3 else "")
             parts.append(f"{len(vals)} {key.replace('_', ' ')}: {shown}")
     return "; ".join(parts)
+
+
+AutoModel.register(EmoLLMConfig, EmoLLMForConditionalGeneration, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Tokenisation into Emotion-LLaMA's layout, batching, and media -> encoder inputs.
+"""Tokenisation into Emotion-LLaMA's layout and batching.
 
 Every sequence, for training, scoring or generation, is built by :meth:`EmoLLMProcessor.prompt_ids`,
 so placeholders sit at the same places in all three. Each stream has its own placeholder token
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
@@ -134,34 +133,3 @@ class EmoLLMProcessor:
         if masks:
             batch["feature_mask"] = masks
         return batch
-
-
-# ---- media -> encoder inputs ----------------------------------------------------------------------
-def frames_to_pixels(frames: np.ndarray, spec: dict[str, Any]) -> torch.Tensor:
-    """uint8 frames [T, H, W, 3] -> float [T, 3, S, S], resized to ``image_size`` and normalised."""
-    size = int(spec.get("image_size", 224))
-    mean = torch.tensor(spec.get("image_mean", [0.5, 0.5, 0.5])).view(1, 3, 1, 1)
-    std = torch.tensor(spec.get("image_std", [0.5, 0.5, 0.5])).view(1, 3, 1, 1)
-    x = torch.as_tensor(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    return (x - mean) / std
-
-
-def sample_indices(n_available: int, n_wanted: int) -> list[int]:
-    """``n_wanted`` evenly spaced (centred) indices into ``n_available`` items (repeats when there are fewer)."""
-    if n_available <= 0:
-        return []
-    return [min(n_available - 1, int((i + 0.5) * n_available / n_wanted)) for i in range(n_wanted)]
-
-
-def audio_to_inputs(samples: np.ndarray, model_type: str, normalize: bool = True) -> torch.Tensor:
-    """16 kHz mono float32 -> encoder input: raw (optionally normalised) waveform, or Whisper log-mel."""
-    x = np.asarray(samples, dtype=np.float32)
-    if model_type == "whisper":
-        from transformers import WhisperFeatureExtractor
-
-        fe = WhisperFeatureExtractor()
-        return torch.as_tensor(fe(x, sampling_rate=16000, return_tensors="np")["input_features"][0])
-    if normalize:
-        x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
-    return torch.as_tensor(x)

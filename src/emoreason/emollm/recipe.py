@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from emoreason.errors import ConfigError
 
 
@@ -105,8 +107,6 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> TrainRecipe:
 
 def read_recipe_mapping(path: str | Path) -> dict[str, Any]:
     """A recipe file's raw YAML mapping; a missing file or malformed YAML is a ConfigError."""
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such recipe file")

@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from transformers import AutoConfig, AutoModel
+
+from emoreason.emollm.configuration_emollm import EmoLLMConfig
+from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
+from emoreason.emollm.processing_emollm import EmoLLMProcessor, add_placeholder_tokens
+from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
+from emoreason.io.synth import write_media
 
 HIDDEN = 48
 INIT_RANGE = 0.2  # pretrained-like scale: with 0.02 a frozen LM head cannot express confident answers
@@ -76,16 +84,6 @@ TOKENIZER_SENTENCES = ["I can not believe it .", "we won the game today .",
 def build_tiny_model(with_encoders: bool = True, seed: int = 0):
     """A tiny random EmoLLM and its processor: a 2-layer Llama, a word-level tokenizer over
     :data:`TOKENIZER_SENTENCES` and, when ``with_encoders``, the tiny random encoders."""
-    import torch
-
-    from emoreason.emollm import (
-        EmoLLMConfig,
-        EmoLLMForConditionalGeneration,
-        EmoLLMProcessor,
-        add_placeholder_tokens,
-    )
-    from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
-
     torch.manual_seed(seed)
     tok = train_wordlevel_tokenizer(TOKENIZER_SENTENCES)
     enc = tiny_encoders()
@@ -101,8 +99,6 @@ def build_tiny_model(with_encoders: bool = True, seed: int = 0):
 def write_clip(path: str | Path, colour: tuple[int, int, int], freq: float, seconds: float = 1.0,
                fps: int = 10) -> Path:
     """A 64 px clip of one colour with a moving square, and a sine tone with a little noise."""
-    from emoreason.io.synth import write_media
-
     rng = np.random.default_rng(0)
     frames = []
     for i in range(int(seconds * fps)):
@@ -116,8 +112,6 @@ def write_clip(path: str | Path, colour: tuple[int, int, int], freq: float, seco
 
 def write_tiny_project(root: str | Path) -> dict[str, Any]:
     """Write encoders, clips and data.jsonl under ``root``; return the ``model_config`` for a recipe."""
-    from transformers import AutoConfig, AutoModel
-
     root = Path(root)
     encoders = tiny_encoders()
     for name, spec in encoders.items():

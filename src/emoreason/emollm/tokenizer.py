@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from emoreason.emollm.configuration_emollm import MERR_LABEL_WORDS
-from emoreason.emollm.instructions import EMOTION_INSTRUCTIONS, REASON_INFER_SUFFIX, REASON_INSTRUCTIONS
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from emoreason.emollm.instructions import (
+    EMOTION_INSTRUCTIONS,
+    MERR_LABEL_WORDS,
+    REASON_INFER_SUFFIX,
+    REASON_INSTRUCTIONS,
+)
 
 _FIXED = ["[INST] <video> </video> <feature> </feature> The person in video says: . [emotion] [reason] [/INST]",
           *EMOTION_INSTRUCTIONS, *REASON_INSTRUCTIONS, REASON_INFER_SUFFIX, " ".join(MERR_LABEL_WORDS)]
@@ -17,9 +24,6 @@ _FIXED = ["[INST] <video> </video> <feature> </feature> The person in video says
 
 def train_wordlevel_tokenizer(texts: Iterable[str], lowercase: bool = False):
     """A ``PreTrainedTokenizerFast`` (WordLevel, whitespace + punctuation split) over ``texts`` and the prompts."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     if lowercase:
         tok.normalizer = normalizers.Lowercase()
