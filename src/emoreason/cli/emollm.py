@@ -4,7 +4,9 @@ Each verb parses its arguments and calls one library function of :mod:`emoreason
 modules import torch, so they are imported inside the ``run_*`` functions: the other verbs start
 without it.
 
-Multi-GPU: ``accelerate launch --config_file configs/accelerate/ddp.yaml -m emoreason.cli.main train-llm R.yaml``.
+Multi-GPU::
+
+    accelerate launch --config_file configs/accelerate/ddp.yaml -m emoreason.cli.main train-llm R.yaml
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cache-features", help="precompute the multimodal LLM's frozen encoder features",
                        description="Encode every clip of a recipe's data with the frozen encoders into "
                                    "safetensors shards, so training reads features instead of videos.")
-    p.add_argument("recipe", type=Path, help="a train-llm recipe (YAML): its data, encoders and feature_cache")
+    p.add_argument("recipe", type=Path,
+                   help="a train-llm recipe (YAML): its data, encoders and feature_cache")
     p.add_argument("--videos", type=Path,
                    help="folder of clips named <clip id>.<ext> (for records without a path)")
     p.add_argument("--out", type=Path, help="cache folder (default: the recipe's feature_cache)")
@@ -35,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=run_train)
 
     m = sub.add_parser("merge-lora", help="fold a trained LoRA adapter into the model and save it whole",
-                       description="Load a train-llm output folder, merge the LoRA weights, write a full model.")
+                       description="Load a train-llm output folder, merge the LoRA weights, "
+                                   "write a full model.")
     m.add_argument("model", type=Path, help="a train-llm output folder (config.json, adapter/)")
     m.add_argument("output", type=Path, help="folder for the merged model (safetensors)")
     m.set_defaults(func=run_merge_lora)

@@ -95,7 +95,8 @@ def core_model(model: Any) -> EmoLLMForConditionalGeneration:
 
 
 def save_trained(out_dir: str | Path, model: Any, processor: EmoLLMProcessor, save_base: bool) -> None:
-    """Write config, tokenizer, adapter (when LoRA) and the base model when it cannot be rebuilt from paths."""
+    """Write config, tokenizer, adapter (when LoRA), and the base model when it cannot be rebuilt from
+    paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     core = core_model(model)

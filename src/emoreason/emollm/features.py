@@ -41,7 +41,8 @@ class FeatureCache:
         self.root = Path(root)
         index = self.root / INDEX
         if not index.is_file():
-            raise ConfigError(f"{self.root} is not a feature cache (no {INDEX}); build one with cache-features")
+            raise ConfigError(f"{self.root} is not a feature cache (no {INDEX}); "
+                              "build one with cache-features")
         meta = json.loads(index.read_text(encoding="utf-8"))
         self.clips: dict[str, dict[str, Any]] = meta["clips"]
         self.shapes: dict[str, list[int]] = meta["shapes"]
@@ -59,7 +60,8 @@ class FeatureCache:
                     int(config.encoders[s["encoder"]]["feature_dim"])]
             got = self.shapes.get(s["name"])
             if got is not None and list(got) != want:
-                raise ModelError(f"feature cache {self.root}: stream {s['name']!r} has shape {got}, model wants {want}")
+                raise ModelError(f"feature cache {self.root}: stream {s['name']!r} has shape {got}, "
+                                 f"model wants {want}")
 
     def get(self, clip_id: str) -> dict[str, torch.Tensor]:
         entry = self.clips[clip_id]
@@ -78,7 +80,8 @@ def build_feature_cache(model: Any, clips: Iterable[tuple[str, str | Path]], out
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     index_path = out / INDEX
-    meta = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else {"clips": {}, "shapes": {}}
+    meta = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else \
+        {"clips": {}, "shapes": {}}
     pending: dict[str, torch.Tensor] = {}
     pending_clips: dict[str, list[str]] = {}
     shard_no = len({e["shard"] for e in meta["clips"].values()})

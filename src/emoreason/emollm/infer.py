@@ -66,11 +66,12 @@ def word_scores_to_label_set(word_probs: dict[str, float], label_set: str) -> tu
     return {k: v / total for k, v in out.items()}, lost
 
 
-def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor], max_new_tokens: int) -> str:
+def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
+                   max_new_tokens: int) -> str:
     core = core_model(model)
     tok = processor.tokenizer
-    new = core.generate(torch.tensor([prompt]), features=feats, max_new_tokens=max_new_tokens, do_sample=False,
-                        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    new = core.generate(torch.tensor([prompt]), features=feats, max_new_tokens=max_new_tokens,
+                        do_sample=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
                         suppress_tokens=list(core.config.placeholder_token_ids.values()))
     return tok.decode(new[0], skip_special_tokens=True).strip()
 
@@ -83,7 +84,8 @@ def _subtitle(text: str | None, cm, notes: list[str]) -> str:
     try:
         return transcribe(ArrayAudio(cm.samples)).text
     except Exception as exc:  # ASR is optional context: say why it is missing
-        notes.append(f"speech recognition failed ({exc.__class__.__name__}: {exc}); no subtitle given to the model")
+        notes.append(f"speech recognition failed ({exc.__class__.__name__}: {exc}); "
+                     "no subtitle given to the model")
         return ""
 
 
@@ -133,7 +135,8 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
         notes.append(f"{exc}; the label is taken from the answer-word probabilities instead")
     top = max(scores, key=scores.get)
     if label != top:
-        notes.append(f"the generated answer says {label!r} while the answer-word probabilities favour {top!r}")
+        notes.append(f"the generated answer says {label!r} while the answer-word probabilities "
+                     f"favour {top!r}")
     explanation = ""
     if reason:
         rprompt = processor.prompt_ids(subtitle, "reason", REASON_INSTRUCTIONS[0], present)
@@ -157,8 +160,10 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
                   arousal=arousal, modalities=modalities, explanation=explanation, transcript=subtitle,
                   label_set=lm.name, notes=notes,
                   provenance={"version": __version__, "pipeline": "emollm", "model": str(model_path),
-                              "recognition_answer": answer, "answer_word_probs": dict(zip(words, probs, strict=True)),
-                              "valence_arousal": "derived from category scores (emoreason.labels.VALENCE_AROUSAL)"})
+                              "recognition_answer": answer,
+                              "answer_word_probs": dict(zip(words, probs, strict=True)),
+                              "valence_arousal": "derived from category scores "
+                                                 "(emoreason.labels.VALENCE_AROUSAL)"})
 
 
 def analyze_with_llm(*args: Any, **kwargs: Any) -> Result:

@@ -54,6 +54,7 @@ def reason_target(reasoning: str, label: str) -> str:
 
 
 def text_after_features(subtitle: str | None, task: str, instruction: str) -> str:
-    """The prompt text between ``</feature>`` and ``[/INST]``; the subtitle sentence is left out when empty."""
+    """The prompt text between ``</feature>`` and ``[/INST]``; the subtitle sentence is left out when
+    empty."""
     said = f" The person in video says: {subtitle.strip()}." if subtitle and subtitle.strip() else ""
     return f"</feature>{said} [{task}] {instruction} [/INST]"

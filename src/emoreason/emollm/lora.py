@@ -38,11 +38,13 @@ def apply_lora(model: nn.Module, r: int = 64, alpha: int = 16, dropout: float = 
 
 
 def load_adapter(model: nn.Module, adapter_dir: str | Path, is_trainable: bool = False):
-    """Attach a saved adapter; any adapter weight the model lacks, or model weight the adapter lacks, is an error."""
+    """Attach a saved adapter; any adapter weight the model lacks, or model weight the adapter lacks, is an
+    error."""
     adapter_dir = Path(adapter_dir)
     weights = adapter_dir / ADAPTER_WEIGHTS
     if not (adapter_dir / "adapter_config.json").is_file() or not weights.is_file():
-        raise ModelError(f"{adapter_dir} is not an adapter folder (needs adapter_config.json and {ADAPTER_WEIGHTS})")
+        raise ModelError(f"{adapter_dir} is not an adapter folder "
+                         f"(needs adapter_config.json and {ADAPTER_WEIGHTS})")
     cfg = LoraConfig.from_pretrained(str(adapter_dir))
     cfg.inference_mode = not is_trainable
     peft_model = get_peft_model(model, cfg)
@@ -53,7 +55,8 @@ def load_adapter(model: nn.Module, adapter_dir: str | Path, is_trainable: bool =
     missing = sorted(k for k in (getattr(result, "missing_keys", []) or []) if k in expected)
     if unexpected or missing:
         raise ModelError(f"adapter {adapter_dir} does not fit the model: {len(missing)} missing "
-                         f"({', '.join(missing[:2])}), {len(unexpected)} unexpected ({', '.join(unexpected[:2])})")
+                         f"({', '.join(missing[:2])}), {len(unexpected)} unexpected "
+                         f"({', '.join(unexpected[:2])})")
     if not is_trainable:
         peft_model.eval()
     return peft_model

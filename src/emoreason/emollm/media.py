@@ -34,7 +34,8 @@ def frames_to_pixels(frames: np.ndarray, spec: dict[str, Any]) -> torch.Tensor:
 
 
 def sample_indices(n_available: int, n_wanted: int) -> list[int]:
-    """``n_wanted`` evenly spaced (centred) indices into ``n_available`` items (repeats when there are fewer)."""
+    """``n_wanted`` evenly spaced (centred) indices into ``n_available`` items (repeats when there are
+    fewer)."""
     if n_available <= 0:
         return []
     return [min(n_available - 1, int((i + 0.5) * n_available / n_wanted)) for i in range(n_wanted)]
@@ -128,7 +129,8 @@ def load_clip_media(path: str | Path, config: Any, encoders: set[str] | None = N
                 notes.append("no usable audio track: the audio stream is left out")
                 continue
             model_type = (spec.get("config") or {}).get("model_type", "hubert")
-            media[name] = audio_to_inputs(samples, model_type, bool(spec.get("normalize_audio", True))).unsqueeze(0)
+            wave = audio_to_inputs(samples, model_type, bool(spec.get("normalize_audio", True)))
+            media[name] = wave.unsqueeze(0)
             audio_lengths = torch.tensor([len(samples)])
         elif kind != "audio" and not frames:
             notes.append(f"no video frames: the {name} stream is left out")

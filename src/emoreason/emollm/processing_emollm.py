@@ -28,7 +28,8 @@ def add_placeholder_tokens(tokenizer, config: EmoLLMConfig, model=None) -> dict[
     missing = [t for t in tokens if t not in tokenizer.get_vocab()]
     if missing:
         tokenizer.add_tokens(missing, special_tokens=True)
-    ids = {s["name"]: int(tokenizer.convert_tokens_to_ids(placeholder_token(s["name"]))) for s in config.streams}
+    ids = {s["name"]: int(tokenizer.convert_tokens_to_ids(placeholder_token(s["name"])))
+           for s in config.streams}
     config.placeholder_token_ids = ids
     if model is not None:
         model.config.placeholder_token_ids = dict(ids)
@@ -83,7 +84,8 @@ class EmoLLMProcessor:
             [int(self.tokenizer.eos_token_id)]
 
     def encode(self, subtitle: str | None, task: str, instruction: str, answer: str,
-               streams_present: Iterable[str] | None = None, max_length: int | None = None) -> dict[str, list[int]]:
+               streams_present: Iterable[str] | None = None,
+               max_length: int | None = None) -> dict[str, list[int]]:
         """``input_ids`` and ``labels`` (prompt positions = ignore_index, so loss is on the answer only)."""
         prompt = self.prompt_ids(subtitle, task, instruction, streams_present)
         ans = self.answer_ids(answer)
@@ -96,7 +98,8 @@ class EmoLLMProcessor:
         return {"input_ids": prompt + ans, "labels": [self.config.ignore_index] * len(prompt) + ans}
 
     def collate(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """Right-pad ``input_ids``/``labels``; stack each stream's ``features`` (zeros + mask where absent)."""
+        """Right-pad ``input_ids``/``labels``; stack each stream's ``features`` (zeros + mask where
+        absent)."""
         pad = self.tokenizer.pad_token_id
         pad = int(self.tokenizer.eos_token_id if pad is None else pad)
         width = max(len(it["input_ids"]) for it in items)

@@ -47,7 +47,8 @@ def tiny_encoders() -> dict[str, dict[str, Any]]:
     return {
         "frame": {"kind": "frame", "feature_dim": 16, "config": vit, "image_size": 32, "num_frames": 1},
         "face": {"kind": "face", "feature_dim": 16, "config": mae, "image_size": 32, "num_frames": 2},
-        "temporal": {"kind": "temporal", "feature_dim": 16, "config": vmae, "image_size": 32, "num_frames": 4},
+        "temporal": {"kind": "temporal", "feature_dim": 16, "config": vmae, "image_size": 32,
+                     "num_frames": 4},
         "audio": {"kind": "audio", "feature_dim": 16, "config": hubert},
     }
 
@@ -72,8 +73,8 @@ def tiny_text_config(vocab_size: int = 200) -> dict[str, Any]:
     """A 2-layer Llama, hidden 48."""
     return {"model_type": "llama", "hidden_size": HIDDEN, "intermediate_size": 96, "num_hidden_layers": 2,
             "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": vocab_size,
-            "max_position_embeddings": 256, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
-            "pad_token_id": 0, "initializer_range": INIT_RANGE}
+            "max_position_embeddings": 256, "tie_word_embeddings": False, "bos_token_id": 1,
+            "eos_token_id": 2, "pad_token_id": 0, "initializer_range": INIT_RANGE}
 
 
 TOKENIZER_SENTENCES = ["I can not believe it .", "we won the game today .",

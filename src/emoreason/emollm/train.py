@@ -50,7 +50,8 @@ class InstructionDataset(torch.utils.data.Dataset):
                  max_length: int, seed: int = 0):
         self.examples = [e for e in examples if e.clip_id in cache]
         self.missing = len(examples) - len(self.examples)
-        self.cache, self.processor, self.max_length, self.seed, self.epoch = cache, processor, max_length, seed, 0
+        self.cache, self.processor, self.max_length = cache, processor, max_length
+        self.seed, self.epoch = seed, 0
         prompt_len = len(processor.prompt_ids("", "emotion", ""))
         self.lengths = [prompt_len + len(processor.tokenizer(e.answer + " " + e.subtitle,
                                                               add_special_tokens=False)["input_ids"])
@@ -72,7 +73,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     """Batches of similar length: shuffle, sort within windows of 50 batches, shuffle the batches."""
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, window: int = 50):
-        self.lengths, self.batch_size, self.seed, self.window, self.epoch = lengths, batch_size, seed, window, 0
+        self.lengths, self.batch_size, self.window = lengths, batch_size, window
+        self.seed, self.epoch = seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -150,7 +152,8 @@ def _qlora_config():
     except ImportError:
         raise ConfigError("lora.load_in_4bit (QLoRA) needs bitsandbytes and a CUDA GPU: "
                           "pip install bitsandbytes, or set load_in_4bit: false") from None
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                              bnb_4bit_compute_dtype=torch.bfloat16)
 
 
 def _newest_checkpoint(out: Path) -> Path | None:
@@ -175,7 +178,8 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     cache.check(core_model(model).config)
     dataset = InstructionDataset(examples, cache, processor, recipe.max_length, recipe.seed)
     if len(dataset) == 0:
-        raise ConfigError(f"none of the {len(examples)} examples has cached features in {recipe.feature_cache}")
+        raise ConfigError(f"none of the {len(examples)} examples has cached features in "
+                          f"{recipe.feature_cache}")
     acc.print(f"data: {report.line()}; {dataset.missing} examples without cached features left out")
     if recipe.gradient_checkpointing:
         core_model(model).gradient_checkpointing_enable()
@@ -185,7 +189,8 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                                              num_workers=recipe.dataloader_workers)
     else:
         loader = torch.utils.data.DataLoader(dataset, batch_size=recipe.optim.batch_size, shuffle=True,
-                                             collate_fn=processor.collate, num_workers=recipe.dataloader_workers)
+                                             collate_fn=processor.collate,
+                                             num_workers=recipe.dataloader_workers)
     params = [p for p in model.parameters() if p.requires_grad]
     o = recipe.optim
     optimizer = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))

@@ -77,7 +77,8 @@ class EmoLLMChat:
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
                 return stop.is_set()
 
-        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else \
+            {"do_sample": False}
         failure: list[BaseException] = []
 
         def generate() -> None:
