@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModel
 
-from emoreason.emollm.configuration_emollm import EmoLLMConfig
+from emoreason.emollm.configuration_emollm import EmoLLMConfig, emotion_llama_streams
 from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
 from emoreason.emollm.processing_emollm import EmoLLMProcessor, add_placeholder_tokens
 from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
@@ -54,19 +54,13 @@ def tiny_encoders() -> dict[str, dict[str, Any]]:
 
 
 def tiny_streams() -> list[dict[str, Any]]:
-    """16 patches of the 32 px frame grouped 4 -> 1 (4 video tokens), then 4 one-token feature streams."""
-    return [
-        {"name": "frame_patches", "encoder": "frame", "select": "patches", "group": 4, "num_tokens": 4,
-         "segment": "video", "projector": "linear"},
-        {"name": "frame_cls", "encoder": "frame", "select": "cls", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-        {"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "mlp2"},
-        {"name": "temporal", "encoder": "temporal", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-        {"name": "audio", "encoder": "audio", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-    ]
+    """Emotion-LLaMA's streams at tiny scale: the 16 patches of the 32 px frame grouped 4 -> 1 (4 video
+    tokens), then the 4 one-token feature streams; the face stream uses the 2-layer projector."""
+    streams = emotion_llama_streams()
+    by_name = {s["name"]: s for s in streams}
+    by_name["frame_patches"]["num_tokens"] = 4
+    by_name["face"]["projector"] = "mlp2"
+    return streams
 
 
 def tiny_text_config(vocab_size: int = 200) -> dict[str, Any]:
