@@ -25,18 +25,22 @@ import sys
 import time
 
 import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoConfig, AutoModelForCausalLM
+
+from emoreason.emollm.configuration_emollm import EmoLLMConfig, emotion_llama_encoders, emotion_llama_streams
+from emoreason.emollm.lora import apply_lora
+from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
 
 LLAMA2_7B = {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
              "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 32000,
              "max_position_embeddings": 4096, "tie_word_embeddings": False}
 TINY = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 512, "max_position_embeddings": 512,
-        "tie_word_embeddings": False}
+        "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 512,
+        "max_position_embeddings": 512, "tie_word_embeddings": False}
 
 
 def layout(tiny: bool):
-    from emoreason.emollm.configuration_emollm import emotion_llama_encoders, emotion_llama_streams
-
     encoders, streams = emotion_llama_encoders(), emotion_llama_streams()
     if tiny:  # 64 patches of 32-d grouped 4 -> 16 tokens, 16-d one-token streams: 20 multimodal tokens
         for spec in encoders.values():
@@ -46,15 +50,8 @@ def layout(tiny: bool):
 
 
 def build(kind: str, text_cfg: dict, tiny: bool, dtype: torch.dtype, device: str, r: int):
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    from emoreason.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration
-    from emoreason.emollm.lora import apply_lora
-
     vocab = text_cfg["vocab_size"]
     if kind == "plain":
-        from peft import LoraConfig, get_peft_model
-
         lm = AutoModelForCausalLM.from_config(AutoConfig.for_model(**text_cfg), dtype=dtype).to(device)
         return get_peft_model(lm, LoraConfig(r=r, lora_alpha=16, lora_dropout=0.05,
                                              target_modules=["q_proj", "v_proj"])), None
@@ -71,7 +68,8 @@ def build(kind: str, text_cfg: dict, tiny: bool, dtype: torch.dtype, device: str
     return apply_lora(model, r=r, alpha=16, dropout=0.05), cfg
 
 
-def make_batch(cfg, batch: int, seq: int, answer: int, vocab: int, device: str, dtype: torch.dtype, seed: int = 0):
+def make_batch(cfg, batch: int, seq: int, answer: int, vocab: int, device: str, dtype: torch.dtype,
+               seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, vocab - 16, (batch, seq), generator=g)
     labels = torch.full_like(ids, -100)
@@ -86,7 +84,8 @@ def make_batch(cfg, batch: int, seq: int, answer: int, vocab: int, device: str, 
             dim = cfg.encoders[s["encoder"]]["feature_dim"]
             feats[s["name"]] = torch.randn(batch, n * int(s["group"]), dim, generator=g).to(device, dtype)
         if pos + answer > seq:
-            raise SystemExit(f"--seq {seq} is too short for the multimodal layout plus {answer} answer tokens")
+            raise SystemExit(f"--seq {seq} is too short for the multimodal layout plus {answer} "
+                             "answer tokens")
         out["features"] = feats
     return {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in out.items()}
 
@@ -126,7 +125,8 @@ def run(kind: str, mode: str, args, device: str, dtype: torch.dtype) -> dict:
     if device == "cuda":
         result["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     else:
-        result["process_peak_rss_gib_so_far"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result["process_peak_rss_gib_so_far"] = round(peak_kib / 2**20, 2)
     del model, opt, step_fn, batch
     gc.collect()
     if device == "cuda":
@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tiny", action="store_true", help="tiny shapes for a CPU smoke run")
     p.add_argument("--batch", type=int, help="sequences per step (default 8; tiny 2)")
-    p.add_argument("--seq", type=int, help="tokens per sequence, multimodal tokens included (default 512; tiny 96)")
+    p.add_argument("--seq", type=int,
+                   help="tokens per sequence, multimodal tokens included (default 512; tiny 96)")
     p.add_argument("--answer", type=int, default=32, help="answer tokens carrying the loss (default 32)")
     p.add_argument("--rank", type=int, default=64, help="LoRA rank (default 64)")
     p.add_argument("--steps", type=int, help="timed steps (default 10; tiny 5)")

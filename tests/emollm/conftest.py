@@ -20,7 +20,8 @@ def random_features(model, batch: int | None = None, seed: int = 0) -> dict[str,
     out = {}
     for s in model.config.streams:
         dim = model.config.encoders[s["encoder"]]["feature_dim"]
-        shape = (s["group"] * s["num_tokens"], dim) if batch is None else (batch, s["group"] * s["num_tokens"], dim)
+        n_raw = s["group"] * s["num_tokens"]
+        shape = (n_raw, dim) if batch is None else (batch, n_raw, dim)
         out[s["name"]] = torch.randn(*shape, generator=g)
     return out
 

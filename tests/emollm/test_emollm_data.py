@@ -18,7 +18,8 @@ EXAMPLES = REPO.parent / "shared" / "data" / "merr_format_examples"
 
 def test_merr_coarse_and_fine(tmp_path):
     merr = {"sample_00000007": {"AU_list": ["AU05"], "pseu_emotion": "worried", "caption": "Eyes widened.",
-                                "smp_reason_caption": "His eyes widen and he speaks fast.", "text": "Who is it?"},
+                                "smp_reason_caption": "His eyes widen and he speaks fast.",
+                                "text": "Who is it?"},
             "sample_00000008": {"pseu_emotion": "contempt", "caption": "A sneer."},
             "sample_00000009": {"pseu_emotion": "happy"}}
     path = tmp_path / "merr.json"
@@ -68,14 +69,11 @@ def test_recipes_shipped_are_valid_and_typos_rejected():
         recipe_from_dict({"name": "x", "stage": "fine", "data": "d", "feature_cache": "c", "output_dir": "o",
                           "optim": {"learning_rate": 1}})
     with pytest.raises(ConfigError, match="stage"):
-        recipe_from_dict({"name": "x", "stage": "final", "data": "d", "feature_cache": "c", "output_dir": "o"})
+        recipe_from_dict({"name": "x", "stage": "final", "data": "d", "feature_cache": "c",
+                          "output_dir": "o"})
 
 
 def test_builder_jsonl_reader_skips_reasoning_that_contradicts_its_label(tmp_path):
-    import json
-
-    from emoreason.emollm.dataset import read_jsonl
-
     recs = [{"id": "a", "label": "happy", "subtitle": "hi", "reasoning": "She smiles.", "reasoning_check":
              {"contradicts": False}},
             {"id": "b", "label": "happy", "subtitle": "hi", "reasoning": "She is furious.", "reasoning_check":

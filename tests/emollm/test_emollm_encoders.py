@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from emoreason.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration
-from emoreason.emollm.encoders import build_encoder
+from emoreason.emollm.encoders import EncoderTower, build_encoder
 from emoreason.errors import ModelError
 
 SMALL = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}
@@ -33,8 +33,8 @@ def test_encoder_families_feed_streams(tiny_encoders_spec, frame_type, audio_typ
     enc["frame"]["config"] = FRAME_CONFIGS[frame_type]
     enc["audio"]["config"] = AUDIO_CONFIGS[audio_type]
     _, proc = make_tiny(with_encoders=False)
-    cfg = EmoLLMConfig(text_config=proc.config.text_config.to_dict(), encoders=enc, streams=proc.config.streams,
-                       placeholder_token_ids=proc.config.placeholder_token_ids)
+    cfg = EmoLLMConfig(text_config=proc.config.text_config.to_dict(), encoders=enc,
+                       streams=proc.config.streams, placeholder_token_ids=proc.config.placeholder_token_ids)
     model = EmoLLMForConditionalGeneration(cfg).eval()
     if audio_type == "whisper":
         audio = torch.randn(1, 80, 3000)
@@ -58,8 +58,6 @@ def test_encoder_families_feed_streams(tiny_encoders_spec, frame_type, audio_typ
 
 def test_audio_mean_ignores_padding(tiny_encoders_spec):
     spec = tiny_encoders_spec()["audio"]
-    from emoreason.emollm.encoders import EncoderTower
-
     tower = EncoderTower("audio", spec, build_encoder(spec).eval(), "hubert")
     wave = torch.randn(1, 3200)
     padded = torch.cat([wave, torch.zeros(1, 3200)], dim=1)

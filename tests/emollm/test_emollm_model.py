@@ -147,8 +147,9 @@ def test_overfit_then_generate_parseable_answer(tiny):
     for row, want in enumerate(("happy", "sad")):
         prompt = torch.tensor([proc.prompt_ids("we won the game today", "emotion", INSTR)])
         feats = {k: v[row: row + 1] for k, v in batch["features"].items()}
+        tok = proc.tokenizer
         new = model.generate(prompt, features=feats, max_new_tokens=4, do_sample=False,
-                             eos_token_id=proc.tokenizer.eos_token_id, pad_token_id=proc.tokenizer.pad_token_id)
+                             eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
         text = proc.tokenizer.decode(new[0], skip_special_tokens=True)
         assert parse_answer(text, "merr").label == want
         cands = [proc.answer_ids(w) for w in ("happy", "sad", "neutral")]

@@ -8,8 +8,11 @@ import json
 import pytest
 import yaml
 
+import emoreason.emollm.infer as infer
 from emoreason.cli.main import main
-from emoreason.emollm.tiny import CLIPS, write_tiny_project
+from emoreason.emollm.infer import analyze_with_emollm, load_for_inference
+from emoreason.emollm.tiny import CLIPS, SUBTITLE, write_tiny_project
+from emoreason.errors import UnparsableAnswerError
 
 
 def _setup(root):
@@ -30,6 +33,8 @@ def _setup(root):
 def test_cache_train_analyze_merge(tmp_path, capsys, monkeypatch):
     root = _setup(tmp_path)
 
+    assert main(["cache-features", str(root / "recipe.yaml"), "--shard-size", "0"]) != 0
+    assert "--shard-size must be at least 1" in capsys.readouterr().err
     assert main(["cache-features", str(root / "recipe.yaml")]) == 0
     cached = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert cached["encoded"] == 2 and cached["failed"] == 0
@@ -52,35 +57,35 @@ def test_cache_train_analyze_merge(tmp_path, capsys, monkeypatch):
     assert int(rows[-1]["step"]) == 30
     assert float(rows[-1]["loss"]) < 0.1 * float(rows[0]["loss"])
 
-    from emoreason.emollm.infer import analyze_with_llm, load_for_inference
-
     for cid, (label, _, _) in CLIPS.items():
-        res = analyze_with_llm(root / "videos" / f"{cid}.mp4", out, text="we won the game today", reason=False)
+        res = analyze_with_emollm(root / "videos" / f"{cid}.mp4", out, text=SUBTITLE, reason=False)
         assert res.label == label
         assert abs(sum(res.scores.values()) - 1) < 1e-6 and max(res.scores, key=res.scores.get) == label
         assert any("no face" in n for n in res.notes)
-    merr = analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today",
-                            label_set="merr", reason=True)
+    merr = analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text=SUBTITLE, label_set="merr",
+                               reason=True)
     assert merr.label == "sad" and "sad" in merr.scores and isinstance(merr.explanation, str)
+    with pytest.warns(DeprecationWarning, match="analyze_with_emollm"):
+        old = infer.analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text=SUBTITLE, reason=False)
+    assert old.label == "sad"
 
     # an answer naming no label is reported, never turned into "neutral"
-    import emoreason.emollm.infer as infer
-    from emoreason.errors import UnparsableAnswerError
-
     with monkeypatch.context() as m:
         m.setattr(infer, "_generate_text", lambda *a, **k: "I cannot tell from this clip.")
-        noted = analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False)
+        noted = analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text=SUBTITLE, reason=False)
         assert noted.label == "sad" and any("names no canonical label" in n for n in noted.notes)
         with pytest.raises(UnparsableAnswerError):
-            analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text="we won the game today", reason=False,
-                             strict=True)
+            analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text=SUBTITLE, reason=False,
+                                strict=True)
 
     assert main(["merge-lora", str(out), str(root / "merged")]) == 0
     assert (root / "merged" / "model.safetensors").is_file()
+    capsys.readouterr()
+    assert main(["merge-lora", str(root / "merged"), str(root / "merged-again")]) != 0
+    assert "has no LoRA adapter to merge" in capsys.readouterr().err
     load_for_inference.cache_clear()
-    a = analyze_with_llm(root / "videos" / "clip_happy.mp4", out, text="we won the game today", reason=False)
-    b = analyze_with_llm(root / "videos" / "clip_happy.mp4", root / "merged", text="we won the game today",
-                         reason=False)
+    a = analyze_with_emollm(root / "videos" / "clip_happy.mp4", out, text=SUBTITLE, reason=False)
+    b = analyze_with_emollm(root / "videos" / "clip_happy.mp4", root / "merged", text=SUBTITLE, reason=False)
     assert a.label == b.label
     for k in a.scores:
         assert abs(a.scores[k] - b.scores[k]) < 1e-3

@@ -9,19 +9,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from emoreason.emollm.checkpoint import core_model, save_trained  # noqa: E402
+from emoreason.emollm.tiny import build_tiny_model  # noqa: E402
 from emoreason.serve.app import create_app  # noqa: E402
 from emoreason.serve.chat import ChatTurn, MediaItem  # noqa: E402
+from emoreason.serve.emollm_chat import EmoLLMChat  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A tiny random EmoLLM with encoders, built by emoreason.emollm.tiny and saved as a checkpoint."""
-    from emoreason.emollm.checkpoint import save_trained
-    from emoreason.emollm.tiny import build_tiny_model
-
     model, processor = build_tiny_model(with_encoders=True)
     out = tmp_path_factory.mktemp("emollm") / "tiny-emollm"
     save_trained(out, model, processor, save_base=False)
@@ -29,11 +29,6 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
 
 def test_emollm_chat_streams_what_greedy_generation_gives(tiny_checkpoint, tmp_path, wav):
-    import torch
-
-    from emoreason.emollm.checkpoint import core_model
-    from emoreason.serve.emollm_chat import EmoLLMChat
-
     chat = EmoLLMChat(tiny_checkpoint)
     assert chat.model_id == "tiny-emollm"
     clip = tmp_path / "tone.wav"
@@ -56,8 +51,6 @@ def test_emollm_chat_streams_what_greedy_generation_gives(tiny_checkpoint, tmp_p
 
 
 def test_emollm_chat_over_http(tiny_checkpoint, serve, fake, wav):
-    from emoreason.serve.emollm_chat import EmoLLMChat
-
     app = create_app(fake, chat_model=EmoLLMChat(tiny_checkpoint))
     audio = base64.b64encode(wav).decode()
     body = {"model": "tiny-emollm", "max_tokens": 8, "messages": [{"role": "user", "content": [

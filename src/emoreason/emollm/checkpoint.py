@@ -1,4 +1,4 @@
-"""Trained-model folders: what training writes and how inference, merging and stage 2 read it back.
+"""Trained-model folders: what training writes, and how inference, merging and stage 2 read it back.
 
 Layout of a folder written by ``train-llm``::
 
@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from peft import PeftModel
+from transformers import AutoTokenizer
 
-from emoreason.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration, EmoLLMProcessor
-from emoreason.emollm.lora import load_adapter
-from emoreason.emollm.processing_emollm import add_placeholder_tokens
-from emoreason.errors import ModelError
+from emoreason.emollm.configuration_emollm import EmoLLMConfig
+from emoreason.emollm.lora import load_adapter, merge_lora
+from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
+from emoreason.emollm.processing_emollm import EmoLLMProcessor, add_placeholder_tokens
+from emoreason.errors import ConfigError, ModelError
 
 
 def prepare_placeholders(model: EmoLLMForConditionalGeneration, tokenizer) -> None:
@@ -38,12 +41,12 @@ def prepare_placeholders(model: EmoLLMForConditionalGeneration, tokenizer) -> No
 
 
 def has_full_weights(path: Path) -> bool:
+    """True when ``path`` holds a whole model (``model.safetensors``, possibly sharded)."""
     return (path / "model.safetensors").is_file() or (path / "model.safetensors.index.json").is_file()
 
 
 def load_tokenizer(path: str | Path):
-    from transformers import AutoTokenizer
-
+    """The tokenizer saved in ``path``; a folder without one is a ``ModelError``."""
     try:
         return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
     except (OSError, ValueError) as exc:
@@ -76,11 +79,11 @@ def load_trained(path: str | Path, is_trainable: bool = False,
                          f"is smaller than the tokenizer's ({len(tokenizer)})")
     if (path / "adapter").is_dir():
         model = load_adapter(model, path / "adapter", is_trainable=is_trainable)
-    processor = EmoLLMProcessor(tokenizer, _core(model).config)
+    processor = EmoLLMProcessor(tokenizer, core_model(model).config)
     return model, processor
 
 
-def _core(model: Any) -> EmoLLMForConditionalGeneration:
+def core_model(model: Any) -> EmoLLMForConditionalGeneration:
     """The EmoLLM model inside a peft wrapper (or the model itself)."""
     inner = model
     while not isinstance(inner, EmoLLMForConditionalGeneration):
@@ -91,16 +94,12 @@ def _core(model: Any) -> EmoLLMForConditionalGeneration:
     return inner
 
 
-core_model = _core
-
-
 def save_trained(out_dir: str | Path, model: Any, processor: EmoLLMProcessor, save_base: bool) -> None:
-    """Write config, tokenizer, adapter (when LoRA) and the base model when it cannot be rebuilt from paths."""
-    from peft import PeftModel
-
+    """Write config, tokenizer, adapter (when LoRA), and the base model when it cannot be rebuilt from
+    paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    core = _core(model)
+    core = core_model(model)
     core.config.save_pretrained(str(out))
     processor.tokenizer.save_pretrained(str(out))
     if isinstance(model, PeftModel):
@@ -109,3 +108,15 @@ def save_trained(out_dir: str | Path, model: Any, processor: EmoLLMProcessor, sa
             raise ModelError(f"{out}: the random-init base model must be saved to base/ before training")
     else:
         core.save_pretrained(str(out), safe_serialization=True)
+
+
+def merge_trained(model_dir: str | Path, output_dir: str | Path) -> Path:
+    """Fold a trained folder's LoRA adapter into the model and write the whole model (safetensors) and
+    its tokenizer to ``output_dir`` (the ``merge-lora`` verb). A folder without an adapter is an error."""
+    model, processor = load_trained(model_dir, is_trainable=False)
+    if not isinstance(model, PeftModel):
+        raise ConfigError(f"{model_dir} has no LoRA adapter to merge")
+    merged = merge_lora(model)
+    merged.save_pretrained(str(output_dir), safe_serialization=True)
+    processor.tokenizer.save_pretrained(str(output_dir))
+    return Path(output_dir)

@@ -16,6 +16,8 @@ The model turns media into *streams* of tokens that are spliced into an LLM's in
 
 The default recipe is Emotion-LLaMA's layout: 256 grouped EVA-CLIP patch tokens in ``<video>``, then
 CLS, face MAE, VideoMAE and HuBERT (one token each) in ``<feature>``: 260 multimodal tokens.
+
+Importing this module registers ``model_type = "emollm"`` with ``AutoConfig``.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from typing import Any
 
 from transformers import AutoConfig, PretrainedConfig
 
+from emoreason.emollm.instructions import MERR_LABEL_WORDS
+from emoreason.errors import ConfigError
+
 ENCODER_KINDS = ("frame", "face", "temporal", "audio")
 SELECT_MODES = ("patches", "cls", "mean")
 PROJECTOR_TYPES = ("linear", "mlp2")
 SEGMENTS = ("video", "feature")
-
-#: Emotion-LLaMA's answer vocabulary (its recognition prompt lists these nine labels).
-MERR_LABEL_WORDS = ("happy", "sad", "neutral", "angry", "worried", "surprise", "fear", "contempt", "doubt")
 
 
 def emotion_llama_encoders() -> dict[str, dict[str, Any]]:
@@ -104,11 +106,10 @@ class EmoLLMConfig(PretrainedConfig):
     # ------------------------------------------------------------------------------------------
     def validate_layout(self) -> None:
         """Raise ``ConfigError`` naming the first inconsistency between encoders and streams."""
-        from emoreason.errors import ConfigError
-
         for name, spec in self.encoders.items():
             if spec.get("kind") not in ENCODER_KINDS:
-                raise ConfigError(f"encoder {name!r}: kind must be one of {ENCODER_KINDS}, got {spec.get('kind')!r}")
+                raise ConfigError(f"encoder {name!r}: kind must be one of {ENCODER_KINDS}, "
+                                  f"got {spec.get('kind')!r}")
             if int(spec.get("feature_dim", 0)) <= 0:
                 raise ConfigError(f"encoder {name!r}: feature_dim must be a positive integer")
         seen: set[str] = set()
@@ -118,7 +119,8 @@ class EmoLLMConfig(PretrainedConfig):
                 raise ConfigError(f"stream names must be unique and non-empty (got {name!r})")
             seen.add(name)
             if s.get("encoder") not in self.encoders:
-                raise ConfigError(f"stream {name!r} reads encoder {s.get('encoder')!r}, which is not configured")
+                raise ConfigError(f"stream {name!r} reads encoder {s.get('encoder')!r}, "
+                                  "which is not configured")
             if s.get("select") not in SELECT_MODES:
                 raise ConfigError(f"stream {name!r}: select must be one of {SELECT_MODES}")
             if s.get("projector", "linear") not in PROJECTOR_TYPES:
@@ -154,3 +156,6 @@ class EmoLLMConfig(PretrainedConfig):
         if isinstance(self.text_config, PretrainedConfig):
             out["text_config"] = self.text_config.to_dict()
         return out
+
+
+AutoConfig.register("emollm", EmoLLMConfig, exist_ok=True)

@@ -3,7 +3,7 @@
 Accepted inputs (the reader is tolerant; what it cannot use is counted in ``ReadReport``, never guessed):
 
 * **MERR JSON** (Emotion-LLaMA): an object keyed by clip name. Per clip: ``pseu_emotion`` (label),
-  ``caption`` (coarse file), ``smp_reason_caption`` or older ``reason_caption`` (fine file), ``text``
+  ``caption`` (coarse file), ``smp_reason_caption`` or ``reason_caption`` (fine file), ``text``
   (subtitle, fine file). Optional ground-truth labels from a MERR text list (``name frames label -10``
   per line) override ``pseu_emotion``; optional subtitles from a CSV with ``name`` and ``english`` /
   ``sentence`` / ``subtitle`` columns.
@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.emollm.answer_parsing import SYNONYMS
-from emoreason.emollm.configuration_emollm import MERR_LABEL_WORDS
-from emoreason.emollm.instructions import reason_target
+from emoreason.emollm.instructions import MERR_LABEL_WORDS, reason_target
 from emoreason.errors import ConfigError, InputNotFoundError
 from emoreason.labels import MERR
 
@@ -121,7 +120,7 @@ def read_label_list(path: str | Path) -> dict[str, str]:
 
 
 def read_subtitles(path: str | Path) -> dict[str, str]:
-    """A transcript CSV with a ``name`` column and ``english`` / ``sentence`` / ``subtitle`` -> name -> text."""
+    """A transcript CSV (``name`` and ``english`` / ``sentence`` / ``subtitle`` columns) -> name -> text."""
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for col in ("english", "sentence", "subtitle", "transcript", "text"):
@@ -189,19 +188,22 @@ def read_jsonl(path: str | Path, stage: str = "fine",
                 continue
             subtitle = rec.get("subtitle") or rec.get("transcript") or ""
             text = rec.get("coarse_caption") if stage == "coarse" else rec.get("reasoning")
-            contradicted = stage != "coarse" and bool(text) and (rec.get("reasoning_check") or {}).get("contradicts")
+            check = rec.get("reasoning_check") or {}
+            contradicted = stage != "coarse" and bool(text) and check.get("contradicts")
             if contradicted:
                 # MERR filtered such reasoning: keep the clip's [emotion] example, drop its [reason] one
                 report.skipped["reasoning that contradicts the label (its [reason] example)"] += 1
-            examples += clip_examples(str(clip), rec.get("label"), str(subtitle), None if contradicted else text,
-                                      "" if contradicted else stage, report, label_words, rec.get("video"))
+            examples += clip_examples(str(clip), rec.get("label"), str(subtitle),
+                                      None if contradicted else text, "" if contradicted else stage, report,
+                                      label_words, rec.get("video"))
     return examples, report
 
 
 def read_examples(paths: Iterable[str | Path], stage: str = "fine", labels_file: str | Path | None = None,
-                  subtitles_file: str | Path | None = None,
-                  label_words: Sequence[str] = MERR_LABEL_WORDS) -> tuple[list[InstructionExample], ReadReport]:
-    """Read several files (``.jsonl`` by the builder's reader, ``.json`` by the MERR reader) into one list."""
+                  subtitles_file: str | Path | None = None, label_words: Sequence[str] = MERR_LABEL_WORDS,
+                  ) -> tuple[list[InstructionExample], ReadReport]:
+    """Read several files (``.jsonl`` by the builder's reader, ``.json`` by the MERR reader) into one
+    list."""
     labels = read_label_list(labels_file) if labels_file else None
     subtitles = read_subtitles(subtitles_file) if subtitles_file else None
     total = ReadReport()

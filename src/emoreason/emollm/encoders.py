@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from transformers import AutoConfig, AutoModel
 
 from emoreason.errors import ModelError
 
@@ -31,8 +32,6 @@ def _unwrap(model: nn.Module, model_type: str) -> nn.Module:
 
 def build_encoder(spec: dict[str, Any]) -> nn.Module | None:
     """Random-weight encoder from ``spec["config"]`` (or ``None`` when the stream reads cached features)."""
-    from transformers import AutoConfig, AutoModel
-
     if not spec.get("config"):
         return None
     cfg_dict = dict(spec["config"])
@@ -44,15 +43,14 @@ def build_encoder(spec: dict[str, Any]) -> nn.Module | None:
 
 def load_encoder(path: str) -> tuple[nn.Module, str]:
     """Load a pretrained encoder from a local HF folder; missing weights are an error, never random."""
-    from transformers import AutoConfig, AutoModel
-
     try:
         cfg = AutoConfig.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot read an encoder config in {path}: {exc}") from exc
     if cfg.model_type == "vit_mae":
         cfg.mask_ratio = 0.0
-    model, info = AutoModel.from_pretrained(path, config=cfg, trust_remote_code=False, output_loading_info=True)
+    model, info = AutoModel.from_pretrained(path, config=cfg, trust_remote_code=False,
+                                            output_loading_info=True)
     missing = list(info.get("missing_keys", []))
     if missing:
         raise ModelError(f"encoder checkpoint {path} lacks {len(missing)} weights (first: {missing[0]})")
@@ -77,7 +75,8 @@ class EncoderTower(nn.Module):
         self.has_cls = model_type in _HAS_CLS
 
     def encode(self, inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Return ``tokens`` [B, F, N, D] (F frames, 1 for audio/temporal), ``valid`` [B, N] and ``pooled``."""
+        """Return ``tokens`` [B, F, N, D] (F frames, 1 for audio/temporal), ``valid`` [B, N] and
+        ``pooled``."""
         kind = self.kind
         extra: dict[str, Any] = {}
         if kind in ("frame", "face"):
@@ -87,7 +86,8 @@ class EncoderTower(nn.Module):
             flat = inputs.flatten(0, 1)
             if self.model_type == "vit_mae":  # keep patch order: increasing noise = identity shuffle
                 n = (flat.shape[-1] // self.model.config.patch_size) ** 2
-                extra["noise"] = torch.arange(n, dtype=flat.dtype, device=flat.device).expand(flat.shape[0], n)
+                noise = torch.arange(n, dtype=flat.dtype, device=flat.device)
+                extra["noise"] = noise.expand(flat.shape[0], n)
             hidden, pooled = _states(self.model, self.layer, pixel_values=flat, **extra)
             tokens = hidden.unflatten(0, (b, f))
             pooled = pooled.unflatten(0, (b, f)) if pooled is not None else None
@@ -158,7 +158,8 @@ class EmoLLMEncoders(nn.Module):
             if name not in self.towers:
                 raise ModelError(f"no encoder weights for {name!r}: this model only reads cached features")
             tower = self.towers[name]
-            ctx = torch.no_grad() if not any(p.requires_grad for p in tower.parameters()) else torch.enable_grad()
+            trainable = any(p.requires_grad for p in tower.parameters())
+            ctx = torch.enable_grad() if trainable else torch.no_grad()
             with ctx:
                 encoded[name] = tower.encode(x, audio_lengths if tower.kind == "audio" else None)
         feats: dict[str, torch.Tensor] = {}

@@ -14,7 +14,7 @@ Steps: decode the clip (frames, face crops, audio), encode with the model's froz
 from __future__ import annotations
 
 import functools
-import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,14 @@ import torch
 from emoreason import __version__
 from emoreason.emollm.answer_parsing import SYNONYMS, parse_answer
 from emoreason.emollm.checkpoint import core_model, load_trained
-from emoreason.emollm.features import load_clip_media
 from emoreason.emollm.instructions import EMOTION_INSTRUCTIONS, REASON_INSTRUCTIONS
+from emoreason.emollm.media import load_clip_media
 from emoreason.errors import ModelError, NoUsableModalityError, UnparsableAnswerError
+from emoreason.io.audio import ArrayAudio
 from emoreason.labels import CANONICAL, get_label_map, valence_arousal_from_scores
+from emoreason.perception.speech.asr import transcribe
 from emoreason.result import ModalitySummary, Result
 
-log = logging.getLogger(__name__)
 #: Result modality of each encoder kind ("frame" = the whole scene frame, not a face crop).
 _MODALITY_OF_KIND = {"frame": "frame", "face": "face", "temporal": "face", "audio": "voice"}
 
@@ -65,11 +66,12 @@ def word_scores_to_label_set(word_probs: dict[str, float], label_set: str) -> tu
     return {k: v / total for k, v in out.items()}, lost
 
 
-def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor], max_new_tokens: int) -> str:
+def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
+                   max_new_tokens: int) -> str:
     core = core_model(model)
     tok = processor.tokenizer
-    new = core.generate(torch.tensor([prompt]), features=feats, max_new_tokens=max_new_tokens, do_sample=False,
-                        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    new = core.generate(torch.tensor([prompt]), features=feats, max_new_tokens=max_new_tokens,
+                        do_sample=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
                         suppress_tokens=list(core.config.placeholder_token_ids.values()))
     return tok.decode(new[0], skip_special_tokens=True).strip()
 
@@ -80,16 +82,14 @@ def _subtitle(text: str | None, cm, notes: list[str]) -> str:
     if cm.samples is None or len(cm.samples) < 1600:
         return ""
     try:
-        from emoreason.io.audio import ArrayAudio
-        from emoreason.perception.speech.asr import transcribe
-
         return transcribe(ArrayAudio(cm.samples)).text
     except Exception as exc:  # ASR is optional context: say why it is missing
-        notes.append(f"speech recognition failed ({exc.__class__.__name__}: {exc}); no subtitle given to the model")
+        notes.append(f"speech recognition failed ({exc.__class__.__name__}: {exc}); "
+                     "no subtitle given to the model")
         return ""
 
 
-def analyze_with_llm(source: str | Path, model_path: str | Path, text: str | None = None,
+def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | None = None,
                      label_set: str = "canonical", *, reason: bool = True, strict: bool = False,
                      max_new_tokens: int = 200) -> Result:
     """Recognise and explain the emotion in ``source`` with the multimodal LLM at ``model_path``.
@@ -135,7 +135,8 @@ def analyze_with_llm(source: str | Path, model_path: str | Path, text: str | Non
         notes.append(f"{exc}; the label is taken from the answer-word probabilities instead")
     top = max(scores, key=scores.get)
     if label != top:
-        notes.append(f"the generated answer says {label!r} while the answer-word probabilities favour {top!r}")
+        notes.append(f"the generated answer says {label!r} while the answer-word probabilities "
+                     f"favour {top!r}")
     explanation = ""
     if reason:
         rprompt = processor.prompt_ids(subtitle, "reason", REASON_INSTRUCTIONS[0], present)
@@ -159,8 +160,17 @@ def analyze_with_llm(source: str | Path, model_path: str | Path, text: str | Non
                   arousal=arousal, modalities=modalities, explanation=explanation, transcript=subtitle,
                   label_set=lm.name, notes=notes,
                   provenance={"version": __version__, "pipeline": "emollm", "model": str(model_path),
-                              "recognition_answer": answer, "answer_word_probs": dict(zip(words, probs, strict=True)),
-                              "valence_arousal": "derived from category scores (emoreason.labels.VALENCE_AROUSAL)"})
+                              "recognition_answer": answer,
+                              "answer_word_probs": dict(zip(words, probs, strict=True)),
+                              "valence_arousal": "derived from category scores "
+                                                 "(emoreason.labels.VALENCE_AROUSAL)"})
+
+
+def analyze_with_llm(*args: Any, **kwargs: Any) -> Result:
+    """Deprecated name of :func:`analyze_with_emollm`."""
+    warnings.warn("emoreason.emollm.infer.analyze_with_llm is deprecated; use analyze_with_emollm",
+                  DeprecationWarning, stacklevel=2)
+    return analyze_with_emollm(*args, **kwargs)
 
 
 def _to_canonical(scores: dict[str, float], lm) -> dict[str, float]:

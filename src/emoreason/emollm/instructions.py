@@ -1,4 +1,4 @@
-"""Emotion-LLaMA's prompts and sequence layout (from its code, 4ee28d2), used verbatim.
+"""Emotion-LLaMA's prompts, answer vocabulary and sequence layout (from its code, 4ee28d2), used verbatim.
 
 One layout for training and inference::
 
@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import random
 
+from emoreason.errors import ConfigError
+
 TASKS = ("emotion", "reason")
+
+#: Emotion-LLaMA's answer vocabulary: the nine labels its recognition prompt lists.
+MERR_LABEL_WORDS = ("happy", "sad", "neutral", "angry", "worried", "surprise", "fear", "contempt", "doubt")
 
 EMOTION_INSTRUCTIONS = (
     "Please determine which emotion label in the video represents: happy, sad, neutral, angry, worried, "
@@ -18,7 +23,8 @@ EMOTION_INSTRUCTIONS = (
 )
 
 REASON_INSTRUCTIONS = (
-    "Please analyze all the clues in the video and reason out the emotional label of the person in the video.",
+    "Please analyze all the clues in the video and reason out the emotional label of the person in the "
+    "video.",
     "What is the emotional state of the person in the video? Please tell me the reason.",
     "What are the facial expressions and vocal tone used in the video? What is the intended meaning behind "
     "his words? Which emotion does this reflect?",
@@ -36,8 +42,6 @@ def instruction_for(task: str, rng: random.Random | None = None, index: int | No
     """The instruction text for a task: the recognition prompt, or one of the five reasoning prompts."""
     pool = EMOTION_INSTRUCTIONS if task == "emotion" else REASON_INSTRUCTIONS if task == "reason" else None
     if pool is None:
-        from emoreason.errors import ConfigError
-
         raise ConfigError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
     if index is not None:
         return pool[index % len(pool)]
@@ -50,6 +54,7 @@ def reason_target(reasoning: str, label: str) -> str:
 
 
 def text_after_features(subtitle: str | None, task: str, instruction: str) -> str:
-    """The prompt text between ``</feature>`` and ``[/INST]``; the subtitle sentence is left out when empty."""
+    """The prompt text between ``</feature>`` and ``[/INST]``; the subtitle sentence is left out when
+    empty."""
     said = f" The person in video says: {subtitle.strip()}." if subtitle and subtitle.strip() else ""
     return f"</feature>{said} [{task}] {instruction} [/INST]"

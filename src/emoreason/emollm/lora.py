@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
+from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 from torch import nn
 
 from emoreason.errors import ConfigError, ModelError
@@ -17,8 +19,6 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 def make_lora_config(model: nn.Module, r: int = 64, alpha: int = 16, dropout: float = 0.05,
                      targets: tuple[str, ...] | list[str] = DEFAULT_TARGETS):
     """A peft ``LoraConfig`` touching only the LLM's ``targets`` (never the encoders' q/v projections)."""
-    from peft import LoraConfig
-
     if not targets:
         raise ConfigError("LoRA needs at least one target module name (e.g. q_proj)")
     pattern = r"language_model\.(.*\.)?(" + "|".join(sorted(set(targets))) + r")"
@@ -30,8 +30,6 @@ def make_lora_config(model: nn.Module, r: int = 64, alpha: int = 16, dropout: fl
 def apply_lora(model: nn.Module, r: int = 64, alpha: int = 16, dropout: float = 0.05,
                targets: tuple[str, ...] | list[str] = DEFAULT_TARGETS):
     """Wrap ``model`` in a peft model: LoRA on the LLM, projectors fully trainable, the rest frozen."""
-    from peft import get_peft_model
-
     peft_model = get_peft_model(model, make_lora_config(model, r, alpha, dropout, targets))
     n_lora = sum(1 for n, _ in peft_model.named_parameters() if "lora_A" in n)
     if n_lora == 0:
@@ -40,14 +38,13 @@ def apply_lora(model: nn.Module, r: int = 64, alpha: int = 16, dropout: float = 
 
 
 def load_adapter(model: nn.Module, adapter_dir: str | Path, is_trainable: bool = False):
-    """Attach a saved adapter; any adapter weight the model lacks, or model weight the adapter lacks, is an error."""
-    import safetensors.torch
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-
+    """Attach a saved adapter; any adapter weight the model lacks, or model weight the adapter lacks, is an
+    error."""
     adapter_dir = Path(adapter_dir)
     weights = adapter_dir / ADAPTER_WEIGHTS
     if not (adapter_dir / "adapter_config.json").is_file() or not weights.is_file():
-        raise ModelError(f"{adapter_dir} is not an adapter folder (needs adapter_config.json and {ADAPTER_WEIGHTS})")
+        raise ModelError(f"{adapter_dir} is not an adapter folder "
+                         f"(needs adapter_config.json and {ADAPTER_WEIGHTS})")
     cfg = LoraConfig.from_pretrained(str(adapter_dir))
     cfg.inference_mode = not is_trainable
     peft_model = get_peft_model(model, cfg)
@@ -58,7 +55,8 @@ def load_adapter(model: nn.Module, adapter_dir: str | Path, is_trainable: bool =
     missing = sorted(k for k in (getattr(result, "missing_keys", []) or []) if k in expected)
     if unexpected or missing:
         raise ModelError(f"adapter {adapter_dir} does not fit the model: {len(missing)} missing "
-                         f"({', '.join(missing[:2])}), {len(unexpected)} unexpected ({', '.join(unexpected[:2])})")
+                         f"({', '.join(missing[:2])}), {len(unexpected)} unexpected "
+                         f"({', '.join(unexpected[:2])})")
     if not is_trainable:
         peft_model.eval()
     return peft_model

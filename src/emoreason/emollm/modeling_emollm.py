@@ -3,6 +3,8 @@
 Features replace the embeddings of placeholder tokens (one placeholder id per stream) with
 ``masked_scatter``, as transformers' LLaVA does, in one function used by training, scoring and
 generation alike, so the layout cannot drift between them.
+
+Importing this module registers ``model_type = "emollm"`` with ``AutoConfig`` and ``AutoModel``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoModelForCausalLM, PreTrainedModel
+from transformers import AutoModel, AutoModelForCausalLM, PreTrainedModel
 from transformers.activations import ACT2FN
 
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
-from emoreason.emollm.encoders import EmoLLMEncoders
+from emoreason.emollm.encoders import EmoLLMEncoders, load_encoder
 from emoreason.errors import ModelError
 
 
@@ -65,8 +67,8 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         self.encoders = EmoLLMEncoders(config, towers=encoders)
         hidden = config.hidden_size
         self.projectors = nn.ModuleDict({
-            s["name"]: StreamProjector(config.stream_input_dim(s["name"]), hidden, s.get("projector", "linear"),
-                                       config.projector_hidden_act)
+            s["name"]: StreamProjector(config.stream_input_dim(s["name"]), hidden,
+                                       s.get("projector", "linear"), config.projector_hidden_act)
             for s in config.streams
         })
         self.language_model = language_model if language_model is not None else \
@@ -122,14 +124,16 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
             feats.update(self.encoders(media, audio_lengths=audio_lengths))
         ids = self.config.placeholder_token_ids
         if not ids:
-            raise ModelError("config.placeholder_token_ids is empty: run processing_emollm.add_placeholder_tokens")
+            raise ModelError("config.placeholder_token_ids is empty: "
+                             "run processing_emollm.add_placeholder_tokens")
         embeds = self.get_input_embeddings()(input_ids)
         for s in self.config.streams:
             name = s["name"]
             mask = input_ids == ids[name]
             if name not in feats:
                 if not torch.compiler.is_compiling() and bool(mask.any()):
-                    raise ModelError(f"input has {name!r} placeholders but no features or media for that stream")
+                    raise ModelError(f"input has {name!r} placeholders but no features or media "
+                                     "for that stream")
                 continue
             x = feats[name]
             if feature_mask is not None and name in feature_mask:
@@ -149,11 +153,13 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
                 feature_mask: dict[str, torch.Tensor] | None = None,
                 audio_lengths: torch.Tensor | None = None, **kwargs: Any):
         embeds = self.embed_multimodal(input_ids, features, media, feature_mask, audio_lengths)
-        return self.language_model(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, **kwargs)
+        return self.language_model(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels,
+                                   **kwargs)
 
     @torch.no_grad()
     def generate(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None,
-                 features: dict[str, torch.Tensor] | None = None, media: dict[str, torch.Tensor] | None = None,
+                 features: dict[str, torch.Tensor] | None = None,
+                 media: dict[str, torch.Tensor] | None = None,
                  feature_mask: dict[str, torch.Tensor] | None = None,
                  audio_lengths: torch.Tensor | None = None, **gen_kwargs: Any) -> torch.LongTensor:
         """Generate from the spliced embeddings; returns only the new tokens."""
@@ -177,7 +183,8 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         for i, c in enumerate(continuations):
             cont[i, : len(c)] = torch.tensor(c, device=input_ids.device)
             cmask[i, : len(c)] = 1
-        full = torch.cat([embeds.expand(k, -1, -1), self.get_input_embeddings()(cont).to(embeds.dtype)], dim=1)
+        answers = self.get_input_embeddings()(cont).to(embeds.dtype)
+        full = torch.cat([embeds.expand(k, -1, -1), answers], dim=1)
         att = torch.cat([torch.ones(k, lp, dtype=torch.long, device=input_ids.device), cmask], dim=1)
         logits = self.language_model(inputs_embeds=full, attention_mask=att).logits.float()
         logp = logits[:, lp - 1: lp - 1 + width].log_softmax(-1)
@@ -194,8 +201,6 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         Paths default to ``config.text_model_path`` and each encoder spec's ``path``; an encoder with
         neither a path nor a config reads cached features only. Projectors start random.
         """
-        from emoreason.emollm.encoders import load_encoder
-
         text_model_path = text_model_path or getattr(config, "text_model_path", None)
         towers: dict[str, nn.Module] = {}
         for name, spec in config.encoders.items():
@@ -226,7 +231,8 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args: Any, strict: bool = True, **kwargs: Any):
-        """Load a saved model; with ``strict`` (default) any missing, unexpected or mismatched weight is an error."""
+        """Load a saved model; with ``strict`` (default) any missing, unexpected or mismatched weight is an
+        error."""
         want_info = kwargs.pop("output_loading_info", False)
         kwargs.setdefault("trust_remote_code", False)
         try:
@@ -237,7 +243,8 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
                              f"{str(exc).splitlines()[0]}") from exc
         problems = describe_loading_problems(info)
         if strict and problems:
-            raise ModelError(f"{pretrained_model_name_or_path}: checkpoint does not match the model: {problems}")
+            raise ModelError(f"{pretrained_model_name_or_path}: checkpoint does not match the model: "
+                             f"{problems}")
         return (model, info) if want_info else model
 
 
@@ -250,3 +257,6 @@ def describe_loading_problems(info: dict[str, Any]) -> str:
             shown = ", ".join(vals[:3]) + (f" (+{len(vals) - 3} more)" if len(vals) > 3 else "")
             parts.append(f"{len(vals)} {key.replace('_', ' ')}: {shown}")
     return "; ".join(parts)
+
+
+AutoModel.register(EmoLLMConfig, EmoLLMForConditionalGeneration, exist_ok=True)

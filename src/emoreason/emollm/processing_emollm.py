@@ -1,4 +1,4 @@
-"""Tokenisation into Emotion-LLaMA's layout, batching, and media -> encoder inputs.
+"""Tokenisation into Emotion-LLaMA's layout and batching.
 
 Every sequence, for training, scoring or generation, is built by :meth:`EmoLLMProcessor.prompt_ids`,
 so placeholders sit at the same places in all three. Each stream has its own placeholder token
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
@@ -29,7 +28,8 @@ def add_placeholder_tokens(tokenizer, config: EmoLLMConfig, model=None) -> dict[
     missing = [t for t in tokens if t not in tokenizer.get_vocab()]
     if missing:
         tokenizer.add_tokens(missing, special_tokens=True)
-    ids = {s["name"]: int(tokenizer.convert_tokens_to_ids(placeholder_token(s["name"]))) for s in config.streams}
+    ids = {s["name"]: int(tokenizer.convert_tokens_to_ids(placeholder_token(s["name"])))
+           for s in config.streams}
     config.placeholder_token_ids = ids
     if model is not None:
         model.config.placeholder_token_ids = dict(ids)
@@ -84,7 +84,8 @@ class EmoLLMProcessor:
             [int(self.tokenizer.eos_token_id)]
 
     def encode(self, subtitle: str | None, task: str, instruction: str, answer: str,
-               streams_present: Iterable[str] | None = None, max_length: int | None = None) -> dict[str, list[int]]:
+               streams_present: Iterable[str] | None = None,
+               max_length: int | None = None) -> dict[str, list[int]]:
         """``input_ids`` and ``labels`` (prompt positions = ignore_index, so loss is on the answer only)."""
         prompt = self.prompt_ids(subtitle, task, instruction, streams_present)
         ans = self.answer_ids(answer)
@@ -97,7 +98,8 @@ class EmoLLMProcessor:
         return {"input_ids": prompt + ans, "labels": [self.config.ignore_index] * len(prompt) + ans}
 
     def collate(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """Right-pad ``input_ids``/``labels``; stack each stream's ``features`` (zeros + mask where absent)."""
+        """Right-pad ``input_ids``/``labels``; stack each stream's ``features`` (zeros + mask where
+        absent)."""
         pad = self.tokenizer.pad_token_id
         pad = int(self.tokenizer.eos_token_id if pad is None else pad)
         width = max(len(it["input_ids"]) for it in items)
@@ -134,34 +136,3 @@ class EmoLLMProcessor:
         if masks:
             batch["feature_mask"] = masks
         return batch
-
-
-# ---- media -> encoder inputs ----------------------------------------------------------------------
-def frames_to_pixels(frames: np.ndarray, spec: dict[str, Any]) -> torch.Tensor:
-    """uint8 frames [T, H, W, 3] -> float [T, 3, S, S], resized to ``image_size`` and normalised."""
-    size = int(spec.get("image_size", 224))
-    mean = torch.tensor(spec.get("image_mean", [0.5, 0.5, 0.5])).view(1, 3, 1, 1)
-    std = torch.tensor(spec.get("image_std", [0.5, 0.5, 0.5])).view(1, 3, 1, 1)
-    x = torch.as_tensor(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    return (x - mean) / std
-
-
-def sample_indices(n_available: int, n_wanted: int) -> list[int]:
-    """``n_wanted`` evenly spaced (centred) indices into ``n_available`` items (repeats when there are fewer)."""
-    if n_available <= 0:
-        return []
-    return [min(n_available - 1, int((i + 0.5) * n_available / n_wanted)) for i in range(n_wanted)]
-
-
-def audio_to_inputs(samples: np.ndarray, model_type: str, normalize: bool = True) -> torch.Tensor:
-    """16 kHz mono float32 -> encoder input: raw (optionally normalised) waveform, or Whisper log-mel."""
-    x = np.asarray(samples, dtype=np.float32)
-    if model_type == "whisper":
-        from transformers import WhisperFeatureExtractor
-
-        fe = WhisperFeatureExtractor()
-        return torch.as_tensor(fe(x, sampling_rate=16000, return_tensors="np")["input_features"][0])
-    if normalize:
-        x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
-    return torch.as_tensor(x)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from emoreason.errors import ConfigError
 
 
@@ -96,17 +98,17 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> TrainRecipe:
     if recipe.stage not in ("coarse", "fine"):
         raise ConfigError(f"{where}: stage must be coarse or fine, got {recipe.stage!r}")
     if recipe.optim.schedule not in ("cosine", "constant"):
-        raise ConfigError(f"{where}: optim.schedule must be cosine or constant, got {recipe.optim.schedule!r}")
+        raise ConfigError(f"{where}: optim.schedule must be cosine or constant, "
+                          f"got {recipe.optim.schedule!r}")
     bad = [t for t in recipe.tasks if t not in ("emotion", "reason")]
     if bad or not recipe.tasks:
-        raise ConfigError(f"{where}: tasks must be a non-empty subset of emotion, reason (got {recipe.tasks})")
+        raise ConfigError(f"{where}: tasks must be a non-empty subset of emotion, reason "
+                          f"(got {recipe.tasks})")
     return recipe
 
 
 def read_recipe_mapping(path: str | Path) -> dict[str, Any]:
     """A recipe file's raw YAML mapping; a missing file or malformed YAML is a ConfigError."""
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such recipe file")

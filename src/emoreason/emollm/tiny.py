@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from transformers import AutoConfig, AutoModel
+
+from emoreason.emollm.configuration_emollm import EmoLLMConfig, emotion_llama_streams
+from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
+from emoreason.emollm.processing_emollm import EmoLLMProcessor, add_placeholder_tokens
+from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
+from emoreason.io.synth import write_media
 
 HIDDEN = 48
 INIT_RANGE = 0.2  # pretrained-like scale: with 0.02 a frozen LM head cannot express confident answers
@@ -39,33 +47,28 @@ def tiny_encoders() -> dict[str, dict[str, Any]]:
     return {
         "frame": {"kind": "frame", "feature_dim": 16, "config": vit, "image_size": 32, "num_frames": 1},
         "face": {"kind": "face", "feature_dim": 16, "config": mae, "image_size": 32, "num_frames": 2},
-        "temporal": {"kind": "temporal", "feature_dim": 16, "config": vmae, "image_size": 32, "num_frames": 4},
+        "temporal": {"kind": "temporal", "feature_dim": 16, "config": vmae, "image_size": 32,
+                     "num_frames": 4},
         "audio": {"kind": "audio", "feature_dim": 16, "config": hubert},
     }
 
 
 def tiny_streams() -> list[dict[str, Any]]:
-    """16 patches of the 32 px frame grouped 4 -> 1 (4 video tokens), then 4 one-token feature streams."""
-    return [
-        {"name": "frame_patches", "encoder": "frame", "select": "patches", "group": 4, "num_tokens": 4,
-         "segment": "video", "projector": "linear"},
-        {"name": "frame_cls", "encoder": "frame", "select": "cls", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-        {"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "mlp2"},
-        {"name": "temporal", "encoder": "temporal", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-        {"name": "audio", "encoder": "audio", "select": "mean", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
-    ]
+    """Emotion-LLaMA's streams at tiny scale: the 16 patches of the 32 px frame grouped 4 -> 1 (4 video
+    tokens), then the 4 one-token feature streams; the face stream uses the 2-layer projector."""
+    streams = emotion_llama_streams()
+    by_name = {s["name"]: s for s in streams}
+    by_name["frame_patches"]["num_tokens"] = 4
+    by_name["face"]["projector"] = "mlp2"
+    return streams
 
 
 def tiny_text_config(vocab_size: int = 200) -> dict[str, Any]:
     """A 2-layer Llama, hidden 48."""
     return {"model_type": "llama", "hidden_size": HIDDEN, "intermediate_size": 96, "num_hidden_layers": 2,
             "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": vocab_size,
-            "max_position_embeddings": 256, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
-            "pad_token_id": 0, "initializer_range": INIT_RANGE}
+            "max_position_embeddings": 256, "tie_word_embeddings": False, "bos_token_id": 1,
+            "eos_token_id": 2, "pad_token_id": 0, "initializer_range": INIT_RANGE}
 
 
 TOKENIZER_SENTENCES = ["I can not believe it .", "we won the game today .",
@@ -76,16 +79,6 @@ TOKENIZER_SENTENCES = ["I can not believe it .", "we won the game today .",
 def build_tiny_model(with_encoders: bool = True, seed: int = 0):
     """A tiny random EmoLLM and its processor: a 2-layer Llama, a word-level tokenizer over
     :data:`TOKENIZER_SENTENCES` and, when ``with_encoders``, the tiny random encoders."""
-    import torch
-
-    from emoreason.emollm import (
-        EmoLLMConfig,
-        EmoLLMForConditionalGeneration,
-        EmoLLMProcessor,
-        add_placeholder_tokens,
-    )
-    from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
-
     torch.manual_seed(seed)
     tok = train_wordlevel_tokenizer(TOKENIZER_SENTENCES)
     enc = tiny_encoders()
@@ -101,8 +94,6 @@ def build_tiny_model(with_encoders: bool = True, seed: int = 0):
 def write_clip(path: str | Path, colour: tuple[int, int, int], freq: float, seconds: float = 1.0,
                fps: int = 10) -> Path:
     """A 64 px clip of one colour with a moving square, and a sine tone with a little noise."""
-    from emoreason.io.synth import write_media
-
     rng = np.random.default_rng(0)
     frames = []
     for i in range(int(seconds * fps)):
@@ -116,8 +107,6 @@ def write_clip(path: str | Path, colour: tuple[int, int, int], freq: float, seco
 
 def write_tiny_project(root: str | Path) -> dict[str, Any]:
     """Write encoders, clips and data.jsonl under ``root``; return the ``model_config`` for a recipe."""
-    from transformers import AutoConfig, AutoModel
-
     root = Path(root)
     encoders = tiny_encoders()
     for name, spec in encoders.items():

@@ -3,13 +3,14 @@
 Reads cached features (never videos), trains LoRA + projectors with the loss on answer tokens only,
 logs loss / learning rate / tokens per second to ``log.csv`` (and TensorBoard when installed), saves
 Accelerate state every ``save_every`` steps under ``checkpoints/`` and resumes from the newest.
+
+The optional extras (bitsandbytes for QLoRA, TensorBoard) are imported only when a recipe asks for them.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import logging
 import math
 import random
 import shutil
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from transformers import BitsAndBytesConfig
 
-from emoreason.emollm import EmoLLMConfig, EmoLLMForConditionalGeneration, EmoLLMProcessor
 from emoreason.emollm.checkpoint import (
     core_model,
     load_tokenizer,
@@ -27,15 +30,17 @@ from emoreason.emollm.checkpoint import (
     prepare_placeholders,
     save_trained,
 )
+from emoreason.emollm.configuration_emollm import EmoLLMConfig
 from emoreason.emollm.dataset import InstructionExample, read_examples
 from emoreason.emollm.features import FeatureCache
 from emoreason.emollm.instructions import instruction_for
 from emoreason.emollm.lora import apply_lora
-from emoreason.emollm.recipe import TrainRecipe
+from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
+from emoreason.emollm.processing_emollm import EmoLLMProcessor
+from emoreason.emollm.recipe import TrainRecipe, load_recipe
+from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
 from emoreason.errors import ConfigError
 from emoreason.io.atomic import atomic_write_text
-
-log = logging.getLogger(__name__)
 
 
 class InstructionDataset(torch.utils.data.Dataset):
@@ -45,7 +50,8 @@ class InstructionDataset(torch.utils.data.Dataset):
                  max_length: int, seed: int = 0):
         self.examples = [e for e in examples if e.clip_id in cache]
         self.missing = len(examples) - len(self.examples)
-        self.cache, self.processor, self.max_length, self.seed, self.epoch = cache, processor, max_length, seed, 0
+        self.cache, self.processor, self.max_length = cache, processor, max_length
+        self.seed, self.epoch = seed, 0
         prompt_len = len(processor.prompt_ids("", "emotion", ""))
         self.lengths = [prompt_len + len(processor.tokenizer(e.answer + " " + e.subtitle,
                                                               add_special_tokens=False)["input_ids"])
@@ -67,7 +73,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     """Batches of similar length: shuffle, sort within windows of 50 batches, shuffle the batches."""
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, window: int = 50):
-        self.lengths, self.batch_size, self.seed, self.window, self.epoch = lengths, batch_size, seed, window, 0
+        self.lengths, self.batch_size, self.window = lengths, batch_size, window
+        self.seed, self.epoch = seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -115,8 +122,6 @@ def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
     config = EmoLLMConfig(**recipe.model_config)
     tok_path = recipe.tokenizer_path or recipe.text_model_path
     if tok_path == "wordlevel":
-        from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
-
         tokenizer = train_wordlevel_tokenizer([e.answer for e in examples] + [e.subtitle for e in examples])
     elif tok_path:
         tokenizer = load_tokenizer(tok_path)
@@ -147,9 +152,8 @@ def _qlora_config():
     except ImportError:
         raise ConfigError("lora.load_in_4bit (QLoRA) needs bitsandbytes and a CUDA GPU: "
                           "pip install bitsandbytes, or set load_in_4bit: false") from None
-    from transformers import BitsAndBytesConfig
-
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                              bnb_4bit_compute_dtype=torch.bfloat16)
 
 
 def _newest_checkpoint(out: Path) -> Path | None:
@@ -158,10 +162,7 @@ def _newest_checkpoint(out: Path) -> Path | None:
 
 
 def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
-    """Run one stage of a recipe; returns a summary (steps, final loss, tokens/s, output folder)."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
+    """Run one stage of a recipe; returns a summary (steps, final loss, output folder)."""
     out = Path(recipe.output_dir)
     trackers = ["tensorboard"] if recipe.tensorboard and _has_tensorboard() else []
     acc = Accelerator(gradient_accumulation_steps=recipe.optim.grad_accum,
@@ -177,7 +178,8 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     cache.check(core_model(model).config)
     dataset = InstructionDataset(examples, cache, processor, recipe.max_length, recipe.seed)
     if len(dataset) == 0:
-        raise ConfigError(f"none of the {len(examples)} examples has cached features in {recipe.feature_cache}")
+        raise ConfigError(f"none of the {len(examples)} examples has cached features in "
+                          f"{recipe.feature_cache}")
     acc.print(f"data: {report.line()}; {dataset.missing} examples without cached features left out")
     if recipe.gradient_checkpointing:
         core_model(model).gradient_checkpointing_enable()
@@ -187,7 +189,8 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                                              num_workers=recipe.dataloader_workers)
     else:
         loader = torch.utils.data.DataLoader(dataset, batch_size=recipe.optim.batch_size, shuffle=True,
-                                             collate_fn=processor.collate, num_workers=recipe.dataloader_workers)
+                                             collate_fn=processor.collate,
+                                             num_workers=recipe.dataloader_workers)
     params = [p for p in model.parameters() if p.requires_grad]
     o = recipe.optim
     optimizer = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
@@ -258,6 +261,18 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
         atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
     acc.end_training()
     return {"steps": step, "final_loss": last_loss, "output_dir": str(out)}
+
+
+def train_from_file(path: str | Path, output_dir: str | None = None, max_steps: int | None = None,
+                    resume: bool = True) -> dict[str, Any]:
+    """The ``train-llm`` verb: read a YAML recipe, override its ``output_dir`` and ``optim.max_steps``
+    when given, and run :func:`train`."""
+    recipe = load_recipe(path, {"output_dir": output_dir})
+    if max_steps is not None:
+        if max_steps < 1:
+            raise ConfigError("--max-steps must be at least 1")
+        recipe.optim.max_steps = max_steps
+    return train(recipe, resume=resume)
 
 
 def _save_state(acc, out: Path, step: int, epoch: int, batches_in_epoch: int) -> None:

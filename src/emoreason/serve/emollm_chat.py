@@ -5,6 +5,9 @@ one media part (video, audio or image) is encoded by the model's frozen encoders
 message is the instruction, and a leading ``[emotion]`` or ``[reason]`` tag picks the task (default
 ``reason``). A system message or earlier turns have no place in that layout and are refused, not
 silently dropped. Generation is greedy at temperature 0, sampled above, and streams token by token.
+
+This module runs the model throughout, so torch and transformers are imported at its top; the server
+imports it only when it is given a multimodal-LLM checkpoint.
 """
 
 from __future__ import annotations
@@ -15,6 +18,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+from emoreason.emollm.checkpoint import core_model
+from emoreason.emollm.infer import load_for_inference
+from emoreason.emollm.instructions import instruction_for
+from emoreason.emollm.media import load_clip_media
 from emoreason.errors import ConfigError
 from emoreason.serve.chat import ChatTurn
 
@@ -25,8 +35,6 @@ class EmoLLMChat:
     """A loaded checkpoint, shared by all requests; one generation at a time (the weights are shared)."""
 
     def __init__(self, model_path: str | Path):
-        from emoreason.emollm.infer import load_for_inference
-
         self.model_path = str(model_path)
         self.model, self.processor = load_for_inference(self.model_path)
         self.model_id = Path(self.model_path).resolve().name or "emollm"
@@ -34,12 +42,6 @@ class EmoLLMChat:
 
     def prompt(self, turns: Sequence[ChatTurn]) -> tuple[list[int], dict[str, Any]]:
         """The prompt ids and encoder features for a conversation (see the module's notes)."""
-        import torch
-
-        from emoreason.emollm.checkpoint import core_model
-        from emoreason.emollm.features import load_clip_media
-        from emoreason.emollm.instructions import instruction_for
-
         if len(turns) != 1 or turns[0].role != "user":
             raise ConfigError("this model answers one user message about one clip (Emotion-LLaMA's layout); "
                               "send a single user message with no system message or history")
@@ -65,11 +67,6 @@ class EmoLLMChat:
         return ids, feats
 
     def stream_chat(self, turns: Sequence[ChatTurn], *, max_tokens: int, temperature: float) -> Iterator[str]:
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-
-        from emoreason.emollm.checkpoint import core_model
-
         ids, feats = self.prompt(turns)
         core = core_model(self.model)
         tok = self.processor.tokenizer
@@ -80,14 +77,16 @@ class EmoLLMChat:
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
                 return stop.is_set()
 
-        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else \
+            {"do_sample": False}
         failure: list[BaseException] = []
 
         def generate() -> None:
             try:
                 with self._lock, torch.no_grad():
-                    core.generate(torch.tensor([ids]), features=feats, max_new_tokens=max_tokens, streamer=streamer,
-                                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+                    core.generate(torch.tensor([ids]), features=feats, max_new_tokens=max_tokens,
+                                  streamer=streamer, eos_token_id=tok.eos_token_id,
+                                  pad_token_id=tok.pad_token_id,
                                   suppress_tokens=list(core.config.placeholder_token_ids.values()),
                                   stopping_criteria=StoppingCriteriaList([_Stop()]), **sampling)
             except BaseException as exc:  # re-raised in the consuming thread below
