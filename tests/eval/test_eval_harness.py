@@ -217,7 +217,7 @@ def test_constant_baseline_system():
 
 
 def test_speaker_clips_system_reads_each_speaker_once_and_records_group_failures(monkeypatch, tmp_path):
-    import emoreason.pipeline.clips as sc
+    import emoreason.eval.systems as sc
     from emoreason.errors import InputNotFoundError as Missing
     from emoreason.eval.systems import SpeakerClipsSystem, speaker_groups
 

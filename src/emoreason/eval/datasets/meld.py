@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emoreason.errors import InputNotFoundError
 from emoreason.eval.datasets.base import (
     ItemCollector,
     LoadedDataset,
@@ -46,8 +47,6 @@ class MeldAdapter:
         which = pick_split(split, SPLITS, "dev", "meld")
         csv_path = find_csv(root, which, "{split}_sent_emo.csv")
         if csv_path is None:
-            from emoreason.errors import InputNotFoundError
-
             raise InputNotFoundError(f"meld: {which}_sent_emo.csv not found in {root} or {root / which}")
         rows = read_csv_rows(csv_path, ("Utterance", "Emotion", "Dialogue_ID", "Utterance_ID"), str(csv_path))
         clip_dir = next(

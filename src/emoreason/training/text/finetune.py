@@ -7,7 +7,9 @@ Trains one model per seed (default 0, 1, 2; fixed epochs, no early stopping), re
 F1 per epoch with and without context, mean ± std over the seeds, the majority and VADER-rule baselines
 of the same run, fits the ship seed's softmax temperature on dev and writes its adapters
 (:mod:`emoreason.perception.text.lora`), a JSON report and a confusion-matrix PNG. Runs on a GPU when
-one is visible (``--device``), else on the CPU (about 25 min per seed on 2 cores).
+one is visible (``--device``), else on the CPU (about 25 min per seed on 2 cores). Scoring, temperature
+and baselines are those of :mod:`emoreason.training.text.model`. torch is imported inside the functions
+that train or predict.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.ensemble import TextEnsemble, write_ensemble
+from emoreason.perception.text.head import META_FILE as HEAD_META
 from emoreason.perception.text.lora import (
     LoraSpec,
     LoraTextModel,
@@ -33,12 +38,14 @@ from emoreason.perception.text.lora import (
 )
 from emoreason.perception.text.sentence_encoder import default_minilm_dir
 from emoreason.training.text.data import TextSet, load_emorynlp, load_meld
-
-
-def class_weights(y: np.ndarray, power: float = 0.5) -> np.ndarray:
-    """(n_max / n_class) ** power, the head's weighting (1 for the commonest class)."""
-    counts = np.bincount(y, minlength=len(CANONICAL)).astype(float)
-    return np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** power, 0.0)
+from emoreason.training.text.model import (
+    class_weights,
+    fit_temperature,
+    metrics,
+    plot_confusion,
+    vader_rule,
+    without_overlap,
+)
 
 
 def contexts_of(s: TextSet, turns: int) -> list[str]:
@@ -65,8 +72,6 @@ def train_one(train: TextSet, dev: TextSet, spec: LoraSpec, seed: int, cfg: dict
               minilm_dir: Path, log=print):
     """Returns (network, tokenizer, per-epoch dev metrics)."""
     import torch
-
-    from emoreason.training.text.model import metrics
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -125,8 +130,6 @@ def _head(s: TextSet, n: int) -> TextSet:
 
 def run(data: Path, out: Path | None, seeds: list[int], spec: LoraSpec, cfg: dict, device: str,
         minilm_dir: Path, figure: Path | None, log=print) -> dict:
-    from emoreason.training.text.model import fit_temperature, metrics, vader_rule, without_overlap
-
     train, dev = load_meld(data, "train"), load_meld(data, "dev")
     if cfg.get("limit"):
         train, dev = _head(train, cfg["limit"]), _head(dev, cfg["limit"])
@@ -174,9 +177,6 @@ def save_members(out: Path, trained: dict, spec: LoraSpec, cfg: dict, report: di
                  train_name: str, device: str) -> None:
     """Each seed's adapters under ``out/lora_s<seed>``, and ``text_ensemble.json`` joining them (and the
     MLP head, when ``out`` holds one and ``cfg["head_weight"]`` > 0)."""
-    from emoreason.perception.text.ensemble import write_ensemble
-    from emoreason.perception.text.head import META_FILE as HEAD_META
-
     local_sha = file_sha256(minilm_dir / "model.safetensors")
     for seed, network in trained.items():
         meta = {"name": f"emoreason text LoRA v1 (MiniLM r{spec.rank}, seed {seed})", "trained_on": train_name,
@@ -195,16 +195,11 @@ def save_members(out: Path, trained: dict, spec: LoraSpec, cfg: dict, report: di
 
 
 def plot_saved(m: dict, figure: Path) -> None:
-    from emoreason.training.text.model import plot_confusion
-
     plot_confusion(m["confusion"], f"text ensemble, MELD dev, weighted F1 {m['weighted_f1']:.3f}", figure)
 
 
 def evaluate_saved(folder: Path, dev: TextSet, minilm_dir: Path | None = None) -> dict:
     """MELD dev metrics of the model folder as `analyze` loads it (float16 adapters merged, ensemble)."""
-    from emoreason.perception.text.ensemble import TextEnsemble
-    from emoreason.training.text.model import metrics
-
     model = TextEnsemble.load(folder, minilm_dir)
     return metrics(dev.labels, model.predict_proba(dev.texts, dev.history).argmax(1))
 
@@ -257,8 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.out}: MELD dev weighted F1 {m['weighted_f1']:.4f}, macro F1 {m['macro_f1']:.4f}, "
               f"accuracy {m['accuracy']:.4f}; recall " + ", ".join(f"{k} {v:.3f}" for k, v in m["recall"].items()))
         if args.report is not None and args.report.is_file():
-            from emoreason.io.atomic import atomic_write_text
-
             report = json.loads(args.report.read_text())
             report["shipped_file"] = m
             atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
@@ -272,8 +265,6 @@ def main(argv: list[str] | None = None) -> int:
           f"{s['macro_f1']['mean']:.3f} ± {s['macro_f1']['std']:.3f} over seeds {args.seeds} "
           f"({report['seconds']:.0f} s on {device})")
     if args.report is not None:
-        from emoreason.io.atomic import atomic_write_text
-
         args.report.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
     return 0
