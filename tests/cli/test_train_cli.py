@@ -30,14 +30,17 @@ def _arg(argv: list[str], flag: str) -> str:
 
 def test_every_stage_runs_in_order_into_the_output_folder(tmp_path, calls, capfd):
     out, rep = tmp_path / "models", tmp_path / "reports"
-    assert main(["train-default-models", "--data", str(tmp_path), "--out", str(out), "--reports", str(rep)]) == 0
+    assert main(["train-default-models", "--data", str(tmp_path), "--out", str(out),
+                 "--reports", str(rep)]) == 0
     assert [name for name, _ in calls] == ["voice", "face", "text", "lora", "fusion"]
     argv = dict(calls)
-    assert _arg(argv["voice"], "--out") == str(out / "voice") and _arg(argv["voice"], "--data") == str(tmp_path)
+    assert _arg(argv["voice"], "--out") == str(out / "voice")
+    assert _arg(argv["voice"], "--data") == str(tmp_path)
     assert _arg(argv["voice"], "--report") == str(rep / "voice_cv.json")
     assert _arg(argv["face"], "--out") == str(out / "face")
     assert _arg(argv["text"], "--out") == _arg(argv["lora"], "--out") == str(out / "text")
-    assert _arg(argv["fusion"], "--out") == str(out / "fusion.json") and _arg(argv["fusion"], "--models") == str(out)
+    assert _arg(argv["fusion"], "--out") == str(out / "fusion.json")
+    assert _arg(argv["fusion"], "--models") == str(out)
     assert not (out / "text" / "lora_s0").exists()  # the lora stage writes its own members
     assert "[5/5] fusion done" in capfd.readouterr().err  # progress goes to the terminal's stderr
 

@@ -10,13 +10,14 @@ from emoreason.labels import CANONICAL
 from emoreason.training.text.data import load_meld
 from emoreason.training.text.model import fit_temperature, main, metrics, vader_rule, without_overlap
 
-MELD_CSV = """Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime
-1,Hi there.,A,neutral,neutral,1,0,1,1,"00:00:01,000","00:00:02,000"
-2,I’m so happy!,B,joy,positive,1,1,1,1,"00:00:02,000","00:00:03,000"
-3,Go away.,A,anger,negative,0,1,1,1,"00:00:02,000","00:00:03,000"
-4,What?,B,surprise,negative,0,0,1,1,"00:00:01,000","00:00:02,000"
-5,No way.,A,surprise,negative,10,0,1,1,"00:00:01,000","00:00:02,000"
-"""
+MELD_CSV = (
+    "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+    '1,Hi there.,A,neutral,neutral,1,0,1,1,"00:00:01,000","00:00:02,000"\n'
+    '2,I’m so happy!,B,joy,positive,1,1,1,1,"00:00:02,000","00:00:03,000"\n'
+    '3,Go away.,A,anger,negative,0,1,1,1,"00:00:02,000","00:00:03,000"\n'
+    '4,What?,B,surprise,negative,0,0,1,1,"00:00:01,000","00:00:02,000"\n'
+    '5,No way.,A,surprise,negative,10,0,1,1,"00:00:01,000","00:00:02,000"\n'
+)
 
 
 @pytest.fixture()

@@ -70,8 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         dest="face_models",
         choices=FACE_MODELS,
-        help="the face expression model of the default pipeline; repeat to compare, e.g. --face-model default "
-        "--face-model facex --face-model fer (default: default)",
+        help="the face expression model of the default pipeline; repeat to compare, e.g. "
+        "--face-model default --face-model facex --face-model fer (default: default)",
     )
     p.add_argument(
         "--voice-by-speaker",

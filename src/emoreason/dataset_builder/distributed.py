@@ -37,7 +37,8 @@ from .runner import (
 
 
 def build_dataset_ray(source: str | Path, out_dir: str | Path, options: BuildOptions | None = None, *,
-                      address: str | None = None, num_cpus: int | None = None, max_in_flight: int | None = None,
+                      address: str | None = None, num_cpus: int | None = None,
+                      max_in_flight: int | None = None,
                       keep_contradictions: bool = False, limit: int | None = None,
                       progress: bool = True) -> BuildSummary:
     """Like :func:`emoreason.dataset_builder.runner.build_dataset`, with each clip a Ray task (1 CPU each)."""

@@ -70,7 +70,8 @@ def evaluate(
     data = get_adapter(dataset, label_set).load(Path(root), split).sampled(sample, seed).limited(limit)
     chosen, notes = ({}, [])
     if models:
-        chosen, notes = pipeline_systems(data, list(modalities), list(models), fps, face_models, voice_by_speaker)
+        chosen, notes = pipeline_systems(data, list(modalities), list(models), fps, face_models,
+                                         voice_by_speaker)
     all_systems: dict[str, System] = dict(chosen)
     for p in predictions:
         all_systems[f"file:{Path(p).stem}"] = FilePredictions.load(p, data)

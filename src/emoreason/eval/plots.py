@@ -27,8 +27,9 @@ def row_normalise(counts: np.ndarray) -> np.ndarray:
     return np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
 
 
-def draw_confusion(ax, counts: np.ndarray, labels: Sequence[str], title: str = "", *, show_counts: bool = True,
-                   ylabel: str = "reference", fontsize: int = 7, dark_above: float = 0.5) -> None:
+def draw_confusion(ax, counts: np.ndarray, labels: Sequence[str], title: str = "", *,
+                   show_counts: bool = True, ylabel: str = "reference", fontsize: int = 7,
+                   dark_above: float = 0.5) -> None:
     """Draw one row-normalised confusion matrix on ``ax``: each cell its share of the row and, with
     ``show_counts``, its count."""
     cm = np.asarray(counts, dtype=float)

@@ -138,7 +138,8 @@ def build_report(
 
 
 def summary_table(report: dict[str, Any]) -> str:
-    """The plain-text table ``emoreason eval`` prints: one row per system, headline values without intervals."""
+    """The plain-text table ``emoreason eval`` prints: one row per system, headline values without
+    intervals."""
     d = report["dataset"]
     lines = [
         f"{d['name']} {d['split'] or ''}: {d['n_items']} items, {d['n_excluded']} excluded",
@@ -161,7 +162,7 @@ def summary_table(report: dict[str, Any]) -> str:
 
 
 def write_report(report: dict[str, Any], out_dir: Path, *, plots: bool = True) -> list[Path]:
-    """``report.json``, ``report.md`` and per system ``confusion_<system>.png``, ``per_class_<system>.png``."""
+    """``report.json``, ``report.md`` and (with ``plots``) the figures of :func:`write_figures`."""
     out_dir = Path(out_dir)
     written = [out_dir / "report.json", out_dir / "report.md"]
     atomic_write_text(written[0], json.dumps(_clean(report), indent=2, ensure_ascii=False) + "\n")
@@ -218,7 +219,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         "Metrics are over the items a system answered; the last column counts failed items as wrong.",
         "",
-        "| system | scored / items | failed | accuracy (WAR) | UAR | macro F1 | weighted F1 | UAR, all items |",
+        "| system | scored / items | failed | accuracy (WAR) | UAR | macro F1 | weighted F1 "
+        "| UAR, all items |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, s in report["systems"].items():

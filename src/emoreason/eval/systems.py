@@ -200,8 +200,9 @@ def pipeline_systems(
                 name = f"{tag}[{'+'.join(usable)}" + (f"; face {face}]" if face else "]")
                 systems.setdefault(name, PipelineSystem(usable, model_path, fps, face))
             if groups and model_path is None and "voice" in usable:
+                by_id = {it.id: it for it in dataset.items}
                 systems.setdefault(f"{tag}[{'+'.join(usable)}; by speaker]",
-                                   SpeakerClipsSystem(usable, groups, {it.id: it for it in dataset.items}, fps))
+                                   SpeakerClipsSystem(usable, groups, by_id, fps))
     return systems, notes
 
 

@@ -68,9 +68,10 @@ def text_predictions(data: Path, model_dir: Path | None = None) -> tuple[np.ndar
     return probs, dev.labels
 
 
-def face_predictions(data: Path, per_class: int, model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified sample of ``facial_expressions`` (``per_class`` photos per canonical class, seeded) through
-    the face model (default: the shipped one); photos without a usable face are left out."""
+def face_predictions(data: Path, per_class: int,
+                     model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified sample of ``facial_expressions`` (``per_class`` photos per canonical class, seeded)
+    through the face model (default: the shipped one); photos without a usable face are left out."""
     df = pd.read_csv(data / "facial_expressions" / "labels.csv")
     df["canon"] = [FACIAL_EXPRESSIONS.to_canonical.get(e.lower()) for e in df["emotion"]]
     df = df[df["canon"].notna()]
@@ -129,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         "priors": {m: round(r["skill"] / top, 3) for m, r in report.items()},
         "temperatures": {m: r["temperature"] for m, r in report.items()},
         "held_out": report,
-        "note": "temperatures fitted (NLL) on held-out predictions per modality: text on MELD dev, face (the "
-                "fer+facex pool) on a stratified facial_expressions sample (the pool's 9 numbers were fitted on "
-                "those photos too), voice out-of-fold on RAVDESS grouped by actor; "
+        "note": "temperatures fitted (NLL) on held-out predictions per modality: text on MELD dev, face "
+                "(the fer+facex pool) on a stratified facial_expressions sample (the pool's 9 numbers were "
+                "fitted on those photos too), voice out-of-fold on RAVDESS grouped by actor; "
                 "priors = each modality's held-out skill above chance, scaled to the best (a rule of thumb: "
                 "no labelled face+voice+words data was available to fit them jointly)",
     }

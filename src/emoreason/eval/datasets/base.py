@@ -64,8 +64,8 @@ class LoadedDataset:
         if n is None or n >= len(self.items):
             return self
         keep = sorted(random.Random(seed).sample(range(len(self.items)), n))
-        return self._subset([self.items[i] for i in keep],
-                            f"--sample {n} (seed {seed}): scored a random {n} of {len(self.items)} usable items")
+        return self._subset([self.items[i] for i in keep], f"--sample {n} (seed {seed}): scored a random "
+                            f"{n} of {len(self.items)} usable items")
 
     def _subset(self, items: list[EvalItem], note: str) -> LoadedDataset:
         """A copy holding only ``items``, with ``note`` added to the notes."""
@@ -73,7 +73,8 @@ class LoadedDataset:
                              Counter(self.excluded), [*self.notes, note])
 
     def data_hash(self) -> str:
-        """SHA-256 of the item list (id, path, label, text): two reports with one hash scored the same data."""
+        """SHA-256 of the item list (id, path, label, text): two reports with one hash scored the same
+        data."""
         h = hashlib.sha256()
         for it in self.items:
             h.update(f"{it.id}\t{it.path or ''}\t{it.label}\t{it.text or ''}\n".encode())

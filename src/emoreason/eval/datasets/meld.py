@@ -53,8 +53,8 @@ class MeldAdapter:
             (d for d in (root / SPLITS[which], csv_path.parent / SPLITS[which]) if d.is_dir()), None
         )
         col = ItemCollector(self, root, which)
-        context = dialogue_context(rows, lambda r: r["Dialogue_ID"].strip(), lambda r: r["Utterance_ID"].strip(),
-                                   lambda r: clean_text(r["Utterance"]))
+        context = dialogue_context(rows, lambda r: r["Dialogue_ID"].strip(),
+                                   lambda r: r["Utterance_ID"].strip(), lambda r: clean_text(r["Utterance"]))
         for row, ctx in zip(rows, context):
             d, u = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
             item_id = f"dia{d}_utt{u}"

@@ -39,13 +39,18 @@ from emoreason.perception.text.lora import (
 from emoreason.perception.text.sentence_encoder import default_minilm_dir
 from emoreason.training.text.data import TextSet, load_emorynlp, load_meld
 from emoreason.training.text.model import (
+    baselines,
     class_weights,
     fit_temperature,
+    mean_recall,
+    mean_std,
     metrics,
     plot_confusion,
-    vader_rule,
     without_overlap,
 )
+
+#: The tokenizer outputs the network takes, in its argument order.
+BATCH_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def contexts_of(s: TextSet, turns: int) -> list[str]:
@@ -63,7 +68,7 @@ def predict_logits(network, tokenizer, texts, contexts, spec: LoraSpec, device, 
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
             b = tokenize(tokenizer, [texts[k] for k in idx], [contexts[k] for k in idx], spec.max_length)
-            logits = network(*(b[k].to(device) for k in ("input_ids", "attention_mask", "token_type_ids")))
+            logits = network(*(b[k].to(device) for k in BATCH_KEYS))
             out[idx] = logits.float().cpu().numpy()
     return out
 
@@ -104,7 +109,7 @@ def train_one(train: TextSet, dev: TextSet, spec: LoraSpec, seed: int, cfg: dict
             b = tokenize(tokenizer, [train.texts[k] for k in idx], ctx, spec.max_length)
             y = torch.as_tensor(train.labels[idx], device=device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                logits = network(*(b[k].to(device) for k in ("input_ids", "attention_mask", "token_type_ids")))
+                logits = network(*(b[k].to(device) for k in BATCH_KEYS))
             loss = loss_fn(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -135,16 +140,13 @@ def run(data: Path, out: Path | None, seeds: list[int], spec: LoraSpec, cfg: dic
         train, dev = _head(train, cfg["limit"]), _head(dev, cfg["limit"])
     if cfg["add_emorynlp"]:
         extra, dropped = without_overlap(load_emorynlp(data, "train"), dev)
-        train = TextSet("meld+emorynlp", train.texts + extra.texts, np.concatenate([train.labels, extra.labels]),
-                        train.previous + extra.previous, train.excluded + extra.excluded,
-                        train.history + extra.history)
+        train = TextSet("meld+emorynlp", train.texts + extra.texts,
+                        np.concatenate([train.labels, extra.labels]), train.previous + extra.previous,
+                        train.excluded + extra.excluded, train.history + extra.history)
         log(f"EmoryNLP train added: {len(extra.texts)} utterances ({dropped} overlapping MELD dev dropped)")
-    majority = int(np.bincount(train.labels).argmax())
     report: dict = {"spec": asdict(spec), "config": cfg, "device": device, "train": train.name,
                     "n_train": len(train.texts), "n_dev": len(dev.texts),
-                    "baselines": {"majority": metrics(dev.labels, np.full(len(dev.labels), majority)),
-                                  "vader_rule": metrics(dev.labels, vader_rule(dev.texts, train))},
-                    "seeds": {}}
+                    "baselines": baselines(train, dev), "seeds": {}}
     for name, m in report["baselines"].items():
         log(f"baseline {name}: dev weighted F1 {m['weighted_f1']:.3f}")
     ctx_dev = contexts_of(dev, spec.context_turns)
@@ -153,21 +155,21 @@ def run(data: Path, out: Path | None, seeds: list[int], spec: LoraSpec, cfg: dic
         network, tokenizer, history = train_one(train, dev, spec, seed, cfg, device, minilm_dir, log)
         z = predict_logits(network, tokenizer, dev.texts, ctx_dev, spec, device)
         final = metrics(dev.labels, z.argmax(1))
-        report["seeds"][str(seed)] = {"history": history, "final": final, "temperature": fit_temperature(z, dev.labels)}
+        report["seeds"][str(seed)] = {"history": history, "final": final,
+                                      "temperature": fit_temperature(z, dev.labels)}
         if out is not None:
             trained[seed] = network.cpu()
     finals = [report["seeds"][str(s)]["final"] for s in seeds]
-    report["summary"] = {k: {"mean": float(np.mean([f[k] for f in finals])), "std": float(np.std([f[k] for f in finals]))}
-                         for k in ("weighted_f1", "macro_f1", "accuracy")}
-    report["summary"]["recall_mean"] = {lab: float(np.mean([f["recall"][lab] for f in finals])) for lab in CANONICAL}
-    report["summary"]["no_context_weighted_f1"] = [report["seeds"][str(s)]["history"][-1]["dev_weighted_f1_no_context"]
-                                                   for s in seeds]
+    report["summary"] = {**mean_std(finals), "recall_mean": mean_recall(finals),
+                         "no_context_weighted_f1": [report["seeds"][str(s)]["history"][-1]
+                                                    ["dev_weighted_f1_no_context"] for s in seeds]}
     if out is not None:
         save_members(out, trained, spec, cfg, report, minilm_dir, train.name, device)
         local_sha = file_sha256(minilm_dir / "model.safetensors")
         if not cfg.get("base_sha256") or cfg["base_sha256"] == local_sha:
             report["shipped_file"] = evaluate_saved(out, dev, minilm_dir)
-            log(f"shipped ensemble (reloaded as analyze loads it): dev wF1 {report['shipped_file']['weighted_f1']:.3f}")
+            log("shipped ensemble (reloaded as analyze loads it): "
+                f"dev wF1 {report['shipped_file']['weighted_f1']:.3f}")
             if figure is not None:
                 plot_saved(report["shipped_file"], figure)
     return report
@@ -179,13 +181,15 @@ def save_members(out: Path, trained: dict, spec: LoraSpec, cfg: dict, report: di
     MLP head, when ``out`` holds one and ``cfg["head_weight"]`` > 0)."""
     local_sha = file_sha256(minilm_dir / "model.safetensors")
     for seed, network in trained.items():
-        meta = {"name": f"emoreason text LoRA v1 (MiniLM r{spec.rank}, seed {seed})", "trained_on": train_name,
+        meta = {"name": f"emoreason text LoRA v1 (MiniLM r{spec.rank}, seed {seed})",
+                "trained_on": train_name,
                 "epochs": cfg["epochs"], "device": device, "seed": seed,
                 "dev_weighted_f1": report["seeds"][str(seed)]["final"]["weighted_f1"]}
         if cfg.get("base_sha256") and cfg["base_sha256"] != local_sha:
             meta["trained_base_sha256"] = local_sha  # e.g. a float16-rounded copy carried to a GPU machine
         LoraTextModel.save(out / f"lora_s{seed}", network, spec, tuple(CANONICAL),
-                           report["seeds"][str(seed)]["temperature"], cfg.get("base_sha256") or local_sha, meta)
+                           report["seeds"][str(seed)]["temperature"], cfg.get("base_sha256") or local_sha,
+                           meta)
     head_weight = cfg.get("head_weight", 0.0) if (out / HEAD_META).is_file() else 0.0
     write_ensemble(out, [f"lora_s{s}" for s in sorted(trained)], head_weight,
                    {"name": f"emoreason text ensemble v1 ({len(trained)} MiniLM LoRA"
@@ -211,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-save", action="store_true", help="measure only, write no model files")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--device", default="auto", help="auto (cuda when visible), cpu, cuda")
-    ap.add_argument("--minilm-dir", type=Path, default=None, help="the base MiniLM folder (default: the wheel's)")
+    ap.add_argument("--minilm-dir", type=Path, default=None,
+                    help="the base MiniLM folder (default: the wheel's)")
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--alpha", type=float, default=32.0)
     ap.add_argument("--context-turns", type=int, default=3)
@@ -233,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the MLP head's share of the ensemble when --out holds one (text_model's output)")
     ap.add_argument("--evaluate-only", action="store_true",
                     help="train nothing: measure the model folder --out on MELD dev, write --figure")
-    ap.add_argument("--limit", type=int, default=0, help="use only the first N train and dev utterances (smoke test)")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="use only the first N train and dev utterances (smoke test)")
     ap.add_argument("--figure", type=Path, default=Path("docs/model_cards/text_confusion.png"))
     ap.add_argument("--report", type=Path, default=Path("docs/model_cards/text_finetune.json"))
     args = ap.parse_args(argv)
@@ -243,14 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cpu":
         torch.set_num_threads(max(1, torch.get_num_threads()))
     spec = LoraSpec(args.rank, args.alpha, args.max_length, args.context_turns)
-    cfg = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "dropout", "weight_decay", "context_dropout",
-                                         "class_weight_power", "label_smoothing", "full_finetune", "add_emorynlp", "limit", "base_sha256", "head_weight")}
+    cfg = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "dropout", "weight_decay",
+                                         "context_dropout", "class_weight_power", "label_smoothing",
+                                         "full_finetune", "add_emorynlp", "limit", "base_sha256",
+                                         "head_weight")}
     minilm_dir = args.minilm_dir or default_minilm_dir()
     if args.evaluate_only:
         m = evaluate_saved(args.out, load_meld(args.data, "dev"), minilm_dir)
         plot_saved(m, args.figure)
         print(f"{args.out}: MELD dev weighted F1 {m['weighted_f1']:.4f}, macro F1 {m['macro_f1']:.4f}, "
-              f"accuracy {m['accuracy']:.4f}; recall " + ", ".join(f"{k} {v:.3f}" for k, v in m["recall"].items()))
+              f"accuracy {m['accuracy']:.4f}; recall "
+              + ", ".join(f"{k} {v:.3f}" for k, v in m["recall"].items()))
         if args.report is not None and args.report.is_file():
             report = json.loads(args.report.read_text())
             report["shipped_file"] = m

@@ -67,7 +67,8 @@ def layer_features(encoder: SentenceEncoder, texts: list[str], layers: tuple[int
     return feats[[index[t] for t in texts]]
 
 
-def featurise(encoder: SentenceEncoder, s: TextSet, layers: tuple[int, ...], cache: Path | None) -> np.ndarray:
+def featurise(encoder: SentenceEncoder, s: TextSet, layers: tuple[int, ...],
+              cache: Path | None) -> np.ndarray:
     return build_features(layer_features(encoder, s.texts, layers, cache), vader_features(s.texts),
                           surface_features(s.texts))
 
@@ -92,8 +93,9 @@ def train_head(x: np.ndarray, y: np.ndarray, seed: int, cfg: dict, sample_weight
     yt = torch.tensor(y, dtype=torch.long)
     class_w = class_weights(y, cfg["class_weight_power"])
     sw = torch.ones(len(y)) if sample_weight is None else torch.tensor(sample_weight, dtype=torch.float32)
-    net = torch.nn.Sequential(torch.nn.Dropout(cfg["input_dropout"]), torch.nn.Linear(x.shape[1], cfg["hidden"]),
-                              torch.nn.ReLU(), torch.nn.Dropout(cfg["dropout"]),
+    net = torch.nn.Sequential(torch.nn.Dropout(cfg["input_dropout"]),
+                              torch.nn.Linear(x.shape[1], cfg["hidden"]), torch.nn.ReLU(),
+                              torch.nn.Dropout(cfg["dropout"]),
                               torch.nn.Linear(cfg["hidden"], len(CANONICAL)))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_w, dtype=torch.float32), reduction="none")
@@ -156,8 +158,27 @@ def metrics(y: np.ndarray, pred: np.ndarray) -> dict:
             "confusion": M.confusion_matrix(t, p, CANONICAL).tolist()}
 
 
+def mean_std(runs: list[dict]) -> dict[str, dict[str, float]]:
+    """Mean and standard deviation over ``runs`` (:func:`metrics` dicts) of the headline scores."""
+    values = {key: [r[key] for r in runs] for key in ("weighted_f1", "macro_f1", "accuracy")}
+    return {key: {"mean": float(np.mean(v)), "std": float(np.std(v))} for key, v in values.items()}
+
+
+def mean_recall(runs: list[dict]) -> dict[str, float]:
+    """Each canonical class' recall averaged over ``runs`` (:func:`metrics` dicts)."""
+    return {lab: float(np.mean([r["recall"][lab] for r in runs])) for lab in CANONICAL}
+
+
+def baselines(train: TextSet, dev: TextSet) -> dict[str, dict]:
+    """:func:`metrics` on ``dev`` of the train split's majority class and of :func:`vader_rule`."""
+    majority = int(np.bincount(train.labels).argmax())
+    return {"majority": metrics(dev.labels, np.full(len(dev.labels), majority)),
+            "vader_rule": metrics(dev.labels, vader_rule(dev.texts, train))}
+
+
 def vader_rule(texts: list[str], train: TextSet) -> np.ndarray:
-    """Baseline: compound >= 0.05 -> happy; <= -0.05 -> the commonest negative class in train; else neutral."""
+    """Baseline: compound >= 0.05 -> happy; <= -0.05 -> the commonest negative class in train; else
+    neutral."""
     negatives = [CANONICAL.index(k) for k in ("sad", "angry", "fearful", "disgusted")]
     neg = max(negatives, key=lambda k: int((train.labels == k).sum()))
     compound = vader_features(texts)[:, 3]
@@ -193,33 +214,29 @@ def run(data: Path, out: Path, cache: Path | None, seeds: list[int], figure: Pat
     x_dev = featurise(encoder, dev, layers, cache)
     t_features = time.time() - t0
 
-    majority = int(np.bincount(train.labels).argmax())
     report = {"data": {"train": f"MELD train ({len(train.texts)} utterances)", "extra": extras,
-                       "dev": f"MELD dev ({len(dev.texts)} utterances)", "terms": "GPL-3.0 (declare-lab/MELD)"},
-              "config": cfg, "seeds": seeds,
-              "baselines": {"majority": metrics(dev.labels, np.full(len(dev.labels), majority)),
-                            "vader_rule": metrics(dev.labels, vader_rule(dev.texts, train))},
-              "runs": []}
+                       "dev": f"MELD dev ({len(dev.texts)} utterances)",
+                       "terms": "GPL-3.0 (declare-lab/MELD)"},
+              "config": cfg, "seeds": seeds, "baselines": baselines(train, dev), "runs": []}
     heads = []
     for seed in seeds:
         head = merge_members([train_head(x, y, 1000 * seed + k, cfg, weights, layers)
                               for k in range(cfg["members"])])
         heads.append(head)
-        report["runs"].append(dict(seed=seed, **metrics(dev.labels, head.predict_proba(x_dev).argmax(axis=1))))
-    for key in ("weighted_f1", "macro_f1", "accuracy"):
-        vals = [r[key] for r in report["runs"]]
-        report[key] = {"mean": float(np.mean(vals)), "std": float(np.std(vals))}
-    report["recall_mean"] = {lab: float(np.mean([r["recall"][lab] for r in report["runs"]])) for lab in CANONICAL}
+        report["runs"].append(dict(seed=seed, **metrics(dev.labels, head.predict_proba(x_dev).argmax(1))))
+    report.update(mean_std(report["runs"]))
+    report["recall_mean"] = mean_recall(report["runs"])
     shipped = heads[0]
     shipped.temperature = fit_temperature(shipped.logits(x_dev), dev.labels)
-    shipped.meta = {"name": f"emoreason text head v1 (MELD train, seed {seeds[0]})", "trained_on": report["data"],
+    shipped.meta = {"name": f"emoreason text head v1 (MELD train, seed {seeds[0]})",
+                    "trained_on": report["data"],
                     "dev_metrics_seed": {k: v for k, v in report["runs"][0].items() if k != "confusion"},
                     "dev_weighted_f1_mean_std": report["weighted_f1"], "config": cfg,
                     "temperature_fitted_on": "MELD dev (negative log-likelihood)"}
     shipped.save(out, weight_dtype="float16")
     reloaded = TextHead.load(out)  # what ships: float16 weights; measure it, not the float64 copy
-    report["shipped"] = {k: v for k, v in metrics(dev.labels, reloaded.predict_proba(x_dev).argmax(axis=1)).items()
-                         if k != "confusion"}
+    shipped_metrics = metrics(dev.labels, reloaded.predict_proba(x_dev).argmax(axis=1))
+    report["shipped"] = {k: v for k, v in shipped_metrics.items() if k != "confusion"}
     report["shipped"]["bytes"] = sum(p.stat().st_size for p in Path(out).iterdir() if p.is_file())
     if figure is not None:
         r0 = report["runs"][0]
@@ -258,13 +275,15 @@ def summary(r: dict) -> str:
              f"  ours      weighted F1 {r['weighted_f1']['mean']:.4f} +- {r['weighted_f1']['std']:.4f}   "
              f"macro F1 {r['macro_f1']['mean']:.4f} +- {r['macro_f1']['std']:.4f}   "
              f"accuracy {r['accuracy']['mean']:.4f} +- {r['accuracy']['std']:.4f}",
-             f"  majority  weighted F1 {b['majority']['weighted_f1']:.4f}   macro F1 {b['majority']['macro_f1']:.4f}",
+             f"  majority  weighted F1 {b['majority']['weighted_f1']:.4f}   "
+             f"macro F1 {b['majority']['macro_f1']:.4f}",
              f"  VADER rule weighted F1 {b['vader_rule']['weighted_f1']:.4f}   macro F1 "
              f"{b['vader_rule']['macro_f1']:.4f}",
              "  recall per class (mean over seeds): "
              + ", ".join(f"{k} {v:.3f}" for k, v in r["recall_mean"].items()),
              "  per seed weighted F1: " + ", ".join(f"{x['weighted_f1']:.4f}" for x in r["runs"]),
-             f"  shipped file (seed {r['seeds'][0]}, float16): weighted F1 {r['shipped']['weighted_f1']:.4f}, "
+             f"  shipped file (seed {r['seeds'][0]}, float16): "
+             f"weighted F1 {r['shipped']['weighted_f1']:.4f}, "
              f"macro F1 {r['shipped']['macro_f1']:.4f}, {r['shipped']['bytes']} bytes",
              f"  temperature (seed {r['seeds'][0]}, fitted on dev) {r['temperature']:.2f}; "
              f"seconds: {r['seconds']}"]
