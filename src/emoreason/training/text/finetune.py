@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-sha256", default=None,
                     help="record this SHA-256 as the base MiniLM file's (when training on a re-encoded copy)")
     ap.add_argument("--head-weight", type=float, default=1 / 3,
-                    help="the MLP head's share of the ensemble when --out holds one (text_model's output)")
+                    help="the MLP head's share of the ensemble when --out holds one "
+                         "(what training.text.model writes)")
     ap.add_argument("--evaluate-only", action="store_true",
                     help="train nothing: measure the model folder --out on MELD dev, write --figure")
     ap.add_argument("--limit", type=int, default=0,
