@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import sys
 import tempfile
@@ -26,6 +27,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from skimage import data
+
+from emoreason.dataset_builder.builder import DEFAULT_PERCEIVER, BuildOptions
+from emoreason.dataset_builder.runner import build_dataset
+from emoreason.io.demo_clip import speak
+from emoreason.io.synth import tone, write_media
 
 SENTENCES = (
     "I can't believe we actually won the whole thing.",
@@ -38,13 +45,7 @@ SENTENCES = (
 
 
 def make_clips(folder: Path, n: int, seconds: float = 5.0, fps: int = 25) -> list[Path]:
-    from skimage import data
-
-    from emoreason.io.synth import tone, write_media
-
     try:
-        from emoreason.io.demo_clip import speak
-
         speak("test")
         voice = True
     except Exception:  # noqa: BLE001 - espeak-ng missing: a tone instead, and say so
@@ -70,9 +71,6 @@ def make_clips(folder: Path, n: int, seconds: float = 5.0, fps: int = 25) -> lis
 
 
 def run(clips: Path, out: Path, workers: int, perceiver: str | None, modalities: str) -> tuple[float, dict]:
-    from emoreason.dataset_builder.builder import DEFAULT_PERCEIVER, BuildOptions
-    from emoreason.dataset_builder.runner import build_dataset
-
     options = BuildOptions(perceiver=perceiver or DEFAULT_PERCEIVER, modalities=modalities)
     t0 = time.perf_counter()
     summary = build_dataset(clips, out, options, workers=workers, progress=False)
@@ -114,10 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         per_clip = sum(t["median_s"] for k, t in timings["stages"].items() if "." not in k)
         print(f"\noverall, wall clock (start-up and model loading included): {60 * args.clips / wall:.1f} "
               f"clips/min ({wall:.1f} s for {args.clips} clips)")
-        print(f"steady state (models loaded), {args.workers} worker(s) x 60 / {per_clip:.3f} s per clip (median): "
-              f"{args.workers * 60 / per_clip:.1f} clips/min")
-        import resource
-
+        print(f"steady state (models loaded), {args.workers} worker(s) x 60 / {per_clip:.3f} s per clip "
+              f"(median): {args.workers * 60 / per_clip:.1f} clips/min")
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak resident memory: this process {own:.0f} MiB, largest worker process {kids:.0f} MiB")

@@ -1,13 +1,14 @@
 """Score the LoRA grid's members on MELD dev and EmoryNLP dev (never trained on) and the ensembles they would
 make with the shipped MLP head, on the CPU, with the original base MiniLM (as ``analyze`` loads them).
 
-    python tools/text_ensemble_check.py --grid OUT_OF_text_lora_grid.sh [--json docs/model_cards/text_lora_grid.json]
+    python tools/text_ensemble_check.py --grid OUT_OF_text_lora_grid.sh \\
+        [--json docs/model_cards/text_lora_grid.json]
 
-Also lists the MELD dev scores the GPU run printed (``DESIGN/sSEED/report.json``, float16 base), for designs
-whose adapters were not kept. Designs are the grid's folders (``DESIGN/sSEED/lora_sSEED``); the shipped members (``lora_s0..2`` of the
-shipped folder) join the design ``ctx3``. For each design: members' weighted F1 (mean ± std), and each
-triple of consecutive seeds as an ensemble with the head at the shipped weight (1/3), as shipped, and
-all of a design's seeds as one ensemble.
+Also lists the MELD dev scores the GPU run printed (``DESIGN/sSEED/report.json``, float16 base), for
+designs whose adapters were not kept. Designs are the grid's folders (``DESIGN/sSEED/lora_sSEED``); the
+shipped members (``lora_s0..2`` of the shipped folder) join the design ``ctx3``. For each design:
+members' weighted F1 (mean ± std), and each triple of consecutive seeds as an ensemble with the head at
+the shipped weight (1/3), as shipped, and all of a design's seeds as one ensemble.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from emoreason.io.atomic import atomic_write_text
 from emoreason.perception.text.ensemble import TextEnsemble
 from emoreason.perception.text.lora import LoraTextModel
 from emoreason.training.text.data import load_emorynlp, load_meld
 from emoreason.training.text.model import metrics
+
+
+def with_head(lora_probs: list[np.ndarray], head_probs: np.ndarray, head_weight: float) -> np.ndarray:
+    """The ensemble's probabilities: the LoRA members' averaged, joined with the head's at ``head_weight``."""
+    return head_weight * head_probs + (1 - head_weight) * np.mean(lora_probs, 0)
 
 
 def main() -> int:
@@ -51,34 +58,35 @@ def main() -> int:
             probs[seed] = {k: model.predict_proba(s.texts, s.history) for k, s in sets.items()}
             meta = meta or model.meta
         seeds = sorted(probs)
-        row: dict = {"seeds": seeds, "spec": {k: meta[k] for k in ("rank", "context_turns", "max_length", "epochs")}}
+        row: dict = {"seeds": seeds,
+                     "spec": {k: meta[k] for k in ("rank", "context_turns", "max_length", "epochs")}}
         for k in sets:
             f = [wf1[k](probs[s][k]) for s in seeds]
             row[f"{k}_members"] = {"per_seed": f, "mean": float(np.mean(f)), "std": float(np.std(f))}
             triples = [seeds[i:i + 3] for i in range(0, len(seeds) - 2, 3)]
-            ens = [wf1[k](args.head_weight * head[k] + (1 - args.head_weight) * np.mean([probs[s][k] for s in t], 0))
-                   for t in triples]
+            ens = [wf1[k](with_head([probs[s][k] for s in t], head[k], args.head_weight)) for t in triples]
             row[f"{k}_ensembles"] = {"triples": triples, "per_triple": ens, "mean": float(np.mean(ens)),
                                      "std": float(np.std(ens))}
-            row[f"{k}_all_seeds_ensemble"] = wf1[k](args.head_weight * head[k] + (1 - args.head_weight)
-                                                    * np.mean([probs[s][k] for s in seeds], 0))
+            row[f"{k}_all_seeds_ensemble"] = wf1[k](with_head([probs[s][k] for s in seeds], head[k],
+                                                              args.head_weight))
         report["designs"][design] = row
         print(f"{design:7s} " + " | ".join(
             f"{k}: members {row[k + '_members']['mean']:.4f} ± {row[k + '_members']['std']:.4f}, "
             f"ensembles {row[k + '_ensembles']['mean']:.4f} ± {row[k + '_ensembles']['std']:.4f} "
-            f"(n={len(row[k + '_ensembles']['per_triple'])}), all {len(seeds)} seeds {row[k + '_all_seeds_ensemble']:.4f}"
+            f"(n={len(row[k + '_ensembles']['per_triple'])}), "
+            f"all {len(seeds)} seeds {row[k + '_all_seeds_ensemble']:.4f}"
             for k in sets), flush=True)
-    for rep in sorted(args.grid.glob("*/s*/report.json")):  # what the GPU measured (float16 base), every design
+    # what the GPU measured (float16 base), every design
+    for rep in sorted(args.grid.glob("*/s*/report.json")):
         r = json.loads(rep.read_text())
         for seed, v in r["seeds"].items():
             gpu = report.setdefault("gpu_meld_dev_members", {}).setdefault(rep.parts[-3], {})
             gpu[seed] = v["final"]["weighted_f1"]
     for design, gpu in sorted(report.get("gpu_meld_dev_members", {}).items()):
-        print(f"{design:7s} on the GPU: MELD dev members {np.mean(list(gpu.values())):.4f} ± {np.std(list(gpu.values())):.4f} "
+        values = list(gpu.values())
+        print(f"{design:7s} on the GPU: MELD dev members {np.mean(values):.4f} ± {np.std(values):.4f} "
               f"(seeds {', '.join(sorted(gpu))})")
     if args.json is not None:
-        from emoreason.io.atomic import atomic_write_text
-
         atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
     return 0
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The LoRA grid of the text card, as it ran on one GPU (NVIDIA H200, 2026-11-26): every design trained with
 # seeds 0, 1, 2 as parallel processes on the one GPU (MiniLM is small: 6 at once took 114 s, 12 at once 185 s),
-# plus seeds 3-8 of the shipped design. Each process is a plain text_finetune run into OUT/DESIGN/sSEED.
+# plus seeds 3-8 of the shipped design. Each process is one finetune run into OUT/DESIGN/sSEED.
 # Then, on any machine holding the original base: python tools/text_ensemble_check.py --grid OUT
 #
 #   tools/text_lora_grid.sh DATA MINILM_DIR OUT [DESIGN ...]      (designs: ctx1 ctx3 ctx5 ctx5lr ctx8 lr2e4 r32)

@@ -4,7 +4,8 @@ design trained with seeds 0, 1, 2 and written out (seed 0's adapters).
 Made for one GPU run (about 6 minutes on an H100); it works on a CPU too, slowly. Every configuration's
 per-epoch dev scores are written to ``OUT/sweep.jsonl`` as they finish, so a cut-off run keeps what it did.
 
-    python tools/text_lora_sweep.py --data ../shared/data --out /tmp/sweep [--minilm-dir DIR --base-sha256 HEX]
+    python tools/text_lora_sweep.py --data ../shared/data --out /tmp/sweep \\
+        [--minilm-dir DIR --base-sha256 HEX]
 
 The choice is made on MELD dev, which also gives the reported score: the reported numbers are therefore
 optimistic by the selection (the model card says so).
@@ -21,8 +22,9 @@ from emoreason.perception.text.lora import LoraSpec
 from emoreason.perception.text.sentence_encoder import default_minilm_dir
 from emoreason.training.text import finetune as text_finetune
 
-BASE = {"epochs": 6, "lr": 5e-4, "batch_size": 32, "dropout": 0.1, "weight_decay": 0.01, "context_dropout": 0.3,
-        "class_weight_power": 0.5, "label_smoothing": 0.0, "full_finetune": False, "add_emorynlp": False}
+BASE = {"epochs": 6, "lr": 5e-4, "batch_size": 32, "dropout": 0.1, "weight_decay": 0.01,
+        "context_dropout": 0.3, "class_weight_power": 0.5, "label_smoothing": 0.0, "full_finetune": False,
+        "add_emorynlp": False}
 GRID = [  # (name, spec changes, config changes)
     ("r16_ctx3", {}, {}),
     ("r16_ctx0", {"context_turns": 0}, {}),
@@ -46,7 +48,8 @@ def main() -> int:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--only", nargs="*", default=None, help="names from the grid to run")
     ap.add_argument("--budget-s", type=float, default=1e9,
-                    help="skip the rest of the grid when it would leave too little time for the 3 final seeds")
+                    help="skip the rest of the grid when it would leave too little time for the 3 final "
+                         "seeds")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: first N utterances only")
     ap.add_argument("--epochs", type=int, default=0, help="smoke test: override every configuration's epochs")
     args = ap.parse_args()
@@ -73,7 +76,8 @@ def main() -> int:
         results[name] = (hist[-1]["dev_weighted_f1"], spec, cfg)
         with open(log_path, "a") as f:
             f.write(json.dumps({"name": name, "spec": spec.__dict__, "config": cfg, "history": hist,
-                                "final": {k: report["seeds"]["0"]["final"][k] for k in ("weighted_f1", "macro_f1")},
+                                "final": {k: report["seeds"]["0"]["final"][k]
+                                          for k in ("weighted_f1", "macro_f1")},
                                 "seconds": round(time.time() - t0, 1)}) + "\n")
         seconds.append({"seconds": time.time() - t0})
         print(f"== {name}: dev wF1 {hist[-1]['dev_weighted_f1']:.4f} ({time.time() - t0:.0f} s)", flush=True)

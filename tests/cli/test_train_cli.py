@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from emoreason.cli.main import main
+from emoreason.errors import ConfigError
 from emoreason.training import face as face_model
 from emoreason.training import fusion as fusion_calibration
+from emoreason.training.default_models import package_models_dir, select_stages, train_default_models
 from emoreason.training.text import finetune as text_finetune
 from emoreason.training.text import model as text_model
 from emoreason.training.voice import model as voice_model
@@ -28,21 +30,22 @@ def _arg(argv: list[str], flag: str) -> str:
 
 def test_every_stage_runs_in_order_into_the_output_folder(tmp_path, calls, capfd):
     out, rep = tmp_path / "models", tmp_path / "reports"
-    assert main(["train-default-models", "--data", str(tmp_path), "--out", str(out), "--reports", str(rep)]) == 0
+    assert main(["train-default-models", "--data", str(tmp_path), "--out", str(out),
+                 "--reports", str(rep)]) == 0
     assert [name for name, _ in calls] == ["voice", "face", "text", "lora", "fusion"]
     argv = dict(calls)
-    assert _arg(argv["voice"], "--out") == str(out / "voice") and _arg(argv["voice"], "--data") == str(tmp_path)
+    assert _arg(argv["voice"], "--out") == str(out / "voice")
+    assert _arg(argv["voice"], "--data") == str(tmp_path)
     assert _arg(argv["voice"], "--report") == str(rep / "voice_cv.json")
     assert _arg(argv["face"], "--out") == str(out / "face")
     assert _arg(argv["text"], "--out") == _arg(argv["lora"], "--out") == str(out / "text")
-    assert _arg(argv["fusion"], "--out") == str(out / "fusion.json") and _arg(argv["fusion"], "--models") == str(out)
+    assert _arg(argv["fusion"], "--out") == str(out / "fusion.json")
+    assert _arg(argv["fusion"], "--models") == str(out)
     assert not (out / "text" / "lora_s0").exists()  # the lora stage writes its own members
     assert "[5/5] fusion done" in capfd.readouterr().err  # progress goes to the terminal's stderr
 
 
 def test_skipping_lora_copies_the_shipped_members_so_the_text_model_is_complete(tmp_path, calls):
-    from emoreason.cli.train import package_models_dir
-
     out = tmp_path / "models"
     assert main(["train-default-models", "--data", str(tmp_path), "--out", str(out), "--reports",
                  str(tmp_path / "r"), "--skip", "lora"]) == 0
@@ -69,3 +72,14 @@ def test_a_failing_stage_stops_the_run_with_a_non_zero_exit(tmp_path, monkeypatc
                  "--reports", str(tmp_path / "r"), "--skip", "lora"])
     assert code != 0 and "the face stage failed (exit 3)" in capsys.readouterr().err
     assert [name for name, _ in calls] == ["voice"]  # nothing after the failed stage ran
+
+
+def test_the_library_function_runs_the_stages_without_the_command_line(tmp_path, calls):
+    lines: list[str] = []
+    out = train_default_models(["fusion", "face"], tmp_path, out=tmp_path / "m", reports=tmp_path / "r",
+                               log=lines.append)
+    assert out == tmp_path / "m" and [name for name, _ in calls] == ["face", "fusion"]
+    assert lines[0].startswith("lora skipped") and lines[-1].startswith("[2/2] fusion done")
+    assert select_stages("", "lora,voice") == ["face", "text", "fusion"]
+    with pytest.raises(ConfigError, match="unknown stage"):
+        train_default_models(["speech"], tmp_path)

@@ -22,7 +22,8 @@ from fake_perception import CLIP_NAMES, make_clip  # noqa: E402
 @pytest.fixture(autouse=True)
 def _fake_perceiver_importable(monkeypatch) -> None:
     """Make ``fake_perception`` importable in subprocesses and Ray workers too."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p))
+    paths = (str(HERE), os.environ.get("PYTHONPATH"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
 
 
 @pytest.fixture(scope="session")

@@ -78,8 +78,9 @@ def perceive(path: str, subtitle: str | None, options) -> object:
     voice = ModalityOutput("voice", True, scores=scores, series={"prosody": prosody})
     transcript = "" if subtitle is not None else f"words of {Path(path).stem}"
     text = ModalityOutput("text", True, scores=scores, details={"transcript": transcript})
+    explanation = f"At 0.6 s the face moved. Overall: {model_label} (face 60%, voice 40%)."
     result = Result(input=path, duration=info.duration, label=model_label, scores=scores, valence=0.0,
-                    arousal=0.0, explanation=f"At 0.6 s the face moved. Overall: {model_label} (face 60%, voice 40%).",
+                    arousal=0.0, explanation=explanation,
                     transcript=transcript, provenance={"models": {"fake": "1"}})
     return ClipPerception(result=result, outputs={"face": face, "voice": voice, "text": text},
                           duration=info.duration, video_fps=info.fps, transcript=transcript)

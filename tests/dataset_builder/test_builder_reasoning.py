@@ -73,7 +73,8 @@ def test_chat_retries_server_errors_then_fails_clearly(fake_llm):
 
 def test_unreachable_endpoint_and_bad_urls():
     with pytest.raises(ReasoningError, match="no usable answer"):
-        ChatEndpoint("http://127.0.0.1:9/v1", "m", retries=0, timeout=2).chat([{"role": "user", "content": "x"}])
+        endpoint = ChatEndpoint("http://127.0.0.1:9/v1", "m", retries=0, timeout=2)
+        endpoint.chat([{"role": "user", "content": "x"}])
     for url in ("ftp://127.0.0.1/v1", "127.0.0.1:8080", "file:///etc/passwd"):
         with pytest.raises(ConfigError):
             ChatEndpoint(url, "m")

@@ -49,9 +49,9 @@ def test_records_hold_every_stage(built):
     assert happy["audio_description"] == "loud, fast, rising pitch, sounding happy"
     assert happy["subtitle"] == "words of happy_a" and happy["subtitle_source"] == "asr"
     assert happy["coarse_caption"] == (
-        "This person in the video is on camera, face visible in 100% of the sampled frames. The person's "
-        "expression and actions include Cheeks raised in a smile, and the person's tone is loud, fast, rising "
-        "pitch, sounding happy. Saying: words of happy_a")
+        "This person in the video is on camera, face visible in 100% of the sampled frames. The "
+        "person's expression and actions include Cheeks raised in a smile, and the person's tone is loud, "
+        "fast, rising pitch, sounding happy. Saying: words of happy_a")
     assert happy["reasoning"].endswith("feels happy.") and happy["reasoning_check"]["contradicts"] is False
     assert (out / happy["image"]).read_bytes()[:2] == b"\xff\xd8"  # a JPEG
     assert (out / happy["series"]["aus"]).read_text().startswith("time,AU01")

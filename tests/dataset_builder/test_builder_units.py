@@ -32,7 +32,7 @@ def test_csv_manifest_resolves_relative_paths_and_keeps_labels(tmp_path):
                                     "/abs/two.mp4,,,clip 2\n", encoding="utf-8")
     one, two = load_manifest(tmp_path / "m.csv")
     assert one == ClipSpec("one", str((tmp_path / "v/one.mp4").resolve()), "happy", "hello there")
-    assert two.clip_id == "clip_2" and two.path == "/abs/two.mp4" and two.label is None and two.subtitle is None
+    assert two == ClipSpec("clip_2", "/abs/two.mp4", None, None)
 
 
 @pytest.mark.parametrize("text, error", [("name,label\nx.mp4,happy\n", "needs a 'path' column"),

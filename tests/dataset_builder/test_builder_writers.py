@@ -20,10 +20,12 @@ from emoreason.dataset_builder.writers import (
 )
 from emoreason.errors import ConfigError
 
-MERR_COMMON = {"AU_list", "visual_prior_list", "audio_prior_list", "peak_index", "peak_AU_list", "pseu_emotion"}
+MERR_COMMON = {"AU_list", "visual_prior_list", "audio_prior_list", "peak_index", "peak_AU_list",
+               "pseu_emotion"}
 
 
-def record(cid: str, label: str | None, reasoning: str = "", contradicts: bool = False, subtitle: str = "hi") -> dict:
+def record(cid: str, label: str | None, reasoning: str = "", contradicts: bool = False,
+           subtitle: str = "hi") -> dict:
     return {
         "id": cid, "video": f"/v/{cid}.mp4", "image": f"frames/{cid}.jpg", "label": label, "frame_count": 25,
         "subtitle": subtitle, "audio_description": "loud, fast", "coarse_caption": f"caption of {cid}",
@@ -100,7 +102,8 @@ def test_sharegpt_round_trip_and_seeded_prompts(tmp_path):
     alone = sharegpt_entries([RECORDS[0]], seed=3)[0]
     assert alone["conversations"][2] == conv[2]
     images = sharegpt_entries(RECORDS, seed=3, media="image")
-    assert images[0]["image"] == "frames/c1.jpg" and images[0]["conversations"][0]["value"].startswith("<image>\n")
+    assert images[0]["image"] == "frames/c1.jpg"
+    assert images[0]["conversations"][0]["value"].startswith("<image>\n")
     (tmp_path / "bad.json").write_text('[{"id": 1}]')
     with pytest.raises(ConfigError):
         read_sharegpt(tmp_path / "bad.json")

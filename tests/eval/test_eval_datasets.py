@@ -103,8 +103,9 @@ def test_dialogue_context_is_the_earlier_turns_of_the_same_dialogue(meld_tree, e
     assert emory["s1_e15_c1_u4"] == ["Coffee.", "I am so happy!", "Relax."]  # an excluded turn still counts
     train = {it.id: it.meta["context"] for it in get_adapter("emorynlp").load(emorynlp_tree, "train").items}
     assert train == {"s01_e01_c01_u001": [], "s01_e01_c01_u003": ["There's nothing to tell!", "C'mon!"]}
-    rows = [{"d": "a", "t": "10", "x": "late"}, {"d": "a", "t": "2", "x": "early"}, {"d": "b", "t": "1", "x": "b1"},
-            {"d": "a", "t": "3", "x": "mid"}, {"d": "a", "t": "11", "x": "last"}]
+    rows = [{"d": "a", "t": "10", "x": "late"}, {"d": "a", "t": "2", "x": "early"},
+            {"d": "b", "t": "1", "x": "b1"}, {"d": "a", "t": "3", "x": "mid"},
+            {"d": "a", "t": "11", "x": "last"}]
     ctx = dialogue_context(rows, lambda r: r["d"], lambda r: r["t"], lambda r: r["x"], turns=2)
     assert ctx == [["early", "mid"], [], [], ["early"], ["mid", "late"]]  # numeric turn order, not file order
 

@@ -172,8 +172,8 @@ def test_pipeline_systems_compare_face_models_on_face_sets_only():
     systems, _ = pipeline_systems(av, ["face", "voice", "all"], ["default"],
                                   face_models=["default", "facex", "fer", "facex"])
     assert list(systems) == ["default[face]", "default[face; face facex]", "default[face; face fer]",
-                             "default[voice]", "default[face+voice+text]", "default[face+voice+text; face facex]",
-                             "default[face+voice+text; face fer]"]
+                             "default[voice]", "default[face+voice+text]",
+                             "default[face+voice+text; face facex]", "default[face+voice+text; face fer]"]
     assert systems["default[face; face facex]"] == PipelineSystem(("face",), None, 5.0, "facex")
     assert systems["default[face]"].face_model is None
     with pytest.raises(ConfigError, match="face model"):
@@ -217,7 +217,7 @@ def test_constant_baseline_system():
 
 
 def test_speaker_clips_system_reads_each_speaker_once_and_records_group_failures(monkeypatch, tmp_path):
-    import emoreason.pipeline.clips as sc
+    import emoreason.eval.systems as sc
     from emoreason.errors import InputNotFoundError as Missing
     from emoreason.eval.systems import SpeakerClipsSystem, speaker_groups
 
@@ -238,7 +238,8 @@ def test_speaker_clips_system_reads_each_speaker_once_and_records_group_failures
     systems, notes = pipeline_systems(data, ["voice"], ["default"], voice_by_speaker=True)
     assert list(systems) == ["default[voice]", "default[voice; by speaker]"] and not notes
     assert isinstance(systems["default[voice; by speaker]"], SpeakerClipsSystem)
-    preds = run_system(systems["default[voice; by speaker]"], "s", items, tmp_path / "s.jsonl", progress=False)
+    preds = run_system(systems["default[voice; by speaker]"], "s", items, tmp_path / "s.jsonl",
+                       progress=False)
     assert calls == [["c0.wav", "c1.wav", "c2.wav"], ["c3.wav", "c4.wav"], ["c5.wav"]]  # each group once
     assert [p.ok for p in preds] == [True, True, True, False, False, True]
     assert "speaker group of 2 clips failed" in preds[4].error and "c3.wav not found" in preds[4].error

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import confusion_matrix, f1_score, recall_score
 
 from emoreason.labels import CANONICAL
 from emoreason.training.text.data import load_meld
 from emoreason.training.text.model import fit_temperature, main, metrics, vader_rule, without_overlap
 
-MELD_CSV = """Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime
-1,Hi there.,A,neutral,neutral,1,0,1,1,"00:00:01,000","00:00:02,000"
-2,I’m so happy!,B,joy,positive,1,1,1,1,"00:00:02,000","00:00:03,000"
-3,Go away.,A,anger,negative,0,1,1,1,"00:00:02,000","00:00:03,000"
-4,What?,B,surprise,negative,0,0,1,1,"00:00:01,000","00:00:02,000"
-5,No way.,A,surprise,negative,10,0,1,1,"00:00:01,000","00:00:02,000"
-"""
+MELD_CSV = (
+    "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+    '1,Hi there.,A,neutral,neutral,1,0,1,1,"00:00:01,000","00:00:02,000"\n'
+    '2,I’m so happy!,B,joy,positive,1,1,1,1,"00:00:02,000","00:00:03,000"\n'
+    '3,Go away.,A,anger,negative,0,1,1,1,"00:00:02,000","00:00:03,000"\n'
+    '4,What?,B,surprise,negative,0,0,1,1,"00:00:01,000","00:00:02,000"\n'
+    '5,No way.,A,surprise,negative,10,0,1,1,"00:00:01,000","00:00:02,000"\n'
+)
 
 
 @pytest.fixture()
@@ -57,6 +59,24 @@ def test_vader_rule_and_metrics():
     m = metrics(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]))
     assert m["accuracy"] == 0.75 and m["recall"]["neutral"] == 0.5 and m["recall"]["happy"] == 1.0
     assert m["confusion"][0][:2] == [1, 1]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_metrics_equal_sklearn_with_every_canonical_class(seed):
+    """The scores the text model card reports: sklearn's, with the fixed list of all 7 classes and
+    zero_division=0 (classes missing from both sides included), to the last bit."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 500))
+    y = rng.integers(0, int(rng.integers(1, len(CANONICAL) + 1)), n)  # some classes may never occur
+    pred = np.where(rng.random(n) < 0.5, y, rng.integers(0, int(rng.integers(1, len(CANONICAL) + 1)), n))
+    labels = list(range(len(CANONICAL)))
+    m = metrics(y, pred)
+    assert m["weighted_f1"] == f1_score(y, pred, labels=labels, average="weighted", zero_division=0)
+    assert m["macro_f1"] == f1_score(y, pred, labels=labels, average="macro", zero_division=0)
+    assert m["accuracy"] == float((y == pred).mean())
+    recall = recall_score(y, pred, labels=labels, average=None, zero_division=0)
+    assert list(m["recall"]) == list(CANONICAL) and list(m["recall"].values()) == recall.tolist()
+    assert m["confusion"] == confusion_matrix(y, pred, labels=labels).tolist()
 
 
 def test_missing_data_is_a_one_line_error(tmp_path, capsys):

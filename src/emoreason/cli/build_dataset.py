@@ -1,4 +1,11 @@
-"""``emoreason build-dataset VIDEOS_DIR_OR_MANIFEST -o OUT/``: MERR-style instruction data from videos."""
+"""``emoreason build-dataset VIDEOS_DIR_OR_MANIFEST -o OUT/``: MERR-style instruction data from videos.
+
+Parses the arguments into :class:`~emoreason.dataset_builder.builder.BuildOptions` and calls
+:func:`emoreason.dataset_builder.runner.build_dataset` (local worker processes) or
+:func:`emoreason.dataset_builder.distributed.build_dataset_ray` (``--backend ray``). Those two modules are
+imported inside :func:`run`: the runner's exports load the multimodal-LLM package (transformers, torch),
+the Ray backend loads ray, and every ``emoreason`` command imports this module to list its options.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import argparse
 import os
 import sys
 
+from emoreason.dataset_builder.builder import DEFAULT_PERCEIVER, BuildOptions
 from emoreason.labels import LABEL_MAPS
 
 
@@ -26,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="label set of the manifest's 'label' column (default canonical)")
     p.add_argument("--reasoning", choices=["offline", "llm"], default="offline",
                    help="fine-grained reasoning by our explanation (offline) or an LLM (default offline)")
-    p.add_argument("--llm-url", help="OpenAI-compatible endpoint for --reasoning llm, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--llm-url",
+                   help="OpenAI-compatible endpoint for --reasoning llm, e.g. http://127.0.0.1:8080/v1")
     p.add_argument("--llm-model", help="model name to ask that endpoint for")
     p.add_argument("--vlm-url", help="OpenAI-compatible vision endpoint for scene descriptions (optional)")
     p.add_argument("--vlm-model", help="vision-language model name for --vlm-url")
@@ -48,8 +57,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emoreason.dataset_builder.builder import DEFAULT_PERCEIVER, BuildOptions
-
     options = BuildOptions(seed=args.seed, fps=args.fps, modalities=args.modalities, label_set=args.labels,
                            reasoning=args.reasoning, llm_url=args.llm_url, llm_model=args.llm_model,
                            vlm_url=args.vlm_url, vlm_model=args.vlm_model, features=args.features,
@@ -67,12 +74,5 @@ def run(args: argparse.Namespace) -> int:
         summary = build_dataset(args.source, args.output, options, workers=args.workers, progress=progress,
                                 keep_contradictions=args.keep_contradictions, limit=args.limit,
                                 max_tasks_per_child=args.max_tasks_per_child)
-    e = summary.exported
-    print(f"{summary.done}/{summary.clips} clips built ({summary.processed_this_run} this run, "
-          f"{summary.skipped_as_done} already done), {summary.failed} failed "
-          f"(see {summary.out_dir}/failed.jsonl); exported MERR coarse {e['merr_coarse']}, fine {e['merr_fine']}, "
-          f"ShareGPT {e['sharegpt']}; {summary.wall_seconds:.1f} s", file=sys.stderr)
-    if summary.features is not None:
-        print(f"feature cache: {summary.features['clips_cached']} clips in {summary.features['cache']} "
-              f"(recipe for train-llm: {summary.features['recipe']})", file=sys.stderr)
+    print(summary.describe(), file=sys.stderr)
     return 0 if summary.done > 0 else 1

@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoreason.errors import ConfigError
+from emoreason.eval.datasets import DATASET_NAMES
+from emoreason.eval.evaluate import evaluate
+from emoreason.eval.reasoning_metrics import LlmJudge
+from emoreason.eval.report import summary_table
+from emoreason.perception.face.analyzer import FACE_MODELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from emoreason.eval.datasets import DATASET_NAMES
-
     p = sub.add_parser(
         "eval",
         help="evaluate on a corpus (RAVDESS, MELD, ... or a CSV manifest) and write a report",
@@ -67,9 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--face-model",
         action="append",
         dest="face_models",
-        choices=["default", "fer", "facex", "pool", "head"],
-        help="the face expression model of the default pipeline; repeat to compare, e.g. --face-model default "
-        "--face-model facex --face-model fer (default: default)",
+        choices=FACE_MODELS,
+        help="the face expression model of the default pipeline; repeat to compare, e.g. "
+        "--face-model default --face-model facex --face-model fer (default: default)",
     )
     p.add_argument(
         "--voice-by-speaker",
@@ -96,13 +98,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emoreason.eval.evaluate import evaluate
-    from emoreason.eval.reasoning_metrics import LlmJudge
-
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
-    if args.bootstrap < 0:
-        raise ConfigError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
     models = [] if args.no_pipeline else (args.models or ["default"])
     judge = LlmJudge(args.judge_url, args.judge_model, args.judge_key_env) if args.judge_url else None
     report = evaluate(
@@ -133,24 +128,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {args.output / 'report.md'}", file=sys.stderr)
     return 0
 
-
-def summary_table(report: dict) -> str:
-    d = report["dataset"]
-    lines = [
-        f"{d['name']} {d['split'] or ''}: {d['n_items']} items, {d['n_excluded']} excluded",
-        f"{'system':<28} {'scored':>7} {'failed':>6} {'acc/WAR':>8} {'UAR':>7} {'macroF1':>8} {'wF1':>7}"
-        f" {'UAR(all)':>9}",
-    ]
-    for name, s in report["systems"].items():
-        m = s.get("metrics", {})
-
-        def v(key: str, m: dict = m) -> str:
-            return f"{m[key]['value']:.3f}" if key in m else "-"
-
-        strict = s.get("metrics_failures_as_wrong", {}).get("uar")
-        lines.append(
-            f"{name:<28} {s['n_scored']:>7} {s['n_failed']:>6} {v('accuracy'):>8} {v('uar'):>7} "
-            f"{v('macro_f1'):>8} {v('weighted_f1'):>7} {v('uar') if strict is None else f'{strict:.3f}':>9}"
-        )
-    lines.append("UAR(all): failed items counted as wrong")
-    return "\n".join(lines)

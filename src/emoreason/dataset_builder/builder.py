@@ -22,9 +22,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from emoreason import __version__
+from emoreason.api import build_result, run_perception
 from emoreason.errors import ConfigError, UnsupportedFormatError
 from emoreason.io.atomic import atomic_write_bytes, atomic_write_text
+from emoreason.io.media import probe, read_frame_at
 from emoreason.labels import get_label_map
 from emoreason.perception.base import ModalityOutput
 from emoreason.result import Result
@@ -66,7 +70,8 @@ class BuildOptions:
             raise ConfigError(f"fps must be in (0, 60], got {self.fps}")
         unknown = [m for m in self.modalities.split(",") if m.strip() not in ("face", "voice", "text", "all")]
         if unknown or not self.modalities.strip():
-            raise ConfigError(f"modalities must be a comma-separated subset of face,voice,text; got {self.modalities!r}")
+            raise ConfigError("modalities must be a comma-separated subset of face,voice,text; "
+                              f"got {self.modalities!r}")
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"JPEG quality must be 1..100, got {self.jpeg_quality}")
         get_label_map(self.label_set)
@@ -89,10 +94,7 @@ class ClipPerception:
 
 
 def default_perceiver(path: str, subtitle: str | None, options: BuildOptions) -> ClipPerception:
-    """emoreason's own perception (faces, voice, words) and fusion."""
-    from emoreason.api import build_result, run_perception
-    from emoreason.io.media import probe
-
+    """emoreason's own perception (face, voice, text) and fusion."""
     info = probe(path)
     if info.kind != "video":
         raise UnsupportedFormatError(f"{path}: holds no video stream (a {info.kind} file)")
@@ -163,9 +165,11 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
         if options.reasoning == "llm":
             endpoint = ChatEndpoint(options.llm_url or "", options.llm_model or "", api_key=_api_key(),
                                     seed=options.seed)
-            reasoning, reasoning_source = endpoint.chat(merr_question(caption, label)), f"llm:{options.llm_model}"
+            reasoning = endpoint.chat(merr_question(caption, label))
+            reasoning_source = f"llm:{options.llm_model}"
         else:
-            reasoning, reasoning_source = offline_reasoning(perc.result.explanation, label, perc.result.label), "offline"
+            reasoning = offline_reasoning(perc.result.explanation, label, perc.result.label)
+            reasoning_source = "offline"
         check = check_consistency(reasoning, label) if reasoning else None
     lap("reasoning")
 
@@ -193,7 +197,8 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
         "pseudo_label": labels.to_dict(),
         "reasoning": reasoning,
         "reasoning_source": reasoning_source,
-        "reasoning_check": None if check is None else {"contradicts": check.contradicts, "reason": check.reason},
+        "reasoning_check": (None if check is None
+                            else {"contradicts": check.contradicts, "reason": check.reason}),
         "explanation": perc.result.explanation,
         "modalities": {m: {"used": o.usable, "reason": o.reason,
                            "label": max(o.scores, key=o.scores.get) if o.usable and o.scores else None}
@@ -242,10 +247,6 @@ def _peak_dict(peak: PeakFrame | None, fps: float | None, t: float) -> dict[str,
 
 
 def _peak_jpeg(path: str, t: float, quality: int) -> bytes:
-    from PIL import Image
-
-    from emoreason.io.media import read_frame_at
-
     rgb = read_frame_at(path, t)
     if rgb is None:
         raise UnsupportedFormatError(f"{path}: no video frame could be read at {t:.2f} s")

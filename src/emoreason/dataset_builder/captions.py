@@ -46,7 +46,8 @@ def prosody_summary(prosody: Any) -> dict[str, float]:
         return {}
     durations = (prosody["end"] - prosody["start"]).clip(lower=1e-3).to_numpy(dtype=float)
     out: dict[str, float] = {"speech_seconds": float(durations.sum()), "segments": float(len(prosody))}
-    for col in ("energy_mean_db", "rate_syl_s", "f0_slope_st_s", "f0_range_st", "f0_mean_hz", "voiced_fraction"):
+    for col in ("energy_mean_db", "rate_syl_s", "f0_slope_st_s", "f0_range_st", "f0_mean_hz",
+                "voiced_fraction"):
         if col not in prosody.columns:
             continue
         vals = prosody[col].to_numpy(dtype=float)
@@ -120,5 +121,6 @@ def visual_description(face_details: Mapping[str, Any] | None, scene: str | None
 def coarse_caption(visual: str, expression: str, tone: str, subtitle: str) -> str:
     """MERR's coarse caption: ``This person in the video is {visual}. ... Saying: {subtitle}``."""
     said = subtitle.strip() or "(nothing audible)"
-    return COARSE_TEMPLATE.format(visual=visual.strip().rstrip("."), expression=expression.strip().rstrip("."),
+    return COARSE_TEMPLATE.format(visual=visual.strip().rstrip("."),
+                                  expression=expression.strip().rstrip("."),
                                   tone=tone.strip().rstrip("."), subtitle=said)

@@ -6,7 +6,8 @@ writes its own files there, exactly as the local worker processes do; the driver
 Resuming, determinism and failure handling are therefore those of :mod:`emoreason.dataset_builder.runner`:
 a clip whose Ray task dies twice (node lost, out of memory) is recorded as failed.
 
-Without ``address`` a local Ray instance is started (how the tests exercise this module).
+Without ``address`` a local Ray instance is started (how the tests exercise this module). ray is
+imported inside :func:`build_dataset_ray` (an optional extra, and heavy).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from .runner import (
 
 
 def build_dataset_ray(source: str | Path, out_dir: str | Path, options: BuildOptions | None = None, *,
-                      address: str | None = None, num_cpus: int | None = None, max_in_flight: int | None = None,
+                      address: str | None = None, num_cpus: int | None = None,
+                      max_in_flight: int | None = None,
                       keep_contradictions: bool = False, limit: int | None = None,
                       progress: bool = True) -> BuildSummary:
     """Like :func:`emoreason.dataset_builder.runner.build_dataset`, with each clip a Ray task (1 CPU each)."""

@@ -30,7 +30,8 @@ class ClipSpec:
 
 
 def safe_id(text: str) -> str:
-    """A file-name-safe id: runs of characters other than letters, digits, ``.``, ``_``, ``-`` become ``_``."""
+    """A file-name-safe id: runs of characters other than letters, digits, ``.``, ``_``, ``-`` become
+    ``_``."""
     out = _SAFE_ID.sub("_", text).strip("._")
     if not out:
         raise ConfigError(f"cannot make a clip id from {text!r}")
@@ -47,7 +48,8 @@ def load_manifest(source: str | Path) -> list[ClipSpec]:
         raise InputNotFoundError(f"{src}: no such directory or manifest file")
     specs = _from_directory(src) if src.is_dir() else _from_csv(src)
     if not specs:
-        raise InputNotFoundError(f"{src}: no video files found (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
+        raise InputNotFoundError(f"{src}: no video files found "
+                                 f"(looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
     seen: dict[str, str] = {}
     for s in specs:
         if s.clip_id in seen:
@@ -84,7 +86,8 @@ def _from_csv(path: Path) -> list[ClipSpec]:
     except csv.Error as exc:
         raise ConfigError(f"{path}: not a readable CSV ({exc})") from None
     if "path" not in fields:
-        raise ConfigError(f"{path}: the manifest needs a 'path' column (found: {', '.join(fields) or 'none'})")
+        raise ConfigError(f"{path}: the manifest needs a 'path' column "
+                          f"(found: {', '.join(fields) or 'none'})")
     specs = []
     for lineno, raw in enumerate(rows, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}

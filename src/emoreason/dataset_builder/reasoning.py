@@ -26,7 +26,8 @@ from emoreason.errors import ConfigError
 
 MERR_SYSTEM_PROMPT = ("You are an emotion analysis expert. Please infer emotion label based on the given "
                       "the emotional features.")
-MERR_QUESTION = "{caption} Please sort out the correct emotional clues and infer why the person in the video feels {label}."
+MERR_QUESTION = ("{caption} Please sort out the correct emotional clues and infer why the person "
+                 "in the video feels {label}.")
 SCENE_PROMPT = ("Describe the person in this video frame and the scene around them in one or two sentences: "
                 "who they appear to be, what they wear, their posture and gestures, and the setting. "
                 "Do not guess their emotion.")
@@ -79,11 +80,12 @@ def check_consistency(text: str, label: str) -> Consistency:
         if lab is None:
             continue
         window = tokens[max(0, i - 3):i]
-        negated = (any(w in _NEGATORS for w in window) and not {"only", "just", "merely"} & set(window)) or any(
-            (a, b) in _NEGATING_PAIRS for a, b in zip(window, window[1:], strict=False))
+        negated = ((any(w in _NEGATORS for w in window) and not {"only", "just", "merely"} & set(window))
+                   or any((a, b) in _NEGATING_PAIRS for a, b in zip(window, window[1:], strict=False)))
         if negated:
             if lab == label:
-                return Consistency(True, f"negates the label: '... {' '.join(window)} {tok}'", tuple(mentioned))
+                return Consistency(True, f"negates the label: '... {' '.join(window)} {tok}'",
+                                   tuple(mentioned))
             continue
         if lab not in mentioned:
             mentioned.append(lab)

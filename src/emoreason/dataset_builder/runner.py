@@ -34,11 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from tqdm.auto import tqdm
+
 from emoreason.errors import ConfigError, ModelError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import get_label_map
 
 from .builder import BuildOptions, build_record, strip_private
+from .feature_cache import cache_features
 from .manifest import ClipSpec, load_manifest
 from .writers import write_jsonl, write_merr, write_sharegpt
 
@@ -68,26 +72,34 @@ class BuildSummary:
     out_dir: str
     features: dict[str, Any] | None = None  # the feature-cache step's counts (--features)
 
+    def describe(self) -> str:
+        """What the run did, in the lines ``emoreason build-dataset`` prints."""
+        e = self.exported
+        lines = [f"{self.done}/{self.clips} clips built ({self.processed_this_run} this run, "
+                 f"{self.skipped_as_done} already done), {self.failed} failed "
+                 f"(see {self.out_dir}/failed.jsonl); exported MERR coarse {e['merr_coarse']}, "
+                 f"fine {e['merr_fine']}, ShareGPT {e['sharegpt']}; "
+                 f"{self.wall_seconds:.1f} s"]
+        if self.features is not None:
+            lines.append(f"feature cache: {self.features['clips_cached']} clips in {self.features['cache']} "
+                         f"(recipe for train-llm: {self.features['recipe']})")
+        return "\n".join(lines)
+
 
 def process_clip(spec: ClipSpec, options: BuildOptions, out_dir: str) -> ClipOutcome:
     """Build one clip's record and store it (or the reason it failed). Never raises for a bad clip."""
     out = Path(out_dir)
     seed = int(hashlib.sha256(f"{options.seed}:{spec.clip_id}".encode()).hexdigest()[:8], 16)
     random.seed(seed)
-    with contextlib.suppress(ImportError):
-        import numpy as np
-
-        np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)
     try:
         record = build_record(spec, options, out)
     except SETUP_ERRORS:
         raise  # not this clip's fault: every clip would fail the same way, so the run stops
     except Exception as exc:  # noqa: BLE001 - any failure of one clip is logged, never stops the run
-        reason = f"{exc.__class__.__name__}: {exc}".strip()
-        atomic_write_text(out / "failed" / f"{spec.clip_id}.json",
-                          json.dumps({"id": spec.clip_id, "path": spec.path, "reason": reason}, sort_keys=True))
-        return ClipOutcome(spec.clip_id, False, reason)
-    atomic_write_text(out / "clips" / f"{spec.clip_id}.json", json.dumps(record, ensure_ascii=False, sort_keys=True))
+        return _record_failure(spec, out, f"{exc.__class__.__name__}: {exc}".strip())
+    atomic_write_text(out / "clips" / f"{spec.clip_id}.json",
+                      json.dumps(record, ensure_ascii=False, sort_keys=True))
     with contextlib.suppress(FileNotFoundError):
         (out / "failed" / f"{spec.clip_id}.json").unlink()
     return ClipOutcome(spec.clip_id, True, timings=record.get("_timings", {}))
@@ -120,7 +132,8 @@ def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions
 
         def record(o: ClipOutcome) -> None:
             outcomes.append(o)
-            _log_line(out, o, warn=bar is None)  # with a bar, failures show as its counter (reasons: build.log)
+            # with a bar, failures show as its counter (their reasons: build.log)
+            _log_line(out, o, warn=bar is None)
             if bar is not None:
                 bar.update(1)
                 if not o.ok:
@@ -146,8 +159,6 @@ def export_outputs(specs: Sequence[ClipSpec], out: Path, options: BuildOptions,
     exported = merge(specs, out, options, keep_contradictions)
     features = None
     if options.features:
-        from .feature_cache import cache_features
-
         features = cache_features(out, options.features)
     return exported, features
 
@@ -175,7 +186,8 @@ def run_pool(todo: Sequence[ClipSpec], options: BuildOptions, out_dir: str, work
     ctx = multiprocessing.get_context("spawn")
     while queue or suspects:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=max_tasks_per_child,
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                   max_tasks_per_child=max_tasks_per_child,
                                    initializer=_init_worker, initargs=(threads,))
         in_flight: dict[Future, tuple[ClipSpec, bool]] = {}
         broken = False
@@ -224,13 +236,19 @@ def _submit(pool: ProcessPoolExecutor, in_flight: dict, source: list[ClipSpec], 
 
 
 def _record_crash(spec: ClipSpec, out_dir: str) -> ClipOutcome:
-    reason = "worker process died while processing it (a crash, or killed for memory)"
-    atomic_write_text(Path(out_dir) / "failed" / f"{spec.clip_id}.json",
+    return _record_failure(spec, Path(out_dir),
+                           "worker process died while processing it (a crash, or killed for memory)")
+
+
+def _record_failure(spec: ClipSpec, out: Path, reason: str) -> ClipOutcome:
+    """Store why ``spec`` could not be used (``failed/<id>.json``, retried on the next run)."""
+    atomic_write_text(out / "failed" / f"{spec.clip_id}.json",
                       json.dumps({"id": spec.clip_id, "path": spec.path, "reason": reason}, sort_keys=True))
     return ClipOutcome(spec.clip_id, False, reason)
 
 
-def merge(specs: Sequence[ClipSpec], out: Path, options: BuildOptions, keep_contradictions: bool) -> dict[str, int]:
+def merge(specs: Sequence[ClipSpec], out: Path, options: BuildOptions,
+          keep_contradictions: bool) -> dict[str, int]:
     """Rebuild every merged output from the per-clip files, in manifest order (deterministic)."""
     records: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
@@ -252,7 +270,8 @@ def merge(specs: Sequence[ClipSpec], out: Path, options: BuildOptions, keep_cont
         "clips": len(specs), "records": len(records), "failed": len(failed),
         "merr_coarse": merr["coarse"], "merr_fine": merr["fine"], "sharegpt": n_video,
         "no_canonical_label": sum(1 for r in records if not r.get("label")),
-        "reasoning_contradicts_label": sum(1 for r in records if (r.get("reasoning_check") or {}).get("contradicts")),
+        "reasoning_contradicts_label": sum(1 for r in records
+                                           if (r.get("reasoning_check") or {}).get("contradicts")),
         "merr_rule_fired": sum(1 for r in records if r["pseudo_label"]["merr_rule"]),
         "merr_rule_agrees_with_model": sum(1 for r in records if r["pseudo_label"]["agree"] is True),
         "merr_rule_disagrees_with_model": sum(1 for r in records if r["pseudo_label"]["agree"] is False),
@@ -265,7 +284,8 @@ def merge(specs: Sequence[ClipSpec], out: Path, options: BuildOptions, keep_cont
     return counts
 
 
-def _write_timings(out: Path, specs: Sequence[ClipSpec], outcomes: Sequence[ClipOutcome], wall: float) -> None:
+def _write_timings(out: Path, specs: Sequence[ClipSpec], outcomes: Sequence[ClipOutcome],
+                   wall: float) -> None:
     stages: dict[str, list[float]] = {}
     for s in specs:
         rec = _read_json(out / "clips" / f"{s.clip_id}.json")
@@ -281,7 +301,8 @@ def _write_timings(out: Path, specs: Sequence[ClipSpec], outcomes: Sequence[Clip
 
 def _check_labels(specs: Sequence[ClipSpec], label_set: str) -> None:
     lm = get_label_map(label_set)
-    bad = sorted({s.label for s in specs if s.label is not None and s.label.strip().lower() not in lm.to_canonical})
+    bad = sorted({s.label for s in specs
+                  if s.label is not None and s.label.strip().lower() not in lm.to_canonical})
     if bad:
         raise ConfigError(f"labels not in the {lm.name} label set: {', '.join(bad[:5])}"
                           f"{' ...' if len(bad) > 5 else ''} (known: {', '.join(lm.labels)}; see --labels)")
@@ -294,7 +315,8 @@ def _check_config(out: Path, options: BuildOptions) -> None:
     if old is not None and old != wanted:
         diff = ", ".join(f"{k} was {old.get(k)!r}, now {wanted.get(k)!r}"
                          for k in sorted(set(old) | set(wanted)) if old.get(k) != wanted.get(k))
-        raise ConfigError(f"{out} holds a build made with other options ({diff}); use another output directory")
+        raise ConfigError(f"{out} holds a build made with other options ({diff}); "
+                          "use another output directory")
     if old is None:
         atomic_write_text(path, json.dumps(wanted, indent=2, sort_keys=True))
 
@@ -338,8 +360,6 @@ def _log_line(out: Path, o: ClipOutcome, warn: bool = True) -> None:
 def _bar(enabled: bool, total: int, initial: int):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=total, initial=initial, unit="clip", desc="building", dynamic_ncols=True)
     bar.failed = 0
     return bar

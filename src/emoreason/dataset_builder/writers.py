@@ -30,7 +30,7 @@ from emoreason.labels import CANONICAL, MERR
 RECOGNITION_PROMPT = ("Please determine which emotion label in the video represents: "
                       + ", ".join(CANONICAL) + ".")
 #: Emotion-LLaMA's five reasoning instructions (one is drawn per clip with the build's seed).
-REASON_PROMPTS: tuple[str, ...] = REASON_INSTRUCTIONS  # Emotion-LLaMA's five, from emoreason.emollm.instructions
+REASON_PROMPTS: tuple[str, ...] = REASON_INSTRUCTIONS
 
 
 def _dumps(obj: Any, indent: int | None = None) -> str:
@@ -106,8 +106,10 @@ def write_merr(records: Sequence[Mapping[str, Any]], out_dir: str | Path,
     coarse = merr_entries([r for r in records if r.get("label")], "coarse")
     fine = merr_entries([r for r in records if usable_for_training(r, keep_contradictions)[0]], "fine")
     for grain, entries in (("coarse", coarse), ("fine", fine)):
-        atomic_write_text(out / f"MERR_{grain}_grained.json", json.dumps(entries, ensure_ascii=False, indent=2))
-        lines = [f"{name} {by_id[name].get('frame_count') or 0} {e['pseu_emotion']}" for name, e in entries.items()]
+        atomic_write_text(out / f"MERR_{grain}_grained.json",
+                          json.dumps(entries, ensure_ascii=False, indent=2))
+        lines = [f"{name} {by_id[name].get('frame_count') or 0} {e['pseu_emotion']}"
+                 for name, e in entries.items()]
         atomic_write_text(out / f"MERR_{grain}_grained.txt", "".join(line + "\n" for line in lines))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -149,7 +151,8 @@ def sharegpt_entries(records: Sequence[Mapping[str, Any]], seed: int = 0, media:
         if r.get("reasoning"):
             prompt = random.Random(f"{seed}:{r['id']}").choice(REASON_PROMPTS)
             turns += [{"from": "human", "value": prompt}, {"from": "gpt", "value": r["reasoning"]}]
-        out.append({"id": r["id"], media: r["video"] if media == "video" else r["image"], "conversations": turns})
+        out.append({"id": r["id"], media: r["video"] if media == "video" else r["image"],
+                    "conversations": turns})
     return out
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from emoreason.errors import ConfigError
 from emoreason.eval.datasets import get_adapter
 from emoreason.eval.harness import System, run_all
-from emoreason.eval.reasoning_metrics import Encoder, LlmJudge
+from emoreason.eval.reasoning_metrics import Encoder, LlmJudge, default_encoder
 from emoreason.eval.report import build_report, write_report
 from emoreason.eval.systems import ConstantSystem, FilePredictions, pipeline_systems
 
@@ -50,8 +50,9 @@ def evaluate(
     checkpoint path) crossed with each modality set in ``modalities`` (face, voice, text, all, or
     ``face+voice`` ...), one system per predictions file (CSV/JSONL), and any extra callables in
     ``systems``; ``baselines`` adds one constant predictor per label (the majority-class baseline).
-    ``face_models`` runs each face-using set once per face expression model (``default``, ``fer``,
-    ``facex``, ``pool``, ``head``), to compare the default face stage with its peers in one report.
+    ``face_models`` runs each face-using set once per face expression model (any of
+    :data:`~emoreason.perception.face.analyzer.FACE_MODELS`), to compare the default face stage with its
+    peers in one report.
     ``voice_by_speaker`` adds, for each set using the voice, the pipeline with each speaker's clips read
     together (speaker normalisation over the corpus' speaker ids; :class:`SpeakerClipsSystem`).
     Pass ``models=()`` to run no pipeline. ``sample`` draws a seeded random subset (``seed``) before
@@ -59,13 +60,18 @@ def evaluate(
     overlap when the dataset has reference explanations), ``labels`` (emotion-word overlap only), ``off``.
     Returns the report dict.
     """
-    for opt, value in (("--limit", limit), ("--sample", sample)):
+    for opt, value in (("--limit", limit), ("--sample", sample), ("--workers", workers)):
         if value is not None and value < 1:
             raise ConfigError(f"{opt} must be at least 1, got {value}")
+    if resamples < 0:
+        raise ConfigError(f"--bootstrap must be 0 or more, got {resamples}")
     if reasoning not in ("auto", "labels", "off"):
         raise ConfigError(f"reasoning must be auto, labels or off, got {reasoning!r}")
     data = get_adapter(dataset, label_set).load(Path(root), split).sampled(sample, seed).limited(limit)
-    chosen, notes = pipeline_systems(data, list(modalities), list(models), fps, face_models, voice_by_speaker) if models else ({}, [])
+    chosen, notes = ({}, [])
+    if models:
+        chosen, notes = pipeline_systems(data, list(modalities), list(models), fps, face_models,
+                                         voice_by_speaker)
     all_systems: dict[str, System] = dict(chosen)
     for p in predictions:
         all_systems[f"file:{Path(p).stem}"] = FilePredictions.load(p, data)
@@ -83,8 +89,6 @@ def evaluate(
     preds = run_all(data, all_systems, out, workers=workers, progress=progress, resume=resume)
     has_refs = any(it.reference_explanation for it in data.items)
     if encoder is None and reasoning == "auto" and has_refs:
-        from emoreason.eval.reasoning_metrics import default_encoder
-
         encoder = default_encoder()
     if reasoning == "off":
         for it in data.items:

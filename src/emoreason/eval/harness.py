@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from emoreason.errors import ConfigError
 from emoreason.eval.datasets.base import EvalItem, LoadedDataset
 from emoreason.io.atomic import atomic_write_text
@@ -253,9 +255,7 @@ def run_all(
     }
 
 
-def _bar(total: int, name: str, enabled: bool):
-    from tqdm import tqdm
-
+def _bar(total: int, name: str, enabled: bool) -> tqdm:
     return tqdm(total=total, desc=name, unit="item", disable=not enabled, leave=True, dynamic_ncols=True)
 
 

@@ -78,17 +78,20 @@ class PerClass:
 
 
 def per_class(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> PerClass:
-    """Precision, recall and F1 of each class (0 where undefined, as sklearn's ``zero_division=0``)."""
+    """Precision, recall and F1 of each class (0 where undefined, as sklearn's ``zero_division=0``).
+
+    F1 is computed as sklearn computes it, ``2 tp / (support + predicted)``, so the values agree with
+    sklearn's to the last bit, not only to rounding.
+    """
     t, p = _check(y_true, y_pred)
     labels = list(labels) if labels is not None else class_order(y_true)
     tp = np.array([np.sum((t == lab) & (p == lab)) for lab in labels], dtype=float)
     n_pred = np.array([np.sum(p == lab) for lab in labels], dtype=float)
     support = np.array([np.sum(t == lab) for lab in labels], dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(n_pred > 0, tp / np.maximum(n_pred, 1), 0.0)
-        recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
-        denom = precision + recall
-        f1 = np.where(denom > 0, 2 * precision * recall / np.where(denom > 0, denom, 1), 0.0)
+    precision = np.where(n_pred > 0, tp / np.maximum(n_pred, 1), 0.0)
+    recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
+    denom = support + n_pred
+    f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
     return PerClass(labels, precision, recall, f1, support.astype(np.int64))
 
 

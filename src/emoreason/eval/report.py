@@ -1,8 +1,10 @@
-"""Score the predictions and write the report: JSON, Markdown, and confusion-matrix / per-class PNGs.
+"""Score the predictions and write the report: JSON, Markdown, confusion-matrix / per-class PNGs, and
+the table ``emoreason eval`` prints.
 
 Metrics are computed on the items a system answered; items it failed on are counted (``n_failed``) and
 listed by error, never scored as a guess. Provenance records the package version, the configuration,
-the seed, the time and a SHA-256 of the item list.
+the seed, the time and a SHA-256 of the item list. Scores come from :mod:`emoreason.eval.metrics`, figures
+from :mod:`emoreason.eval.plots`, which is imported inside :func:`write_figures` (it loads matplotlib).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from emoreason.eval.bootstrap import bootstrap_ci
 from emoreason.eval.datasets.base import LoadedDataset
 from emoreason.eval.harness import Prediction, safe_name
 from emoreason.eval.reasoning_metrics import Encoder, LlmJudge, judge_explanations, score_explanations
-from emoreason.io.atomic import atomic_path, atomic_write_text
+from emoreason.io.atomic import atomic_write_text
 
 HEADLINE = ("accuracy", "war", "uar", "macro_f1", "weighted_f1")
 
@@ -135,19 +137,58 @@ def build_report(
     }
 
 
+def summary_table(report: dict[str, Any]) -> str:
+    """The plain-text table ``emoreason eval`` prints: one row per system, headline values without
+    intervals."""
+    d = report["dataset"]
+    lines = [
+        f"{d['name']} {d['split'] or ''}: {d['n_items']} items, {d['n_excluded']} excluded",
+        f"{'system':<28} {'scored':>7} {'failed':>6} {'acc/WAR':>8} {'UAR':>7} {'macroF1':>8} {'wF1':>7}"
+        f" {'UAR(all)':>9}",
+    ]
+    for name, s in report["systems"].items():
+        m = s.get("metrics", {})
+
+        def v(key: str, m: dict = m) -> str:
+            return f"{m[key]['value']:.3f}" if key in m else "-"
+
+        strict = s.get("metrics_failures_as_wrong", {}).get("uar")
+        lines.append(
+            f"{name:<28} {s['n_scored']:>7} {s['n_failed']:>6} {v('accuracy'):>8} {v('uar'):>7} "
+            f"{v('macro_f1'):>8} {v('weighted_f1'):>7} {v('uar') if strict is None else f'{strict:.3f}':>9}"
+        )
+    lines.append("UAR(all): failed items counted as wrong")
+    return "\n".join(lines)
+
+
 def write_report(report: dict[str, Any], out_dir: Path, *, plots: bool = True) -> list[Path]:
-    """``report.json``, ``report.md`` and per system ``confusion_<system>.png``, ``per_class_<system>.png``."""
+    """``report.json``, ``report.md`` and (with ``plots``) the figures of :func:`write_figures`."""
     out_dir = Path(out_dir)
     written = [out_dir / "report.json", out_dir / "report.md"]
     atomic_write_text(written[0], json.dumps(_clean(report), indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(written[1], to_markdown(report))
     if plots:
-        for name, s in report["systems"].items():
-            if "confusion" in s:
-                written += [
-                    plot_confusion(s, name, out_dir / f"confusion_{safe_name(name)}.png"),
-                    plot_per_class(s, name, out_dir / f"per_class_{safe_name(name)}.png"),
-                ]
+        written += write_figures(report, out_dir)
+    return written
+
+
+def write_figures(report: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Per scored system: ``confusion_<system>.png`` (row-normalised, with counts) and
+    ``per_class_<system>.png`` (precision, recall, F1 per class)."""
+    from emoreason.eval.plots import save_confusion_figure, save_per_class_figure
+
+    written: list[Path] = []
+    for name, s in report["systems"].items():
+        if "confusion" not in s:
+            continue
+        counts = np.asarray(s["confusion"]["matrix"], dtype=float)
+        title = f"{name}: confusion (row-normalised)"
+        written += [
+            save_confusion_figure([(counts, s["confusion"]["labels"], title)],
+                                  Path(out_dir) / f"confusion_{safe_name(name)}.png"),
+            save_per_class_figure(s["per_class"], Path(out_dir) / f"per_class_{safe_name(name)}.png",
+                                  f"{name}: per-class scores"),
+        ]
     return written
 
 
@@ -178,7 +219,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         "Metrics are over the items a system answered; the last column counts failed items as wrong.",
         "",
-        "| system | scored / items | failed | accuracy (WAR) | UAR | macro F1 | weighted F1 | UAR, all items |",
+        "| system | scored / items | failed | accuracy (WAR) | UAR | macro F1 | weighted F1 "
+        "| UAR, all items |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, s in report["systems"].items():
@@ -220,62 +262,6 @@ def to_markdown(report: dict[str, Any]) -> str:
                 )
     lines += ["", "## Provenance", "", "```json", json.dumps(_clean(prov), indent=2), "```", ""]
     return "\n".join(lines)
-
-
-def plot_confusion(s: dict[str, Any], name: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels, cm = s["confusion"]["labels"], np.asarray(s["confusion"]["matrix"], dtype=float)
-    rows = cm.sum(axis=1, keepdims=True)
-    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 2, 1.0 * len(labels) + 1.5))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(labels)):
-        for j in range(len(labels)):
-            ax.text(
-                j,
-                i,
-                f"{int(cm[i, j])}\n{norm[i, j]:.2f}",
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if norm[i, j] > 0.5 else "black",
-            )
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("reference")
-    ax.set_title(f"{name}: confusion (row-normalised)", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_per_class(s: dict[str, Any], name: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    classes = list(s["per_class"])
-    x = np.arange(len(classes))
-    fig, ax = plt.subplots(figsize=(1.0 * len(classes) + 2, 3.5))
-    for k, (metric, off) in enumerate((("precision", -0.27), ("recall", 0.0), ("f1", 0.27))):
-        ax.bar(x + off, [s["per_class"][c][metric] for c in classes], width=0.27, label=metric, color=f"C{k}")
-    ax.set_xticks(x, [f"{c}\n(n={s['per_class'][c]['support']})" for c in classes], fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title(f"{name}: per-class scores", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def _clean(obj: Any) -> Any:

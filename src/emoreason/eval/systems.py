@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emoreason import analyze, analyze_clips
 from emoreason.errors import ConfigError, EmoreasonError, InputNotFoundError
 from emoreason.eval.datasets.base import EvalItem, LoadedDataset, read_csv_rows
 from emoreason.eval.datasets.manifest import MANIFEST_LABELS
-from emoreason.labels import CANONICAL, LabelMap
+from emoreason.labels import CANONICAL, LabelMap, get_label_map
+from emoreason.perception.face.analyzer import check_face_model
 
 MODALITY_SETS = {"face": ("face",), "voice": ("voice",), "text": ("text",), "all": ("face", "voice", "text")}
 
@@ -33,8 +35,6 @@ class PipelineSystem:
     face_model: str | None = None  # the face stage's expression model (None: the default); see analyze()
 
     def __call__(self, item: EvalItem) -> Any:
-        from emoreason import analyze
-
         text = item.text if "text" in self.modalities else None
         context = item.meta.get("context") or None  # earlier utterances of the dialogue (MELD, EmoryNLP)
         if item.path is None:
@@ -62,8 +62,6 @@ class SpeakerClipsSystem:
     _done: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __call__(self, item: EvalItem) -> Any:
-        from emoreason.pipeline.clips import analyze_clips
-
         if item.id not in self._done:
             ids = self.groups.get(item.id, (item.id,))
             clips = [self.items[i] for i in ids]
@@ -104,8 +102,6 @@ class FilePredictions:
 
     @classmethod
     def load(cls, path: str | Path, dataset: LoadedDataset | None = None) -> FilePredictions:
-        from emoreason.labels import get_label_map
-
         p = Path(path).expanduser()
         if not p.is_file():
             raise InputNotFoundError(f"predictions file {p} not found")
@@ -172,13 +168,11 @@ def pipeline_systems(
     ``models``: ``default`` or checkpoint paths. ``modality_sets``: face, voice, text, all, or a
     ``+``-joined combination such as ``face+voice``. A set sharing nothing with the dataset's modalities is
     skipped with a note; otherwise it is cut down to what the dataset has. ``face_models``: the default
-    pipeline's face expression models to compare (``default``, ``fer``, ``facex``, ``pool``, ``head``); each
+    pipeline's face expression models to compare (names from ``FACE_MODELS``); each
     set that uses the face runs once per model, named e.g. ``default[face; face facex]``.
     ``voice_by_speaker`` adds, for each set that uses the voice, a :class:`SpeakerClipsSystem` named e.g.
     ``default[voice; by speaker]`` (when the corpus gives speaker ids).
     """
-    from emoreason.perception.face.analyzer import check_face_model
-
     chosen_faces = list(dict.fromkeys(check_face_model(f) for f in face_models)) or [None]
     systems: dict[str, PipelineSystem | SpeakerClipsSystem] = {}
     notes: list[str] = []
@@ -206,8 +200,9 @@ def pipeline_systems(
                 name = f"{tag}[{'+'.join(usable)}" + (f"; face {face}]" if face else "]")
                 systems.setdefault(name, PipelineSystem(usable, model_path, fps, face))
             if groups and model_path is None and "voice" in usable:
+                by_id = {it.id: it for it in dataset.items}
                 systems.setdefault(f"{tag}[{'+'.join(usable)}; by speaker]",
-                                   SpeakerClipsSystem(usable, groups, {it.id: it for it in dataset.items}, fps))
+                                   SpeakerClipsSystem(usable, groups, by_id, fps))
     return systems, notes
 
 

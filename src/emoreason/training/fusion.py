@@ -8,8 +8,9 @@ predictions: the text head on MELD dev (it was trained on MELD train); fer, the 
 stratified sample of ``facial_expressions`` (fer was trained on FER2013, so these photos are unseen); the
 voice model's out-of-fold predictions on RAVDESS (6 folds grouped by actor). The priors are a rule of
 thumb, not a fit: there is no labelled data here with face, voice and words together, so each prior is
-the modality's held-out skill above chance, (UAR − 1/K) / (1 − 1/K), from the same predictions. Each of
-these corpora is acted or scripted in its own way; treat the priors as rough.
+the modality's held-out skill above chance, (UAR − 1/K) / (1 − 1/K), from the same predictions (UAR and
+accuracy from :mod:`emoreason.eval.metrics`). Each of these corpora is acted or scripted in its own way;
+treat the priors as rough.
 """
 
 from __future__ import annotations
@@ -23,8 +24,15 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
+from emoreason.eval import metrics as M
 from emoreason.io.atomic import atomic_write_text
+from emoreason.io.media import load_image
 from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
+from emoreason.perception.face.analyzer import analyze_face_image
+from emoreason.perception.text.analyzer import TextAnalyzer
+from emoreason.training.text.data import load_meld
+from emoreason.training.voice import frames as vf
+from emoreason.training.voice import model as vm
 
 SEED = 0
 
@@ -43,29 +51,27 @@ def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
 
 
 def skill(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    classes = np.unique(y)
+    """UAR and accuracy of the argmax of ``probs`` against label indices ``y``, and the skill above chance
+    over the K classes present in ``y``: (UAR − 1/K) / (1 − 1/K), floored at 0."""
     pred = probs.argmax(axis=1)
-    uar = float(np.mean([np.mean(pred[y == c] == c) for c in classes]))
-    k = len(classes)
-    return {"uar": uar, "accuracy": float(np.mean(pred == y)), "classes": k,
+    uar = M.uar(y, pred)
+    k = len(np.unique(y))
+    return {"uar": uar, "accuracy": M.accuracy(y, pred), "classes": k,
             "skill": max(0.0, (uar - 1 / k) / (1 - 1 / k)), "n": int(len(y))}
 
 
 def text_predictions(data: Path, model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """MELD dev through the text model (default: the shipped one), each utterance with its dialogue's
     earlier ones."""
-    from emoreason.perception.text.analyzer import TextAnalyzer
-    from emoreason.training.text.data import load_meld
-
     dev = load_meld(data, "dev")
     probs = TextAnalyzer(model_dir=model_dir).score_texts(dev.texts, dev.history)  # CANONICAL order
     return probs, dev.labels
 
 
-def face_predictions(data: Path, per_class: int, model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    from emoreason.io.media import load_image
-    from emoreason.perception.face.analyzer import analyze_face_image
-
+def face_predictions(data: Path, per_class: int,
+                     model_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified sample of ``facial_expressions`` (``per_class`` photos per canonical class, seeded)
+    through the face model (default: the shipped one); photos without a usable face are left out."""
     df = pd.read_csv(data / "facial_expressions" / "labels.csv")
     df["canon"] = [FACIAL_EXPRESSIONS.to_canonical.get(e.lower()) for e in df["emotion"]]
     df = df[df["canon"].notna()]
@@ -81,9 +87,7 @@ def face_predictions(data: Path, per_class: int, model_dir: Path | None = None) 
 
 def voice_predictions(data: Path) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold probabilities of the shipped population model's recipe (the logistic regression
-    blended with the frame network, version 3), folds grouped by actor."""
-    from emoreason.training.voice import frames as vf
-    from emoreason.training.voice import model as vm
+    blended with the frame network), 6 folds grouped by actor, mapped onto the canonical labels."""
     views, _, y, actor = vm.build_matrix(data)
     frames = vm.build_frames(data)
     actors = np.unique(actor)
@@ -126,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         "priors": {m: round(r["skill"] / top, 3) for m, r in report.items()},
         "temperatures": {m: r["temperature"] for m, r in report.items()},
         "held_out": report,
-        "note": "temperatures fitted (NLL) on held-out predictions per modality: text on MELD dev, face (the "
-                "fer+facex pool) on a stratified facial_expressions sample (the pool's 9 numbers were fitted on "
-                "those photos too), voice out-of-fold on RAVDESS grouped by actor; "
+        "note": "temperatures fitted (NLL) on held-out predictions per modality: text on MELD dev, face "
+                "(the fer+facex pool) on a stratified facial_expressions sample (the pool's 9 numbers were "
+                "fitted on those photos too), voice out-of-fold on RAVDESS grouped by actor; "
                 "priors = each modality's held-out skill above chance, scaled to the best (a rule of thumb: "
                 "no labelled face+voice+words data was available to fit them jointly)",
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,41 +56,25 @@ class LoadedDataset:
         """The first ``limit`` items (the order is the adapter's, which is deterministic)."""
         if limit is None or limit >= len(self.items):
             return self
-        out = LoadedDataset(
-            self.name,
-            self.root,
-            self.split,
-            self.label_map,
-            self.modalities,
-            self.items[:limit],
-            Counter(self.excluded),
-            list(self.notes),
-        )
-        out.notes.append(f"--limit {limit}: scored the first {limit} of {len(self.items)} usable items")
-        return out
+        return self._subset(self.items[:limit],
+                            f"--limit {limit}: scored the first {limit} of {len(self.items)} usable items")
 
     def sampled(self, n: int | None, seed: int = 0) -> LoadedDataset:
         """A seeded random sample of ``n`` items (kept in the adapter's order), for quick balanced looks."""
         if n is None or n >= len(self.items):
             return self
-        import random
-
         keep = sorted(random.Random(seed).sample(range(len(self.items)), n))
-        out = LoadedDataset(
-            self.name,
-            self.root,
-            self.split,
-            self.label_map,
-            self.modalities,
-            [self.items[i] for i in keep],
-            Counter(self.excluded),
-            list(self.notes),
-        )
-        out.notes.append(f"--sample {n} (seed {seed}): scored a random {n} of {len(self.items)} usable items")
-        return out
+        return self._subset([self.items[i] for i in keep], f"--sample {n} (seed {seed}): scored a random "
+                            f"{n} of {len(self.items)} usable items")
+
+    def _subset(self, items: list[EvalItem], note: str) -> LoadedDataset:
+        """A copy holding only ``items``, with ``note`` added to the notes."""
+        return LoadedDataset(self.name, self.root, self.split, self.label_map, self.modalities, items,
+                             Counter(self.excluded), [*self.notes, note])
 
     def data_hash(self) -> str:
-        """SHA-256 of the item list (id, path, label, text): two reports with one hash scored the same data."""
+        """SHA-256 of the item list (id, path, label, text): two reports with one hash scored the same
+        data."""
         h = hashlib.sha256()
         for it in self.items:
             h.update(f"{it.id}\t{it.path or ''}\t{it.label}\t{it.text or ''}\n".encode())

@@ -84,7 +84,8 @@ class EmoryNlpAdapter:
                         str(u.get("emotion", "")),
                         text=str(u.get("transcript", "")),
                         speaker=", ".join(speakers) or None,
-                        meta={"context": [str(v.get("transcript", "")) for v in scene[max(0, k - CONTEXT_TURNS):k]]},
+                        meta={"context": [str(v.get("transcript", ""))
+                                          for v in scene[max(0, k - CONTEXT_TURNS):k]]},
                     )
         else:
             raise InputNotFoundError(

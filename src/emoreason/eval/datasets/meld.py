@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emoreason.errors import InputNotFoundError
 from emoreason.eval.datasets.base import (
     ItemCollector,
     LoadedDataset,
@@ -46,16 +47,14 @@ class MeldAdapter:
         which = pick_split(split, SPLITS, "dev", "meld")
         csv_path = find_csv(root, which, "{split}_sent_emo.csv")
         if csv_path is None:
-            from emoreason.errors import InputNotFoundError
-
             raise InputNotFoundError(f"meld: {which}_sent_emo.csv not found in {root} or {root / which}")
         rows = read_csv_rows(csv_path, ("Utterance", "Emotion", "Dialogue_ID", "Utterance_ID"), str(csv_path))
         clip_dir = next(
             (d for d in (root / SPLITS[which], csv_path.parent / SPLITS[which]) if d.is_dir()), None
         )
         col = ItemCollector(self, root, which)
-        context = dialogue_context(rows, lambda r: r["Dialogue_ID"].strip(), lambda r: r["Utterance_ID"].strip(),
-                                   lambda r: clean_text(r["Utterance"]))
+        context = dialogue_context(rows, lambda r: r["Dialogue_ID"].strip(),
+                                   lambda r: r["Utterance_ID"].strip(), lambda r: clean_text(r["Utterance"]))
         for row, ctx in zip(rows, context):
             d, u = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
             item_id = f"dia{d}_utt{u}"

@@ -91,4 +91,5 @@ def load_goemotions(data: Path, split: str) -> TextSet:
             canon = GOEMOTIONS_EKMAN.canonical(names[int(ids[0])])
             texts.append(normalise_text(parts[0]))
             labels.append(CANONICAL.index(canon))
-    return TextSet(f"goemotions-{split}", texts, np.asarray(labels, dtype=np.int64), [""] * len(texts), excluded)
+    return TextSet(f"goemotions-{split}", texts, np.asarray(labels, dtype=np.int64), [""] * len(texts),
+                   excluded)

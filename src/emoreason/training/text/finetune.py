@@ -7,7 +7,9 @@ Trains one model per seed (default 0, 1, 2; fixed epochs, no early stopping), re
 F1 per epoch with and without context, mean ± std over the seeds, the majority and VADER-rule baselines
 of the same run, fits the ship seed's softmax temperature on dev and writes its adapters
 (:mod:`emoreason.perception.text.lora`), a JSON report and a confusion-matrix PNG. Runs on a GPU when
-one is visible (``--device``), else on the CPU (about 25 min per seed on 2 cores).
+one is visible (``--device``), else on the CPU (about 25 min per seed on 2 cores). Scoring, temperature
+and baselines are those of :mod:`emoreason.training.text.model`. torch is imported inside the functions
+that train or predict.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.ensemble import TextEnsemble, write_ensemble
+from emoreason.perception.text.head import META_FILE as HEAD_META
 from emoreason.perception.text.lora import (
     LoraSpec,
     LoraTextModel,
@@ -33,12 +38,19 @@ from emoreason.perception.text.lora import (
 )
 from emoreason.perception.text.sentence_encoder import default_minilm_dir
 from emoreason.training.text.data import TextSet, load_emorynlp, load_meld
+from emoreason.training.text.model import (
+    baselines,
+    class_weights,
+    fit_temperature,
+    mean_recall,
+    mean_std,
+    metrics,
+    plot_confusion,
+    without_overlap,
+)
 
-
-def class_weights(y: np.ndarray, power: float = 0.5) -> np.ndarray:
-    """(n_max / n_class) ** power, the head's weighting (1 for the commonest class)."""
-    counts = np.bincount(y, minlength=len(CANONICAL)).astype(float)
-    return np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** power, 0.0)
+#: The tokenizer outputs the network takes, in its argument order.
+BATCH_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def contexts_of(s: TextSet, turns: int) -> list[str]:
@@ -56,7 +68,7 @@ def predict_logits(network, tokenizer, texts, contexts, spec: LoraSpec, device, 
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
             b = tokenize(tokenizer, [texts[k] for k in idx], [contexts[k] for k in idx], spec.max_length)
-            logits = network(*(b[k].to(device) for k in ("input_ids", "attention_mask", "token_type_ids")))
+            logits = network(*(b[k].to(device) for k in BATCH_KEYS))
             out[idx] = logits.float().cpu().numpy()
     return out
 
@@ -65,8 +77,6 @@ def train_one(train: TextSet, dev: TextSet, spec: LoraSpec, seed: int, cfg: dict
               minilm_dir: Path, log=print):
     """Returns (network, tokenizer, per-epoch dev metrics)."""
     import torch
-
-    from emoreason.training.text.model import metrics
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -99,7 +109,7 @@ def train_one(train: TextSet, dev: TextSet, spec: LoraSpec, seed: int, cfg: dict
             b = tokenize(tokenizer, [train.texts[k] for k in idx], ctx, spec.max_length)
             y = torch.as_tensor(train.labels[idx], device=device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                logits = network(*(b[k].to(device) for k in ("input_ids", "attention_mask", "token_type_ids")))
+                logits = network(*(b[k].to(device) for k in BATCH_KEYS))
             loss = loss_fn(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -125,23 +135,18 @@ def _head(s: TextSet, n: int) -> TextSet:
 
 def run(data: Path, out: Path | None, seeds: list[int], spec: LoraSpec, cfg: dict, device: str,
         minilm_dir: Path, figure: Path | None, log=print) -> dict:
-    from emoreason.training.text.model import fit_temperature, metrics, vader_rule, without_overlap
-
     train, dev = load_meld(data, "train"), load_meld(data, "dev")
     if cfg.get("limit"):
         train, dev = _head(train, cfg["limit"]), _head(dev, cfg["limit"])
     if cfg["add_emorynlp"]:
         extra, dropped = without_overlap(load_emorynlp(data, "train"), dev)
-        train = TextSet("meld+emorynlp", train.texts + extra.texts, np.concatenate([train.labels, extra.labels]),
-                        train.previous + extra.previous, train.excluded + extra.excluded,
-                        train.history + extra.history)
+        train = TextSet("meld+emorynlp", train.texts + extra.texts,
+                        np.concatenate([train.labels, extra.labels]), train.previous + extra.previous,
+                        train.excluded + extra.excluded, train.history + extra.history)
         log(f"EmoryNLP train added: {len(extra.texts)} utterances ({dropped} overlapping MELD dev dropped)")
-    majority = int(np.bincount(train.labels).argmax())
     report: dict = {"spec": asdict(spec), "config": cfg, "device": device, "train": train.name,
                     "n_train": len(train.texts), "n_dev": len(dev.texts),
-                    "baselines": {"majority": metrics(dev.labels, np.full(len(dev.labels), majority)),
-                                  "vader_rule": metrics(dev.labels, vader_rule(dev.texts, train))},
-                    "seeds": {}}
+                    "baselines": baselines(train, dev), "seeds": {}}
     for name, m in report["baselines"].items():
         log(f"baseline {name}: dev weighted F1 {m['weighted_f1']:.3f}")
     ctx_dev = contexts_of(dev, spec.context_turns)
@@ -150,21 +155,21 @@ def run(data: Path, out: Path | None, seeds: list[int], spec: LoraSpec, cfg: dic
         network, tokenizer, history = train_one(train, dev, spec, seed, cfg, device, minilm_dir, log)
         z = predict_logits(network, tokenizer, dev.texts, ctx_dev, spec, device)
         final = metrics(dev.labels, z.argmax(1))
-        report["seeds"][str(seed)] = {"history": history, "final": final, "temperature": fit_temperature(z, dev.labels)}
+        report["seeds"][str(seed)] = {"history": history, "final": final,
+                                      "temperature": fit_temperature(z, dev.labels)}
         if out is not None:
             trained[seed] = network.cpu()
     finals = [report["seeds"][str(s)]["final"] for s in seeds]
-    report["summary"] = {k: {"mean": float(np.mean([f[k] for f in finals])), "std": float(np.std([f[k] for f in finals]))}
-                         for k in ("weighted_f1", "macro_f1", "accuracy")}
-    report["summary"]["recall_mean"] = {lab: float(np.mean([f["recall"][lab] for f in finals])) for lab in CANONICAL}
-    report["summary"]["no_context_weighted_f1"] = [report["seeds"][str(s)]["history"][-1]["dev_weighted_f1_no_context"]
-                                                   for s in seeds]
+    report["summary"] = {**mean_std(finals), "recall_mean": mean_recall(finals),
+                         "no_context_weighted_f1": [report["seeds"][str(s)]["history"][-1]
+                                                    ["dev_weighted_f1_no_context"] for s in seeds]}
     if out is not None:
         save_members(out, trained, spec, cfg, report, minilm_dir, train.name, device)
         local_sha = file_sha256(minilm_dir / "model.safetensors")
         if not cfg.get("base_sha256") or cfg["base_sha256"] == local_sha:
             report["shipped_file"] = evaluate_saved(out, dev, minilm_dir)
-            log(f"shipped ensemble (reloaded as analyze loads it): dev wF1 {report['shipped_file']['weighted_f1']:.3f}")
+            log("shipped ensemble (reloaded as analyze loads it): "
+                f"dev wF1 {report['shipped_file']['weighted_f1']:.3f}")
             if figure is not None:
                 plot_saved(report["shipped_file"], figure)
     return report
@@ -174,18 +179,17 @@ def save_members(out: Path, trained: dict, spec: LoraSpec, cfg: dict, report: di
                  train_name: str, device: str) -> None:
     """Each seed's adapters under ``out/lora_s<seed>``, and ``text_ensemble.json`` joining them (and the
     MLP head, when ``out`` holds one and ``cfg["head_weight"]`` > 0)."""
-    from emoreason.perception.text.ensemble import write_ensemble
-    from emoreason.perception.text.head import META_FILE as HEAD_META
-
     local_sha = file_sha256(minilm_dir / "model.safetensors")
     for seed, network in trained.items():
-        meta = {"name": f"emoreason text LoRA v1 (MiniLM r{spec.rank}, seed {seed})", "trained_on": train_name,
+        meta = {"name": f"emoreason text LoRA v1 (MiniLM r{spec.rank}, seed {seed})",
+                "trained_on": train_name,
                 "epochs": cfg["epochs"], "device": device, "seed": seed,
                 "dev_weighted_f1": report["seeds"][str(seed)]["final"]["weighted_f1"]}
         if cfg.get("base_sha256") and cfg["base_sha256"] != local_sha:
             meta["trained_base_sha256"] = local_sha  # e.g. a float16-rounded copy carried to a GPU machine
         LoraTextModel.save(out / f"lora_s{seed}", network, spec, tuple(CANONICAL),
-                           report["seeds"][str(seed)]["temperature"], cfg.get("base_sha256") or local_sha, meta)
+                           report["seeds"][str(seed)]["temperature"], cfg.get("base_sha256") or local_sha,
+                           meta)
     head_weight = cfg.get("head_weight", 0.0) if (out / HEAD_META).is_file() else 0.0
     write_ensemble(out, [f"lora_s{s}" for s in sorted(trained)], head_weight,
                    {"name": f"emoreason text ensemble v1 ({len(trained)} MiniLM LoRA"
@@ -195,16 +199,11 @@ def save_members(out: Path, trained: dict, spec: LoraSpec, cfg: dict, report: di
 
 
 def plot_saved(m: dict, figure: Path) -> None:
-    from emoreason.training.text.model import plot_confusion
-
     plot_confusion(m["confusion"], f"text ensemble, MELD dev, weighted F1 {m['weighted_f1']:.3f}", figure)
 
 
 def evaluate_saved(folder: Path, dev: TextSet, minilm_dir: Path | None = None) -> dict:
     """MELD dev metrics of the model folder as `analyze` loads it (float16 adapters merged, ensemble)."""
-    from emoreason.perception.text.ensemble import TextEnsemble
-    from emoreason.training.text.model import metrics
-
     model = TextEnsemble.load(folder, minilm_dir)
     return metrics(dev.labels, model.predict_proba(dev.texts, dev.history).argmax(1))
 
@@ -216,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-save", action="store_true", help="measure only, write no model files")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--device", default="auto", help="auto (cuda when visible), cpu, cuda")
-    ap.add_argument("--minilm-dir", type=Path, default=None, help="the base MiniLM folder (default: the wheel's)")
+    ap.add_argument("--minilm-dir", type=Path, default=None,
+                    help="the base MiniLM folder (default: the wheel's)")
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--alpha", type=float, default=32.0)
     ap.add_argument("--context-turns", type=int, default=3)
@@ -235,10 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-sha256", default=None,
                     help="record this SHA-256 as the base MiniLM file's (when training on a re-encoded copy)")
     ap.add_argument("--head-weight", type=float, default=1 / 3,
-                    help="the MLP head's share of the ensemble when --out holds one (text_model's output)")
+                    help="the MLP head's share of the ensemble when --out holds one "
+                         "(what training.text.model writes)")
     ap.add_argument("--evaluate-only", action="store_true",
                     help="train nothing: measure the model folder --out on MELD dev, write --figure")
-    ap.add_argument("--limit", type=int, default=0, help="use only the first N train and dev utterances (smoke test)")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="use only the first N train and dev utterances (smoke test)")
     ap.add_argument("--figure", type=Path, default=Path("docs/model_cards/text_confusion.png"))
     ap.add_argument("--report", type=Path, default=Path("docs/model_cards/text_finetune.json"))
     args = ap.parse_args(argv)
@@ -248,17 +250,18 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cpu":
         torch.set_num_threads(max(1, torch.get_num_threads()))
     spec = LoraSpec(args.rank, args.alpha, args.max_length, args.context_turns)
-    cfg = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "dropout", "weight_decay", "context_dropout",
-                                         "class_weight_power", "label_smoothing", "full_finetune", "add_emorynlp", "limit", "base_sha256", "head_weight")}
+    cfg = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "dropout", "weight_decay",
+                                         "context_dropout", "class_weight_power", "label_smoothing",
+                                         "full_finetune", "add_emorynlp", "limit", "base_sha256",
+                                         "head_weight")}
     minilm_dir = args.minilm_dir or default_minilm_dir()
     if args.evaluate_only:
         m = evaluate_saved(args.out, load_meld(args.data, "dev"), minilm_dir)
         plot_saved(m, args.figure)
         print(f"{args.out}: MELD dev weighted F1 {m['weighted_f1']:.4f}, macro F1 {m['macro_f1']:.4f}, "
-              f"accuracy {m['accuracy']:.4f}; recall " + ", ".join(f"{k} {v:.3f}" for k, v in m["recall"].items()))
+              f"accuracy {m['accuracy']:.4f}; recall "
+              + ", ".join(f"{k} {v:.3f}" for k, v in m["recall"].items()))
         if args.report is not None and args.report.is_file():
-            from emoreason.io.atomic import atomic_write_text
-
             report = json.loads(args.report.read_text())
             report["shipped_file"] = m
             atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
@@ -272,8 +275,6 @@ def main(argv: list[str] | None = None) -> int:
           f"{s['macro_f1']['mean']:.3f} ± {s['macro_f1']['std']:.3f} over seeds {args.seeds} "
           f"({report['seconds']:.0f} s on {device})")
     if args.report is not None:
-        from emoreason.io.atomic import atomic_write_text
-
         args.report.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
     return 0

@@ -3,9 +3,12 @@
     python -m emoreason.training.text.model --data ../shared/data --out src/emoreason/assets/models/text
 
 Features: MiniLM hidden states (mean-pooled, several layers) + VADER + surface cues (see
-``perception/text_head.py``). Head: a one-hidden-layer network trained with torch (CPU), exported to
-numpy arrays in safetensors. Every number is measured on MELD dev in this run, next to two baselines:
-the majority class and a VADER rule. Fixed seeds; MiniLM features are cached under ``--cache``.
+:mod:`emoreason.perception.text.head`). Head: a one-hidden-layer network trained with torch (CPU), exported
+to numpy arrays in safetensors. Every number is measured on MELD dev in this run, next to two baselines:
+the majority class and a VADER rule; scores come from :mod:`emoreason.eval.metrics` (sklearn's definitions,
+every canonical class counted) and the figure from :mod:`emoreason.eval.plots`. Fixed seeds; MiniLM
+features are cached under ``--cache``. torch is imported inside :func:`train_head` (the only function
+that needs it).
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreason.errors import ConfigError
+from emoreason.errors import ConfigError, EmoreasonError
+from emoreason.eval import metrics as M
+from emoreason.eval.plots import save_confusion_figure
+from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
 from emoreason.perception.text.head import TextHead, build_features, surface_features, vader_features
 from emoreason.perception.text.sentence_encoder import SentenceEncoder
@@ -61,7 +67,8 @@ def layer_features(encoder: SentenceEncoder, texts: list[str], layers: tuple[int
     return feats[[index[t] for t in texts]]
 
 
-def featurise(encoder: SentenceEncoder, s: TextSet, layers: tuple[int, ...], cache: Path | None) -> np.ndarray:
+def featurise(encoder: SentenceEncoder, s: TextSet, layers: tuple[int, ...],
+              cache: Path | None) -> np.ndarray:
     return build_features(layer_features(encoder, s.texts, layers, cache), vader_features(s.texts),
                           surface_features(s.texts))
 
@@ -84,11 +91,11 @@ def train_head(x: np.ndarray, y: np.ndarray, seed: int, cfg: dict, sample_weight
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     xt = torch.tensor((x - mean) / scale, dtype=torch.float32)
     yt = torch.tensor(y, dtype=torch.long)
-    counts = np.bincount(y, minlength=len(CANONICAL))
-    class_w = (counts.max() / np.maximum(counts, 1)) ** cfg["class_weight_power"]
+    class_w = class_weights(y, cfg["class_weight_power"])
     sw = torch.ones(len(y)) if sample_weight is None else torch.tensor(sample_weight, dtype=torch.float32)
-    net = torch.nn.Sequential(torch.nn.Dropout(cfg["input_dropout"]), torch.nn.Linear(x.shape[1], cfg["hidden"]),
-                              torch.nn.ReLU(), torch.nn.Dropout(cfg["dropout"]),
+    net = torch.nn.Sequential(torch.nn.Dropout(cfg["input_dropout"]),
+                              torch.nn.Linear(x.shape[1], cfg["hidden"]), torch.nn.ReLU(),
+                              torch.nn.Dropout(cfg["dropout"]),
                               torch.nn.Linear(cfg["hidden"], len(CANONICAL)))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_w, dtype=torch.float32), reduction="none")
@@ -131,20 +138,47 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
-def metrics(y: np.ndarray, pred: np.ndarray) -> dict:
-    from sklearn.metrics import confusion_matrix, f1_score, recall_score
+def class_weights(y: np.ndarray, power: float = 0.5) -> np.ndarray:
+    """Loss weight per canonical class, ``(n_max / n_class) ** power`` (1 for the commonest class, 0 for a
+    class absent from ``y``)."""
+    counts = np.bincount(y, minlength=len(CANONICAL)).astype(float)
+    return np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** power, 0.0)
 
-    labels = list(range(len(CANONICAL)))
-    return {"weighted_f1": float(f1_score(y, pred, labels=labels, average="weighted", zero_division=0)),
-            "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
-            "accuracy": float((y == pred).mean()),
-            "recall": dict(zip(CANONICAL, map(float, recall_score(y, pred, labels=labels, average=None,
-                                                                   zero_division=0)))),
-            "confusion": confusion_matrix(y, pred, labels=labels).tolist()}
+
+def metrics(y: np.ndarray, pred: np.ndarray) -> dict:
+    """Weighted and macro F1, accuracy, recall per class and the confusion matrix of label indices ``pred``
+    against ``y``, over all canonical classes (a class absent from both scores 0, as sklearn's
+    ``zero_division=0`` with a fixed label list)."""
+    t, p = [CANONICAL[i] for i in y], [CANONICAL[i] for i in pred]
+    per_class = M.per_class(t, p, CANONICAL)
+    return {"weighted_f1": M.weighted_f1(t, p, labels=CANONICAL),
+            "macro_f1": M.macro_f1(t, p, labels=CANONICAL),
+            "accuracy": M.accuracy(t, p),
+            "recall": dict(zip(CANONICAL, map(float, per_class.recall))),
+            "confusion": M.confusion_matrix(t, p, CANONICAL).tolist()}
+
+
+def mean_std(runs: list[dict]) -> dict[str, dict[str, float]]:
+    """Mean and standard deviation over ``runs`` (:func:`metrics` dicts) of the headline scores."""
+    values = {key: [r[key] for r in runs] for key in ("weighted_f1", "macro_f1", "accuracy")}
+    return {key: {"mean": float(np.mean(v)), "std": float(np.std(v))} for key, v in values.items()}
+
+
+def mean_recall(runs: list[dict]) -> dict[str, float]:
+    """Each canonical class' recall averaged over ``runs`` (:func:`metrics` dicts)."""
+    return {lab: float(np.mean([r["recall"][lab] for r in runs])) for lab in CANONICAL}
+
+
+def baselines(train: TextSet, dev: TextSet) -> dict[str, dict]:
+    """:func:`metrics` on ``dev`` of the train split's majority class and of :func:`vader_rule`."""
+    majority = int(np.bincount(train.labels).argmax())
+    return {"majority": metrics(dev.labels, np.full(len(dev.labels), majority)),
+            "vader_rule": metrics(dev.labels, vader_rule(dev.texts, train))}
 
 
 def vader_rule(texts: list[str], train: TextSet) -> np.ndarray:
-    """Baseline: compound >= 0.05 -> happy; <= -0.05 -> the commonest negative class in train; else neutral."""
+    """Baseline: compound >= 0.05 -> happy; <= -0.05 -> the commonest negative class in train; else
+    neutral."""
     negatives = [CANONICAL.index(k) for k in ("sad", "angry", "fearful", "disgusted")]
     neg = max(negatives, key=lambda k: int((train.labels == k).sum()))
     compound = vader_features(texts)[:, 3]
@@ -153,30 +187,9 @@ def vader_rule(texts: list[str], train: TextSet) -> np.ndarray:
 
 
 def plot_confusion(confusion: list[list[int]], title: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from emoreason.io.atomic import atomic_path
-
-    cm = np.asarray(confusion, dtype=float)
-    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(6.4, 5.4))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(CANONICAL)):
-        for j in range(len(CANONICAL)):
-            ax.text(j, i, f"{int(cm[i, j])}\n{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_xticks(range(len(CANONICAL)), CANONICAL, rotation=45, ha="right")
-    ax.set_yticks(range(len(CANONICAL)), CANONICAL)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true (row-normalised)")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    """The model card's confusion figure: one row-normalised panel over the canonical classes."""
+    save_confusion_figure([(np.asarray(confusion), CANONICAL, title)], path, panel_size=(6.4, 5.4),
+                          ylabel="true (row-normalised)")
 
 
 def run(data: Path, out: Path, cache: Path | None, seeds: list[int], figure: Path | None,
@@ -201,33 +214,29 @@ def run(data: Path, out: Path, cache: Path | None, seeds: list[int], figure: Pat
     x_dev = featurise(encoder, dev, layers, cache)
     t_features = time.time() - t0
 
-    majority = int(np.bincount(train.labels).argmax())
     report = {"data": {"train": f"MELD train ({len(train.texts)} utterances)", "extra": extras,
-                       "dev": f"MELD dev ({len(dev.texts)} utterances)", "terms": "GPL-3.0 (declare-lab/MELD)"},
-              "config": cfg, "seeds": seeds,
-              "baselines": {"majority": metrics(dev.labels, np.full(len(dev.labels), majority)),
-                            "vader_rule": metrics(dev.labels, vader_rule(dev.texts, train))},
-              "runs": []}
+                       "dev": f"MELD dev ({len(dev.texts)} utterances)",
+                       "terms": "GPL-3.0 (declare-lab/MELD)"},
+              "config": cfg, "seeds": seeds, "baselines": baselines(train, dev), "runs": []}
     heads = []
     for seed in seeds:
         head = merge_members([train_head(x, y, 1000 * seed + k, cfg, weights, layers)
                               for k in range(cfg["members"])])
         heads.append(head)
-        report["runs"].append(dict(seed=seed, **metrics(dev.labels, head.predict_proba(x_dev).argmax(axis=1))))
-    for key in ("weighted_f1", "macro_f1", "accuracy"):
-        vals = [r[key] for r in report["runs"]]
-        report[key] = {"mean": float(np.mean(vals)), "std": float(np.std(vals))}
-    report["recall_mean"] = {lab: float(np.mean([r["recall"][lab] for r in report["runs"]])) for lab in CANONICAL}
+        report["runs"].append(dict(seed=seed, **metrics(dev.labels, head.predict_proba(x_dev).argmax(1))))
+    report.update(mean_std(report["runs"]))
+    report["recall_mean"] = mean_recall(report["runs"])
     shipped = heads[0]
     shipped.temperature = fit_temperature(shipped.logits(x_dev), dev.labels)
-    shipped.meta = {"name": f"emoreason text head v1 (MELD train, seed {seeds[0]})", "trained_on": report["data"],
+    shipped.meta = {"name": f"emoreason text head v1 (MELD train, seed {seeds[0]})",
+                    "trained_on": report["data"],
                     "dev_metrics_seed": {k: v for k, v in report["runs"][0].items() if k != "confusion"},
                     "dev_weighted_f1_mean_std": report["weighted_f1"], "config": cfg,
                     "temperature_fitted_on": "MELD dev (negative log-likelihood)"}
     shipped.save(out, weight_dtype="float16")
     reloaded = TextHead.load(out)  # what ships: float16 weights; measure it, not the float64 copy
-    report["shipped"] = {k: v for k, v in metrics(dev.labels, reloaded.predict_proba(x_dev).argmax(axis=1)).items()
-                         if k != "confusion"}
+    shipped_metrics = metrics(dev.labels, reloaded.predict_proba(x_dev).argmax(axis=1))
+    report["shipped"] = {k: v for k, v in shipped_metrics.items() if k != "confusion"}
     report["shipped"]["bytes"] = sum(p.stat().st_size for p in Path(out).iterdir() if p.is_file())
     if figure is not None:
         r0 = report["runs"][0]
@@ -248,8 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure", type=Path, default=Path("docs/model_cards/text_confusion.png"))
     ap.add_argument("--report", type=Path, default=None, help="also write the full report as JSON here")
     args = ap.parse_args(argv)
-    from emoreason.errors import EmoreasonError
-
     try:
         report = run(args.data, args.out, None if str(args.cache) == "none" else args.cache, args.seeds,
                      args.figure)
@@ -257,8 +264,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     if args.report is not None:
-        from emoreason.io.atomic import atomic_write_text
-
         atomic_write_text(args.report, json.dumps(report, indent=2) + "\n")
     print(summary(report))
     return 0
@@ -270,13 +275,15 @@ def summary(r: dict) -> str:
              f"  ours      weighted F1 {r['weighted_f1']['mean']:.4f} +- {r['weighted_f1']['std']:.4f}   "
              f"macro F1 {r['macro_f1']['mean']:.4f} +- {r['macro_f1']['std']:.4f}   "
              f"accuracy {r['accuracy']['mean']:.4f} +- {r['accuracy']['std']:.4f}",
-             f"  majority  weighted F1 {b['majority']['weighted_f1']:.4f}   macro F1 {b['majority']['macro_f1']:.4f}",
+             f"  majority  weighted F1 {b['majority']['weighted_f1']:.4f}   "
+             f"macro F1 {b['majority']['macro_f1']:.4f}",
              f"  VADER rule weighted F1 {b['vader_rule']['weighted_f1']:.4f}   macro F1 "
              f"{b['vader_rule']['macro_f1']:.4f}",
              "  recall per class (mean over seeds): "
              + ", ".join(f"{k} {v:.3f}" for k, v in r["recall_mean"].items()),
              "  per seed weighted F1: " + ", ".join(f"{x['weighted_f1']:.4f}" for x in r["runs"]),
-             f"  shipped file (seed {r['seeds'][0]}, float16): weighted F1 {r['shipped']['weighted_f1']:.4f}, "
+             f"  shipped file (seed {r['seeds'][0]}, float16): "
+             f"weighted F1 {r['shipped']['weighted_f1']:.4f}, "
              f"macro F1 {r['shipped']['macro_f1']:.4f}, {r['shipped']['bytes']} bytes",
              f"  temperature (seed {r['seeds'][0]}, fitted on dev) {r['temperature']:.2f}; "
              f"seconds: {r['seconds']}"]
