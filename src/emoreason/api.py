@@ -68,9 +68,9 @@ def analyze(
                              asr_model=asr_model, context=context,
                              speaker_normalisation=speaker_normalisation, face_model=face_model)
     if options.model is not None:
-        from emoreason.emollm.infer import analyze_with_llm  # torch and transformers: only for an MLLM
+        from emoreason.emollm.infer import analyze_with_emollm  # torch and transformers: only for an MLLM
 
-        return analyze_with_llm(source, model_path=options.model, text=options.text, label_set=options.labels)
+        return analyze_with_emollm(source, model_path=options.model, text=options.text, label_set=options.labels)
     started = time.perf_counter()
     p = default_pipeline().perceive(source, options)
     return finish_result(p, options, started)

@@ -1,12 +1,10 @@
 """The Pipeline owns the loaded analyzers: one per speaker path for the voice, one for the text, reused."""
 
-import warnings
 
 import numpy as np
 import pytest
 
 import emoreason
-import emoreason.pipeline.clips as clips
 from emoreason import api
 from emoreason.errors import ConfigError
 from emoreason.pipeline.options import AnalyzeOptions
@@ -44,12 +42,3 @@ def test_input_checks():
         emoreason.analyze(np.zeros(16000, np.float32))
     with pytest.raises(ConfigError, match="give at least one clip"):
         emoreason.analyze_clips([])
-
-
-def test_old_analyze_clips_path_warns_and_still_works():
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        assert clips.analyze_clips is emoreason.analyze_clips
-    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
-    with pytest.raises(AttributeError):
-        clips.no_such_name  # noqa: B018

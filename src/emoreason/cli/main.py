@@ -10,15 +10,15 @@ from emoreason import __version__
 from emoreason.cli import analyze as analyze_cmd
 from emoreason.cli import build_dataset as build_dataset_cmd
 from emoreason.cli import demo as demo_cmd
+from emoreason.cli import emollm as emollm_cmd
 from emoreason.cli import eval as eval_cmd
-from emoreason.cli import llm as llm_cmd
 from emoreason.cli import serve as serve_cmd
 from emoreason.cli import train as train_cmd
 from emoreason.cli.native_stderr import quiet_native_stderr
 from emoreason.errors import EmoreasonError
 
 # Each module defines ``register(subparsers)`` which adds its sub-command with ``func=run``.
-COMMAND_MODULES = [analyze_cmd, demo_cmd, build_dataset_cmd, serve_cmd, eval_cmd, llm_cmd, train_cmd]
+COMMAND_MODULES = [analyze_cmd, demo_cmd, build_dataset_cmd, serve_cmd, eval_cmd, emollm_cmd, train_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from emoreason.errors import ConfigError
 from emoreason.io.audio import ArrayAudio, WavFileAudio
@@ -83,12 +81,3 @@ def clip_audio(path: Path) -> tuple[ArrayAudio | None, str]:
             return None, "the audio track holds no sound"
         return ArrayAudio(WavFileAudio(wav).read()), ""
 
-
-def __getattr__(name: str) -> Any:
-    if name == "analyze_clips":  # its old home; the function is emoreason.analyze_clips (emoreason.api)
-        warnings.warn("emoreason.pipeline.clips.analyze_clips is deprecated: use emoreason.analyze_clips",
-                      DeprecationWarning, stacklevel=2)
-        from emoreason.api import analyze_clips  # api imports this module: only at call time
-
-        return analyze_clips
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
