@@ -32,6 +32,11 @@ VARIANTS = ((-0.05, 0.0), (0.0, 0.0), (0.1, 0.0), (0.2, 0.0), (-0.045, -0.085), 
 HAAR = "haar box (facex's own crop)"
 
 
+def _uar(y: np.ndarray, pred: np.ndarray) -> float:
+    """UAR of canonical-index arrays; NaN for an empty subset (a small ``--limit``)."""
+    return index_uar(y, pred) if len(y) else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -87,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             m = subset & (p >= 0)
             if m.sum() < subset.sum():
                 continue
-            print(f"{name:<34} {index_uar(y[m], p[m]):6.3f} {np.mean(p[m] == y[m]):6.3f} "
-                  f"{index_uar(y[m & lfw], p[m & lfw]):8.3f} {index_uar(y[m & ~lfw], p[m & ~lfw]):9.3f}")
+            print(f"{name:<34} {_uar(y[m], p[m]):6.3f} {np.mean(p[m] == y[m]):6.3f} "
+                  f"{_uar(y[m & lfw], p[m & lfw]):8.3f} {_uar(y[m & ~lfw], p[m & ~lfw]):9.3f}")
     return 0
 
 
