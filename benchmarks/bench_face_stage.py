@@ -1,4 +1,4 @@
-"""Face stage per 720p frame: fer alone vs the fer+facex pool (facex every frame / every 2nd frame).
+"""Face stage per 720p frame: fer alone vs the fer+facex pool (facex every frame / every FACEX_EVERY-th).
 
 The three analyzers are fed the same frames in turn (so changes of machine load hit them alike);
 then the facex pieces alone.
@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 from skimage import data
 
-from emoreason.perception.face.analyzer import FaceAnalyzer
-from emoreason.perception.face.expression import FacexClassifier, face_square_gray
+from emoreason.perception.face.analyzer import FACEX_EVERY, FaceAnalyzer
+from emoreason.perception.face.crops import face_square_gray
+from emoreason.perception.face.image_models import FacexClassifier
 from emoreason.perception.face.mesh import FaceMeshTracker
 
 
@@ -32,10 +33,11 @@ def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     canvas = np.full((720, 1280, 3), 90, np.uint8)
     canvas[2:718, 282:998] = cv2.resize(data.astronaut(), (716, 716))
-    frames = [np.ascontiguousarray(np.roll(canvas, 3 * (i % 10), axis=1)) for i in range(10)]  # a drifting head
+    # a drifting head
+    frames = [np.ascontiguousarray(np.roll(canvas, 3 * (i % 10), axis=1)) for i in range(10)]
     ans = {"fer alone": FaceAnalyzer(fps=5.0, face_model="fer"),
            "pool, facex every frame": FaceAnalyzer(fps=5.0, face_model="pool", facex_every=1),
-           "pool (default: facex every 2nd frame)": FaceAnalyzer(fps=5.0)}
+           f"pool (default: facex every {FACEX_EVERY} frames)": FaceAnalyzer(fps=5.0)}
     for an in ans.values():  # warm-up
         for i in range(5):
             an.add_frame(i * 0.2, frames[i])
@@ -54,7 +56,8 @@ def main() -> int:
     face, _ = tracker.main_face(canvas)
     facex = FacexClassifier()
     crop = face_square_gray(canvas, face.points)
-    print(f"facex pieces: crop {crop.shape} {per_call_ms(lambda: face_square_gray(canvas, face.points)):.2f} ms; "
+    crop_ms = per_call_ms(lambda: face_square_gray(canvas, face.points))
+    print(f"facex pieces: crop {crop.shape} {crop_ms:.2f} ms; "
           f"resize {per_call_ms(lambda: FacexClassifier.preprocess(crop)):.2f} ms; "
           f"resize + tflite {per_call_ms(lambda: facex.predict(crop)):.2f} ms")
     return 0

@@ -12,8 +12,8 @@ numbers were fitted on these photos, so its clean score is flattering; the ratio
     .venv/bin/python benchmarks/face_conditions.py --data ../shared/data [--per-class 100] [--flat-range R]
 
 The crops are contrast-stretched when their 1st-99th percentile grey levels span less than
-``FLAT_CROP_RANGE`` (100) levels, as shipped (``face_expression.stretch_flat``); ``--flat-range 0`` turns that
-off (the face stage before it), ``--flat-range 256`` stretches every crop.
+``FLAT_CROP_RANGE`` (100) levels, as shipped (``emoreason.perception.face.crops.stretch_flat``);
+``--flat-range 0`` never stretches, ``--flat-range 256`` stretches every crop.
 """
 
 from __future__ import annotations
@@ -23,13 +23,20 @@ import csv
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
+
+from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
+from emoreason.perception.face.crops import FLAT_CROP_RANGE, face_crop_gray, face_square_gray
+from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR
+from emoreason.perception.face.image_models import FacexClassifier, FerClassifier, log_probabilities
+from emoreason.perception.face.mesh import FaceMeshTracker
+from emoreason.perception.face.pool import ExpressionPool
+from emoreason.training.face import index_uar
 
 
 def degrade(gray: np.ndarray, condition: str, seed: int) -> np.ndarray:
     """``gray`` (uint8) under ``condition``; seeded where noise is added."""
-    import cv2
-
     g = gray.astype(np.float64)
     if condition == "clean":
         out = g
@@ -55,23 +62,6 @@ CONDITIONS = ("clean", "dark", "low contrast", "blur", "jpeg q10", "low resoluti
 
 
 def main(argv: list[str] | None = None) -> int:
-    import cv2
-
-    from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
-    from emoreason.perception.face.expression import (
-        ASSETS,
-        FLAT_CROP_RANGE,
-        ExpressionPool,
-        FacexClassifier,
-        FerClassifier,
-        face_crop_gray,
-        face_square_gray,
-        facex_logp,
-        fer_logp,
-    )
-    from emoreason.perception.face.mesh import FaceMeshTracker
-    from emoreason.training.face import uar
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--per-class", type=int, default=100)
@@ -88,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                                    for c in np.unique(labels)]))
     y = labels[pick]
     fer, facex = FerClassifier(), FacexClassifier()
-    pool = ExpressionPool.load(ASSETS / "models" / "face")
-    print(f"{len(pick)} photos ({', '.join(f'{CANONICAL[c]} {np.sum(y == c)}' for c in np.unique(y))})", flush=True)
+    pool = ExpressionPool.load(DEFAULT_FACE_MODEL_DIR)
+    counts = ", ".join(f"{CANONICAL[c]} {np.sum(y == c)}" for c in np.unique(y))
+    print(f"{len(pick)} photos ({counts})", flush=True)
     results = {}
     t0 = time.time()
     with FaceMeshTracker(static=True) as tracker:
@@ -104,21 +95,20 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 c64 = face_crop_gray(rgb, face.points, flat_range=args.flat_range)
                 square = face_square_gray(rgb, face.points, flat_range=args.flat_range)
-                lf = fer_logp(fer.predict(c64)[0])
-                lx = facex_logp(facex.predict(square))
+                lf = log_probabilities(fer.predict(c64)[0])
+                lx = log_probabilities(facex.predict(square))
                 preds["fer"][j], preds["facex"][j] = lf.argmax(), lx.argmax()
                 preds["pool"][j] = pool.predict_proba(lf[None], lx[None])[0].argmax()
             results[cond] = preds
             print(f"  {cond}: done ({time.time() - t0:.0f} s)", flush=True)
-    classes = np.unique(y)
     clean = results["clean"]["pool"]
-    base = uar(y[clean >= 0], clean[clean >= 0], classes)
-    print(f"\n7-class UAR on the photos where a face is found (seed {args.seed}, up to {args.per_class} per class; "
-          f"crops stretched where their grey-level range < {args.flat_range:g})")
+    base = index_uar(y[clean >= 0], clean[clean >= 0])
+    print(f"\n7-class UAR on the photos where a face is found (seed {args.seed}, up to {args.per_class} per "
+          f"class; crops stretched where their grey-level range < {args.flat_range:g})")
     print(f"{'condition':<15} {'face found':>10} {'fer':>6} {'facex':>6} {'pool':>6} {'ratio':>6}")
     for cond, preds in results.items():
         found = preds["pool"] >= 0
-        scores = {k: uar(y[found], p[found], classes) for k, p in preds.items()}
+        scores = {k: index_uar(y[found], p[found]) for k, p in preds.items()}
         print(f"{cond:<15} {found.mean():>10.3f} {scores['fer']:>6.3f} {scores['facex']:>6.3f} "
               f"{scores['pool']:>6.3f} {scores['pool'] / base:>6.2f}")
     return 0

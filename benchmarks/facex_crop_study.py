@@ -16,21 +16,28 @@ import csv
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
+
+from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
+from emoreason.perception.face.crops import face_square_gray
+from emoreason.perception.face.image_models import FACEX_CLASSES, FacexClassifier
+from emoreason.perception.face.mesh import FaceMeshTracker
+from emoreason.training.face import LFW_NAME, index_uar
 
 #: (margin, shift) of :func:`face_square_gray` compared; (-0.045, -0.085) is the Haar-matched framing
 #: (median Haar side / mesh side 0.91, Haar centre 0.077 mesh sides higher, measured by this script).
-VARIANTS = ((-0.05, 0.0), (0.0, 0.0), (0.1, 0.0), (0.2, 0.0), (-0.045, -0.085), (0.05, -0.085), (-0.045, -0.04))
+VARIANTS = ((-0.05, 0.0), (0.0, 0.0), (0.1, 0.0), (0.2, 0.0), (-0.045, -0.085), (0.05, -0.085),
+            (-0.045, -0.04))
+HAAR = "haar box (facex's own crop)"
+
+
+def _uar(y: np.ndarray, pred: np.ndarray) -> float:
+    """UAR of canonical-index arrays; NaN for an empty subset (a small ``--limit``)."""
+    return index_uar(y, pred) if len(y) else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
-    import cv2
-
-    from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
-    from emoreason.perception.face.expression import FACEX_CLASSES, FacexClassifier, face_square_gray
-    from emoreason.perception.face.mesh import FaceMeshTracker
-    from emoreason.training.face import LFW_NAME, uar
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--limit", type=int, default=None, help="only the first N photos (a quick look)")
@@ -45,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(rows)
     y = np.array([CANONICAL.index(FACIAL_EXPRESSIONS.canonical(r["emotion"])) for r in rows])
     lfw = np.array([bool(LFW_NAME.search(r["path"])) for r in rows])
-    preds = {k: np.full(n, -1) for k in ["haar box (facex's own crop)"] + [f"mesh m={m:g} shift={s:g}" for m, s in VARIANTS]}
+    preds = {k: np.full(n, -1) for k in [HAAR] + [f"mesh m={m:g} shift={s:g}" for m, s in VARIANTS]}
     ratio, dy = [], []
     t0 = time.time()
     with FaceMeshTracker(static=True) as tracker:
@@ -56,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             boxes = casc.detectMultiScale(gray, 1.1, 4)
             if len(boxes):
                 x, yy, w, h = max(boxes, key=lambda b: b[2] * b[3])
-                preds["haar box (facex's own crop)"][i] = facex.predict_raw(gray[yy:yy + h, x:x + w])[perm].argmax()
+                preds[HAAR][i] = facex.predict_raw(gray[yy:yy + h, x:x + w])[perm].argmax()
                 if face is not None:
                     lo, hi = face.points[:, :2].min(0), face.points[:, :2].max(0)
                     side = float(max(hi - lo))
@@ -70,21 +77,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {i}/{n} photos, {time.time() - t0:.0f} s", flush=True)
     ratio, dy = np.array(ratio), np.array(dy)
     keep = np.abs(dy) < 0.3
-    print(f"\nHaar box vs mesh box ({keep.sum()} photos with both): side ratio median {np.median(ratio[keep]):.3f}, "
-          f"centre offset median {np.median(dy[keep]):+.3f} mesh sides (negative: higher)")
+    print(f"\nHaar box vs mesh box ({keep.sum()} photos with both): side ratio median "
+          f"{np.median(ratio[keep]):.3f}, centre offset median {np.median(dy[keep]):+.3f} mesh sides "
+          "(negative: higher)")
     mesh_ok = preds[f"mesh m={VARIANTS[0][0]:g} shift={VARIANTS[0][1]:g}"] >= 0
-    haar_ok = preds["haar box (facex's own crop)"] >= 0
-    for subset_name, subset in (("photos with a mesh face", mesh_ok), ("photos with a mesh AND a Haar face", mesh_ok & haar_ok)):
-        print(f"\nfacex zero-shot on {subset_name} (n = {subset.sum()}; film stills {np.sum(subset & ~lfw)}):")
+    haar_ok = preds[HAAR] >= 0
+    subsets = (("photos with a mesh face", mesh_ok),
+               ("photos with a mesh AND a Haar face", mesh_ok & haar_ok))
+    for subset_name, subset in subsets:
+        print(f"\nfacex zero-shot on {subset_name} (n = {subset.sum()}; "
+              f"film stills {np.sum(subset & ~lfw)}):")
         print(f"{'crop':<34} {'UAR':>6} {'WAR':>6} {'UAR LFW':>8} {'UAR film':>9}")
         for name, p in preds.items():
             m = subset & (p >= 0)
             if m.sum() < subset.sum():
                 continue
-            u = uar(y[m], p[m], np.unique(y[m]))
-            print(f"{name:<34} {u:6.3f} {np.mean(p[m] == y[m]):6.3f} "
-                  f"{uar(y[m & lfw], p[m & lfw], np.unique(y[m & lfw])):8.3f} "
-                  f"{uar(y[m & ~lfw], p[m & ~lfw], np.unique(y[m & ~lfw])):9.3f}")
+            print(f"{name:<34} {_uar(y[m], p[m]):6.3f} {np.mean(p[m] == y[m]):6.3f} "
+                  f"{_uar(y[m & lfw], p[m & lfw]):8.3f} {_uar(y[m & ~lfw], p[m & ~lfw]):9.3f}")
     return 0
 
 

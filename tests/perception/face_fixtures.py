@@ -39,7 +39,19 @@ def two_faces_rgb(face_rgb) -> np.ndarray:
     return canvas
 
 
+@pytest.fixture(scope="session")
+def astronaut_points(face_rgb) -> np.ndarray:
+    """The astronaut's 478-point mesh (pixels of ``face_rgb``)."""
+    from emoreason.perception.face.mesh import FaceMeshTracker
+
+    with FaceMeshTracker(static=True) as tracker:
+        face, _ = tracker.main_face(face_rgb)
+    assert face is not None
+    return face.points
+
+
 def scaled(rgb: np.ndarray, factor: float) -> np.ndarray:
     import cv2
 
-    return cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    return cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=interpolation)

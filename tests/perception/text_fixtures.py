@@ -1,4 +1,4 @@
-"""Synthetic inputs for the words tests: transcript files in several encodings, spoken sentences."""
+"""Synthetic inputs for the text tests: transcript files in several encodings, spoken sentences."""
 
 from __future__ import annotations
 

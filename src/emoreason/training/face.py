@@ -12,7 +12,10 @@ on the AU measures) and softmax regressions on feature blocks (``head.json``). T
 mean of grouped-CV UAR and cross-source UAR is shipped, and is the default of ``analyze`` if it beats
 both fer alone and facex alone on both; the best regression is shipped as an optional head. Classes
 are weighted inversely to their frequency (sklearn's ``class_weight="balanced"``; the same weights in
-the pools' log-loss); no resampling.
+the pools' log-loss); no resampling. Scores come from :mod:`emoreason.eval.metrics`, the confusion
+figure from :mod:`emoreason.eval.plots`.
+
+sklearn, scipy.optimize and matplotlib (through eval.plots) are imported inside the functions that use them.
 """
 
 from __future__ import annotations
@@ -23,12 +26,23 @@ import json
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from emoreason.errors import ConfigError, EmoreasonError
+from emoreason.eval.metrics import class_order, confusion_matrix, per_class, uar
+from emoreason.io.atomic import atomic_write, atomic_write_text
 from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
+from emoreason.perception.face import action_units as au
+from emoreason.perception.face.crops import face_crop_gray, face_square_gray
+from emoreason.perception.face.expression import FaceReadings
+from emoreason.perception.face.head import ExpressionHead
+from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
+from emoreason.perception.face.mesh import FaceMeshTracker
+from emoreason.training.face_pool import fit_pool
 
 BLOCK_SETS: dict[str, tuple[str, ...]] = {
     "fer_logp": ("fer_logp",),
@@ -42,6 +56,10 @@ BLOCK_SETS: dict[str, tuple[str, ...]] = {
 C_GRID = (0.01, 0.1, 1.0)
 SEEDS = (0, 1, 2)
 LFW_NAME = re.compile(r"_\d{4}\.jpg$")
+POOL_AU_C = (0.01, 0.1)
+#: Probability floors tried for the pools (1e-4: the floor of the log-probability features; 0.05: caps
+#: one model's veto).
+POOL_FLOORS = (1e-4, 0.05)
 
 
 def person_of(path: str) -> str:
@@ -51,20 +69,9 @@ def person_of(path: str) -> str:
 
 
 def extract(data: Path, log=print) -> dict[str, np.ndarray]:
-    """Features of every labelled photo whose label has a canonical counterpart and where a face is found."""
-    import cv2
-
-    from emoreason.perception.face import action_units as au
-    from emoreason.perception.face.expression import (
-        FacexClassifier,
-        FerClassifier,
-        face_crop_gray,
-        face_square_gray,
-        facex_logp,
-        fer_logp,
-    )
-    from emoreason.perception.face.mesh import FaceMeshTracker
-
+    """Features of every labelled photo whose label has a canonical counterpart and where a face is found:
+    the face stage's own feature blocks (:meth:`FaceReadings.feature_blocks`) with facex run on every
+    photo, the canonical label index ``y``, the person (``group``), whether it is an LFW-style photo."""
     root = data / "facial_expressions"
     labels_csv = root / "labels.csv"
     if not labels_csv.is_file():
@@ -92,12 +99,11 @@ def extract(data: Path, log=print) -> dict[str, np.ndarray]:
             if face is None:
                 skipped["no face"] += 1
                 continue
-            scores, feat = fer.predict(face_crop_gray(rgb, face.points))
-            out["au"].append(au.raw_vector(face.points))
-            out["shape"].append(au.shape_vector(face.points))
-            out["fer_logp"].append(fer_logp(scores))
-            out["fer_feat"].append(feat)
-            out["facex_logp"].append(facex_logp(facex.predict(face_square_gray(rgb, face.points))))
+            fer_scores, fer_features = fer.predict(face_crop_gray(rgb, face.points))
+            readings = FaceReadings(face.points, au.raw_vector(face.points), fer_scores, fer_features,
+                                    facex.predict(face_square_gray(rgb, face.points)))
+            for block, values in readings.feature_blocks().items():
+                out[block].append(values)
             out["y"].append(CANONICAL.index(label))
             out["group"].append(person_of(row["path"]))
             out["lfw"].append(bool(LFW_NAME.search(row["path"])))
@@ -110,8 +116,20 @@ def extract(data: Path, log=print) -> dict[str, np.ndarray]:
     return arrays
 
 
-def uar(y: np.ndarray, pred: np.ndarray, classes: np.ndarray) -> float:
-    return float(np.mean([np.mean(pred[y == c] == c) for c in classes if np.any(y == c)]))
+def label_names(indices: Sequence[int]) -> list[str]:
+    """Canonical label indices (as ``y`` and the predictions hold them) -> label names, for eval.metrics."""
+    return [CANONICAL[int(i)] for i in indices]
+
+
+def index_uar(y: np.ndarray, pred: np.ndarray) -> float:
+    """:func:`emoreason.eval.metrics.uar` of canonical-index arrays (classes absent from ``y`` left out)."""
+    return uar(label_names(y), label_names(pred))
+
+
+def recall_by_class(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Recall of each class present in ``y`` (canonical order), by eval.metrics' ``per_class``."""
+    pc = per_class(label_names(y), label_names(pred))
+    return {label: float(r) for label, r in zip(pc.labels, pc.recall, strict=True)}
 
 
 def fit_lr(x: np.ndarray, y: np.ndarray, c: float):
@@ -159,7 +177,6 @@ def evaluate(feats: dict[str, np.ndarray], folds: int, log=print) -> dict:
     from sklearn.model_selection import StratifiedGroupKFold
 
     y, groups, lfw = feats["y"], feats["group"], feats["lfw"].astype(bool)
-    classes = np.unique(y)
     fer_pred = feats["fer_logp"].argmax(1)
     facex_pred = feats["facex_logp"].argmax(1)
     pools = pool_candidates()
@@ -186,7 +203,7 @@ def evaluate(feats: dict[str, np.ndarray], folds: int, log=print) -> dict:
                 for c in C_GRID:
                     preds[f"{bname} C={c}"][te] = predict_lr(fit_lr(x[tr], y[tr], c), x[te])
         for n in names:
-            res[n]["uar"].append(uar(y, preds[n], classes))
+            res[n]["uar"].append(index_uar(y, preds[n]))
             res[n]["war"].append(float(np.mean(preds[n] == y)))
             if seed == SEEDS[0]:
                 res[n]["pred"] = preds[n]
@@ -206,11 +223,21 @@ def evaluate(feats: dict[str, np.ndarray], folds: int, log=print) -> dict:
             bname, c = n.rsplit(" C=", 1)
             x = np.hstack([feats[b] for b in BLOCK_SETS[bname]])
             p = predict_lr(fit_lr(x[lfw], y[lfw], float(c)), x[~lfw])
-        res[n]["cross_source_uar"] = uar(y[~lfw], p, np.unique(y[~lfw]))
+        res[n]["cross_source_uar"] = index_uar(y[~lfw], p)
         res[n]["cross_source_war"] = float(np.mean(p == y[~lfw]))
     for n in pools:
         res[n]["oof_logits_seed0"] = oof_logits[n]
     return res
+
+
+def population_baseline(neutral_raw: np.ndarray) -> au.AUBaseline:
+    """The AU baseline of a population: per AU, the median and the MAD-SD (MAD x 1.4826) of the raw
+    measures of its neutral photos."""
+    mad = np.median(np.abs(neutral_raw - np.median(neutral_raw, 0)), 0) * 1.4826
+    return au.AUBaseline(dict(zip(au.AU_NAMES, np.median(neutral_raw, 0), strict=True)),
+                         dict(zip(au.AU_NAMES, mad, strict=True)),
+                         source=f"population: median and MAD-SD of {len(neutral_raw)} neutral photos "
+                                "of facial_expressions")
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -225,118 +252,41 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
 
-#: Pool regularisers: (w_fer - w_facex)^2 (towards the equal-weight pool) and the biases' squared size.
-POOL_LAM_EQUAL = 0.1
-POOL_LAM_BIAS = 1e-3
-POOL_AU_C = (0.01, 0.1)
-#: Probability floors tried for the pools (1e-4: fer_logp's own clip; 0.05: caps one model's veto).
-POOL_FLOORS = (1e-4, 0.05)
+def confusion_figure(y: np.ndarray, preds: dict[str, np.ndarray], path: Path) -> None:
+    """One row-normalised confusion panel per ``title: predictions`` (canonical indices), drawn by
+    :func:`emoreason.eval.plots.save_confusion_figure` (matplotlib is imported here, when drawing)."""
+    from emoreason.eval.plots import save_confusion_figure
+
+    truth = label_names(y)
+    labels = class_order(truth)
+    panels = [(confusion_matrix(truth, label_names(p), labels), labels, title) for title, p in preds.items()]
+    save_confusion_figure(panels, path, suptitle="facial_expressions, 5-fold CV grouped by person (seed 0), "
+                          "rows normalised", dpi=90, panel_size=(6, 5.2), ylabel="true")
 
 
-def balanced_weights(y: np.ndarray) -> np.ndarray:
-    """Per-sample weights n / (K * n_class): every class counts as much in total (sklearn's "balanced")."""
-    counts = np.bincount(y)
-    k = int(np.sum(counts > 0))
-    return len(y) / (k * counts[y])
+def cached_features(data: Path, cache: Path | None, log=print) -> dict[str, np.ndarray]:
+    """:func:`extract`'s features, read from ``cache`` (.npz) when it holds them, else extracted (and
+    written to ``cache`` when one is given)."""
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            feats = {k: z[k] for k in z.files}
+        if "facex_logp" in feats:  # a cache without facex's features is extracted again
+            return feats
+    feats = extract(data, log)
+    if cache is not None:
+        with atomic_write(cache, "wb") as f:
+            np.savez(f, **feats)
+    return feats
 
 
-def fit_pool(lf: np.ndarray, lx: np.ndarray, y: np.ndarray, au_raw: np.ndarray | None = None,
-             au_c: float = 0.1, equal: bool = False, floor: float = 1e-4):
-    """Fit an :class:`ExpressionPool` by class-balanced log-loss (L-BFGS-B, weights bounded at >= 0).
-
-    ``lf``/``lx``: (n, 7) log-probabilities of fer / facex in canonical order; ``y``: canonical indices.
-    ``floor``: each probability is floored there before the log (see :class:`ExpressionPool`).
-    ``equal``: one shared weight (the equal-weight pool plus biases); else two weights with the penalty
-    ``POOL_LAM_EQUAL * (w_fer - w_facex)^2``. AU weights get sklearn's L2, ``|W|^2 / (2 C n)``.
-    """
-    from scipy.optimize import minimize
-
-    from emoreason.perception.face.expression import ExpressionPool
-
-    n, k = lf.shape
-    lf, lx = np.maximum(lf, np.log(floor)), np.maximum(lx, np.log(floor))
-    sw = balanced_weights(y)
-    sw = sw / sw.sum()
-    onehot = np.eye(k)[y]
-    if au_raw is not None:
-        mean, std = au_raw.mean(0), au_raw.std(0)
-        std = np.where(std > 1e-9, std, 1.0)
-        a = (au_raw - mean) / std
-        d = a.shape[1]
-    else:
-        a, d = None, 0
-    nw = 1 if equal else 2
-
-    def unpack(theta):
-        wf = theta[0]
-        wx = theta[0] if equal else theta[1]
-        b = theta[nw:nw + k]
-        w = theta[nw + k:].reshape(d, k) if d else None
-        return wf, wx, b, w
-
-    def loss(theta):
-        wf, wx, b, w = unpack(theta)
-        z = wf * lf + wx * lx + b
-        if d:
-            z = z + a @ w
-        z = z - z.max(1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-        val = -np.sum(sw * logp[np.arange(n), y])
-        g = (np.exp(logp) - onehot) * sw[:, None]
-        grad = np.empty_like(theta)
-        gf, gx = float(np.sum(g * lf)), float(np.sum(g * lx))
-        if equal:
-            grad[0] = gf + gx
-        else:
-            val += POOL_LAM_EQUAL * (wf - wx) ** 2
-            grad[0] = gf + 2 * POOL_LAM_EQUAL * (wf - wx)
-            grad[1] = gx - 2 * POOL_LAM_EQUAL * (wf - wx)
-        val += POOL_LAM_BIAS * np.sum(b ** 2)
-        grad[nw:nw + k] = g.sum(0) + 2 * POOL_LAM_BIAS * b
-        if d:
-            lam = 1.0 / (2.0 * au_c * n)
-            val += lam * np.sum(w ** 2)
-            grad[nw + k:] = (a.T @ g + 2 * lam * w).ravel()
-        return val, grad
-
-    theta0 = np.concatenate([np.full(nw, 0.5), np.zeros(k), np.zeros(d * k)])
-    bounds = [(0.0, None)] * nw + [(None, None)] * (k + d * k)
-    r = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
-    wf, wx, b, w = unpack(r.x)
-    if d:
-        return ExpressionPool(wf, wx, b, au_mean=mean, au_std=std, au_weights=w, floor=floor)
-    return ExpressionPool(wf, wx, b, floor=floor)
-
-
-def confusion_png(y: np.ndarray, preds: dict[str, np.ndarray], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from emoreason.io.atomic import atomic_path
-
-    classes = np.unique(y)
-    names = [CANONICAL[c] for c in classes]
-    fig, axes = plt.subplots(1, len(preds), figsize=(6 * len(preds), 5.2))
-    for ax, (title, p) in zip(np.atleast_1d(axes), preds.items(), strict=True):
-        m = np.array([[np.sum((y == a) & (p == b)) for b in classes] for a in classes], dtype=float)
-        norm = m / m.sum(1, keepdims=True)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(len(classes)):
-            for j in range(len(classes)):
-                ax.text(j, i, f"{norm[i, j]:.2f}\n({int(m[i, j])})", ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.6 else "black")
-        ax.set_xticks(range(len(classes)), names, rotation=45)
-        ax.set_yticks(range(len(classes)), names)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(title, fontsize=10)
-    fig.suptitle("facial_expressions, 5-fold CV grouped by person (seed 0), rows normalised")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
+def print_scores(res: dict, log=print) -> None:
+    """The table of every candidate's grouped-CV and cross-source scores."""
+    log(f"\n{'model':<42} {'UAR mean ± std (3 seeds)':>26} {'WAR mean ± std':>18} {'cross-source UAR':>17} "
+        f"{'cross-source WAR':>17}")
+    for n, r in res.items():
+        log(f"{n:<42} {np.mean(r['uar']):>17.3f} ± {np.std(r['uar']):.3f} "
+            f"{np.mean(r['war']):>9.3f} ± {np.std(r['war']):.3f} {r['cross_source_uar']:>17.3f} "
+            f"{r['cross_source_war']:>17.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -347,43 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cache", type=Path, default=None, help="optional .npz to keep/reuse extracted features")
     args = ap.parse_args(argv)
-    from emoreason.io.atomic import atomic_write, atomic_write_text
-    from emoreason.perception.face import action_units as au
-    from emoreason.perception.face.expression import ExpressionHead
-
     log = lambda s: print(s, flush=True)  # noqa: E731
-    feats = None
-    if args.cache is not None and args.cache.is_file():
-        with np.load(args.cache, allow_pickle=False) as z:
-            feats = {k: z[k] for k in z.files}
-        if "facex_logp" not in feats:  # a cache from before facex: extract again
-            feats = None
-    if feats is None:
-        try:
-            feats = extract(args.data, log)
-        except EmoreasonError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return exc.exit_code
-        if args.cache is not None:
-            with atomic_write(args.cache, "wb") as f:
-                np.savez(f, **feats)
+    try:
+        feats = cached_features(args.data, args.cache, log)
+    except EmoreasonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     y = feats["y"]
-    neutral_raw = feats["au"][y == CANONICAL.index("neutral")]
-    mad = np.median(np.abs(neutral_raw - np.median(neutral_raw, 0)), 0) * 1.4826
-    baseline = au.AUBaseline(dict(zip(au.AU_NAMES, np.median(neutral_raw, 0), strict=True)),
-                             dict(zip(au.AU_NAMES, mad, strict=True)),
-                             source=f"population: median and MAD-SD of {len(neutral_raw)} neutral photos "
-                                    "of facial_expressions")
+    baseline = population_baseline(feats["au"][y == CANONICAL.index("neutral")])
     atomic_write_text(args.out / "au_baseline.json", json.dumps(baseline.to_json(), indent=1) + "\n")
 
     res = evaluate(feats, args.folds, log)
-    log(f"\n{'model':<42} {'UAR mean ± std (3 seeds)':>26} {'WAR mean ± std':>18} {'cross-source UAR':>17} "
-        f"{'cross-source WAR':>17}")
-    for n, r in res.items():
-        log(f"{n:<42} {np.mean(r['uar']):>17.3f} ± {np.std(r['uar']):.3f} "
-            f"{np.mean(r['war']):>9.3f} ± {np.std(r['war']):.3f} {r['cross_source_uar']:>17.3f} "
-            f"{r['cross_source_war']:>17.3f}")
-    classes = np.unique(y)
+    print_scores(res, log)
     peers = ("fer alone", "facex alone")
 
     def beats_peers(n: str) -> bool:
@@ -395,17 +320,18 @@ def main(argv: list[str] | None = None) -> int:
     pools = pool_candidates()
     best_pool = max(pools, key=lambda n: (np.mean(res[n]["uar"]) + res[n]["cross_source_uar"]) / 2)
     use_pool = beats_peers(best_pool)
-    # the optional head: the best softmax regression by grouped-CV UAR (as before)
+    # the optional head: the best softmax regression by grouped-CV UAR
     trained = [n for n in res if n not in ("majority", *peers) and n not in pools]
     best = max(trained, key=lambda n: np.mean(res[n]["uar"]))
     use_head = bool(not use_pool and beats_peers(best))
-    recall = {n: {CANONICAL[c]: float(np.mean(res[n]["pred"][y == c] == c)) for c in classes}
-              for n in ("fer alone", "facex alone", best_pool, best)}
+    recall = {n: recall_by_class(y, res[n]["pred"]) for n in ("fer alone", "facex alone", best_pool, best)}
     temperature = fit_temperature(res[best_pool]["oof_logits_seed0"], y)
+    cv_uar = {n: np.mean(res[n]["uar"]) for n in (best_pool, *peers)}
+    cross = {n: res[n]["cross_source_uar"] for n in (best_pool, *peers)}
     log(f"\nchosen pool: {best_pool}; default: {'this pool' if use_pool else 'not this pool'} "
-        f"(UAR {np.mean(res[best_pool]['uar']):.3f} vs fer {np.mean(res['fer alone']['uar']):.3f}, "
-        f"facex {np.mean(res['facex alone']['uar']):.3f}; cross-source {res[best_pool]['cross_source_uar']:.3f} vs "
-        f"fer {res['fer alone']['cross_source_uar']:.3f}, facex {res['facex alone']['cross_source_uar']:.3f})")
+        f"(UAR {cv_uar[best_pool]:.3f} vs fer {cv_uar['fer alone']:.3f}, facex {cv_uar['facex alone']:.3f}; "
+        f"cross-source {cross[best_pool]:.3f} vs fer {cross['fer alone']:.3f}, "
+        f"facex {cross['facex alone']:.3f})")
     log(f"held-out temperature of the chosen pool (out-of-fold logits, seed 0, unweighted log-loss): "
         f"T = {temperature:.3f}")
     log(f"best head: {best}; default: {use_head}")
@@ -431,12 +357,13 @@ def main(argv: list[str] | None = None) -> int:
     head = ExpressionHead([CANONICAL[k] for k in lr.classes_], list(blocks), mean, std, w, lr.intercept_)
     head.save(args.out, extra={"name": f"emoreason face head v1 ({bname}, softmax regression C={c})",
                                "use_by_default": use_head, **common})
-    confusion_png(y, {"fer alone (zero-shot)": res["fer alone"]["pred"],
-                      "facex alone (zero-shot)": res["facex alone"]["pred"],
-                      f"ours: {best_pool}": res[best_pool]["pred"]}, args.figure)
+    confusion_figure(y, {"fer alone (zero-shot)": res["fer alone"]["pred"],
+                         "facex alone (zero-shot)": res["facex alone"]["pred"],
+                         f"ours: {best_pool}": res[best_pool]["pred"]}, args.figure)
     log(f"wrote {args.out}/pool.json, {args.out}/head.json (+ .npy arrays), {args.out}/au_baseline.json, "
         f"{args.figure}")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

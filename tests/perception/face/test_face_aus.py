@@ -10,7 +10,6 @@ from emoreason.errors import UnsupportedFormatError
 from emoreason.labels import CANONICAL
 from emoreason.perception.face import action_units as au
 from emoreason.perception.face.analyzer import analyze_face_image
-from emoreason.perception.face.expression import FerClassifier, face_crop_gray
 from emoreason.perception.face.mesh import FaceMeshTracker
 
 face_rgb, blank_rgb, two_faces_rgb, scaled = _fx.face_rgb, _fx.blank_rgb, _fx.two_faces_rgb, _fx.scaled
@@ -104,17 +103,6 @@ def test_main_face_is_the_largest(two_faces_rgb):
         main, n = tracker.main_face(two_faces_rgb)
     assert n == len(faces) == 2
     assert main.box[0] < 512 and main.size == max(f.size for f in faces)
-
-
-def test_fer_crop_and_features(face_rgb, photo_mesh):
-    crop = face_crop_gray(face_rgb, photo_mesh.points)
-    assert crop.shape == (64, 64) and crop.dtype == np.uint8 and crop.std() > 10
-    scores, feats = FerClassifier().predict(crop)
-    assert abs(sum(scores.values()) - 1) < 1e-6 and max(scores, key=scores.get) == "happy"
-    assert feats.shape == (128,) and np.isfinite(feats).all()
-    # a grey square is not read as a confident smile
-    flat_scores, _ = FerClassifier().predict(np.full((64, 64), 127, np.uint8))
-    assert flat_scores["happy"] < scores["happy"]
 
 
 def test_small_face_in_a_wide_frame_is_found(face_rgb, photo_mesh):

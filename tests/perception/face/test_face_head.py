@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
-from emoreason.errors import ConfigError, ModelError
+from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
-from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR, ExpressionHead
+from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR
+from emoreason.perception.face.head import ExpressionHead
 
 
 def _tiny_head(d=5, classes=("neutral", "happy", "sad")):
@@ -61,32 +61,3 @@ def test_shipped_head_loads_and_is_small():
     assert size < 5_000_000
     assert set(head.classes) <= set(CANONICAL) and head.weights.shape[0] == head.mean.shape[0]
     assert isinstance(head.meta["use_by_default"], bool)
-
-
-def test_analyzer_uses_head_only_when_default(tmp_path, face_rgb_for_head):
-    from emoreason.perception.face.analyzer import FaceAnalyzer
-
-    shutil.copy(DEFAULT_FACE_MODEL_DIR / "au_baseline.json", tmp_path / "au_baseline.json")
-    assert FaceAnalyzer(model_dir=tmp_path).expression_model == "fer"  # no head there: fer, and said so
-    src = ExpressionHead.load(DEFAULT_FACE_MODEL_DIR)
-    for flag, expected in ((True, "face_head"), (False, "fer")):
-        src.save(tmp_path, extra={**src.meta, "use_by_default": flag})
-        analyzer = FaceAnalyzer(model_dir=tmp_path, static=True)
-        analyzer.add_frame(0.0, face_rgb_for_head)
-        out = analyzer.finish()
-        assert out.details["expression_model"] == expected
-        assert ("face_head" in out.models) is flag
-    assert FaceAnalyzer(model_dir=tmp_path, face_model="head").expression_model == "face_head"
-    assert FaceAnalyzer(model_dir=tmp_path, face_model="fer").expression_model == "fer"
-    with pytest.raises(ConfigError):
-        FaceAnalyzer(model_dir=tmp_path, face_model="vgg")
-    (tmp_path / "head.json").unlink()
-    with pytest.raises(ModelError, match="no trained head"):
-        FaceAnalyzer(model_dir=tmp_path, face_model="head")
-
-
-@pytest.fixture(scope="module")
-def face_rgb_for_head():
-    from skimage import data
-
-    return np.ascontiguousarray(data.astronaut())

@@ -1,15 +1,19 @@
-"""FaceAnalyzer as the pipeline drives it: streamed frames, counts, timeline, memory, determinism."""
+"""FaceAnalyzer as the pipeline drives it: streamed frames, counts, timeline, memory, determinism, and
+facex run on every n-th frame."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
+import cv2
 import face_fixtures as _fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 import numpy as np
+import pandas as pd
 import pytest
 
 from emoreason.errors import ConfigError, ModelError
+from emoreason.labels import CANONICAL
 from emoreason.perception.face.analyzer import FaceAnalyzer, au_evidence
 
 face_rgb, small_face_rgb, blank_rgb = _fx.face_rgb, _fx.small_face_rgb, _fx.blank_rgb
@@ -23,8 +27,6 @@ def _run(frames, fps=5.0):
 
 
 def test_video_counts_timeline_and_details(small_face_rgb, blank_rgb):
-    import cv2
-
     blank = cv2.resize(blank_rgb, (256, 256))
     frames = [small_face_rgb] * 6 + [blank] * 2 + [small_face_rgb] * 4
     out = _run(frames)
@@ -77,15 +79,14 @@ def test_deterministic(small_face_rgb):
 
 
 def test_evidence_runs_from_a_hand_made_table():
-    import pandas as pd
-
     t = np.round(np.arange(8) * 0.2, 3)
     table = pd.DataFrame({"AU12": [0, 2, 3, 2.5, 0, 0, 0, 0], "AU04": [0, 0, 0, 0, 0, 0, 1.6, 0],
                           "AU25": [0.0] * 8}, index=t, dtype=float)
     ev = au_evidence(table, step=0.2)
     assert [e.name for e in ev] == ["AU12", "AU04"]
     assert (ev[0].start, ev[0].end, ev[0].value) == (0.2, pytest.approx(0.8), 3.0)
-    assert ev[0].supports == "happy" and ev[0].description == "lip corners pull up" and ev[0].modality == "face"
+    assert ev[0].supports == "happy" and ev[0].description == "lip corners pull up"
+    assert ev[0].modality == "face"
 
 
 def test_bad_model_dir(tmp_path):
@@ -96,8 +97,6 @@ def test_bad_model_dir(tmp_path):
 
 
 def test_person_baseline_from_the_most_neutral_frames():
-    from emoreason.labels import CANONICAL
-
     analyzer = FaceAnalyzer()
     analyzer.close()
     raw = np.full((20, 15), 1.0)
@@ -110,3 +109,26 @@ def test_person_baseline_from_the_most_neutral_frames():
     probs[:, CANONICAL.index("neutral")] = 0.1  # nobody looks neutral: keep the population's neutral
     assert analyzer._baseline(raw, probs) is analyzer.population
     assert analyzer._baseline(raw[:3], probs[:3]) is analyzer.population  # too few frames
+
+
+def test_video_runs_facex_every_other_frame_and_reuses_it(small_face_rgb):
+    for every, runs in ((2, 3), (1, 6)):
+        analyzer = FaceAnalyzer(fps=5.0, face_model="pool", facex_every=every)
+        for i in range(6):
+            analyzer.add_frame(i / 5, small_face_rgb)
+        out = analyzer.finish()
+        assert out.details["facex_runs"] == runs and out.details["frames_with_face"] == 6
+    with pytest.raises(ConfigError):
+        FaceAnalyzer(facex_every=0)
+    assert FaceAnalyzer(static=True).facex_every == 1
+
+
+def test_facex_runs_again_when_the_face_moves(small_face_rgb):
+    canvas = np.full((256, 512, 3), 60, np.uint8)
+    left, right = canvas.copy(), canvas.copy()
+    left[:, :256] = small_face_rgb
+    right[:, 256:] = cv2.flip(small_face_rgb, 1)
+    analyzer = FaceAnalyzer(fps=5.0, face_model="pool", facex_every=10)
+    for i, frame in enumerate([left, left, right, right]):
+        analyzer.add_frame(i / 5, frame)
+    assert analyzer.finish().details["facex_runs"] == 2

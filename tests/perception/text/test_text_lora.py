@@ -73,8 +73,8 @@ def test_save_merge_load_gives_the_trained_networks_probabilities(tiny_base, tmp
     network, tok = build_network(tiny_base, spec, len(CANONICAL))
     _random_adapters(network)
     network.eval()
-    LoraTextModel.save(tmp_path, network, spec, tuple(CANONICAL), 1.3, file_sha256(tiny_base / "model.safetensors"),
-                       {"name": "test"})
+    LoraTextModel.save(tmp_path, network, spec, tuple(CANONICAL), 1.3,
+                       file_sha256(tiny_base / "model.safetensors"), {"name": "test"})
     model = LoraTextModel.load(tmp_path, tiny_base)
     texts, hist = ["I love it!", "Get out."], [["hello there"], []]
     with torch.no_grad():  # the unmerged network, with the adapters rounded as they are stored
@@ -82,7 +82,8 @@ def test_save_merge_load_gives_the_trained_networks_probabilities(tiny_base, tmp
             if ".lora_" in name or name.startswith("classifier."):
                 p.copy_(p.half().float())
         b = tokenize(tok, texts, [format_context(h, 2) for h in hist], 64)
-        want = torch.softmax(network(b["input_ids"], b["attention_mask"], b["token_type_ids"]).double() / 1.3, -1)
+        logits = network(b["input_ids"], b["attention_mask"], b["token_type_ids"])
+        want = torch.softmax(logits.double() / 1.3, -1)
     got = model.predict_proba(texts, hist)
     assert got.shape == (2, 7) and np.allclose(got.sum(1), 1.0)
     assert np.allclose(got, want.numpy(), atol=1e-4)
@@ -137,18 +138,23 @@ def test_training_learns_a_separable_toy_task_and_writes_loadable_files(tmp_path
 
     happy = ["I love this so much", "what a wonderful day", "this is great news", "I am so happy"]
     angry = ["I hate you", "get out of here now", "this makes me furious", "you ruined everything"]
-    rows = [(t, "joy", k, 0) for k, t in enumerate(happy)] + [(t, "anger", 10 + k, 0) for k, t in enumerate(angry)]
+    rows = ([(t, "joy", k, 0) for k, t in enumerate(happy)]
+            + [(t, "anger", 10 + k, 0) for k, t in enumerate(angry)])
     (tmp_path / "meld").mkdir()
     for split in ("train", "dev"):
         _dialogue_csv(tmp_path / "meld" / f"{split}_sent_emo.csv", rows)
     spec = LoraSpec(rank=4, alpha=8, max_length=32, context_turns=1)
-    cfg = {"epochs": 10, "lr": 3e-3, "batch_size": 2, "dropout": 0.0, "weight_decay": 0.0, "context_dropout": 0.0,
-           "class_weight_power": 0.5, "label_smoothing": 0.0, "full_finetune": False, "add_emorynlp": False}
-    report = text_finetune.run(tmp_path, tmp_path / "out", [0], spec, cfg, "cpu", base, None, log=lambda m: None)
-    assert report["seeds"]["0"]["history"][-1]["train_loss"] < report["seeds"]["0"]["history"][0]["train_loss"]
+    cfg = {"epochs": 10, "lr": 3e-3, "batch_size": 2, "dropout": 0.0, "weight_decay": 0.0,
+           "context_dropout": 0.0, "class_weight_power": 0.5, "label_smoothing": 0.0, "full_finetune": False,
+           "add_emorynlp": False}
+    report = text_finetune.run(tmp_path, tmp_path / "out", [0], spec, cfg, "cpu", base, None,
+                               log=lambda m: None)
+    history = report["seeds"]["0"]["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert report["shipped_file"]["accuracy"] == 1.0  # the saved, merged files reproduce the training
     assert report["baselines"]["majority"]["accuracy"] == 0.5
     model = LoraTextModel.load(tmp_path / "out" / "lora_s0", base)
     assert model.meta["trained_on"] == "meld-train" and model.spec == spec and model.meta["seed"] == 0
     ensemble = json.loads((tmp_path / "out" / "text_ensemble.json").read_text())
-    assert ensemble["members"] == [{"kind": "lora", "path": "lora_s0", "weight": 1.0}]  # no head in that folder
+    # no head in that folder
+    assert ensemble["members"] == [{"kind": "lora", "path": "lora_s0", "weight": 1.0}]

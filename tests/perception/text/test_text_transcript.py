@@ -42,7 +42,8 @@ def test_txt_lines_are_utterances_spread_over_the_duration(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("latin1.srt", "1\n00:00:01,000 --> 00:00:02,000\nna\xefve caf\xe9\n".encode("latin-1"), "not valid utf-8"),
+    ("latin1.srt", "1\n00:00:01,000 --> 00:00:02,000\nna\xefve caf\xe9\n".encode("latin-1"),
+     "not valid utf-8"),
     ("nobom16.txt", "hello".encode("utf-16-le"), "NUL"),
     ("empty.txt", b"  \n\n", "empty"),
     ("badtime.srt", b"1\n00:00:01 -> 00:00:02\nhello\n", "line 2: expected a time line"),

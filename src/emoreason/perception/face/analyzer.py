@@ -2,16 +2,20 @@
 
 ``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
 measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
-``finish`` turns them into a :class:`ModalityOutput`:
+Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`), measures its AU-like cues
+(:mod:`~emoreason.perception.face.action_units`), runs fer (and facex when the expression model needs it;
+:mod:`~emoreason.perception.face.image_models`) and lets the chosen expression model
+(:mod:`~emoreason.perception.face.expression`) combine them. ``finish`` turns the numbers into a
+:class:`ModalityOutput`:
 
 * AU intensities per frame, relative to the person's own neutral when the clip has one (the median
   geometry of the clip's most neutral-looking frames), else relative to a population neutral
   (``au_baseline.json``, measured on the neutral photos of ``facial_expressions``);
-* expression probabilities per frame from the default expression model: the log-linear pool of fer's
-  and facex's probabilities (``pool.json``) when it is shipped and marked ``use_by_default``, else the
-  trained head if ``head.json`` says ``use_by_default``, else fer's FER2013 model alone; pooled over
-  frames weighted by face size;
+* expression probabilities per frame, pooled over frames weighted by face size;
 * the peak frame by MERR's rule, and evidence: the few most salient runs of clearly active AUs.
+
+pandas is imported in :meth:`FaceAnalyzer.finish`, not with this module, which the option checks
+(:func:`check_face_model`) import; mediapipe and the tflite runtime load with the tracker and the models.
 """
 
 from __future__ import annotations
@@ -24,20 +28,20 @@ from emoreason.errors import ConfigError, ModelError
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.face import action_units as au
+from emoreason.perception.face.crops import face_crop_gray, face_square_gray
 from emoreason.perception.face.expression import (
     DEFAULT_FACE_MODEL_DIR,
-    ExpressionHead,
-    ExpressionPool,
-    FacexClassifier,
-    FerClassifier,
-    face_crop_gray,
-    face_square_gray,
-    facex_logp,
-    fer_logp,
+    FACE_MODELS,
+    FaceReadings,
+    check_face_model,
+    load_expression_model,
 )
-from emoreason.perception.face.mesh import FaceMeshTracker, as_rgb, box_iou, check_rgb
+from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
+from emoreason.perception.face.mesh import FaceMesh, FaceMeshTracker, as_rgb, box_iou, check_rgb
 from emoreason.perception.face.phrases import AU_CUES, describe_aus, merr_peak_index, merr_rule_label
 from emoreason.result import Evidence
+
+__all__ = ["FACE_MODELS", "FaceAnalyzer", "analyze_face_image", "au_evidence", "check_face_model"]
 
 #: The canonical label each AU argues for when it is the salient cue (None: no single label).
 AU_SUPPORTS: dict[str, str | None] = {
@@ -49,24 +53,13 @@ MIN_FRAMES_FOR_PERSON_BASELINE = 5
 #: The clip's most neutral frames must look neutral on average (P(neutral)) to serve as the baseline.
 MIN_NEUTRAL_PROB_FOR_BASELINE = 0.35
 MAX_EVIDENCE = 4
-#: The face stage's expression models a user may name (``analyze(face_model=...)``, ``--face-model``):
-#: "default" is the shipped choice (the pool if its ``pool.json`` says ``use_by_default``, else the head if its
-#: ``head.json`` does, else fer).
-FACE_MODELS = ("default", "fer", "facex", "pool", "head")
 #: In videos facex (the slower of the two image models, ~17-22 ms a frame on one core) runs on every
 #: FACEX_EVERY-th frame with a face; between runs its last probabilities are reused while the face box
 #: stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer and the mesh still run on every frame.
-FACEX_EVERY = 3  # 0.6 s apart at 5 fps; every 2nd frame put a 10-s clip over 0.3x real time (README, Speed)
+#: Every 3rd frame is 0.6 s apart at 5 fps; every 2nd frame puts a 10-s clip over 0.3x real time
+#: (README, Speed).
+FACEX_EVERY = 3
 FACEX_REUSE_IOU = 0.5
-
-
-def check_face_model(value: object) -> str | None:
-    """The expression model ``value`` names (None for "default" or None), else a ConfigError."""
-    if value is None or value == "default":
-        return None
-    if value not in FACE_MODELS:
-        raise ConfigError(f"face model must be one of {', '.join(FACE_MODELS)}, not {value!r}")
-    return str(value)
 
 
 class FaceAnalyzer:
@@ -74,11 +67,10 @@ class FaceAnalyzer:
 
     def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = 40,
                  static: bool = False, face_model: str | None = None, facex_every: int | None = None) -> None:
-        """``face_model``: one of :data:`FACE_MODELS` -- ``"fer"``, ``"facex"``, ``"pool"`` (fer + facex
-        log-linear pool, ``pool.json``), ``"head"`` (the trained head), or ``"default"``/``None`` (the shipped
-        choice). ``facex_every``: run facex on every n-th frame with a face (default 1 for photos,
-        :data:`FACEX_EVERY` for videos)."""
-        expression = check_face_model(face_model)
+        """``face_model``: one of :data:`FACE_MODELS` (``"default"``/``None``: the shipped choice; see
+        :mod:`~emoreason.perception.face.expression`). ``facex_every``: run facex on every n-th frame with
+        a face (default 1 for photos, :data:`FACEX_EVERY` for videos)."""
+        face_model = check_face_model(face_model)
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
         every = (1 if static else FACEX_EVERY) if facex_every is None else facex_every
@@ -97,34 +89,15 @@ class FaceAnalyzer:
         if not base_path.is_file():
             raise ModelError(f"face model folder {mdir} has no au_baseline.json")
         self.population = au.AUBaseline.load(base_path)
-        self.head: ExpressionHead | None = None
-        self.pool: ExpressionPool | None = None
-        if expression == "head" and not (mdir / "head.json").is_file():
-            raise ModelError(f"face model folder {mdir} has no trained head (head.json)")
-        if expression == "pool" and not (mdir / ExpressionPool.FILE).is_file():
-            raise ModelError(f"face model folder {mdir} has no fer+facex pool ({ExpressionPool.FILE})")
-        if expression in (None, "pool") and (mdir / ExpressionPool.FILE).is_file():
-            pool = ExpressionPool.load(mdir)
-            if expression == "pool" or pool.meta.get("use_by_default", False):
-                self.pool = pool
-        if self.pool is None and expression in (None, "head") and (mdir / "head.json").is_file():
-            head = ExpressionHead.load(mdir)
-            if expression == "head" or head.meta.get("use_by_default", False):
-                self.head = head
-        self._expression = ("pool" if self.pool is not None else "face_head" if self.head is not None
-                            else "facex" if expression == "facex" else "fer")
+        self.expression = load_expression_model(face_model, mdir)
         self.fer = FerClassifier()
-        needs_facex = self._expression in ("pool", "facex") or (self.head is not None and "facex_logp" in self.head.blocks)
-        self.facex = FacexClassifier() if needs_facex else None
+        self.facex = FacexClassifier() if self.expression.uses_facex else None
         self.tracker = FaceMeshTracker(static=static)
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
         if self.facex is not None:
             self.models["facex"] = "facex 1.1.0 model_optimized.tflite (training data not stated)"
-        if self.pool is not None:
-            self.models["face_pool"] = str(self.pool.meta.get("name", "emoreason fer+facex pool"))
-        if self.head is not None:
-            self.models["face_head"] = str(self.head.meta.get("name", "emoreason face head"))
+        self.models.update(self.expression.provenance)
         self.frames = 0
         self.small_faces = 0
         self.multi_face_frames = 0
@@ -137,7 +110,7 @@ class FaceAnalyzer:
     @property
     def expression_model(self) -> str:
         """``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what gives the expression probabilities."""
-        return self._expression
+        return self.expression.name
 
     def add_frame(self, t: float, rgb: np.ndarray) -> None:
         """Analyse one HxWx3 uint8 RGB frame taken at time ``t`` seconds."""
@@ -155,20 +128,10 @@ class FaceAnalyzer:
             raw = au.raw_vector(face.points)
         except ValueError:  # a degenerate mesh: count it as no face
             return
-        fer_scores, fer_feat = self.fer.predict(face_crop_gray(rgb, face.points))
+        fer_scores, fer_features = self.fer.predict(face_crop_gray(rgb, face.points))
         facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
-        if self.pool is not None:
-            scores = self.pool.scores(fer_scores, facex_scores, raw)
-        elif self.head is not None:
-            feats = {"au": raw, "shape": au.shape_vector(face.points), "fer_logp": fer_logp(fer_scores),
-                     "fer_feat": fer_feat}
-            if facex_scores is not None:
-                feats["facex_logp"] = facex_logp(facex_scores)
-            scores = self.head.scores(feats)
-        elif facex_scores is not None:
-            scores = facex_scores
-        else:
-            scores = fer_scores
+        readings = FaceReadings(face.points, raw, fer_scores, fer_features, facex_scores)
+        scores = self.expression.scores(readings)
         self._times.append(float(t))
         self._raw.append(raw)
         self._probs.append(np.array([scores[c] for c in CANONICAL]))
@@ -177,7 +140,9 @@ class FaceAnalyzer:
         x0, y0, x1, y1 = face.box
         self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
 
-    def _facex_scores(self, rgb: np.ndarray, face) -> dict[str, float]:
+    def _facex_scores(self, rgb: np.ndarray, face: FaceMesh) -> dict[str, float]:
+        """facex's probabilities for this face: a fresh run every ``facex_every``-th face or when the face
+        moved, else the last run's."""
         fresh = (self._facex_last is None or self._facex_age + 1 >= self.facex_every
                  or box_iou(face.box, self._facex_box) < FACEX_REUSE_IOU)
         if fresh:
@@ -234,8 +199,8 @@ class FaceAnalyzer:
         pooled = (probs * weights[:, None]).sum(0) / weights.sum()
         scores = {c: float(p) for c, p in zip(CANONICAL, pooled, strict=True)}
         step = 1.0 / self.fps
-        timeline = [TimedScores(start=float(t), end=float(t) + step,
-                                scores={c: float(p) for c, p in zip(CANONICAL, pr, strict=True)}, weight=float(w))
+        timeline = [TimedScores(start=float(t), end=float(t) + step, weight=float(w),
+                                scores={c: float(p) for c, p in zip(CANONICAL, pr, strict=True)})
                     for t, pr, w in zip(times, probs, weights, strict=True)]
         details = dict(counts)
         details.update({
@@ -251,8 +216,8 @@ class FaceAnalyzer:
             modality="face", usable=True, scores=scores, timeline=timeline,
             evidence=au_evidence(table, step), reliability=len(times) / max(self.frames, 1),
             details=details, models=dict(self.models),
-            series={"aus": table, "probabilities": pd.DataFrame(probs, columns=list(CANONICAL), index=table.index),
-                    "boxes": boxes},
+            series={"aus": table, "boxes": boxes,
+                    "probabilities": pd.DataFrame(probs, columns=list(CANONICAL), index=table.index)},
         )
 
 

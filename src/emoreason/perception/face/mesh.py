@@ -11,6 +11,8 @@ runs again on a square crop around each one.
 
 When several faces appear, :class:`FaceMeshTracker` keeps the *main* face: the one that overlaps
 the main face of the previous frames most, or, when none overlaps, the largest.
+
+mediapipe is imported when a tracker is made, not with this module (it takes about a second).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from emoreason.errors import ModelError, UnsupportedFormatError
@@ -41,6 +44,7 @@ class FaceMesh:
 
 
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes (0 when both are empty)."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -72,7 +76,8 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
 
 def _to_mesh(landmarks, x_off: float, y_off: float, w: float, h: float) -> FaceMesh:
     """mediapipe's normalised landmarks of an image (or crop at x_off, y_off) of size w x h -> pixels."""
-    pts = np.array([(x_off + p.x * w, y_off + p.y * h, p.z * w) for p in landmarks.landmark], dtype=np.float32)
+    pts = np.array([(x_off + p.x * w, y_off + p.y * h, p.z * w) for p in landmarks.landmark],
+                   dtype=np.float32)
     x0, y0 = pts[:, 0].min(), pts[:, 1].min()
     x1, y1 = pts[:, 0].max(), pts[:, 1].max()
     return FaceMesh(points=pts, box=(float(x0), float(y0), float(x1), float(y1)))
@@ -92,7 +97,8 @@ class FaceMeshTracker:
         try:
             from mediapipe.python.solutions import face_mesh as mp_face_mesh
         except ImportError as exc:  # pragma: no cover - a broken install
-            raise ModelError(f"mediapipe's face mesh could not be loaded ({exc}); reinstall mediapipe==0.10.21") from exc
+            raise ModelError(f"mediapipe's face mesh could not be loaded ({exc}); "
+                             "reinstall mediapipe==0.10.21") from exc
         self.max_side = int(max_side)
         self._mesh = mp_face_mesh.FaceMesh(
             static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
@@ -122,8 +128,6 @@ class FaceMeshTracker:
         scale = min(1.0, self.max_side / max(h, w))
         small = rgb
         if scale < 1.0:
-            import cv2
-
             small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                                interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
@@ -134,13 +138,13 @@ class FaceMeshTracker:
 
     def _faces_via_detector(self, rgb: np.ndarray, small: np.ndarray, scale: float) -> list[FaceMesh]:
         """Full-range detection, then the mesh on a square crop (twice the box) around each face."""
-        import cv2
         from mediapipe.python.solutions import face_detection, face_mesh
 
         if self._detector is None:
             self._detector = face_detection.FaceDetection(model_selection=1,
                                                           min_detection_confidence=self._min_conf)
-            self._crop_mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+            self._crop_mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                 refine_landmarks=True,
                                                  min_detection_confidence=self._min_conf)
         with self._lock:
             dets = self._detector.process(small).detections or []
@@ -158,7 +162,8 @@ class FaceMeshTracker:
             cw, ch = crop.shape[1], crop.shape[0]
             k = min(1.0, 256 / max(cw, ch))
             if k < 1.0:
-                crop = cv2.resize(crop, (max(1, round(cw * k)), max(1, round(ch * k))), interpolation=cv2.INTER_AREA)
+                crop = cv2.resize(crop, (max(1, round(cw * k)), max(1, round(ch * k))),
+                                  interpolation=cv2.INTER_AREA)
             with self._lock:
                 res = self._crop_mesh.process(np.ascontiguousarray(crop))
             for lms in res.multi_face_landmarks or []:

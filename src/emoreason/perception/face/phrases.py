@@ -2,6 +2,8 @@
 
 Shared by the face stage (evidence, explanations) and the dataset builder (MERR-format records).
 AU keys may be written ``AU5``, ``AU05``, ``AU05_r`` or ``AU05_c``; they are normalised to ``AU05``.
+
+pandas is imported by the functions that read an AU table, not with this module.
 """
 
 from __future__ import annotations
@@ -128,14 +130,16 @@ def merr_peak_index(au_table, threshold: float = ACTIVE_THRESHOLD, top_k: int = 
     larger total intensity); the peak is the frame with the highest sum of their intensities (first
     such frame on ties). When no AU is ever active, all AUs are summed. Raises ValueError when empty.
     """
-    df = _au_frame(au_table)
+    df = au_table_frame(au_table)
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise ValueError("empty AU table")
     chosen = merr_frequent_aus(df, threshold, top_k) or list(df.columns)
     return int(np.argmax(df[chosen].to_numpy().sum(axis=1)))
 
 
-def _au_frame(au_table):
+def au_table_frame(au_table):
+    """An AU table (pandas DataFrame, or mapping AU -> sequence) as a float DataFrame with normalised AU
+    names (:func:`normalize_au`) and missing values as 0."""
     import pandas as pd
 
     df = au_table if isinstance(au_table, pd.DataFrame) else pd.DataFrame(dict(au_table))
@@ -144,7 +148,7 @@ def _au_frame(au_table):
 
 def merr_frequent_aus(au_table, threshold: float = ACTIVE_THRESHOLD, top_k: int = 3) -> list[str]:
     """The AUs :func:`merr_peak_index` sums (most often active first); empty when none is active."""
-    df = _au_frame(au_table)
+    df = au_table_frame(au_table)
     counts = (df >= threshold).sum(axis=0)
     totals = df.sum(axis=0)
     order = sorted(df.columns, key=lambda c: (-counts[c], -totals[c], c))

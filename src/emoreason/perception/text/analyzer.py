@@ -45,8 +45,8 @@ class TextAnalyzer:
             transcript = Transcript([TranscriptSegment(0.0, 0.0, transcript)], source="user", timed=False)
         segs = [s for s in transcript.segments if normalise_text(s.text)]
         if not segs:
-            return ModalityOutput.unusable("text", "no words were recognised", transcript_source=transcript.source,
-                                           notes=list(transcript.notes))
+            return ModalityOutput.unusable("text", "no words were recognised",
+                                           transcript_source=transcript.source, notes=list(transcript.notes))
         texts = [normalise_text(s.text) for s in segs]
         before = [normalise_text(c) for c in (context or []) if normalise_text(c)]
         histories = [before + texts[:i] for i in range(len(texts))]
@@ -86,7 +86,8 @@ class TextAnalyzer:
         ranked = [int(i) for i in np.argsort(-strength, kind="stable")]
         order = [i for i in ranked if probs[i, top[i]] >= MIN_QUOTE_SCORE]
         non_neutral = [i for i in order if labels[top[i]] != "neutral"]
-        chosen = (non_neutral or order or ranked[:1])[:MAX_QUOTES]  # an unsure model still shows its best guess
+        # an unsure model still shows its best guess
+        chosen = (non_neutral or order or ranked[:1])[:MAX_QUOTES]
         out = []
         for i in chosen:
             label, p, seg = labels[top[i]], float(probs[i, top[i]]), segs[i]
@@ -101,8 +102,9 @@ class TextAnalyzer:
                 w_start = w_end = None
                 if timed and seg.words and len(seg.words) == len(texts[i].split()):
                     w_start, w_end = seg.words[k].start, seg.words[k].end
-                out.append(Evidence("text", "key word", drop, w_start, w_end, weight=float(strength[i]) * drop,
-                                    unit="score drop when removed", supports=label,
+                out.append(Evidence("text", "key word", drop, w_start, w_end,
+                                    weight=float(strength[i]) * drop, unit="score drop when removed",
+                                    supports=label,
                                     description=f"the word '{word}' carries it ({label} falls by {drop:.2f} "
                                                 "without it, sentence read alone)"))
         return out

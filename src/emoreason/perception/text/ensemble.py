@@ -76,7 +76,8 @@ class TextEnsemble:
             idx = [i for i, h in enumerate(histories) if h and h[-1].strip()]
             if idx:
                 ctx[idx] = self.encoder.encode([histories[i][-1] for i in idx])
-        return self.head.predict_proba(build_features(layers, vader_features(texts), surface_features(texts), ctx))
+        features = build_features(layers, vader_features(texts), surface_features(texts), ctx)
+        return self.head.predict_proba(features)
 
     @classmethod
     def load(cls, folder: str | Path | None = None, encoder_dir: str | Path | None = None) -> TextEnsemble:
@@ -96,7 +97,8 @@ class TextEnsemble:
             raise ModelError(f"{spec_path} is malformed: {exc}") from None
         head_weight = sum(w for k, _, w in members if k == "head")
         head = TextHead.load(folder) if head_weight > 0 else None
-        loras = [(LoraTextModel.load(folder / str(p), encoder.model_dir), w) for k, p, w in members if k == "lora"]
+        loras = [(LoraTextModel.load(folder / str(p), encoder.model_dir), w)
+                 for k, p, w in members if k == "lora"]
         return cls(head, head_weight, loras, encoder, meta)
 
 
@@ -106,7 +108,8 @@ def write_ensemble(folder: Path, lora_paths: list[str], head_weight: float, meta
     members = [{"kind": "lora", "path": p, "weight": round(each, 6)} for p in lora_paths]
     if head_weight > 0:
         members.append({"kind": "head", "weight": round(head_weight, 6)})
-    atomic_write_text(folder / ENSEMBLE_FILE, json.dumps(dict(meta, format=FORMAT, members=members), indent=2) + "\n")
+    spec = dict(meta, format=FORMAT, members=members)
+    atomic_write_text(folder / ENSEMBLE_FILE, json.dumps(spec, indent=2) + "\n")
 
 
 def _in_canonical(p: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:

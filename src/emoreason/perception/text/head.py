@@ -3,18 +3,22 @@
 Features per utterance, in this order: MiniLM hidden states mean-pooled over tokens for the layers
 the head names (384 each), VADER neg/neu/pos/compound (4), surface cues (5: counts of '!', '?' and
 '...', share of all-caps words, log word count) and, when the head was trained with dialogue context,
-the MiniLM sentence embedding of the preceding utterance (384, zeros when there is none). Stored as ``text_head.safetensors`` (arrays) + ``text_head.json`` (labels,
-layout, temperature, training facts); no pickle anywhere.
+the MiniLM sentence embedding of the preceding utterance (384, zeros when there is none). Stored as
+``text_head.safetensors`` (arrays) + ``text_head.json`` (labels, layout, temperature, training facts);
+no pickle anywhere.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from emoreason.assets import model_dir
 from emoreason.errors import ModelError
@@ -28,6 +32,7 @@ VADER_KEYS = ("neg", "neu", "pos", "compound")
 
 
 def default_text_model_dir() -> Path:
+    """The shipped text model folder (``assets/models/text``)."""
     return model_dir("text")
 
 
@@ -38,16 +43,10 @@ def vader_features(texts: list[str]) -> np.ndarray:
                       dtype=np.float32).reshape(len(texts), len(VADER_KEYS))
 
 
-def _vader():
-    global _VADER
-    if _VADER is None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        _VADER = SentimentIntensityAnalyzer()
-    return _VADER
-
-
-_VADER = None
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    """One VADER analyser for the process (it reads its lexicon when made)."""
+    return SentimentIntensityAnalyzer()
 
 
 def surface_features(texts: list[str]) -> np.ndarray:
@@ -62,6 +61,7 @@ def surface_features(texts: list[str]) -> np.ndarray:
 
 def build_features(layer_features: np.ndarray, vader: np.ndarray, surface: np.ndarray,
                    context: np.ndarray | None = None) -> np.ndarray:
+    """The head's input: the feature groups side by side, in the order the module docstring gives."""
     parts = [layer_features, vader, surface] + ([context] if context is not None else [])
     return np.concatenate(parts, axis=1).astype(np.float32)
 
@@ -100,15 +100,14 @@ class TextHead:
     # ---- files ---------------------------------------------------------------------------------
     def save(self, folder: str | Path, weight_dtype: str = "float32") -> None:
         """Write the two files; ``weight_dtype="float16"`` halves the size of the weight matrices."""
-        from safetensors.numpy import save_file
-
         folder = Path(folder)
         arrays = {"mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32)}
         for k, (w, b) in enumerate(self.layers):
             arrays[f"layer{k}.weight"] = np.ascontiguousarray(w, dtype=np.dtype(weight_dtype))
             arrays[f"layer{k}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
         meta = dict(self.meta, format=FORMAT, version=1, labels=list(self.labels), n_layers=len(self.layers),
-                    uses_context=self.uses_context, minilm_layers=list(self.layers_used), temperature=self.temperature, n_features=self.n_features)
+                    uses_context=self.uses_context, minilm_layers=list(self.layers_used),
+                    temperature=self.temperature, n_features=self.n_features)
         with atomic_path(folder / WEIGHTS_FILE) as tmp:
             save_file(arrays, str(tmp))
         atomic_write_text(folder / META_FILE, json.dumps(meta, indent=2) + "\n")
@@ -118,17 +117,16 @@ class TextHead:
         folder = Path(folder) if folder is not None else default_text_model_dir()
         meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
         if not meta_path.is_file() or not weights_path.is_file():
-            raise ModelError(f"text model files missing under {folder} (need {META_FILE} and {WEIGHTS_FILE}); "
-                             "regenerate with: python -m emoreason.training.text.model --data ../shared/data")
+            raise ModelError(f"text model files missing under {folder} (need {META_FILE} and "
+                             f"{WEIGHTS_FILE}); regenerate with: "
+                             "python -m emoreason.training.text.model --data ../shared/data")
         try:
-            from safetensors.numpy import load_file
-
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             arrays = load_file(str(weights_path))
             if meta.get("format") != FORMAT:
                 raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
-            layers = [(arrays[f"layer{k}.weight"].astype(np.float64), arrays[f"layer{k}.bias"].astype(np.float64))
-                      for k in range(int(meta["n_layers"]))]
+            layers = [(arrays[f"layer{k}.weight"].astype(np.float64),
+                       arrays[f"layer{k}.bias"].astype(np.float64)) for k in range(int(meta["n_layers"]))]
             labels = tuple(meta["labels"])
             if set(labels) - set(CANONICAL) or layers[-1][0].shape[1] != len(labels):
                 raise ValueError("labels do not match the output layer or are not canonical")

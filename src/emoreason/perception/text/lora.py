@@ -12,6 +12,9 @@ and separated by ``[SEP]``, are the second (truncated from the oldest end). The 
 mean of the utterance's own token states (the context tokens are seen through attention only).
 The meta file records the base model's SHA-256: a different base file is refused (``ModelError``),
 never silently combined with adapters trained on another.
+
+torch, transformers and safetensors' torch functions are imported inside the functions that build, run,
+save or load a network, not with this module.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from emoreason.errors import ModelError
+from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
 from emoreason.perception.text.sentence_encoder import default_minilm_dir, normalise_text
 
@@ -41,6 +45,8 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class LoraSpec:
+    """The adapters' shape and what the model reads."""
+
     rank: int = 16
     alpha: float = 32.0
     max_length: int = 128  # tokens, utterance + context
@@ -92,8 +98,8 @@ def build_network(minilm_dir: Path, spec: LoraSpec, n_labels: int, dropout: floa
     class Network(nn.Module):
         def __init__(self):
             super().__init__()
-            self.bert = AutoModel.from_pretrained(str(minilm_dir), local_files_only=True, trust_remote_code=False,
-                                                  dtype=torch.float32)
+            self.bert = AutoModel.from_pretrained(str(minilm_dir), local_files_only=True,
+                                                  trust_remote_code=False, dtype=torch.float32)
             for p in self.bert.parameters():
                 p.requires_grad_(False)
             if spec.rank > 0:
@@ -131,8 +137,8 @@ def adapter_state(network) -> dict[str, Any]:
 def tokenize(tokenizer, texts: list[str], contexts: list[str], max_length: int):
     """Always a pair (utterance, context): an empty context still gets its [SEP], so an utterance is
     encoded the same way whatever else is in the batch."""
-    return tokenizer(list(texts), list(contexts), padding=True, truncation="longest_first", max_length=max_length,
-                     return_tensors="pt", return_token_type_ids=True)
+    return tokenizer(list(texts), list(contexts), padding=True, truncation="longest_first",
+                     max_length=max_length, return_tensors="pt", return_token_type_ids=True)
 
 
 @dataclass
@@ -175,8 +181,6 @@ class LoraTextModel:
         import torch
         from safetensors.torch import save_file
 
-        from emoreason.io.atomic import atomic_path, atomic_write_text
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.to(torch.float16).contiguous() for k, v in adapter_state(network).items()}
@@ -195,7 +199,6 @@ class LoraTextModel:
 
 @lru_cache(maxsize=8)  # the ensemble has three members; two would evict one on every reload
 def _load_cached(folder_str: str, minilm_str: str | None) -> LoraTextModel:
-
     folder = Path(folder_str)
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
     if not meta_path.is_file() or not weights_path.is_file():
@@ -232,7 +235,8 @@ def _load_cached(folder_str: str, minilm_str: str | None) -> LoraTextModel:
     own = network.state_dict()
     for k, v in tensors.items():
         if tuple(v.shape) != tuple(own[k].shape):
-            raise ModelError(f"text model tensor {k} has shape {tuple(v.shape)}, expected {tuple(own[k].shape)}")
+            raise ModelError(f"text model tensor {k} has shape {tuple(v.shape)}, "
+                             f"expected {tuple(own[k].shape)}")
     network.load_state_dict({**own, **{k: v.float() for k, v in tensors.items()}}, strict=True)
     merge_adapters(network)
     network.eval()

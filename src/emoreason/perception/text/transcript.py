@@ -85,8 +85,8 @@ def decode_text_file(path: Path) -> str:
             f"transcript {path} is not valid {encoding} text (byte 0x{raw[exc.start]:02x} at offset "
             f"{exc.start}); save it as UTF-8") from None
     if "\x00" in text:
-        raise TranscriptError(f"transcript {path} holds NUL characters: it is binary or an unmarked UTF-16 file; "
-                              "save it as UTF-8")
+        raise TranscriptError(f"transcript {path} holds NUL characters: it is binary or an unmarked UTF-16 "
+                              "file; save it as UTF-8")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

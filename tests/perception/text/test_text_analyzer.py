@@ -1,16 +1,20 @@
-"""Text emotion: the shipped head on clear sentences, pooling, evidence, files, determinism."""
+"""Text emotion: the shipped ensemble on clear sentences, pooling, evidence, its head and files,
+determinism."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
+from emoreason import analyze
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
 from emoreason.perception.text.analyzer import TextAnalyzer
-from emoreason.perception.text.head import META_FILE, WEIGHTS_FILE, TextHead
+from emoreason.perception.text.ensemble import ENSEMBLE_FILE, TextEnsemble
+from emoreason.perception.text.head import META_FILE, WEIGHTS_FILE, TextHead, default_text_model_dir
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
 
@@ -41,7 +45,8 @@ def test_clear_happy_and_angry_sentences_are_ordered(analyzer):
 
 
 def test_empty_transcript_is_unusable(analyzer):
-    for empty in ("", "   ", Transcript([], source="asr:x"), Transcript([TranscriptSegment(0, 1, " ")], "user")):
+    blank = Transcript([TranscriptSegment(0, 1, " ")], "user")
+    for empty in ("", "   ", Transcript([], source="asr:x"), blank):
         out = analyzer.analyze(empty)
         assert not out.usable and out.modality == "text" and out.reason == "no words were recognised"
         assert out.reliability == 0.0 and out.scores == {}
@@ -92,14 +97,13 @@ def test_strongly_negative_wording_is_reported(analyzer):
 
 def test_same_input_same_output(analyzer):
     t = _asr((0.0, 1.5, "Oh my god, really?", 0.8), (2.0, 4.0, "I can't believe you did that.", 0.7))
-    a, b = analyzer.analyze(t, context=["Guess what happened"]), analyzer.analyze(t, context=["Guess what happened"])
+    context = ["Guess what happened"]
+    a, b = analyzer.analyze(t, context=context), analyzer.analyze(t, context=context)
     assert a.scores == b.scores and [e.description for e in a.evidence] == [e.description for e in b.evidence]
 
 
 def test_shipped_model_is_small_pickle_free_and_an_ensemble(analyzer):
-    from emoreason.perception.text.ensemble import ENSEMBLE_FILE
-
-    folder = __import__("emoreason.perception.text.head", fromlist=["x"]).default_text_model_dir()
+    folder = default_text_model_dir()
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) <= 10 * 1024 * 1024
     assert not any(p.suffix in {".pkl", ".pickle", ".joblib", ".pt", ".bin"} for p in files)
@@ -123,11 +127,7 @@ def test_ensemble_averages_its_members_and_context_changes_the_lora_part(analyze
 
 
 def test_a_head_only_folder_and_a_malformed_ensemble_file(tmp_path):
-    import shutil
-
-    from emoreason.perception.text.ensemble import ENSEMBLE_FILE, TextEnsemble
-
-    folder = __import__("emoreason.perception.text.head", fromlist=["x"]).default_text_model_dir()
+    folder = default_text_model_dir()
     for name in (META_FILE, WEIGHTS_FILE):
         shutil.copy(folder / name, tmp_path / name)
     alone = TextEnsemble.load(tmp_path)
@@ -143,8 +143,8 @@ def test_a_head_only_folder_and_a_malformed_ensemble_file(tmp_path):
 def test_head_roundtrip_and_malformed_files(tmp_path):
     rng = np.random.default_rng(0)
     n = 384 + 4 + 5  # one MiniLM layer, VADER, surface cues
-    head = TextHead(rng.normal(size=n), np.ones(n), [(rng.normal(size=(n, 3)) / 20, np.zeros(3)),
-                                                      (rng.normal(size=(3, 7)), np.zeros(7))], False, (6,), 1.5)
+    layers = [(rng.normal(size=(n, 3)) / 20, np.zeros(3)), (rng.normal(size=(3, 7)), np.zeros(7))]
+    head = TextHead(rng.normal(size=n), np.ones(n), layers, False, (6,), 1.5)
     x = rng.normal(size=(4, n))
     for dtype, tol in (("float32", 1e-5), ("float16", 2e-3)):
         head.save(tmp_path, weight_dtype=dtype)
@@ -176,8 +176,6 @@ def test_merged_members_average_the_members_logits():
 
 
 def test_analyze_passes_dialogue_context_to_the_text_model():
-    from emoreason import analyze
-
     alone = analyze(text="Are you kidding me?", modalities=["text"])
     with_ctx = analyze(text="Are you kidding me?", modalities=["text"],
                        context=["I sold your car.", "I needed the money."])
