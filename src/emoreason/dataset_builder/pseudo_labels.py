@@ -14,11 +14,11 @@ from typing import Any
 from emoreason.perception.face.action_units import ACTIVE_THRESHOLD
 from emoreason.perception.face.phrases import (
     AU_PHRASES,
+    au_table_frame,
     describe_aus,
     merr_frequent_aus,
     merr_peak_index,
     merr_rule_label,
-    normalize_au,
 )
 
 
@@ -54,7 +54,7 @@ def find_peak(au_table: Any, threshold: float = ACTIVE_THRESHOLD) -> PeakFrame |
     """MERR's peak frame of a pandas AU table (index: time in s; columns: AU intensities); None if empty."""
     if au_table is None or len(au_table) == 0 or au_table.shape[1] == 0:
         return None
-    table = au_table.rename(columns=normalize_au).astype(float).fillna(0.0)
+    table = au_table_frame(au_table)
     row = merr_peak_index(table, threshold=threshold)
     values = {c: float(v) for c, v in table.iloc[row].items()}
     active = sorted((a for a, v in values.items() if v >= threshold), key=lambda a: (-values[a], a))
