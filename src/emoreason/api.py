@@ -10,6 +10,7 @@ inside :func:`analyze`, only when ``model=`` asks for it.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -46,8 +47,14 @@ def analyze(
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
-    ``source``: a path to a video, audio or image file; an HxWx3 uint8 RGB image; a waveform (with
-    ``sample_rate``); or None with ``text``. ``text`` (or a ``transcript`` .txt/.srt/.vtt file, or one
+    ``source``: a path to a video, audio or image file; an image array; a waveform array (with
+    ``sample_rate``); or None with ``text``. Arrays are told apart by shape: HxWx3 (RGB), HxWx4 (alpha
+    ignored) or HxWx1 is an image; 1-D is a waveform; a 2-D array is a multi-channel waveform (channels x
+    samples or samples x channels) when ``sample_rate`` is given, else a grey image when both sides are at
+    least 16 pixels (anything else is a ConfigError). Images may be uint8, 16-bit integers (scaled to 8
+    bits) or floats in 0..1 or 0..255; waveforms float in -1..1 or integer PCM (int16 is divided by
+    32768, and so on); NaN samples become 0. Each conversion is said in the result's ``notes``. An option
+    of the wrong type or range is a :class:`~emoreason.errors.ConfigError` naming it. ``text`` (or a ``transcript`` .txt/.srt/.vtt file, or one
     beside the media) replaces speech-to-text. ``modalities`` restricts the modalities used
     ("face,voice" or a list). ``labels`` names the taxonomy of the output (see
     :data:`emoreason.labels.LABEL_MAPS`). ``model`` is a multimodal-LLM checkpoint directory to use
@@ -91,8 +98,17 @@ def analyze_clips(
     (:func:`emoreason.pipeline.clips.perceive_clips`). The other options are :func:`analyze`'s; ``texts``,
     one per clip (or None), replace speech-to-text for those clips. Clips of several speakers would be
     compared with each other: group them by speaker first."""
+    if isinstance(sources, (str, bytes, os.PathLike)) or not isinstance(sources, Iterable):
+        raise ConfigError(f"sources must be a list of clip paths, got {type(sources).__name__}")
+    sources = list(sources)
     if not sources:
         raise ConfigError("give at least one clip")
+    bad = next((s for s in sources if not isinstance(s, (str, os.PathLike))), None)
+    if bad is not None:
+        raise ConfigError(f"sources must hold file paths, got {type(bad).__name__} ({bad!r:.40})")
+    if texts is not None and (isinstance(texts, str) or not isinstance(texts, Sequence)
+                              or any(t is not None and not isinstance(t, str) for t in texts)):
+        raise ConfigError("texts must be a list with one string (or None) per clip")
     options = AnalyzeOptions(modalities=modalities, labels=labels, fps=fps,
                              speaker_normalisation=speaker_normalisation, face_model=face_model)
     results = [build_result(p) for p in perceive_clips(default_pipeline(), sources, options, texts)]

@@ -18,6 +18,7 @@ import soundfile as sf
 from PIL import Image, UnidentifiedImageError
 
 from emoreason.errors import (
+    ConfigError,
     CorruptMediaError,
     EmptyInputError,
     InputNotFoundError,
@@ -28,6 +29,8 @@ from emoreason.io.audio import SAMPLE_RATE
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+#: PIL modes with more than 8 bits a channel: converted by scaling, not by PIL (which clips them).
+WIDE_IMAGE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
 FrameCallback = Callable[[float, np.ndarray], None]
 
 
@@ -79,10 +82,9 @@ def probe(path: str | Path) -> MediaInfo:
                 raise UnsupportedFormatError(f"{path}: holds no audio or video stream")
             duration = _duration(container, vs, aus)
             fps = float(vs.average_rate) if vs is not None and vs.average_rate else None
-            is_still = vs is not None and aus is None and (vs.frames == 1 or container.format.name in
-                                                          {"image2", "png_pipe", "jpeg_pipe", "webp_pipe"})
+            is_still = vs is not None and aus is None and (vs.frames == 1 or _is_image_format(container))
             if is_still:
-                rgb = load_image(path)
+                rgb = load_still(path)
                 return MediaInfo(path, "image", None, True, False, rgb.shape[1], rgb.shape[0])
             return MediaInfo(
                 path, "video" if vs is not None else "audio", duration, vs is not None, aus is not None,
@@ -94,14 +96,105 @@ def probe(path: str | Path) -> MediaInfo:
             f"{path}: cannot be decoded: not a media file, or truncated/corrupt ({_reason(exc)})") from None
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """An image file as an HxWx3 uint8 RGB array."""
+def load_image(path: str | Path, notes: list[str] | None = None) -> np.ndarray:
+    """An image file as an HxWx3 uint8 RGB array. 16-bit and float images (PIL modes I;16, I, F: 16-bit
+    PNG, TIFF) are scaled to 8 bits by :func:`image_to_rgb`, which PIL's own conversion does not do (it
+    clips them white); what was converted is appended to ``notes``."""
     path = check_path(path)
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+            if im.mode not in WIDE_IMAGE_MODES:
+                return np.asarray(im.convert("RGB"))
+            try:
+                rgb, said = image_to_rgb(np.asarray(im))
+            except ConfigError as exc:
+                raise UnsupportedFormatError(f"{path}: {exc}") from None
+            if notes is not None:
+                notes.extend(said)
+            return rgb
     except (UnidentifiedImageError, OSError) as exc:
         raise UnsupportedFormatError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+
+
+def load_still(path: str | Path, notes: list[str] | None = None) -> np.ndarray:
+    """A still's pixels as HxWx3 uint8 RGB: an image file through :func:`load_image`, or the one frame of
+    a video that holds a single frame (decoded by PyAV; ``notes`` then says it was read as a still)."""
+    path = check_path(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return load_image(path, notes)
+    try:
+        with av.open(str(path)) as container:
+            if _is_image_format(container) or not container.streams.video:
+                return load_image(path, notes)
+            frame = next(container.decode(video=0), None)
+            if frame is None:
+                raise CorruptMediaError(f"{path}: the video stream holds no decodable frame")
+            rgb = _to_rgb(frame, 0)
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"{path}: the video's frame cannot be decoded ({_reason(exc)})") from None
+    if notes is not None:
+        notes.append("the video holds a single frame: it was analysed as a still image")
+    return rgb
+
+
+def _is_image_format(container) -> bool:
+    name = container.format.name
+    return name == "image2" or name.endswith("_pipe")
+
+
+def image_to_rgb(image: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """An image array as HxWx3 uint8 RGB, and notes saying what was converted (none for HxWx3 uint8).
+
+    Shapes: HxW (grey) and HxWx1 become RGB by repeating the channel; HxWx4 loses its alpha channel.
+    Values: integer images whose values lie in 0..255 are read as 8-bit whatever their type; larger
+    values are read as 16-bit (0..65535, or 0..32767 for int16) and scaled to 0..255. Float images in
+    0..1 are scaled by 255; float images in 0..255 are rounded. Anything else (negative or larger
+    values, NaN, booleans) is a ConfigError that says what was found.
+    """
+    x = np.asarray(image)
+    notes: list[str] = []
+    if x.ndim == 3 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim == 2:
+        notes.append("a grey image: its one channel was used as red, green and blue")
+    elif x.ndim != 3 or x.shape[-1] not in (3, 4):
+        raise ConfigError(f"an image must be HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA), got shape {x.shape}")
+    elif x.shape[-1] == 4:
+        x = x[..., :3]
+        notes.append("the image's alpha channel was ignored")
+    if x.dtype != np.uint8:
+        x, note = _to_uint8(x)
+        notes.append(note)
+    if x.ndim == 2:
+        x = np.repeat(x[..., None], 3, axis=2)
+    return np.ascontiguousarray(x), notes
+
+
+def _to_uint8(x: np.ndarray) -> tuple[np.ndarray, str]:
+    kind, name = x.dtype.kind, x.dtype.name
+    if kind not in "iuf" or x.size == 0:
+        raise ConfigError(f"an image must hold numbers (uint8 0..255, 16-bit integers or floats in 0..1), "
+                          f"got {x.size} values of {x.dtype}")
+    if kind == "f" and not np.isfinite(x).all():
+        raise ConfigError(f"the {name} image holds NaN or infinite values")
+    lo, hi = float(x.min()), float(x.max())
+    if kind == "f":
+        if lo >= 0 and hi <= 1:
+            return np.round(x * 255).astype(np.uint8), f"a {name} image in 0..1: scaled to 0..255"
+        if lo >= 0 and hi <= 255:
+            return np.round(x).astype(np.uint8), f"a {name} image in 0..255: rounded to 8-bit"
+        raise ConfigError(f"a float image must hold values in 0..1 or 0..255; this {name} image holds "
+                          f"{lo:g}..{hi:g}")
+    if lo < 0:
+        raise ConfigError(f"an integer image must hold values from 0; this {name} image holds {lo:g}..{hi:g}")
+    if hi <= 255:
+        return x.astype(np.uint8), f"a {name} image with values in 0..255: read as 8-bit"
+    full = 32767 if name == "int16" else 65535
+    if hi > full:
+        raise ConfigError(f"an integer image must hold 8-bit (0..255) or 16-bit (0..{full}) values; this "
+                          f"{name} image reaches {hi:g}")
+    scaled = np.round(x.astype(np.float64) * (255.0 / full)).astype(np.uint8)
+    return scaled, f"a {name} image (16-bit, 0..{full}): scaled to 0..255"
 
 
 def decode(

@@ -3,10 +3,15 @@ checked and normalised when it is made, so the stages behind it read plain value
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from emoreason.errors import ConfigError
 from emoreason.labels import get_label_map
@@ -17,6 +22,8 @@ MODALITIES = ("face", "voice", "text")
 #: Other names a user may type for a modality.
 MODALITY_ALIASES = {"audio": "voice", "words": "text", "video": "face"}
 MAX_FPS = 60.0
+#: Sample rates a waveform may be given at (Hz): telephone speech to studio audio.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 384_000
 
 
 def parse_modalities(modalities: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -26,8 +33,13 @@ def parse_modalities(modalities: Iterable[str] | str | None) -> tuple[str, ...]:
         return MODALITIES
     if isinstance(modalities, str):
         modalities = [m for m in modalities.split(",") if m.strip()]
+    elif not isinstance(modalities, Iterable):
+        raise ConfigError(f"modalities must be a string such as 'face,voice' or a list of names, "
+                          f"got {_type(modalities)}")
     chosen = []
     for m in modalities:
+        if not isinstance(m, str):
+            raise ConfigError(f"modalities must name modalities as strings, got {_type(m)} ({m!r:.40})")
         m = m.strip().lower()
         m = MODALITY_ALIASES.get(m, m)
         if m == "all":
@@ -47,7 +59,9 @@ class AnalyzeOptions:
 
     Made once and read by every stage. ``__post_init__`` checks them (a bad one is a ConfigError) and
     stores them normalised: ``labels`` is the label set's canonical name, ``modalities`` a tuple of
-    canonical modality names, ``face_model`` None for the shipped default, ``context`` a tuple or None.
+    canonical modality names, ``face_model`` None for the shipped default, ``context`` a tuple or None,
+    ``sample_rate`` an int and ``fps`` a float. A value of the wrong type (``text=5``, ``fps="5"``,
+    ``context=5``) is a ConfigError naming the option, never a TypeError from a later stage.
     """
 
     text: str | None = None
@@ -66,6 +80,7 @@ class AnalyzeOptions:
     face_model: str | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         self._set("labels", get_label_map(self.labels).name)
         if self.model is not None and self.face_model not in (None, "default"):
             raise ConfigError("face_model chooses the default pipeline's face model; an MLLM checkpoint "
@@ -73,9 +88,43 @@ class AnalyzeOptions:
         self._set("modalities", parse_modalities(self.modalities))
         self._set("speaker_normalisation", check_speaker_normalisation(self.speaker_normalisation))
         self._set("face_model", check_face_model(self.face_model))
-        if self.fps <= 0 or self.fps > MAX_FPS:
-            raise ConfigError(f"fps must be in (0, {MAX_FPS:g}], got {self.fps}")
+        if not (0 < self.fps <= MAX_FPS):  # NaN fails this too
+            raise ConfigError(f"fps must be in (0, {MAX_FPS:g}], got {self.fps:g}")
         self._set("context", tuple(self.context) if self.context else None)
+
+    def _check_types(self) -> None:
+        """Each option's type (and the numbers' range): a ConfigError naming the option."""
+        for name in ("text", "explain_endpoint"):
+            _expect(name, getattr(self, name), (str,), "a string", optional=True)
+        for name in ("labels", "explain_model", "speaker_normalisation"):
+            _expect(name, getattr(self, name), (str,), "a string")
+        _expect("face_model", self.face_model, (str,), "a string", optional=True)
+        for name in ("transcript", "model", "asr_model"):
+            _expect(name, getattr(self, name), (str, os.PathLike), "a path", optional=True)
+        _expect("progress", self.progress, (bool, np.bool_), "True or False")
+        if not _is_real(self.fps):
+            raise ConfigError(f"fps must be a number of frames per second, got {_type(self.fps)} "
+                              f"({self.fps!r:.40})")
+        self._set("fps", float(self.fps))
+        sr = self.sample_rate
+        if sr is not None:
+            if not _is_real(sr) or not math.isfinite(sr) or int(sr) != sr:
+                raise ConfigError(f"sample_rate must be a whole number of samples per second (Hz), "
+                                  f"got {_type(sr)} ({sr!r:.40})")
+            if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+                raise ConfigError(f"sample_rate must be between {MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz, "
+                                  f"got {sr:g}")
+            self._set("sample_rate", int(sr))
+        ctx = self.context
+        if ctx is not None:
+            if isinstance(ctx, (str, bytes)) or not isinstance(ctx, Iterable):
+                raise ConfigError("context must be a list of the utterances said before (strings, oldest "
+                                  f"first), got {_type(ctx)}")
+            ctx = list(ctx)
+            bad = next((c for c in ctx if not isinstance(c, str)), None)
+            if bad is not None:
+                raise ConfigError(f"context must hold strings (utterances), got {_type(bad)} ({bad!r:.40})")
+            self._set("context", ctx)
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)  # normalising a frozen dataclass's own fields
@@ -84,3 +133,19 @@ class AnalyzeOptions:
     def whisper_dir(self) -> str | None:
         """``asr_model`` as the folder name the speech-to-text stage takes (None: the shipped model)."""
         return str(self.asr_model) if self.asr_model is not None else None
+
+
+def _type(value: Any) -> str:
+    return type(value).__name__
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _expect(name: str, value: Any, types: tuple[type, ...], what: str, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, types):
+        raise ConfigError(f"{name} must be {what}{' or None' if optional else ''}, got {_type(value)} "
+                          f"({value!r:.40})")

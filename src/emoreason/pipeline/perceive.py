@@ -12,6 +12,7 @@ calls load the models once.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import time
@@ -23,8 +24,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from emoreason.errors import ConfigError, TooShortError
-from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio
-from emoreason.io.media import decode, load_image, probe
+from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
+from emoreason.io.media import decode, image_to_rgb, load_still, probe
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
 from emoreason.perception.speech.asr import transcribe
@@ -40,6 +41,8 @@ from emoreason.perception.voice.analyzer import VoiceAnalyzer
 from emoreason.pipeline.options import AnalyzeOptions
 
 MIN_DURATION = 0.5  # seconds of media needed to say anything
+MIN_IMAGE_SIDE = 16  # a 2-D array without a sample rate is a grey image when both sides are at least this
+MAX_CHANNELS = 32  # a 2-D waveform's shorter side holds its channels
 
 Speech = list[tuple[float, float]]  # speech segments (start, end) in seconds, from voice activity detection
 
@@ -105,25 +108,45 @@ class Pipeline:
             return p
         if isinstance(source, np.ndarray):
             return self._perceive_array(source, options)
+        if not isinstance(source, (str, os.PathLike)):
+            raise ConfigError(f"source must be a file path, a numpy image or waveform, or None with text=; "
+                              f"got {type(source).__name__}")
         return self._perceive_file(Path(source), options)
 
     def _perceive_array(self, source: np.ndarray, options: AnalyzeOptions) -> Perception:
-        if source.ndim == 3 and source.shape[-1] in (3, 4):
-            p = Perception(input="<image>", kind="image", duration=None)
-            self._face_image(p, options, source[..., :3].astype(np.uint8))
+        """An array is an image or a waveform, by its shape: HxWx3 (or x4, x1) is an image; 1-D is a
+        waveform (``sample_rate`` needed); 2-D is a multi-channel waveform when ``sample_rate`` is given,
+        else a grey image when both sides are at least :data:`MIN_IMAGE_SIDE`. Its values are converted
+        (:func:`~emoreason.io.media.image_to_rgb`, :func:`~emoreason.io.audio.waveform_to_float`) with
+        a note for each conversion."""
+        shape = source.shape
+        as_image = source.ndim == 3 or (source.ndim == 2 and not options.sample_rate
+                                        and min(shape) >= MIN_IMAGE_SIDE)
+        if as_image:
+            rgb, notes = image_to_rgb(source)
+            p = Perception(input="<image>", kind="image", duration=None, notes=notes)
+            self._face_image(p, options, rgb)
             self._text_stage(p, options)
             return p
-        if source.ndim in (1, 2):
-            if not options.sample_rate:
-                raise ConfigError("a waveform needs its sample_rate")
-            audio = ArrayAudio(source, options.sample_rate)
-            p = Perception(input="<waveform>", kind="waveform", duration=audio.duration)
-            check_duration(p.input, audio.duration)
-            speech = self._voice_stage(p, options, audio)
-            self._text_stage(p, options, audio, speech)
-            return p
-        raise ConfigError(f"cannot analyse an array of shape {source.shape}: "
-                          "expected HxWx3 image or a waveform")
+        if source.ndim == 2 and not options.sample_rate:
+            raise ConfigError(f"a 2-D array of shape {shape} is read as a waveform (channels x samples) with "
+                              f"sample_rate=, or as a grey image when both sides are at least "
+                              f"{MIN_IMAGE_SIDE} pixels")
+        if source.ndim not in (1, 2):
+            raise ConfigError(f"cannot analyse an array of shape {shape}: expected an HxWx3 image, an HxW grey "
+                              "image, or a waveform (1-D, or channels x samples with sample_rate=)")
+        if not options.sample_rate:
+            raise ConfigError("a waveform needs its sample_rate")
+        if source.ndim == 2 and min(shape) > MAX_CHANNELS:
+            raise ConfigError(f"a 2-D waveform is channels x samples (or samples x channels) with at most "
+                              f"{MAX_CHANNELS} channels; got shape {shape}")
+        samples, notes = waveform_to_float(source)
+        audio = ArrayAudio(samples, options.sample_rate)
+        p = Perception(input="<waveform>", kind="waveform", duration=audio.duration, notes=notes)
+        check_duration(p.input, audio.duration)
+        speech = self._voice_stage(p, options, audio)
+        self._text_stage(p, options, audio, speech)
+        return p
 
     def _perceive_file(self, path: Path, options: AnalyzeOptions) -> Perception:
         wanted = options.modalities
@@ -131,7 +154,7 @@ class Pipeline:
         p = Perception(input=str(path), kind=info.kind, duration=info.duration)
         given_text = bool(options.text or options.transcript)  # the words need no audio track
         if info.kind == "image":
-            self._face_image(p, options, load_image(path))
+            self._face_image(p, options, load_still(path, p.notes))
             self._text_stage(p, options, transcript_path=options.transcript)
             return p
         check_duration(str(path), info.duration)
