@@ -1,14 +1,18 @@
 import tracemalloc
 
+import av
 import numpy as np
 import pytest
+from tests.conftest import requires_espeak
 
+import emoreason
 from emoreason.errors import (
     EmptyInputError,
     InputNotFoundError,
     UnsupportedFormatError,
 )
 from emoreason.io.audio import ArrayAudio, WavFileAudio
+from emoreason.io.demo_clip import speak
 from emoreason.io.media import decode, probe, read_frame_at
 from emoreason.io.synth import tone, write_media
 
@@ -105,3 +109,49 @@ def test_an_hour_of_video_streams_in_constant_memory(tmp_path):
     tracemalloc.stop()
     assert len(seen) == 1800 and seen[-1] == pytest.approx(3598)
     assert peak < 5_000_000  # frames are handed on, never kept
+
+
+def _two_audio_tracks(path, tracks, sr=16000):
+    """An mp4/mkv holding one AAC stream per array in ``tracks`` (mono float at ``sr``), in that order."""
+    with av.open(str(path), "w") as out:
+        streams = [out.add_stream("aac", rate=sr) for _ in tracks]
+        for stream in streams:
+            stream.layout = "mono"  # before any stream's codec opens
+        for stream, x in zip(streams, tracks):
+            resampler = av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name,
+                                          layout="mono", rate=sr)
+            frame = av.AudioFrame.from_ndarray(np.asarray(x, np.float32).reshape(1, -1), format="flt",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = sr, 0
+            for f in resampler.resample(frame) + resampler.resample(None):
+                for packet in stream.encode(f):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+    return path
+
+
+@requires_espeak
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_wrong_answer_silent_first_audio_stream_skipped_for_the_speech_one(tmp_path, suffix):
+    speech = speak("Hello, I am speaking on the second audio track of this file.")
+    silent = np.zeros_like(speech)
+    clip = _two_audio_tracks(tmp_path / f"two{suffix}", [silent, speech])
+    with av.open(str(clip)) as c:  # the mp4 muxer flags the silent first track as the default one
+        flagged = [bool(s.disposition & av.stream.Disposition.default) for s in c.streams.audio]
+    assert flagged == ([True, False] if suffix == ".mp4" else [False, False])
+    stats = decode(clip, audio_path=tmp_path / "a.wav")
+    assert any("analysed stream #1" in n and "2 audio streams" in n for n in stats.notes)
+    audio = WavFileAudio(tmp_path / "a.wav")
+    assert np.abs(audio.read()).max() > 0.05  # the speech, not the silence
+    r = emoreason.analyze(clip, modalities="voice")  # was: "no speech detected"
+    assert r.modalities["voice"].used and any("stream #1" in n for n in r.notes)
+
+
+def test_audio_stream_choice_prefers_the_default_flag_among_equals(tmp_path):
+    x = tone(2.0)
+    clip = _two_audio_tracks(tmp_path / "same.mp4", [x, x])
+    stats = decode(clip, audio_path=tmp_path / "a.wav")
+    assert any("analysed stream #0 (default-flagged" in n for n in stats.notes)
+    one = write_media(tmp_path / "one.mp4", audio=tone(1.0))
+    assert not decode(one, audio_path=tmp_path / "b.wav").notes  # one stream: nothing to say

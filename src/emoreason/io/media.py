@@ -1,5 +1,8 @@
 """One decoding pass over a media file with PyAV: frames at a chosen rate, audio as 16 kHz mono.
 
+A file with several audio streams is analysed on the one that carries speech
+(:func:`choose_audio_stream`), named in a note.
+
 Frames are handed to a callback as they are decoded (never held), and audio is appended to a
 temporary WAV file, so memory does not grow with the length of the input.
 """
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 #: PIL modes with more than 8 bits a channel: converted by scaling, not by PIL (which clips them).
 WIDE_IMAGE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
+STREAM_SCAN_S = 30.0  # seconds of each audio stream scanned for speech when a file has several
+STREAM_SPEECH_MARGIN = 0.8  # streams with at least this share of the most speech count as equal
 FrameCallback = Callable[[float, np.ndarray], None]
 
 
@@ -197,6 +202,59 @@ def _to_uint8(x: np.ndarray) -> tuple[np.ndarray, str]:
     return scaled, f"a {name} image (16-bit, 0..{full}): scaled to 0..255"
 
 
+def choose_audio_stream(path: Path, streams: list, seconds: float = STREAM_SCAN_S) -> tuple:
+    """The audio stream to analyse among ``streams`` (a container's), and a note naming it (None when
+    there is only one).
+
+    The stream with the most speech (voice activity, Silero) in its first ``seconds`` wins; streams within
+    :data:`STREAM_SPEECH_MARGIN` of it count as equal, and among those the container's default-flagged one,
+    else the first, is taken. The default flag alone decides nothing: the mp4 muxer flags the first audio
+    track whatever it holds and Matroska files often flag none or all, so a silent first track would win.
+    """
+    if len(streams) == 1:
+        return streams[0], None
+    speech = _speech_seconds_per_stream(path, [s.index for s in streams], seconds)
+    best = max(speech.values())
+    close = [s for s in streams if speech[s.index] >= best * STREAM_SPEECH_MARGIN] if best > 0 else streams
+    default = [s for s in close if s.disposition & av.stream.Disposition.default]
+    chosen = (default or close)[0]
+    others = ", ".join(f"{speech[s.index]:.1f} s in stream #{s.index}" for s in streams if s is not chosen)
+    why = "default-flagged, " if default else ""
+    return chosen, (f"the file has {len(streams)} audio streams: analysed stream #{chosen.index} ({why}"
+                    f"{speech[chosen.index]:.1f} s of speech in its first {seconds:g} s against {others})")
+
+
+def _speech_seconds_per_stream(path: Path, indices: list[int], seconds: float) -> dict[int, float]:
+    """Seconds of speech the voice activity detector finds in the first ``seconds`` of each audio stream."""
+    # imported here: io needs the voice activity detector only for files with several audio streams
+    from emoreason.io.audio import ArrayAudio
+    from emoreason.perception.speech.vad import detect_speech
+
+    chunks: dict[int, list[np.ndarray]] = {i: [] for i in indices}
+    done: dict[int, float] = dict.fromkeys(indices, 0.0)
+    with av.open(str(path)) as container:
+        wanted = [s for s in container.streams.audio if s.index in chunks]
+        resamplers = {s.index: av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) for s in wanted}
+        for packet in container.demux(wanted):
+            i = packet.stream.index
+            if done[i] >= seconds:
+                if all(v >= seconds for v in done.values()):
+                    break
+                continue
+            for frame in _decode_packet(packet, DecodeStats()):
+                for out in resamplers[i].resample(frame):
+                    x = out.to_ndarray().reshape(-1)
+                    chunks[i].append(x)
+                    done[i] += len(x) / SAMPLE_RATE
+    speech = {}
+    for i in indices:
+        x = np.concatenate(chunks[i]) if chunks[i] else np.zeros(0, np.float32)
+        x = x[: int(seconds * SAMPLE_RATE)]
+        segs = detect_speech(ArrayAudio(x)) if len(x) >= SAMPLE_RATE // 2 else []
+        speech[i] = float(sum(b - a for a, b in segs))
+    return speech
+
+
 def decode(
     path: str | Path,
     *,
@@ -224,7 +282,11 @@ def decode(
     stated = container.duration / 1_000_000 if container.duration else None
     with container:
         vs = next((s for s in container.streams.video), None) if on_frame is not None else None
-        aus = next((s for s in container.streams.audio), None) if audio_path is not None else None
+        aus = None
+        if audio_path is not None and container.streams.audio:
+            aus, note = choose_audio_stream(path, list(container.streams.audio))
+            if note:
+                stats.notes.append(note)
         streams = [s for s in (vs, aus) if s is not None]
         if not streams:
             return stats
