@@ -28,7 +28,7 @@ from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_t
 from emoreason.io.media import decode, image_to_rgb, load_still, probe
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
-from emoreason.perception.speech.asr import transcribe
+from emoreason.perception.speech.asr import NOT_ENGLISH_NOTE, transcribe
 from emoreason.perception.speech.vad import detect_speech
 from emoreason.perception.text.analyzer import TextAnalyzer
 from emoreason.perception.text.transcript import (
@@ -248,6 +248,15 @@ class Pipeline:
             t0 = time.perf_counter()
             transcript = transcribe(audio, speech, model_dir=options.whisper_dir)
             p.timings["asr"] = time.perf_counter() - t0
+            if NOT_ENGLISH_NOTE in transcript.notes:
+                # invented English carries no emotion of the speaker's: the words are shown, not used
+                p.transcript = transcript.text
+                p.notes.append(NOT_ENGLISH_NOTE)
+                p.outputs["text"] = ModalityOutput.unusable(
+                    "text", f"{NOT_ENGLISH_NOTE}; give the words with text= or a transcript file to use them",
+                    transcript=transcript.text, transcript_source=transcript.source,
+                    notes=list(transcript.notes))
+                return
         else:
             return
         p.transcript = transcript.text

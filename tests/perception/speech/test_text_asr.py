@@ -11,7 +11,10 @@ import text_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pytho
 from emoreason.io.audio import ArrayAudio
 from emoreason.perception.speech.asr import (
     MAX_WINDOW_S,
+    NOT_ENGLISH_NOTE,
+    decoding_stats,
     find_repetition_loop,
+    looks_not_english,
     plan_windows,
     transcribe,
     trim_loops,
@@ -121,3 +124,41 @@ def test_long_speech_is_cut_at_the_quietest_moment():
     assert spans[0][1] == pytest.approx(25.0, abs=0.06)
     assert all(b - a <= MAX_WINDOW_S for a, b in spans) and spans[-1][1] == 70.0
     assert all(spans[i][1] == spans[i + 1][0] for i in range(len(spans) - 1))
+
+
+# (avg_logprob, no_speech_prob, compression_ratio, word_probability) measured on espeak-ng speech by
+# benchmarks/asr_language.py (Whisper tiny.en, decoded as transcribe() decodes)
+ENGLISH_STATS = [(-0.267, 0.145, 0.933, 0.949), (-0.407, 0.133, 1.048, 0.832), (-0.409, 0.037, 1.08, 0.825),
+                 (-0.33, 0.162, 0.953, 0.889)]
+OTHER_STATS = [(-1.314, 0.331, 1.01, 0.19), (-1.065, 0.234, 1.068, 0.468),  # German
+               (-1.307, 0.315, 1.558, 0.431), (-2.207, 0.546, 0.467, 0.064),  # Spanish
+               (-0.998, 0.416, 0.873, 0.47),  # French
+               (-0.529, 0.383, 1.851, 0.504), (-0.663, 0.461, 1.402, 0.386)]  # Mandarin (read as digits)
+
+
+@pytest.mark.parametrize("stats, expected", [(s, False) for s in ENGLISH_STATS] + [(s, True) for s in OTHER_STATS]
+                         + [((-0.7, 0.1, 1.0, 0.9), False),  # one sign alone (a hard English clip) is not enough
+                            ((-0.3, 0.1, 4.5, 0.6), True)])  # a loop and unsure words
+def test_wrong_answer_not_english_rule_on_segment_stats(stats, expected):
+    assert looks_not_english(*stats) is expected
+
+
+def test_decoding_stats_weight_segments_by_tokens():
+    d = decoding_stats([(30, -0.2, 0.1, 1.0), (10, -1.0, 0.5, 3.0)], [0.9, 0.5])
+    assert d["avg_logprob"] == pytest.approx(-0.4) and d["no_speech_prob"] == pytest.approx(0.2)
+    assert d["compression_ratio"] == pytest.approx(1.5) and d["word_probability"] == pytest.approx(0.7)
+
+
+def test_wrong_answer_german_speech_is_flagged_and_its_invented_words_not_used(tmp_path):
+    import emoreason
+    from emoreason.io.demo_clip import speak
+
+    fx.espeak_audio("skip without espeak-ng", tmp_path)
+    german = ArrayAudio(speak("Ich gehe heute in den Laden, um Brot und Milch zu kaufen.", voice="de"))
+    t = transcribe(german)
+    assert NOT_ENGLISH_NOTE in t.notes and t.text  # invented English, kept for inspection
+    r = emoreason.analyze(german.samples, sample_rate=16000, modalities="voice,text")
+    assert not r.modalities["text"].used and NOT_ENGLISH_NOTE in r.modalities["text"].reason
+    assert NOT_ENGLISH_NOTE in r.notes and r.transcript == t.text and r.modalities["voice"].used
+    english = fx.espeak_audio("I am going to the shop to buy some bread and milk today.", tmp_path)
+    assert NOT_ENGLISH_NOTE not in transcribe(english).notes

@@ -5,7 +5,9 @@ Whisper tiny.en loops (one word dozens of times) and mishears acted speech, so t
   while they fit, long stretches cut at the quietest moment), one window in memory at a time;
 - never conditions on previous text, and caps new tokens per window by the window's length;
 - finds n-gram repetition loops and trims them to their first occurrence, with a note;
-- gives every segment a confidence (mean word probability) so text evidence can be weighted by it.
+- gives every segment a confidence (mean word probability) so text evidence can be weighted by it;
+- says when the speech is probably not English (:func:`looks_not_english`): an English-only model turns
+  other languages into invented English, so the transcript gets :data:`NOT_ENGLISH_NOTE`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,20 @@ MIN_TOKENS = 32
 LOOP_REPEATS = {1: 4, 2: 3}
 LOOP_REPEATS_LONGER = 3  # n >= 3
 MAX_NGRAM = 8
+
+# Non-English speech through an English-only Whisper (tiny.en): a rule of thumb from espeak-ng speech, six
+# sentences each in English (en-us), German, Spanish, French and Mandarin, decoded as transcribe() decodes
+# (benchmarks/asr_language.py). English: avg_logprob -0.27..-0.41, no_speech_prob 0.04..0.16, compression
+# ratio <= 1.08, word probability >= 0.83. The 25 others that gave words: avg_logprob -0.53..-2.21,
+# no_speech_prob 0.23..0.57, compression ratio 0.47..1.85, word probability 0.06..0.54 (5 gave none).
+# Two of the four signs are needed, so one odd number on real English (noise, a shout) does not fire it;
+# it flagged all 25 and no English sentence. Each threshold lies in the gap between the two groups, except
+# the compression ratio's (2.0, above both: Whisper's repetition loops).
+NOT_ENGLISH_SIGNS = {"avg_logprob": ("<", -0.55), "no_speech_prob": (">", 0.2),
+                     "compression_ratio": (">", 2.0), "word_probability": ("<", 0.75)}
+NOT_ENGLISH_MIN_SIGNS = 2
+NOT_ENGLISH_NOTE = ("the speech may not be English: the English speech-to-text model's transcript is "
+                    "unreliable")
 
 _WORD_KEY = re.compile(r"[^\w']+")
 
@@ -100,12 +116,40 @@ def transcribe(audio: AudioSource, speech: list[tuple[float, float]] | None = No
     english_only = not model.model.is_multilingual
     segments: list[TranscriptSegment] = []
     notes: list[str] = []
+    raw_stats: list[tuple[int, float, float, float]] = []
     for span in plan_windows(audio.duration, speech):
         for a, b in _split_long(audio, *span):
-            segs, n = _decode_window(model, audio.read(a, b), a, english_only, vad=speech is None)
+            segs, n = _decode_window(model, audio.read(a, b), a, english_only, vad=speech is None,
+                                     stats=raw_stats)
             segments.extend(segs)
             notes.extend(n)
+    words = [w.probability for s in segments for w in s.words]
+    if english_only and words and looks_not_english(**decoding_stats(raw_stats, words)):
+        notes.append(NOT_ENGLISH_NOTE)
     return Transcript(segments, source=f"asr:{name}", timed=True, notes=notes)
+
+
+def decoding_stats(raw: list[tuple[int, float, float, float]], word_probs: list[float]) -> dict[str, float]:
+    """Whisper's segment statistics over a transcript: ``raw`` holds ``(tokens, avg_logprob,
+    no_speech_prob, compression_ratio)`` per decoded segment, averaged weighted by tokens; the word
+    probability is the plain mean of ``word_probs``."""
+    n = sum(max(1, t) for t, *_ in raw) or 1
+    mean = [sum(max(1, t) * v[k] for t, *v in raw) / n for k in range(3)] if raw else [0.0, 0.0, 0.0]
+    return {"avg_logprob": mean[0], "no_speech_prob": mean[1], "compression_ratio": mean[2],
+            "word_probability": float(np.mean(word_probs)) if word_probs else 0.0}
+
+
+def looks_not_english(avg_logprob: float, no_speech_prob: float, compression_ratio: float,
+                      word_probability: float) -> bool:
+    """True when at least :data:`NOT_ENGLISH_MIN_SIGNS` of :data:`NOT_ENGLISH_SIGNS` hold: English-only
+    Whisper's own doubts (low token log-probability, high no-speech probability, a repetitive output,
+    unsure words) that, together, mark speech in another language. A rule of thumb, not a language
+    identifier."""
+    values = {"avg_logprob": avg_logprob, "no_speech_prob": no_speech_prob,
+              "compression_ratio": compression_ratio, "word_probability": word_probability}
+    signs = sum(values[k] < limit if op == "<" else values[k] > limit
+                for k, (op, limit) in NOT_ENGLISH_SIGNS.items())
+    return signs >= NOT_ENGLISH_MIN_SIGNS
 
 
 def split_sentences(words: list[Word], max_gap: float = 1.0) -> list[list[Word]]:
@@ -139,8 +183,11 @@ def _cut_quiet(audio: AudioSource, lo: float, hi: float, frame: float = 0.05) ->
     return lo + float(np.argmin((frames.astype(np.float64) ** 2).mean(axis=1))) * frame
 
 
-def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool,
-                   vad: bool) -> tuple[list[TranscriptSegment], list[str]]:
+def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool, vad: bool,
+                   stats: list[tuple[int, float, float, float]] | None = None
+                   ) -> tuple[list[TranscriptSegment], list[str]]:
+    """One window's sentences and notes; each decoded segment's ``(tokens, avg_logprob, no_speech_prob,
+    compression_ratio)`` is appended to ``stats`` when given."""
     duration = len(samples) / 16000
     if duration < 0.1:
         return [], []
@@ -156,6 +203,9 @@ def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool
     all_words = []
     for seg in raw:  # the generator decodes as it is consumed
         n_tokens += len(seg.tokens)
+        if stats is not None:
+            stats.append((len(seg.tokens), float(getattr(seg, "avg_logprob", 0.0)),
+                          float(getattr(seg, "no_speech_prob", 0.0)), float(getattr(seg, "compression_ratio", 1.0))))
         all_words += [Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3),
                            float(w.probability)) for w in (seg.words or []) if w.word.strip()]
     decoded = split_sentences(all_words)
