@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,18 @@ from emoreason.errors import (
     CorruptMediaError,
     EmptyInputError,
     InputNotFoundError,
+    MediaTooLargeError,
     UnsupportedFormatError,
 )
 from emoreason.io.audio import SAMPLE_RATE
+from emoreason.io.guard import current_guard
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+# The most pixels an image may hold (Pillow's decompression-bomb threshold, ~89 megapixels): a tiny file
+# can declare 50000x50000 and expand to gigabytes when decoded.
+MAX_IMAGE_PIXELS = 89_478_485
 FrameCallback = Callable[[float, np.ndarray], None]
 
 
@@ -98,10 +104,27 @@ def load_image(path: str | Path) -> np.ndarray:
     """An image file as an HxWx3 uint8 RGB array."""
     path = check_path(path)
     try:
-        with Image.open(path) as im:
+        with _open_image(path) as im:
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise UnsupportedFormatError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+
+
+def _open_image(path: Path) -> Image.Image:
+    """``Image.open`` (the header only), refused with :class:`MediaTooLargeError` past MAX_IMAGE_PIXELS."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(path)
+        except Image.DecompressionBombError:
+            im = None
+    if im is None or im.width * im.height > MAX_IMAGE_PIXELS:
+        size = f" of {im.width}x{im.height} pixels" if im is not None else ""
+        if im is not None:
+            im.close()
+        raise MediaTooLargeError(f"{path}: the image is too large{size}; at most "
+                                 f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels are read")
+    return im
 
 
 def decode(
@@ -118,7 +141,8 @@ def decode(
     ``audio_path`` receives 16 kHz mono float32 WAV (written as decoded). Frames larger than
     ``max_side`` pixels on their long side are downscaled. ``progress(t)`` is called with the media
     time reached. A stream that breaks part-way is kept up to the break and noted in the stats; one
-    that yields nothing is a :class:`CorruptMediaError`.
+    that yields nothing is a :class:`CorruptMediaError`. Under :func:`emoreason.io.guard.decode_guard`,
+    decoding stops once the decoded time passes its limit, or when it is cancelled.
     """
     path = check_path(path)
     stats = DecodeStats()
@@ -129,6 +153,7 @@ def decode(
             f"{path}: cannot be decoded: not a media file, or truncated/corrupt ({_reason(exc)})") from None
     writer = None
     stated = container.duration / 1_000_000 if container.duration else None
+    guard = current_guard()
     with container:
         vs = next((s for s in container.streams.video), None) if on_frame is not None else None
         aus = next((s for s in container.streams.audio), None) if audio_path is not None else None
@@ -145,6 +170,8 @@ def decode(
         try:
             for packet in container.demux(streams):
                 for frame in _decode_packet(packet, stats):
+                    if guard is not None:
+                        guard.check(max(stats.video_seconds, stats.audio_seconds), stats.frames_decoded)
                     if isinstance(frame, av.VideoFrame):
                         t = float(frame.time) if frame.time is not None else stats.frames_decoded / 25.0
                         stats.frames_decoded += 1

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from emoreason.errors import ConfigError, TooShortError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio
+from emoreason.io.guard import check_cancelled
 from emoreason.io.media import decode, load_image, probe
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
@@ -193,6 +194,7 @@ class Pipeline:
         """Voice activity (wanted by the voice and text stages), then the voice model; the speech found."""
         if not ({"voice", "text"} & set(options.modalities)):
             return None
+        check_cancelled()  # between stages: a caller that gave up (emoreason.io.guard) stops here
         t0 = time.perf_counter()
         speech = detect_speech(audio)
         p.timings["vad"] = time.perf_counter() - t0
@@ -208,6 +210,7 @@ class Pipeline:
         model (with ``options.context``)."""
         if "text" not in options.modalities or "text" in p.outputs:
             return
+        check_cancelled()
         text = options.text
         if text is not None:
             if not text.strip():
