@@ -119,10 +119,10 @@ def _open_image(path: Path) -> Image.Image:
         except Image.DecompressionBombError:
             im = None
     if im is None or im.width * im.height > MAX_IMAGE_PIXELS:
-        size = f" of {im.width}x{im.height} pixels" if im is not None else ""
+        size = f"{im.width}x{im.height} pixels" if im is not None else "over twice the limit"
         if im is not None:
             im.close()
-        raise MediaTooLargeError(f"{path}: the image is too large{size}; at most "
+        raise MediaTooLargeError(f"{path}: the image is too large ({size}); at most "
                                  f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels are read")
     return im
 
