@@ -112,9 +112,10 @@ def face_png() -> bytes:
     return buf.getvalue()
 
 
-def make_payload(payload: str) -> Any:
+def make_payload(payload: str, audio: str | None = None) -> Any:
     if payload == "mixed":
-        return {"wav": wav_tone(), "png": face_png()}
+        return {"wav": Path(audio).read_bytes() if audio else wav_tone(), "png": face_png(),
+                "audio_name": Path(audio).name if audio else "tone.wav"}
     return wav_tone() if payload == "wav" else video_clip() if payload == "video" else b""
 
 
@@ -133,7 +134,8 @@ def client_loop(url: str, payload: str, media: bytes, deadline: float, out: list
                     r = c.post("/v1/analyze", files={"file": ("face.png", media["png"], "image/png"),
                                                      "modalities": (None, "face")})
                 elif kind == "wav" and payload == "mixed":
-                    r = c.post("/v1/analyze", files={"file": ("tone.wav", media["wav"], "audio/wav"),
+                    r = c.post("/v1/analyze", files={"file": (media["audio_name"], media["wav"],
+                                                              "application/octet-stream"),
                                                      "modalities": (None, "voice")})
                 elif kind == "wav":
                     r = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav"),
@@ -166,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--payload", choices=("text", "wav", "video", "mixed"), default="text",
                     help="text (JSON, text modality), wav (1 s tone, voice), "
                          "video (2 s 320x240 face clip, face), mixed (text, a face PNG, a 1 s WAV in turn)")
+    ap.add_argument("--audio", metavar="FILE",
+                    help="with --payload mixed: a speech clip to send instead of the 1 s tone (which holds "
+                         "no speech, so its answer is 422)")
     ap.add_argument("--requests", type=int, help="run this many requests in all instead of --seconds")
     ap.add_argument("--checkpoint", type=int, default=100,
                     help="with --requests: also report the server's memory after this many (default 100)")
@@ -208,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                     print("the server did not start within 120 s", file=sys.stderr)
                     return 1
                 time.sleep(0.2)
-        media = make_payload(args.payload)
+        media = make_payload(args.payload, args.audio)
         if args.requests is not None:
             return run_requests(url, server.pid, args, media)
         warm: list[tuple[float, int]] = []  # a few requests first: lazy loads and first-use allocations
