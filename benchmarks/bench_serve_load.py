@@ -7,6 +7,11 @@ latency percentiles and the error count.
     python benchmarks/bench_serve_load.py --clients 8 --seconds 20 --payload text --analyzer real
     python benchmarks/bench_serve_load.py --clients 8 --seconds 20 --payload wav --analyzer echo
     python benchmarks/bench_serve_load.py --clients 4 --seconds 30 --payload wav --model PATH  # the MLLM
+    python benchmarks/bench_serve_load.py --clients 2 --payload mixed --requests 1000 --checkpoint 100
+
+``--requests N`` runs N requests in all (instead of for ``--seconds``) and prints the server's resident
+memory after the first ``--checkpoint`` requests and after all N: a long run's memory should stay flat.
+``--payload mixed`` rotates text (JSON), a face image (PNG) and a 1 s voice clip (WAV).
 
 ``--analyzer real`` runs emoreason.analyze (the whole pipeline); ``--analyzer echo`` answers with a
 Result made from the request without analysing it, which measures the server's own cost (HTTP,
@@ -43,6 +48,7 @@ from emoreason.serve.limits import Limits
 
 MAX_CLIENTS = 64
 MAX_SECONDS = 300
+MAX_REQUESTS = 5000
 
 
 def echo_analyzer(source: Any = None, **kwargs: Any) -> Any:
@@ -54,13 +60,13 @@ def echo_analyzer(source: Any = None, **kwargs: Any) -> Any:
                   transcript=kwargs.get("text") or "", notes=[f"echo: {size} bytes, no analysis"])
 
 
-PAYLOAD_MODALITY = {"text": "text", "wav": "voice", "video": "face"}
+PAYLOAD_MODALITY = {"text": ["text"], "wav": ["voice"], "video": ["face"], "mixed": ["text", "voice", "face"]}
 
 
 def serve(port: int, analyzer: str, concurrency: int, queue: int, model: str | None, payload: str) -> None:
     analyze = echo_analyzer if analyzer == "echo" else default_analyzer()
     if analyzer == "real" and model is None:
-        warm_up(analyze, modalities=[PAYLOAD_MODALITY[payload]])  # load the models the payload needs
+        warm_up(analyze, modalities=PAYLOAD_MODALITY[payload])  # load the models the payload needs
     limits = Limits(max_concurrency=concurrency, max_queue=queue, request_timeout_s=120)
     app = create_app(analyze, limits=limits, model_path=model)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
@@ -96,7 +102,20 @@ def video_clip(seconds: float = 2.0, fps: int = 10, size: tuple[int, int] = (320
         return write_media(Path(tmp) / "clip.mp4", frames, fps=fps).read_bytes()
 
 
-def make_payload(payload: str) -> bytes:
+def face_png() -> bytes:
+    """scikit-image's astronaut photo (a face) as a 320x320 PNG."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    face = (transform.resize(data.astronaut(), (320, 320), anti_aliasing=True) * 255).astype(np.uint8)
+    Image.fromarray(face).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_payload(payload: str, audio: str | None = None) -> Any:
+    if payload == "mixed":
+        return {"wav": Path(audio).read_bytes() if audio else wav_tone(), "png": face_png(),
+                "audio_name": Path(audio).name if audio else "tone.wav"}
     return wav_tone() if payload == "wav" else video_clip() if payload == "video" else b""
 
 
@@ -109,11 +128,19 @@ def client_loop(url: str, payload: str, media: bytes, deadline: float, out: list
     with httpx.Client(base_url=url, timeout=130) as c:
         while time.monotonic() < deadline and (max_requests is None or i < max_requests):
             t0 = time.perf_counter()
+            kind = payload if payload != "mixed" else ("text", "png", "wav")[i % 3]
             try:
-                if payload == "wav":
+                if kind == "png":
+                    r = c.post("/v1/analyze", files={"file": ("face.png", media["png"], "image/png"),
+                                                     "modalities": (None, "face")})
+                elif kind == "wav" and payload == "mixed":
+                    r = c.post("/v1/analyze", files={"file": (media["audio_name"], media["wav"],
+                                                              "application/octet-stream"),
+                                                     "modalities": (None, "voice")})
+                elif kind == "wav":
                     r = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav"),
                                                      "modalities": (None, "voice")})
-                elif payload == "video":
+                elif kind == "video":
                     r = c.post("/v1/analyze", files={"file": ("clip.mp4", clip, "video/mp4"),
                                                      "modalities": (None, "face")})
                 else:
@@ -138,9 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--payload", choices=("text", "wav", "video"), default="text",
+    ap.add_argument("--payload", choices=("text", "wav", "video", "mixed"), default="text",
                     help="text (JSON, text modality), wav (1 s tone, voice), "
-                         "video (2 s 320x240 face clip, face)")
+                         "video (2 s 320x240 face clip, face), mixed (text, a face PNG, a 1 s WAV in turn)")
+    ap.add_argument("--audio", metavar="FILE",
+                    help="with --payload mixed: a speech clip to send instead of the 1 s tone (which holds "
+                         "no speech, so its answer is 422)")
+    ap.add_argument("--requests", type=int, help="run this many requests in all instead of --seconds")
+    ap.add_argument("--checkpoint", type=int, default=100,
+                    help="with --requests: also report the server's memory after this many (default 100)")
     ap.add_argument("--analyzer", choices=("real", "echo"), default="real")
     ap.add_argument("--concurrency", type=int, default=1, help="the server's worker threads")
     ap.add_argument("--queue", type=int, default=None,
@@ -150,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
         ap.error(f"--clients must be 1..{MAX_CLIENTS} and --seconds 0..{MAX_SECONDS}")
+    if args.requests is not None and not 0 < args.checkpoint < args.requests <= MAX_REQUESTS:
+        ap.error(f"--requests must be 1..{MAX_REQUESTS}, above --checkpoint")
     queue = args.queue if args.queue is not None else args.clients
     if args.serve_only:
         serve(args.serve_only, args.analyzer, args.concurrency, queue, args.model, args.payload)
@@ -178,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
                     print("the server did not start within 120 s", file=sys.stderr)
                     return 1
                 time.sleep(0.2)
-        media = make_payload(args.payload)
+        media = make_payload(args.payload, args.audio)
+        if args.requests is not None:
+            return run_requests(url, server.pid, args, media)
         warm: list[tuple[float, int]] = []  # a few requests first: lazy loads and first-use allocations
         client_loop(url, args.payload, media, time.monotonic() + 120, warm, threading.Lock(), max_requests=5)
         rss_before = rss_mib(server.pid)
@@ -226,6 +263,39 @@ def main(argv: list[str] | None = None) -> int:
           f"server RSS {rss_before:.1f} -> {rss_after:.1f} MiB")
     print(json.dumps(report))
     return 0 if report["errors"] == 0 else 1
+
+
+def run_requests(url: str, pid: int, args: argparse.Namespace, media: Any) -> int:
+    """``args.requests`` requests from ``args.clients`` clients; the server's RSS after the first
+    ``args.checkpoint`` and after all of them."""
+    lock = threading.Lock()
+    rows: list[tuple[float, int]] = []
+    rss: dict[int, float] = {}
+    t0 = time.monotonic()
+    done = 0
+    for upto in (args.checkpoint, args.requests):
+        n = upto - done
+        share = [n // args.clients + (1 if k < n % args.clients else 0) for k in range(args.clients)]
+        threads = [threading.Thread(target=client_loop, args=(url, args.payload, media, time.monotonic() + 3600,
+                                                              rows, lock, m)) for m in share if m]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done = upto
+        rss[upto] = rss_mib(pid)
+        print(f"after {upto} requests: server RSS {rss[upto]:.1f} MiB ({time.monotonic() - t0:.0f} s)",
+              flush=True)
+    codes: dict[str, int] = {}
+    for _, st in rows:
+        codes[str(st)] = codes.get(str(st), 0) + 1
+    first, last = rss[args.checkpoint], rss[args.requests]
+    growth = 100 * (last - first) / first
+    print(json.dumps({"payload": args.payload, "clients": args.clients, "requests": len(rows),
+                      "status_counts": codes, "seconds": round(time.monotonic() - t0, 1),
+                      "rss_mib": {str(k): round(v, 1) for k, v in rss.items()},
+                      "growth_percent": round(growth, 1)}))
+    return 0 if codes.get("200", 0) + codes.get("422", 0) == len(rows) else 1  # 422: nothing usable
 
 
 if __name__ == "__main__":

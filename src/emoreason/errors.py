@@ -29,6 +29,18 @@ class TooShortError(EmoreasonError):
     """The media is too short to analyse."""
 
 
+class MediaTooLargeError(EmoreasonError):
+    """The media passes a size limit: an image with too many pixels, media decoding past a duration limit."""
+
+
+class MediaTooLongError(MediaTooLargeError):
+    """The media's decoded time passed the duration limit set for it (whatever its header says)."""
+
+
+class AnalysisCancelledError(EmoreasonError):
+    """The work was cancelled by its caller (e.g. the server, when the request timed out or went away)."""
+
+
 class NoUsableModalityError(EmoreasonError):
     """No modality gave anything to analyse (no face, no speech, no words)."""
 

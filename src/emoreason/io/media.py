@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,11 @@ from emoreason.errors import (
     CorruptMediaError,
     EmptyInputError,
     InputNotFoundError,
+    MediaTooLargeError,
     UnsupportedFormatError,
 )
 from emoreason.io.audio import SAMPLE_RATE
+from emoreason.io.guard import current_guard
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 WIDE_IMAGE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
 STREAM_SCAN_S = 30.0  # seconds of each audio stream scanned for speech when a file has several
 STREAM_SPEECH_MARGIN = 0.8  # streams with at least this share of the most speech count as equal
+# The most pixels an image may hold (Pillow's decompression-bomb threshold, ~89 megapixels): a tiny file
+# can declare 50000x50000 and expand to gigabytes when decoded.
+MAX_IMAGE_PIXELS = 89_478_485
 FrameCallback = Callable[[float, np.ndarray], None]
 
 
@@ -107,7 +113,7 @@ def load_image(path: str | Path, notes: list[str] | None = None) -> np.ndarray:
     clips them white); what was converted is appended to ``notes``."""
     path = check_path(path)
     try:
-        with Image.open(path) as im:
+        with _open_image(path) as im:
             if im.mode not in WIDE_IMAGE_MODES:
                 return np.asarray(im.convert("RGB"))
             try:
@@ -255,6 +261,23 @@ def _speech_seconds_per_stream(path: Path, indices: list[int], seconds: float) -
     return speech
 
 
+def _open_image(path: Path) -> Image.Image:
+    """``Image.open`` (the header only), refused with :class:`MediaTooLargeError` past MAX_IMAGE_PIXELS."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(path)
+        except Image.DecompressionBombError:
+            im = None
+    if im is None or im.width * im.height > MAX_IMAGE_PIXELS:
+        size = f"{im.width}x{im.height} pixels" if im is not None else "over twice the limit"
+        if im is not None:
+            im.close()
+        raise MediaTooLargeError(f"{path}: the image is too large ({size}); at most "
+                                 f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels are read")
+    return im
+
+
 def decode(
     path: str | Path,
     *,
@@ -269,7 +292,8 @@ def decode(
     ``audio_path`` receives 16 kHz mono float32 WAV (written as decoded). Frames larger than
     ``max_side`` pixels on their long side are downscaled. ``progress(t)`` is called with the media
     time reached. A stream that breaks part-way is kept up to the break and noted in the stats; one
-    that yields nothing is a :class:`CorruptMediaError`.
+    that yields nothing is a :class:`CorruptMediaError`. Under :func:`emoreason.io.guard.decode_guard`,
+    decoding stops once the decoded time passes its limit, or when it is cancelled.
     """
     path = check_path(path)
     stats = DecodeStats()
@@ -280,6 +304,7 @@ def decode(
             f"{path}: cannot be decoded: not a media file, or truncated/corrupt ({_reason(exc)})") from None
     writer = None
     stated = container.duration / 1_000_000 if container.duration else None
+    guard = current_guard()
     with container:
         vs = next((s for s in container.streams.video), None) if on_frame is not None else None
         aus = None
@@ -300,6 +325,8 @@ def decode(
         try:
             for packet in container.demux(streams):
                 for frame in _decode_packet(packet, stats):
+                    if guard is not None:
+                        guard.check(max(stats.video_seconds, stats.audio_seconds), stats.frames_decoded)
                     if isinstance(frame, av.VideoFrame):
                         t = float(frame.time) if frame.time is not None else stats.frames_decoded / 25.0
                         stats.frames_decoded += 1

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from emoreason.errors import ConfigError, TooShortError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
+from emoreason.io.guard import check_cancelled
 from emoreason.io.media import decode, image_to_rgb, load_still, probe
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
@@ -216,6 +217,7 @@ class Pipeline:
         """Voice activity (wanted by the voice and text stages), then the voice model; the speech found."""
         if not ({"voice", "text"} & set(options.modalities)):
             return None
+        check_cancelled()  # between stages: a caller that gave up (emoreason.io.guard) stops here
         t0 = time.perf_counter()
         speech = detect_speech(audio)
         p.timings["vad"] = time.perf_counter() - t0
@@ -231,6 +233,7 @@ class Pipeline:
         model (with ``options.context``)."""
         if "text" not in options.modalities or "text" in p.outputs:
             return
+        check_cancelled()
         text = options.text
         if text is not None:
             if not text.strip():

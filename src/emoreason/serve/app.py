@@ -6,19 +6,21 @@ JSON, or with ``format=html`` the self-contained HTML report; ``GET /healthz``; 
 LLM is loaded (see :mod:`emoreason.serve.chat`).
 
 The analysis function and the models behind it are loaded once and shared by all requests; each
-analysis runs in the :class:`~emoreason.serve.limits.WorkQueue`'s worker threads. The server reads no
-path a client names: media arrive as uploads, saved in a private temporary directory (mode 0700) that
-is deleted when the request's work is over. The multimodal LLM's code (torch, transformers) is
+analysis runs in the :class:`~emoreason.serve.limits.WorkQueue`'s worker threads; a request takes its
+place in that queue before its body is read. The server reads no path a client names: media arrive as
+uploads, streamed into a private temporary directory (mode 0700) that is deleted when the request's work
+is over, or as soon as the upload fails, stalls or its client goes away. A request that times out or
+whose client goes away cancels its analysis (checked between frames and between stages). The multimodal LLM's code (torch, transformers) is
 imported inside :func:`warm_up`, only when the server runs a checkpoint.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,33 +29,26 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from skimage import data as skimage_data
-from starlette.datastructures import UploadFile
 
 from emoreason import __version__
 from emoreason.api import analyze as emoreason_analyze
-from emoreason.errors import EmoreasonError, NoUsableModalityError, TooShortError
+from emoreason.errors import AnalysisCancelledError, EmoreasonError, NoUsableModalityError, TooShortError
+from emoreason.io.guard import decode_guard
 from emoreason.perception.face.analyzer import FACE_MODELS
 from emoreason.perception.voice.analyzer import SPEAKER_NORMALISATION
 from emoreason.pipeline.options import MODALITIES
 from emoreason.report.html import render_html
 from emoreason.result import Result
+from emoreason.serve.auth import ApiKeyAuth
+from emoreason.serve.bodies import MultipartUpload, UploadBudget, read_json
 from emoreason.serve.chat import ChatModel, add_chat_routes
 from emoreason.serve.docs_page import docs_html
 from emoreason.serve.errors import ApiError, api_error_from, error_responses, install_error_handlers
-from emoreason.serve.limits import BodySizeLimit, Limits, WorkQueue, check_media_duration, too_large_message
-from emoreason.serve.options import (
-    FILE_FIELDS,
-    OPTION_FIELDS,
-    TRANSCRIPT_SUFFIXES,
-    display_name,
-    parse_options,
-    replace_in_strings,
-    safe_suffix,
-)
+from emoreason.serve.limits import BodySizeLimit, Limits, Reservation, WorkQueue, check_media_duration
+from emoreason.serve.options import OPTION_FIELDS, display_name, parse_options, replace_in_strings
 
 log = logging.getLogger("emoreason.serve")
 
-_CHUNK = 1024 * 1024
 _MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
 
 
@@ -72,17 +67,19 @@ def default_analyzer() -> Analyzer:
 
 def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None,
                chat_model: ChatModel | None = None, chat_unavailable_reason: str | None = None,
-               model_path: str | None = None) -> FastAPI:
+               model_path: str | None = None, api_key: str | None = None) -> FastAPI:
     """The API application.
 
     ``analyzer`` defaults to ``emoreason.analyze``; ``model_path`` (the MLLM chosen at start-up) is
     passed to it as ``model=``. ``chat_model`` enables ``/v1/chat/completions``; without one that
-    endpoint answers 404 naming ``chat_unavailable_reason``. Call :func:`warm_up` first to load the
+    endpoint answers 404 naming ``chat_unavailable_reason``. ``api_key``: every request but
+    ``GET /healthz`` must carry it (:mod:`emoreason.serve.auth`). Call :func:`warm_up` first to load the
     models before the first request.
     """
     limits = limits or Limits()
     analyze = analyzer or default_analyzer()
     queue = WorkQueue(limits.max_concurrency, limits.max_queue, limits.retry_after_s)
+    budget = UploadBudget(limits.max_upload_disk_bytes, limits.retry_after_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -94,8 +91,12 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
                               "observed. Errors have one shape: {\"error\": {\"type\", \"message\"}}.")
     app.state.limits = limits
     app.state.queue = queue
+    app.state.upload_budget = budget
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_upload_bytes,
-                       base64_paths=("/v1/chat/completions",))
+                       base64_paths=("/v1/chat/completions",), idle_timeout_s=limits.upload_idle_timeout_s,
+                       total_timeout_s=limits.upload_timeout_s)
+    if api_key is not None:  # outermost: a request without the key is answered before anything else
+        app.add_middleware(ApiKeyAuth, key=api_key)
     install_error_handlers(app)
 
     @app.get("/healthz", summary="Liveness and queue state")
@@ -117,26 +118,30 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
               responses=error_responses(400, 413, 415, 422, 500, 503, 504))
     async def analyze_endpoint(request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "multipart/form-data":
-            return await _analyze_upload(request)
-        if content_type == "application/json":
-            return await _analyze_json(request)
-        raise ApiError(415, "unsupported_content_type",
-                       "send multipart/form-data with a 'file' field, or application/json with 'text'")
-
-    async def _run(job: _Job, cleanup: Callable[[], None] | None = None) -> Response:
+        if content_type not in ("multipart/form-data", "application/json"):
+            raise ApiError(415, "unsupported_content_type",
+                           "send multipart/form-data with a 'file' field, or application/json with 'text'")
+        reservation = queue.reserve()  # before the body: an upload holds its place in the line
         try:
-            kind, body = await queue.run(job.run, timeout=limits.request_timeout_s, cleanup=cleanup)
+            if content_type == "multipart/form-data":
+                return await _analyze_upload(request, reservation)
+            return await _analyze_json(request, reservation)
+        finally:
+            reservation.release()  # a no-op once the job has taken it over
+
+    async def _run(request: Request, job: _Job, reservation: Reservation,
+                   cleanup: Callable[[], None] | None = None) -> Response:
+        try:
+            kind, body = await queue.run(job.run, timeout=limits.request_timeout_s, cleanup=cleanup,
+                                         reservation=reservation, cancel=job.cancel,
+                                         disconnected=request.is_disconnected)
         except EmoreasonError as exc:  # its message, without the server's temporary paths
             err = api_error_from(exc)
             raise ApiError(err.status, err.type, replace_in_strings(err.message, job.hide)) from None
         return HTMLResponse(body) if kind == "html" else JSONResponse(body)
 
-    async def _analyze_json(request: Request) -> Response:
-        try:
-            body = await request.json()
-        except ValueError as exc:
-            raise ApiError(400, "invalid_json", f"the body is not valid JSON ({exc})") from exc
+    async def _analyze_json(request: Request, reservation: Reservation) -> Response:
+        body = await read_json(request)
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_request",
                            "the JSON body must be an object such as {\"text\": \"...\"}")
@@ -145,39 +150,39 @@ def create_app(analyzer: Analyzer | None = None, *, limits: Limits | None = None
             raise ApiError(400, "invalid_request",
                            "a JSON request needs a non-empty 'text'; to analyse media, upload it as "
                            "multipart/form-data in the field 'file'")
-        return await _run(_Job(analyze, model_path, options, limits.max_duration_s))
+        return await _run(request, _Job(analyze, model_path, options, limits.max_duration_s), reservation)
 
-    async def _analyze_upload(request: Request) -> Response:
-        form = await request.form(max_files=len(FILE_FIELDS), max_fields=len(OPTION_FIELDS) + 4,
-                                  max_part_size=limits.max_text_chars * 4 + 1024)
+    async def _analyze_upload(request: Request, reservation: Reservation) -> Response:
+        workdir = Path(tempfile.mkdtemp(prefix="emoreason-upload-"))
+        upload = MultipartUpload(workdir, budget, {"file": limits.max_upload_bytes,
+                                                   "transcript": min(limits.max_upload_bytes,
+                                                                     _MAX_TRANSCRIPT_BYTES)},
+                                 max_field_bytes=limits.max_text_chars * 4 + 1024,
+                                 max_fields=len(OPTION_FIELDS) + 4)
+
+        def cleanup() -> None:
+            shutil.rmtree(workdir, ignore_errors=True)
+            upload.release()
+
         try:
-            fields = {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
-            files = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile)}
-            if any(k not in FILE_FIELDS for k in files):
-                raise ApiError(400, "invalid_request",
-                               "upload the media in the field 'file' (and a .txt/.srt/.vtt "
-                               "transcript, if any, in the field 'transcript')")
-            options = parse_options(fields, limits)
-            if "file" not in files:
-                if options.get("text") and "transcript" not in files:
-                    return await _run(_Job(analyze, model_path, options, limits.max_duration_s))
+            await upload.receive(request)
+            options = parse_options(upload.fields, limits)
+            if "file" not in upload.files:
+                if options.get("text") and "transcript" not in upload.files:
+                    cleanup()
+                    return await _run(request, _Job(analyze, model_path, options, limits.max_duration_s),
+                                      reservation)
                 raise ApiError(400, "invalid_request", "no media uploaded: put the media in the field 'file'")
-            upload = files["file"]
-            workdir = Path(tempfile.mkdtemp(prefix="emoreason-upload-"))
-            try:
-                media = workdir / ("upload" + safe_suffix(upload.filename))
-                await _save_upload(upload, media, limits.max_upload_bytes)
-                if "transcript" in files:
-                    options["transcript"] = str(await _save_transcript(files["transcript"], workdir, limits))
-            except BaseException:
-                shutil.rmtree(workdir, ignore_errors=True)
-                raise
-        finally:
-            await form.close()
-        name = display_name(upload.filename) or media.name
-        job = _Job(analyze, model_path, options, limits.max_duration_s, media=media, name=name,
-                   hide={str(media): name, str(workdir): "<upload>"})
-        return await _run(job, cleanup=lambda: shutil.rmtree(workdir, ignore_errors=True))
+            if "transcript" in upload.files:
+                options["transcript"] = str(upload.files["transcript"].path)
+        except BaseException:
+            cleanup()
+            raise
+        saved = upload.files["file"]
+        name = display_name(saved.filename) or saved.path.name
+        job = _Job(analyze, model_path, options, limits.max_duration_s, media=saved.path, name=name,
+                   hide={str(saved.path): name, str(workdir): "<upload>"})
+        return await _run(request, job, reservation, cleanup=cleanup)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -216,7 +221,8 @@ def warm_up(analyze: Analyzer, model_path: str | None = None,
 
 
 class _Job:
-    """One analysis, run in a worker thread: check the media's duration, analyse, then answer in the
+    """One analysis, run in a worker thread: check the media's stated duration, analyse with the decoded
+    duration held to the limit and a cancel flag the decoder and the stages check, then answer in the
     requested format while the upload still exists (the HTML report embeds its peak frame)."""
 
     def __init__(self, analyze: Analyzer, model_path: str | None, options: dict[str, Any],
@@ -226,41 +232,26 @@ class _Job:
         self.options = dict(options)
         self.format = self.options.pop("format", "json")
         self.media, self.name, self.hide = media, name, hide or {}
+        self.cancel = threading.Event()  # set when the request times out or its client goes away
 
     def run(self) -> tuple[str, Any]:
+        if self.cancel.is_set():  # given up on while it waited in the queue
+            raise AnalysisCancelledError("the request was dropped before its analysis started")
         if self.media is not None:
             check_media_duration(self.media, self.max_duration_s)
         kwargs = dict(self.options)
         if self.model_path is not None:
             kwargs["model"] = self.model_path
-        result = self.analyze(str(self.media) if self.media is not None else None, **kwargs)
+        with decode_guard(self.max_duration_s, self.cancel):  # the decoded time, whatever the header says
+            result = self.analyze(str(self.media) if self.media is not None else None, **kwargs)
+        if self.cancel.is_set():
+            raise AnalysisCancelledError("the request was dropped during its analysis")
         if not isinstance(result, Result):
             raise TypeError(f"the analyzer returned {type(result).__name__}, not a Result")
         result.input = self.name
         if self.format == "html":
             return "html", replace_in_strings(render_html(result, self.media), self.hide)
         return "json", replace_in_strings(result.to_dict(), self.hide)
-
-
-async def _save_upload(upload: UploadFile, target: Path, max_bytes: int) -> None:
-    written = 0
-    with open(target, "wb") as out:
-        while chunk := await upload.read(_CHUNK):
-            written += len(chunk)
-            if written > max_bytes:
-                raise ApiError(413, "payload_too_large", too_large_message(max_bytes))
-            await asyncio.to_thread(out.write, chunk)  # disk writes off the event loop
-
-
-async def _save_transcript(upload: UploadFile, workdir: Path, limits: Limits) -> Path:
-    suffix = safe_suffix(upload.filename)
-    if suffix not in TRANSCRIPT_SUFFIXES:
-        raise ApiError(400, "invalid_request",
-                       f"the transcript must be a {', '.join(TRANSCRIPT_SUFFIXES)} file, "
-                       f"not {suffix or 'unnamed'}")
-    path = workdir / ("transcript" + suffix)
-    await _save_upload(upload, path, min(limits.max_upload_bytes, _MAX_TRANSCRIPT_BYTES))
-    return path
 
 
 _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {

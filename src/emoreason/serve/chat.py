@@ -27,8 +27,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from emoreason.errors import EmoreasonError
+from emoreason.serve.bodies import read_json
 from emoreason.serve.errors import ApiError, api_error_from, error_body, error_responses
-from emoreason.serve.limits import Limits, WorkQueue, check_media_duration
+from emoreason.serve.limits import Limits, Reservation, WorkQueue, check_media_duration
 
 MediaKind = Literal["image", "video", "audio"]
 _PART_KINDS: dict[str, MediaKind] = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
@@ -75,10 +76,14 @@ def add_chat_routes(app: FastAPI, model: ChatModel | None, queue: WorkQueue, lim
         if model is None:
             raise ApiError(404, "no_chat_model", unavailable_reason
                            or "no multimodal LLM is loaded; start the server with --model PATH")
+        reservation = queue.reserve()  # before the body: its place in the line is held while it arrives
         try:
-            body = await request.json()
-        except ValueError as exc:
-            raise ApiError(400, "invalid_json", f"the body is not valid JSON ({exc})") from exc
+            return await _complete(request, model, reservation)
+        finally:
+            reservation.release()  # a no-op once the job has taken it over
+
+    async def _complete(request: Request, model: ChatModel, reservation: Reservation) -> Any:
+        body = await read_json(request)
         params = _params(body, model.model_id)
         workdir = Path(tempfile.mkdtemp(prefix="emoreason-chat-"))
         cleanup = _once(lambda: shutil.rmtree(workdir, ignore_errors=True))
@@ -94,7 +99,8 @@ def add_chat_routes(app: FastAPI, model: ChatModel | None, queue: WorkQueue, lim
                 return "".join(model.stream_chat(turns, max_tokens=params["max_tokens"],
                                                  temperature=params["temperature"]))
             try:
-                text = await queue.run(collect, timeout=limits.request_timeout_s, cleanup=cleanup)
+                text = await queue.run(collect, timeout=limits.request_timeout_s, cleanup=cleanup,
+                                       reservation=reservation, disconnected=request.is_disconnected)
             except EmoreasonError as exc:  # named without the server's temporary directory
                 err = api_error_from(exc)
                 raise ApiError(err.status, err.type, err.message.replace(str(workdir), "<upload>")) from None
@@ -102,7 +108,7 @@ def add_chat_routes(app: FastAPI, model: ChatModel | None, queue: WorkQueue, lim
                                  "model": model.model_id, "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": text}}]})
         stream = _Stream(model, turns, params, hide=str(workdir))
-        queue.submit(stream.produce, cleanup=cleanup)  # 503 here, before any byte is sent, when full
+        queue.submit(stream.produce, cleanup=cleanup, reservation=reservation)
         return StreamingResponse(stream.events(call_id, created, limits.request_timeout_s),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

@@ -10,8 +10,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from emoreason import errors as E
 
@@ -36,6 +37,9 @@ _EMOREASON_STATUS: dict[type[E.EmoreasonError], tuple[int, str]] = {
     E.UnsupportedFormatError: (415, "unsupported_format"),
     E.CorruptMediaError: (422, "corrupt_media"),
     E.TooShortError: (422, "too_short"),
+    E.MediaTooLongError: (413, "media_too_long"),
+    E.MediaTooLargeError: (413, "media_too_large"),
+    E.AnalysisCancelledError: (503, "cancelled"),  # only when the request is gone: nobody reads it
     E.NoUsableModalityError: (422, "no_usable_modality"),
     E.TranscriptError: (400, "transcript_error"),
     E.ConfigError: (400, "invalid_option"),
@@ -76,7 +80,8 @@ def api_error_from(exc: E.EmoreasonError) -> ApiError:
     for cls in type(exc).__mro__:
         if cls in _EMOREASON_STATUS:
             status, kind = _EMOREASON_STATUS[cls]
-            message = str(exc) if status < 500 else f"the server's model setup failed: {exc}"
+            model = isinstance(exc, E.ModelError)
+            message = f"the server's model setup failed: {exc}" if model else str(exc)
             return ApiError(status, kind, message)
     return ApiError(400, "invalid_input", str(exc))  # pragma: no cover - EmoreasonError is in the table
 
@@ -112,6 +117,11 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
         return error_response(exc.status_code, kind, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _: Exception) -> Response:
+        log.warning("client went away during %s %s; its work was dropped", request.method, request.url.path)
+        return Response(status_code=499)  # never read: the connection is closed
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
