@@ -12,7 +12,6 @@ calls load the models once.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from tqdm.auto import tqdm
 
 from emoreason.errors import ConfigError, TooShortError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio
+from emoreason.io.cleanup import temporary_directory
 from emoreason.io.media import decode, load_image, probe
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
@@ -154,7 +154,7 @@ class Pipeline:
             face_time += time.perf_counter() - t0
 
         bar = _progress_bar(options.progress, info.duration, path.name)
-        with tempfile.TemporaryDirectory(prefix="emoreason-") as tmp:
+        with temporary_directory() as tmp:
             wav = Path(tmp) / "audio.wav"
             t0 = time.perf_counter()
             stats = decode(path, fps=options.fps, on_frame=on_frame if face else None,

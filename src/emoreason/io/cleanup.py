@@ -1,0 +1,116 @@
+"""Temporary files that never outlive the analysis that made them, even when it is stopped by a signal.
+
+The pipeline keeps the decoded audio of a media file (a WAV of tens to hundreds of MB) in a
+:func:`temporary_directory` named ``emoreason-<pid>-*`` under the system temp folder (``$TMPDIR``), removed
+when the ``with`` block ends, however it ends. Python unwinds ``with`` blocks on an exception, but a
+SIGTERM (``kill``, ``timeout``, a container stopping) kills the process where it stands by default. While
+:func:`signals_interrupt` is active, SIGTERM and SIGHUP raise :class:`Interrupted` (a KeyboardInterrupt,
+as SIGINT does), so every ``finally`` and ``with`` block runs first. The CLI wraps each command in it.
+
+A process killed outright (SIGKILL, the out-of-memory killer) cannot clean up; its folder stays behind,
+and :func:`remove_stale_temporary_dirs` (run by ``emoreason analyze``) removes the ``emoreason-<pid>-*``
+folders of processes that no longer exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+TEMP_PREFIX = "emoreason-"
+#: A dead process's folder is removed only when it is at least this old (seconds): a process of another
+#: pid namespace (a container sharing /tmp) may look dead from here.
+STALE_AFTER_S = 600.0
+HANDLED_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised in the main thread when the process receives ``signum`` (SIGTERM, SIGHUP) during
+    :func:`signals_interrupt`; a KeyboardInterrupt, so ``except Exception`` does not swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signal.Signals(signum).name}")
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def temporary_directory() -> tempfile.TemporaryDirectory:
+    """``with temporary_directory() as tmp:`` a new folder ``$TMPDIR/emoreason-<pid>-XXXX``, removed with
+    everything in it when the block ends."""
+    return tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While active, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread, so the work unwinds
+    (temporary folders removed, atomic writes abandoned) before the process exits. The first signal
+    raises; a second one while unwinding is ignored, so the clean-up is not cut short; a third exits at
+    once. Outside the main thread this does nothing (Python delivers signals to the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            raise Interrupted(signum)
+        if len(received) >= 3:
+            os._exit(128 + signum)
+
+    previous = {s: signal.signal(s, handler) for s in HANDLED_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def remove_stale_temporary_dirs(root: str | os.PathLike | None = None, older_than: float = STALE_AFTER_S,
+                                ) -> list[Path]:
+    """Remove the ``emoreason-<pid>-*`` folders under ``root`` (default: the temp folder) whose process is
+    gone and which are at least ``older_than`` seconds old; returns those removed. Folders of live
+    processes, of other users and of other names are left alone."""
+    base = Path(root) if root is not None else Path(tempfile.gettempdir())
+    removed = []
+    now = time.time()
+    try:
+        candidates = list(base.glob(f"{TEMP_PREFIX}*-*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        pid_text = path.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not path.is_dir() or path.is_symlink() or st.st_uid != os.getuid() or now - st.st_mtime < older_than:
+            continue
+        if _process_exists(int(pid_text)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (another user's), or we cannot tell: keep its folder
+    return True
