@@ -57,11 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emoreason.dataset_builder.runner import build_dataset, check_build_output
+
     options = BuildOptions(seed=args.seed, fps=args.fps, modalities=args.modalities, label_set=args.labels,
                            reasoning=args.reasoning, llm_url=args.llm_url, llm_model=args.llm_model,
                            vlm_url=args.vlm_url, vlm_model=args.vlm_model, features=args.features,
                            perceiver=args.perceiver or DEFAULT_PERCEIVER)
     progress = not args.no_progress and sys.stderr.isatty()
+    check_build_output(args.output)  # before Ray starts or any clip is read
     if args.backend == "ray":
         from emoreason.dataset_builder.distributed import build_dataset_ray
 
@@ -69,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
                                     keep_contradictions=args.keep_contradictions, limit=args.limit,
                                     progress=progress)
     else:
-        from emoreason.dataset_builder.runner import build_dataset
-
         summary = build_dataset(args.source, args.output, options, workers=args.workers, progress=progress,
                                 keep_contradictions=args.keep_contradictions, limit=args.limit,
                                 max_tasks_per_child=args.max_tasks_per_child)
