@@ -8,7 +8,10 @@ MERR layout (what Emotion-LLaMA's ``FeatureFaceDataset`` reads; see docs/dataset
 ``visual_prior_list``, ``audio_prior_list``, ``peak_index`` (a string, as in MERR), ``peak_AU_list``,
 ``pseu_emotion`` and ``caption`` (coarse) or ``smp_reason_caption``, ``reason_caption`` and ``text``
 (fine); ``MERR_coarse_grained.txt`` / ``MERR_fine_grained.txt`` with one ``name frame_count label``
-line per clip; ``transcription_en_all.csv`` with ``name,sentence``. Labels are MERR's words
+line per clip; ``transcription_en_all.csv`` with ``name,sentence`` (a cell a spreadsheet would take for a
+formula, such as a subtitle starting with ``-`` or ``=``, gets a leading ``'``:
+:func:`~emoreason.io.results.spreadsheet_safe`; ``emoreason.emollm.dataset.read_subtitles`` removes it
+again). Labels are MERR's words
 (``fearful`` -> ``fear``, ``surprised`` -> ``surprise``); ``disgusted`` has no MERR label and is left out.
 """
 
@@ -25,6 +28,7 @@ from typing import Any
 from emoreason.emollm.instructions import REASON_INSTRUCTIONS
 from emoreason.errors import ConfigError
 from emoreason.io.atomic import atomic_write_text
+from emoreason.io.results import spreadsheet_safe
 from emoreason.labels import CANONICAL, MERR
 
 RECOGNITION_PROMPT = ("Please determine which emotion label in the video represents: "
@@ -115,7 +119,7 @@ def write_merr(records: Sequence[Mapping[str, Any]], out_dir: str | Path,
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["name", "sentence"])
     for name in coarse:
-        writer.writerow([name, by_id[name].get("subtitle") or ""])
+        writer.writerow([spreadsheet_safe(name), spreadsheet_safe(by_id[name].get("subtitle") or "")])
     atomic_write_text(out / "transcription_en_all.csv", buf.getvalue())
     return {"coarse": len(coarse), "fine": len(fine)}
 

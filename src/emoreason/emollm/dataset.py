@@ -33,6 +33,7 @@ from typing import Any
 from emoreason.emollm.answer_parsing import SYNONYMS
 from emoreason.emollm.instructions import MERR_LABEL_WORDS, reason_target
 from emoreason.errors import ConfigError, InputNotFoundError
+from emoreason.io.results import from_spreadsheet_safe
 from emoreason.labels import MERR
 
 STAGES = ("coarse", "fine")
@@ -120,12 +121,14 @@ def read_label_list(path: str | Path) -> dict[str, str]:
 
 
 def read_subtitles(path: str | Path) -> dict[str, str]:
-    """A transcript CSV (``name`` and ``english`` / ``sentence`` / ``subtitle`` columns) -> name -> text."""
+    """A transcript CSV (``name`` and ``english`` / ``sentence`` / ``subtitle`` columns) -> name -> text.
+    The ``'`` the dataset builder puts before formula-like cells (spreadsheet_safe) is removed."""
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for col in ("english", "sentence", "subtitle", "transcript", "text"):
         if rows and col in rows[0]:
-            return {r["name"]: r[col] or "" for r in rows if r.get("name")}
+            return {from_spreadsheet_safe(r["name"]): from_spreadsheet_safe(r[col] or "")
+                    for r in rows if r.get("name")}
     raise ConfigError(f"{path}: needs a 'name' column and one of english/sentence/subtitle/transcript/text")
 
 

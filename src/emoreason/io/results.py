@@ -8,9 +8,9 @@ An input that could not be analysed in a batch is written in its place as an :cl
 ``error_type`` and ``error_message`` columns, which appear only when some input failed).
 
 CSV cells are made safe to open in a spreadsheet: a text cell beginning with ``=``, ``+``, ``-``, ``@``, a
-tab or a carriage return would be read as a formula there (CSV formula injection), so it gets a leading
+tab or a line break would be read as a formula there (CSV formula injection), so it gets a leading
 ``'`` (OWASP's advice, :func:`spreadsheet_safe`); numbers, and text that is a plain number such as
-``-0.3``, are written as they are.
+``-0.3``, are written as they are. Carriage returns inside text are written as newlines (quoted).
 
 pandas (for the CSV table) is imported inside :func:`write_results`: it is slow to import and only the
 CSV format needs it.
@@ -30,7 +30,7 @@ from emoreason.result import Result
 
 RESULT_FORMATS = ("json", "jsonl", "csv")
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -55,11 +55,28 @@ class InputFailure:
         return message if self.input in message else f"{self.input}: {message}"
 
 
+def _formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text)
+
+
 def spreadsheet_safe(value: Any) -> Any:
-    """``value``, with a ``'`` in front when it is text a spreadsheet would read as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+    """``value``, with a ``'`` in front when it is text a spreadsheet would read as a formula (or such
+    text already behind quotes, so :func:`from_spreadsheet_safe` gives back exactly the original)."""
+    if isinstance(value, str) and _formula_like(value.lstrip("'")):
         return "'" + value
     return value
+
+
+def from_spreadsheet_safe(text: str) -> str:
+    """The original of a cell written by :func:`spreadsheet_safe` (other text comes back unchanged)."""
+    return text[1:] if text.startswith("'") and _formula_like(text.lstrip("'")) else text
+
+
+def _csv_cell(value: Any) -> Any:
+    """A text cell made spreadsheet-safe, its carriage returns made newlines: pandas quotes a cell holding
+    a newline but not one holding a lone CR, which CSV readers then take for the end of the row."""
+    value = spreadsheet_safe(value)
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
 def write_results(results: Sequence[Result | InputFailure], path: str | Path, fmt: str = "json") -> None:
@@ -88,7 +105,7 @@ def write_results(results: Sequence[Result | InputFailure], path: str | Path, fm
         errors = [c for c in ("error_type", "error_message") if c in frame.columns]
         frame = frame[[c for c in frame.columns if c not in errors] + errors]
         for column in frame.columns:
-            if frame[column].dtype == object:
-                frame[column] = frame[column].map(spreadsheet_safe)
+            if not pd.api.types.is_numeric_dtype(frame[column]):
+                frame[column] = frame[column].map(_csv_cell)
         with atomic_write(path) as f:
             frame.to_csv(f, index=False)
