@@ -33,6 +33,7 @@ from emoreason.perception.text.analyzer import TextAnalyzer
 from emoreason.perception.text.transcript import (
     Transcript,
     TranscriptSegment,
+    cap_text,
     find_sidecar_transcript,
     read_transcript,
 )
@@ -213,6 +214,9 @@ class Pipeline:
             if not text.strip():
                 p.outputs["text"] = ModalityOutput.unusable("text", "the given text is empty")
                 return
+            text, cut = cap_text(text)  # the server's limit: longer text costs minutes for nothing
+            if cut:
+                p.notes.append(cut)
             end = p.duration or 0.0
             transcript = Transcript(segments=[TranscriptSegment(0.0, end, text.strip(), [], 1.0)],
                                     source="user")
