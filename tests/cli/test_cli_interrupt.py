@@ -12,7 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emoreason.io.cleanup import remove_stale_temporary_dirs, temporary_directory
+from emoreason.io.cleanup import (
+    Interrupted,
+    remove_stale_temporary_dirs,
+    signals_interrupt,
+    temporary_directory,
+)
 from emoreason.io.synth import write_media
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -77,3 +82,20 @@ def test_temporary_directory_is_recognisable_and_removed():
     with temporary_directory() as tmp:
         assert Path(tmp).name.startswith(f"emoreason-{os.getpid()}-")
     assert not Path(tmp).exists()
+
+
+def test_leftover_signal_swallowed_by_library_code_is_delivered_again():
+    before = signal.getsignal(signal.SIGTERM)
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as info:
+        with signals_interrupt(redeliver_s=0.2):
+            try:  # library code with a bare except, where the first delivery lands
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)
+            except BaseException:
+                pass
+            while time.monotonic() - started < 10:
+                time.sleep(0.01)
+    assert info.value.signum == signal.SIGTERM and info.value.exit_code == 143
+    assert time.monotonic() - started < 5
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -3,9 +3,10 @@
 The pipeline keeps the decoded audio of a media file (a WAV of tens to hundreds of MB) in a
 :func:`temporary_directory` named ``emoreason-<pid>-*`` under the system temp folder (``$TMPDIR``), removed
 when the ``with`` block ends, however it ends. Python unwinds ``with`` blocks on an exception, but a
-SIGTERM (``kill``, ``timeout``, a container stopping) kills the process where it stands by default. While
-:func:`signals_interrupt` is active, SIGTERM and SIGHUP raise :class:`Interrupted` (a KeyboardInterrupt,
-as SIGINT does), so every ``finally`` and ``with`` block runs first. The CLI wraps each command in it.
+SIGTERM (``kill``, ``timeout``, a container stopping) kills the process where it stands by default, and a
+KeyboardInterrupt (SIGINT) can be swallowed by library code. While :func:`signals_interrupt` is active,
+SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` (a KeyboardInterrupt), delivered again until the
+work has unwound, so every ``finally`` and ``with`` block runs first. The CLI wraps each command in it.
 
 A process killed outright (SIGKILL, the out-of-memory killer) cannot clean up; its folder stays behind,
 and :func:`remove_stale_temporary_dirs` (run by ``emoreason analyze``) removes the ``emoreason-<pid>-*``
@@ -14,6 +15,7 @@ folders of processes that no longer exist.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import shutil
@@ -28,15 +30,17 @@ TEMP_PREFIX = "emoreason-"
 #: A dead process's folder is removed only when it is at least this old (seconds): a process of another
 #: pid namespace (a container sharing /tmp) may look dead from here.
 STALE_AFTER_S = 600.0
-HANDLED_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+HANDLED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name))
+REDELIVER_S = 2.0  # a signal that library code swallowed is delivered again after this many seconds
 
 
 class Interrupted(KeyboardInterrupt):
-    """Raised in the main thread when the process receives ``signum`` (SIGTERM, SIGHUP) during
+    """Raised in the main thread when the process receives ``signum`` (SIGTERM, SIGHUP, SIGINT) during
     :func:`signals_interrupt`; a KeyboardInterrupt, so ``except Exception`` does not swallow it."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__(f"stopped by signal {signal.Signals(signum).name}")
+        name = signal.Signals(signum).name
+        super().__init__("interrupted" if name == "SIGINT" else f"stopped by signal {name}")
         self.signum = signum
 
     @property
@@ -44,34 +48,58 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
-def temporary_directory() -> tempfile.TemporaryDirectory:
-    """``with temporary_directory() as tmp:`` a new folder ``$TMPDIR/emoreason-<pid>-XXXX``, removed with
-    everything in it when the block ends."""
-    return tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+_cleaning = 0  # > 0 while a temporary folder is being removed: a signal then waits for its next delivery
 
 
 @contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """While active, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread, so the work unwinds
-    (temporary folders removed, atomic writes abandoned) before the process exits. The first signal
-    raises; a second one while unwinding is ignored, so the clean-up is not cut short; a third exits at
-    once. Outside the main thread this does nothing (Python delivers signals to the main thread only)."""
+def temporary_directory() -> Iterator[str]:
+    """``with temporary_directory() as tmp:`` a new folder ``$TMPDIR/emoreason-<pid>-XXXX``, removed with
+    everything in it when the block ends, however it ends (a signal handled by :func:`signals_interrupt`
+    does not cut the removal short)."""
+    global _cleaning
+    path = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+    try:
+        yield path
+    finally:
+        _cleaning += 1
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+        finally:
+            _cleaning -= 1
+
+
+@contextlib.contextmanager
+def signals_interrupt(redeliver_s: float = REDELIVER_S) -> Iterator[None]:
+    """While active, SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` in the main thread, so the work
+    unwinds (temporary folders removed, atomic writes abandoned) before the process exits.
+
+    Some library code swallows an exception raised inside it (a bare ``except:``), and a signal that lands
+    there would be lost: so after the first signal a helper thread delivers it again every
+    ``redeliver_s`` seconds until the block exits. While :func:`temporary_directory` is removing a folder
+    a delivery does not raise (the next one will). Outside the main thread this does nothing (Python
+    delivers signals to the main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
+    first: list[int] = []
+    done = threading.Event()
+
+    def redeliver() -> None:
+        while not done.wait(redeliver_s):
+            _thread.interrupt_main(first[0])
 
     def handler(signum: int, frame: object) -> None:
-        received.append(signum)
-        if len(received) == 1:
-            raise Interrupted(signum)
-        if len(received) >= 3:
-            os._exit(128 + signum)
+        if not first:
+            first.append(signum)
+            threading.Thread(target=redeliver, name="emoreason-signal", daemon=True).start()
+        if not _cleaning:
+            raise Interrupted(first[0])
 
     previous = {s: signal.signal(s, handler) for s in HANDLED_SIGNALS}
     try:
         yield
     finally:
+        done.set()
         for s, old in previous.items():
             signal.signal(s, old)
 
