@@ -9,7 +9,6 @@ from pathlib import Path
 
 from emoreason.api import analyze, analyze_clips
 from emoreason.errors import ConfigError, EmoreasonError, ModelError
-from emoreason.io.cleanup import remove_stale_temporary_dirs
 from emoreason.io.outputs import check_output_file
 from emoreason.io.results import RESULT_FORMATS, InputFailure, write_results
 from emoreason.labels import LABEL_MAPS
@@ -81,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or (args.output.suffix.lstrip(".").lower() if args.output else None)
     if fmt is not None and fmt not in RESULT_FORMATS:
         raise ConfigError(f"cannot write {fmt!r}: use --format json, jsonl or csv")
-    remove_stale_temporary_dirs()
     sources = args.inputs or [None]
     results: list[Result | InputFailure] = []
     if args.same_speaker:

@@ -21,7 +21,7 @@ from emoreason.cli import serve as serve_cmd
 from emoreason.cli import train as train_cmd
 from emoreason.cli.native_stderr import quiet_native_stderr
 from emoreason.errors import EmoreasonError
-from emoreason.io.cleanup import Interrupted, signals_interrupt
+from emoreason.io.cleanup import Interrupted, remove_stale_temporary_dirs, signals_interrupt
 
 # Each module defines ``register(subparsers)`` which adds its sub-command with ``func=run``.
 COMMAND_MODULES = [analyze_cmd, demo_cmd, build_dataset_cmd, serve_cmd, eval_cmd, emollm_cmd, train_cmd]
@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    remove_stale_temporary_dirs()  # what earlier runs killed outright (kill -9, out of memory) left behind
     try:
-        # SIGTERM/SIGHUP unwind like Ctrl-C: temporary files are removed, no half-written output stays
+        # SIGTERM/SIGHUP/SIGINT unwind the work: temporary files are removed, no half-written output stays
         with signals_interrupt(), quiet_native_stderr(enabled=not args.verbose):
             return int(args.func(args) or 0)
     except EmoreasonError as exc:

@@ -9,7 +9,7 @@ SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` (a KeyboardInterrupt), del
 work has unwound, so every ``finally`` and ``with`` block runs first. The CLI wraps each command in it.
 
 A process killed outright (SIGKILL, the out-of-memory killer) cannot clean up; its folder stays behind,
-and :func:`remove_stale_temporary_dirs` (run by ``emoreason analyze``) removes the ``emoreason-<pid>-*``
+and :func:`remove_stale_temporary_dirs` (run by every ``emoreason`` command) removes the ``emoreason-<pid>-*``
 folders of processes that no longer exist.
 """
 
