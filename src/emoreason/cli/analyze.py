@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from emoreason.api import analyze, analyze_clips
-from emoreason.errors import ConfigError
-from emoreason.io.results import RESULT_FORMATS, write_results
+from emoreason.errors import ConfigError, EmoreasonError, ModelError
+from emoreason.io.outputs import check_output_file
+from emoreason.io.results import RESULT_FORMATS, InputFailure, write_results
 from emoreason.labels import LABEL_MAPS
 from emoreason.perception.face.analyzer import FACE_MODELS
 from emoreason.perception.voice.analyzer import SPEAKER_NORMALISATION
 from emoreason.report.html import write_html_report
 from emoreason.report.timeline_plot import plot_timeline
+from emoreason.result import Result
+
+log = logging.getLogger(__name__)
+#: Errors of the setup (a bad option, a model missing), not of one input: they stop a batch.
+SETUP_ERRORS = (ConfigError, ModelError)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="recognise and explain the emotion in videos, audio, images or text",
                        description="Recognise the emotion in each input and explain it with the cues "
                                    "observed.")
-    p.add_argument("inputs", nargs="*", help="video, audio or image files (none with --text: text only)")
+    p.add_argument("inputs", nargs="*",
+                   help="video, audio or image files (none with --text: text only); in a batch, an input "
+                        "that fails is recorded as an error in the output and the exit code is 1")
     p.add_argument("--text", help="what is said (replaces speech-to-text); alone: analyse this text")
     p.add_argument("--context", action="append", default=None, metavar="UTTERANCE",
                    help="something said before this input (repeat, oldest first); "
@@ -57,42 +66,66 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Analyse each input and print or write the results; 0 when all were analysed, 1 when some inputs of
+    a batch failed (each recorded in the output as an :class:`InputFailure` and named on stderr), and a
+    ConfigError (exit 2) for wrong arguments or an output path that cannot be written, raised before any
+    work."""
     if not args.inputs and args.text is None:
         raise ConfigError("give at least one input file, or --text")
     if (args.report or args.plot) and len(args.inputs) > 1:
         raise ConfigError("--report and --plot take one input at a time")
+    for option, path in (("-o", args.output), ("--report", args.report), ("--plot", args.plot)):
+        if path is not None:
+            check_output_file(path, option)
     fmt = args.format or (args.output.suffix.lstrip(".").lower() if args.output else None)
     if fmt is not None and fmt not in RESULT_FORMATS:
         raise ConfigError(f"cannot write {fmt!r}: use --format json, jsonl or csv")
     sources = args.inputs or [None]
-    results = []
+    results: list[Result | InputFailure] = []
     if args.same_speaker:
         if len(args.inputs) < 2 or args.model or args.text is not None or args.transcript or args.context:
             raise ConfigError("--same-speaker takes two or more media files of one speaker, without --model, "
                               "--text, --transcript or --context")
-        results = analyze_clips(args.inputs, modalities=args.modalities, labels=args.labels, fps=args.fps,
-                                speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
+        results.extend(analyze_clips(args.inputs, modalities=args.modalities, labels=args.labels,
+                                     fps=args.fps, speaker_normalisation=args.speaker_normalisation,
+                                     face_model=args.face_model))
         sources = []
         if args.output is None:
             for r in results:
                 print(r.summary())
+    batch = len(sources) > 1
     for src in sources:
-        r = analyze(src, text=args.text, transcript=args.transcript, modalities=args.modalities,
-                    labels=args.labels, fps=args.fps, model=args.model,
-                    progress=not args.no_progress and sys.stderr.isatty(),
-                    explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
-                    asr_model=args.asr_model, context=args.context,
-                    speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
+        try:
+            r = analyze(src, text=args.text, transcript=args.transcript, modalities=args.modalities,
+                        labels=args.labels, fps=args.fps, model=args.model,
+                        progress=not args.no_progress and sys.stderr.isatty(),
+                        explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
+                        asr_model=args.asr_model, context=args.context,
+                        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
+        except SETUP_ERRORS:
+            raise  # every input would fail the same way
+        except Exception as exc:  # noqa: BLE001 - in a batch, one input's failure is recorded, not fatal
+            if not batch:
+                raise
+            failure = InputFailure.from_exception(src, exc)
+            log.info("%s failed", src, exc_info=not isinstance(exc, EmoreasonError))
+            print(f"emoreason: error: {failure.line()}", file=sys.stderr)
+            results.append(failure)
+            continue
         results.append(r)
         if args.output is None:
             print(r.summary())
+    failed = sum(isinstance(r, InputFailure) for r in results)
     if args.output is not None:
         write_results(results, args.output, fmt or "json")
-        print(f"wrote {len(results)} result(s) to {args.output}", file=sys.stderr)
+        print(f"wrote {len(results)} result(s) to {args.output}"
+              + (f" ({failed} failed: their errors are recorded there)" if failed else ""), file=sys.stderr)
+    elif failed:
+        print(f"emoreason: {failed} of {len(results)} inputs failed", file=sys.stderr)
     if args.report:
         write_html_report(results[0], args.report, media_path=sources[0])
         print(f"wrote report {args.report}", file=sys.stderr)
     if args.plot:
         plot_timeline(results[0], args.plot)
         print(f"wrote timeline {args.plot}", file=sys.stderr)
-    return 0
+    return 1 if failed else 0

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "pseudo-labels, reasoning. Writes JSONL, MERR JSON and ShareGPT/LLaVA JSON. Resumable: "
                     "rerun the same command after an interruption.")
     p.add_argument("source", help="a directory of videos, or a CSV manifest (path[,label][,subtitle][,id])")
-    p.add_argument("-o", "--output", required=True, help="output directory (created; reused when resuming)")
+    p.add_argument("-o", "--output", required=True, help="output directory: new (created), empty, or an earlier build's (resumed)")
     p.add_argument("-j", "--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes (default: min(2, CPUs)); 1 runs in this process")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
@@ -57,11 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emoreason.dataset_builder.runner import build_dataset, check_build_output
+
     options = BuildOptions(seed=args.seed, fps=args.fps, modalities=args.modalities, label_set=args.labels,
                            reasoning=args.reasoning, llm_url=args.llm_url, llm_model=args.llm_model,
                            vlm_url=args.vlm_url, vlm_model=args.vlm_model, features=args.features,
                            perceiver=args.perceiver or DEFAULT_PERCEIVER)
     progress = not args.no_progress and sys.stderr.isatty()
+    check_build_output(args.output)  # before Ray starts or any clip is read
     if args.backend == "ray":
         from emoreason.dataset_builder.distributed import build_dataset_ray
 
@@ -69,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
                                     keep_contradictions=args.keep_contradictions, limit=args.limit,
                                     progress=progress)
     else:
-        from emoreason.dataset_builder.runner import build_dataset
-
         summary = build_dataset(args.source, args.output, options, workers=args.workers, progress=progress,
                                 keep_contradictions=args.keep_contradictions, limit=args.limit,
                                 max_tasks_per_child=args.max_tasks_per_child)

@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--label-set", help="csv manifest only: read its labels through this named map (e.g. meld)"
     )
-    p.add_argument("-o", "--output", required=True, type=Path, help="report folder")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="report folder: new, empty, or an earlier eval's folder (resumed)")
     p.add_argument("--limit", type=int, help="score only the first N items")
     p.add_argument("--sample", type=int, help="score a random N items (seeded by --seed), in corpus order")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")

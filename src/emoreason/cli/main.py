@@ -1,4 +1,9 @@
-"""``emoreason`` command line: one sub-command per module, each a typed ``run(args)`` function."""
+"""``emoreason`` command line: one sub-command per module, each a typed ``run(args)`` function.
+
+Exit codes: 0 done; 1 some of the work failed (e.g. some inputs of ``analyze`` could not be read: each is
+recorded in the output and named on stderr); 2 a user's mistake (bad arguments, input or output path),
+reported in one line; 130 interrupted (Ctrl-C); 128 + N stopped by signal N (143 for SIGTERM).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from emoreason.cli import serve as serve_cmd
 from emoreason.cli import train as train_cmd
 from emoreason.cli.native_stderr import quiet_native_stderr
 from emoreason.errors import EmoreasonError
+from emoreason.io.cleanup import Interrupted, remove_stale_temporary_dirs, signals_interrupt
 
 # Each module defines ``register(subparsers)`` which adds its sub-command with ``func=run``.
 COMMAND_MODULES = [analyze_cmd, demo_cmd, build_dataset_cmd, serve_cmd, eval_cmd, emollm_cmd, train_cmd]
@@ -42,11 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    remove_stale_temporary_dirs()  # what earlier runs killed outright (kill -9, out of memory) left behind
     try:
-        with quiet_native_stderr(enabled=not args.verbose):
+        # SIGTERM/SIGHUP/SIGINT unwind the work: temporary files are removed, no half-written output stays
+        with signals_interrupt(), quiet_native_stderr(enabled=not args.verbose):
             return int(args.func(args) or 0)
     except EmoreasonError as exc:
         print(f"emoreason: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as exc:
+        print(f"emoreason: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("emoreason: interrupted", file=sys.stderr)

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from emoreason.errors import ConfigError, ModelError
 from emoreason.io.atomic import atomic_write_text
+from emoreason.io.outputs import check_output_dir
 from emoreason.labels import get_label_map
 
 from .builder import BuildOptions, build_record, strip_private
@@ -118,6 +119,7 @@ def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions
     if workers < 1 or max_tasks_per_child < 1 or (limit is not None and limit < 1):
         raise ConfigError(f"workers, --max-tasks-per-child and --limit must be at least 1 "
                           f"(got {workers}, {max_tasks_per_child}, {limit})")
+    check_build_output(out_dir)
     specs = load_manifest(source)[:limit] if limit else load_manifest(source)
     _check_labels(specs, options.label_set)
     out = Path(out_dir)
@@ -151,6 +153,17 @@ def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions
                 bar.close()
         exported, features = export_outputs(specs, out, options, keep_contradictions)
     return summarise(out, specs, outcomes, done, exported, features, t0)
+
+
+#: What a build leaves in its folder from its first moments (the lock, the options, per-clip files).
+BUILD_MARKERS = (".lock", "build_config.json", "clips", "failed")
+
+
+def check_build_output(out_dir: str | Path) -> Path:
+    """A ConfigError unless ``out_dir`` can take a build: a new or empty folder we can write in, or an
+    earlier build's folder (resumed; its options are compared later). Creates nothing."""
+    return check_output_dir(out_dir, "-o", kind="build-dataset run",
+                            is_resumable=lambda p: any((p / m).exists() for m in BUILD_MARKERS))
 
 
 def export_outputs(specs: Sequence[ClipSpec], out: Path, options: BuildOptions,

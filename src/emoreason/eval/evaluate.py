@@ -13,8 +13,20 @@ from emoreason.eval.harness import System, run_all
 from emoreason.eval.reasoning_metrics import Encoder, LlmJudge, default_encoder
 from emoreason.eval.report import build_report, write_report
 from emoreason.eval.systems import ConstantSystem, FilePredictions, pipeline_systems
+from emoreason.io.outputs import check_output_dir
 
 log = logging.getLogger(__name__)
+
+
+def is_eval_folder(path: Path) -> bool:
+    """Whether ``path`` holds an earlier evaluation (its prediction journals or its report)."""
+    return (path / "predictions").is_dir() or (path / "report.json").is_file()
+
+
+def check_eval_output(out_dir: str | Path) -> Path:
+    """A ConfigError unless ``out_dir`` can take a report: a new or empty folder we can write in, or an
+    earlier evaluation's folder (resumed; see :func:`is_eval_folder`). Creates nothing."""
+    return check_output_dir(out_dir, "-o", kind="eval run", is_resumable=is_eval_folder)
 
 
 def evaluate(
@@ -58,7 +70,7 @@ def evaluate(
     Pass ``models=()`` to run no pipeline. ``sample`` draws a seeded random subset (``seed``) before
     ``limit`` takes the first items. ``reasoning``: ``auto`` (sentence-embedding clue
     overlap when the dataset has reference explanations), ``labels`` (emotion-word overlap only), ``off``.
-    Returns the report dict.
+    Returns the report dict. ``out_dir`` is checked first (:func:`check_eval_output`).
     """
     for opt, value in (("--limit", limit), ("--sample", sample), ("--workers", workers)):
         if value is not None and value < 1:
@@ -67,6 +79,7 @@ def evaluate(
         raise ConfigError(f"--bootstrap must be 0 or more, got {resamples}")
     if reasoning not in ("auto", "labels", "off"):
         raise ConfigError(f"reasoning must be auto, labels or off, got {reasoning!r}")
+    check_eval_output(out_dir)
     data = get_adapter(dataset, label_set).load(Path(root), split).sampled(sample, seed).limited(limit)
     chosen, notes = ({}, [])
     if models:

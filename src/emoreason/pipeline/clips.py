@@ -11,7 +11,6 @@ the clips span enough emotions for the speaker path (``speaker_normalisation``).
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from emoreason.errors import ConfigError
 from emoreason.io.audio import ArrayAudio, WavFileAudio
+from emoreason.io.cleanup import temporary_directory
 from emoreason.io.media import decode, probe
 from emoreason.perception.base import ModalityOutput
 from emoreason.pipeline.options import AnalyzeOptions
@@ -74,7 +74,7 @@ def clip_audio(path: Path) -> tuple[ArrayAudio | None, str]:
     """The clip's audio in memory (16 kHz mono), or None and why not."""
     if not probe(path).has_audio:
         return None, "the file has no audio track"
-    with tempfile.TemporaryDirectory(prefix="emoreason-") as tmp:
+    with temporary_directory() as tmp:
         wav = Path(tmp) / "audio.wav"
         stats = decode(path, audio_path=wav)
         if stats.audio_seconds <= 0 or not wav.exists():

@@ -13,7 +13,6 @@ calls load the models once.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from tqdm.auto import tqdm
 
 from emoreason.errors import ConfigError, TooShortError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
+from emoreason.io.cleanup import temporary_directory
 from emoreason.io.guard import check_cancelled
 from emoreason.io.media import decode, image_to_rgb, load_still, probe
 from emoreason.perception.base import ModalityOutput
@@ -35,6 +35,7 @@ from emoreason.perception.text.analyzer import TextAnalyzer
 from emoreason.perception.text.transcript import (
     Transcript,
     TranscriptSegment,
+    cap_text,
     find_sidecar_transcript,
     read_transcript,
 )
@@ -178,7 +179,7 @@ class Pipeline:
             face_time += time.perf_counter() - t0
 
         bar = _progress_bar(options.progress, info.duration, path.name)
-        with tempfile.TemporaryDirectory(prefix="emoreason-") as tmp:
+        with temporary_directory() as tmp:
             wav = Path(tmp) / "audio.wav"
             t0 = time.perf_counter()
             stats = decode(path, fps=options.fps, on_frame=on_frame if face else None,
@@ -239,6 +240,9 @@ class Pipeline:
             if not text.strip():
                 p.outputs["text"] = ModalityOutput.unusable("text", "the given text is empty")
                 return
+            text, cut = cap_text(text)  # the server's limit: longer text costs minutes for nothing
+            if cut:
+                p.notes.append(cut)
             end = p.duration or 0.0
             transcript = Transcript(segments=[TranscriptSegment(0.0, end, text.strip(), [], 1.0)],
                                     source="user")

@@ -26,6 +26,7 @@ MIN_QUOTE_SCORE = 0.4  # segments are quoted when their own label scores at leas
 MAX_OCCLUSION_WORDS = 40  # longer segments are not searched for a key word
 MIN_KEY_WORD_DROP = 0.1  # removing the key word must lower its label's score by this much
 LOW_ASR_CONFIDENCE = 0.6
+MAX_HISTORY = 8  # preceding utterances kept per segment (the LoRA models read 3, the head 1)
 
 
 class TextAnalyzer:
@@ -49,7 +50,9 @@ class TextAnalyzer:
                                            transcript_source=transcript.source, notes=list(transcript.notes))
         texts = [normalise_text(s.text) for s in segs]
         before = [normalise_text(c) for c in (context or []) if normalise_text(c)]
-        histories = [before + texts[:i] for i in range(len(texts))]
+        # each segment's history: what was said before it, the last MAX_HISTORY turns (the models read
+        # fewer), so a transcript of n segments costs n, not n**2 / 2, list items
+        histories = [(before + texts[max(0, i - MAX_HISTORY):i])[-MAX_HISTORY:] for i in range(len(texts))]
         probs = self.score_texts(texts, histories)
         labels = self.labels
         weights = np.asarray([max(1, len(t.split())) * max(s.confidence, 0.05) for t, s in zip(texts, segs)])

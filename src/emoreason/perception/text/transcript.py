@@ -17,6 +17,22 @@ from typing import Any
 from emoreason.errors import TranscriptError
 
 SIDECAR_SUFFIXES = (".srt", ".vtt", ".txt")
+#: Given text (``analyze(text=...)``, ``--text``) beyond this many characters is cut, with a note: the
+#: server's default limit (``serve.limits.Limits.max_text_chars``), where longer text is refused.
+MAX_TEXT_CHARS = 20000
+
+
+def cap_text(text: str, limit: int = MAX_TEXT_CHARS) -> tuple[str, str | None]:
+    """``text`` cut to at most ``limit`` characters (at a space when one is near the end), and a note
+    saying so; ``(text, None)`` when it is short enough."""
+    if len(text) <= limit:
+        return text, None
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.9:
+        cut = cut[:space]
+    return cut, (f"the given text has {len(text):,} characters; only its first {len(cut):,} were analysed "
+                 f"(at most {limit:,})")
 
 
 @dataclass
