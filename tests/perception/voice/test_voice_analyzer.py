@@ -13,7 +13,8 @@ import voice_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pyth
 from emoreason.errors import ModelError
 from emoreason.io.audio import ArrayAudio
 from emoreason.labels import CANONICAL
-from emoreason.perception.voice.analyzer import VoiceAnalyzer, VoiceClassifier, default_model_dir
+from emoreason.perception.voice.analyzer import VoiceAnalyzer
+from emoreason.perception.voice.classifier import VoiceClassifier, default_model_dir
 from emoreason.perception.voice.prosody import COLUMNS
 
 
@@ -50,7 +51,8 @@ def test_recording_with_several_segments_is_normalised_within_itself(analyzer, r
     assert all(_sums_to_one(t.scores) for t in out.timeline)
     table = out.series["prosody"]
     assert len(table) == len(fx.SENTENCES) and {"start", "end", *COLUMNS} <= set(table.columns)
-    assert out.details["speech_seconds"] == pytest.approx(sum(t.end - t.start for t in out.timeline), abs=0.01)
+    speech_s = sum(t.end - t.start for t in out.timeline)
+    assert out.details["speech_seconds"] == pytest.approx(speech_s, abs=0.01)
     assert out.reliability == 1.0
     assert -1.0 <= out.details["arousal_prosody"] <= 1.0
     for ev in out.evidence:
@@ -157,7 +159,7 @@ def test_speaker_gate_is_reported_and_the_user_can_force_it(recording):
     auto = VoiceAnalyzer().analyze(recording)
     gate = auto.details["speaker_gate"]
     assert gate["mode"] == "auto" and gate["segments"] == len(fx.SENTENCES)
-    assert gate["segments"] < VoiceClassifier().speaker_min_segments and not gate["use"]  # too few segments
+    assert gate["segments"] < VoiceClassifier().config.speaker_min_segments and not gate["use"]  # too few
     assert gate["effective_classes"] is not None and 1.0 <= gate["effective_classes"] <= 8.0
     forced = VoiceAnalyzer(speaker_normalisation="always").analyze(recording)
     assert forced.details["classifier"] == "speaker" and forced.details["speaker_gate"]["use"]
@@ -186,16 +188,17 @@ def test_speaker_normalisation_option_reaches_the_voice_model_and_is_checked(rec
 
 
 def test_the_recording_level_does_not_change_the_emotion(analyzer, recording):
-    """Version 6 sets each segment's speech level before its features: a recording 20 dB quieter or 10 dB
-    louder (another microphone gain) gets the same scores; the segments are given, so the VAD is not tested."""
-    assert analyzer.classifier.level_db is not None
+    """Each segment's speech level is set before its features: a recording 20 dB quieter or 10 dB louder
+    (another microphone gain) gets the same scores; the segments are given, so the VAD is not tested."""
+    assert analyzer.classifier.config.level_db is not None
     segments = [(t.start, t.end) for t in analyzer.analyze(recording).timeline]
     base = analyzer.analyze(recording, speech=segments)
     for scale in (0.1, 3.0):
         out = analyzer.analyze(ArrayAudio(recording.samples * scale), speech=segments)
         assert np.allclose([out.scores[k] for k in CANONICAL], [base.scores[k] for k in CANONICAL], atol=2e-3)
         shift = 20 * np.log10(scale)
-        assert np.allclose(out.details["level_gain_db"], np.array(base.details["level_gain_db"]) - shift, atol=0.05)
+        expected = np.array(base.details["level_gain_db"]) - shift
+        assert np.allclose(out.details["level_gain_db"], expected, atol=0.05)
 
 
 def test_clips_of_one_speaker_are_read_as_one_recording(analyzer, recording):
