@@ -103,7 +103,7 @@ def test_shipped_model_is_small_plain_arrays_and_marked_non_commercial():
     assert "NON-COMMERCIAL" in (d / "LICENSE.md").read_text()
     assert "NON-COMMERCIAL" in json.loads((d / "config.json").read_text())["license"]
     clf = VoiceClassifier()
-    assert clf.classes[:2] == ["neutral", "calm"] and clf.to_canonical["calm"] == "neutral"
+    assert clf.config.classes[:2] == ["neutral", "calm"] and clf.config.to_canonical["calm"] == "neutral"
 
 
 def test_missing_or_malformed_model_raises_model_error(tmp_path):
