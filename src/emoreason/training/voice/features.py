@@ -34,7 +34,7 @@ from emoreason.perception.voice.embedding import (
     normalise_level,
 )
 from emoreason.perception.voice.prosody import COLUMNS, prosody_features
-from emoreason.training.voice import channels as audio_channels
+from emoreason.training.voice import channels
 
 log = logging.getLogger(__name__)
 
@@ -160,17 +160,17 @@ def _augment(x: np.ndarray, how: str, index: int) -> np.ndarray:
     ``band`` / ``room``: a seeded random band-pass / synthetic room (training augmentations); a
     CHANNELS entry: that recording channel (:mod:`emoreason.training.voice.channels`); ``""``: unchanged."""
     if how == "telephone":
-        return audio_channels.telephone(x)
+        return channels.telephone(x)
     if how == "reverb":
-        return audio_channels.reverb(x, REVERB_RT60, seed=index)
+        return channels.reverb(x, REVERB_RT60, seed=index)
     if how == "pink":
-        return audio_channels.coloured_noise(x, PINK_SNR_DB, seed=index)
+        return channels.coloured_noise(x, PINK_SNR_DB, seed=index)
     if how == "quiet":
         return apply_gain_db(x, QUIET_DB)
     if how == "band":
-        return audio_channels.random_band(x, seed=index)
+        return channels.random_band(x, seed=index)
     if how == "room":
-        return audio_channels.random_room(x, seed=index)
+        return channels.random_room(x, seed=index)
 
     if how.startswith("speed"):
         return change_speed(x, float(how[len("speed"):]))
