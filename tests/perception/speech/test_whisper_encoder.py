@@ -11,6 +11,7 @@ import voice_fixtures as fx
 
 from emoreason.errors import ModelError
 from emoreason.perception.speech.whisper_encoder import WhisperEncoder, read_encoder_variables
+from emoreason.perception.voice.embedding import WhisperVoiceEmbedder
 
 
 def _string(text: str) -> bytes:
@@ -78,9 +79,7 @@ def test_encoder_refuses_incomplete_weights():
 
 def test_numpy_encoder_matches_ctranslate2():
     """The final output is CTranslate2's (which rounds the weights to int8); the blocks differ from it."""
-    import ctranslate2
-
-    from emoreason.perception.voice.embedding import WhisperVoiceEmbedder
+    import ctranslate2  # heavy: only this test needs it
 
     emb = WhisperVoiceEmbedder()
     mel = emb._mel(fx.espeak("The boxes are by the door, please bring them in."))

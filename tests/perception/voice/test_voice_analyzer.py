@@ -8,11 +8,15 @@ import shutil
 
 import numpy as np
 import pytest
+import soundfile as sf
 import voice_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 
-from emoreason.errors import ModelError
+from emoreason import analyze, analyze_clips
+from emoreason.cli.main import main
+from emoreason.errors import ConfigError, InputNotFoundError, ModelError
 from emoreason.io.audio import ArrayAudio
 from emoreason.labels import CANONICAL
+from emoreason.perception.speech.vad import detect_speech
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
 from emoreason.perception.voice.classifier import VoiceClassifier, default_model_dir
 from emoreason.perception.voice.prosody import COLUMNS
@@ -144,8 +148,6 @@ def test_the_encoder_layers_follow_the_model_config(analyzer):
 
 
 def test_a_segment_without_voice_leaves_no_nan_in_scores_or_cues(analyzer, recording):
-    from emoreason.perception.speech.vad import detect_speech
-
     speech = detect_speech(recording) + [(recording.duration - 0.9, recording.duration - 0.1)]  # silence
     out = analyzer.analyze(recording, speech=speech)
     assert out.details["n_segments"] == len(fx.SENTENCES) + 1
@@ -171,10 +173,6 @@ def test_speaker_gate_is_reported_and_the_user_can_force_it(recording):
 
 
 def test_speaker_normalisation_option_reaches_the_voice_model_and_is_checked(recording, capsys):
-    from emoreason import analyze
-    from emoreason.cli.main import main
-    from emoreason.errors import ConfigError
-
     r = analyze(recording.samples, sample_rate=recording.sample_rate, modalities=["voice"],
                 speaker_normalisation="always")
     assert r.modalities["voice"].details["classifier"] == "speaker"
@@ -228,12 +226,6 @@ def test_clips_of_one_speaker_are_read_as_one_recording(analyzer, recording):
 
 
 def test_analyze_clips_on_files_and_the_cli(tmp_path, recording, capsys):
-    import soundfile as sf
-
-    from emoreason import analyze_clips
-    from emoreason.cli.main import main
-    from emoreason.errors import ConfigError, InputNotFoundError
-
     whole = VoiceAnalyzer().analyze(recording)
     paths = []
     for i, t in enumerate(whole.timeline):

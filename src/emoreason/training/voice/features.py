@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -203,8 +204,6 @@ def _save(path: Path, arr: np.ndarray) -> None:
 
 
 if __name__ == "__main__":  # python -m emoreason.training.voice.features DATA [kind ...]
-    import sys
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     table = load_ravdess(sys.argv[1])
     for k in sys.argv[2:] or KINDS:
