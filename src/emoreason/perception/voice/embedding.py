@@ -11,9 +11,9 @@ output is available, offline). Two ways to feed it:
 
 Pooling: mean and standard deviation over the encoder frames that cover real audio (each encoder frame
 is 20 ms), for each of ``layers`` (indices into :meth:`WhisperEncoder.layers`'s outputs: ``0`` .. ``3`` the
-four blocks of tiny.en, ``-1`` the final layer-normed states), so the embedding has ``2 * 384 *
-len(layers)`` values. With ``with_mel=True`` each row also holds functionals of
-the segment's own 80-band log-mel frames (the encoder's input): per band the mean, standard deviation,
+four blocks of tiny.en, ``-1`` the final layer-normed states), so the embedding has
+``2 * 384 * len(layers)`` values. With ``with_mel=True`` each row also holds functionals of the segment's
+own 80-band log-mel frames (the encoder's input): per band the mean, standard deviation,
 p90 - p10 range and mean absolute frame-to-frame change (``MEL_DIM`` = 320 values). The frame-level states
 (:meth:`WhisperVoiceEmbedder.states`) come from ``frame_layer``. A classifier must be used with the mode,
 layers and blocks it was trained with: all are recorded in the shipped model's config.
