@@ -9,9 +9,16 @@ import pytest
 
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
-from emoreason.perception.voice.classifier import VoiceClassifier, effective_classes, logistic_proba
+from emoreason.perception.voice.classifier import (
+    CONFIG_FILE,
+    VoiceClassifier,
+    default_model_dir,
+    effective_classes,
+    logistic_proba,
+)
 from emoreason.perception.voice.prosody import COLUMNS
 from emoreason.training.voice import crossval as cv
+from emoreason.training.voice import frames as vf
 from emoreason.training.voice import model as vm
 from emoreason.training.voice import recipe as rc
 from emoreason.training.voice.features import POOLED_LAYERS
@@ -166,3 +173,18 @@ def test_cross_validation_reports_the_speaker_gate():
     assert report["ours_recording_mixed20"]["speaker_path_share"] == 1.0
     assert report["speaker_path_same5"]["uar_mean"] < 0.4  # forced on one-mood recordings it fails
     assert report["ours_recording_same5"]["uar_mean"] > 0.5
+
+
+def test_export_writes_the_shipped_configs_descriptions_word_for_word(tmp_path, monkeypatch):
+    """A retrain must reproduce the shipped config.json byte for byte: every key and description the
+    trainer writes is the shipped file's (only the trained numbers and the data's counts may differ)."""
+    monkeypatch.setattr(vf, "fit_frames", lambda *a, **k: {"w": np.zeros(1)})
+    x, y, actor = _synthetic()
+    shipped = json.loads((default_model_dir() / CONFIG_FILE).read_text())
+    vm.export(_views(x), y, actor, tmp_path, report={}, frames=[None])
+    written = json.loads((tmp_path / CONFIG_FILE).read_text())
+    assert list(written) == list(shipped)
+    for key in ("name", "version", "level_db", "classes", "to_canonical", "features", "variants",
+                "speaker_model", "min_segments_recording", "frame_model", "tta_speeds", "augmentation", "C",
+                "license"):
+        assert written[key] == shipped[key], key
