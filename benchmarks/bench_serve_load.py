@@ -11,7 +11,8 @@ latency percentiles and the error count.
 
 ``--requests N`` runs N requests in all (instead of for ``--seconds``) and prints the server's resident
 memory after the first ``--checkpoint`` requests and after all N: a long run's memory should stay flat.
-``--payload mixed`` rotates text (JSON), a face image (PNG) and a 1 s voice clip (WAV).
+``--payload mixed`` rotates text (JSON), a face image (PNG), a 1 s voice clip (WAV) and the demo video
+(face, voice and speech-to-text; one in two of those asks for the HTML report).
 
 ``--analyzer real`` runs emoreason.analyze (the whole pipeline); ``--analyzer echo`` answers with a
 Result made from the request without analysing it, which measures the server's own cost (HTTP,
@@ -40,6 +41,7 @@ import numpy as np
 import uvicorn
 from skimage import data, transform
 
+from emoreason.io.demo_clip import make_demo_clip
 from emoreason.io.synth import write_media
 from emoreason.labels import CANONICAL
 from emoreason.result import Result
@@ -112,10 +114,16 @@ def face_png() -> bytes:
     return buf.getvalue()
 
 
+def demo_video() -> bytes:
+    """The demo clip (a face photo with espeak-ng speech, ~7 s): face, voice and text in one request."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return make_demo_clip(Path(tmp) / "demo.mp4").read_bytes()
+
+
 def make_payload(payload: str, audio: str | None = None) -> Any:
     if payload == "mixed":
         return {"wav": Path(audio).read_bytes() if audio else wav_tone(), "png": face_png(),
-                "audio_name": Path(audio).name if audio else "tone.wav"}
+                "audio_name": Path(audio).name if audio else "tone.wav", "mp4": demo_video()}
     return wav_tone() if payload == "wav" else video_clip() if payload == "video" else b""
 
 
@@ -128,7 +136,7 @@ def client_loop(url: str, payload: str, media: bytes, deadline: float, out: list
     with httpx.Client(base_url=url, timeout=130) as c:
         while time.monotonic() < deadline and (max_requests is None or i < max_requests):
             t0 = time.perf_counter()
-            kind = payload if payload != "mixed" else ("text", "png", "wav")[i % 3]
+            kind = payload if payload != "mixed" else ("text", "png", "wav", "mp4")[i % 4]
             try:
                 if kind == "png":
                     r = c.post("/v1/analyze", files={"file": ("face.png", media["png"], "image/png"),
@@ -140,6 +148,9 @@ def client_loop(url: str, payload: str, media: bytes, deadline: float, out: list
                 elif kind == "wav":
                     r = c.post("/v1/analyze", files={"file": ("tone.wav", wav, "audio/wav"),
                                                      "modalities": (None, "voice")})
+                elif kind == "mp4":  # the whole chain; every other one as the HTML report
+                    r = c.post("/v1/analyze", files={"file": ("demo.mp4", media["mp4"], "video/mp4"),
+                                                     "format": (None, "html" if i % 8 == 3 else "json")})
                 elif kind == "video":
                     r = c.post("/v1/analyze", files={"file": ("clip.mp4", clip, "video/mp4"),
                                                      "modalities": (None, "face")})

@@ -3,7 +3,8 @@
 The audio: the first 15 RAVDESS clips of actor 18, 0.5 s of silence after each (about 60 s). Best of 3
 runs per model after one warm-up run; prints the real-time factor and the stage timings.
 
-    .venv/bin/python benchmarks/bench_voice_stage.py ../shared/data OLD_MODEL_DIR src/emoreason/assets/models/voice
+    .venv/bin/python benchmarks/bench_voice_stage.py ../shared/data OLD_MODEL_DIR \
+        src/emoreason/assets/models/voice
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 same clips read one at a time, through the real voice stage (VAD, level, Whisper encoder, classifier), on
 RAVDESS actors the model never heard.
 
-The shipped recipe (``voice_model.export``, version 6) is retrained without the test actors into a temporary
-folder, then ``VoiceAnalyzer(model_dir=...)`` reads each test actor's 60 clips twice: ``analyze`` per clip
-(the baseline: one utterance, the population path) and ``analyze_clips`` on all 60 (one recording: the
-recording normalisation and the speaker gate see them together). Scores are UAR over the 7 canonical labels
-(calm merged into neutral, as ``analyze`` reports); ``ratio`` is the grouped UAR over the per-clip UAR.
+The shipped recipe (``emoreason.training.voice.model.export``) is retrained without the test actors into a
+temporary folder, then ``VoiceAnalyzer(model_dir=...)`` reads each test actor's 60 clips twice: ``analyze``
+per clip (the baseline: one utterance, the population path) and ``analyze_clips`` on all 60 (one recording:
+the recording normalisation and the speaker gate see them together). Scores are UAR over the 7 canonical
+labels (calm merged into neutral, as ``analyze`` reports); ``ratio`` is the grouped UAR over the per-clip UAR.
 
     .venv/bin/python benchmarks/voice_by_speaker.py ../shared/data [--test-actors 2 9 16 | --all-folds]
 
@@ -28,7 +28,8 @@ from emoreason.eval.metrics import uar
 from emoreason.io.audio import ArrayAudio
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
 from emoreason.training.voice import model as vm
-from emoreason.training.voice.features import _read, load_ravdess
+from emoreason.training.voice.features import load_ravdess, read_clip
+from emoreason.training.voice.recipe import CLASSES, RAVDESS_TO_CANONICAL
 
 
 def subset_frames(frames: list, idx: np.ndarray) -> list:
@@ -40,24 +41,26 @@ def subset_frames(frames: list, idx: np.ndarray) -> list:
     return out
 
 
-FOLDS = ((2, 9, 16), (1, 8, 15), (4, 11, 18), (3, 6, 13), (5, 10, 17), (7, 12, 14))  # every actor held out once
+# every actor held out once
+FOLDS = ((2, 9, 16), (1, 8, 15), (4, 11, 18), (3, 6, 13), (5, 10, 17), (7, 12, 14))
 
 
 def run_fold(data: str, test_actors: tuple[int, ...], views, y, actor, frames) -> list[tuple]:
     start = time.time()
     train = np.flatnonzero(~np.isin(actor, test_actors))
-    print(f"training on {len(np.unique(actor[train]))} actors ({len(train)} clips), testing actors {list(test_actors)}",
-          flush=True)
+    print(f"training on {len(np.unique(actor[train]))} actors ({len(train)} clips), testing actors "
+          f"{list(test_actors)}", flush=True)
     df = load_ravdess(data)
-    truth_of = {c: vm.RAVDESS_TO_CANONICAL[c] for c in vm.CLASSES}
+    truth_of = {c: RAVDESS_TO_CANONICAL[c] for c in CLASSES}
     rows = []
     with tempfile.TemporaryDirectory(prefix="emoreason-voice-") as tmp:
-        vm.export([v[train] for v in views], y[train], actor[train], Path(tmp), {}, subset_frames(frames, train))
+        vm.export([v[train] for v in views], y[train], actor[train], Path(tmp), {},
+                  subset_frames(frames, train))
         print(f"model trained in {time.time() - start:.0f} s", flush=True)
         analyzer = VoiceAnalyzer(model_dir=tmp)
         for a in test_actors:
             part = df[df["actor"] == a]
-            audios = [ArrayAudio(_read(f)) for f in part["file"]]
+            audios = [ArrayAudio(read_clip(f)) for f in part["file"]]
             truth = [truth_of[e] for e in part["emotion"]]
             t0 = time.time()
             single = [analyzer.analyze(x) for x in audios]
@@ -81,8 +84,9 @@ def summary(rows: list[tuple], what: str) -> None:
     better = sum(r[2] > r[1] for r in rows)
     print(f"{what} ({len(truth)} clips): per clip UAR {per_clip:.3f}, by speaker {together:.3f}, ratio "
           f"{together / per_clip:.3f}; per-actor means {np.mean([r[1] for r in rows]):.3f} vs "
-          f"{np.mean([r[2] for r in rows]):.3f} (by speaker better for {better} of {len(rows)} actors); analysis "
-          f"time grouped {sum(r[5] for r in rows):.0f} s vs per clip {sum(r[4] for r in rows):.0f} s", flush=True)
+          f"{np.mean([r[2] for r in rows]):.3f} (by speaker better for {better} of {len(rows)} actors); "
+          f"analysis time grouped {sum(r[5] for r in rows):.0f} s vs per clip "
+          f"{sum(r[4] for r in rows):.0f} s", flush=True)
 
 
 def main(data: str, folds: list[tuple[int, ...]]) -> None:
@@ -99,6 +103,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data")
     ap.add_argument("--test-actors", type=int, nargs="+", default=None, help="one fold (default: 2 9 16)")
-    ap.add_argument("--all-folds", action="store_true", help="the six folds of FOLDS: every actor held out once")
+    ap.add_argument("--all-folds", action="store_true",
+                    help="the six folds of FOLDS: every actor held out once")
     args = ap.parse_args()
     main(args.data, list(FOLDS) if args.all_folds else [tuple(args.test_actors or FOLDS[0])])

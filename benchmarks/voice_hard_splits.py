@@ -1,5 +1,5 @@
-"""Voice model on harder splits than the card's grouped CV: version 2's logistic regression alone, the
-frame network alone and the shipped blend (version 3), trained with the shipped training code; and the
+"""Voice model on harder splits than the card's grouped CV: the population regression alone, the
+frame network alone and their shipped blend, trained with the shipped training code; and the
 speaker path (speaker regression on features z-scored over each test actor's clips, mixed with the frame
 network as shipped): what ``analyze_clips`` / ``eval --voice-by-speaker`` gives when the speaker's clips
 are read together (forced, as ``speaker_normalisation="always"``: these test actors span every emotion).
@@ -21,9 +21,20 @@ import time
 
 import numpy as np
 
+from emoreason.eval.metrics import uar
 from emoreason.training.voice import frames as vf
 from emoreason.training.voice import model as vm
+from emoreason.training.voice.crossval import FOLDS
 from emoreason.training.voice.features import load_ravdess
+from emoreason.training.voice.recipe import (
+    CLASSES,
+    blend,
+    fit_population,
+    fit_speaker_model,
+    predict_speaker,
+    predict_tta,
+    tta_frames,
+)
 
 
 def main(data: str, seeds: list[int]) -> None:
@@ -32,23 +43,22 @@ def main(data: str, seeds: list[int]) -> None:
     df = load_ravdess(data)
     female = (df["sex"] == "female").to_numpy()
     sentence = df["statement"].str.startswith("Kids").to_numpy()
-    n = len(vm.CLASSES)
-
-    def uar(yy, p):
-        return float(np.mean([np.mean(p[yy == c] == c) for c in range(n)]))
+    n = len(CLASSES)
 
     def fit(tr, te, seed):
-        pop = vm.fit_population([v[tr] for v in views], y[tr])
-        p_lr = vm.predict_tta(pop, [v[te] for v in views])
+        pop = fit_population([v[tr] for v in views], y[tr])
+        p_lr = predict_tta(pop, [v[te] for v in views])
         net = vf.fit_frames(frames, y, np.flatnonzero(tr), n, seed=seed)
-        p_fr = vf.predict_frames(net, vm.tta_frames(frames), np.flatnonzero(te))
-        spk = vm.fit_speaker_model([v[tr] for v in views], y[tr], actor[tr])
-        p_spk = vm.predict_speaker(spk, [v[te] for v in views], actor[te], p_fr)  # each test actor's clips together
+        p_fr = vf.predict_frames(net, tta_frames(frames), np.flatnonzero(te))
+        spk = fit_speaker_model([v[tr] for v in views], y[tr], actor[tr])
+        # the speaker path with each test actor's clips together
+        p_spk = predict_speaker(spk, [v[te] for v in views], actor[te], p_fr)
         return p_lr, p_fr, p_spk
 
     def line(label, yy, p_lr, p_fr, p_spk):
-        print(f"{label}: v2 regression {uar(yy, p_lr.argmax(1)):.3f}  frame network {uar(yy, p_fr.argmax(1)):.3f}  "
-              f"v3 blend {uar(yy, vm.blend(p_lr, p_fr).argmax(1)):.3f}  speaker path, each test actor's clips "
+        print(f"{label}: regression {uar(yy, p_lr.argmax(1)):.3f}  "
+              f"frame network {uar(yy, p_fr.argmax(1)):.3f}  "
+              f"blend {uar(yy, blend(p_lr, p_fr).argmax(1)):.3f}  speaker path, each test actor's clips "
               f"together {uar(yy, p_spk.argmax(1)):.3f}  ({time.time() - start:.0f} s)", flush=True)
 
     start = time.time()
@@ -58,7 +68,7 @@ def main(data: str, seeds: list[int]) -> None:
     for seed in seeds:
         actors = np.random.RandomState(seed).permutation(np.unique(actor))
         p_lr, p_fr, p_spk = np.zeros((len(y), n)), np.zeros((len(y), n)), np.zeros((len(y), n))
-        for held in np.array_split(actors, vm.FOLDS):
+        for held in np.array_split(actors, FOLDS):
             for s in (False, True):
                 tr = ~np.isin(actor, held) & (sentence == s)
                 te = np.isin(actor, held) & (sentence != s)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emoreason.perception.voice.embedding import (
+    active_level_db,
+    apply_gain_db,
+    level_gain_db,
+    normalise_level,
+)
 from emoreason.training.voice import channels as ac
+from emoreason.training.voice import features as vfeat
 
 SR = 16000
 
@@ -38,8 +45,8 @@ def test_reverb_is_seeded_and_keeps_the_level(speechlike):
     a = ac.reverb(speechlike, 0.5, seed=1)
     assert np.array_equal(a, ac.reverb(speechlike, 0.5, seed=1))
     assert not np.array_equal(a, ac.reverb(speechlike, 0.5, seed=2))
-    assert np.isclose(np.sqrt(np.mean(a.astype(np.float64) ** 2)), np.sqrt(np.mean(speechlike.astype(np.float64) ** 2)),
-                      rtol=1e-4)
+    rms_in = np.sqrt(np.mean(speechlike.astype(np.float64) ** 2))
+    assert np.isclose(np.sqrt(np.mean(a.astype(np.float64) ** 2)), rms_in, rtol=1e-4)
     with pytest.raises(ValueError):
         ac.room_impulse(0.0, seed=0)
 
@@ -63,14 +70,11 @@ def test_pink_noise_has_a_falling_spectrum_at_the_asked_snr(speechlike):
 
 
 def test_gain_scales_only():
-    from emoreason.perception.voice.embedding import apply_gain_db
-
     x = np.linspace(-0.5, 0.5, 100, dtype=np.float32)
     assert np.allclose(apply_gain_db(x, -20.0), x / 10, atol=1e-7)
 
 
 def test_channel_views_are_feature_kinds():
-    from emoreason.training.voice import features as vfeat
     for c in vfeat.CHANNELS:
         assert f"prosody_{c}" in vfeat.KINDS and f"layers_exact_{c}" in vfeat.KINDS
         x = np.random.RandomState(0).randn(SR).astype(np.float32) * 0.1
@@ -79,8 +83,6 @@ def test_channel_views_are_feature_kinds():
 
 
 def test_active_level_ignores_pauses_and_normalising_sets_it(speechlike):
-    from emoreason.perception.voice.embedding import active_level_db, level_gain_db, normalise_level
-
     padded = np.concatenate([speechlike, np.zeros(SR, dtype=np.float32)])  # a second of pause
     assert abs(active_level_db(padded) - active_level_db(speechlike)) < 1.0
     out = normalise_level(speechlike * 0.01, -30.0)
@@ -93,7 +95,8 @@ def test_training_augmentations_draw_their_channel_from_the_seed(speechlike):
     band = ac.random_band(speechlike, seed=4)
     assert np.array_equal(band, ac.random_band(speechlike, seed=4))
     assert not np.array_equal(band, ac.random_band(speechlike, seed=5))
-    assert _band_energy(band, 6500, 8000) < 0.1 * _band_energy(speechlike, 6500, 8000)  # above the highest cut-off
+    # above the highest cut-off
+    assert _band_energy(band, 6500, 8000) < 0.1 * _band_energy(speechlike, 6500, 8000)
     room = ac.random_room(speechlike, seed=4)
     assert np.array_equal(room, ac.random_room(speechlike, seed=4)) and room.shape == speechlike.shape
     assert not np.allclose(room, ac.reverb(speechlike, 0.5, seed=4))  # not the test channel's room

@@ -9,19 +9,29 @@ import pytest
 
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
-from emoreason.perception.voice.analyzer import VoiceClassifier
+from emoreason.perception.voice.classifier import (
+    CONFIG_FILE,
+    VoiceClassifier,
+    default_model_dir,
+    effective_classes,
+    logistic_proba,
+)
 from emoreason.perception.voice.prosody import COLUMNS
+from emoreason.training.voice import crossval as cv
+from emoreason.training.voice import frames as vf
 from emoreason.training.voice import model as vm
+from emoreason.training.voice import recipe as rc
+from emoreason.training.voice.features import POOLED_LAYERS
 
 
 def _synthetic(n_actors: int = 6, per_class: int = 5, dim: int = 12, seed: int = 0, voice_scale: float = 5.0):
     """Separable classes plus a per-actor offset (a "voice"), by default larger than the class signal."""
     rng = np.random.RandomState(seed)
-    centres = rng.randn(len(vm.CLASSES), dim + len(COLUMNS)) * 2.0
+    centres = rng.randn(len(rc.CLASSES), dim + len(COLUMNS)) * 2.0
     xs, ys, actors = [], [], []
     for a in range(n_actors):
         voice = rng.randn(dim + len(COLUMNS)) * voice_scale
-        for c in range(len(vm.CLASSES)):
+        for c in range(len(rc.CLASSES)):
             xs.append(centres[c] + voice + rng.randn(per_class, dim + len(COLUMNS)) * 0.5)
             ys += [c] * per_class
             actors += [a + 1] * per_class
@@ -32,12 +42,12 @@ def _views(x: np.ndarray, seed: int = 1) -> list[np.ndarray]:
     """The original and 7 "augmented" views (small perturbations) in build_matrix's order: the six speeds
     (so TTA_VIEWS and ALL_SPEED_VIEWS index them) and one more."""
     rng = np.random.RandomState(seed)
-    return [x] + [x + rng.randn(*x.shape) * 0.3 for _ in range(len(vm.SPEEDS) + 1)]
+    return [x] + [x + rng.randn(*x.shape) * 0.3 for _ in range(len(rc.SPEEDS) + 1)]
 
 
 def test_speaker_zscore_is_per_group():
     x = np.array([[1.0, 10.0], [3.0, 30.0], [100.0, 0.0], [102.0, 4.0]])
-    z = vm.speaker_zscore(x, np.array([1, 1, 2, 2]))
+    z = rc.speaker_zscore(x, np.array([1, 1, 2, 2]))
     assert np.allclose(z, [[-1, -1], [1, 1], [-1, -1], [1, 1]], atol=1e-5)
 
 
@@ -45,9 +55,9 @@ def test_numpy_predict_proba_matches_sklearn():
     from sklearn.linear_model import LogisticRegression
 
     x, y, _ = _synthetic(n_actors=2)
-    params = vm._fit_lr(x, y)
-    ref = LogisticRegression(C=vm.C_REG, max_iter=3000).fit((x - params["mean"]) / params["scale"], y)
-    assert np.allclose(vm.predict_proba(params, x), ref.predict_proba((x - params["mean"]) / params["scale"]),
+    params = rc.fit_lr(x, y)
+    ref = LogisticRegression(C=rc.C_REG, max_iter=3000).fit((x - params["mean"]) / params["scale"], y)
+    assert np.allclose(logistic_proba(params, x), ref.predict_proba((x - params["mean"]) / params["scale"]),
                        atol=1e-6)
 
 
@@ -55,7 +65,7 @@ def test_groups_are_one_actor_and_for_same_emotion_one_class():
     _, y, actor = _synthetic(n_actors=3, per_class=10)
     rng = np.random.RandomState(0)
     for same in (False, True):
-        groups = vm._groups_within(actor, y, same, rng)
+        groups = rc.groups_within(actor, y, same, rng)
         for g in np.unique(groups):
             m = groups == g
             assert len(np.unique(actor[m])) == 1 and 5 <= m.sum() <= 10
@@ -65,14 +75,14 @@ def test_groups_are_one_actor_and_for_same_emotion_one_class():
 
 def test_cross_validation_reports_every_model_and_sees_the_class_signal():
     x, y, actor = _synthetic()
-    report = vm.cross_validate(_views(x), x[:, -len(COLUMNS):], y, actor)
-    assert report["majority"]["uar_mean"] == pytest.approx(1 / len(vm.CLASSES))
+    report = cv.cross_validate(_views(x), x[:, -len(COLUMNS):], y, actor)
+    assert report["majority"]["uar_mean"] == pytest.approx(1 / len(rc.CLASSES))
     assert report["ours_recording_all"]["uar_mean"] > 0.9  # the actor offset removed
     assert report["ours_recording_same5"]["uar_mean"] > 0.5
     assert report["zscore_only_same5"]["uar_mean"] < 0.4  # one-mood recordings defeat z-scoring alone
     for r in report.values():
-        assert np.array(r["confusion"]).sum() == len(y) * len(vm.SEEDS)
-        assert set(r["recall"]) == set(vm.CLASSES)
+        assert np.array(r["confusion"]).sum() == len(y) * len(rc.SEEDS)
+        assert set(r["recall"]) == set(rc.CLASSES)
 
 
 def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
@@ -83,11 +93,11 @@ def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
     one, variant = clf.predict(x[:1])
     assert variant == "population" and one.shape == (1, len(CANONICAL))
     assert np.allclose(one.sum(axis=1), 1.0)
-    calm = x[y == vm.CLASSES.index("calm")][:1]
+    calm = x[y == rc.CLASSES.index("calm")][:1]
     probs, _ = clf.predict(calm)
     assert CANONICAL[int(probs.argmax())] == "neutral"  # calm is folded into neutral
     rec = x[actor == 1]  # 40 segments spanning all 8 classes: the speaker gate opens
-    truth = [CANONICAL.index(vm.RAVDESS_TO_CANONICAL[vm.CLASSES[c]]) for c in y[actor == 1]]
+    truth = [CANONICAL.index(rc.RAVDESS_TO_CANONICAL[rc.CLASSES[c]]) for c in y[actor == 1]]
     probs, variant = clf.predict(rec)
     assert variant == "speaker" and clf.speaker_gate(rec)["use"]
     assert np.mean(probs.argmax(axis=1) == truth) > 0.9
@@ -95,8 +105,9 @@ def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
     assert variant == "recording"
     assert np.mean(probs.argmax(axis=1) == truth) > 0.9
     assert "NON-COMMERCIAL" in (tmp_path / "LICENSE.md").read_text()
-    assert clf.tta_speeds == list(vm.TTA_SPEEDS)
-    assert clf.whisper_layers == list(vm.POOLED_LAYERS) and clf.frame_layer == -1  # no frame network here
+    assert clf.config.tta_speeds == list(rc.TTA_SPEEDS)
+    assert clf.config.whisper_layers == list(POOLED_LAYERS)
+    assert clf.config.frame_layer == -1  # no frame network here
     views = _views(x[actor == 1])[:3]
     averaged, _ = clf.predict(views)
     singles = [clf.predict(v)[0] for v in views]
@@ -106,22 +117,20 @@ def test_exported_model_loads_and_maps_calm_into_neutral(tmp_path):
 def test_predict_tta_averages_the_original_and_speed_views():
     x, y, actor = _synthetic(n_actors=2)
     views = _views(x)
-    params = vm.fit_population(views, y)
-    assert vm.TTA_VIEWS == (0, 1 + vm.SPEEDS.index(0.9), 1 + vm.SPEEDS.index(1.1))  # original, 0.9x, 1.1x
-    expected = np.mean([vm.predict_proba(params, views[i]) for i in vm.TTA_VIEWS], axis=0)
-    assert np.allclose(vm.predict_tta(params, views), expected)
-    every = np.mean([vm.predict_proba(params, views[i]) for i in range(1 + len(vm.SPEEDS))], axis=0)
-    assert np.allclose(vm.predict_tta(params, views, tta=vm.ALL_SPEED_VIEWS), every)
+    params = rc.fit_population(views, y)
+    assert rc.TTA_VIEWS == (0, 1 + rc.SPEEDS.index(0.9), 1 + rc.SPEEDS.index(1.1))  # original, 0.9x, 1.1x
+    expected = np.mean([logistic_proba(params, views[i]) for i in rc.TTA_VIEWS], axis=0)
+    assert np.allclose(rc.predict_tta(params, views), expected)
+    every = np.mean([logistic_proba(params, views[i]) for i in range(1 + len(rc.SPEEDS))], axis=0)
+    assert np.allclose(rc.predict_tta(params, views, tta=rc.ALL_SPEED_VIEWS), every)
     assert not np.allclose(every, expected)
-    rec = vm.fit_recording_model(views, y, actor, np.random.RandomState(0))
-    assert rec["coef"].shape == (len(vm.CLASSES), 2 * x.shape[1])
-    p = vm.predict_tta(rec, views, groups=actor)
+    rec = rc.fit_recording_model(views, y, actor, np.random.RandomState(0))
+    assert rec["coef"].shape == (len(rc.CLASSES), 2 * x.shape[1])
+    p = rc.predict_tta(rec, views, groups=actor)
     assert np.allclose(p.sum(axis=1), 1.0)
 
 
 def test_effective_classes_counts_how_many_classes_the_mean_prediction_spreads_over():
-    from emoreason.perception.voice.analyzer import effective_classes
-
     assert effective_classes(np.eye(8)[[2, 2, 2]]) == pytest.approx(1.0)
     assert effective_classes(np.eye(8)) == pytest.approx(8.0)
     assert effective_classes(np.eye(8)[[0, 1, 0, 1]]) == pytest.approx(2.0)
@@ -131,12 +140,12 @@ def test_speaker_gate_needs_many_segments_spread_over_many_emotions(tmp_path):
     x, y, actor = _synthetic(per_class=5)
     vm.export(_views(x), y, actor, tmp_path, report={})
     clf = VoiceClassifier(tmp_path)
-    assert clf.has_speaker_model and clf.speaker_min_segments == vm.SPEAKER_MIN_SEGMENTS
+    assert clf.has_speaker_model and clf.config.speaker_min_segments == rc.SPEAKER_MIN_SEGMENTS
     mixed = x[actor == 2]
     assert clf.speaker_gate(mixed)["use"] and clf.speaker_gate(mixed)["effective_classes"] >= 6
-    few = mixed[:: len(mixed) // (vm.SPEAKER_MIN_SEGMENTS - 1)][: vm.SPEAKER_MIN_SEGMENTS - 1]
+    few = mixed[:: len(mixed) // (rc.SPEAKER_MIN_SEGMENTS - 1)][: rc.SPEAKER_MIN_SEGMENTS - 1]
     assert not clf.speaker_gate(few)["use"]  # spread, but too few segments
-    angry = x[(actor == 2) & (y == vm.CLASSES.index("angry"))]  # one voice, one mood, 20 segments
+    angry = x[(actor == 2) & (y == rc.CLASSES.index("angry"))]  # one voice, one mood, 20 segments
     one_mood = np.concatenate([angry + np.random.RandomState(k).randn(*angry.shape) * 0.3 for k in range(4)])
     gate = clf.speaker_gate(one_mood)
     assert not gate["use"] and gate["effective_classes"] < 3
@@ -149,7 +158,7 @@ def test_speaker_gate_needs_many_segments_spread_over_many_emotions(tmp_path):
     with pytest.raises(Exception, match="speaker_normalisation"):
         VoiceClassifier(tmp_path, speaker_normalisation="sometimes")
     cfg = json.loads((tmp_path / "config.json").read_text())
-    del cfg["speaker_model"]  # a version-3 model: no speaker path, so "always" cannot be honoured
+    del cfg["speaker_model"]  # a model without a speaker path: "always" cannot be honoured
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     assert VoiceClassifier(tmp_path).speaker_gate(mixed)["use"] is False
     with pytest.raises(ModelError, match="no speaker-normalised classifier"):
@@ -158,9 +167,24 @@ def test_speaker_gate_needs_many_segments_spread_over_many_emotions(tmp_path):
 
 def test_cross_validation_reports_the_speaker_gate():
     x, y, actor = _synthetic(voice_scale=1.0)  # unseen voices still get spread population predictions
-    report = vm.cross_validate(_views(x), x[:, -len(COLUMNS):], y, actor)
+    report = cv.cross_validate(_views(x), x[:, -len(COLUMNS):], y, actor)
     assert report["ours_recording_all"]["speaker_path_share"] == 1.0  # 40 spread segments per actor
     assert report["ours_recording_mixed5"]["speaker_path_share"] == 0.0  # 5 segments: too few
     assert report["ours_recording_mixed20"]["speaker_path_share"] == 1.0
     assert report["speaker_path_same5"]["uar_mean"] < 0.4  # forced on one-mood recordings it fails
     assert report["ours_recording_same5"]["uar_mean"] > 0.5
+
+
+def test_export_writes_the_shipped_configs_descriptions_word_for_word(tmp_path, monkeypatch):
+    """A retrain must reproduce the shipped config.json byte for byte: every key and description the
+    trainer writes is the shipped file's (only the trained numbers and the data's counts may differ)."""
+    monkeypatch.setattr(vf, "fit_frames", lambda *a, **k: {"w": np.zeros(1)})
+    x, y, actor = _synthetic()
+    shipped = json.loads((default_model_dir() / CONFIG_FILE).read_text())
+    vm.export(_views(x), y, actor, tmp_path, report={}, frames=[None])
+    written = json.loads((tmp_path / CONFIG_FILE).read_text())
+    assert list(written) == list(shipped)
+    for key in ("name", "version", "level_db", "classes", "to_canonical", "features", "variants",
+                "speaker_model", "min_segments_recording", "frame_model", "tta_speeds", "augmentation", "C",
+                "license"):
+        assert written[key] == shipped[key], key

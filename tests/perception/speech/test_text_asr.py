@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from emoreason.io.audio import ArrayAudio
 from emoreason.perception.speech.asr import (
     MAX_WINDOW_S,
     NOT_ENGLISH_NOTE,
+    _decode_window,
+    _split_long,
     decoding_stats,
     find_repetition_loop,
     looks_not_english,
@@ -82,8 +85,6 @@ def test_transcribe_espeak_sentence_returns_words_with_times(tmp_path):
 
 
 def _fake_whisper(segments):
-    from types import SimpleNamespace as NS
-
     class Model:
         model = NS(is_multilingual=False)
 
@@ -99,8 +100,6 @@ def _fake_whisper(segments):
 
 
 def test_decode_window_trims_loops_across_segments_offsets_times_and_notes_the_token_cap():
-    from emoreason.perception.speech.asr import _decode_window
-
     model, seg = _fake_whisper([])
     loop = [("jacket", 1.0 + 0.1 * i, 0.3) for i in range(6)]
     model2, _ = _fake_whisper([seg([("Don't", 0.0, 0.9), ("forget", 0.4, 0.8)] + loop[:3], 10),
@@ -115,8 +114,6 @@ def test_decode_window_trims_loops_across_segments_offsets_times_and_notes_the_t
 
 
 def test_long_speech_is_cut_at_the_quietest_moment():
-    from emoreason.perception.speech.asr import _split_long
-
     rng = np.random.default_rng(0)
     x = (0.1 * rng.standard_normal(16000 * 70)).astype(np.float32)
     x[int(25.0 * 16000):int(25.3 * 16000)] = 0.0  # a pause

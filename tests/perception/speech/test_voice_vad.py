@@ -1,4 +1,5 @@
-"""Voice activity detection: speech found, silence and noise ignored, long speech split, long audio chunked."""
+"""Voice activity detection: speech found, silence and noise ignored, long speech split, long audio
+chunked."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def test_min_speech_drops_short_segments():
 
 
 def test_split_long_cuts_at_the_quiet_moment_and_keeps_pieces_under_the_limit():
-    x = np.concatenate([fx.harmonic_tone(150, seconds=7.0), fx.silence(0.3), fx.harmonic_tone(150, seconds=7.0)])
+    x = np.concatenate([fx.harmonic_tone(150, seconds=7.0), fx.silence(0.3),
+                        fx.harmonic_tone(150, seconds=7.0)])
     pieces = split_long(ArrayAudio(x), 0.0, len(x) / fx.SR, max_len=10.0)
     assert len(pieces) == 2
     assert 7.0 <= pieces[0][1] <= 7.3  # inside the gap

@@ -11,6 +11,7 @@ import voice_fixtures as fx
 
 from emoreason.errors import ModelError
 from emoreason.perception.speech.whisper_encoder import WhisperEncoder, read_encoder_variables
+from emoreason.perception.voice.embedding import WhisperVoiceEmbedder
 
 
 def _string(text: str) -> bytes:
@@ -18,9 +19,11 @@ def _string(text: str) -> bytes:
     return struct.pack("<H", len(data)) + data
 
 
-def _write_model(path, variables: dict[str, tuple[int, np.ndarray]], version: int = 6, spec: str = "WhisperSpec"):
+def _write_model(path, variables: dict[str, tuple[int, np.ndarray]], version: int = 6,
+                 spec: str = "WhisperSpec"):
     """A CTranslate2-format file: {name: (dtype id, array)}."""
-    out = struct.pack("<I", version) + _string(spec) + struct.pack("<I", 3) + struct.pack("<I", len(variables))
+    out = (struct.pack("<I", version) + _string(spec) + struct.pack("<I", 3)
+           + struct.pack("<I", len(variables)))
     for name, (dtype_id, arr) in variables.items():
         raw = np.ascontiguousarray(arr).tobytes()
         out += _string(name) + struct.pack("<B", arr.ndim) + b"".join(struct.pack("<I", d) for d in arr.shape)
@@ -43,14 +46,16 @@ def test_reader_keeps_encoder_variables_and_dequantises(tmp_path):
         "encoder/num_heads": (2, np.array(6, dtype=np.int16)),
     })
     v = read_encoder_variables(path)
-    assert set(v) == {"layer_0/ffn/linear_0/weight", "layer_0/ffn/linear_0/bias", "layer_norm/gamma", "num_heads"}
+    assert set(v) == {"layer_0/ffn/linear_0/weight", "layer_0/ffn/linear_0/bias", "layer_norm/gamma",
+                      "num_heads"}
     assert np.allclose(v["layer_0/ffn/linear_0/weight"], [[1.0, -2.0], [1.5, 2.0]])
     assert np.allclose(v["layer_0/ffn/linear_0/bias"], [1.5, -2.25])
     assert np.allclose(v["layer_norm/gamma"], [3.0, -0.5])
     assert int(v["num_heads"]) == 6
 
 
-@pytest.mark.parametrize("version, spec, match", [(5, "WhisperSpec", "version 5"), (6, "TransformerSpec", "not a Whisper")])
+@pytest.mark.parametrize("version, spec, match",
+                         [(5, "WhisperSpec", "version 5"), (6, "TransformerSpec", "not a Whisper")])
 def test_reader_refuses_other_formats(tmp_path, version, spec, match):
     path = _write_model(tmp_path / "model.bin", {}, version=version, spec=spec)
     with pytest.raises(ModelError, match=match):
@@ -66,16 +71,15 @@ def test_reader_reports_a_truncated_file(tmp_path):
 
 def test_encoder_refuses_incomplete_weights():
     v = {"num_heads": np.array(2.0), "conv1/bias": np.zeros(4), "conv1/weight": np.zeros((4, 3, 3)),
-         "conv2/bias": np.zeros(4), "conv2/weight": np.zeros((4, 4, 3)), "layer_0/ffn/linear_0/bias": np.zeros(8)}
+         "conv2/bias": np.zeros(4), "conv2/weight": np.zeros((4, 4, 3)),
+         "layer_0/ffn/linear_0/bias": np.zeros(8)}
     with pytest.raises(ModelError, match="incomplete"):
         WhisperEncoder(v)
 
 
 def test_numpy_encoder_matches_ctranslate2():
     """The final output is CTranslate2's (which rounds the weights to int8); the blocks differ from it."""
-    import ctranslate2
-
-    from emoreason.perception.voice.embedding import WhisperVoiceEmbedder
+    import ctranslate2  # heavy: only this test needs it
 
     emb = WhisperVoiceEmbedder()
     mel = emb._mel(fx.espeak("The boxes are by the door, please bring them in."))

@@ -8,12 +8,17 @@ import shutil
 
 import numpy as np
 import pytest
+import soundfile as sf
 import voice_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 
-from emoreason.errors import ModelError
+from emoreason import analyze, analyze_clips
+from emoreason.cli.main import main
+from emoreason.errors import ConfigError, InputNotFoundError, ModelError
 from emoreason.io.audio import ArrayAudio
 from emoreason.labels import CANONICAL
-from emoreason.perception.voice.analyzer import VoiceAnalyzer, VoiceClassifier, default_model_dir
+from emoreason.perception.speech.vad import detect_speech
+from emoreason.perception.voice.analyzer import VoiceAnalyzer
+from emoreason.perception.voice.classifier import VoiceClassifier, default_model_dir
 from emoreason.perception.voice.prosody import COLUMNS
 
 
@@ -50,7 +55,8 @@ def test_recording_with_several_segments_is_normalised_within_itself(analyzer, r
     assert all(_sums_to_one(t.scores) for t in out.timeline)
     table = out.series["prosody"]
     assert len(table) == len(fx.SENTENCES) and {"start", "end", *COLUMNS} <= set(table.columns)
-    assert out.details["speech_seconds"] == pytest.approx(sum(t.end - t.start for t in out.timeline), abs=0.01)
+    speech_s = sum(t.end - t.start for t in out.timeline)
+    assert out.details["speech_seconds"] == pytest.approx(speech_s, abs=0.01)
     assert out.reliability == 1.0
     assert -1.0 <= out.details["arousal_prosody"] <= 1.0
     for ev in out.evidence:
@@ -101,7 +107,7 @@ def test_shipped_model_is_small_plain_arrays_and_marked_non_commercial():
     assert "NON-COMMERCIAL" in (d / "LICENSE.md").read_text()
     assert "NON-COMMERCIAL" in json.loads((d / "config.json").read_text())["license"]
     clf = VoiceClassifier()
-    assert clf.classes[:2] == ["neutral", "calm"] and clf.to_canonical["calm"] == "neutral"
+    assert clf.config.classes[:2] == ["neutral", "calm"] and clf.config.to_canonical["calm"] == "neutral"
 
 
 def test_missing_or_malformed_model_raises_model_error(tmp_path):
@@ -142,8 +148,6 @@ def test_the_encoder_layers_follow_the_model_config(analyzer):
 
 
 def test_a_segment_without_voice_leaves_no_nan_in_scores_or_cues(analyzer, recording):
-    from emoreason.perception.speech.vad import detect_speech
-
     speech = detect_speech(recording) + [(recording.duration - 0.9, recording.duration - 0.1)]  # silence
     out = analyzer.analyze(recording, speech=speech)
     assert out.details["n_segments"] == len(fx.SENTENCES) + 1
@@ -157,7 +161,7 @@ def test_speaker_gate_is_reported_and_the_user_can_force_it(recording):
     auto = VoiceAnalyzer().analyze(recording)
     gate = auto.details["speaker_gate"]
     assert gate["mode"] == "auto" and gate["segments"] == len(fx.SENTENCES)
-    assert gate["segments"] < VoiceClassifier().speaker_min_segments and not gate["use"]  # too few segments
+    assert gate["segments"] < VoiceClassifier().config.speaker_min_segments and not gate["use"]  # too few
     assert gate["effective_classes"] is not None and 1.0 <= gate["effective_classes"] <= 8.0
     forced = VoiceAnalyzer(speaker_normalisation="always").analyze(recording)
     assert forced.details["classifier"] == "speaker" and forced.details["speaker_gate"]["use"]
@@ -169,10 +173,6 @@ def test_speaker_gate_is_reported_and_the_user_can_force_it(recording):
 
 
 def test_speaker_normalisation_option_reaches_the_voice_model_and_is_checked(recording, capsys):
-    from emoreason import analyze
-    from emoreason.cli.main import main
-    from emoreason.errors import ConfigError
-
     r = analyze(recording.samples, sample_rate=recording.sample_rate, modalities=["voice"],
                 speaker_normalisation="always")
     assert r.modalities["voice"].details["classifier"] == "speaker"
@@ -186,16 +186,17 @@ def test_speaker_normalisation_option_reaches_the_voice_model_and_is_checked(rec
 
 
 def test_the_recording_level_does_not_change_the_emotion(analyzer, recording):
-    """Version 6 sets each segment's speech level before its features: a recording 20 dB quieter or 10 dB
-    louder (another microphone gain) gets the same scores; the segments are given, so the VAD is not tested."""
-    assert analyzer.classifier.level_db is not None
+    """Each segment's speech level is set before its features: a recording 20 dB quieter or 10 dB louder
+    (another microphone gain) gets the same scores; the segments are given, so the VAD is not tested."""
+    assert analyzer.classifier.config.level_db is not None
     segments = [(t.start, t.end) for t in analyzer.analyze(recording).timeline]
     base = analyzer.analyze(recording, speech=segments)
     for scale in (0.1, 3.0):
         out = analyzer.analyze(ArrayAudio(recording.samples * scale), speech=segments)
         assert np.allclose([out.scores[k] for k in CANONICAL], [base.scores[k] for k in CANONICAL], atol=2e-3)
         shift = 20 * np.log10(scale)
-        assert np.allclose(out.details["level_gain_db"], np.array(base.details["level_gain_db"]) - shift, atol=0.05)
+        expected = np.array(base.details["level_gain_db"]) - shift
+        assert np.allclose(out.details["level_gain_db"], expected, atol=0.05)
 
 
 def test_clips_of_one_speaker_are_read_as_one_recording(analyzer, recording):
@@ -225,12 +226,6 @@ def test_clips_of_one_speaker_are_read_as_one_recording(analyzer, recording):
 
 
 def test_analyze_clips_on_files_and_the_cli(tmp_path, recording, capsys):
-    import soundfile as sf
-
-    from emoreason import analyze_clips
-    from emoreason.cli.main import main
-    from emoreason.errors import ConfigError, InputNotFoundError
-
     whole = VoiceAnalyzer().analyze(recording)
     paths = []
     for i, t in enumerate(whole.timeline):

@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 from emoreason.errors import ModelError
-from emoreason.perception.voice.analyzer import VoiceClassifier
+from emoreason.perception.voice.classifier import VoiceClassifier
 from emoreason.perception.voice.frames import FRAME_KEYS, frame_proba
+from emoreason.perception.voice.prosody import COLUMNS
+from emoreason.training.voice import crossval as cv
 from emoreason.training.voice import frames as vf
 from emoreason.training.voice import model as vm
+from emoreason.training.voice import recipe as rc
 
 DIM = 16
 
@@ -18,7 +21,7 @@ DIM = 16
 def _frames(y: np.ndarray, seed: int, signal: float = 1.5):
     """One view: for clip i, 5-12 frames of noise plus a class direction on a few frames."""
     rng = np.random.RandomState(seed)
-    centres = np.random.RandomState(99).randn(len(vm.CLASSES), DIM) * signal
+    centres = np.random.RandomState(99).randn(len(rc.CLASSES), DIM) * signal
     seqs = []
     for c in y:
         n = rng.randint(5, 13)
@@ -33,7 +36,7 @@ def test_numpy_inference_matches_torch():
     import torch
 
     torch.manual_seed(0)
-    net = vf._net(DIM, len(vm.CLASSES), 8).eval()
+    net = vf._net(DIM, len(rc.CLASSES), 8).eval()
     sd = {k: v.detach().numpy().astype(np.float64) for k, v in net.state_dict().items()}
     params = {"in_mean": np.zeros(DIM), "in_std": np.ones(DIM), "proj_w": sd["proj.weight"],
               "proj_b": sd["proj.bias"], "att_w": sd["att.weight"], "att_b": sd["att.bias"],
@@ -52,27 +55,25 @@ def test_numpy_inference_matches_torch():
 
 
 def test_training_learns_the_class_signal_and_is_reproducible():
-    y = np.repeat(np.arange(len(vm.CLASSES)), 12)
+    y = np.repeat(np.arange(len(rc.CLASSES)), 12)
     views = [_frames(y, s) for s in range(3)]
     train, test = np.arange(0, len(y), 2), np.arange(1, len(y), 2)
-    a = vf.fit_frames(views, y, train, len(vm.CLASSES), seed=0, epochs=15)
-    b = vf.fit_frames(views, y, train, len(vm.CLASSES), seed=0, epochs=15)
+    a = vf.fit_frames(views, y, train, len(rc.CLASSES), seed=0, epochs=15)
+    b = vf.fit_frames(views, y, train, len(rc.CLASSES), seed=0, epochs=15)
     assert all(np.array_equal(a[k], b[k]) for k in FRAME_KEYS)
     p = vf.predict_frames(a, views[:2], test)
-    assert p.shape == (len(test), len(vm.CLASSES)) and np.allclose(p.sum(axis=1), 1)
+    assert p.shape == (len(test), len(rc.CLASSES)) and np.allclose(p.sum(axis=1), 1)
     assert np.mean(p.argmax(axis=1) == y[test]) > 0.8
 
 
 def _clips(per_class: int, n_actors: int):
     """Labels, actors, pooled-feature views and frame views of a small synthetic voice corpus."""
-    from emoreason.perception.voice.prosody import COLUMNS
-
     rng = np.random.RandomState(0)
-    y = np.tile(np.repeat(np.arange(len(vm.CLASSES)), per_class), n_actors)
-    actor = np.repeat(np.arange(1, n_actors + 1), per_class * len(vm.CLASSES))
+    y = np.tile(np.repeat(np.arange(len(rc.CLASSES)), per_class), n_actors)
+    actor = np.repeat(np.arange(1, n_actors + 1), per_class * len(rc.CLASSES))
     x = rng.randn(len(y), 6 + len(COLUMNS)) + y[:, None]
-    views = [x + rng.randn(*x.shape) * 0.1 for _ in range(1 + len(vm.AUGMENTATIONS))]
-    frames = [_frames(y, s) for s in range(1 + len(vm.AUGMENTATIONS))]
+    views = [x + rng.randn(*x.shape) * 0.1 for _ in range(1 + len(rc.AUGMENTATIONS))]
+    frames = [_frames(y, s) for s in range(1 + len(rc.AUGMENTATIONS))]
     return y, actor, x, views, frames
 
 
@@ -81,7 +82,7 @@ def test_exported_model_with_frames_needs_and_uses_the_states(tmp_path, monkeypa
     y, actor, x, views, frames = _clips(per_class=3, n_actors=4)
     vm.export(views, y, actor, tmp_path, report={}, frames=frames)
     clf = VoiceClassifier(tmp_path)
-    assert clf.uses_frames and clf.frame_weight == vm.FRAME_WEIGHT
+    assert clf.uses_frames and clf.config.frame_weight == rc.FRAME_WEIGHT
     with pytest.raises(ModelError, match="frame network"):
         clf.predict(x[:2])
     with pytest.raises(ModelError, match="frame network"):
@@ -100,17 +101,16 @@ def test_exported_model_with_frames_needs_and_uses_the_states(tmp_path, monkeypa
 
 
 def test_cross_validation_with_frames_reports_the_blend_and_its_parts(monkeypatch):
-    from emoreason.perception.voice.prosody import COLUMNS
-
     monkeypatch.setattr(vf, "EPOCHS", 2)
     y, actor, x, views, frames = _clips(per_class=2, n_actors=6)
-    report = vm.cross_validate(views, x[:, -len(COLUMNS):], y, actor, frames=frames)
-    for key in ("ours_frames", "lr_population", "lr_recording_all", "ours_population", "ours_recording_same5"):
-        assert np.array(report[key]["confusion"]).sum() == len(y) * len(vm.SEEDS)
+    report = cv.cross_validate(views, x[:, -len(COLUMNS):], y, actor, frames=frames)
+    keys = ("ours_frames", "lr_population", "lr_recording_all", "ours_population", "ours_recording_same5")
+    for key in keys:
+        assert np.array(report[key]["confusion"]).sum() == len(y) * len(rc.SEEDS)
     assert report["lr_population"]["uar_mean"] > 0.5
 
 
 def test_shipped_model_blends_the_frame_network():
     clf = VoiceClassifier()
-    assert clf.uses_frames and 0 < clf.frame_weight < 1
+    assert clf.uses_frames and 0 < clf.config.frame_weight < 1
     assert clf.tensors["frames.proj_w"].shape[1] == 384  # Whisper tiny.en's width

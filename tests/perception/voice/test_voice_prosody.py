@@ -46,8 +46,9 @@ def test_syllable_rate_follows_the_amplitude_modulation():
 
 
 def test_pauses_inside_a_segment_are_counted_and_timed():
-    x = np.concatenate([fx.harmonic_tone(180, seconds=1.0), fx.silence(0.4), fx.harmonic_tone(180, seconds=1.0),
-                        fx.silence(0.05), fx.harmonic_tone(180, seconds=1.0)])
+    x = np.concatenate([fx.harmonic_tone(180, seconds=1.0), fx.silence(0.4),
+                        fx.harmonic_tone(180, seconds=1.0), fx.silence(0.05),
+                        fx.harmonic_tone(180, seconds=1.0)])
     feats = prosody_features(x)
     assert feats["pauses"] == 1  # the 50 ms gap is too short to count
     assert feats["pause_s"] == pytest.approx(0.4, abs=0.06)

@@ -112,7 +112,10 @@ def transcribe(audio: AudioSource, speech: list[tuple[float, float]] | None = No
     Without ``speech`` the whole input is decoded (in windows) with faster-whisper's own VAD filter.
     """
     model = load_whisper(model_dir)
-    name = f"whisper-tiny.en ({default_whisper_dir().parent.name})" if model_dir is None else Path(model_dir).name
+    if model_dir is None:
+        name = f"whisper-tiny.en ({default_whisper_dir().parent.name})"
+    else:
+        name = Path(model_dir).name
     english_only = not model.model.is_multilingual
     segments: list[TranscriptSegment] = []
     notes: list[str] = []

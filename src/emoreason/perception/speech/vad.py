@@ -5,6 +5,8 @@ Silero VAD (v6, ONNX, MIT) as shipped inside the faster-whisper wheel and run th
 scored one chunk (60 s) at a time, so memory does not grow with their length; a segment cut by a chunk
 boundary is joined again. Segments longer than ``max_segment`` (10 s) are split, at the quietest
 moment near the middle where the VAD left none, so every segment is at most 10 s long.
+
+``faster_whisper`` (with onnxruntime) is imported inside the function that runs the VAD: it is heavy.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def detect_speech(audio: AudioSource, min_speech: float = 0.25) -> list[tuple[fl
 
 
 def _loud_enough(audio: AudioSource, start: float, end: float, margin_db: float = LENIENT_MARGIN_DB) -> bool:
-    """True when the stretch's energy is ``margin_db`` over the recording's quietest tenth (the noise floor)."""
+    """True when the stretch's energy is ``margin_db`` over the recording's quietest tenth (the noise
+    floor)."""
     x = audio.read(max(0.0, start - 2.0), min(audio.duration, end + 2.0)).astype(np.float64)
     n = int(0.02 * SAMPLE_RATE)
     if len(x) < 10 * n:

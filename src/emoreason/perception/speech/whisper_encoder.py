@@ -99,7 +99,8 @@ class WhisperEncoder:
             self.n_heads = int(np.asarray(variables["num_heads"]).reshape(-1)[0])
             self.width = int(variables["conv1/bias"].shape[0])
             self.n_mels = int(variables["conv1/weight"].shape[1])
-            self.v = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in variables.items() if k != "num_heads"}
+            self.v = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in variables.items()
+                      if k != "num_heads"}
             # convolution kernels as (3 * in, out) matrices for one matmul over stacked frames
             self.conv = [(self.v[f"conv{i}/weight"].transpose(2, 1, 0).reshape(-1, self.width).copy(),
                           self.v[f"conv{i}/bias"]) for i in (1, 2)]
@@ -159,9 +160,10 @@ class WhisperEncoder:
 
 def _required(n_layers: int) -> list[str]:
     """The variable names :class:`WhisperEncoder` reads."""
-    block = [f"{part}/{leaf}" for part in ("self_attention/layer_norm", "ffn/layer_norm") for leaf in ("gamma", "beta")]
-    block += [f"{part}/{leaf}" for part in ("self_attention/linear_0", "self_attention/linear_1", "ffn/linear_0",
-                                            "ffn/linear_1") for leaf in ("weight", "bias")]
+    norms = ("self_attention/layer_norm", "ffn/layer_norm")
+    linears = ("self_attention/linear_0", "self_attention/linear_1", "ffn/linear_0", "ffn/linear_1")
+    block = [f"{part}/{leaf}" for part in norms for leaf in ("gamma", "beta")]
+    block += [f"{part}/{leaf}" for part in linears for leaf in ("weight", "bias")]
     return ["layer_norm/gamma", "layer_norm/beta", "position_encodings/encodings",
             *(f"layer_{i}/{b}" for i in range(n_layers) for b in block)]
 

@@ -1,8 +1,8 @@
 """Whisper encoder states pooled over a speech segment: a fixed-length voice embedding.
 
 The encoder is Whisper tiny.en's (the weights of :func:`emoreason.perception.speech.whisper.load_whisper`'s
-CTranslate2 model, run in numpy by :mod:`emoreason.perception.speech.whisper_encoder` so that every layer's output
-is available, offline). Two ways to feed it:
+CTranslate2 model, run in numpy by :mod:`emoreason.perception.speech.whisper_encoder` so that every layer's
+output is available, offline). Two ways to feed it:
 
 - ``"exact"`` (default): the log-mel frames of the segment only (about 0.05 s for a 4 s segment on one
   laptop core, instead of several times that for a 30 s padded window).
@@ -11,9 +11,9 @@ is available, offline). Two ways to feed it:
 
 Pooling: mean and standard deviation over the encoder frames that cover real audio (each encoder frame
 is 20 ms), for each of ``layers`` (indices into :meth:`WhisperEncoder.layers`'s outputs: ``0`` .. ``3`` the
-four blocks of tiny.en, ``-1`` the final layer-normed states, which version 1-4 models used), so the
-embedding has ``2 * 384 * len(layers)`` values. With ``with_mel=True`` each row also holds functionals of
-the segment's own 80-band log-mel frames (the encoder's input): per band the mean, standard deviation,
+four blocks of tiny.en, ``-1`` the final layer-normed states), so the embedding has
+``2 * 384 * len(layers)`` values. With ``with_mel=True`` each row also holds functionals of the segment's
+own 80-band log-mel frames (the encoder's input): per band the mean, standard deviation,
 p90 - p10 range and mean absolute frame-to-frame change (``MEL_DIM`` = 320 values). The frame-level states
 (:meth:`WhisperVoiceEmbedder.states`) come from ``frame_layer``. A classifier must be used with the mode,
 layers and blocks it was trained with: all are recorded in the shipped model's config.
@@ -27,6 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.errors import ModelError
+from emoreason.io.audio import resample
+from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
+from emoreason.perception.speech.whisper_encoder import WhisperEncoder
 
 SAMPLE_RATE = 16000
 HOP = 160  # samples per log-mel frame (10 ms)
@@ -44,16 +47,14 @@ class WhisperVoiceEmbedder:
                  layers: Sequence[int] = (-1,), frame_layer: int = -1):
         if mode not in MODES:
             raise ModelError(f"unknown Whisper embedding mode {mode!r}; choose one of {', '.join(MODES)}")
-        from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
-        from emoreason.perception.speech.whisper_encoder import WhisperEncoder
-
         self.whisper = load_whisper(model_dir)
-        self.encoder = WhisperEncoder.from_model_dir(model_dir if model_dir is not None else default_whisper_dir())
+        encoder_dir = default_whisper_dir() if model_dir is None else model_dir
+        self.encoder = WhisperEncoder.from_model_dir(encoder_dir)
         n = self.encoder.n_outputs
         self.layers = tuple(int(i) for i in layers)
         if not self.layers or any(not -n <= i < n for i in (*self.layers, frame_layer)):
-            raise ModelError(f"Whisper layers {list(layers)} / frame layer {frame_layer} do not exist: the encoder "
-                             f"has outputs 0..{n - 1} (or -1 for the final states)")
+            raise ModelError(f"Whisper layers {list(layers)} / frame layer {frame_layer} do not exist: the "
+                             f"encoder has outputs 0..{n - 1} (or -1 for the final states)")
         self.frame_layer = int(frame_layer)
         self.mode = mode
         self.with_mel = bool(with_mel)
@@ -70,7 +71,7 @@ class WhisperVoiceEmbedder:
 
     def states(self, segments: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The ``frame_layer`` states of each segment (its own frames, one row per 20 ms), for a classifier
-        on frames (:class:`emoreason.perception.voice.analyzer.VoiceClassifier`); "exact" mode only."""
+        on frames (:class:`emoreason.perception.voice.classifier.VoiceClassifier`); "exact" mode only."""
         if self.mode != "exact":
             raise ModelError("frame states are only available in the 'exact' mode")
         return self.embed_with_states(segments)[1]
@@ -120,8 +121,6 @@ def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
     """Play ``samples`` at ``factor`` times the speed (tempo and pitch together, like a tape): 0.9 makes
     the segment 11 % longer and 1.8 semitones lower. Used for training augmentation and test-time
     averaging."""
-    from emoreason.io.audio import resample
-
     if factor == 1.0:
         return np.asarray(samples, dtype=np.float32)
     return resample(np.asarray(samples, dtype=np.float32), int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)

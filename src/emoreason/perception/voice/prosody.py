@@ -16,6 +16,9 @@ from numpy on 25 ms frames with a 10 ms hop. Values per segment (one row each):
   Praat's cycle-level jitter/shimmer (parselmouth is GPL and never a default here).
 - ``centroid_hz`` (spectral centroid), ``hf_ratio_db`` (energy above 1 kHz relative to below).
 Features that cannot be measured (no voiced frame) are NaN.
+
+``pyworld``, ``scipy.signal`` and ``pandas`` are imported inside the functions that use them: they are
+heavy, and the voice stage's modules are imported by everything that may run it.
 """
 
 from __future__ import annotations

@@ -11,11 +11,15 @@ be tested (``benchmarks/voice_channels.py``) and trained on channels it would ot
 
 Approximations, not measured room or line responses: a synthetic impulse response has no early reflections
 and a real telephone line adds its own codec and noise.
+
+``scipy.signal`` is imported inside the functions that filter: it is heavy.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from emoreason.io.audio import resample
 
 SAMPLE_RATE = 16000
 TELEPHONE_RATE = 8000
@@ -27,12 +31,11 @@ def _rms(x: np.ndarray) -> float:
 
 def telephone(x: np.ndarray, low: float = 300.0, high: float = 3400.0) -> np.ndarray:
     """Band-passed to ``low``-``high`` Hz, resampled to 8 kHz and back, mu-law companded to 8 bits."""
-    from emoreason.io.audio import resample
-
     x = np.asarray(x, dtype=np.float64)
     if len(x) < 64:
         return x.astype(np.float32)
-    narrow = band_limit(resample(x, SAMPLE_RATE, TELEPHONE_RATE), low, high, TELEPHONE_RATE).astype(np.float64)
+    at_8k = resample(x, SAMPLE_RATE, TELEPHONE_RATE)
+    narrow = band_limit(at_8k, low, high, TELEPHONE_RATE).astype(np.float64)
     peak = float(np.max(np.abs(narrow))) or 1.0
     mu = 255.0
     scaled = narrow / peak
@@ -83,7 +86,8 @@ def coloured_noise(x: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
 
 
 def band_limit(x: np.ndarray, low: float, high: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """``x`` (at ``sample_rate``) through a 4th-order Butterworth band-pass ``low``-``high`` Hz (zero phase)."""
+    """``x`` (at ``sample_rate``) through a 4th-order Butterworth band-pass ``low``-``high`` Hz (zero
+    phase)."""
     from scipy.signal import butter, sosfiltfilt
 
     x = np.asarray(x, dtype=np.float64)

@@ -1,11 +1,13 @@
 """Train the frame-level voice classifier (:mod:`emoreason.perception.voice.frames`) in torch (CPU).
 
-Input: the Whisper tiny.en encoder states of every clip and view (``voice_features.extract_frames``).
-Each epoch sees every training clip once, in one randomly chosen view (original, six speeds, noise);
+Input: the Whisper tiny.en encoder states of every clip and view (``features.extract_frames``). Each
+epoch sees every training clip once, in one randomly chosen view (the original or an augmentation);
 AdamW (weight decay 0.01), one-cycle learning rate up to 2e-3, 30 epochs, batches of 32, label smoothing
 0.1, dropout 0.1 on the frames and 0.3 on the pooled values, ``H`` = 128. One CPU thread and a fixed seed,
-so a run is reproducible. Prediction averages the probabilities of the original and the speed views,
-like the logistic regressions.
+so a run is reproducible. Prediction averages the probabilities of the views it is given (the original
+and the test-time speed views), like the logistic regressions.
+
+torch is imported inside the functions that train: it is heavy, and prediction needs only numpy.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def _net(dim: int, n_classes: int, hidden: int):
     return FrameNet()
 
 
-def _batch(views: Sequence[Frames], clips: np.ndarray, view_ids: np.ndarray, mean: np.ndarray, std: np.ndarray):
+def _batch(views: Sequence[Frames], clips: np.ndarray, view_ids: np.ndarray, mean: np.ndarray,
+           std: np.ndarray):
     import torch
 
     seqs = [clip_states(views[v], i) for i, v in zip(clips, view_ids)]
@@ -107,7 +110,8 @@ def fit_frames(views: Sequence[Frames], y: np.ndarray, clips: np.ndarray, n_clas
     finally:
         torch.set_num_threads(threads)
     return {"in_mean": mean, "in_std": std, "proj_w": sd["proj.weight"], "proj_b": sd["proj.bias"],
-            "att_w": sd["att.weight"], "att_b": sd["att.bias"], "out_w": sd["out.weight"], "out_b": sd["out.bias"]}
+            "att_w": sd["att.weight"], "att_b": sd["att.bias"],
+            "out_w": sd["out.weight"], "out_b": sd["out.bias"]}
 
 
 def predict_frames(params: dict[str, np.ndarray], views: Sequence[Frames], clips: np.ndarray) -> np.ndarray:
