@@ -287,8 +287,9 @@ def run_requests(url: str, pid: int, args: argparse.Namespace, media: Any) -> in
     for upto in (args.checkpoint, args.requests):
         n = upto - done
         share = [n // args.clients + (1 if k < n % args.clients else 0) for k in range(args.clients)]
-        threads = [threading.Thread(target=client_loop, args=(url, args.payload, media, time.monotonic() + 3600,
-                                                              rows, lock, m)) for m in share if m]
+        end = time.monotonic() + 3600
+        threads = [threading.Thread(target=client_loop, args=(url, args.payload, media, end, rows, lock, m))
+                   for m in share if m]
         for t in threads:
             t.start()
         for t in threads:

@@ -54,9 +54,9 @@ def analyze(
     least 16 pixels (anything else is a ConfigError). Images may be uint8, 16-bit integers (scaled to 8
     bits) or floats in 0..1 or 0..255; waveforms float in -1..1 or integer PCM (int16 is divided by
     32768, and so on); NaN samples become 0. Each conversion is said in the result's ``notes``. An option
-    of the wrong type or range is a :class:`~emoreason.errors.ConfigError` naming it. ``text`` (or a ``transcript`` .txt/.srt/.vtt file, or one
-    beside the media) replaces speech-to-text. ``modalities`` restricts the modalities used
-    ("face,voice" or a list). ``labels`` names the taxonomy of the output (see
+    of the wrong type or range is a :class:`~emoreason.errors.ConfigError` naming it. ``text`` (or a
+    ``transcript`` .txt/.srt/.vtt file, or one beside the media) replaces speech-to-text. ``modalities``
+    restricts the modalities used ("face,voice" or a list). ``labels`` names the taxonomy of the output (see
     :data:`emoreason.labels.LABEL_MAPS`). ``model`` is a multimodal-LLM checkpoint directory to use
     instead of the default pipeline. ``explain_endpoint`` is an OpenAI-compatible server URL whose LLM
     rewrites the explanation from the evidence. ``asr_model`` is a local CTranslate2 Whisper model
@@ -77,7 +77,8 @@ def analyze(
     if options.model is not None:
         from emoreason.emollm.infer import analyze_with_emollm  # torch and transformers: only for an MLLM
 
-        return analyze_with_emollm(source, model_path=options.model, text=options.text, label_set=options.labels)
+        return analyze_with_emollm(source, model_path=options.model, text=options.text,
+                                   label_set=options.labels)
     started = time.perf_counter()
     p = default_pipeline().perceive(source, options)
     return finish_result(p, options, started)

@@ -1,4 +1,5 @@
-"""The evaluation figures: row normalisation, the confusion figure (one or more panels), the per-class chart."""
+"""The evaluation figures: row normalisation, the confusion figure (one or more panels), the per-class
+chart."""
 
 from __future__ import annotations
 

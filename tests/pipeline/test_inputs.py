@@ -57,7 +57,8 @@ def test_wrong_answer_int16_waveform_scaled(voice):
 def test_wrong_answer_nan_samples_replaced_and_counted():
     x, notes = waveform_to_float(np.array([0.1, np.nan, np.inf, -0.2], np.float32))
     assert np.array_equal(x, np.array([0.1, 0.0, 0.0, -0.2], np.float32))
-    assert notes == ["2 of the waveform's 4 samples were not numbers (NaN or infinite) and were replaced with 0"]
+    assert notes == ["2 of the waveform's 4 samples were not numbers (NaN or infinite) and were replaced "
+                     "with 0"]
 
 
 @requires_espeak

@@ -370,7 +370,8 @@ def test_security_decompression_bomb_png(serve, tmp_path, capsys):
     with pytest.raises(MediaTooLargeError, match="12000x10000"):
         load_image(tmp_path / "big.png")
     with serve(create_app(real_analyze)) as url, httpx.Client(base_url=url, timeout=60) as c:
-        r = c.post("/v1/analyze", files={"file": ("face.png", bomb, "image/png"), "modalities": (None, "face")})
+        r = c.post("/v1/analyze",
+                   files={"file": ("face.png", bomb, "image/png"), "modalities": (None, "face")})
         assert "too large" in err(r, 413, "media_too_large")
     assert main(["analyze", str(tmp_path / "bomb.png"), "--modalities", "face"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "pseudo-labels, reasoning. Writes JSONL, MERR JSON and ShareGPT/LLaVA JSON. Resumable: "
                     "rerun the same command after an interruption.")
     p.add_argument("source", help="a directory of videos, or a CSV manifest (path[,label][,subtitle][,id])")
-    p.add_argument("-o", "--output", required=True, help="output directory: new (created), empty, or an earlier build's (resumed)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output directory: new (created), empty, or an earlier build's (resumed)")
     p.add_argument("-j", "--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes (default: min(2, CPUs)); 1 runs in this process")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")

@@ -30,7 +30,8 @@ TEMP_PREFIX = "emoreason-"
 #: A dead process's folder is removed only when it is at least this old (seconds): a process of another
 #: pid namespace (a container sharing /tmp) may look dead from here.
 STALE_AFTER_S = 600.0
-HANDLED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name))
+HANDLED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT")
+                        if hasattr(signal, name))
 REDELIVER_S = 2.0  # a signal that library code swallowed is delivered again after this many seconds
 
 
@@ -124,7 +125,8 @@ def remove_stale_temporary_dirs(root: str | os.PathLike | None = None, older_tha
             st = path.lstat()
         except OSError:
             continue
-        if not path.is_dir() or path.is_symlink() or st.st_uid != os.getuid() or now - st.st_mtime < older_than:
+        mine = st.st_uid == os.getuid()
+        if not path.is_dir() or path.is_symlink() or not mine or now - st.st_mtime < older_than:
             continue
         if _process_exists(int(pid_text)):
             continue

@@ -35,11 +35,12 @@ class DecodeGuard:
         if limit is None:
             return
         if decoded_seconds > limit:
-            raise MediaTooLongError(f"the media runs past {limit:g} s of decoded time (this limit counts what "
-                                    "is decoded, not the duration the file's header states)")
+            raise MediaTooLongError(f"the media runs past {limit:g} s of decoded time (this limit counts "
+                                    "what is decoded, not the duration the file's header states)")
         if frames > limit * MAX_FRAMES_PER_SECOND:
             raise MediaTooLongError(f"the media holds more than {int(limit * MAX_FRAMES_PER_SECOND)} video "
-                                    f"frames: more than {limit:g} s at {MAX_FRAMES_PER_SECOND} frames per second")
+                                    f"frames: more than {limit:g} s at {MAX_FRAMES_PER_SECOND} frames "
+                                    "per second")
 
 
 _local = threading.local()

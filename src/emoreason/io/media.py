@@ -240,7 +240,8 @@ def _speech_seconds_per_stream(path: Path, indices: list[int], seconds: float) -
     done: dict[int, float] = dict.fromkeys(indices, 0.0)
     with av.open(str(path)) as container:
         wanted = [s for s in container.streams.audio if s.index in chunks]
-        resamplers = {s.index: av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) for s in wanted}
+        resamplers = {s.index: av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+                      for s in wanted}
         for packet in container.demux(wanted):
             i = packet.stream.index
             if done[i] >= seconds:

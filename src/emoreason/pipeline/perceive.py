@@ -135,8 +135,8 @@ class Pipeline:
                               f"sample_rate=, or as a grey image when both sides are at least "
                               f"{MIN_IMAGE_SIDE} pixels")
         if source.ndim not in (1, 2):
-            raise ConfigError(f"cannot analyse an array of shape {shape}: expected an HxWx3 image, an HxW grey "
-                              "image, or a waveform (1-D, or channels x samples with sample_rate=)")
+            raise ConfigError(f"cannot analyse an array of shape {shape}: expected an HxWx3 image, an HxW "
+                              "grey image, or a waveform (1-D, or channels x samples with sample_rate=)")
         if not options.sample_rate:
             raise ConfigError("a waveform needs its sample_rate")
         if source.ndim == 2 and min(shape) > MAX_CHANNELS:

@@ -10,8 +10,8 @@ analysis runs in the :class:`~emoreason.serve.limits.WorkQueue`'s worker threads
 place in that queue before its body is read. The server reads no path a client names: media arrive as
 uploads, streamed into a private temporary directory (mode 0700) that is deleted when the request's work
 is over, or as soon as the upload fails, stalls or its client goes away. A request that times out or
-whose client goes away cancels its analysis (checked between frames and between stages). The multimodal LLM's code (torch, transformers) is
-imported inside :func:`warm_up`, only when the server runs a checkpoint.
+whose client goes away cancels its analysis (checked between frames and between stages). The multimodal
+LLM's code (torch, transformers) is imported inside :func:`warm_up`, only when the server runs a checkpoint.
 """
 
 from __future__ import annotations

@@ -121,7 +121,8 @@ class MultipartUpload:
                 try:
                     parser.write(chunk)
                 except FormParserError as exc:
-                    raise ApiError(400, "invalid_request", f"the multipart body is malformed ({exc})") from None
+                    raise ApiError(400, "invalid_request",
+                                   f"the multipart body is malformed ({exc})") from None
                 await self._flush()
             parser.finalize()
             await self._flush()

@@ -208,7 +208,8 @@ def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool
         n_tokens += len(seg.tokens)
         if stats is not None:
             stats.append((len(seg.tokens), float(getattr(seg, "avg_logprob", 0.0)),
-                          float(getattr(seg, "no_speech_prob", 0.0)), float(getattr(seg, "compression_ratio", 1.0))))
+                          float(getattr(seg, "no_speech_prob", 0.0)),
+                          float(getattr(seg, "compression_ratio", 1.0))))
         all_words += [Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3),
                            float(w.probability)) for w in (seg.words or []) if w.word.strip()]
     decoded = split_sentences(all_words)
