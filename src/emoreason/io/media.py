@@ -29,7 +29,7 @@ from emoreason.errors import (
     MediaTooLargeError,
     UnsupportedFormatError,
 )
-from emoreason.io.audio import SAMPLE_RATE
+from emoreason.io.audio import SAMPLE_RATE, ArrayAudio
 from emoreason.io.guard import current_guard
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,6 @@ def choose_audio_stream(path: Path, streams: list, seconds: float = STREAM_SCAN_
 def _speech_seconds_per_stream(path: Path, indices: list[int], seconds: float) -> dict[int, float]:
     """Seconds of speech the voice activity detector finds in the first ``seconds`` of each audio stream."""
     # imported here: io needs the voice activity detector only for files with several audio streams
-    from emoreason.io.audio import ArrayAudio
     from emoreason.perception.speech.vad import detect_speech
 
     chunks: dict[int, list[np.ndarray]] = {i: [] for i in indices}
