@@ -3,8 +3,8 @@
 Each stage is one training script, run in this process through its ``main(argv)`` with the arguments that
 made the shipped files (each can also be run on its own with ``python -m MODULE``):
 
-- ``voice``  -- :mod:`emoreason.training.voice.model` (RAVDESS; about 20-40 min on 2 cores, plus about
-  4 min of feature extraction the first time);
+- ``voice``  -- :mod:`emoreason.training.voice.model` (RAVDESS; 30-80 min on 2 cores, plus 10-35 min
+  of feature extraction the first time: docs/model_cards/voice.md has the measured runs);
 - ``face``   -- :mod:`emoreason.training.face` (``facial_expressions``; a few minutes);
 - ``text``   -- :mod:`emoreason.training.text.model` (the MLP head on MiniLM features, MELD);
 - ``lora``   -- :mod:`emoreason.training.text.finetune` (the three LoRA members and ``text_ensemble.json``
