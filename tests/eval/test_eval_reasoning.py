@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import numpy as np
 import pytest
 
@@ -74,46 +70,19 @@ def test_parse_score():
     assert parse_score("0") is None and parse_score("11") is None
 
 
-class _FakeOpenAI(BaseHTTPRequestHandler):
-    requests: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 - http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(
-            {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
-        )
-        prompt = body["messages"][-1]["content"]
-        answer = "Clue score: 7" if "emotional clues" in prompt else "Both conclude happiness.\n9"
-        if "UNPARSABLE" in prompt:
-            answer = "cannot say"
-        doc = {"choices": [{"message": {"role": "assistant", "content": answer}}], "model": body["model"]}
-        data = json.dumps(doc).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def _judge_answer(body: dict) -> str:
+    prompt = body["messages"][-1]["content"]
+    if "UNPARSABLE" in prompt:
+        return "cannot say"
+    return "Clue score: 7" if "emotional clues" in prompt else "Both conclude happiness.\n9"
 
 
-@pytest.fixture
-def fake_server():
-    _FakeOpenAI.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_llm_judge_protocol(fake_server, monkeypatch):
+def test_llm_judge_protocol(fake_openai, monkeypatch):
+    url, seen = fake_openai(_judge_answer)
     monkeypatch.setenv("JUDGE_KEY", "sk-test")
-    judge = LlmJudge(fake_server + "/v1", "judge-model-x", api_key_env="JUDGE_KEY")
+    judge = LlmJudge(url + "/v1", "judge-model-x", api_key_env="JUDGE_KEY")
     assert judge.score("she smiles; happy", "smiling, happy") == {"clue_overlap": 7.0, "label_overlap": 9.0}
-    req = _FakeOpenAI.requests[0]
+    req = seen[0]
     assert req["path"] == "/v1/chat/completions"
     assert req["body"]["model"] == "judge-model-x" and req["body"]["temperature"] == 0
     assert req["auth"] == "Bearer sk-test"
