@@ -65,9 +65,6 @@ def test_cache_train_analyze_merge(tmp_path, capsys, monkeypatch):
     merr = analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text=SUBTITLE, label_set="merr",
                                reason=True)
     assert merr.label == "sad" and "sad" in merr.scores and isinstance(merr.explanation, str)
-    with pytest.warns(DeprecationWarning, match="analyze_with_emollm"):
-        old = infer.analyze_with_llm(root / "videos" / "clip_sad.mp4", out, text=SUBTITLE, reason=False)
-    assert old.label == "sad"
 
     # an answer naming no label is reported, never turned into "neutral"
     with monkeypatch.context() as m:

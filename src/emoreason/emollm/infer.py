@@ -14,7 +14,6 @@ Steps: decode the clip (frames, face crops, audio), encode with the model's froz
 from __future__ import annotations
 
 import functools
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -164,13 +163,6 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
                               "answer_word_probs": dict(zip(words, probs, strict=True)),
                               "valence_arousal": "derived from category scores "
                                                  "(emoreason.labels.VALENCE_AROUSAL)"})
-
-
-def analyze_with_llm(*args: Any, **kwargs: Any) -> Result:
-    """Deprecated name of :func:`analyze_with_emollm`."""
-    warnings.warn("emoreason.emollm.infer.analyze_with_llm is deprecated; use analyze_with_emollm",
-                  DeprecationWarning, stacklevel=2)
-    return analyze_with_emollm(*args, **kwargs)
 
 
 def _to_canonical(scores: dict[str, float], lm) -> dict[str, float]:
