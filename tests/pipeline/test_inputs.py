@@ -12,7 +12,8 @@ import emoreason
 from emoreason.errors import ConfigError, EmoreasonError
 from emoreason.io.audio import waveform_to_float
 from emoreason.io.demo_clip import speak
-from emoreason.io.media import image_to_rgb, probe
+from emoreason.io.image import image_to_rgb
+from emoreason.io.media import probe
 from emoreason.io.synth import write_media
 
 SENTENCE = "I am going to the shop to buy some bread and milk today."

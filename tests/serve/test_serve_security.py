@@ -26,7 +26,8 @@ from emoreason.api import analyze as real_analyze
 from emoreason.cli.main import main
 from emoreason.errors import AnalysisCancelledError, MediaTooLargeError, MediaTooLongError
 from emoreason.io.guard import check_cancelled, decode_guard
-from emoreason.io.media import decode, load_image
+from emoreason.io.image import load_image
+from emoreason.io.media import decode
 from emoreason.serve.app import create_app
 from emoreason.serve.limits import Limits
 from emoreason.serve.server import check_exposure

@@ -19,7 +19,8 @@ import soundfile as sf
 import torch
 from transformers import WhisperFeatureExtractor
 
-from emoreason.io.media import decode, load_image, probe
+from emoreason.io.image import load_image
+from emoreason.io.media import decode, probe
 from emoreason.perception.face.mesh import FaceMeshTracker
 
 

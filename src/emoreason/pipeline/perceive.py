@@ -26,7 +26,8 @@ from emoreason.errors import ConfigError, TooShortError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
 from emoreason.io.cleanup import temporary_directory
 from emoreason.io.guard import check_cancelled
-from emoreason.io.media import decode, image_to_rgb, load_still, probe
+from emoreason.io.image import image_to_rgb
+from emoreason.io.media import decode, load_still, probe
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
 from emoreason.perception.speech.asr import NOT_ENGLISH_NOTE, transcribe
@@ -119,7 +120,7 @@ class Pipeline:
         """An array is an image or a waveform, by its shape: HxWx3 (or x4, x1) is an image; 1-D is a
         waveform (``sample_rate`` needed); 2-D is a multi-channel waveform when ``sample_rate`` is given,
         else a grey image when both sides are at least :data:`MIN_IMAGE_SIDE`. Its values are converted
-        (:func:`~emoreason.io.media.image_to_rgb`, :func:`~emoreason.io.audio.waveform_to_float`) with
+        (:func:`~emoreason.io.image.image_to_rgb`, :func:`~emoreason.io.audio.waveform_to_float`) with
         a note for each conversion."""
         shape = source.shape
         as_image = source.ndim == 3 or (source.ndim == 2 and not options.sample_rate

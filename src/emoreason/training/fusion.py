@@ -26,7 +26,7 @@ from scipy.optimize import minimize_scalar
 
 from emoreason.eval import metrics as M
 from emoreason.io.atomic import atomic_write_text
-from emoreason.io.media import load_image
+from emoreason.io.image import load_image
 from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
 from emoreason.perception.face.analyzer import analyze_face_image
 from emoreason.perception.text.analyzer import TextAnalyzer
