@@ -9,8 +9,8 @@ main branch), each in its own process. Two sets (seeded samples of shared data):
 * ``thumbs``: ``--n-thumbs`` ``facial_expressions`` photos shrunk to 64x64 (OpenCV INTER_AREA).
 
 Per set and code: images refused (an ``EmoreasonError``), 7-class accuracy and UAR with refusals counted as
-misses (images whose truth has no canonical label -- contempt, unknown, not a face -- are left out of
-accuracy, not of refusals), and the refusal messages seen.
+misses, accuracy on the images answered, and the refusal messages seen. Images whose truth has no canonical
+label (contempt, unknown, not a face) are left out of the accuracies, not of the refusals.
 
 ``stability`` (this checkout only): ``--n-stability`` ``facial_expressions`` photos, each shrunk so its face
 is S px (S in ``--sizes``); per size the mean absolute change against the full-size photo of the Action
@@ -100,9 +100,11 @@ def refusals(args: argparse.Namespace) -> None:
             hits = np.array([lab is not None and CANONICAL[t] == lab for t, lab in scored])
             truth = np.array([t for t, _ in scored])
             uar = np.mean([hits[truth == c].mean() for c in np.unique(truth)])
-            msgs = sorted({r["error"].split(" (")[0][:90] for r in refused})
+            answered = np.array([lab is not None for _, lab in scored])
+            msgs = sorted({r["error"][:120] for r in refused})
             print(f"{tag:6s} {name:8s} images {len(items):4d}  refused {len(refused):4d}  "
-                  f"acc {hits.mean():.3f} uar {uar:.3f} (n={len(scored)}, refusals = misses)  {msgs[:2]}")
+                  f"acc {hits.mean():.3f} uar {uar:.3f} (n={len(scored)}, refusals = misses; "
+                  f"acc on the {answered.sum()} answered {hits[answered].mean():.3f})  {msgs[:2]}")
 
 
 def stability(args: argparse.Namespace) -> None:
@@ -122,7 +124,7 @@ def stability(args: argparse.Namespace) -> None:
     rows = [rows[i] for i in rng.permutation(len(rows))[: args.n_stability]]
     sizes = [int(s) for s in args.sizes.split(",")]
     diffs: dict[int, list[np.ndarray]] = {s: [] for s in sizes}
-    kept = 0
+    kept, full_px = 0, []
     with FaceMeshTracker(static=True) as tracker:
         def measure(rgb):
             face, _ = tracker.main_face(rgb)
@@ -148,9 +150,11 @@ def stability(args: argparse.Namespace) -> None:
             if any(v is None for v in got.values()):
                 continue
             kept += 1
+            full_px.append(ref[0])
             for s in sizes:
                 diffs[s].append(np.abs(got[s][1] - ref[1]))
-    print(f"stability over {kept} photos (face found at every size); full-size faces ~{ref[0]:.0f} px")
+    print(f"stability over {kept} photos (face found at every size); full-size faces: median "
+          f"{np.median(full_px):.0f} px")
     print("face px | AU mean |d| (SDs) | AU max-of-15 |d| | yaw | pitch | roll | eye yaw"
           "  (mean |d|, degrees)")
     n_au = len(au.AU_NAMES)
