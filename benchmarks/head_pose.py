@@ -8,7 +8,8 @@ landmark noise of ``--noise`` px added, and the pose recovered by
 ``photos``: ``--n-photos`` ``facial_expressions`` photos (seeded) through the mesh, each also mirrored and
 rotated in the image plane by +-15 degrees. With no pose labels, what can be checked is consistency: a
 mirrored photo should give -yaw, the same pitch and -roll; an in-plane rotation should change the roll by
-the rotation and leave yaw and pitch. Mean absolute deviations from those expectations.
+the rotation and leave yaw and pitch. Mean absolute deviations from those expectations. Then, on 3 x
+``--n-photos`` other photos, how often the photo rules for "head lowered" and "gaze averted" fire.
 
     .venv/bin/python benchmarks/head_pose.py --data ../shared/data [--n 500] [--noise 1.0] [--n-photos 100]
 """
@@ -79,6 +80,33 @@ def photos(data: Path, n: int, seed: int) -> None:
               f"roll {a[:, 2].mean():.2f}")
 
 
+def cue_rates(data: Path, n: int, seed: int) -> None:
+    """How often the photo rules of :mod:`~emoreason.perception.face.head_cues` fire on ordinary photos."""
+    from emoreason.io.image import load_image
+    from emoreason.perception.face.geometry import GeometryTrack
+    from emoreason.perception.face.head_cues import GAZE_AVERTED_DEG, HEAD_LOWERED_PITCH
+    from emoreason.perception.face.mesh import FaceMeshTracker
+
+    with (data / "facial_expressions" / "labels.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rows = [rows[i] for i in np.random.RandomState(seed + 5).permutation(len(rows))[:n]]
+    track = GeometryTrack()
+    with FaceMeshTracker(static=True) as tracker:
+        for r in rows:
+            rgb = load_image(data / "facial_expressions" / r["path"])
+            face, _ = tracker.main_face(rgb)
+            if face is not None:
+                track.add(face.points, rgb.shape[1], rgb.shape[0])
+    a = track.arrays()
+    off, pitch = a["gaze_off_camera"], a["pitch"]
+    print(f"cue rates on {len(track)} facial_expressions photos: "
+          f"head lowered (pitch <= {HEAD_LOWERED_PITCH:.0f}) "
+          f"{np.mean(pitch <= HEAD_LOWERED_PITCH):.1%}; gaze >= {GAZE_AVERTED_DEG:.0f} deg off the camera "
+          f"{np.mean(off >= GAZE_AVERTED_DEG):.1%}; pitch percentiles 5/50/95 "
+          f"{np.round(np.nanpercentile(pitch, [5, 50, 95]), 1).tolist()}; gaze off the camera 50/90/95 "
+          f"{np.round(np.nanpercentile(off, [50, 90, 95]), 1).tolist()}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -91,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     synthetic(args.n, args.noise, args.seed)
     if args.n_photos:
         photos(args.data, args.n_photos, args.seed)
+        cue_rates(args.data, 3 * args.n_photos, args.seed)
 
 
 if __name__ == "__main__":

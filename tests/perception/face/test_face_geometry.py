@@ -129,6 +129,8 @@ def test_head_lowered_and_gaze_averted_need_a_second():
     long_away = np.where(T >= 7, 35.0, 5.0)
     ev = head_cues.pose_evidence(T, np.full(len(T), -5.0), np.zeros(len(T)), long_away, STEP)
     assert [e.name for e in ev] == ["gaze_averted"] and ev[0].value == 35.0
+    below = head_cues.pose_evidence(T, np.full(len(T), -15.0), np.zeros(len(T)), np.full(len(T), 27.0), STEP)
+    assert below == []  # under both thresholds (-20 degrees of pitch, 30 off the camera)
     # a photo: one frame is enough
     one = head_cues.pose_evidence(np.array([0.0]), np.array([-30.0]), np.array([0.0]), np.array([30.0]), 1.0)
     assert [e.name for e in one] == ["head_lowered", "gaze_averted"]
