@@ -134,3 +134,11 @@ def test_head_lowered_and_gaze_averted_need_a_second():
     # a photo: one frame is enough
     one = head_cues.pose_evidence(np.array([0.0]), np.array([-30.0]), np.array([0.0]), np.array([30.0]), 1.0)
     assert [e.name for e in one] == ["head_lowered", "gaze_averted"]
+
+
+def test_many_cues_keep_the_longest():
+    t = np.arange(0.0, 60.0, 0.2)
+    pitch = np.where((t % 10 >= 2) & (t % 10 < 2 + t // 10 + 1), -30.0, 0.0)  # runs of 1, 2, ... 6 s
+    ev = head_cues.pose_evidence(t, pitch, np.zeros(len(t)), None, 0.2)
+    assert len(ev) == head_cues.MAX_EVIDENCE
+    assert [round(e.end - e.start) for e in ev] == [6, 5, 4, 3]

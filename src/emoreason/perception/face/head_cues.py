@@ -31,6 +31,8 @@ MIN_HOLD_S = 1.0
 SWING_DEG = 10.0
 MAX_SWING_S = 1.2
 MIN_SWINGS = 2
+#: At most this many pose and gaze cues per clip (the longest).
+MAX_EVIDENCE = 4
 
 
 def _runs(on: np.ndarray, times: np.ndarray, step: float) -> list[tuple[int, int]]:
@@ -101,8 +103,9 @@ def oscillations(values: np.ndarray, times: np.ndarray, threshold: float = SWING
 
 
 def pose_evidence(times: np.ndarray, pitch: np.ndarray, yaw: np.ndarray, off_camera: np.ndarray | None,
-                  step: float) -> list[Evidence]:
-    """The cues of the module's docstring, as face evidence (``off_camera`` None: gaze not read)."""
+                  step: float, limit: int = MAX_EVIDENCE) -> list[Evidence]:
+    """The cues of the module's docstring, as face evidence (``off_camera`` None: gaze not read): at most
+    ``limit``, the longest first (ties: in the order head lowered, gaze averted, shake, nod)."""
     times = np.asarray(times, dtype=float)
     out: list[Evidence] = []
 
@@ -126,4 +129,5 @@ def pose_evidence(times: np.ndarray, pitch: np.ndarray, yaw: np.ndarray, off_cam
     for name, series, what in (("head_shake", yaw, "head shakes"), ("head_nod", pitch, "head nods")):
         for i, j, amp in oscillations(np.asarray(series, dtype=float), times):
             add(name, amp, i, j, f"{what} (swings of {amp:.0f}°)")
-    return out
+    order = sorted(range(len(out)), key=lambda k: (-(out[k].end - out[k].start), k))
+    return [out[k] for k in order[:limit]]
