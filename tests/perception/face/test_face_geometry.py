@@ -142,3 +142,13 @@ def test_many_cues_keep_the_longest():
     ev = head_cues.pose_evidence(t, pitch, np.zeros(len(t)), None, 0.2)
     assert len(ev) == head_cues.MAX_EVIDENCE
     assert [round(e.end - e.start) for e in ev] == [6, 5, 4, 3]
+
+
+def test_the_explanation_names_a_pose_cue_with_its_times():
+    from emoreason.explain import explain
+
+    pitch = np.where((T >= 2) & (T < 4), -25.0, -5.0)
+    ev = head_cues.pose_evidence(T, pitch, np.zeros(len(T)), None, STEP)
+    ev[0].weight = 0.5
+    text = explain("sad", {"sad": 0.6, "neutral": 0.4}, ev, {"face": 1.0}, {})
+    assert text.startswith("Face: head lowered (pitch -25°; 2.0–4.0 s).")
