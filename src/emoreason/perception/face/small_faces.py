@@ -6,9 +6,14 @@ inside a wider scene, often misses it. :func:`upscaled_face` retries such an ima
 enlarged (bicubic) to :data:`UPSCALE_SIDE` px, and maps the mesh back to the image's own pixels.
 
 Faces narrower than :data:`MIN_FACE_PX` (geometric mean of the mesh box's sides) are refused. Between that
-and :data:`RELIABLE_FACE_PX` the expression models still read the face, but the mesh measures are noisy
-(see ``benchmarks/small_faces.py``, "stability"): the face stage then reports the Action Units and gaze as
-low-confidence and gives no evidence from them (:func:`cue_confidence`).
+and :data:`RELIABLE_FACE_PX` the expression models still read the face, but the mesh measures are noisy:
+the face stage then reports the Action Units and gaze as low-confidence and gives no evidence from them
+(:func:`cue_confidence`). Measured (``benchmarks/small_faces.py``, "stability": 145 ``facial_expressions``
+photos shrunk from ~300-px faces): the largest of the 15 AU measures moved on average by 0.51 neutral-face
+SDs at 128 px, 0.74 at 64, 0.95 at 48, 1.43 at 32 and 1.98 at 24 -- against 1.5 SDs for "clearly active" --
+and the eye yaw by 1.6, 2.3, 2.5, 3.9 and 5.2 degrees; the head pose moved by at most 2.5 degrees even at
+24 px, so it keeps its evidence at every size. On 500 FER+ valid images (48x48) the stage refused 219 with
+a 40-px minimum and no retry, 12 now; on 300 photos shrunk to 64x64, 13 and 3.
 """
 
 from __future__ import annotations
