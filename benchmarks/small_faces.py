@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -64,8 +65,8 @@ def load(path: str, set_name: str) -> np.ndarray:
 
 
 def run_child(sets_json: str) -> None:
-    """Analyse every image of the sets (JSON on stdin's path) with whatever emoreason is importable; print
-    one JSON line per image."""
+    """Analyse every image of the sets (the JSON file ``sets_json``) with whatever emoreason is importable;
+    print one JSON line per image."""
     import emoreason
     from emoreason.errors import EmoreasonError
 
@@ -84,14 +85,14 @@ def refusals(args: argparse.Namespace) -> None:
     from emoreason.labels import CANONICAL
 
     sets = sample_sets(args.data, args.n_ferplus, args.n_thumbs, args.seed)
-    tmp = args.work / "small_faces_sets.json"
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(sets), encoding="utf-8")
     here = Path(__file__).resolve().parents[1] / "src"
     for tag, src in (("before", args.before_src), ("after", here)):
         env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()), HF_HUB_OFFLINE="1")
-        proc = subprocess.run([sys.executable, __file__, "--child", str(tmp)], env=env, check=True,
-                              capture_output=True, text=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            listing = Path(tmp) / "sets.json"
+            listing.write_text(json.dumps(sets), encoding="utf-8")
+            proc = subprocess.run([sys.executable, __file__, "--child", str(listing)], env=env, check=True,
+                                  capture_output=True, text=True)
         rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         for name, items in sets.items():
             got = {r["path"]: r for r in rows if r["set"] == name}
@@ -174,7 +175,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-stability", type=int, default=150)
     ap.add_argument("--sizes", default="128,96,64,48,32,24")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--work", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
