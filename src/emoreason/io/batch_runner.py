@@ -25,6 +25,8 @@ import json
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -119,9 +121,19 @@ def _run_pool(items: Sequence[Any], fn: Callable, on_done: Callable, args: tuple
 
 
 def _init_worker(threads: int) -> None:
-    """Share the cores between workers: cap each worker's math-library threads (unless the user set them)."""
+    """Share the cores between workers: cap each worker's math-library threads (unless the user set them);
+    and end the worker when the process that started it is gone (``kill -9`` of the run would otherwise
+    leave it waiting for work forever)."""
     for var in THREAD_VARIABLES:
         os.environ.setdefault(var, str(threads))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="exit-with-parent",
+                     daemon=True).start()
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 def _submit(pool: ProcessPoolExecutor, in_flight: dict, source: list, fn: Callable, args: tuple,
