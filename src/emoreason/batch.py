@@ -159,18 +159,18 @@ def analyze_batch(inputs: Sequence[str | Path], output: str | Path, *, workers: 
     paths = list(dict.fromkeys(os.path.abspath(p) for p in inputs))
     if len(paths) < len(inputs):
         log.warning("%d inputs are listed twice: each is analysed once", len(inputs) - len(paths))
+    wanted = set(paths)
     output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with exclusive(output.with_name(f".{output.name}.lock"), str(output)):
         _check_options(output, options)
-        done = {r.get("input") for r in results_log.read()}
-        failures = fail_log.read()
-        if retry_failed and failures:
-            kept = [f for f in failures if f.get("input") not in paths or f.get("input") in done]
+        done = {r.get("input") for r in results_log.read()} & wanted
+        failed = {f.get("input") for f in fail_log.read()} & wanted
+        if retry_failed and failed - done:
+            kept = [f for f in fail_log.read() if f.get("input") not in wanted or f.get("input") in done]
             atomic_write_text(fail_log.path, "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in kept))
-            failures = kept
-        skip = done | {f.get("input") for f in failures}
-        todo = [p for p in paths if p not in skip]
+            failed &= done
+        todo = [p for p in paths if p not in done and p not in failed]
         bar = progress_bar(progress, len(paths), len(paths) - len(todo), unit="input", desc="analysing")
         finished_at: list[float] = []
 
@@ -179,8 +179,10 @@ def analyze_batch(inputs: Sequence[str | Path], output: str | Path, *, workers: 
                 outcome = {"failure": InputFailure(path, "WorkerDied", f"{path}: {outcome.reason}").to_dict()}
             if "result" in outcome:
                 results_log.append(outcome["result"])
+                done.add(path)
             else:
                 fail_log.append(outcome["failure"])
+                failed.add(path)
                 if bar is None:
                     failure = InputFailure(path, **outcome["failure"]["error"])
                     print(f"emoreason: error: {failure.line()}", file=sys.stderr)
@@ -194,9 +196,7 @@ def analyze_batch(inputs: Sequence[str | Path], output: str | Path, *, workers: 
         finally:
             if bar is not None:
                 bar.close()
-        analysed = {r.get("input") for r in results_log.read()} & set(paths)
-        failed = {f.get("input") for f in fail_log.read()} & set(paths)
-    return BatchSummary(inputs=len(paths), analysed=len(analysed), failed=len(failed - analysed),
+    return BatchSummary(inputs=len(paths), analysed=len(done), failed=len(failed - done),
                         this_run=len(finished_at), skipped=len(paths) - len(todo),
                         wall_seconds=time.perf_counter() - started, output=str(output),
                         failures=str(fail_log.path), finished_at=finished_at)

@@ -192,35 +192,52 @@ class JsonlLog:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def read(self) -> list[dict]:
-        """The records in the file (none if it does not exist), after cutting off a torn last line.
+    def read(self) -> Iterator[dict]:
+        """The records in the file, one at a time (none if it does not exist), after :meth:`repair`.
 
         A line in the middle that is not a JSON object cannot come from an interrupted append: that file
         is not one of ours, and a :class:`ConfigError` says so rather than appending to it."""
+        self.repair()
         try:
-            data = self.path.read_bytes()
+            f = open(self.path, "rb")
         except FileNotFoundError:
-            return []
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            log.warning("%s: cutting off a torn last line (%d bytes; its input will be redone)",
-                        self.path, len(data) - end)
-            with open(self.path, "r+b") as f:
+            return
+        with f:
+            for lineno, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    record = None
+                if not isinstance(record, dict):
+                    raise ConfigError(f"{self.path}:{lineno} is not a JSON object: not a batch output this "
+                                      "run can resume; give another output file")
+                yield record
+
+    def repair(self) -> None:
+        """Cut off a last line without its newline (an append torn by ``kill -9``): its item is redone."""
+        try:
+            f = open(self.path, "r+b")
+        except FileNotFoundError:
+            return
+        with f:
+            size = f.seek(0, os.SEEK_END)
+            end = size
+            while end > 0:
+                start = max(0, end - 65536)
+                f.seek(start)
+                chunk = f.read(end - start)
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    end = start + newline + 1
+                    break
+                end = start
+            if end < size:
+                log.warning("%s: cutting off a torn last line (%d bytes; its input will be redone)",
+                            self.path, size - end)
                 f.truncate(end)
                 os.fsync(f.fileno())
-        records = []
-        for lineno, line in enumerate(data[:end].splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                record = None
-            if not isinstance(record, dict):
-                raise ConfigError(f"{self.path}:{lineno} is not a JSON object: not a batch output this "
-                                  "run can resume; give another output file")
-            records.append(record)
-        return records
 
     def append(self, record: dict) -> None:
         """Add one record: a single ``write`` of the whole line on an ``O_APPEND`` descriptor, then fsync."""
