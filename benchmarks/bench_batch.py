@@ -11,7 +11,8 @@ each pays for its imports and model loading as a user's command does:
 - ``workers=W``: :func:`emoreason.batch.analyze_batch` (what ``analyze DIR -o r.jsonl --workers W``
   calls), which notes when each clip finished.
 
-Printed per mode: wall seconds from starting the process to its exit, clips/min on that wall clock
+Printed per mode: wall seconds from starting the process to its exit, the CPU seconds it and its worker
+processes used, clips/min on that wall clock
 (model loading included), and clips/min excluding loading: ``60 x (N - W) / (t_N - t_W)``, with ``t_k``
 the time the k-th clip finished and W the number of worker processes (1 for the loop): the rate once
 every worker has finished its first clip, the one that paid for loading its models. Also the labels'
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -103,17 +105,20 @@ def make_clips(folder: Path, n: int, seconds: float = 5.0, fps: int = 25) -> lis
 def run_mode(script: str, out: Path, extra: list[str], clips: list[Path], modalities: str) -> dict:
     """Run one mode in a fresh process; its wall clock, and when each clip finished (from its start)."""
     code = script.replace("MODALITIES", repr(modalities))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, str(out), *extra, *map(str, clips)],
                           capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the process and its reaped workers
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")), None)
     if proc.returncode != 0 or line is None:
         raise SystemExit(f"{extra or 'loop'} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     info = json.loads(line[6:])
     finished = sorted(t + info.get("offset", 0.0) for t in info["finished_at"])
     labels = {json.loads(ln)["input"]: json.loads(ln).get("label") for ln in out.read_text().splitlines()}
-    return {"wall": wall, "finished": finished, "labels": labels}
+    return {"wall": wall, "cpu": cpu, "finished": finished, "labels": labels}
 
 
 def rates(n: int, workers: int, r: dict) -> tuple[float, float]:
@@ -150,11 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ran {name}: {r['wall']:.1f} s (load average {os.getloadavg()[0]:.2f})", flush=True)
     base = results["loop (today)"]
     print(f"\n{args.clips} clips of 5 s; clips/min (x the loop)")
-    print(f"{'mode':<20}{'wall s':>8}{'incl. loading':>20}{'excl. loading':>20}{'labels = loop':>15}")
+    print(f"{'mode':<20}{'wall s':>8}{'CPU s':>8}{'incl. loading':>20}{'excl. loading':>20}"
+          f"{'labels = loop':>15}")
     for name, (r, incl, excl) in results.items():
         same = sum(r["labels"].get(k) == v for k, v in base[0]["labels"].items())
-        print(f"{name:<20}{r['wall']:>8.1f}{incl:>11.1f} ({incl / base[1]:.2f}x){excl:>12.1f} "
-              f"({excl / base[2]:.2f}x){same:>9}/{len(base[0]['labels'])}")
+        print(f"{name:<20}{r['wall']:>8.1f}{r['cpu']:>8.1f}{incl:>11.1f} ({incl / base[1]:.2f}x)"
+              f"{excl:>12.1f} ({excl / base[2]:.2f}x){same:>9}/{len(base[0]['labels'])}")
+    print("CPU s: user + system seconds of the mode's process and its worker processes; on a machine that "
+          "others load, two processes get a larger share of the CPUs than one, which favours --workers 2")
     print(f"load average at the end {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
     return 0
 
