@@ -89,11 +89,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _archive(args: argparse.Namespace) -> str | None:
+    """The one input when it is a folder or a .csv manifest, else None."""
+    one = args.inputs[0] if len(args.inputs) == 1 else None
+    return one if one is not None and (os.path.isdir(one) or one.lower().endswith(".csv")) else None
+
+
 def is_batch(args: argparse.Namespace) -> bool:
     """Batch mode: one folder or .csv manifest, or a batch option."""
-    one = args.inputs[0] if len(args.inputs) == 1 else None
-    source = one is not None and (os.path.isdir(one) or one.lower().endswith(".csv"))
-    return source or args.workers is not None or args.backend is not None or args.retry_failed
+    return (_archive(args) is not None or args.workers is not None or args.backend is not None
+            or args.retry_failed)
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -105,8 +110,8 @@ def run_batch(args: argparse.Namespace) -> int:
                                         ("--plot", args.plot), ("--same-speaker", args.same_speaker))
                if value]
     if refused:
-        raise ConfigError(f"batch mode (a folder, a manifest, --workers or --backend) does not take "
-                          f"{', '.join(refused)}")
+        raise ConfigError(f"batch mode (a folder, a manifest, --workers, --backend, --retry-failed) "
+                          f"does not take {', '.join(refused)}")
     if args.output is None or (args.format or args.output.suffix.lstrip(".").lower()) != "jsonl":
         raise ConfigError("batch mode writes JSON lines: give -o RESULTS.jsonl")
     if args.workers is not None and args.workers < 1:
@@ -114,10 +119,8 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.address and args.backend != "ray":
         raise ConfigError("--address is for --backend ray")
     check_output_file(args.output, "-o")
-    if len(args.inputs) == 1 and (os.path.isdir(args.inputs[0]) or args.inputs[0].lower().endswith(".csv")):
-        inputs = find_inputs(args.inputs[0])
-    else:
-        inputs = args.inputs
+    archive = _archive(args)
+    inputs = find_inputs(archive) if archive is not None else args.inputs
     summary = analyze_batch(
         inputs, args.output, workers=args.workers or min(2, os.cpu_count() or 1),
         backend=args.backend or "processes", address=args.address, retry_failed=args.retry_failed,
