@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     batch.add_argument("--backend", choices=BACKENDS,
                        help="local worker processes (default) or Ray tasks (needs ray: pip install "
                             "'emoreason[distributed]'; see docs/cluster.md)")
-    batch.add_argument("--address", help="Ray cluster address for --backend ray (default: start a local one)")
+    batch.add_argument("--address", "--ray-address", dest="address",
+                       help="Ray cluster address for --backend ray, e.g. auto (default: start a local one)")
     batch.add_argument("--retry-failed", action="store_true",
                        help="on resuming, analyse again the inputs recorded as failed (default: skip them)")
     p.add_argument("--no-progress", action="store_true",
