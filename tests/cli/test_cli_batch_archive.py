@@ -115,8 +115,7 @@ def test_a_crashing_input_is_recorded_and_the_others_finish(tmp_path, monkeypatc
     (failure,) = lines(tmp_path / "r.failures.jsonl")
     assert failure["input"] == paths[1] and failure["error"]["type"] == "WorkerDied"
     assert sorted(r["label"] for r in lines(tmp_path / "r.jsonl")) == ["calm", "happy", "sad"]
-    assert len({r["pid"] for r in lines(tmp_path / "r.jsonl")}) <= 4  # worker processes, not this one
-    assert os.getpid() not in {r["pid"] for r in lines(tmp_path / "r.jsonl")}
+    assert os.getpid() not in {r["pid"] for r in lines(tmp_path / "r.jsonl")}  # worker processes ran them
 
 
 @pytest.mark.parametrize(("argv", "needle"), [
