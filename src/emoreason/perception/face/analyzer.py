@@ -3,8 +3,9 @@
 ``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
 measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
 Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`), measures its AU-like cues
-(:mod:`~emoreason.perception.face.action_units`), runs fer (and facex when the expression model needs it;
-:mod:`~emoreason.perception.face.image_models`) and lets the chosen expression model
+(:mod:`~emoreason.perception.face.action_units`), runs fer (and facex and the FER+ network when the
+expression model needs them; :mod:`~emoreason.perception.face.image_models`,
+:mod:`~emoreason.perception.face.expression_net`) and lets the chosen expression model
 (:mod:`~emoreason.perception.face.expression`) combine them. ``finish`` turns the numbers into a
 :class:`ModalityOutput`:
 
@@ -117,7 +118,8 @@ class FaceAnalyzer:
 
     @property
     def expression_model(self) -> str:
-        """``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what gives the expression probabilities."""
+        """``"net_pool"``, ``"ferplus_net"``, ``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what
+        gives the expression probabilities."""
         return self.expression.name
 
     def add_frame(self, t: float, rgb: np.ndarray) -> None:
