@@ -3,8 +3,9 @@
 ``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
 measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
 Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`), measures its AU-like cues
-(:mod:`~emoreason.perception.face.action_units`), runs fer (and facex when the expression model needs it;
-:mod:`~emoreason.perception.face.image_models`) and lets the chosen expression model
+(:mod:`~emoreason.perception.face.action_units`), runs fer (and facex and the FER+ network when the
+expression model needs them; :mod:`~emoreason.perception.face.image_models`,
+:mod:`~emoreason.perception.face.expression_net`) and lets the chosen expression model
 (:mod:`~emoreason.perception.face.expression`) combine them. ``finish`` turns the numbers into a
 :class:`ModalityOutput`:
 
@@ -42,6 +43,7 @@ from emoreason.perception.face.expression import (
     check_face_model,
     load_expression_model,
 )
+from emoreason.perception.face.expression_net import canonical_scores, net_crop
 from emoreason.perception.face.geometry import GeometryTrack
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.mesh import FaceMesh, FaceMeshTracker, as_rgb, box_iou, check_rgb
@@ -68,6 +70,11 @@ MAX_EVIDENCE = 4
 #: (README, Speed).
 FACEX_EVERY = 3
 FACEX_REUSE_IOU = 0.5
+#: When the FER+ network runs and its size-weighted mean P(unknown) + P(NF) over the clip's faces reaches
+#: UNREADABLE_LOW_WEIGHT, the face's reliability is multiplied by UNREADABLE_FACTOR and the result says why.
+#: 0.1 is about the 99th percentile on FER+ valid's emotion-labelled faces (docs/model_cards/face.md).
+UNREADABLE_LOW_WEIGHT = 0.1
+UNREADABLE_FACTOR = 0.5
 
 
 class FaceAnalyzer:
@@ -100,6 +107,8 @@ class FaceAnalyzer:
         self.expression = load_expression_model(face_model, mdir)
         self.fer = FerClassifier()
         self.facex = FacexClassifier() if self.expression.uses_facex else None
+        self.net = self.expression.net
+        self._unreadable: list[float] = []
         self.tracker = FaceMeshTracker(static=static)
         self._retry_tracker: FaceMeshTracker | None = None  # static, for small images (made on first need)
         self.upscaled = 0
@@ -120,7 +129,8 @@ class FaceAnalyzer:
 
     @property
     def expression_model(self) -> str:
-        """``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what gives the expression probabilities."""
+        """``"net_pool"``, ``"ferplus_net"``, ``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what
+        gives the expression probabilities."""
         return self.expression.name
 
     def add_frame(self, t: float, rgb: np.ndarray) -> None:
@@ -146,7 +156,10 @@ class FaceAnalyzer:
             return
         fer_scores, fer_features = self.fer.predict(face_crop_gray(rgb, face.points))
         facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
-        readings = FaceReadings(face.points, raw, fer_scores, fer_features, facex_scores)
+        net_probs = self.net.run(net_crop(rgb, face.points)) if self.net is not None else None
+        readings = FaceReadings(face.points, raw, fer_scores, fer_features, facex_scores, net_probs)
+        if net_probs is not None:
+            self._unreadable.append(canonical_scores(net_probs)[1])
         scores = self.expression.scores(readings)
         self._times.append(float(t))
         self._raw.append(raw)
@@ -245,9 +258,21 @@ class FaceAnalyzer:
             "face_px": round(face_px, 1), "cues": cues, "head_pose_median": self.geometry.summary(),
         })
         boxes = pd.DataFrame(self._boxes, columns=["x0", "y0", "x1", "y1"], index=table.index)
+        reliability = len(times) / max(self.frames, 1)
+        if self._unreadable:
+            unreadable = float(np.average(self._unreadable, weights=weights))
+            details["unreadable_probability"] = round(unreadable, 4)
+            if unreadable >= UNREADABLE_LOW_WEIGHT:
+                reliability *= UNREADABLE_FACTOR
+                note = (f"the face was given half weight: the expression network read it as unclear or not "
+                        f"a face more often than 99 % of clear faces (P = {unreadable:.2f})")
+                details["reliability_note"] = note
+                evidence.append(Evidence(modality="face", name="unreadable_face", value=unreadable,
+                                         start=float(times[0]), end=float(times[-1]) + step,
+                                         description=note, unit="probability", supports=None))
         return ModalityOutput(
             modality="face", usable=True, scores=scores, timeline=timeline,
-            evidence=evidence, reliability=len(times) / max(self.frames, 1),
+            evidence=evidence, reliability=reliability,
             details=details, models=dict(self.models),
             series={"aus": table, "boxes": boxes,
                     "probabilities": pd.DataFrame(probs, columns=list(CANONICAL), index=table.index),
