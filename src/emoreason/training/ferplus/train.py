@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS),
+                    help=f"the network's stage widths (default {' '.join(map(str, WIDTHS))})")
     ap.add_argument("--default", action="store_true", help="mark the model use_by_default in its JSON")
     ap.add_argument("--pool", action="store_true",
                     help="then fit the net+fer+facex pool on FER+ valid (emoreason.training.ferplus.pool)")
@@ -180,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     root = args.data / "ferplus"
     tr, va = load_split(root, "train", args.limit), load_split(root, "valid", args.limit)
-    model, history = train(tr, va, args.out, args.epochs, args.batch, args.lr, args.seed, progress=50)
+    model, history = train(tr, va, args.out, args.epochs, args.batch, args.lr, args.seed,
+                           widths=tuple(args.widths), progress=50)
     prior = emotion_prior(tr)
     power, table = choose_prior_power(predict(model, va.images), va, prior)
     write_model(model, args.out, history, use_by_default=args.default,
