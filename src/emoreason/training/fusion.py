@@ -2,15 +2,16 @@
 
     python -m emoreason.training.fusion --data ../shared/data \
         --out src/emoreason/assets/models/fusion.json
+    python -m emoreason.training.fusion --only face   # refit one modality, keep the others' entries
 
 Temperature T_m (p ∝ p_m^(1/T_m)) minimises the negative log-likelihood of each modality's held-out
-predictions: the text head on MELD dev (it was trained on MELD train); fer, the default face model, on a
-stratified sample of ``facial_expressions`` (fer was trained on FER2013, so these photos are unseen); the
-voice model's out-of-fold predictions on RAVDESS (6 folds grouped by actor). The priors are a rule of
-thumb, not a fit: there is no labelled data here with face, voice and words together, so each prior is
-the modality's held-out skill above chance, (UAR − 1/K) / (1 − 1/K), from the same predictions (UAR and
-accuracy from :mod:`emoreason.eval.metrics`). Each of these corpora is acted or scripted in its own way;
-treat the priors as rough.
+predictions: the text model on MELD dev (it was trained on MELD train); the default face model (the FER+
+net + fer + facex pool, fitted on FER+) on a stratified sample of ``facial_expressions`` (photos it never
+saw); the voice model's out-of-fold predictions on RAVDESS (6 folds grouped by actor). The priors are a
+rule of thumb, not a fit: there is no labelled data here with face, voice and words together, so each
+prior is the modality's held-out skill above chance, (UAR − 1/K) / (1 − 1/K), from the same predictions
+(UAR and accuracy from :mod:`emoreason.eval.metrics`). Each of these corpora is acted or scripted in its
+own way; treat the priors as rough.
 """
 
 from __future__ import annotations
@@ -113,26 +114,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--faces-per-class", type=int, default=120)
     ap.add_argument("--models", type=Path, default=None,
                     help="a models folder with text/ and face/ to calibrate (default: the shipped models)")
+    ap.add_argument("--only", choices=("text", "face", "voice"), action="append", default=None,
+                    help="refit only this modality (repeatable); the others are kept from the --out file")
     args = ap.parse_args(argv)
-    text_dir, face_dir = (None, None) if args.models is None else (args.models / "text", args.models / "face")
     report = {}
+    if args.only:
+        if not args.out.is_file():
+            print(f"--only keeps the other modalities from {args.out}, which does not exist", file=sys.stderr)
+            return 2
+        report = {m: r for m, r in json.loads(args.out.read_text())["held_out"].items() if m not in args.only}
+    text_dir, face_dir = (None, None) if args.models is None else (args.models / "text", args.models / "face")
     for name, fn in (("text", lambda: text_predictions(args.data, text_dir)),
                      ("face", lambda: face_predictions(args.data, args.faces_per_class, face_dir)),
                      ("voice", lambda: voice_predictions(args.data))):
+        if args.only and name not in args.only:
+            continue
         probs, y = fn()
         t = fit_temperature(probs, y)
         report[name] = {"temperature": round(t, 3), **{k: (round(v, 4) if isinstance(v, float) else v)
                                                        for k, v in skill(probs, y).items()}}
         print(f"{name}: T = {t:.3f}, UAR {report[name]['uar']:.3f} on {report[name]['n']} held-out items",
               file=sys.stderr)
+    report = {m: report[m] for m in ("text", "face", "voice")}
     top = max(r["skill"] for r in report.values())
     payload = {
         "priors": {m: round(r["skill"] / top, 3) for m, r in report.items()},
         "temperatures": {m: r["temperature"] for m, r in report.items()},
         "held_out": report,
         "note": "temperatures fitted (NLL) on held-out predictions per modality: text on MELD dev, face "
-                "(the fer+facex pool) on a stratified facial_expressions sample (the pool's 9 numbers were "
-                "fitted on those photos too), voice out-of-fold on RAVDESS grouped by actor; "
+                "(the FER+ net + fer + facex pool, fitted on FER+ valid) on a stratified facial_expressions "
+                "sample, voice out-of-fold on RAVDESS grouped by actor; "
                 "priors = each modality's held-out skill above chance, scaled to the best (a rule of thumb: "
                 "no labelled face+voice+words data was available to fit them jointly)",
     }
