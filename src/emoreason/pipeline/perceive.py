@@ -12,6 +12,7 @@ calls load the models once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -41,6 +42,7 @@ from emoreason.perception.text.transcript import (
     read_transcript,
 )
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
+from emoreason.pipeline.concurrent import Background
 from emoreason.pipeline.options import AnalyzeOptions
 
 MIN_DURATION = 0.5  # seconds of media needed to say anything
@@ -161,52 +163,84 @@ class Pipeline:
             self._text_stage(p, options, transcript_path=options.transcript)
             return p
         check_duration(str(path), info.duration)
-        face = None
-        if "face" in wanted and info.has_video:
-            face = FaceAnalyzer(fps=options.fps, face_model=options.face_model)
-        elif "face" in wanted:
+        if "face" in wanted and not info.has_video:
             p.outputs["face"] = ModalityOutput.unusable("face", "the file has no video track")
         need_audio = bool({"voice", "text"} & set(wanted)) and info.has_audio
         if not info.has_audio:
             for m in ("voice", "text"):
                 if m in wanted and not (m == "text" and given_text):
                     p.outputs[m] = ModalityOutput.unusable(m, "the file has no audio track")
+        sidecar = options.transcript
+        if sidecar is None and options.text is None:
+            sidecar = find_sidecar_transcript(path)
+        with_face = "face" in wanted and info.has_video
+        bar = _progress_bar(options.progress, info.duration, path.name)
+        with temporary_directory() as tmp:
+            audio = None
+            if need_audio:  # the audio first (a fast pass that skips the video packets) ...
+                t0 = time.perf_counter()
+                stats = decode(path, audio_path=Path(tmp) / "audio.wav",
+                               progress=None if with_face or not bar else (lambda t: bar.update(t - bar.n)))
+                p.timings["decode"] = time.perf_counter() - t0
+                p.notes.extend(stats.notes)
+                if p.duration is None:
+                    p.duration = stats.audio_seconds or None
+                if stats.audio_seconds > 0 and (Path(tmp) / "audio.wav").exists():
+                    audio = WavFileAudio(Path(tmp) / "audio.wav")
+                else:
+                    for m in ("voice", "text"):
+                        if m in wanted and m not in p.outputs and not (m == "text" and given_text):
+                            p.outputs[m] = ModalityOutput.unusable(m, "the audio track holds no sound")
+            heard = Perception(input=p.input, kind=p.kind, duration=p.duration, outputs=dict(p.outputs))
+            # ... then voice and words in a background thread while this one reads the frames' faces
+            job = Background(lambda: self._audio_path(heard, options, audio, sidecar)) if with_face else None
+            if job is None:
+                self._audio_path(heard, options, audio, sidecar)
+            else:
+                try:
+                    self._video_path(p, path, options, bar)
+                except BaseException:
+                    with contextlib.suppress(BaseException):  # the temporary WAV outlives its reader
+                        job.result()
+                    raise
+                job.result()
+        if bar:
+            bar.close()
+        p.outputs.update(heard.outputs)
+        p.notes.extend(heard.notes)
+        p.timings.update(heard.timings)
+        p.transcript, p.spoken = heard.transcript, heard.spoken
+        return p
+
+    def _video_path(self, p: Perception, path: Path, options: AnalyzeOptions, bar: Any) -> None:
+        """Frames at ``options.fps`` decoded into the face stage as they come."""
+        t_start = time.perf_counter()
+        face = FaceAnalyzer(fps=options.fps, face_model=options.face_model)
+        p.timings["face_load"] = time.perf_counter() - t_start
         face_time = 0.0
 
         def on_frame(t: float, rgb: np.ndarray) -> None:
             nonlocal face_time
             t0 = time.perf_counter()
-            face.add_frame(t, rgb)  # type: ignore[union-attr]
+            face.add_frame(t, rgb)
             face_time += time.perf_counter() - t0
 
-        bar = _progress_bar(options.progress, info.duration, path.name)
-        with temporary_directory() as tmp:
-            wav = Path(tmp) / "audio.wav"
-            t0 = time.perf_counter()
-            stats = decode(path, fps=options.fps, on_frame=on_frame if face else None,
-                           audio_path=wav if need_audio else None,
-                           progress=(lambda t: bar.update(t - bar.n)) if bar else None)
-            if bar:
-                bar.close()
-            p.timings["decode"] = time.perf_counter() - t0 - face_time
-            p.notes.extend(stats.notes)
-            if face is not None:
-                t0 = time.perf_counter()
-                p.outputs["face"] = face.finish()
-                p.timings["face"] = face_time + time.perf_counter() - t0
-            if p.duration is None:
-                p.duration = max(stats.video_seconds, stats.audio_seconds) or None
-            audio = WavFileAudio(wav) if need_audio and wav.exists() and stats.audio_seconds > 0 else None
-            if need_audio and audio is None:
-                for m in ("voice", "text"):
-                    if m in wanted and m not in p.outputs and not (m == "text" and given_text):
-                        p.outputs[m] = ModalityOutput.unusable(m, "the audio track holds no sound")
-            speech = self._voice_stage(p, options, audio) if audio is not None else None
-            sidecar = options.transcript
-            if sidecar is None and options.text is None:
-                sidecar = find_sidecar_transcript(path)
-            self._text_stage(p, options, audio, speech, sidecar)
-        return p
+        t0 = time.perf_counter()
+        stats = decode(path, fps=options.fps, on_frame=on_frame,
+                       progress=(lambda t: bar.update(t - bar.n)) if bar else None)
+        p.timings["decode"] = p.timings.get("decode", 0.0) + time.perf_counter() - t0 - face_time
+        p.notes.extend(stats.notes)
+        t0 = time.perf_counter()
+        p.outputs["face"] = face.finish()
+        p.timings["face"] = face_time + time.perf_counter() - t0
+        if p.duration is None:
+            p.duration = stats.video_seconds or None
+
+    def _audio_path(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None,
+                    sidecar: str | Path | None) -> None:
+        """Voice activity and the voice model on ``audio`` (when there is sound), then the words."""
+        speech = self._voice_stage(p, options, audio) if audio is not None else None
+        self._text_stage(p, options, audio, speech, sidecar)
 
     def _face_image(self, p: Perception, options: AnalyzeOptions, rgb: np.ndarray) -> None:
         if "face" not in options.modalities:
