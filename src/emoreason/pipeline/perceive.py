@@ -64,6 +64,9 @@ class Perception:
     spoken: list[tuple[str, float, float]] = field(default_factory=list)  # (words, start, end), timed
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # with perceive(..., keep_audio=True): the decoded sound (16 kHz mono) and the speech VAD found in it
+    audio: ArrayAudio | None = field(default=None, repr=False)
+    speech: Speech | None = None
 
 
 def check_duration(name: str, duration: float | None) -> None:
@@ -102,9 +105,11 @@ class Pipeline:
                 self._text = TextAnalyzer()
             return self._text
 
-    def perceive(self, source: Any, options: AnalyzeOptions) -> Perception:
+    def perceive(self, source: Any, options: AnalyzeOptions, keep_audio: bool = False) -> Perception:
         """Run ``options.modalities`` on ``source`` (a path, an HxWx3 image, a waveform, or None with
-        ``options.text``); a modality that cannot be used is kept with its reason."""
+        ``options.text``); a modality that cannot be used is kept with its reason. ``keep_audio``: a media
+        file's sound is decoded (whatever the modalities) and kept in ``Perception.audio``, with the
+        speech found in it, if any stage looked, in ``Perception.speech``."""
         if source is None:
             if options.text is None:
                 raise ConfigError("give a media file, an image, a waveform or text")
@@ -116,7 +121,7 @@ class Pipeline:
         if not isinstance(source, (str, os.PathLike)):
             raise ConfigError(f"source must be a file path, a numpy image or waveform, or None with text=; "
                               f"got {type(source).__name__}")
-        return self._perceive_file(Path(source), options)
+        return self._perceive_file(Path(source), options, keep_audio)
 
     def _perceive_array(self, source: np.ndarray, options: AnalyzeOptions) -> Perception:
         """An array is an image or a waveform, by its shape: HxWx3 (or x4, x1) is an image; 1-D is a
@@ -153,7 +158,7 @@ class Pipeline:
         self._text_stage(p, options, audio, speech)
         return p
 
-    def _perceive_file(self, path: Path, options: AnalyzeOptions) -> Perception:
+    def _perceive_file(self, path: Path, options: AnalyzeOptions, keep_audio: bool = False) -> Perception:
         wanted = options.modalities
         info = probe(path)
         p = Perception(input=str(path), kind=info.kind, duration=info.duration)
@@ -165,7 +170,7 @@ class Pipeline:
         check_duration(str(path), info.duration)
         if "face" in wanted and not info.has_video:
             p.outputs["face"] = ModalityOutput.unusable("face", "the file has no video track")
-        need_audio = bool({"voice", "text"} & set(wanted)) and info.has_audio
+        need_audio = bool({"voice", "text"} & set(wanted) or keep_audio) and info.has_audio
         if not info.has_audio:
             for m in ("voice", "text"):
                 if m in wanted and not (m == "text" and given_text):
@@ -187,6 +192,8 @@ class Pipeline:
                     p.duration = stats.audio_seconds or None
                 if stats.audio_seconds > 0 and (Path(tmp) / "audio.wav").exists():
                     audio = WavFileAudio(Path(tmp) / "audio.wav")
+                    if keep_audio:
+                        p.audio = audio = ArrayAudio(audio.read())
                 else:
                     for m in ("voice", "text"):
                         if m in wanted and m not in p.outputs and not (m == "text" and given_text):
@@ -209,7 +216,7 @@ class Pipeline:
         p.outputs.update(heard.outputs)
         p.notes.extend(heard.notes)
         p.timings.update(heard.timings)
-        p.transcript, p.spoken = heard.transcript, heard.spoken
+        p.transcript, p.spoken, p.speech = heard.transcript, heard.spoken, heard.speech
         return p
 
     def _video_path(self, p: Perception, path: Path, options: AnalyzeOptions, bar: Any) -> None:
@@ -240,6 +247,7 @@ class Pipeline:
                     sidecar: str | Path | None) -> None:
         """Voice activity and the voice model on ``audio`` (when there is sound), then the words."""
         speech = self._voice_stage(p, options, audio) if audio is not None else None
+        p.speech = speech
         self._text_stage(p, options, audio, speech, sidecar)
 
     def _face_image(self, p: Perception, options: AnalyzeOptions, rgb: np.ndarray) -> None:
