@@ -1,10 +1,14 @@
 """Perception of one input: a media file, an image, a waveform or text -> each modality's output.
 
 :class:`Pipeline` owns the loaded analyzers and sends each kind of input through the stages it can
-feed: a media file is decoded once (frames to the face stage as they come, audio to a temporary WAV
-for voice activity, the voice model and speech-to-text), an image goes to the face stage, a waveform to
-the voice and text stages, text to the text stage. The result is a :class:`Perception`: every requested
-modality's output (an unusable one with its reason), the transcript and the time each stage took.
+feed. A media file is decoded in two passes: first its sound, to a temporary WAV (fast: the video packets
+are skipped); then, while a background thread (:mod:`emoreason.pipeline.concurrent`) runs the audio path
+on that WAV -- voice activity once, the voice model and speech-to-text on the speech it found, then the
+text model -- the calling thread decodes frames into the face stage as they come. The two paths meet
+again before fusion. An image goes to the face stage, a waveform to the voice and text stages, text to
+the text stage. The result is a :class:`Perception`: every requested modality's output (an unusable one
+with its reason), the transcript and the time each stage took (the stages of the two paths overlap, so
+their times add up to more than the whole).
 
 :func:`default_pipeline` is the process-wide pipeline that ``emoreason.analyze`` uses, so repeated
 calls load the models once.
@@ -81,8 +85,9 @@ class Pipeline:
 
     The voice analyzer is loaded once per ``speaker_normalisation`` choice and the text analyzer once;
     both are then shared by every input perceived through this pipeline, from any thread. A
-    :class:`FaceAnalyzer` holds one input's state (its face tracker and per-frame numbers), so one is made,
-    with its small tflite models, per input.
+    :class:`FaceAnalyzer` holds one input's state (its face tracker and per-frame numbers), so one is made
+    per input; its mediapipe graphs and tflite interpreters come from its thread's pool
+    (:mod:`emoreason.perception.face.mesh`, :mod:`emoreason.perception.face.image_models`).
     """
 
     def __init__(self) -> None:
