@@ -20,14 +20,13 @@ import contextlib
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from emoreason.errors import ConfigError, TooShortError
+from emoreason.errors import ConfigError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
 from emoreason.io.cleanup import temporary_directory
 from emoreason.io.guard import check_cancelled
@@ -48,36 +47,12 @@ from emoreason.perception.text.transcript import (
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
 from emoreason.pipeline.concurrent import Background
 from emoreason.pipeline.options import AnalyzeOptions
+from emoreason.pipeline.perception import MIN_DURATION, Perception, Speech, check_duration
 
-MIN_DURATION = 0.5  # seconds of media needed to say anything
 MIN_IMAGE_SIDE = 16  # a 2-D array without a sample rate is a grey image when both sides are at least this
 MAX_CHANNELS = 32  # a 2-D waveform's shorter side holds its channels
 
-Speech = list[tuple[float, float]]  # speech segments (start, end) in seconds, from voice activity detection
-
-
-@dataclass
-class Perception:
-    """Everything the perception stages produced for one input, before fusion."""
-
-    input: str
-    kind: str  # video, audio, image, waveform, text
-    duration: float | None
-    outputs: dict[str, ModalityOutput] = field(default_factory=dict)
-    transcript: str = ""
-    spoken: list[tuple[str, float, float]] = field(default_factory=list)  # (words, start, end), timed
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    # with perceive(..., keep_audio=True): the decoded sound (16 kHz mono) and the speech VAD found in it
-    audio: ArrayAudio | None = field(default=None, repr=False)
-    speech: Speech | None = None
-
-
-def check_duration(name: str, duration: float | None) -> None:
-    """A TooShortError when media of ``duration`` seconds is too short to analyse (None: a still)."""
-    if duration is not None and duration < MIN_DURATION:
-        raise TooShortError(f"{name}: {duration:.2f} s of media is too short "
-                            f"(at least {MIN_DURATION} s needed)")
+__all__ = ["MIN_DURATION", "Perception", "Pipeline", "check_duration", "default_pipeline"]
 
 
 class Pipeline:
