@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import emoreason
@@ -105,3 +106,18 @@ def test_analyze_clips_decodes_each_clip_once_and_runs_vad_once(speech_clip, mon
                                       texts=["I am so happy today.", "This is wonderful."])
     assert decodes == [True, True] and len(vads) == 2
     assert all(r.modalities["voice"].used for r in results)
+
+
+def test_a_cancel_stops_the_audio_path_between_windows_and_segments():
+    from emoreason.io.audio import ArrayAudio
+    from emoreason.perception.speech.asr import transcribe
+    from emoreason.perception.voice.analyzer import VoiceAnalyzer
+
+    audio = ArrayAudio(np.zeros(16000 * 3, np.float32))
+    cancel = threading.Event()
+    cancel.set()
+    with decode_guard(cancel=cancel):
+        with pytest.raises(AnalysisCancelledError):
+            transcribe(audio, [(0.5, 2.0)])
+        with pytest.raises(AnalysisCancelledError):
+            VoiceAnalyzer().analyze(audio, [(0.5, 2.0)])

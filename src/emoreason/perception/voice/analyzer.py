@@ -47,6 +47,7 @@ import soundfile as sf
 
 from emoreason.errors import ModelError
 from emoreason.io.audio import ArrayAudio, AudioSource
+from emoreason.io.guard import check_cancelled
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.speech.vad import MAX_SEGMENT, detect_speech, split_long
@@ -156,6 +157,7 @@ class VoiceAnalyzer:
         gains = np.zeros(len(segments))
         # one segment (its samples and encoder states) in memory at a time
         for i, (a, b) in enumerate(segments):
+            check_cancelled()  # a caller that gave up (emoreason.io.guard) stops between segments
             samples = audio.read(a, b)
             if level_db is not None:
                 gains[i] = level_gain_db(samples, level_db)
