@@ -121,3 +121,22 @@ def test_a_cancel_stops_the_audio_path_between_windows_and_segments():
             transcribe(audio, [(0.5, 2.0)])
         with pytest.raises(AnalysisCancelledError):
             VoiceAnalyzer().analyze(audio, [(0.5, 2.0)])
+
+
+def test_a_truncated_video_is_noted_once_over_both_passes(tmp_path):
+    from emoreason.io.synth import tone, write_media
+    from emoreason.pipeline.perception import Perception
+
+    frames = [np.full((64, 96, 3), i * 5, np.uint8) for i in range(75)]
+    full = write_media(tmp_path / "v.mkv", frames, fps=25, audio=tone(3.0))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 3])
+    p: Perception = Pipeline().perceive(cut, AnalyzeOptions(modalities=["face", "voice"]))
+    assert sum("truncated" in n for n in p.notes) == 1
+    assert set(p.outputs) == {"face", "voice"} and p.outputs["face"].details["frames"] > 0
+
+
+def test_the_stage_timings_of_a_clip_and_its_duration(speech_clip):
+    p = Pipeline().perceive(speech_clip, AnalyzeOptions(modalities=["face", "voice"]))
+    assert p.duration is not None and 5 < p.duration < 10
+    assert not any("truncated" in n for n in p.notes)

@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from emoreason.errors import ConfigError
+from emoreason.errors import ConfigError, CorruptMediaError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
 from emoreason.io.cleanup import temporary_directory
 from emoreason.io.guard import check_cancelled
 from emoreason.io.image import image_to_rgb
-from emoreason.io.media import decode, load_still, probe
+from emoreason.io.media import DecodeStats, decode, load_still, probe, truncation_note
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
 from emoreason.perception.speech.asr import NOT_ENGLISH_NOTE, transcribe
@@ -161,16 +161,17 @@ class Pipeline:
         with_face = "face" in wanted and info.has_video
         bar = _progress_bar(options.progress, info.duration, path.name)
         with temporary_directory() as tmp:
-            audio = None
+            audio, heard_s = None, 0.0
             if need_audio:  # the audio first (a fast pass that skips the video packets) ...
                 t0 = time.perf_counter()
-                stats = decode(path, audio_path=Path(tmp) / "audio.wav",
-                               progress=None if with_face or not bar else (lambda t: bar.update(t - bar.n)))
+                stats = self._audio_pass(path, Path(tmp) / "audio.wav", with_face,
+                                         None if with_face or not bar else (lambda t: bar.update(t - bar.n)))
                 p.timings["decode"] = time.perf_counter() - t0
                 p.notes.extend(stats.notes)
+                heard_s = stats.audio_seconds
                 if p.duration is None:
-                    p.duration = stats.audio_seconds or None
-                if stats.audio_seconds > 0 and (Path(tmp) / "audio.wav").exists():
+                    p.duration = heard_s or None
+                if heard_s > 0 and (Path(tmp) / "audio.wav").exists():
                     audio = WavFileAudio(Path(tmp) / "audio.wav")
                     if keep_audio:
                         p.audio = audio = ArrayAudio(audio.read())
@@ -185,12 +186,17 @@ class Pipeline:
                 self._audio_path(heard, options, audio, sidecar)
             else:
                 try:
-                    self._video_path(p, path, options, bar)
+                    seen_s, stated = self._video_path(p, path, options, bar)
                 except BaseException:
                     with contextlib.suppress(BaseException):  # the temporary WAV outlives its reader
                         job.result()
                     raise
                 job.result()
+                note = truncation_note(stated, max(seen_s, heard_s))  # the two passes judged together
+                if note:
+                    p.notes.append(note)
+                if info.duration is None:
+                    p.duration = max(seen_s, heard_s) or None
         if bar:
             bar.close()
         p.outputs.update(heard.outputs)
@@ -199,8 +205,21 @@ class Pipeline:
         p.transcript, p.spoken, p.speech = heard.transcript, heard.spoken, heard.speech
         return p
 
-    def _video_path(self, p: Perception, path: Path, options: AnalyzeOptions, bar: Any) -> None:
-        """Frames at ``options.fps`` decoded into the face stage as they come."""
+    @staticmethod
+    def _audio_pass(path: Path, wav: Path, with_video: bool, progress: Any) -> DecodeStats:
+        """The file's sound decoded to ``wav``; beside a video pass, a silent audio track is no error (the
+        voice and words are then unusable, as when both streams were decoded in one pass)."""
+        if not with_video:
+            return decode(path, audio_path=wav, progress=progress)
+        try:
+            return decode(path, audio_path=wav, check_truncation=False)
+        except CorruptMediaError:  # the audio stream holds no decodable sound
+            return DecodeStats()
+
+    def _video_path(self, p: Perception, path: Path, options: AnalyzeOptions, bar: Any
+                    ) -> tuple[float, float | None]:
+        """Frames at ``options.fps`` decoded into the face stage as they come; the seconds of video seen
+        and the container's stated duration."""
         t_start = time.perf_counter()
         face = FaceAnalyzer(fps=options.fps, face_model=options.face_model)
         p.timings["face_load"] = time.perf_counter() - t_start
@@ -213,15 +232,14 @@ class Pipeline:
             face_time += time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        stats = decode(path, fps=options.fps, on_frame=on_frame,
+        stats = decode(path, fps=options.fps, on_frame=on_frame, check_truncation=False,
                        progress=(lambda t: bar.update(t - bar.n)) if bar else None)
         p.timings["decode"] = p.timings.get("decode", 0.0) + time.perf_counter() - t0 - face_time
         p.notes.extend(stats.notes)
         t0 = time.perf_counter()
         p.outputs["face"] = face.finish()
         p.timings["face"] = face_time + time.perf_counter() - t0
-        if p.duration is None:
-            p.duration = stats.video_seconds or None
+        return stats.video_seconds, stats.stated
 
     def _audio_path(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None,
                     sidecar: str | Path | None) -> None:
