@@ -6,7 +6,9 @@ together, the clips form one recording of that voice, and the voice model can no
 speaker normalisation of the field's protocols, which on RAVDESS's unseen actors gives a UAR of 0.85 over
 each actor's 60 clips against 0.78 clip by clip (docs/model_cards/voice.md). Face and words are still read
 clip by clip; only the voice stage is joint. The speaker gate decides, as for one long recording, whether
-the clips span enough emotions for the speaker path (``speaker_normalisation``).
+the clips span enough emotions for the speaker path (``speaker_normalisation``). Each clip is decoded once:
+the sound decoded while its other modalities are perceived is kept (with the speech the voice activity
+detector found in it, when the words' stage ran it) for the joint voice stage.
 """
 
 from __future__ import annotations
