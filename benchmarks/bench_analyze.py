@@ -67,11 +67,15 @@ print(json.dumps({"duration": r.duration, "timings": r.provenance["timings"], "l
 DEV_CHILD = """
 import json, sys
 from emoreason.api import analyze
+from emoreason.errors import EmoreasonError
 items = json.loads(sys.argv[1])
 out = []
 for path, modality in items:
-    r = analyze(path, modalities=[modality])
-    out.append({"path": path, "label": r.label, "scores": r.scores})
+    try:
+        r = analyze(path, modalities=[modality])
+        out.append({"path": path, "label": r.label, "scores": r.scores})
+    except EmoreasonError as exc:  # no face, no speech: the item's answer is that message
+        out.append({"path": path, "label": f"({exc.__class__.__name__})", "scores": {}})
 print(json.dumps(out))
 """
 
@@ -142,7 +146,8 @@ def dev_check(sides: dict[str, Path], root: Path, n_voice: int, n_face: int) -> 
     for modality in ("voice", "face"):
         pairs = [(b, a) for b, a, (_, m) in zip(res["before"], res["after"], items) if m == modality]
         same = sum(b["label"] == a["label"] for b, a in pairs)
-        diff = max((abs(b["scores"][k] - a["scores"][k]) for b, a in pairs for k in a["scores"]), default=0.0)
+        diff = max((abs(b["scores"][k] - a["scores"][k]) for b, a in pairs for k in a["scores"]
+                    if k in b["scores"]), default=0.0)
         print(f"dev sample, {modality}: {same}/{len(pairs)} labels equal before/after; "
               f"largest score difference {diff:.2e}")
 
