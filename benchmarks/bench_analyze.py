@@ -1,20 +1,32 @@
-"""Real-time factor and peak memory of the whole `analyze` chain and of each stage.
+"""Speed, start-up and memory of the whole `analyze` chain, before and after, in one run.
 
-Makes a 720p test clip on the spot (scikit-image's astronaut photo placed on a 1280x720 canvas, moving
-slowly, with espeak-ng speech repeated over it), analyses it in a fresh subprocess per duration, and
-prints per stage the seconds spent and the real-time factor (processing time / media duration; the
-baseline is the media's own duration, measured in the same run), plus the subprocess' peak RSS.
+"before" is the code at a git ref (``--before``, default the commit issue 21's speed work started from),
+checked out into a temporary git worktree; "after" is this tree. For each clip duration and each side a
+fresh subprocess (PYTHONPATH pointing at that side's ``src``) analyses a 720p test clip made on the spot
+(scikit-image's astronaut photo moving slowly on a 1280x720 canvas, espeak-ng speech repeated over it):
 
-    .venv/bin/python benchmarks/bench_analyze.py        # 30 s clip, then 10 s and 600 s for memory
-    .venv/bin/python benchmarks/bench_analyze.py --durations 30 --fps 5
-Targets (issue 2): whole chain ≤ 0.3x real time at 5 fps on 2 cores; peak RSS ≤ 2 GB, flat with duration.
+* **start-up**: process start -> first result on the 10-s clip, minus that clip's processing time in
+  the same (then warm) process: the one-off cost of imports and model loading;
+* per stage, the seconds and the real-time factor (seconds / media duration) of a warm run; the
+  **whole chain** (wall clock) and the process' CPU seconds (all threads) over that run;
+* the process' **peak RSS**.
+
+Then the dev-set agreement: a fixed sample of RAVDESS clips through the voice stage and of
+facial_expressions photos through the face stage, on both sides; labels before == after, and the
+largest score difference. Needs the shared data (``--data``, default ``../shared/data``).
+
+    .venv/bin/python benchmarks/bench_analyze.py                      # 10, 30 and 600 s
+    .venv/bin/python benchmarks/bench_analyze.py --durations 10 30 --before HEAD~3
+Targets (issue 21): whole chain <= 0.15x real time on 2 cores, start-up <= 4 s, peak RSS <= 1.5 GB,
+flat with duration; no label change on the dev samples.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,27 +39,50 @@ from skimage import data
 from emoreason.io.demo_clip import DEMO_SENTENCE, speak
 from emoreason.io.synth import write_media
 
+#: The commit issue 21's speed work started from.
+BASE_REF = "bf9b36c1bd1ce1318e472f01c1b985b69ba90b95"
+REPO = Path(__file__).resolve().parent.parent
+
 CHILD = """
 import json, resource, sys, time
-t0 = time.perf_counter()
-import emoreason
+spawned, clip, first_clip, fps = float(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
 from emoreason.api import analyze
-t_import = time.perf_counter() - t0
-# warm the models once on a short clip so the timing is per-clip work, not one-off loading
-t0 = time.perf_counter()
-analyze(sys.argv[2], fps=float(sys.argv[3]))
-t_warm = time.perf_counter() - t0
-r = analyze(sys.argv[1], fps=float(sys.argv[3]))
+analyze(first_clip, fps=fps)
+first_at = time.time() - spawned
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+def timed(path):
+    c0, t0 = cpu(), time.perf_counter()
+    r = analyze(path, fps=fps)
+    return r, time.perf_counter() - t0, cpu() - c0
+warm, warm_wall, warm_cpu = timed(first_clip)
+r, wall, cpu_s = (warm, warm_wall, warm_cpu) if clip == first_clip else timed(clip)
 print(json.dumps({"duration": r.duration, "timings": r.provenance["timings"], "label": r.label,
-                  "import_s": t_import, "first_call_s": t_warm,
+                  "scores": r.scores, "startup_s": first_at - warm_wall, "first_result_s": first_at,
+                  "wall_s": wall, "cpu_s": cpu_s,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+DEV_CHILD = """
+import json, sys
+from emoreason.api import analyze
+from emoreason.errors import EmoreasonError
+items = json.loads(sys.argv[1])
+out = []
+for path, modality in items:
+    try:
+        r = analyze(path, modalities=[modality])
+        out.append({"path": path, "label": r.label, "scores": r.scores})
+    except EmoreasonError as exc:  # no face, no speech: the item's answer is that message
+        out.append({"path": path, "label": f"({exc.__class__.__name__})", "scores": {}})
+print(json.dumps(out))
 """
 
 
 def make_clip(path: Path, seconds: float, fps: int = 25) -> Path:
     speech = speak(DEMO_SENTENCE)
-    gap = np.zeros(8000, np.float32)
-    unit = np.concatenate([speech, gap])
+    unit = np.concatenate([speech, np.zeros(8000, np.float32)])
     n_audio = int(seconds * 16000)
     audio = np.tile(unit, n_audio // len(unit) + 1)[:n_audio]
     photo = data.astronaut()
@@ -63,42 +98,98 @@ def make_clip(path: Path, seconds: float, fps: int = 25) -> Path:
     return write_media(path, frames(), fps=fps, audio=audio)
 
 
+def dev_items(root: Path, n_voice: int, n_face: int) -> list[tuple[str, str]]:
+    """Every k-th RAVDESS clip (voice) and facial_expressions photo (face), in the CSVs' order."""
+    items: list[tuple[str, str]] = []
+    for folder, modality, n in (("ravdess_speech", "voice", n_voice), ("facial_expressions", "face", n_face)):
+        rows = list(csv.DictReader(open(root / folder / "labels.csv", encoding="utf-8")))
+        step = max(1, len(rows) // max(n, 1))
+        items += [(str(root / folder / row["path"]), modality) for row in rows[::step][:n]]
+    return items
+
+
+def run_child(src: Path, code: str, args: list[str]) -> dict | list:
+    env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1")
+    spawned = time.time()
+    out = subprocess.run([sys.executable, "-c", code, *([str(spawned)] if code is CHILD else []), *args],
+                         capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"child on {src} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_clip(seconds: float, rows: dict[str, dict]) -> None:
+    print(f"\n== {seconds:g} s of 720p video; label before {rows['before']['label']}, "
+          f"after {rows['after']['label']}")
+    print(f"{'':<22} {'before':>10} {'after':>10}")
+    stages = list(dict.fromkeys([*rows["before"]["timings"], *rows["after"]["timings"]]))
+    for stage in stages:
+        if stage == "total":
+            continue
+        vals = [rows[s]["timings"].get(stage) for s in ("before", "after")]
+        cells = [f"{v / rows[s]['duration']:10.3f}" if v is not None else f"{'-':>10}"
+                 for v, s in zip(vals, ("before", "after"))]
+        print(f"{stage + ' (x real time)':<22} {cells[0]} {cells[1]}")
+    for name, get in (("WHOLE CHAIN (x rt)", lambda r: r["wall_s"] / r["duration"]),
+                      ("CPU s / media s", lambda r: r["cpu_s"] / r["duration"]),
+                      ("start-up (s)", lambda r: r["startup_s"]),
+                      ("first result (s)", lambda r: r["first_result_s"]),
+                      ("peak RSS (MB)", lambda r: r["rss_mb"])):
+        print(f"{name:<22} {get(rows['before']):10.3f} {get(rows['after']):10.3f}")
+    diff = max(abs(rows["before"]["scores"][k] - rows["after"]["scores"][k]) for k in rows["after"]["scores"])
+    print(f"largest score difference before/after on this clip: {diff:.2e}")
+
+
+def dev_check(sides: dict[str, Path], root: Path, n_voice: int, n_face: int) -> None:
+    items = dev_items(root, n_voice, n_face)
+    res = {s: run_child(src, DEV_CHILD, [json.dumps(items)]) for s, src in sides.items()}
+    for modality in ("voice", "face"):
+        pairs = [(b, a) for b, a, (_, m) in zip(res["before"], res["after"], items) if m == modality]
+        same = sum(b["label"] == a["label"] for b, a in pairs)
+        diff = max((abs(b["scores"][k] - a["scores"][k]) for b, a in pairs for k in a["scores"]
+                    if k in b["scores"]), default=0.0)
+        print(f"dev sample, {modality}: {same}/{len(pairs)} labels equal before/after; "
+              f"largest score difference {diff:.2e}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--durations", type=float, nargs="+", default=[30.0, 10.0, 600.0])
+    ap.add_argument("--durations", type=float, nargs="+", default=[10.0, 30.0, 600.0])
     ap.add_argument("--fps", type=float, default=5.0)
+    ap.add_argument("--before", default=BASE_REF, help="git ref of the 'before' code")
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--dev-voice", type=int, default=24, help="RAVDESS clips in the dev check (0: none)")
+    ap.add_argument("--dev-face", type=int, default=40, help="facial_expressions photos in the dev check")
     ap.add_argument("--keep", type=Path, help="keep the generated clips in this folder")
     args = ap.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="emoreason-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    warm = folder / "warm.mp4"
-    if not warm.exists():
-        make_clip(warm, 3.0)
-    rows = []
-    for seconds in args.durations:
-        clip = folder / f"clip_{int(seconds)}s.mp4"
-        if not clip.exists():
-            t0 = time.perf_counter()
-            make_clip(clip, seconds)
-            print(f"made {clip.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        out = subprocess.run([sys.executable, "-c", CHILD, str(clip), str(warm), str(args.fps)],
-                             capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(out.stderr[-2000:], file=sys.stderr)
-            return 1
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        rows.append(row)
-        dur = row["duration"]
-        print(f"\n== {seconds:.0f} s of 720p video at {args.fps:g} fps analysed (label {row['label']}); "
-              f"peak RSS {row['rss_mb']:.0f} MB; import {row['import_s']:.1f} s, "
-              f"first call {row['first_call_s']:.1f} s")
-        print(f"{'stage':<8} {'seconds':>8} {'x real time':>12}")
-        for stage, sec in row["timings"].items():
-            print(f"{stage:<8} {sec:8.2f} {sec / dur:12.3f}")
-    _ = resource  # (peak RSS is read inside each child)
-    if len(rows) > 1:
-        by_duration = ", ".join(f"{r['duration']:.0f} s → {r['rss_mb']:.0f} MB" for r in rows)
-        print("\npeak RSS by duration: " + by_duration)
+    tree = Path(tempfile.mkdtemp(prefix="emoreason-before-")) / "tree"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.before],
+                   check=True, capture_output=True)
+    sides = {"before": tree / "src", "after": REPO / "src"}
+    print(f"before = {args.before}; after = this tree ({REPO}); {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.1f} at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    try:
+        clips = {}
+        for seconds in sorted({10.0, *args.durations}):
+            clips[seconds] = folder / f"clip_{int(seconds)}s.mp4"
+            if not clips[seconds].exists():
+                make_clip(clips[seconds], seconds)
+        rss = {}
+        for seconds in args.durations:
+            rows = {s: run_child(src, CHILD, [str(clips[seconds]), str(clips[10.0]), str(args.fps)])
+                    for s, src in sides.items()}
+            print_clip(seconds, rows)
+            rss[seconds] = (rows["before"]["rss_mb"], rows["after"]["rss_mb"])
+        print("\npeak RSS by duration (before -> after): "
+              + ", ".join(f"{d:g} s: {b:.0f} -> {a:.0f} MB" for d, (b, a) in rss.items()))
+        if args.dev_voice or args.dev_face:
+            dev_check(sides, args.data, args.dev_voice, args.dev_face)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False,
+                       capture_output=True)
     return 0
 
 

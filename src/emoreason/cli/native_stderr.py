@@ -1,4 +1,9 @@
-"""Keep native libraries' log lines (mediapipe, TFLite, absl, CTranslate2) off the user's terminal.
+"""Keep native libraries' log lines (mediapipe, TFLite, absl, CTranslate2) off the CLI user's terminal.
+
+The library itself keeps mediapipe's and TFLite's start-up lines off stderr around the moments it builds
+their models (:mod:`emoreason.perception.native_log`), in the Python API, the server and ``eval`` alike;
+the CLI goes further and, unless ``--verbose``, points fd 2 at /dev/null for the whole command, so that
+any other native line (one CTranslate2 or onnxruntime prints mid-run) stays off the terminal too.
 
 Those libraries write straight to file descriptor 2, below Python. While the context is active, fd 2
 points at /dev/null and ``sys.stderr`` writes to a duplicate of the original stream, so emoreason's own

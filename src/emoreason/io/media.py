@@ -56,6 +56,7 @@ class DecodeStats:
     audio_seconds: float = 0.0
     video_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    stated: float | None = None  # the container's stated duration (s), if any
 
 
 def probe(path: str | Path) -> MediaInfo:
@@ -173,14 +174,18 @@ def decode(
     audio_path: str | Path | None = None,
     max_side: int = 960,
     progress: Callable[[float], None] | None = None,
+    check_truncation: bool = True,
 ) -> DecodeStats:
     """Decode ``path`` once: frames sampled at ``fps`` go to ``on_frame(t, rgb)``; audio to ``audio_path``.
 
     ``audio_path`` receives 16 kHz mono float32 WAV (written as decoded). Frames larger than
     ``max_side`` pixels on their long side are downscaled. ``progress(t)`` is called with the media
     time reached. A stream that breaks part-way is kept up to the break and noted in the stats; one
-    that yields nothing is a :class:`CorruptMediaError`. Under :func:`emoreason.io.guard.decode_guard`,
-    decoding stops once the decoded time passes its limit, or when it is cancelled.
+    that yields nothing is a :class:`CorruptMediaError`. Media that stops over a second before its
+    header's duration gets a note (:func:`truncation_note`) unless ``check_truncation`` is False (a caller
+    decoding a file's streams in separate passes judges them together). Under
+    :func:`emoreason.io.guard.decode_guard`, decoding stops once the decoded time passes its limit, or when
+    it is cancelled.
     """
     path = check_path(path)
     stats = DecodeStats()
@@ -190,7 +195,7 @@ def decode(
         raise UnsupportedFormatError(
             f"{path}: cannot be decoded: not a media file, or truncated/corrupt ({_reason(exc)})") from None
     writer = None
-    stated = container.duration / 1_000_000 if container.duration else None
+    stated = stats.stated = container.duration / 1_000_000 if container.duration else None
     guard = current_guard()
     with container:
         vs = next((s for s in container.streams.video), None) if on_frame is not None else None
@@ -237,15 +242,22 @@ def decode(
         finally:
             if writer is not None:
                 writer.close()
-    reached = max(stats.video_seconds, stats.audio_seconds)
-    if stated and reached and reached < stated - 1.0:
-        stats.notes.append(f"the media stops at {reached:.1f} s although its header says {stated:.1f} s "
-                           "(truncated?): analysed what could be decoded")
+    note = truncation_note(stated, max(stats.video_seconds, stats.audio_seconds))
+    if check_truncation and note:
+        stats.notes.append(note)
     if vs is not None and stats.frames_decoded == 0:
         raise CorruptMediaError(f"{path}: the video stream holds no decodable frame (truncated or corrupt)")
     if aus is not None and vs is None and stats.audio_seconds == 0:
         raise CorruptMediaError(f"{path}: the audio stream holds no decodable sound (truncated or corrupt)")
     return stats
+
+
+def truncation_note(stated: float | None, reached: float) -> str | None:
+    """A note when the decoded media (``reached`` s) stops over a second before the ``stated`` duration."""
+    if stated and reached and reached < stated - 1.0:
+        return (f"the media stops at {reached:.1f} s although its header says {stated:.1f} s "
+                "(truncated?): analysed what could be decoded")
+    return None
 
 
 def _decode_packet(packet, stats: DecodeStats):

@@ -1,10 +1,14 @@
 """Perception of one input: a media file, an image, a waveform or text -> each modality's output.
 
 :class:`Pipeline` owns the loaded analyzers and sends each kind of input through the stages it can
-feed: a media file is decoded once (frames to the face stage as they come, audio to a temporary WAV
-for voice activity, the voice model and speech-to-text), an image goes to the face stage, a waveform to
-the voice and text stages, text to the text stage. The result is a :class:`Perception`: every requested
-modality's output (an unusable one with its reason), the transcript and the time each stage took.
+feed. A media file is decoded in two passes: first its sound, to a temporary WAV (fast: the video packets
+are skipped); then, while a background thread (:mod:`emoreason.pipeline.concurrent`) runs the audio path
+on that WAV -- voice activity once, the voice model and speech-to-text on the speech it found, then the
+text model -- the calling thread decodes frames into the face stage as they come. The two paths meet
+again before fusion. An image goes to the face stage, a waveform to the voice and text stages, text to
+the text stage. The result is a :class:`Perception`: every requested modality's output (an unusable one
+with its reason), the transcript and the time each stage took (the stages of the two paths overlap, so
+their times add up to more than the whole).
 
 :func:`default_pipeline` is the process-wide pipeline that ``emoreason.analyze`` uses, so repeated
 calls load the models once.
@@ -12,22 +16,22 @@ calls load the models once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from emoreason.errors import ConfigError, TooShortError
+from emoreason.errors import ConfigError, CorruptMediaError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
 from emoreason.io.cleanup import temporary_directory
 from emoreason.io.guard import check_cancelled
 from emoreason.io.image import image_to_rgb
-from emoreason.io.media import decode, load_still, probe
+from emoreason.io.media import DecodeStats, decode, load_still, probe, truncation_note
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
 from emoreason.perception.speech.asr import NOT_ENGLISH_NOTE, transcribe
@@ -41,34 +45,14 @@ from emoreason.perception.text.transcript import (
     read_transcript,
 )
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
+from emoreason.pipeline.concurrent import Background
 from emoreason.pipeline.options import AnalyzeOptions
+from emoreason.pipeline.perception import MIN_DURATION, Perception, Speech, check_duration
 
-MIN_DURATION = 0.5  # seconds of media needed to say anything
 MIN_IMAGE_SIDE = 16  # a 2-D array without a sample rate is a grey image when both sides are at least this
 MAX_CHANNELS = 32  # a 2-D waveform's shorter side holds its channels
 
-Speech = list[tuple[float, float]]  # speech segments (start, end) in seconds, from voice activity detection
-
-
-@dataclass
-class Perception:
-    """Everything the perception stages produced for one input, before fusion."""
-
-    input: str
-    kind: str  # video, audio, image, waveform, text
-    duration: float | None
-    outputs: dict[str, ModalityOutput] = field(default_factory=dict)
-    transcript: str = ""
-    spoken: list[tuple[str, float, float]] = field(default_factory=list)  # (words, start, end), timed
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-def check_duration(name: str, duration: float | None) -> None:
-    """A TooShortError when media of ``duration`` seconds is too short to analyse (None: a still)."""
-    if duration is not None and duration < MIN_DURATION:
-        raise TooShortError(f"{name}: {duration:.2f} s of media is too short "
-                            f"(at least {MIN_DURATION} s needed)")
+__all__ = ["MIN_DURATION", "Perception", "Pipeline", "check_duration", "default_pipeline"]
 
 
 class Pipeline:
@@ -76,8 +60,9 @@ class Pipeline:
 
     The voice analyzer is loaded once per ``speaker_normalisation`` choice and the text analyzer once;
     both are then shared by every input perceived through this pipeline, from any thread. A
-    :class:`FaceAnalyzer` holds one input's state (its face tracker and per-frame numbers), so one is made,
-    with its small tflite models, per input.
+    :class:`FaceAnalyzer` holds one input's state (its face tracker and per-frame numbers), so one is made
+    per input; its mediapipe graphs and tflite interpreters come from its thread's pool
+    (:mod:`emoreason.perception.face.mesh`, :mod:`emoreason.perception.face.image_models`).
     """
 
     def __init__(self) -> None:
@@ -100,9 +85,11 @@ class Pipeline:
                 self._text = TextAnalyzer()
             return self._text
 
-    def perceive(self, source: Any, options: AnalyzeOptions) -> Perception:
+    def perceive(self, source: Any, options: AnalyzeOptions, keep_audio: bool = False) -> Perception:
         """Run ``options.modalities`` on ``source`` (a path, an HxWx3 image, a waveform, or None with
-        ``options.text``); a modality that cannot be used is kept with its reason."""
+        ``options.text``); a modality that cannot be used is kept with its reason. ``keep_audio``: a media
+        file's sound is decoded (whatever the modalities) and kept in ``Perception.audio``, with the
+        speech found in it, if any stage looked, in ``Perception.speech``."""
         if source is None:
             if options.text is None:
                 raise ConfigError("give a media file, an image, a waveform or text")
@@ -114,7 +101,7 @@ class Pipeline:
         if not isinstance(source, (str, os.PathLike)):
             raise ConfigError(f"source must be a file path, a numpy image or waveform, or None with text=; "
                               f"got {type(source).__name__}")
-        return self._perceive_file(Path(source), options)
+        return self._perceive_file(Path(source), options, keep_audio)
 
     def _perceive_array(self, source: np.ndarray, options: AnalyzeOptions) -> Perception:
         """An array is an image or a waveform, by its shape: HxWx3 (or x4, x1) is an image; 1-D is a
@@ -151,7 +138,7 @@ class Pipeline:
         self._text_stage(p, options, audio, speech)
         return p
 
-    def _perceive_file(self, path: Path, options: AnalyzeOptions) -> Perception:
+    def _perceive_file(self, path: Path, options: AnalyzeOptions, keep_audio: bool = False) -> Perception:
         wanted = options.modalities
         info = probe(path)
         p = Perception(input=str(path), kind=info.kind, duration=info.duration)
@@ -161,52 +148,105 @@ class Pipeline:
             self._text_stage(p, options, transcript_path=options.transcript)
             return p
         check_duration(str(path), info.duration)
-        face = None
-        if "face" in wanted and info.has_video:
-            face = FaceAnalyzer(fps=options.fps, face_model=options.face_model)
-        elif "face" in wanted:
+        if "face" in wanted and not info.has_video:
             p.outputs["face"] = ModalityOutput.unusable("face", "the file has no video track")
-        need_audio = bool({"voice", "text"} & set(wanted)) and info.has_audio
+        need_audio = bool({"voice", "text"} & set(wanted) or keep_audio) and info.has_audio
         if not info.has_audio:
             for m in ("voice", "text"):
                 if m in wanted and not (m == "text" and given_text):
                     p.outputs[m] = ModalityOutput.unusable(m, "the file has no audio track")
+        sidecar = options.transcript
+        if sidecar is None and options.text is None:
+            sidecar = find_sidecar_transcript(path)
+        with_face = "face" in wanted and info.has_video
+        bar = _progress_bar(options.progress, info.duration, path.name)
+        with temporary_directory() as tmp:
+            audio, heard_s = None, 0.0
+            if need_audio:  # the audio first (a fast pass that skips the video packets) ...
+                t0 = time.perf_counter()
+                stats = self._audio_pass(path, Path(tmp) / "audio.wav", with_face,
+                                         None if with_face or not bar else (lambda t: bar.update(t - bar.n)))
+                p.timings["decode"] = time.perf_counter() - t0
+                p.notes.extend(stats.notes)
+                heard_s = stats.audio_seconds
+                if p.duration is None:
+                    p.duration = heard_s or None
+                if heard_s > 0 and (Path(tmp) / "audio.wav").exists():
+                    audio = WavFileAudio(Path(tmp) / "audio.wav")
+                    if keep_audio:
+                        p.audio = audio = ArrayAudio(audio.read())
+                else:
+                    for m in ("voice", "text"):
+                        if m in wanted and m not in p.outputs and not (m == "text" and given_text):
+                            p.outputs[m] = ModalityOutput.unusable(m, "the audio track holds no sound")
+            heard = Perception(input=p.input, kind=p.kind, duration=p.duration, outputs=dict(p.outputs))
+            # ... then voice and words in a background thread while this one reads the frames' faces
+            job = Background(lambda: self._audio_path(heard, options, audio, sidecar)) if with_face else None
+            if job is None:
+                self._audio_path(heard, options, audio, sidecar)
+            else:
+                try:
+                    seen_s, stated = self._video_path(p, path, options, bar)
+                except BaseException:
+                    with contextlib.suppress(BaseException):  # the temporary WAV outlives its reader
+                        job.result()
+                    raise
+                job.result()
+                note = truncation_note(stated, max(seen_s, heard_s))  # the two passes judged together
+                if note:
+                    p.notes.append(note)
+                if info.duration is None:
+                    p.duration = max(seen_s, heard_s) or None
+        if bar:
+            bar.close()
+        p.outputs.update(heard.outputs)
+        p.notes.extend(heard.notes)
+        p.timings.update(heard.timings)
+        p.transcript, p.spoken, p.speech = heard.transcript, heard.spoken, heard.speech
+        return p
+
+    @staticmethod
+    def _audio_pass(path: Path, wav: Path, with_video: bool, progress: Any) -> DecodeStats:
+        """The file's sound decoded to ``wav``; beside a video pass, a silent audio track is no error (the
+        voice and words are then unusable, as when both streams were decoded in one pass)."""
+        if not with_video:
+            return decode(path, audio_path=wav, progress=progress)
+        try:
+            return decode(path, audio_path=wav, check_truncation=False)
+        except CorruptMediaError:  # the audio stream holds no decodable sound
+            return DecodeStats()
+
+    def _video_path(self, p: Perception, path: Path, options: AnalyzeOptions, bar: Any
+                    ) -> tuple[float, float | None]:
+        """Frames at ``options.fps`` decoded into the face stage as they come; the seconds of video seen
+        and the container's stated duration."""
+        t_start = time.perf_counter()
+        face = FaceAnalyzer(fps=options.fps, face_model=options.face_model)
+        p.timings["face_load"] = time.perf_counter() - t_start
         face_time = 0.0
 
         def on_frame(t: float, rgb: np.ndarray) -> None:
             nonlocal face_time
             t0 = time.perf_counter()
-            face.add_frame(t, rgb)  # type: ignore[union-attr]
+            face.add_frame(t, rgb)
             face_time += time.perf_counter() - t0
 
-        bar = _progress_bar(options.progress, info.duration, path.name)
-        with temporary_directory() as tmp:
-            wav = Path(tmp) / "audio.wav"
-            t0 = time.perf_counter()
-            stats = decode(path, fps=options.fps, on_frame=on_frame if face else None,
-                           audio_path=wav if need_audio else None,
-                           progress=(lambda t: bar.update(t - bar.n)) if bar else None)
-            if bar:
-                bar.close()
-            p.timings["decode"] = time.perf_counter() - t0 - face_time
-            p.notes.extend(stats.notes)
-            if face is not None:
-                t0 = time.perf_counter()
-                p.outputs["face"] = face.finish()
-                p.timings["face"] = face_time + time.perf_counter() - t0
-            if p.duration is None:
-                p.duration = max(stats.video_seconds, stats.audio_seconds) or None
-            audio = WavFileAudio(wav) if need_audio and wav.exists() and stats.audio_seconds > 0 else None
-            if need_audio and audio is None:
-                for m in ("voice", "text"):
-                    if m in wanted and m not in p.outputs and not (m == "text" and given_text):
-                        p.outputs[m] = ModalityOutput.unusable(m, "the audio track holds no sound")
-            speech = self._voice_stage(p, options, audio) if audio is not None else None
-            sidecar = options.transcript
-            if sidecar is None and options.text is None:
-                sidecar = find_sidecar_transcript(path)
-            self._text_stage(p, options, audio, speech, sidecar)
-        return p
+        t0 = time.perf_counter()
+        stats = decode(path, fps=options.fps, on_frame=on_frame, check_truncation=False,
+                       progress=(lambda t: bar.update(t - bar.n)) if bar else None)
+        p.timings["decode"] = p.timings.get("decode", 0.0) + time.perf_counter() - t0 - face_time
+        p.notes.extend(stats.notes)
+        t0 = time.perf_counter()
+        p.outputs["face"] = face.finish()
+        p.timings["face"] = face_time + time.perf_counter() - t0
+        return stats.video_seconds, stats.stated
+
+    def _audio_path(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None,
+                    sidecar: str | Path | None) -> None:
+        """Voice activity and the voice model on ``audio`` (when there is sound), then the words."""
+        speech = self._voice_stage(p, options, audio) if audio is not None else None
+        p.speech = speech
+        self._text_stage(p, options, audio, speech, sidecar)
 
     def _face_image(self, p: Perception, options: AnalyzeOptions, rgb: np.ndarray) -> None:
         if "face" not in options.modalities:

@@ -9,11 +9,18 @@
   (:func:`~emoreason.perception.face.crops.face_square_gray`) resized to 200x200 like scikit-image,
   values in 0..1 on 3 channels. It returns facex's 7 probabilities mapped onto canonical labels.
 
+Interpreters are kept per thread (:func:`_interpreter`): every classifier made in one thread shares that
+thread's interpreter of its model (``predict`` holds no state between calls), so a thread that analyses
+many clips or photos loads each model once, and no interpreter is used by two threads. TFLite's log lines
+from loading a model and from its first run are kept off stderr
+(:mod:`emoreason.perception.native_log`).
+
 ``ai_edge_litert`` (the tflite runtime) is imported when a model is loaded, not with this module.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from pathlib import Path
 
@@ -23,6 +30,7 @@ from emoreason.assets import asset_path
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
 from emoreason.perception.face.crops import FACEX_SIZE, resize_like_skimage
+from emoreason.perception.native_log import quiet_native_logs
 
 FER_MODEL = asset_path("fer", "emotion_model_quantized.tflite")
 #: FER2013's class order in fer's model, mapped to canonical labels.
@@ -52,17 +60,34 @@ def _canonical_scores(outputs: np.ndarray, classes: tuple[str, ...]) -> dict[str
     return scores
 
 
+_cache = threading.local()
+
+
 def _interpreter(path: Path, what: str, **kwargs):
-    """A loaded, allocated tflite interpreter on one thread (ModelError when the file is missing or bad)."""
+    """This thread's loaded, allocated, once-run tflite interpreter of ``path`` (one CPU thread; made on
+    first use); ModelError when the file is missing or bad."""
     if not path.is_file():
         raise ModelError(f"{what} is missing: {path}")
+    key = (str(path.resolve()), path.stat().st_mtime_ns, tuple(sorted(kwargs.items())))
+    loaded = getattr(_cache, "loaded", None)
+    if loaded is None:
+        loaded = _cache.loaded = {}
+    if key not in loaded:
+        loaded[key] = _load_interpreter(path, what, **kwargs)
+    return loaded[key]
+
+
+def _load_interpreter(path: Path, what: str, **kwargs):
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_native_logs():
             warnings.simplefilter("ignore")  # the "preserve_all_tensors is for debugging" notice
             it = Interpreter(model_path=str(path), num_threads=1, **kwargs)
-        it.allocate_tensors()
+            it.allocate_tensors()
+            for d in it.get_input_details():  # the first run, whose delegate set-up logs a line
+                it.set_tensor(d["index"], np.zeros(d["shape"], dtype=d["dtype"]))
+            it.invoke()
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"cannot load {what} from {path}: {exc}") from exc
     return it

@@ -12,6 +12,13 @@ runs again on a square crop around each one.
 When several faces appear, :class:`FaceMeshTracker` keeps the *main* face: the one that overlaps
 the main face of the previous frames most, or, when none overlaps, the largest.
 
+The mediapipe graphs are kept per thread (:func:`_acquire` / :func:`_release`): a tracker borrows its
+thread's free graphs and gives them back on :meth:`FaceMeshTracker.close`, so a thread that analyses
+many clips or photos builds its graphs once (0.15-0.2 s each time otherwise) and never shares one with
+another thread. A borrowed tracking graph is reset, so no face state carries from one clip to the next.
+mediapipe's native log lines from building a graph and from its first frames are kept off stderr
+(:mod:`emoreason.perception.native_log`).
+
 mediapipe is imported when a tracker is made, not with this module (it takes about a second).
 """
 
@@ -24,6 +31,7 @@ import cv2
 import numpy as np
 
 from emoreason.errors import ModelError, UnsupportedFormatError
+from emoreason.perception.native_log import quiet_native_logs
 
 #: Long side (px) a frame is downscaled to before the mesh runs.
 DEFAULT_MAX_SIDE = 640
@@ -83,14 +91,40 @@ def _to_mesh(landmarks, x_off: float, y_off: float, w: float, h: float) -> FaceM
     return FaceMesh(points=pts, box=(float(x0), float(y0), float(x1), float(y1)))
 
 
+_pool = threading.local()  # this thread's free graphs, by kind
+_BLANK = np.zeros((64, 64, 3), np.uint8)
+
+
+def _acquire(kind: tuple, make):
+    """A free graph of ``kind`` from this thread's pool (reset), or a new one from ``make()``; either way
+    it has run once on a blank frame, so its calculators are open and their start-up log lines written."""
+    free = getattr(_pool, "free", None)
+    if free is None:
+        free = _pool.free = {}
+    graphs = free.get(kind)
+    with quiet_native_logs():
+        if graphs:
+            graph = graphs.pop()
+            graph.reset()  # no tracking state from the previous clip
+        else:
+            graph = make()
+            graph.emoreason_quiet = True  # until its first face (mediapipe warns once then)
+        graph.process(_BLANK)
+    return graph
+
+
+def _release(kind: tuple, graph) -> None:
+    """Give ``graph`` back to this thread's pool."""
+    _pool.free.setdefault(kind, []).append(graph)
+
+
 class FaceMeshTracker:
     """Runs mediapipe's face mesh on frames and returns the main face's mesh (or ``None``).
 
     ``static=True`` treats every frame as unrelated (photos); ``static=False`` lets mediapipe track
     faces between consecutive video frames, which is faster. Deterministic for a given frame sequence.
+    A tracker is used by the thread that made it; :meth:`close` gives its graphs back to that thread.
     """
-
-    _lock = threading.Lock()  # mediapipe graphs are not safe to share across threads
 
     def __init__(self, static: bool = False, max_faces: int = 3, max_side: int = DEFAULT_MAX_SIDE,
                  min_detection_confidence: float = 0.5) -> None:
@@ -100,20 +134,24 @@ class FaceMeshTracker:
             raise ModelError(f"mediapipe's face mesh could not be loaded ({exc}); "
                              "reinstall mediapipe==0.10.21") from exc
         self.max_side = int(max_side)
-        self._mesh = mp_face_mesh.FaceMesh(
+        self._kind = ("mesh", static, max_faces, min_detection_confidence)
+        self._mesh = _acquire(self._kind, lambda: mp_face_mesh.FaceMesh(
             static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
             min_detection_confidence=min_detection_confidence, min_tracking_confidence=0.5,
-        )
+        ))
         self._main_box: tuple[float, float, float, float] | None = None
         self._max_faces = max_faces
         self._min_conf = min_detection_confidence
-        self._detector = None  # created on first need (full-range face detection)
+        self._detector = None  # borrowed on first need (full-range face detection)
         self._crop_mesh = None
 
     def close(self) -> None:
-        for graph in (self._mesh, self._detector, self._crop_mesh):
+        """Give the graphs back to this thread's pool (a second call does nothing)."""
+        for kind, graph in ((self._kind, self._mesh), (("detector", self._min_conf), self._detector),
+                            (("crop_mesh", self._min_conf), self._crop_mesh)):
             if graph is not None:
-                graph.close()
+                _release(kind, graph)
+        self._mesh = self._detector = self._crop_mesh = None
 
     def __enter__(self) -> FaceMeshTracker:
         return self
@@ -131,8 +169,12 @@ class FaceMeshTracker:
             small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                                interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
-        with self._lock:
+        if self._mesh is None:
+            raise ModelError("this face tracker was closed")
+        with quiet_native_logs(self._mesh.emoreason_quiet):
             res = self._mesh.process(small)
+        if res.multi_face_landmarks:
+            self._mesh.emoreason_quiet = False
         out = [_to_mesh(lms, 0.0, 0.0, w, h) for lms in res.multi_face_landmarks or []]
         return out or self._faces_via_detector(rgb, small, scale)
 
@@ -141,13 +183,15 @@ class FaceMeshTracker:
         from mediapipe.python.solutions import face_detection, face_mesh
 
         if self._detector is None:
-            self._detector = face_detection.FaceDetection(model_selection=1,
-                                                          min_detection_confidence=self._min_conf)
-            self._crop_mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                 refine_landmarks=True,
-                                                 min_detection_confidence=self._min_conf)
-        with self._lock:
+            self._detector = _acquire(("detector", self._min_conf), lambda: face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=self._min_conf))
+            self._crop_mesh = _acquire(("crop_mesh", self._min_conf), lambda: face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                min_detection_confidence=self._min_conf))
+        with quiet_native_logs(self._detector.emoreason_quiet):
             dets = self._detector.process(small).detections or []
+        if dets:
+            self._detector.emoreason_quiet = False
         h, w = rgb.shape[:2]
         out: list[FaceMesh] = []
         for det in dets[: self._max_faces]:
@@ -164,8 +208,10 @@ class FaceMeshTracker:
             if k < 1.0:
                 crop = cv2.resize(crop, (max(1, round(cw * k)), max(1, round(ch * k))),
                                   interpolation=cv2.INTER_AREA)
-            with self._lock:
+            with quiet_native_logs(self._crop_mesh.emoreason_quiet):
                 res = self._crop_mesh.process(np.ascontiguousarray(crop))
+            if res.multi_face_landmarks:
+                self._crop_mesh.emoreason_quiet = False
             for lms in res.multi_face_landmarks or []:
                 out.append(_to_mesh(lms, float(max(x0, 0)), float(max(y0, 0)), cw, ch))
         return out

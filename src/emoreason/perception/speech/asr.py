@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.io.audio import AudioSource
+from emoreason.io.guard import check_cancelled
 from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
@@ -122,6 +123,7 @@ def transcribe(audio: AudioSource, speech: list[tuple[float, float]] | None = No
     raw_stats: list[tuple[int, float, float, float]] = []
     for span in plan_windows(audio.duration, speech):
         for a, b in _split_long(audio, *span):
+            check_cancelled()  # a caller that gave up (emoreason.io.guard) stops between windows
             segs, n = _decode_window(model, audio.read(a, b), a, english_only, vad=speech is None,
                                      stats=raw_stats)
             segments.extend(segs)

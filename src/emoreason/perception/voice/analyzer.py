@@ -47,6 +47,7 @@ import soundfile as sf
 
 from emoreason.errors import ModelError
 from emoreason.io.audio import ArrayAudio, AudioSource
+from emoreason.io.guard import check_cancelled
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.speech.vad import MAX_SEGMENT, detect_speech, split_long
@@ -107,17 +108,20 @@ class VoiceAnalyzer:
         z = self._prosody_z(feats.prosody if speaker_relative else feats.levelled, speaker_relative)
         return self._output(segments, feats, probs, z, variant, gate, timing, lap)
 
-    def analyze_clips(self, audios: list[AudioSource]) -> list[ModalityOutput]:
+    def analyze_clips(self, audios: list[AudioSource],
+                      speech: list[list[tuple[float, float]] | None] | None = None) -> list[ModalityOutput]:
         """Several clips of **one speaker** (a corpus' clips of one actor, the turns of one caller), read as
         one recording: each clip is one utterance, from its first to its last speech (as the model was
         trained; over 10 s it is split as the VAD splits), and the recording's normalisation and speaker gate
         see all the clips' utterances together. One output per clip, in order; a clip without speech gets
-        an unusable output and takes no part."""
+        an unusable output and takes no part. ``speech``: per clip, the segments
+        :func:`~emoreason.perception.speech.vad.detect_speech` found in it already (None: not known)."""
         timing: dict[str, float] = {}
         lap = _stopwatch(timing)
         spans = []
-        for audio in audios:
-            segs = detect_speech(audio)
+        for k, audio in enumerate(audios):
+            known = speech[k] if speech is not None else None
+            segs = detect_speech(audio) if known is None else known
             spans.append(_clean_segments([(segs[0][0], segs[-1][1])], audio) if segs else [])
         lap("vad")
         used = [i for i, s in enumerate(spans) if s]
@@ -153,6 +157,7 @@ class VoiceAnalyzer:
         gains = np.zeros(len(segments))
         # one segment (its samples and encoder states) in memory at a time
         for i, (a, b) in enumerate(segments):
+            check_cancelled()  # a caller that gave up (emoreason.io.guard) stops between segments
             samples = audio.read(a, b)
             if level_db is not None:
                 gains[i] = level_gain_db(samples, level_db)
