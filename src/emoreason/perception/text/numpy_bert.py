@@ -69,7 +69,7 @@ class NumpyBert:
                 w[key] = w[key].copy() if w[key] is self.w[key] else w[key]
                 w[key][:, k * h:(k + 1) * h] += delta
             else:
-                key = f"{layer}.{_SHORT[linear]}.w"
+                key = f"{layer}.{OTHER_LINEARS[linear]}.w"
                 w[key] = np.ascontiguousarray(w[key] + delta)
         return NumpyBert(self.config, w)
 
@@ -103,7 +103,7 @@ class NumpyBert:
 
 
 # the linear layers outside self-attention, by their attribute path inside a BertLayer
-_SHORT = {"attention.output.dense": "ao", "intermediate.dense": "in", "output.dense": "out"}
+OTHER_LINEARS = {"attention.output.dense": "ao", "intermediate.dense": "in", "output.dense": "out"}
 
 
 def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
@@ -152,7 +152,7 @@ def _load_cached(folder_str: str) -> NumpyBert:
             sa = [f"{p}attention.self.{k}" for k in ("query", "key", "value")]
             w[f"{i}.qkv.w"] = np.ascontiguousarray(np.concatenate([get(s + ".weight").T for s in sa], axis=1))
             w[f"{i}.qkv.b"] = np.concatenate([get(s + ".bias") for s in sa])
-            for linear, short in _SHORT.items():
+            for linear, short in OTHER_LINEARS.items():
                 w[f"{i}.{short}.w"] = np.ascontiguousarray(get(f"{p}{linear}.weight").T)
                 w[f"{i}.{short}.b"] = get(f"{p}{linear}.bias")
             for short, ln in (("ao", "attention.output.LayerNorm"), ("out", "output.LayerNorm")):
