@@ -57,9 +57,9 @@ def env_for(src: Path) -> dict[str, str]:
 
 def startup(src: Path, repeats: int) -> dict:
     times, torch_loaded, answer = [], None, ""
-    code = ("import sys, runpy; sys.argv = ['emoreason', 'analyze', '--text', %r]\n"
+    code = (f"import sys, runpy; sys.argv = ['emoreason', 'analyze', '--text', {SENTENCE!r}]\n"
             "try:\n    runpy.run_module('emoreason.cli.main', run_name='__main__')\n"
-            "finally:\n    print('TORCH', 'torch' in sys.modules, file=sys.stderr)\n") % SENTENCE
+            "finally:\n    print('TORCH', 'torch' in sys.modules, file=sys.stderr)\n")
     for _ in range(repeats):
         t0 = time.perf_counter()
         r = subprocess.run([sys.executable, "-c", code], env=env_for(src), capture_output=True, text=True)
@@ -237,8 +237,9 @@ def main() -> None:
         print(f"sentences/s over {args.n} MELD dev utterances with context: before {b['single_per_s']:.2f} "
               f"(one at a time); after {a['single_per_s']:.2f} one at a time, {a['batched_per_s']:.2f} "
               f"with analyze_texts", flush=True)
+        found = report["speed"]
         print(f"key words: same in {same}/{args.n} ({same / args.n:.1%}); found before "
-              f"{report['speed']['key_words_before']}, after {report['speed']['key_words_after']}", flush=True)
+              f"{found['key_words_before']}, after {found['key_words_after']}", flush=True)
         if not args.skip_dev:
             task = {"mode": "dev", "texts": texts, "contexts": contexts}
             dev = {side: run_worker(src, task) for side, src in sides.items()}
