@@ -116,3 +116,14 @@ def test_analyze_text_imports_no_torch_or_transformers():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split()[0] == "happy"
+
+
+def test_erf32_is_within_float32_rounding_of_math_erf():
+    import math
+
+    from emoreason.perception.text.numpy_bert import erf32
+
+    x = np.linspace(-7, 7, 20001).astype(np.float32)
+    want = np.array([math.erf(float(v)) for v in x])
+    got = erf32(x)
+    assert got.dtype == np.float32 and np.abs(got - want).max() < 5e-7

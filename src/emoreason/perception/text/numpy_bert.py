@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file
-from scipy.special import erf
 
 from emoreason.errors import ModelError
 
@@ -118,11 +117,38 @@ def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float) -> np.n
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     """The exact GELU, ``x * (1 + erf(x / sqrt(2))) / 2`` (BERT's ``"gelu"``), in place."""
-    e = erf(x * np.float32(0.7071067811865476))
+    e = erf32(x * np.float32(0.7071067811865476))
     e += np.float32(1.0)
     e *= np.float32(0.5)
     x *= e
     return x
+
+
+# erf(x) = x * P(x**2) / Q(x**2) on [-4, 4] (outside it erf is +-1 in float32): the single-precision rational
+# approximation of Eigen and XLA; error below 4e-7 against math.erf (tests), half of scipy.special.erf's time
+# here, and no scipy import (0.1-0.4 s) on the text path
+_ERF_P = tuple(np.float32(c) for c in (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+                                       -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+                                       -1.60960333262415e-02))
+_ERF_Q = tuple(np.float32(c) for c in (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+                                       -7.37332916720468e-03, -1.42647390514189e-02))
+
+
+def erf32(x: np.ndarray) -> np.ndarray:
+    """The error function of a float32 array (a new array)."""
+    x = np.clip(x, np.float32(-4.0), np.float32(4.0))
+    x2 = x * x
+    p = x2 * _ERF_P[0] + _ERF_P[1]
+    for c in _ERF_P[2:]:
+        p *= x2
+        p += c
+    p *= x
+    q = x2 * _ERF_Q[0] + _ERF_Q[1]
+    for c in _ERF_Q[2:]:
+        q *= x2
+        q += c
+    p /= q
+    return p
 
 
 @lru_cache(maxsize=4)
