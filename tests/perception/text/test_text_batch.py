@@ -68,3 +68,16 @@ def test_analyze_texts_refuses_bad_lists_before_any_work():
     with pytest.raises(NoUsableModalityError, match="text 1"):
         emoreason.analyze_texts(["fine", "  "])
     assert emoreason.analyze_texts([]) == []
+
+
+def test_repeated_inputs_are_scored_once_with_the_same_result(analyzer, monkeypatch):
+    texts, histories = ["ok", "yeah", "ok", "I hate it", "yeah"], [[], ["so?"], [], [], ["so?"]]
+    alone = np.stack([analyzer.score_texts([t], [h])[0] for t, h in zip(texts, histories)])
+    seen = []
+    lora = analyzer.model.loras[0][0]
+    original = type(lora).predict_proba
+    monkeypatch.setattr(type(lora), "predict_proba",
+                        lambda self, t, h=None, **kw: seen.append(len(t)) or original(self, t, h, **kw))
+    together = analyzer.score_texts(texts, histories)
+    assert seen == [3, 3, 3]  # three distinct inputs, for each of the three LoRA members
+    assert np.abs(together - alone).max() < 1e-6 and (together[0] == together[2]).all()
