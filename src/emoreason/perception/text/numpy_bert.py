@@ -4,15 +4,20 @@ The text stage's inference path: no torch, transformers or sentence-transformers
 reads ``config.json`` and ``model.safetensors`` of a Hugging Face ``BertModel`` folder and computes what
 ``BertModel(...).hidden_states`` does in eval mode: word + position + token-type embeddings and
 LayerNorm, then per layer multi-head self-attention (padding keys masked out), a residual LayerNorm, the
-exact (erf) GELU feed-forward and another residual LayerNorm, all in float32. :meth:`NumpyBert.merged`
+GELU feed-forward (erf from a float32 rational approximation, :func:`erf32`) and another residual
+LayerNorm, all in float32. :meth:`NumpyBert.merged`
 returns a copy whose linear layers have LoRA adapters folded in (``W + (alpha / r) * B @ A``, the
 convention of peft's ``LoraLayer`` without rsLoRA and of :mod:`emoreason.perception.text.lora`).
 
 :func:`tokenizer` loads the folder's ``tokenizer.json`` with the ``tokenizers`` library (the backend that
 transformers' fast BERT tokenizer wraps: same lower-casing, ``[CLS]``/``[SEP]`` template and
 longest-first truncation), with the file's fixed padding turned off; :func:`encode_batch` pads a batch to
-its longest member. On this machine kind numpy was measured beside onnxruntime (``benchmarks/bench_text.py``);
-numpy keeps start-up lowest and needs no graph file.
+its longest member.
+
+Why numpy and not onnxruntime (``benchmarks/bench_text.py --ort``, 2-core machine, 2026-12-05): onnxruntime
+ran the MiniLM forward 1.3-1.4x faster, but needs a graph file that the project would have to export with
+torch and ship (the ``onnx`` package is no dependency) and takes 0.22 s per session to create (four
+networks: about 0.9 s of start-up), where the numpy base loads once in 0.18 s and each member is a merge.
 """
 
 from __future__ import annotations
