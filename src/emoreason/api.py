@@ -127,10 +127,11 @@ def analyze_texts(
     labels: str = "canonical",
 ) -> list[Result]:
     """One Result per text, in order: each is what ``analyze(text=t, modalities="text", labels=labels,
-    context=c)`` returns (same label, scores and evidence), but the text model runs over all the texts in
-    one batched pass and their key words in one more, which is several times faster per text than a loop
-    of :func:`analyze` calls. ``contexts``: one list of earlier utterances (oldest first) or None per
-    text. Each result's ``timings["total"]`` is its share of the batch's time plus its own fusion. An
+    context=c)`` returns (same label, scores and evidence), with the text model run over all the texts in
+    one batched pass and their key words in one more (repeated inputs scored once). On a 2-core machine
+    this was measured no faster than a loop of :func:`analyze` calls (``benchmarks/bench_text.py``): the
+    cost is the networks' arithmetic, which batching does not reduce. ``contexts``: one list of earlier
+    utterances (oldest first) or None per text. Each result's ``timings["total"]`` is its share of the batch's time plus its own fusion. An
     empty text is a NoUsableModalityError (as for :func:`analyze`), raised before any work."""
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         raise ConfigError(f"texts must be a list of strings, got {type(texts).__name__}")
