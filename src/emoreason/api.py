@@ -131,8 +131,9 @@ def analyze_texts(
     one batched pass and their key words in one more (repeated inputs scored once). On a 2-core machine
     this was measured no faster than a loop of :func:`analyze` calls (``benchmarks/bench_text.py``): the
     cost is the networks' arithmetic, which batching does not reduce. ``contexts``: one list of earlier
-    utterances (oldest first) or None per text. Each result's ``timings["total"]`` is its share of the batch's time plus its own fusion. An
-    empty text is a NoUsableModalityError (as for :func:`analyze`), raised before any work."""
+    utterances (oldest first) or None per text. Each result's ``timings["total"]`` is its share of the
+    batch's time plus its own fusion. An empty text is a NoUsableModalityError (as for :func:`analyze`),
+    raised before any work."""
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         raise ConfigError(f"texts must be a list of strings, got {type(texts).__name__}")
     bad = next((t for t in texts if not isinstance(t, str)), None)
