@@ -9,6 +9,7 @@ whose removal moves the decision most (occlusion), and gives VADER's polarity.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,27 +43,40 @@ class TextAnalyzer:
         return self.model.predict_proba(texts, histories)
 
     def analyze(self, transcript: Transcript | str, context: list[str] | None = None) -> ModalityOutput:
-        if isinstance(transcript, str):
-            transcript = Transcript([TranscriptSegment(0.0, 0.0, transcript)], source="user", timed=False)
-        segs = [s for s in transcript.segments if normalise_text(s.text)]
-        if not segs:
-            return ModalityOutput.unusable("text", "no words were recognised",
-                                           transcript_source=transcript.source, notes=list(transcript.notes))
-        texts = [normalise_text(s.text) for s in segs]
-        before = [normalise_text(c) for c in (context or []) if normalise_text(c)]
-        # each segment's history: what was said before it, the last MAX_HISTORY turns (the models read
-        # fewer), so a transcript of n segments costs n, not n**2 / 2, list items
-        histories = [(before + texts[max(0, i - MAX_HISTORY):i])[-MAX_HISTORY:] for i in range(len(texts))]
-        probs = self.score_texts(texts, histories)
-        labels = self.labels
-        weights = np.asarray([max(1, len(t.split())) * max(s.confidence, 0.05) for t, s in zip(texts, segs)])
-        pooled = (probs * weights[:, None]).sum(axis=0) / weights.sum()
+        return self.analyze_many([transcript], [context])[0]
+
+    def analyze_many(self, transcripts: list[Transcript | str],
+                     contexts: list[list[str] | None] | None = None) -> list[ModalityOutput]:
+        """:meth:`analyze` of each transcript (with its context), the networks run once over all of them:
+        one batched pass scores every segment, and one more the key-word variants of every result."""
+        contexts = contexts if contexts is not None else [None] * len(transcripts)
+        jobs = [_Job.make(t, c) for t, c in zip(transcripts, contexts)]
+        usable = [j for j in jobs if j.segs]
+        probs = self.score_texts([t for j in usable for t in j.texts],
+                                 [h for j in usable for h in j.histories])
+        at = 0
+        for j in usable:
+            j.probs, at = probs[at:at + len(j.texts)], at + len(j.texts)
+            j.weights = np.asarray([max(1, len(t.split())) * max(s.confidence, 0.05)
+                                    for t, s in zip(j.texts, j.segs)])
+            j.chosen = _choose_quotes(j.probs, j.weights, self.labels)
+        keys = self._key_words([(j.texts[j.chosen[0]], int(j.probs[j.chosen[0]].argmax())) for j in usable])
+        out, found = [], dict(zip((id(j) for j in usable), keys))
+        for j in jobs:
+            out.append(self._output(j, found[id(j)]) if j.segs else ModalityOutput.unusable(
+                "text", "no words were recognised", transcript_source=j.transcript.source,
+                notes=list(j.transcript.notes)))
+        return out
+
+    def _output(self, j: _Job, key: tuple[str, float, int] | None) -> ModalityOutput:
+        transcript, segs, texts, before, labels = j.transcript, j.segs, j.texts, j.before, self.labels
+        pooled = (j.probs * j.weights[:, None]).sum(axis=0) / j.weights.sum()
         scores = _canonical(pooled, labels)
         timeline = [TimedScores(s.start, s.end, _canonical(p, labels), float(w), t)
-                    for s, p, w, t in zip(segs, probs, weights, texts)]
+                    for s, p, w, t in zip(segs, j.probs, j.weights, texts)]
         reliability = 1.0 if transcript.source == "user" else float(np.clip(transcript.confidence, 0.0, 1.0))
-        evidence = self._quotes(segs, texts, histories, probs, weights, transcript.timed)
-        evidence.append(_polarity(texts, weights, segs, transcript.timed, max(scores, key=scores.get)))
+        evidence = self._quotes(j, key)
+        evidence.append(_polarity(texts, j.weights, segs, transcript.timed, max(scores, key=scores.get)))
         if transcript.source != "user" and reliability < LOW_ASR_CONFIDENCE:
             evidence.append(Evidence("text", "asr confidence", reliability, weight=0.0, unit="probability",
                                      description=f"the words were hard to make out (ASR confidence "
@@ -81,29 +95,22 @@ class TextAnalyzer:
         return ModalityOutput("text", True, scores=scores, timeline=timeline, evidence=evidence,
                               reliability=reliability, details=details, models=models)
 
-    def _quotes(self, segs, texts, histories, probs, weights, timed: bool) -> list[Evidence]:
-        """The segments that argue most clearly for their own label, each with its key word if any."""
-        labels = self.labels
-        top = probs.argmax(axis=1)
-        strength = probs[np.arange(len(texts)), top] * weights / weights.sum()
-        ranked = [int(i) for i in np.argsort(-strength, kind="stable")]
-        order = [i for i in ranked if probs[i, top[i]] >= MIN_QUOTE_SCORE]
-        non_neutral = [i for i in order if labels[top[i]] != "neutral"]
-        # an unsure model still shows its best guess
-        chosen = (non_neutral or order or ranked[:1])[:MAX_QUOTES]
+    def _quotes(self, j: _Job, key: tuple[str, float, int] | None) -> list[Evidence]:
+        """The chosen segments (those that argue most clearly for their own label), the first with its key
+        word if any."""
+        labels, probs, texts = self.labels, j.probs, j.texts
+        strength = probs.max(axis=1) * j.weights / j.weights.sum()
         out = []
-        for i in chosen:
-            label, p, seg = labels[top[i]], float(probs[i, top[i]]), segs[i]
+        for i in j.chosen:
+            label, p, seg = labels[int(probs[i].argmax())], float(probs[i].max()), j.segs[i]
             quote = texts[i] if len(texts[i]) <= 90 else texts[i][:87] + "..."
-            start, end = (seg.start, seg.end) if timed else (None, None)
+            start, end = (seg.start, seg.end) if j.transcript.timed else (None, None)
             out.append(Evidence("text", "words", p, start, end, weight=float(strength[i]), unit="probability",
                                 description=f"says '{quote}'", supports=label))
-            # the occlusion search re-encodes the sentence once per word: only for the strongest quote
-            key = self._key_word(texts[i], top[i]) if i == chosen[0] else None
-            if key is not None:
+            if key is not None and i == j.chosen[0]:
                 word, drop, k = key
                 w_start = w_end = None
-                if timed and seg.words and len(seg.words) == len(texts[i].split()):
+                if j.transcript.timed and seg.words and len(seg.words) == len(texts[i].split()):
                     w_start, w_end = seg.words[k].start, seg.words[k].end
                 out.append(Evidence("text", "key word", drop, w_start, w_end,
                                     weight=float(strength[i]) * drop, unit="score drop when removed",
@@ -113,17 +120,73 @@ class TextAnalyzer:
         return out
 
     def _key_word(self, text: str, label_index: int) -> tuple[str, float, int] | None:
-        """Occlusion on the sentence read alone (no dialogue context): with context every variant would
-        carry up to 128 tokens through four networks; alone it is about a fifth of the work."""
-        words = text.split()
-        if len(words) < 2 or len(words) > MAX_OCCLUSION_WORDS:
-            return None
-        variants = [text] + [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
-        scored = self.score_texts(variants, [[] for _ in variants])[:, label_index]
-        k = int(np.argmin(scored[1:]))
-        drop = float(scored[0] - scored[1 + k])
-        word = words[k].strip(".,!?;:\"'()")
-        return (word or words[k], drop, k) if drop >= MIN_KEY_WORD_DROP else None
+        """The key word of one sentence (:meth:`_key_words`)."""
+        return self._key_words([(text, label_index)])[0]
+
+    def _key_words(self, requests: list[tuple[str, int]]) -> list[tuple[str, float, int] | None]:
+        """Occlusion on each sentence read alone (no dialogue context): the word whose removal lowers
+        the label's score most, with that drop and its index (None below :data:`MIN_KEY_WORD_DROP`, or for
+        one word or more than :data:`MAX_OCCLUSION_WORDS`). All sentences' variants are scored in one
+        batched pass. With context every variant would carry up to 128 tokens through four networks;
+        alone it is about a fifth of the work."""
+        spans, variants = [], []
+        for text, _ in requests:
+            words = text.split()
+            if len(words) < 2 or len(words) > MAX_OCCLUSION_WORDS:
+                spans.append(None)
+                continue
+            spans.append((len(variants), words))
+            variants += [text] + [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
+        scored = self.score_texts(variants, [[] for _ in variants]) if variants else None
+        out = []
+        for (_, label_index), span in zip(requests, spans):
+            if span is None:
+                out.append(None)
+                continue
+            at, words = span
+            s = scored[at:at + len(words) + 1, label_index]
+            k = int(np.argmin(s[1:]))
+            drop = float(s[0] - s[1 + k])
+            word = words[k].strip(".,!?;:\"'()")
+            out.append((word or words[k], drop, k) if drop >= MIN_KEY_WORD_DROP else None)
+        return out
+
+
+@dataclass
+class _Job:
+    """One transcript on its way through :meth:`TextAnalyzer.analyze_many`."""
+
+    transcript: Transcript
+    segs: list[TranscriptSegment]
+    texts: list[str]
+    before: list[str]
+    histories: list[list[str]]
+    probs: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    chosen: list[int] = field(default_factory=list)
+
+    @classmethod
+    def make(cls, transcript: Transcript | str, context: list[str] | None) -> _Job:
+        if isinstance(transcript, str):
+            transcript = Transcript([TranscriptSegment(0.0, 0.0, transcript)], source="user", timed=False)
+        segs = [s for s in transcript.segments if normalise_text(s.text)]
+        texts = [normalise_text(s.text) for s in segs]
+        before = [normalise_text(c) for c in (context or []) if normalise_text(c)]
+        # each segment's history: what was said before it, the last MAX_HISTORY turns (the models read
+        # fewer), so a transcript of n segments costs n, not n**2 / 2, list items
+        histories = [(before + texts[max(0, i - MAX_HISTORY):i])[-MAX_HISTORY:] for i in range(len(texts))]
+        return cls(transcript, segs, texts, before, histories)
+
+
+def _choose_quotes(probs: np.ndarray, weights: np.ndarray, labels: tuple[str, ...]) -> list[int]:
+    """The segments that argue most clearly for their own label: the strongest first, non-neutral ones
+    preferred; an unsure model still shows its best guess."""
+    top = probs.argmax(axis=1)
+    strength = probs[np.arange(len(probs)), top] * weights / weights.sum()
+    ranked = [int(i) for i in np.argsort(-strength, kind="stable")]
+    order = [i for i in ranked if probs[i, top[i]] >= MIN_QUOTE_SCORE]
+    non_neutral = [i for i in order if labels[top[i]] != "neutral"]
+    return (non_neutral or order or ranked[:1])[:MAX_QUOTES]
 
 
 def _canonical(p: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:

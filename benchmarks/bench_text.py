@@ -1,0 +1,305 @@
+"""The words path before and after the numpy text encoder, in one run (issue 21).
+
+``before`` is the code of a base commit (default: the parent of the commit that added
+``perception/text/numpy_bert.py``, i.e. the torch/transformers path), exported with ``git archive`` into a
+temporary folder and run from there; ``after`` is this checkout's ``src``. Each side runs in its own
+subprocess (the same Python). Printed:
+
+- start-up: ``emoreason analyze --text "I can't believe you did that"`` from process start to exit, in a
+  fresh process (best and median of ``--repeats``), and whether torch was imported;
+- sentences/s on the first ``--n`` MELD dev utterances (with their dialogue context): ``analyze`` one at a
+  time (both sides), ``analyze_texts`` over the list (after only); the key words chosen and their
+  agreement (same word, or both none) between the sides; the same for ``--n`` utterances without context;
+- MELD dev, all utterances: ``analyze(text=, context=)`` one at a time on the before side (its text
+  model's outputs scored in batches beforehand, see :func:`_prescore`), ``analyze_texts`` on the after
+  side: accuracy, UAR, macro-F1 and weighted F1, how many labels differ, the largest score difference and
+  the key words' agreement;
+- ``--ort``: onnxruntime beside numpy on the same MiniLM batches (session creation and forward time);
+  needs torch to export the graph.
+
+    python benchmarks/bench_text.py --data ../shared/data [--n 100] [--repeats 3] [--ort] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCE = "I can't believe you did that"
+
+
+def base_commit() -> str:
+    out = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--",
+                          "src/emoreason/perception/text/numpy_bert.py"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.split()
+    if not out:
+        raise SystemExit("cannot find the commit that added numpy_bert.py; give --before REV")
+    return out[-1] + "^"
+
+
+def export_src(rev: str, dest: Path) -> Path:
+    archive = subprocess.run(["git", "archive", rev, "src"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
+def env_for(src: Path) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+
+
+def startup(src: Path, repeats: int) -> dict:
+    times, torch_loaded, answer = [], None, ""
+    code = (f"import sys, runpy; sys.argv = ['emoreason', 'analyze', '--text', {SENTENCE!r}]\n"
+            "try:\n    runpy.run_module('emoreason.cli.main', run_name='__main__')\n"
+            "finally:\n    print('TORCH', 'torch' in sys.modules, file=sys.stderr)\n")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, "-c", code], env=env_for(src), capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if r.returncode != 0:
+            raise SystemExit(f"start-up run failed: {r.stderr[-2000:]}")
+        torch_loaded = "TORCH True" in r.stderr
+        answer = r.stdout.splitlines()[0] if r.stdout else ""
+    return {"best_s": min(times), "median_s": statistics.median(times), "torch_imported": torch_loaded,
+            "answer": answer}
+
+
+def run_worker(src: Path, task: dict) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(task, f)
+    try:
+        r = subprocess.run([sys.executable, __file__, "--worker", f.name], env=env_for(src),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"worker failed: {r.stderr[-3000:]}")
+        return json.loads(r.stdout.splitlines()[-1])
+    finally:
+        os.unlink(f.name)
+
+
+def worker(task_path: str) -> None:
+    """Runs inside a side's subprocess (its ``emoreason`` on PYTHONPATH)."""
+    import emoreason
+
+    task = json.loads(Path(task_path).read_text())
+    texts, contexts = task["texts"], task["contexts"]
+    out: dict = {}
+    emoreason.analyze(text="warm up")  # models loaded before timing
+
+    def key_word(r):
+        return next((re.match(r"the word '(.*)' carries", e.description).group(1)
+                     for e in r.evidence if e.name == "key word"), None)
+
+    def row(r):
+        return {"label": r.label, "scores": r.scores, "key": key_word(r)}
+
+    if task["mode"] == "speed":
+        n = len(texts)
+        t0 = time.perf_counter()
+        single = [emoreason.analyze(text=t, context=c) for t, c in zip(texts, contexts)]
+        out["single_per_s"] = n / (time.perf_counter() - t0)
+        out["single"] = [row(r) for r in single]
+        if hasattr(emoreason, "analyze_texts"):
+            t0 = time.perf_counter()
+            batched = emoreason.analyze_texts(texts, contexts=contexts)
+            out["batched_per_s"] = n / (time.perf_counter() - t0)
+            out["batched"] = [row(r) for r in batched]
+    else:  # all MELD dev: labels, scores and key words
+        t0 = time.perf_counter()
+        if hasattr(emoreason, "analyze_texts"):
+            results = emoreason.analyze_texts(texts, contexts=contexts)
+            out["how"] = "analyze_texts"
+        else:
+            _prescore(texts, contexts)
+            results = [emoreason.analyze(text=t, context=c) for t, c in zip(texts, contexts)]
+            out["how"] = "analyze one at a time, the text model's outputs scored beforehand in batches"
+        out["seconds"] = time.perf_counter() - t0
+        out["rows"] = [row(r) for r in results]
+    out["torch_imported"] = "torch" in sys.modules
+    print(json.dumps(out))
+
+
+def _prescore(texts: list[str], contexts: list[list[str]]) -> None:
+    """Before side: every input that ``analyze`` will give ``TextAnalyzer.score_texts`` (each utterance with
+    its history, and its key-word variants read alone) scored in one batched call up front; ``analyze`` then
+    reads them from a cache, so the torch path finishes in minutes on a busy machine. Batching changes the
+    padding, so a score may move in the last float32 digit."""
+    import numpy as np
+
+    from emoreason.perception.text.analyzer import MAX_HISTORY, TextAnalyzer
+    from emoreason.perception.text.sentence_encoder import normalise_text
+    from emoreason.pipeline.perceive import default_pipeline
+
+    original, cache = TextAnalyzer.score_texts, {}
+
+    def cached(self, batch, histories=None):
+        keys = [(t, tuple(h)) for t, h in zip(batch, histories or [[] for _ in batch])]
+        missing = list(dict.fromkeys(k for k in keys if k not in cache))
+        if missing:
+            cache.update(zip(missing, original(self, [k[0] for k in missing], [list(k[1]) for k in missing])))
+        return np.stack([cache[k] for k in keys])
+
+    TextAnalyzer.score_texts = cached
+    wanted = []
+    for text, ctx in zip(texts, contexts):
+        t = normalise_text(text)
+        before = [normalise_text(c) for c in ctx if normalise_text(c)]
+        wanted.append((t, tuple(before[-MAX_HISTORY:])))
+        words = t.split()
+        wanted += [(v, ()) for v in [t] + [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]]
+    cached(default_pipeline().text_analyzer(), [k[0] for k in wanted], [list(k[1]) for k in wanted])
+
+
+def ort_vs_numpy(texts: list[str], contexts: list[list[str]]) -> dict:
+    """onnxruntime (graph exported from transformers' BertModel) beside NumpyBert on the LoRA members' real
+    batches (utterance + context, 32 per batch)."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoModel
+
+    from emoreason.perception.text.lora import format_context
+    from emoreason.perception.text.numpy_bert import NumpyBert, encode_batch, tokenizer
+    from emoreason.perception.text.sentence_encoder import default_minilm_dir
+
+    d = default_minilm_dir()
+    model = AutoModel.from_pretrained(str(d), local_files_only=True).eval()
+
+    class Last(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, i, a, t):
+            return self.m(input_ids=i, attention_mask=a, token_type_ids=t).last_hidden_state
+
+    tok = tokenizer(d, 128)
+    ctx = [format_context(h, 3) for h in contexts]
+    order = sorted(range(len(texts)), key=lambda k: len(texts[k]) + len(ctx[k]))
+    batches = [encode_batch(tok, [texts[k] for k in order[i:i + 32]], [ctx[k] for k in order[i:i + 32]])
+               for i in range(0, len(order), 32)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "minilm.onnx")
+        ids = torch.ones((2, 8), dtype=torch.long)
+        torch.onnx.export(Last(), (ids, ids, ids * 0), path, input_names=["i", "a", "t"], output_names=["h"],
+                          dynamic_axes={k: {0: "b", 1: "l"} for k in "iat"}, opset_version=17, dynamo=False)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = os.cpu_count() or 1
+        t0 = time.perf_counter()
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        created = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nb = NumpyBert.load(d)
+    loaded = time.perf_counter() - t0
+    res = {"ort_session_s": created, "numpy_load_s": loaded}
+    for name, fn in (("numpy", lambda b: nb.hidden_states(*b)[-1]),
+                     ("ort", lambda b: sess.run(None, dict(zip("iat", b)))[0])):
+        fn(batches[0])
+        t0 = time.perf_counter()
+        outs = [fn(b) for b in batches]
+        res[f"{name}_batched_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for b in batches[:5]:
+            for r in range(b[0].shape[0]):
+                fn(tuple(x[r:r + 1, :int(b[1][r].sum())] for x in b))
+        res[f"{name}_one_by_one_s ({sum(b[0].shape[0] for b in batches[:5])} sentences)"] = \
+            time.perf_counter() - t0
+        res[f"_{name}"] = outs
+    res["max_abs_diff"] = float(max(np.abs((a - b)[m[1] > 0]).max()
+                                    for a, b, m in zip(res.pop("_numpy"), res.pop("_ort"), batches)))
+    return res
+
+
+def metrics(gold: list[str], pred: list[str]) -> dict:
+    from emoreason.eval.metrics import classification_summary
+
+    return {k: round(v, 4) for k, v in classification_summary(gold, pred).items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--before", default=None, help="git revision of the baseline (default: see docstring)")
+    ap.add_argument("--n", type=int, default=100, help="MELD dev utterances for the speed and key-word runs")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-dev", action="store_true", help="skip the all-of-MELD-dev comparison")
+    ap.add_argument("--ort", action="store_true")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args.worker)
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from emoreason.eval.datasets.meld import MeldAdapter
+
+    items = MeldAdapter().load(Path(args.data) / "meld", "dev").items
+    texts, contexts = [i.text for i in items], [list(i.meta.get("context") or []) for i in items]
+    gold = [i.label for i in items]
+    rev = args.before or base_commit()
+    report: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "before": rev,
+                    "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()}
+    print(f"{report['date']}  before = {rev}  after = {ROOT / 'src'}  cpus {os.cpu_count()}  "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        sides = {"before": export_src(rev, Path(tmp)), "after": ROOT / "src"}
+        for side, src in sides.items():
+            report[f"startup_{side}"] = s = startup(src, args.repeats)
+            print(f"start-up {side:6s}: best {s['best_s']:.2f} s, median {s['median_s']:.2f} s "
+                  f"(torch imported: {s['torch_imported']}) -> {s['answer']}", flush=True)
+        if not args.skip_dev:
+            task = {"mode": "dev", "texts": texts, "contexts": contexts}
+            dev = {side: run_worker(src, task) for side, src in sides.items()}
+            for side in sides:
+                pred = [r["label"] for r in dev[side]["rows"]]
+                report[f"dev_{side}"] = m = dict(metrics(gold, pred), seconds=dev[side]["seconds"],
+                                                 how=dev[side]["how"])
+                print(f"MELD dev {side:6s} ({len(pred)} utt., {dev[side]['how']}, {m['seconds']:.0f} s): acc "
+                      f"{m['accuracy']:.3f}  UAR {m['uar']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+                      f"wF1 {m['weighted_f1']:.3f}", flush=True)
+            rows = list(zip(dev["before"]["rows"], dev["after"]["rows"]))
+            differ = sum(x["label"] != y["label"] for x, y in rows)
+            diff = max(abs(x["scores"][k] - y["scores"][k]) for x, y in rows for k in x["scores"])
+            same = sum(x["key"] == y["key"] for x, y in rows)
+            found = [sum(r[k]["key"] is not None for r in rows) for k in (0, 1)]
+            report["dev_labels_differ"], report["dev_max_score_diff"] = differ, diff
+            report["dev_key_word_agreement"], report["dev_key_words_found"] = same / len(rows), found
+            print(f"MELD dev: labels differ in {differ}/{len(rows)}; max |score diff| {diff:.2e}; key words "
+                  f"same in {same}/{len(rows)} ({same / len(rows):.1%}; found before {found[0]}, after "
+                  f"{found[1]})", flush=True)
+        for name, ctx in (("with context", contexts[:args.n]), ("alone", [[] for _ in texts[:args.n]])):
+            task = {"mode": "speed", "texts": texts[:args.n], "contexts": ctx}
+            speed = {side: run_worker(src, task) for side, src in sides.items()}
+            b, a = speed["before"], speed["after"]
+            same = sum(x["key"] == y["key"] for x, y in zip(b["single"], a["batched"]))
+            alike = all(x["label"] == y["label"] and x["key"] == y["key"]
+                        for x, y in zip(a["single"], a["batched"]))
+            report[f"speed {name}"] = {"n": args.n, "before_single_per_s": b["single_per_s"],
+                                       "after_single_per_s": a["single_per_s"],
+                                       "after_batched_per_s": a["batched_per_s"],
+                                       "key_word_agreement": same / args.n, "after_batched_alike": alike}
+            print(f"sentences/s, {args.n} MELD dev utterances {name}: before {b['single_per_s']:.2f} (one "
+                  f"at a time); after {a['single_per_s']:.2f} one at a time, {a['batched_per_s']:.2f} with "
+                  f"analyze_texts (labels and key words as one at a time: {alike}); key words same as "
+                  f"before in {same}/{args.n}", flush=True)
+    if args.ort:
+        report["ort"] = o = ort_vs_numpy(texts[:args.n], contexts[:args.n])
+        print("onnxruntime vs numpy (MiniLM, LoRA members' batches): "
+              + ", ".join(f"{k} {v:.3g}" for k, v in o.items()), flush=True)
+    if args.json:
+        from emoreason.io.atomic import atomic_write_text
+
+        atomic_write_text(Path(args.json), json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

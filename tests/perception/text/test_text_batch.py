@@ -1,0 +1,83 @@
+"""Many texts at once: ``analyze_texts`` gives what a loop of ``analyze`` calls gives, and the batched
+key-word search chooses what one-sentence-at-a-time occlusion chooses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import emoreason
+from emoreason.errors import ConfigError, NoUsableModalityError
+from emoreason.perception.text.analyzer import MIN_KEY_WORD_DROP, TextAnalyzer
+
+SENTENCES = ["I can't believe you did that", "This is the worst day of my life", "I love you so much!",
+             "ok", "Get out of my house right now"]
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> TextAnalyzer:
+    return TextAnalyzer()
+
+
+def _one_by_one(analyzer: TextAnalyzer, text: str, label_index: int):
+    """The occlusion search as it ran before batching: one sentence's variants scored on their own."""
+    words = text.split()
+    if len(words) < 2:
+        return None
+    variants = [text] + [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
+    scored = analyzer.score_texts(variants, [[] for _ in variants])[:, label_index]
+    k = int(np.argmin(scored[1:]))
+    drop = float(scored[0] - scored[1 + k])
+    return (words[k].strip(".,!?;:\"'()"), drop, k) if drop >= MIN_KEY_WORD_DROP else None
+
+
+def test_batched_key_words_equal_one_by_one_occlusion(analyzer):
+    labels = analyzer.score_texts(SENTENCES).argmax(axis=1)
+    requests = [(t, int(k)) for t, k in zip(SENTENCES, labels)] + [(SENTENCES[0], 0)]
+    got = analyzer._key_words(requests)
+    want = [_one_by_one(analyzer, t, k) for t, k in requests]
+    assert len(got) == len(want) and any(w is not None for w in want)
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        if g is not None:
+            assert g[0] == w[0] and g[2] == w[2] and g[1] == pytest.approx(w[1], abs=1e-6)
+
+
+def test_analyze_texts_equals_a_loop_of_analyze_calls():
+    contexts = [None, ["hi", "what happened?"], None, None, ["no"]]
+    many = emoreason.analyze_texts(SENTENCES, contexts=contexts)
+    assert len(many) == len(SENTENCES)
+    for text, ctx, got in zip(SENTENCES, contexts, many):
+        want = emoreason.analyze(text=text, context=ctx).to_dict()
+        got = got.to_dict()
+        for d in (got, want):
+            d["provenance"].pop("timings")
+        assert got == want
+    relabelled = emoreason.analyze_texts(SENTENCES[:2], labels="meld")
+    assert [r.label for r in relabelled] == [emoreason.analyze(text=t, labels="meld").label
+                                             for t in SENTENCES[:2]]
+
+
+def test_analyze_texts_refuses_bad_lists_before_any_work():
+    with pytest.raises(ConfigError, match="list of strings"):
+        emoreason.analyze_texts("one string")
+    with pytest.raises(ConfigError, match="must hold strings"):
+        emoreason.analyze_texts(["fine", 3])
+    with pytest.raises(ConfigError, match="one context"):
+        emoreason.analyze_texts(["a", "b"], contexts=[None])
+    with pytest.raises(NoUsableModalityError, match="text 1"):
+        emoreason.analyze_texts(["fine", "  "])
+    assert emoreason.analyze_texts([]) == []
+
+
+def test_repeated_inputs_are_scored_once_with_the_same_result(analyzer, monkeypatch):
+    texts, histories = ["ok", "yeah", "ok", "I hate it", "yeah"], [[], ["so?"], [], [], ["so?"]]
+    alone = np.stack([analyzer.score_texts([t], [h])[0] for t, h in zip(texts, histories)])
+    seen = []
+    lora = analyzer.model.loras[0][0]
+    original = type(lora).predict_proba
+    monkeypatch.setattr(type(lora), "predict_proba",
+                        lambda self, t, h=None, **kw: seen.append(len(t)) or original(self, t, h, **kw))
+    together = analyzer.score_texts(texts, histories)
+    assert seen == [3, 3, 3]  # three distinct inputs, for each of the three LoRA members
+    assert np.abs(together - alone).max() < 1e-6 and (together[0] == together[2]).all()
