@@ -164,6 +164,7 @@ def _newest_checkpoint(out: Path) -> Path | None:
 def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     """Run one stage of a recipe; returns a summary (steps, final loss, output folder)."""
     out = Path(recipe.output_dir)
+    out.mkdir(parents=True, exist_ok=True)  # every path (LLM from a folder, random LLM, stage 2) logs here
     trackers = ["tensorboard"] if recipe.tensorboard and _has_tensorboard() else []
     acc = Accelerator(gradient_accumulation_steps=recipe.optim.grad_accum,
                       mixed_precision="bf16" if recipe.bf16 else "no", log_with=trackers or None,
