@@ -112,13 +112,18 @@ def lr_lambda(recipe: TrainRecipe, total_steps: int):
 
 
 def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
-    """(trainable model, processor): a fresh model around the recipe's parts, or the previous stage's."""
+    """(trainable model, processor): a fresh model around the recipe's parts, or the previous stage's.
+
+    Frozen weights load in an explicit dtype (bf16 with ``bf16: true``, else fp32, whatever dtype the
+    files hold); trainable weights (LoRA, projectors) are always fp32, as AdamW needs: with ``bf16`` the
+    forward runs under autocast (Accelerate's ``mixed_precision="bf16"``)."""
     out = Path(recipe.output_dir)
+    dtype = torch.bfloat16 if recipe.bf16 else torch.float32
     if recipe.init_from:
-        model, processor = load_trained(recipe.init_from, is_trainable=True)
+        model, processor = load_trained(recipe.init_from, is_trainable=True, dtype=dtype)
         if (Path(recipe.init_from) / "base").is_dir() and not (out / "base").is_dir():
             shutil.copytree(Path(recipe.init_from) / "base", out / "base")
-        return model, processor
+        return upcast_trainable(model), processor
     config = EmoLLMConfig(**recipe.model_config)
     tok_path = recipe.tokenizer_path or recipe.text_model_path
     if tok_path == "wordlevel":
@@ -132,7 +137,6 @@ def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
     quant = None
     if recipe.lora is not None and recipe.lora.load_in_4bit:
         quant = _qlora_config()
-    dtype = torch.bfloat16 if recipe.bf16 else None
     model = EmoLLMForConditionalGeneration.from_components(config, recipe.text_model_path, dtype=dtype,
                                                            quantization_config=quant)
     prepare_placeholders(model, tokenizer)
@@ -143,7 +147,15 @@ def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
         model = apply_lora(model, recipe.lora.r, recipe.lora.alpha, recipe.lora.dropout, recipe.lora.targets)
     else:
         model.encoders.requires_grad_(False)
-    return model, processor
+    return upcast_trainable(model), processor
+
+
+def upcast_trainable(model: torch.nn.Module) -> torch.nn.Module:
+    """Cast every trainable parameter to fp32 in place (frozen ones keep their dtype); returns ``model``."""
+    for p in model.parameters():
+        if p.requires_grad and p.dtype != torch.float32:
+            p.data = p.data.float()
+    return model
 
 
 def _qlora_config():
