@@ -3,8 +3,9 @@
 Steps: decode the clip (frames, face crops, audio), encode with the model's frozen encoders, then
 
 1. **scores**: the probability of each answer word (``config.label_words``, e.g. MERR's nine) as the
-   ``[emotion]`` answer, from the LLM's token log-likelihoods, softmax-normalised and mapped onto the
-   label set (words without a label there, like *doubt*, are reported in a note with their share);
+   ``[emotion]`` answer: the mean log-probability per token of the word's answer tokens (the word, then
+   end-of-sequence; see :func:`answer_word_log_scores`), softmax-normalised over the words and mapped
+   onto the label set (words without a label there, like *doubt*, are reported in a note with their share);
 2. **label**: the greedy ``[emotion]`` answer parsed against the label set; an answer that names no
    label is reported in a note and the label then comes from the scores (``strict=True`` raises
    :class:`~emoreason.errors.UnparsableAnswerError` instead) — never silently "neutral";
@@ -65,6 +66,15 @@ def word_scores_to_label_set(word_probs: dict[str, float], label_set: str) -> tu
     return {k: v / total for k, v in out.items()}, lost
 
 
+def answer_word_log_scores(core, processor, prompt: list[int], words: list[str],
+                           features: dict[str, torch.Tensor]) -> torch.Tensor:
+    """[K] mean log-probability per token of each word as the whole answer (its tokens, then
+    end-of-sequence): length-normalised, so a label the tokenizer splits in pieces is not penalised
+    against a one-piece label, as a plain sum would."""
+    return core.continuation_log_likelihoods(torch.tensor([prompt]), [processor.answer_ids(w) for w in words],
+                                             features=features, reduction="mean")
+
+
 def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
                    max_new_tokens: int) -> str:
     core = core_model(model)
@@ -117,9 +127,7 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
     present = list(feats)
     prompt = processor.prompt_ids(subtitle, "emotion", EMOTION_INSTRUCTIONS[0], present)
     words = list(config.label_words)
-    ll = core.continuation_log_likelihoods(torch.tensor([prompt]), [processor.answer_ids(w) for w in words],
-                                           features=feats)
-    probs = torch.softmax(ll, dim=0).tolist()
+    probs = torch.softmax(answer_word_log_scores(core, processor, prompt, words, feats), dim=0).tolist()
     scores, lost = word_scores_to_label_set(dict(zip(words, probs, strict=True)), lm.name)
     if lost > 0.005:
         notes.append(f"{lost:.0%} of the answer probability went to words with no {lm.name} label "

@@ -53,8 +53,9 @@ def reason_target(reasoning: str, label: str) -> str:
     return reasoning.strip() + REASON_INFER_SUFFIX + label
 
 
-def text_after_features(subtitle: str | None, task: str, instruction: str) -> str:
-    """The prompt text between ``</feature>`` and ``[/INST]``; the subtitle sentence is left out when
-    empty."""
+def text_after_features(subtitle: str | None, task: str, instruction: str, close_inst: bool = True) -> str:
+    """The prompt text after the feature placeholders, up to and including `` [/INST]`` (left out with
+    ``close_inst=False``, when a chat template closes the user turn); the subtitle sentence is left out
+    when empty."""
     said = f" The person in video says: {subtitle.strip()}." if subtitle and subtitle.strip() else ""
-    return f"</feature>{said} [{task}] {instruction} [/INST]"
+    return f"</feature>{said} [{task}] {instruction}" + (" [/INST]" if close_inst else "")

@@ -171,10 +171,14 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
     @torch.no_grad()
     def continuation_log_likelihoods(self, input_ids: torch.LongTensor, continuations: list[list[int]],
                                      features: dict[str, torch.Tensor] | None = None,
-                                     media: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Sum of log-probabilities of each continuation after one prompt ([1, L] ids) -> [K]."""
+                                     media: dict[str, torch.Tensor] | None = None,
+                                     reduction: str = "sum") -> torch.Tensor:
+        """Log-probability of each continuation after one prompt ([1, L] ids) -> [K]: the sum over its
+        tokens (``reduction="sum"``) or the mean per token (``"mean"``, comparable across lengths)."""
         if input_ids.shape[0] != 1:
             raise ValueError("continuation_log_likelihoods scores one prompt at a time")
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
         embeds = self.embed_multimodal(input_ids, features, media)
         k, lp = len(continuations), input_ids.shape[1]
         width = max(len(c) for c in continuations)
@@ -189,7 +193,8 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         logits = self.language_model(inputs_embeds=full, attention_mask=att).logits.float()
         logp = logits[:, lp - 1: lp - 1 + width].log_softmax(-1)
         tok = logp.gather(-1, cont.unsqueeze(-1)).squeeze(-1)
-        return (tok * cmask).sum(-1)
+        total = (tok * cmask).sum(-1)
+        return total / cmask.sum(-1) if reduction == "mean" else total
 
     # ---- loading -----------------------------------------------------------------------------
     @classmethod
