@@ -75,14 +75,26 @@ def answer_word_log_scores(core, processor, prompt: list[int], words: list[str],
                                              features=features, reduction="mean")
 
 
+#: Greedy reasoning never repeats a sequence of this many tokens (``no_repeat_ngram_size``): without it a
+#: small LLM repeated one sentence ~13 times up to the token limit. Recognition answers (8 tokens) have none.
+REASON_NO_REPEAT_NGRAM = 4
+
+
 def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
-                   max_new_tokens: int) -> str:
+                   max_new_tokens: int, no_repeat_ngram_size: int = 0) -> str:
     core = core_model(model)
     tok = processor.tokenizer
     new = core.generate(torch.tensor([prompt]), features=feats, max_new_tokens=max_new_tokens,
                         do_sample=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                        suppress_tokens=list(core.config.placeholder_token_ids.values()))
+                        suppress_tokens=list(core.config.placeholder_token_ids.values()),
+                        no_repeat_ngram_size=no_repeat_ngram_size)
     return tok.decode(new[0], skip_special_tokens=True).strip()
+
+
+def generate_reasoning(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
+                       max_new_tokens: int) -> str:
+    """Greedy ``[reason]`` answer with repetition control (:data:`REASON_NO_REPEAT_NGRAM`)."""
+    return _generate_text(model, processor, prompt, feats, max_new_tokens, REASON_NO_REPEAT_NGRAM)
 
 
 def _subtitle(text: str | None, cm, notes: list[str]) -> str:
@@ -147,7 +159,7 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
     explanation = ""
     if reason:
         rprompt = processor.prompt_ids(subtitle, "reason", REASON_INSTRUCTIONS[0], present)
-        explanation = _generate_text(model, processor, rprompt, feats, max_new_tokens)
+        explanation = generate_reasoning(model, processor, rprompt, feats, max_new_tokens)
         try:
             said = parse_answer(explanation, lm.name).label
             if said != label:
