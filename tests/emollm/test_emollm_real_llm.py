@@ -82,3 +82,23 @@ def test_bf16_keeps_trainable_weights_fp32_and_trains_them(tmp_path, capsys, fre
     saved = safetensors.torch.load_file(str(adapter))
     proj = {k: v for k, v in saved.items() if "projectors" in k}
     assert proj and {v.dtype for v in proj.values()} == {torch.float32}
+
+
+def test_max_length_too_small_for_the_layout_is_a_config_error(tiny):
+    from emoreason.emollm.features import FeatureCache
+    from emoreason.emollm.train import InstructionDataset
+    from emoreason.errors import ConfigError
+
+    model, proc = tiny
+
+    class _Cache(FeatureCache):
+        def __init__(self):
+            pass
+
+        def __contains__(self, clip_id):
+            return True
+
+    examples = [InstructionExample("c", "reason", "the voice is bright", "we won")]
+    with pytest.raises(ConfigError, match="too small for the prompt layout"):
+        InstructionDataset(examples, _Cache(), proc, max_length=20)
+    assert len(InstructionDataset(examples, _Cache(), proc, max_length=200)) == 1

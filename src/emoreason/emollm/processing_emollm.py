@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
-from emoreason.emollm.instructions import text_after_features
+from emoreason.emollm.instructions import prompt_text_parts
 from emoreason.errors import ConfigError
 
 
@@ -93,12 +93,19 @@ class EmoLLMProcessor:
         return out
 
     def prompt_ids(self, subtitle: str | None, task: str, instruction: str,
-                   streams_present: Iterable[str] | None = None) -> list[int]:
+                   streams_present: Iterable[str] | None = None,
+                   max_subtitle_tokens: int | None = None) -> list[int]:
         """The chat template's user turn around ``<video>…</video> <feature>…</feature> The person in
         video says: … [task] instruction``, ending with the assistant prompt; without a template,
-        ``<s>[INST] <video>…</video> <feature>…</feature> … [/INST]``."""
+        ``<s>[INST] <video>…</video> <feature>…</feature> … [/INST]``. ``max_subtitle_tokens`` keeps
+        only the subtitle's first tokens (0: the subtitle sentence is left out)."""
         present = None if streams_present is None else list(streams_present)
-        after = text_after_features(subtitle, task, instruction, close_inst=self._turn is None)
+        if max_subtitle_tokens is not None and max_subtitle_tokens <= 0:
+            subtitle = None
+        before, said, after = prompt_text_parts(subtitle, task, instruction, close_inst=self._turn is None)
+        said_ids = self._user_text(said) if said else []
+        if max_subtitle_tokens is not None:
+            said_ids = said_ids[:max_subtitle_tokens]
         if self._turn is not None:
             start, head, end = self._turn[0], "<video>", self._turn[1]
         else:
@@ -106,7 +113,7 @@ class EmoLLMProcessor:
             head, end = "[INST] <video>", []
         return (start + self._text(head) + self._placeholders("video", present)
                 + self._text("</video> <feature>") + self._placeholders("feature", present)
-                + self._user_text(after) + end)
+                + self._user_text(before) + said_ids + self._user_text(after) + end)
 
     def answer_ids(self, answer: str) -> list[int]:
         """The target tokens: the answer then end-of-sequence. The answer is tokenised with a leading
@@ -120,9 +127,18 @@ class EmoLLMProcessor:
     def encode(self, subtitle: str | None, task: str, instruction: str, answer: str,
                streams_present: Iterable[str] | None = None,
                max_length: int | None = None) -> dict[str, list[int]]:
-        """``input_ids`` and ``labels`` (prompt positions = ignore_index, so loss is on the answer only)."""
+        """``input_ids`` and ``labels`` (prompt positions = ignore_index, so loss is on the answer only).
+
+        Over ``max_length``, the subtitle is cut first (its first tokens kept), then the answer (its end,
+        keeping end-of-sequence); the placeholders and the instruction are never cut. Only a
+        ``max_length`` too small for the prompt without a subtitle is an error."""
         prompt = self.prompt_ids(subtitle, task, instruction, streams_present)
         ans = self.answer_ids(answer)
+        over = 0 if max_length is None else len(prompt) + len(ans) - max_length
+        if over > 0 and subtitle and subtitle.strip():
+            n_said = len(self._user_text(prompt_text_parts(subtitle, task, instruction)[1]))
+            prompt = self.prompt_ids(subtitle, task, instruction, streams_present,
+                                     max_subtitle_tokens=max(0, n_said - over))
         if max_length is not None and len(prompt) + len(ans) > max_length:
             keep = max_length - len(prompt)
             if keep < 2:

@@ -53,6 +53,11 @@ class InstructionDataset(torch.utils.data.Dataset):
         self.cache, self.processor, self.max_length = cache, processor, max_length
         self.seed, self.epoch = seed, 0
         prompt_len = len(processor.prompt_ids("", "emotion", ""))
+        longest = max((len(processor.prompt_ids(None, task, instruction_for(task, index=k)))
+                       for task in {e.task for e in self.examples} for k in range(8)), default=0)
+        if longest + 2 > max_length:  # a recipe error: say so before training, not inside a worker
+            raise ConfigError(f"max_length {max_length} is too small for the prompt layout: the longest "
+                              f"prompt without a subtitle is {longest} tokens, and the answer needs 2 more")
         self.lengths = [prompt_len + len(processor.tokenizer(e.answer + " " + e.subtitle,
                                                               add_special_tokens=False)["input_ids"])
                         for e in self.examples]
