@@ -102,3 +102,25 @@ def test_max_length_too_small_for_the_layout_is_a_config_error(tiny):
     with pytest.raises(ConfigError, match="too small for the prompt layout"):
         InstructionDataset(examples, _Cache(), proc, max_length=20)
     assert len(InstructionDataset(examples, _Cache(), proc, max_length=200)) == 1
+
+
+def test_step_checkpoints_hold_trainable_weights_only_and_are_pruned(tmp_path, capsys):
+    from safetensors import safe_open
+
+    raw = dict(_llm_project(tmp_path), save_every=1, keep_checkpoints=2)
+    raw["optim"] = dict(raw["optim"], max_steps=3)
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["cache-features", str(tmp_path / "recipe.yaml")]) == 0
+    assert main(["train-llm", str(tmp_path / "recipe.yaml")]) == 0, capsys.readouterr().err
+    ckpts = tmp_path / "runs" / "stage1" / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-2", "step-3"]
+    with safe_open(str(ckpts / "step-3" / "model.safetensors"), "pt") as f:
+        keys = list(f.keys())
+    assert keys and all("lora_" in k or "modules_to_save" in k for k in keys), keys[:5]
+    assert not any("embed_tokens" in k for k in keys)
+    raw["optim"]["max_steps"] = 4
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["train-llm", str(tmp_path / "recipe.yaml")]) == 0, capsys.readouterr().err
+    assert "resumed from" in capsys.readouterr().out
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-3", "step-4"]

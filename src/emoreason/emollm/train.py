@@ -216,10 +216,12 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     total = o.max_steps or steps_per_epoch * o.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(recipe, total))
     model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+    acc.register_save_state_pre_hook(_trainable_only)
     step, start_epoch, skip = 0, 0, 0
     ckpt = _newest_checkpoint(out) if resume else None
     if ckpt is not None:
-        acc.load_state(str(ckpt))
+        _check_checkpoint_weights(ckpt, model)
+        acc.load_state(str(ckpt), strict=False)  # frozen weights are not in step-N: checked just above
         state = json.loads((ckpt / "trainer_state.json").read_text())
         step, start_epoch, skip = state["step"], state["epoch"], state["batches_in_epoch"]
         acc.print(f"resumed from {ckpt} at step {step}")
@@ -263,7 +265,7 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                         logf.flush()
                     acc.log({"loss": last_loss, "lr": lr, "tokens_per_s": tps}, step=step)
                 if step % recipe.save_every == 0:
-                    _save_state(acc, out, step, epoch, seen)
+                    _save_state(acc, out, step, epoch, seen, recipe.keep_checkpoints)
                 if step >= total:
                     break
             if step >= total:
@@ -293,12 +295,44 @@ def train_from_file(path: str | Path, output_dir: str | None = None, max_steps: 
     return train(recipe, resume=resume)
 
 
-def _save_state(acc, out: Path, step: int, epoch: int, batches_in_epoch: int) -> None:
+def _trainable_only(models, weights, output_dir) -> None:
+    """Accelerate save-state hook: keep only trainable weights (LoRA, projectors) in ``step-N``; the
+    frozen LLM and encoders come from their paths again on resume. (FSDP / DeepSpeed save through their
+    own code, which this hook does not see.)"""
+    for i, (model, state) in enumerate(zip(models, weights, strict=False)):
+        keep = {n for n, p in model.named_parameters() if p.requires_grad}
+        weights[i] = {k: v for k, v in state.items() if k in keep}
+
+
+def _check_checkpoint_weights(ckpt: Path, model) -> None:
+    """A ``step-N`` folder must hold exactly the model's trainable weights (else resuming would silently
+    keep fresh ones)."""
+    from safetensors import safe_open
+
+    file = ckpt / "model.safetensors"
+    if not file.is_file():
+        return  # FSDP / DeepSpeed layouts: their loaders check
+    with safe_open(str(file), "pt") as f:
+        saved = set(f.keys())
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    if saved != trainable:
+        raise ConfigError(f"{ckpt} does not fit this recipe's trainable weights: "
+                          f"{len(trainable - saved)} missing, {len(saved - trainable)} unexpected "
+                          "(start a fresh output_dir, or train-llm --no-resume)")
+
+
+def _save_state(acc, out: Path, step: int, epoch: int, batches_in_epoch: int, keep: int) -> None:
+    """Save ``checkpoints/step-N`` (trainable weights, optimizer, scheduler, RNG) and delete all but the
+    newest ``keep`` of them."""
     target = out / "checkpoints" / f"step-{step}"
     acc.save_state(str(target))
     if acc.is_main_process:
         atomic_write_text(target / "trainer_state.json",
                           json.dumps({"step": step, "epoch": epoch, "batches_in_epoch": batches_in_epoch}))
+        ckpts = sorted((out / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+        for old in ckpts[:-keep]:
+            shutil.rmtree(old)
+    acc.wait_for_everyone()
 
 
 def _has_tensorboard() -> bool:
