@@ -124,3 +124,74 @@ def test_step_checkpoints_hold_trainable_weights_only_and_are_pruned(tmp_path, c
     assert main(["train-llm", str(tmp_path / "recipe.yaml")]) == 0, capsys.readouterr().err
     assert "resumed from" in capsys.readouterr().out
     assert sorted(p.name for p in ckpts.iterdir()) == ["step-3", "step-4"]
+
+
+def test_bucket_sampler_epoch_reaches_through_the_shard_wrapper():
+    from accelerate.data_loader import prepare_data_loader
+
+    from emoreason.emollm.train import BucketBatchSampler, set_epoch
+
+    sampler = BucketBatchSampler(list(range(40)), batch_size=2, seed=0, window=2)
+    loader = torch.utils.data.DataLoader(list(range(40)), batch_sampler=sampler)
+    shard = prepare_data_loader(loader, num_processes=2, process_index=0, put_on_device=False)
+    orders = []
+    for epoch in (0, 1):
+        set_epoch(shard, sampler, epoch)
+        orders.append([b.tolist() for b in shard])
+    assert len(orders[0]) == 10 and orders[0] != orders[1]
+
+
+def _expected_lrs(raw, steps):
+    from emoreason.emollm.train import lr_lambda
+
+    factor = lr_lambda(recipe_from_dict(raw), raw["optim"]["max_steps"])
+    return [raw["optim"]["lr"] * factor(k) for k in range(1, steps + 1)]
+
+
+def _schedule_project(tmp_path):
+    raw = _llm_project(tmp_path)
+    raw["optim"] = dict(raw["optim"], batch_size=1, max_steps=4, warmup_steps=2, lr=1e-3, min_lr=1e-4)
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["cache-features", str(tmp_path / "recipe.yaml")]) == 0
+    return raw
+
+
+def _logged(tmp_path):
+    import csv
+
+    with open(tmp_path / "runs" / "stage1" / "log.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_scheduler_steps_once_per_optimizer_step_with_grad_accum(tmp_path, capsys):
+    raw = _schedule_project(tmp_path)
+    raw["optim"]["grad_accum"] = 2
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["train-llm", str(tmp_path / "recipe.yaml")]) == 0, capsys.readouterr().err
+    rows = _logged(tmp_path)
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert [float(r["lr"]) for r in rows] == pytest.approx(_expected_lrs(raw, 4), rel=1e-3)
+
+
+@pytest.mark.slow
+def test_two_processes_step_the_scheduler_once_per_optimizer_step(tmp_path):
+    """DDP on 2 CPU processes (gloo): the schedule follows optimizer steps (it ran 2x too fast), a batch
+    without a face stream does not stop DDP (unused projector), and log.csv keeps its header."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    raw = _schedule_project(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+           "-m", "emoreason.cli.main", "train-llm", str(tmp_path / "recipe.yaml")]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = _logged(tmp_path)
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]  # 2 clips, 1 per process: 1 step per epoch
+    assert [float(r["lr"]) for r in rows] == pytest.approx(_expected_lrs(raw, 4), rel=1e-3)

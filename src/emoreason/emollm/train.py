@@ -2,14 +2,18 @@
 
 Reads cached features (never videos), trains LoRA + projectors with the loss on answer tokens only,
 logs loss / learning rate / tokens per second to ``log.csv`` (and TensorBoard when installed), saves
-Accelerate state every ``save_every`` steps under ``checkpoints/`` and resumes from the newest.
+Accelerate state (trainable weights only, see ``train_state.py``) every ``save_every`` steps under
+``checkpoints/``, keeps the newest ``keep_checkpoints`` and resumes from the newest. The learning-rate
+schedule advances once per optimizer step, whatever the number of processes.
 
 The optional extras (bitsandbytes for QLoRA, TensorBoard) are imported only when a recipe asks for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import math
 import random
@@ -20,7 +24,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from transformers import BitsAndBytesConfig
 
 from emoreason.emollm.checkpoint import (
@@ -39,6 +43,12 @@ from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
 from emoreason.emollm.processing_emollm import EmoLLMProcessor
 from emoreason.emollm.recipe import TrainRecipe, load_recipe
 from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
+from emoreason.emollm.train_state import (
+    check_checkpoint_weights,
+    newest_checkpoint,
+    save_state,
+    trainable_only,
+)
 from emoreason.errors import ConfigError
 from emoreason.io.atomic import atomic_write_text
 
@@ -98,6 +108,15 @@ class BucketBatchSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
+
+
+def set_epoch(loader, sampler: BucketBatchSampler | None, epoch: int) -> None:
+    """Set the epoch on the prepared loader and on the bucket sampler itself: under several processes
+    Accelerate wraps the sampler in a shard wrapper that does not pass ``set_epoch`` on."""
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+    if sampler is not None:
+        sampler.set_epoch(epoch)
 
 
 def lr_lambda(recipe: TrainRecipe, total_steps: int):
@@ -173,19 +192,18 @@ def _qlora_config():
                               bnb_4bit_compute_dtype=torch.bfloat16)
 
 
-def _newest_checkpoint(out: Path) -> Path | None:
-    ckpts = sorted((out / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
-    return ckpts[-1] if ckpts else None
-
-
 def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     """Run one stage of a recipe; returns a summary (steps, final loss, output folder)."""
     out = Path(recipe.output_dir)
     out.mkdir(parents=True, exist_ok=True)  # every path (LLM from a folder, random LLM, stage 2) logs here
     trackers = ["tensorboard"] if recipe.tensorboard and _has_tensorboard() else []
+    # The scheduler is stepped here once per optimizer step: a prepared scheduler stepped "with the
+    # optimizer" advances num_processes times per step (warm-up and decay N x too fast under DDP).
     acc = Accelerator(gradient_accumulation_steps=recipe.optim.grad_accum,
                       mixed_precision="bf16" if recipe.bf16 else "no", log_with=trackers or None,
-                      project_dir=str(out))
+                      project_dir=str(out), step_scheduler_with_optimizer=False,
+                      # a batch without a stream (no face found) leaves that projector without gradient
+                      kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     set_seed(recipe.seed)
     examples, report = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file)
     examples = [e for e in examples if e.task in recipe.tasks]
@@ -201,6 +219,7 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     acc.print(f"data: {report.line()}; {dataset.missing} examples without cached features left out")
     if recipe.gradient_checkpointing:
         core_model(model).gradient_checkpointing_enable()
+    sampler = None
     if recipe.bucket_by_length:
         sampler = BucketBatchSampler(dataset.lengths, recipe.optim.batch_size, recipe.seed)
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=processor.collate,
@@ -216,11 +235,11 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     total = o.max_steps or steps_per_epoch * o.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(recipe, total))
     model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
-    acc.register_save_state_pre_hook(_trainable_only)
+    acc.register_save_state_pre_hook(trainable_only)
     step, start_epoch, skip = 0, 0, 0
-    ckpt = _newest_checkpoint(out) if resume else None
+    ckpt = newest_checkpoint(out) if resume else None
     if ckpt is not None:
-        _check_checkpoint_weights(ckpt, model)
+        check_checkpoint_weights(ckpt, model)
         acc.load_state(str(ckpt), strict=False)  # frozen weights are not in step-N: checked just above
         state = json.loads((ckpt / "trainer_state.json").read_text())
         step, start_epoch, skip = state["step"], state["epoch"], state["batches_in_epoch"]
@@ -230,14 +249,15 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     log_path = out / "log.csv"
     new_log = not log_path.exists()
     tokens, t0, last_loss = 0, time.perf_counter(), float("nan")
-    with open(log_path, "a", newline="", encoding="utf-8") as logf:
+    # only the main process opens log.csv: another one creating it first made the header vanish
+    with (open(log_path, "a", newline="", encoding="utf-8") if acc.is_main_process
+          else contextlib.nullcontext(io.StringIO())) as logf:
         writer = csv.writer(logf)
-        if new_log and acc.is_main_process:
+        if new_log:
             writer.writerow(["step", "epoch", "loss", "lr", "tokens_per_s"])
         model.train()
         for epoch in range(start_epoch, o.epochs if o.max_steps is None else 10**9):
-            if hasattr(loader, "set_epoch"):
-                loader.set_epoch(epoch)
+            set_epoch(loader, sampler, epoch)
             dataset.epoch = epoch
             batches = acc.skip_first_batches(loader, skip) if skip else loader
             seen = skip
@@ -250,7 +270,8 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                     if acc.sync_gradients and o.max_grad_norm:
                         acc.clip_grad_norm_(params, o.max_grad_norm)
                     optimizer.step()
-                    scheduler.step()
+                    if acc.sync_gradients:  # once per optimizer step, whatever the number of processes
+                        scheduler.step()
                     optimizer.zero_grad()
                 tokens += int(batch["attention_mask"].sum())
                 if not acc.sync_gradients:
@@ -265,7 +286,7 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                         logf.flush()
                     acc.log({"loss": last_loss, "lr": lr, "tokens_per_s": tps}, step=step)
                 if step % recipe.save_every == 0:
-                    _save_state(acc, out, step, epoch, seen, recipe.keep_checkpoints)
+                    save_state(acc, out, step, epoch, seen, recipe.keep_checkpoints)
                 if step >= total:
                     break
             if step >= total:
@@ -293,46 +314,6 @@ def train_from_file(path: str | Path, output_dir: str | None = None, max_steps: 
             raise ConfigError("--max-steps must be at least 1")
         recipe.optim.max_steps = max_steps
     return train(recipe, resume=resume)
-
-
-def _trainable_only(models, weights, output_dir) -> None:
-    """Accelerate save-state hook: keep only trainable weights (LoRA, projectors) in ``step-N``; the
-    frozen LLM and encoders come from their paths again on resume. (FSDP / DeepSpeed save through their
-    own code, which this hook does not see.)"""
-    for i, (model, state) in enumerate(zip(models, weights, strict=False)):
-        keep = {n for n, p in model.named_parameters() if p.requires_grad}
-        weights[i] = {k: v for k, v in state.items() if k in keep}
-
-
-def _check_checkpoint_weights(ckpt: Path, model) -> None:
-    """A ``step-N`` folder must hold exactly the model's trainable weights (else resuming would silently
-    keep fresh ones)."""
-    from safetensors import safe_open
-
-    file = ckpt / "model.safetensors"
-    if not file.is_file():
-        return  # FSDP / DeepSpeed layouts: their loaders check
-    with safe_open(str(file), "pt") as f:
-        saved = set(f.keys())
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    if saved != trainable:
-        raise ConfigError(f"{ckpt} does not fit this recipe's trainable weights: "
-                          f"{len(trainable - saved)} missing, {len(saved - trainable)} unexpected "
-                          "(start a fresh output_dir, or train-llm --no-resume)")
-
-
-def _save_state(acc, out: Path, step: int, epoch: int, batches_in_epoch: int, keep: int) -> None:
-    """Save ``checkpoints/step-N`` (trainable weights, optimizer, scheduler, RNG) and delete all but the
-    newest ``keep`` of them."""
-    target = out / "checkpoints" / f"step-{step}"
-    acc.save_state(str(target))
-    if acc.is_main_process:
-        atomic_write_text(target / "trainer_state.json",
-                          json.dumps({"step": step, "epoch": epoch, "batches_in_epoch": batches_in_epoch}))
-        ckpts = sorted((out / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
-        for old in ckpts[:-keep]:
-            shutil.rmtree(old)
-    acc.wait_for_everyone()
 
 
 def _has_tensorboard() -> bool:
