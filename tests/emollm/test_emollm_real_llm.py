@@ -195,3 +195,23 @@ def test_two_processes_step_the_scheduler_once_per_optimizer_step(tmp_path):
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]  # 2 clips, 1 per process: 1 step per epoch
     assert [float(r["lr"]) for r in rows] == pytest.approx(_expected_lrs(raw, 4), rel=1e-3)
+
+
+def test_streams_never_trained_are_reported_at_inference(tmp_path, capsys):
+    from emoreason.emollm.infer import analyze_with_emollm, load_for_inference
+    from emoreason.emollm.tiny import SUBTITLE
+
+    _llm_project(tmp_path)
+    assert main(["cache-features", str(tmp_path / "recipe.yaml")]) == 0
+    index_path = tmp_path / "cache" / "index.json"
+    index = json.loads(index_path.read_text())
+    for entry in index["clips"].values():  # no training clip has audio
+        entry["streams"] = [s for s in entry["streams"] if s != "audio"]
+    index_path.write_text(json.dumps(index))
+    assert main(["train-llm", str(tmp_path / "recipe.yaml")]) == 0, capsys.readouterr().err
+    out = tmp_path / "runs" / "stage1"
+    assert json.loads((out / "config.json").read_text())["trained_streams"] == ["frame_cls", "frame_patches"]
+    load_for_inference.cache_clear()
+    res = analyze_with_emollm(tmp_path / "videos" / "clip_sad.mp4", out, text=SUBTITLE, reason=False)
+    assert "audio" in res.modalities["voice"].details["streams"]
+    assert any("never seen in training" in n and "audio" in n for n in res.notes), res.notes

@@ -87,6 +87,7 @@ class EmoLLMConfig(PretrainedConfig):
         projector_hidden_act: str = "gelu",
         ignore_index: int = -100,
         text_model_path: str | None = None,
+        trained_streams: list[str] | None = None,
         **kwargs: Any,
     ):
         if isinstance(text_config, dict):
@@ -100,6 +101,8 @@ class EmoLLMConfig(PretrainedConfig):
         self.projector_hidden_act = projector_hidden_act
         self.ignore_index = ignore_index
         self.text_model_path = text_model_path
+        #: streams some training example carried (set by train-llm; None: not recorded)
+        self.trained_streams = None if trained_streams is None else sorted(trained_streams)
         super().__init__(**kwargs)
         self.validate_layout()
 

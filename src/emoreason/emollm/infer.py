@@ -9,7 +9,10 @@ Steps: decode the clip (frames, face crops, audio), encode with the model's froz
 2. **label**: the greedy ``[emotion]`` answer parsed against the label set; an answer that names no
    label is reported in a note and the label then comes from the scores (``strict=True`` raises
    :class:`~emoreason.errors.UnparsableAnswerError` instead) — never silently "neutral";
-3. **explanation**: the greedy ``[reason]`` answer.
+3. **explanation**: the greedy ``[reason]`` answer, with repetition control.
+
+A stream the clip has but no training example carried (``config.trained_streams``) is used, and a note
+in the Result says so.
 """
 
 from __future__ import annotations
@@ -133,6 +136,10 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
         notes.append(f"no weights for encoder(s) {', '.join(missing)}: their streams are left out")
     with torch.no_grad():
         feats = core.encoders(cm.media, audio_lengths=cm.audio_lengths) if cm.media else {}
+    untrained = [s for s in feats if config.trained_streams is not None and s not in config.trained_streams]
+    if untrained:
+        notes.append(f"stream(s) {', '.join(untrained)} were never seen in training (no training example "
+                     "carried them): their projected tokens are untrained, and the answer may not use them")
     subtitle = _subtitle(text, cm, notes)
     if not feats and not subtitle:
         raise NoUsableModalityError(f"{source}: no frames, face, audio or words the model could use")

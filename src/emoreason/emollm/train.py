@@ -293,6 +293,9 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                 break
     acc.wait_for_everyone()
     elapsed = time.perf_counter() - t0
+    config = core_model(model).config  # inference reports streams no training example carried
+    seen = {s for e in dataset.examples for s in cache.clips[e.clip_id]["streams"]}
+    config.trained_streams = sorted(set(config.trained_streams or []) | seen)
     if acc.is_main_process:
         save_trained(out, acc.unwrap_model(model), processor, save_base=recipe.text_model_path is None
                      and not recipe.init_from)
