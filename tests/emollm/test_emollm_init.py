@@ -35,3 +35,12 @@ def test_relative_component_paths_are_stored_resolved(tmp_path, monkeypatch):
                                                            "llm")
     assert model.config.text_model_path == str((tmp_path / "llm").resolve())
     assert model.config.encoders["audio"]["path"] == str((tmp_path / "enc" / "audio").resolve())
+
+
+def test_feature_tokens_follow_the_reference_order(tiny):
+    """Emotion-LLaMA concatenates patches, then face MAE, VideoMAE, audio, then the frame's CLS token."""
+    model, proc = tiny
+    ids = proc.prompt_ids("we won", "emotion", "Please determine.")
+    by_id = {v: k for k, v in model.config.placeholder_token_ids.items()}
+    order = list(dict.fromkeys(by_id[t] for t in ids if t in by_id))
+    assert order == ["frame_patches", "face", "temporal", "audio", "frame_cls"]

@@ -51,17 +51,18 @@ def emotion_llama_encoders() -> dict[str, dict[str, Any]]:
 
 
 def emotion_llama_streams() -> list[dict[str, Any]]:
-    """The 260-token layout: 1024 patches grouped 4 -> 256, then CLS, face, temporal, audio."""
+    """The 260-token layout: 1024 patches grouped 4 -> 256, then face, temporal, audio and CLS, the
+    reference's order (``torch.cat((image_inputs_llama, video_feats, cls_tk_feats))``)."""
     return [
         {"name": "frame_patches", "encoder": "frame", "select": "patches", "group": 4, "num_tokens": 256,
          "segment": "video", "projector": "linear"},
-        {"name": "frame_cls", "encoder": "frame", "select": "cls", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
         {"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
          "segment": "feature", "projector": "linear"},
         {"name": "temporal", "encoder": "temporal", "select": "mean", "group": 1, "num_tokens": 1,
          "segment": "feature", "projector": "linear"},
         {"name": "audio", "encoder": "audio", "select": "mean", "group": 1, "num_tokens": 1,
+         "segment": "feature", "projector": "linear"},
+        {"name": "frame_cls", "encoder": "frame", "select": "cls", "group": 1, "num_tokens": 1,
          "segment": "feature", "projector": "linear"},
     ]
 
