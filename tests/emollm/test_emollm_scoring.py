@@ -23,3 +23,12 @@ def test_answer_word_scores_are_mean_log_prob_per_token(tiny):
         want.append(sum(per_token) / len(ans))
     assert len({len(proc.answer_ids(w)) for w in words}) == 2
     torch.testing.assert_close(got, torch.stack(want), atol=1e-4, rtol=1e-4)
+
+
+def test_the_lost_mass_note_names_only_unmapped_words():
+    from emoreason.emollm.infer import word_scores_to_label_set
+
+    probs = {"angry": 0.5, "worried": 0.2, "doubt": 0.2, "contempt": 0.1}
+    scores, lost, unmapped = word_scores_to_label_set(probs, "crema-d")
+    assert scores["anger"] > 0 and unmapped == ["doubt", "contempt"]
+    assert abs(lost - 0.3) < 1e-9 and abs(sum(scores.values()) - 1) < 1e-9

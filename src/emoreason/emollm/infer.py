@@ -46,11 +46,14 @@ def load_for_inference(model_path: str) -> tuple[Any, Any]:
     return model, processor
 
 
-def word_scores_to_label_set(word_probs: dict[str, float], label_set: str) -> tuple[dict[str, float], float]:
-    """Answer-word probabilities -> label-set scores (summing to 1) and the mass that had no label."""
+def word_scores_to_label_set(word_probs: dict[str, float],
+                             label_set: str) -> tuple[dict[str, float], float, list[str]]:
+    """Answer-word probabilities -> label-set scores (summing to 1), the mass that had no label, and the
+    words that carried it."""
     lm = get_label_map(label_set)
     out = dict.fromkeys(CANONICAL if lm.name == "canonical" else lm.labels, 0.0)
     lost = 0.0
+    unmapped: list[str] = []
     for word, p in word_probs.items():
         target = word if word in out else None
         if target is None:
@@ -63,10 +66,11 @@ def word_scores_to_label_set(word_probs: dict[str, float], label_set: str) -> tu
             out[target] += p
         else:
             lost += p
+            unmapped.append(word)
     total = sum(out.values())
     if total <= 0:
         raise UnparsableAnswerError(f"none of the model's answer words maps onto the {label_set} label set")
-    return {k: v / total for k, v in out.items()}, lost
+    return {k: v / total for k, v in out.items()}, lost, unmapped
 
 
 def answer_word_log_scores(core, processor, prompt: list[int], words: list[str],
@@ -147,10 +151,10 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
     prompt = processor.prompt_ids(subtitle, "emotion", EMOTION_INSTRUCTIONS[0], present)
     words = list(config.label_words)
     probs = torch.softmax(answer_word_log_scores(core, processor, prompt, words, feats), dim=0).tolist()
-    scores, lost = word_scores_to_label_set(dict(zip(words, probs, strict=True)), lm.name)
+    scores, lost, unmapped = word_scores_to_label_set(dict(zip(words, probs, strict=True)), lm.name)
     if lost > 0.005:
         notes.append(f"{lost:.0%} of the answer probability went to words with no {lm.name} label "
-                     f"({', '.join(w for w in words if w not in scores and SYNONYMS.get(w) not in scores)})")
+                     f"({', '.join(unmapped)})")
     answer = _generate_text(model, processor, prompt, feats, 8)
     try:
         label = parse_answer(answer, lm.name).label
