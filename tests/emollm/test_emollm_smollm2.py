@@ -16,7 +16,7 @@ from emoreason.cli.main import main
 from emoreason.emollm.tiny import SUBTITLE, write_tiny_project
 from emoreason.labels import CANONICAL
 
-from .conftest import SMOLLM2_GGUF
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"  # as in conftest.py
 
 
 def _smollm2_folder(out: Path) -> Path:
