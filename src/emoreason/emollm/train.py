@@ -44,9 +44,12 @@ from emoreason.emollm.processing_emollm import EmoLLMProcessor
 from emoreason.emollm.recipe import TrainRecipe, load_recipe
 from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
 from emoreason.emollm.train_state import (
+    BucketBatchSampler,
     check_checkpoint_weights,
+    lr_lambda,
     newest_checkpoint,
     save_state,
+    set_epoch,
     trainable_only,
 )
 from emoreason.errors import ConfigError
@@ -82,57 +85,6 @@ class InstructionDataset(torch.utils.data.Dataset):
         enc = self.processor.encode(ex.subtitle, ex.task, instruction_for(ex.task, rng), ex.answer,
                                     streams_present=feats.keys(), max_length=self.max_length)
         return dict(enc, features=feats)
-
-
-class BucketBatchSampler(torch.utils.data.Sampler):
-    """Batches of similar length: shuffle, sort within windows of 50 batches, shuffle the batches."""
-
-    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, window: int = 50):
-        self.lengths, self.batch_size, self.window = lengths, batch_size, window
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self):
-        rng = random.Random(self.seed + self.epoch)
-        idx = list(range(len(self.lengths)))
-        rng.shuffle(idx)
-        span = self.batch_size * self.window
-        batches = []
-        for start in range(0, len(idx), span):
-            chunk = sorted(idx[start: start + span], key=lambda j: self.lengths[j])
-            batches += [chunk[k: k + self.batch_size] for k in range(0, len(chunk), self.batch_size)]
-        rng.shuffle(batches)
-        return iter(batches)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
-
-
-def set_epoch(loader, sampler: BucketBatchSampler | None, epoch: int) -> None:
-    """Set the epoch on the prepared loader and on the bucket sampler itself: under several processes
-    Accelerate wraps the sampler in a shard wrapper that does not pass ``set_epoch`` on."""
-    if hasattr(loader, "set_epoch"):
-        loader.set_epoch(epoch)
-    if sampler is not None:
-        sampler.set_epoch(epoch)
-
-
-def lr_lambda(recipe: TrainRecipe, total_steps: int):
-    """Linear warm-up, then cosine from lr to min_lr (or constant), as a LambdaLR factor."""
-    o = recipe.optim
-    floor = o.min_lr / o.lr if o.lr > 0 else 0.0
-
-    def factor(step: int) -> float:
-        if o.warmup_steps and step < o.warmup_steps:
-            return (step + 1) / o.warmup_steps
-        if o.schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - o.warmup_steps) / max(1, total_steps - o.warmup_steps))
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
 
 
 def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
@@ -293,7 +245,7 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                 break
     acc.wait_for_everyone()
     elapsed = time.perf_counter() - t0
-    config = core_model(model).config  # inference reports streams no training example carried
+    config = core_model(acc.unwrap_model(model)).config  # analyze notes streams no example carried
     seen = {s for e in dataset.examples for s in cache.clips[e.clip_id]["streams"]}
     config.trained_streams = sorted(set(config.trained_streams or []) | seen)
     if acc.is_main_process:
