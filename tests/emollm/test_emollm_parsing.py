@@ -48,3 +48,20 @@ def test_unparsable_answers_are_reported(answer, label_set):
 def test_ambiguous_mentions_flagged_and_last_wins():
     parsed = parse_answer("happy or sad", "canonical")
     assert parsed.ambiguous and parsed.label == "sad" and set(parsed.mentioned) == {"happy", "sad"}
+
+
+@pytest.mark.parametrize("answer", [
+    "Please determine which emotion label in the video represents: happy, sad, neutral, angry, worried, "
+    "surprise, fear, contempt, doubt.",
+    "which emotion label in the video represents: happy, sad, neutral",
+    "happy, sad, neutral, angry or worried",
+])
+def test_an_echoed_label_list_is_unparsable(answer):
+    with pytest.raises(UnparsableAnswerError, match="names no canonical label"):
+        parse_answer(answer, "canonical")
+
+
+def test_a_verdict_after_an_echoed_list_still_counts():
+    echo = "Which emotion label represents: happy, sad, neutral, angry, worried? The emotion is sad."
+    assert parse_answer(echo, "canonical").label == "sad"
+    assert parse_answer("He is happy, then sad.", "canonical").label == "sad"  # two labels: not a list

@@ -7,6 +7,9 @@ Rules: words are matched whole and case-insensitively, with synonyms and inflect
 "joyful", "anger", "scared" ...); a mention right after a negation ("not happy", "isn't sad") does
 not count; when several labels are named, an explicit conclusion ("emotional state is: X",
 "feels X", "label is X") wins, otherwise the last mention does (reasoning ends with its verdict).
+A list of three or more labels joined only by commas, "or", "and" or slashes (the recognition prompt's
+"represents: happy, sad, neutral, …", echoed back) is an enumeration, not a verdict: its words do not
+count, so an answer that only echoes the prompt is unparsable.
 """
 
 from __future__ import annotations
@@ -66,12 +69,35 @@ def _to_set(concept: str, label_set: str, word: str = "") -> str | None:
     return lm.from_canonical.get(concept)
 
 
+_LIST_GAP = re.compile(r"[\s,;/]*(?:(?:or|and)\b)?[\s,;/]*", re.IGNORECASE)
+_MIN_ENUMERATION = 3
+
+
+def _enumerated(text: str, spans: list[tuple[int, int]]) -> set[int]:
+    """Start positions of label words that belong to a list of >= 3 labels separated only by commas,
+    "or", "and", slashes or semicolons."""
+    out: set[int] = set()
+    run = [0]
+    for k in range(1, len(spans) + 1):
+        joined = k < len(spans) and _LIST_GAP.fullmatch(text[spans[k - 1][1]: spans[k][0]]) is not None
+        if joined:
+            run.append(k)
+            continue
+        if len(run) >= _MIN_ENUMERATION:
+            out.update(spans[j][0] for j in run)
+        run = [k]
+    return out
+
+
 def _mentions(text: str) -> list[tuple[int, str, str]]:
-    words = [(m.start(), m.group(0).lower()) for m in _WORD.finditer(text)]
+    matches = list(_WORD.finditer(text))
+    words = [(m.start(), m.group(0).lower()) for m in matches]
+    labels = [(m.start(), m.end()) for m in matches if m.group(0).lower() in SYNONYMS]
+    listed = _enumerated(text, labels)
     found = []
     for i, (pos, w) in enumerate(words):
         concept = SYNONYMS.get(w)
-        if concept is None:
+        if concept is None or pos in listed:
             continue
         before = {x for _, x in words[max(0, i - 2): i]}
         if before & _NEGATIONS:
@@ -93,7 +119,10 @@ def parse_answer(text: str, label_set: str = "canonical") -> ParsedAnswer:
     distinct = tuple(dict.fromkeys(lab for _, _, lab in usable))
     if len(distinct) == 1:
         return ParsedAnswer(distinct[0], usable[0][1], distinct, False)
+    counted = {pos for pos, _, _ in usable}
     for m in reversed(list(_CONCLUSION.finditer(text))):
+        if m.start(2) not in counted:  # a conclusion whose word was negated or is part of a list
+            continue
         word = m.group(2).lower()
         concept = SYNONYMS.get(word)
         lab = _to_set(concept, label_set, word) if concept else None

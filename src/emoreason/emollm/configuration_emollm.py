@@ -51,17 +51,18 @@ def emotion_llama_encoders() -> dict[str, dict[str, Any]]:
 
 
 def emotion_llama_streams() -> list[dict[str, Any]]:
-    """The 260-token layout: 1024 patches grouped 4 -> 256, then CLS, face, temporal, audio."""
+    """The 260-token layout: 1024 patches grouped 4 -> 256, then face, temporal, audio and CLS, the
+    reference's order (``torch.cat((image_inputs_llama, video_feats, cls_tk_feats))``)."""
     return [
         {"name": "frame_patches", "encoder": "frame", "select": "patches", "group": 4, "num_tokens": 256,
          "segment": "video", "projector": "linear"},
-        {"name": "frame_cls", "encoder": "frame", "select": "cls", "group": 1, "num_tokens": 1,
-         "segment": "feature", "projector": "linear"},
         {"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
          "segment": "feature", "projector": "linear"},
         {"name": "temporal", "encoder": "temporal", "select": "mean", "group": 1, "num_tokens": 1,
          "segment": "feature", "projector": "linear"},
         {"name": "audio", "encoder": "audio", "select": "mean", "group": 1, "num_tokens": 1,
+         "segment": "feature", "projector": "linear"},
+        {"name": "frame_cls", "encoder": "frame", "select": "cls", "group": 1, "num_tokens": 1,
          "segment": "feature", "projector": "linear"},
     ]
 
@@ -87,6 +88,7 @@ class EmoLLMConfig(PretrainedConfig):
         projector_hidden_act: str = "gelu",
         ignore_index: int = -100,
         text_model_path: str | None = None,
+        trained_streams: list[str] | None = None,
         **kwargs: Any,
     ):
         if isinstance(text_config, dict):
@@ -100,6 +102,8 @@ class EmoLLMConfig(PretrainedConfig):
         self.projector_hidden_act = projector_hidden_act
         self.ignore_index = ignore_index
         self.text_model_path = text_model_path
+        #: streams some training example carried (set by train-llm; None: not recorded)
+        self.trained_streams = None if trained_streams is None else sorted(trained_streams)
         super().__init__(**kwargs)
         self.validate_layout()
 

@@ -3,12 +3,16 @@
 Steps: decode the clip (frames, face crops, audio), encode with the model's frozen encoders, then
 
 1. **scores**: the probability of each answer word (``config.label_words``, e.g. MERR's nine) as the
-   ``[emotion]`` answer, from the LLM's token log-likelihoods, softmax-normalised and mapped onto the
-   label set (words without a label there, like *doubt*, are reported in a note with their share);
+   ``[emotion]`` answer: the mean log-probability per token of the word's answer tokens (the word, then
+   end-of-sequence; see :func:`answer_word_log_scores`), softmax-normalised over the words and mapped
+   onto the label set (words without a label there, like *doubt*, are reported in a note with their share);
 2. **label**: the greedy ``[emotion]`` answer parsed against the label set; an answer that names no
    label is reported in a note and the label then comes from the scores (``strict=True`` raises
    :class:`~emoreason.errors.UnparsableAnswerError` instead) — never silently "neutral";
-3. **explanation**: the greedy ``[reason]`` answer.
+3. **explanation**: the greedy ``[reason]`` answer, with repetition control.
+
+A stream the clip has but no training example carried (``config.trained_streams``) is used, and a note
+in the Result says so.
 """
 
 from __future__ import annotations
@@ -42,11 +46,14 @@ def load_for_inference(model_path: str) -> tuple[Any, Any]:
     return model, processor
 
 
-def word_scores_to_label_set(word_probs: dict[str, float], label_set: str) -> tuple[dict[str, float], float]:
-    """Answer-word probabilities -> label-set scores (summing to 1) and the mass that had no label."""
+def word_scores_to_label_set(word_probs: dict[str, float],
+                             label_set: str) -> tuple[dict[str, float], float, list[str]]:
+    """Answer-word probabilities -> label-set scores (summing to 1), the mass that had no label, and the
+    words that carried it."""
     lm = get_label_map(label_set)
     out = dict.fromkeys(CANONICAL if lm.name == "canonical" else lm.labels, 0.0)
     lost = 0.0
+    unmapped: list[str] = []
     for word, p in word_probs.items():
         target = word if word in out else None
         if target is None:
@@ -59,20 +66,42 @@ def word_scores_to_label_set(word_probs: dict[str, float], label_set: str) -> tu
             out[target] += p
         else:
             lost += p
+            unmapped.append(word)
     total = sum(out.values())
     if total <= 0:
         raise UnparsableAnswerError(f"none of the model's answer words maps onto the {label_set} label set")
-    return {k: v / total for k, v in out.items()}, lost
+    return {k: v / total for k, v in out.items()}, lost, unmapped
+
+
+def answer_word_log_scores(core, processor, prompt: list[int], words: list[str],
+                           features: dict[str, torch.Tensor]) -> torch.Tensor:
+    """[K] mean log-probability per token of each word as the whole answer (its tokens, then
+    end-of-sequence): length-normalised, so a label the tokenizer splits in pieces is not penalised
+    against a one-piece label, as a plain sum would."""
+    return core.continuation_log_likelihoods(torch.tensor([prompt]), [processor.answer_ids(w) for w in words],
+                                             features=features, reduction="mean")
+
+
+#: Greedy reasoning never repeats a sequence of this many tokens (``no_repeat_ngram_size``): without it a
+#: small LLM repeated one sentence ~13 times up to the token limit. Recognition answers (8 tokens) have none.
+REASON_NO_REPEAT_NGRAM = 4
 
 
 def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
-                   max_new_tokens: int) -> str:
+                   max_new_tokens: int, no_repeat_ngram_size: int = 0) -> str:
     core = core_model(model)
     tok = processor.tokenizer
     new = core.generate(torch.tensor([prompt]), features=feats, max_new_tokens=max_new_tokens,
                         do_sample=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                        suppress_tokens=list(core.config.placeholder_token_ids.values()))
+                        suppress_tokens=list(core.config.placeholder_token_ids.values()),
+                        no_repeat_ngram_size=no_repeat_ngram_size)
     return tok.decode(new[0], skip_special_tokens=True).strip()
+
+
+def generate_reasoning(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
+                       max_new_tokens: int) -> str:
+    """Greedy ``[reason]`` answer with repetition control (:data:`REASON_NO_REPEAT_NGRAM`)."""
+    return _generate_text(model, processor, prompt, feats, max_new_tokens, REASON_NO_REPEAT_NGRAM)
 
 
 def _subtitle(text: str | None, cm, notes: list[str]) -> str:
@@ -111,19 +140,21 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
         notes.append(f"no weights for encoder(s) {', '.join(missing)}: their streams are left out")
     with torch.no_grad():
         feats = core.encoders(cm.media, audio_lengths=cm.audio_lengths) if cm.media else {}
+    untrained = [s for s in feats if config.trained_streams is not None and s not in config.trained_streams]
+    if untrained:
+        notes.append(f"stream(s) {', '.join(untrained)} were never seen in training (no training example "
+                     "carried them): their projected tokens are untrained, and the answer may not use them")
     subtitle = _subtitle(text, cm, notes)
     if not feats and not subtitle:
         raise NoUsableModalityError(f"{source}: no frames, face, audio or words the model could use")
     present = list(feats)
     prompt = processor.prompt_ids(subtitle, "emotion", EMOTION_INSTRUCTIONS[0], present)
     words = list(config.label_words)
-    ll = core.continuation_log_likelihoods(torch.tensor([prompt]), [processor.answer_ids(w) for w in words],
-                                           features=feats)
-    probs = torch.softmax(ll, dim=0).tolist()
-    scores, lost = word_scores_to_label_set(dict(zip(words, probs, strict=True)), lm.name)
+    probs = torch.softmax(answer_word_log_scores(core, processor, prompt, words, feats), dim=0).tolist()
+    scores, lost, unmapped = word_scores_to_label_set(dict(zip(words, probs, strict=True)), lm.name)
     if lost > 0.005:
         notes.append(f"{lost:.0%} of the answer probability went to words with no {lm.name} label "
-                     f"({', '.join(w for w in words if w not in scores and SYNONYMS.get(w) not in scores)})")
+                     f"({', '.join(unmapped)})")
     answer = _generate_text(model, processor, prompt, feats, 8)
     try:
         label = parse_answer(answer, lm.name).label
@@ -139,7 +170,7 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
     explanation = ""
     if reason:
         rprompt = processor.prompt_ids(subtitle, "reason", REASON_INSTRUCTIONS[0], present)
-        explanation = _generate_text(model, processor, rprompt, feats, max_new_tokens)
+        explanation = generate_reasoning(model, processor, rprompt, feats, max_new_tokens)
         try:
             said = parse_answer(explanation, lm.name).label
             if said != label:

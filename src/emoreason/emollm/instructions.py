@@ -53,8 +53,18 @@ def reason_target(reasoning: str, label: str) -> str:
     return reasoning.strip() + REASON_INFER_SUFFIX + label
 
 
-def text_after_features(subtitle: str | None, task: str, instruction: str) -> str:
-    """The prompt text between ``</feature>`` and ``[/INST]``; the subtitle sentence is left out when
-    empty."""
-    said = f" The person in video says: {subtitle.strip()}." if subtitle and subtitle.strip() else ""
-    return f"</feature>{said} [{task}] {instruction} [/INST]"
+def prompt_text_parts(subtitle: str | None, task: str, instruction: str,
+                      close_inst: bool = True) -> tuple[str, str, str]:
+    """The prompt text after the feature placeholders as (before the subtitle, the subtitle, after it), up
+    to and including `` [/INST]`` (left out with ``close_inst=False``, when a chat template closes the
+    user turn); the subtitle sentence is left out when empty (then the middle part is "")."""
+    close = " [/INST]" if close_inst else ""
+    said = subtitle.strip() if subtitle else ""
+    if not said:
+        return "</feature>", "", f" [{task}] {instruction}{close}"
+    return "</feature> The person in video says:", f" {said}", f". [{task}] {instruction}{close}"
+
+
+def text_after_features(subtitle: str | None, task: str, instruction: str, close_inst: bool = True) -> str:
+    """:func:`prompt_text_parts` joined into one string."""
+    return "".join(prompt_text_parts(subtitle, task, instruction, close_inst))

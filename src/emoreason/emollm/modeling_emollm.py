@@ -9,6 +9,7 @@ Importing this module registers ``model_type = "emollm"`` with ``AutoConfig`` an
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -46,11 +47,16 @@ class EmoLLMPreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, StreamProjector):
-            std = getattr(self.config.text_config, "initializer_range", 0.02)
-            for lin in module.modules():
-                if isinstance(lin, nn.Linear):
-                    nn.init.normal_(lin.weight, std=std)
-                    nn.init.zeros_(lin.bias)
+            init_projector(module, getattr(self.config.text_config, "initializer_range", 0.02))
+
+
+@torch.no_grad()
+def init_projector(module: StreamProjector, std: float) -> None:
+    """Weights ~ N(0, std) (the LLM's ``initializer_range``), biases 0."""
+    for lin in module.modules():
+        if isinstance(lin, nn.Linear):
+            nn.init.normal_(lin.weight, std=std)
+            nn.init.zeros_(lin.bias)
 
 
 class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
@@ -74,6 +80,10 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         self.language_model = language_model if language_model is not None else \
             AutoModelForCausalLM.from_config(config.text_config)
         self.post_init()
+        # transformers 5's post_init does not reach _init_weights for these: initialise them here
+        # (from_pretrained then overwrites them with the saved weights)
+        for proj in self.projectors.values():
+            init_projector(proj, getattr(config.text_config, "initializer_range", 0.02))
 
     # ---- plumbing ----------------------------------------------------------------------------
     def get_input_embeddings(self) -> nn.Module:
@@ -171,10 +181,14 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
     @torch.no_grad()
     def continuation_log_likelihoods(self, input_ids: torch.LongTensor, continuations: list[list[int]],
                                      features: dict[str, torch.Tensor] | None = None,
-                                     media: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Sum of log-probabilities of each continuation after one prompt ([1, L] ids) -> [K]."""
+                                     media: dict[str, torch.Tensor] | None = None,
+                                     reduction: str = "sum") -> torch.Tensor:
+        """Log-probability of each continuation after one prompt ([1, L] ids) -> [K]: the sum over its
+        tokens (``reduction="sum"``) or the mean per token (``"mean"``, comparable across lengths)."""
         if input_ids.shape[0] != 1:
             raise ValueError("continuation_log_likelihoods scores one prompt at a time")
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
         embeds = self.embed_multimodal(input_ids, features, media)
         k, lp = len(continuations), input_ids.shape[1]
         width = max(len(c) for c in continuations)
@@ -189,7 +203,8 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         logits = self.language_model(inputs_embeds=full, attention_mask=att).logits.float()
         logp = logits[:, lp - 1: lp - 1 + width].log_softmax(-1)
         tok = logp.gather(-1, cont.unsqueeze(-1)).squeeze(-1)
-        return (tok * cmask).sum(-1)
+        total = (tok * cmask).sum(-1)
+        return total / cmask.sum(-1) if reduction == "mean" else total
 
     # ---- loading -----------------------------------------------------------------------------
     @classmethod
@@ -198,14 +213,18 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
                         quantization_config: Any = None) -> EmoLLMForConditionalGeneration:
         """A fresh model around pretrained parts: the LLM from ``text_model_path`` and encoders by path.
 
-        Paths default to ``config.text_model_path`` and each encoder spec's ``path``; an encoder with
-        neither a path nor a config reads cached features only. Projectors start random.
+        Paths default to ``config.text_model_path`` and each encoder spec's ``path``, and are stored in
+        the config resolved (absolute); an encoder with neither a path nor a config reads cached features
+        only. Projectors start random.
         """
         text_model_path = text_model_path or getattr(config, "text_model_path", None)
+        if text_model_path:
+            text_model_path = str(Path(text_model_path).resolve())
         towers: dict[str, nn.Module] = {}
         for name, spec in config.encoders.items():
             path = (encoder_paths or {}).get(name) or spec.get("path")
             if path:
+                path = Path(path).resolve()  # stored resolved: the config must work from any folder
                 towers[name], _ = load_encoder(str(path))
                 if dtype is not None:
                     towers[name].to(dtype=dtype)

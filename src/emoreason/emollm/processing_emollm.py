@@ -4,6 +4,12 @@ Every sequence, for training, scoring or generation, is built by :meth:`EmoLLMPr
 so placeholders sit at the same places in all three. Each stream has its own placeholder token
 (``<emo_frame_patches>``, ``<emo_audio>`` ...) repeated ``num_tokens`` times; a stream a clip lacks
 (no face found, no audio track) gets no placeholders and no features.
+
+The Emotion-LLaMA body (``<video>…</video> <feature>…</feature> The person in video says: … [task]
+instruction``) is the user turn of the tokenizer's chat template when it has one (SmolLM2: ChatML, with
+its default system turn); a tokenizer without a template gets LLaMA-2's ``<s>[INST] … [/INST]``. User
+text (subtitle, instruction, answer) is tokenised with special tokens *not* recognised, so a literal
+``<emo_audio>`` in a subtitle stays text and cannot add a placeholder.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 import torch
 
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
-from emoreason.emollm.instructions import text_after_features
+from emoreason.emollm.instructions import prompt_text_parts
 from emoreason.errors import ConfigError
 
 
@@ -54,11 +60,29 @@ class EmoLLMProcessor:
         self.tokenizer = tokenizer
         self.config = config
         self._cache: dict[str, list[int]] = {}
+        self.chat_template = bool(getattr(tokenizer, "chat_template", None))
+        self._turn = self._chat_turn() if self.chat_template else None
 
     def _text(self, text: str) -> list[int]:
         if text not in self._cache:
-            self._cache[text] = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+            self._cache[text] = self._user_text(text)
         return self._cache[text]
+
+    def _user_text(self, text: str) -> list[int]:
+        """Token ids of text with special tokens not recognised (``<emo_audio>`` stays plain text)."""
+        return list(self.tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+
+    def _chat_turn(self) -> tuple[list[int], list[int]]:
+        """(ids before, ids after) the user message in the chat template, with the generation prompt."""
+        marker = "\u2063EMOLLM\u2063"
+        rendered = self.tokenizer.apply_chat_template([{"role": "user", "content": marker}], tokenize=False,
+                                                      add_generation_prompt=True)
+        if rendered.count(marker) != 1:
+            raise ConfigError("the tokenizer's chat template does not render the user message once")
+        before, after = rendered.split(marker)
+        enc = self.tokenizer
+        return (list(enc(before, add_special_tokens=False)["input_ids"]),
+                list(enc(after, add_special_tokens=False)["input_ids"]))
 
     def _placeholders(self, segment: str, present: Iterable[str] | None) -> list[int]:
         keep = None if present is None else set(present)
@@ -69,26 +93,52 @@ class EmoLLMProcessor:
         return out
 
     def prompt_ids(self, subtitle: str | None, task: str, instruction: str,
-                   streams_present: Iterable[str] | None = None) -> list[int]:
-        """``<s>[INST] <video>…</video> <feature>…</feature> The person in video says: …[/INST]``."""
+                   streams_present: Iterable[str] | None = None,
+                   max_subtitle_tokens: int | None = None) -> list[int]:
+        """The chat template's user turn around ``<video>…</video> <feature>…</feature> The person in
+        video says: … [task] instruction``, ending with the assistant prompt; without a template,
+        ``<s>[INST] <video>…</video> <feature>…</feature> … [/INST]``. ``max_subtitle_tokens`` keeps
+        only the subtitle's first tokens (0: the subtitle sentence is left out)."""
         present = None if streams_present is None else list(streams_present)
-        bos = [] if self.tokenizer.bos_token_id is None else [int(self.tokenizer.bos_token_id)]
-        return (bos + self._text("[INST] <video>") + self._placeholders("video", present)
+        if max_subtitle_tokens is not None and max_subtitle_tokens <= 0:
+            subtitle = None
+        before, said, after = prompt_text_parts(subtitle, task, instruction, close_inst=self._turn is None)
+        said_ids = self._user_text(said) if said else []
+        if max_subtitle_tokens is not None:
+            said_ids = said_ids[:max_subtitle_tokens]
+        if self._turn is not None:
+            start, head, end = self._turn[0], "<video>", self._turn[1]
+        else:
+            start = [] if self.tokenizer.bos_token_id is None else [int(self.tokenizer.bos_token_id)]
+            head, end = "[INST] <video>", []
+        return (start + self._text(head) + self._placeholders("video", present)
                 + self._text("</video> <feature>") + self._placeholders("feature", present)
-                + list(self.tokenizer(text_after_features(subtitle, task, instruction),
-                                      add_special_tokens=False)["input_ids"]))
+                + self._user_text(before) + said_ids + self._user_text(after) + end)
 
     def answer_ids(self, answer: str) -> list[int]:
-        """The target tokens: the answer then end-of-sequence."""
-        return list(self.tokenizer(answer.strip(), add_special_tokens=False)["input_ids"]) + \
-            [int(self.tokenizer.eos_token_id)]
+        """The target tokens: the answer then end-of-sequence. The answer is tokenised with a leading
+        space (as it follows ``[/INST] `` in LLaMA-2's layout), so with byte-level BPE a label is its
+        word-initial piece (" sad" is one token, "sad" two); a lone leading space piece is dropped."""
+        ids = self._user_text(" " + answer.strip())
+        if len(ids) > 1 and not self.tokenizer.decode(ids[:1]).strip():
+            ids = ids[1:]
+        return ids + [int(self.tokenizer.eos_token_id)]
 
     def encode(self, subtitle: str | None, task: str, instruction: str, answer: str,
                streams_present: Iterable[str] | None = None,
                max_length: int | None = None) -> dict[str, list[int]]:
-        """``input_ids`` and ``labels`` (prompt positions = ignore_index, so loss is on the answer only)."""
+        """``input_ids`` and ``labels`` (prompt positions = ignore_index, so loss is on the answer only).
+
+        Over ``max_length``, the subtitle is cut first (its first tokens kept), then the answer (its end,
+        keeping end-of-sequence); the placeholders and the instruction are never cut. Only a
+        ``max_length`` too small for the prompt without a subtitle is an error."""
         prompt = self.prompt_ids(subtitle, task, instruction, streams_present)
         ans = self.answer_ids(answer)
+        over = 0 if max_length is None else len(prompt) + len(ans) - max_length
+        if over > 0 and subtitle and subtitle.strip():
+            n_said = len(self._user_text(prompt_text_parts(subtitle, task, instruction)[1]))
+            prompt = self.prompt_ids(subtitle, task, instruction, streams_present,
+                                     max_subtitle_tokens=max(0, n_said - over))
         if max_length is not None and len(prompt) + len(ans) > max_length:
             keep = max_length - len(prompt)
             if keep < 2:

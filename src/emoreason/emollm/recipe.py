@@ -63,6 +63,7 @@ class TrainRecipe:
     seed: int = 0
     log_every: int = 10
     save_every: int = 500
+    keep_checkpoints: int = 2  # step-N folders kept (newest); each holds trainable weights + optimizer state
     tensorboard: bool = True
     dataloader_workers: int = 0
 
@@ -100,6 +101,8 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> TrainRecipe:
     if recipe.optim.schedule not in ("cosine", "constant"):
         raise ConfigError(f"{where}: optim.schedule must be cosine or constant, "
                           f"got {recipe.optim.schedule!r}")
+    if recipe.keep_checkpoints < 1:
+        raise ConfigError(f"{where}: keep_checkpoints must be at least 1, got {recipe.keep_checkpoints}")
     bad = [t for t in recipe.tasks if t not in ("emotion", "reason")]
     if bad or not recipe.tasks:
         raise ConfigError(f"{where}: tasks must be a non-empty subset of emotion, reason "

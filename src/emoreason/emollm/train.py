@@ -2,14 +2,18 @@
 
 Reads cached features (never videos), trains LoRA + projectors with the loss on answer tokens only,
 logs loss / learning rate / tokens per second to ``log.csv`` (and TensorBoard when installed), saves
-Accelerate state every ``save_every`` steps under ``checkpoints/`` and resumes from the newest.
+Accelerate state (trainable weights only, see ``train_state.py``) every ``save_every`` steps under
+``checkpoints/``, keeps the newest ``keep_checkpoints`` and resumes from the newest. The learning-rate
+schedule advances once per optimizer step, whatever the number of processes.
 
 The optional extras (bitsandbytes for QLoRA, TensorBoard) are imported only when a recipe asks for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import math
 import random
@@ -20,7 +24,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from transformers import BitsAndBytesConfig
 
 from emoreason.emollm.checkpoint import (
@@ -39,6 +43,15 @@ from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
 from emoreason.emollm.processing_emollm import EmoLLMProcessor
 from emoreason.emollm.recipe import TrainRecipe, load_recipe
 from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
+from emoreason.emollm.train_state import (
+    BucketBatchSampler,
+    check_checkpoint_weights,
+    lr_lambda,
+    newest_checkpoint,
+    save_state,
+    set_epoch,
+    trainable_only,
+)
 from emoreason.errors import ConfigError
 from emoreason.io.atomic import atomic_write_text
 
@@ -53,6 +66,11 @@ class InstructionDataset(torch.utils.data.Dataset):
         self.cache, self.processor, self.max_length = cache, processor, max_length
         self.seed, self.epoch = seed, 0
         prompt_len = len(processor.prompt_ids("", "emotion", ""))
+        longest = max((len(processor.prompt_ids(None, task, instruction_for(task, index=k)))
+                       for task in {e.task for e in self.examples} for k in range(8)), default=0)
+        if longest + 2 > max_length:  # a recipe error: say so before training, not inside a worker
+            raise ConfigError(f"max_length {max_length} is too small for the prompt layout: the longest "
+                              f"prompt without a subtitle is {longest} tokens, and the answer needs 2 more")
         self.lengths = [prompt_len + len(processor.tokenizer(e.answer + " " + e.subtitle,
                                                               add_special_tokens=False)["input_ids"])
                         for e in self.examples]
@@ -69,56 +87,19 @@ class InstructionDataset(torch.utils.data.Dataset):
         return dict(enc, features=feats)
 
 
-class BucketBatchSampler(torch.utils.data.Sampler):
-    """Batches of similar length: shuffle, sort within windows of 50 batches, shuffle the batches."""
-
-    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, window: int = 50):
-        self.lengths, self.batch_size, self.window = lengths, batch_size, window
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self):
-        rng = random.Random(self.seed + self.epoch)
-        idx = list(range(len(self.lengths)))
-        rng.shuffle(idx)
-        span = self.batch_size * self.window
-        batches = []
-        for start in range(0, len(idx), span):
-            chunk = sorted(idx[start: start + span], key=lambda j: self.lengths[j])
-            batches += [chunk[k: k + self.batch_size] for k in range(0, len(chunk), self.batch_size)]
-        rng.shuffle(batches)
-        return iter(batches)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
-
-
-def lr_lambda(recipe: TrainRecipe, total_steps: int):
-    """Linear warm-up, then cosine from lr to min_lr (or constant), as a LambdaLR factor."""
-    o = recipe.optim
-    floor = o.min_lr / o.lr if o.lr > 0 else 0.0
-
-    def factor(step: int) -> float:
-        if o.warmup_steps and step < o.warmup_steps:
-            return (step + 1) / o.warmup_steps
-        if o.schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - o.warmup_steps) / max(1, total_steps - o.warmup_steps))
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
-
-
 def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
-    """(trainable model, processor): a fresh model around the recipe's parts, or the previous stage's."""
+    """(trainable model, processor): a fresh model around the recipe's parts, or the previous stage's.
+
+    Frozen weights load in an explicit dtype (bf16 with ``bf16: true``, else fp32, whatever dtype the
+    files hold); trainable weights (LoRA, projectors) are always fp32, as AdamW needs: with ``bf16`` the
+    forward runs under autocast (Accelerate's ``mixed_precision="bf16"``)."""
     out = Path(recipe.output_dir)
+    dtype = torch.bfloat16 if recipe.bf16 else torch.float32
     if recipe.init_from:
-        model, processor = load_trained(recipe.init_from, is_trainable=True)
+        model, processor = load_trained(recipe.init_from, is_trainable=True, dtype=dtype)
         if (Path(recipe.init_from) / "base").is_dir() and not (out / "base").is_dir():
             shutil.copytree(Path(recipe.init_from) / "base", out / "base")
-        return model, processor
+        return upcast_trainable(model), processor
     config = EmoLLMConfig(**recipe.model_config)
     tok_path = recipe.tokenizer_path or recipe.text_model_path
     if tok_path == "wordlevel":
@@ -132,7 +113,6 @@ def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
     quant = None
     if recipe.lora is not None and recipe.lora.load_in_4bit:
         quant = _qlora_config()
-    dtype = torch.bfloat16 if recipe.bf16 else None
     model = EmoLLMForConditionalGeneration.from_components(config, recipe.text_model_path, dtype=dtype,
                                                            quantization_config=quant)
     prepare_placeholders(model, tokenizer)
@@ -143,7 +123,15 @@ def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
         model = apply_lora(model, recipe.lora.r, recipe.lora.alpha, recipe.lora.dropout, recipe.lora.targets)
     else:
         model.encoders.requires_grad_(False)
-    return model, processor
+    return upcast_trainable(model), processor
+
+
+def upcast_trainable(model: torch.nn.Module) -> torch.nn.Module:
+    """Cast every trainable parameter to fp32 in place (frozen ones keep their dtype); returns ``model``."""
+    for p in model.parameters():
+        if p.requires_grad and p.dtype != torch.float32:
+            p.data = p.data.float()
+    return model
 
 
 def _qlora_config():
@@ -156,18 +144,18 @@ def _qlora_config():
                               bnb_4bit_compute_dtype=torch.bfloat16)
 
 
-def _newest_checkpoint(out: Path) -> Path | None:
-    ckpts = sorted((out / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
-    return ckpts[-1] if ckpts else None
-
-
 def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     """Run one stage of a recipe; returns a summary (steps, final loss, output folder)."""
     out = Path(recipe.output_dir)
+    out.mkdir(parents=True, exist_ok=True)  # every path (LLM from a folder, random LLM, stage 2) logs here
     trackers = ["tensorboard"] if recipe.tensorboard and _has_tensorboard() else []
+    # The scheduler is stepped here once per optimizer step: a prepared scheduler stepped "with the
+    # optimizer" advances num_processes times per step (warm-up and decay N x too fast under DDP).
     acc = Accelerator(gradient_accumulation_steps=recipe.optim.grad_accum,
                       mixed_precision="bf16" if recipe.bf16 else "no", log_with=trackers or None,
-                      project_dir=str(out))
+                      project_dir=str(out), step_scheduler_with_optimizer=False,
+                      # a batch without a stream (no face found) leaves that projector without gradient
+                      kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     set_seed(recipe.seed)
     examples, report = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file)
     examples = [e for e in examples if e.task in recipe.tasks]
@@ -183,6 +171,7 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     acc.print(f"data: {report.line()}; {dataset.missing} examples without cached features left out")
     if recipe.gradient_checkpointing:
         core_model(model).gradient_checkpointing_enable()
+    sampler = None
     if recipe.bucket_by_length:
         sampler = BucketBatchSampler(dataset.lengths, recipe.optim.batch_size, recipe.seed)
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=processor.collate,
@@ -198,10 +187,12 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     total = o.max_steps or steps_per_epoch * o.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(recipe, total))
     model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+    acc.register_save_state_pre_hook(trainable_only)
     step, start_epoch, skip = 0, 0, 0
-    ckpt = _newest_checkpoint(out) if resume else None
+    ckpt = newest_checkpoint(out) if resume else None
     if ckpt is not None:
-        acc.load_state(str(ckpt))
+        check_checkpoint_weights(ckpt, model)
+        acc.load_state(str(ckpt), strict=False)  # frozen weights are not in step-N: checked just above
         state = json.loads((ckpt / "trainer_state.json").read_text())
         step, start_epoch, skip = state["step"], state["epoch"], state["batches_in_epoch"]
         acc.print(f"resumed from {ckpt} at step {step}")
@@ -210,14 +201,15 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     log_path = out / "log.csv"
     new_log = not log_path.exists()
     tokens, t0, last_loss = 0, time.perf_counter(), float("nan")
-    with open(log_path, "a", newline="", encoding="utf-8") as logf:
+    # only the main process opens log.csv: another one creating it first made the header vanish
+    with (open(log_path, "a", newline="", encoding="utf-8") if acc.is_main_process
+          else contextlib.nullcontext(io.StringIO())) as logf:
         writer = csv.writer(logf)
-        if new_log and acc.is_main_process:
+        if new_log:
             writer.writerow(["step", "epoch", "loss", "lr", "tokens_per_s"])
         model.train()
         for epoch in range(start_epoch, o.epochs if o.max_steps is None else 10**9):
-            if hasattr(loader, "set_epoch"):
-                loader.set_epoch(epoch)
+            set_epoch(loader, sampler, epoch)
             dataset.epoch = epoch
             batches = acc.skip_first_batches(loader, skip) if skip else loader
             seen = skip
@@ -230,7 +222,8 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                     if acc.sync_gradients and o.max_grad_norm:
                         acc.clip_grad_norm_(params, o.max_grad_norm)
                     optimizer.step()
-                    scheduler.step()
+                    if acc.sync_gradients:  # once per optimizer step, whatever the number of processes
+                        scheduler.step()
                     optimizer.zero_grad()
                 tokens += int(batch["attention_mask"].sum())
                 if not acc.sync_gradients:
@@ -245,13 +238,16 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                         logf.flush()
                     acc.log({"loss": last_loss, "lr": lr, "tokens_per_s": tps}, step=step)
                 if step % recipe.save_every == 0:
-                    _save_state(acc, out, step, epoch, seen)
+                    save_state(acc, out, step, epoch, seen, recipe.keep_checkpoints)
                 if step >= total:
                     break
             if step >= total:
                 break
     acc.wait_for_everyone()
     elapsed = time.perf_counter() - t0
+    config = core_model(acc.unwrap_model(model)).config  # analyze notes streams no example carried
+    seen = {s for e in dataset.examples for s in cache.clips[e.clip_id]["streams"]}
+    config.trained_streams = sorted(set(config.trained_streams or []) | seen)
     if acc.is_main_process:
         save_trained(out, acc.unwrap_model(model), processor, save_base=recipe.text_model_path is None
                      and not recipe.init_from)
@@ -273,14 +269,6 @@ def train_from_file(path: str | Path, output_dir: str | None = None, max_steps: 
             raise ConfigError("--max-steps must be at least 1")
         recipe.optim.max_steps = max_steps
     return train(recipe, resume=resume)
-
-
-def _save_state(acc, out: Path, step: int, epoch: int, batches_in_epoch: int) -> None:
-    target = out / "checkpoints" / f"step-{step}"
-    acc.save_state(str(target))
-    if acc.is_main_process:
-        atomic_write_text(target / "trainer_state.json",
-                          json.dumps({"step": step, "epoch": epoch, "batches_in_epoch": batches_in_epoch}))
 
 
 def _has_tensorboard() -> bool:
