@@ -36,6 +36,7 @@ from emoreason.perception.face.expression import (
     check_face_model,
     load_expression_model,
 )
+from emoreason.perception.face.expression_net import canonical_scores, net_crop
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.mesh import FaceMesh, FaceMeshTracker, as_rgb, box_iou, check_rgb
 from emoreason.perception.face.phrases import AU_CUES, describe_aus, merr_peak_index, merr_rule_label
@@ -60,6 +61,9 @@ MAX_EVIDENCE = 4
 #: (README, Speed).
 FACEX_EVERY = 3
 FACEX_REUSE_IOU = 0.5
+#: When the FER+ network runs and its size-weighted mean P(unknown) + P(NF) over the clip's faces reaches
+#: this, the face's reliability is multiplied by 1 - that probability and the result says why.
+UNREADABLE_LOW_WEIGHT = 0.3
 
 
 class FaceAnalyzer:
@@ -92,6 +96,8 @@ class FaceAnalyzer:
         self.expression = load_expression_model(face_model, mdir)
         self.fer = FerClassifier()
         self.facex = FacexClassifier() if self.expression.uses_facex else None
+        self.net = self.expression.net
+        self._unreadable: list[float] = []
         self.tracker = FaceMeshTracker(static=static)
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
@@ -130,7 +136,10 @@ class FaceAnalyzer:
             return
         fer_scores, fer_features = self.fer.predict(face_crop_gray(rgb, face.points))
         facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
-        readings = FaceReadings(face.points, raw, fer_scores, fer_features, facex_scores)
+        net_probs = self.net.run(net_crop(rgb, face.points)) if self.net is not None else None
+        readings = FaceReadings(face.points, raw, fer_scores, fer_features, facex_scores, net_probs)
+        if net_probs is not None:
+            self._unreadable.append(canonical_scores(net_probs)[1])
         scores = self.expression.scores(readings)
         self._times.append(float(t))
         self._raw.append(raw)
@@ -212,9 +221,22 @@ class FaceAnalyzer:
             "peak_face_box": [round(float(v), 4) for v in self._boxes[peak]],
         })
         boxes = pd.DataFrame(self._boxes, columns=["x0", "y0", "x1", "y1"], index=table.index)
+        evidence = au_evidence(table, step)
+        reliability = len(times) / max(self.frames, 1)
+        if self._unreadable:
+            unreadable = float(np.average(self._unreadable, weights=weights))
+            details["unreadable_probability"] = round(unreadable, 4)
+            if unreadable >= UNREADABLE_LOW_WEIGHT:
+                reliability *= 1.0 - unreadable
+                note = (f"the face was given low weight: the expression network read it as unclear or not a "
+                        f"face (P = {unreadable:.2f})")
+                details["reliability_note"] = note
+                evidence.append(Evidence(modality="face", name="unreadable_face", value=unreadable,
+                                         start=float(times[0]), end=float(times[-1]) + step,
+                                         description=note, unit="probability", supports=None))
         return ModalityOutput(
             modality="face", usable=True, scores=scores, timeline=timeline,
-            evidence=au_evidence(table, step), reliability=len(times) / max(self.frames, 1),
+            evidence=evidence, reliability=reliability,
             details=details, models=dict(self.models),
             series={"aus": table, "boxes": boxes,
                     "probabilities": pd.DataFrame(probs, columns=list(CANONICAL), index=table.index)},

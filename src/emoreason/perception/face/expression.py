@@ -12,6 +12,7 @@ name        what gives the probabilities                              reported a
 ``facex``   facex's model alone                                       ``facex``
 ``pool``    the fer+facex log-linear pool (``pool.json``)             ``pool``
 ``head``    the softmax head on feature blocks (``head.json``)        ``face_head``
+``net``     the FER+-trained network (``ferplus_net.onnx``)           ``ferplus_net``
 ==========  ========================================================  =================================
 
 ``"default"`` (or None) is the shipped choice: the first of :data:`DEFAULT_ORDER` whose file is in the
@@ -28,6 +29,7 @@ import numpy as np
 from emoreason.assets import model_dir
 from emoreason.errors import ConfigError, ModelError
 from emoreason.perception.face.action_units import shape_vector
+from emoreason.perception.face.expression_net import NET_FILE, ExpressionNet, canonical_scores
 from emoreason.perception.face.head import ExpressionHead
 from emoreason.perception.face.image_models import log_probabilities
 from emoreason.perception.face.pool import ExpressionPool
@@ -44,6 +46,7 @@ class FaceReadings:
     fer_scores: dict[str, float]  # fer's probabilities by canonical label
     fer_features: np.ndarray  # fer's 128-d penultimate features
     facex_scores: dict[str, float] | None = None  # facex's probabilities (None where facex did not run)
+    net_probs: np.ndarray | None = None  # the FER+ network's 10 probabilities (None where it did not run)
 
     def feature_blocks(self) -> dict[str, np.ndarray]:
         """The named feature blocks an :class:`ExpressionHead` reads (``facex_logp`` only when facex ran)."""
@@ -56,13 +59,15 @@ class FaceReadings:
 
 class ExpressionModel:
     """What every expression model has: ``name`` (reported as ``details["expression_model"]``), ``file``
-    (its file in the face model folder, if any), ``uses_facex`` (whether facex must run),
-    ``use_by_default`` (what its file says), ``provenance`` (entries for the Result's model list),
+    (its file in the face model folder, if any), ``uses_facex`` (whether facex must run), ``net`` (the
+    :class:`ExpressionNet` the face stage must run, or None), ``use_by_default`` (what its file says),
+    ``provenance`` (entries for the Result's model list),
     :meth:`load` and :meth:`scores`."""
 
     name = ""
     file: str | None = None
     uses_facex = False
+    net: ExpressionNet | None = None
     use_by_default = False
 
     @classmethod
@@ -144,15 +149,41 @@ class HeadExpression(FittedExpression):
         return self.fitted.scores(readings.feature_blocks())
 
 
+class NetExpression(ExpressionModel):
+    """The FER+ network alone (:mod:`~emoreason.perception.face.expression_net`); its JSON beside the ONNX
+    file says whether it is the default."""
+
+    name = "ferplus_net"
+    file = NET_FILE
+
+    def __init__(self, net: ExpressionNet) -> None:
+        self.net = net
+        self.use_by_default = bool(net.meta.get("use_by_default", False))
+
+    @classmethod
+    def load(cls, folder: Path) -> NetExpression:
+        if not (folder / cls.file).is_file():
+            raise ModelError(f"face model folder {folder} has no FER+ network ({cls.file})")
+        return cls(ExpressionNet.load(folder / cls.file))
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        return {"face_net": str(self.net.meta.get("name", "emoreason FER+ net"))}
+
+    def scores(self, readings: FaceReadings) -> dict[str, float]:
+        return canonical_scores(readings.net_probs)[0]
+
+
 #: The expression models by the name a user gives (``face_model``).
 EXPRESSION_MODELS: dict[str, type[ExpressionModel]] = {
     "fer": FerExpression,
     "facex": FacexExpression,
     "pool": PoolExpression,
     "head": HeadExpression,
+    "net": NetExpression,
 }
 #: What "default" picks: the first of these whose file is shipped and says ``use_by_default``; else fer.
-DEFAULT_ORDER = ("pool", "head")
+DEFAULT_ORDER = ("net", "pool", "head")
 #: The names a user may give for the face stage's expression model.
 FACE_MODELS = ("default", *EXPRESSION_MODELS)
 
