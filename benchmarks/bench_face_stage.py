@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from skimage import data
 
+from emoreason.errors import ModelError
 from emoreason.perception.face.analyzer import FACEX_EVERY, FaceAnalyzer
 from emoreason.perception.face.crops import face_crop_gray, face_square_gray
 from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR, EXPRESSION_MODELS
@@ -81,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         old = old_pool_dir(args.old_ref, Path(tmp))
         new = [m for m in EXPRESSION_MODELS if m not in ("fer", "facex", "pool", "head")]
-        ans = {f"new model ({m})": FaceAnalyzer(fps=5.0, face_model=m, facex_every=1) for m in new}
+        ans = {}
+        for m in new:
+            try:
+                ans[f"new model ({m})"] = FaceAnalyzer(fps=5.0, face_model=m, facex_every=1)
+            except ModelError as exc:
+                print(f"new model {m!r} not timed: {exc}")
         ans["fer"] = FaceAnalyzer(fps=5.0, face_model="fer")
         ans["facex"] = FaceAnalyzer(fps=5.0, face_model="facex", facex_every=1)
         ans["old pool (facex every frame)"] = FaceAnalyzer(fps=5.0, model_dir=old, face_model="pool",

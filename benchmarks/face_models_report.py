@@ -41,7 +41,7 @@ from unittest import mock
 
 import numpy as np
 
-from emoreason.errors import EmoreasonError
+from emoreason.errors import EmoreasonError, ModelError
 from emoreason.eval import metrics as M
 from emoreason.eval.datasets import get_adapter
 from emoreason.io.atomic import atomic_write_text
@@ -66,7 +66,8 @@ SEEDS = (0, 1, 2)
 class AllModels:
     """Stands in for the stage's expression model: every compared model scores the readings the stage
     measured; the stage gets (and reports) the default's scores. ``uses_*`` flags are true when any model
-    needs that input, so the stage computes everything once."""
+    needs that input, and an input model the default lacks (``net``) is another model's, so the stage
+    computes everything once."""
 
     def __init__(self, models: dict, main: str) -> None:
         self.models, self.main, self.last, self.blocks = models, main, None, None
@@ -74,7 +75,10 @@ class AllModels:
     def __getattr__(self, name: str):
         if name.startswith("uses_"):
             return any(getattr(m, name, False) for m in self.models.values())
-        return getattr(self.models[self.main], name)
+        value = getattr(self.models[self.main], name)
+        if value is None:  # an input the default does not need (the net): another model's
+            value = next((v for m in self.models.values() if (v := getattr(m, name, None)) is not None), None)
+        return value
 
     def scores(self, readings) -> dict[str, float]:
         self.last = {k: m.scores(readings) for k, m in self.models.items()}
@@ -102,7 +106,10 @@ def systems(new: str | None, ref: str) -> tuple[dict, list[str]]:
     new = new or (names[0] if len(names) == 1 else None)
     out = {}
     if new:
-        out[f"new model ({new})"] = load_expression_model(new)
+        try:
+            out[f"new model ({new})"] = load_expression_model(new)
+        except ModelError as exc:
+            notes.append(f"new model {new!r} not scored: {exc}")
     else:
         notes.append(f"no new model registered (registry: {', '.join(EXPRESSION_MODELS)}): not scored")
     out["fer"], out["facex"] = load_expression_model("fer"), load_expression_model("facex")
