@@ -10,6 +10,7 @@ from emoreason.errors import ConfigError
 from emoreason.training import face as face_model
 from emoreason.training import fusion as fusion_calibration
 from emoreason.training.default_models import package_models_dir, select_stages, train_default_models
+from emoreason.training.ferplus import train as face_net
 from emoreason.training.text import finetune as text_finetune
 from emoreason.training.text import model as text_model
 from emoreason.training.voice import model as voice_model
@@ -18,8 +19,8 @@ from emoreason.training.voice import model as voice_model
 @pytest.fixture()
 def calls(monkeypatch):
     seen: list[tuple[str, list[str]]] = []
-    for name, module in (("voice", voice_model), ("face", face_model), ("text", text_model),
-                         ("lora", text_finetune), ("fusion", fusion_calibration)):
+    for name, module in (("voice", voice_model), ("face_net", face_net), ("face", face_model),
+                         ("text", text_model), ("lora", text_finetune), ("fusion", fusion_calibration)):
         monkeypatch.setattr(module, "main", lambda argv, name=name: seen.append((name, argv)) or 0)
     return seen
 
@@ -32,12 +33,12 @@ def test_every_stage_runs_in_order_into_the_output_folder(tmp_path, calls, capfd
     out, rep = tmp_path / "models", tmp_path / "reports"
     assert main(["train-default-models", "--data", str(tmp_path), "--out", str(out),
                  "--reports", str(rep)]) == 0
-    assert [name for name, _ in calls] == ["voice", "face", "text", "lora", "fusion"]
+    assert [name for name, _ in calls] == ["voice", "face_net", "face", "text", "lora", "fusion"]
     argv = dict(calls)
     assert _arg(argv["voice"], "--out") == str(out / "voice")
     assert _arg(argv["voice"], "--data") == str(tmp_path)
     assert _arg(argv["voice"], "--report") == str(rep / "voice_cv.json")
-    assert _arg(argv["face"], "--out") == str(out / "face")
+    assert _arg(argv["face"], "--out") == _arg(argv["face_net"], "--out") == str(out / "face")
     assert _arg(argv["text"], "--out") == _arg(argv["lora"], "--out") == str(out / "text")
     assert _arg(argv["fusion"], "--out") == str(out / "fusion.json")
     assert _arg(argv["fusion"], "--models") == str(out)
@@ -71,14 +72,14 @@ def test_a_failing_stage_stops_the_run_with_a_non_zero_exit(tmp_path, monkeypatc
     code = main(["train-default-models", "--data", str(tmp_path), "--out", str(tmp_path / "m"),
                  "--reports", str(tmp_path / "r"), "--skip", "lora"])
     assert code != 0 and "the face stage failed (exit 3)" in capsys.readouterr().err
-    assert [name for name, _ in calls] == ["voice"]  # nothing after the failed stage ran
+    assert [name for name, _ in calls] == ["voice", "face_net"]  # nothing after the failed stage ran
 
 
 def test_the_library_function_runs_the_stages_without_the_command_line(tmp_path, calls):
     lines: list[str] = []
     out = train_default_models(["fusion", "face"], tmp_path, out=tmp_path / "m", reports=tmp_path / "r",
                                log=lines.append)
-    assert out == tmp_path / "m" and [name for name, _ in calls] == ["face", "fusion"]
+    assert out == tmp_path / "m" and [name for name, _ in calls] == ["face_net", "face", "fusion"]
     assert lines[0].startswith("lora skipped") and lines[-1].startswith("[2/2] fusion done")
     assert select_stages("", "lora,voice") == ["face", "text", "fusion"]
     with pytest.raises(ConfigError, match="unknown stage"):

@@ -5,7 +5,9 @@ made the shipped files (each can also be run on its own with ``python -m MODULE`
 
 - ``voice``  -- :mod:`emoreason.training.voice.model` (RAVDESS; 30-80 min on 2 cores, plus 10-35 min
   of feature extraction the first time: docs/model_cards/voice.md has the measured runs);
-- ``face``   -- :mod:`emoreason.training.face` (``facial_expressions``; a few minutes);
+- ``face``   -- :mod:`emoreason.training.ferplus.train` (the FER+ network, ``ferplus_net.onnx``; 6 epochs,
+  FACE_NET_CPU on 2 shared cores), then :mod:`emoreason.training.face` (the fer+facex pool and head on
+  ``facial_expressions``; a few minutes);
 - ``text``   -- :mod:`emoreason.training.text.model` (the MLP head on MiniLM features, MELD);
 - ``lora``   -- :mod:`emoreason.training.text.finetune` (the three LoRA members and ``text_ensemble.json``
   with the shipped settings; minutes on a GPU, several hours on a laptop CPU -- leave it out with
@@ -37,10 +39,10 @@ from emoreason.perception.text.ensemble import ENSEMBLE_FILE
 
 STAGES = ("voice", "face", "text", "lora", "fusion")
 
-#: The training script each stage runs (a module with ``main(argv) -> exit code``).
+#: The training scripts each stage runs, in order (modules with ``main(argv) -> exit code``).
 STAGE_MODULES = {
     "voice": "emoreason.training.voice.model",
-    "face": "emoreason.training.face",
+    "face": ("emoreason.training.ferplus.train", "emoreason.training.face"),
     "text": "emoreason.training.text.model",
     "lora": "emoreason.training.text.finetune",
     "fusion": "emoreason.training.fusion",
@@ -70,8 +72,9 @@ def select_stages(only: str = "", skip: str = "") -> list[str]:
 
 
 def stage_arguments(stage: str, data: Path, out: Path, reports: Path, device: str = "auto") -> list[str]:
-    """The command-line arguments ``stage``'s training script gets."""
+    """The command-line arguments ``stage``'s training script gets (``face_net``: the face stage's first)."""
     args = {
+        "face_net": ["--out", str(out / "face"), "--seed", "0", "--default"],
         "voice": ["--out", str(out / "voice"), "--report", str(reports / "voice_cv.json"),
                   "--plot", str(reports / "voice_confusion.png")],
         "face": ["--out", str(out / "face"), "--figure", str(reports / "face_confusion.png")],
@@ -129,8 +132,14 @@ def train_default_models(stages: Sequence[str], data: str | Path, out: str | Pat
     for i, stage in enumerate(stages, 1):
         log(f"[{i}/{len(stages)}] {stage} ...")
         start = time.perf_counter()
-        script = importlib.import_module(STAGE_MODULES[stage])
-        code = script.main(stage_arguments(stage, data, out, reports, device))
+        modules = STAGE_MODULES[stage]
+        modules = (modules,) if isinstance(modules, str) else modules
+        code = 0
+        for j, module in enumerate(modules):
+            part = "face_net" if stage == "face" and j == 0 else stage
+            code = importlib.import_module(module).main(stage_arguments(part, data, out, reports, device))
+            if code:
+                break
         if code:
             raise EmoreasonError(f"the {stage} stage failed (exit {code}); the stages before it are written")
         log(f"[{i}/{len(stages)}] {stage} done in {time.perf_counter() - start:.0f} s")

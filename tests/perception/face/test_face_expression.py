@@ -83,7 +83,7 @@ def test_default_analyze_on_an_image(tmp_path, face_rgb):
     result = analyze(path)
     face = result.modalities["face"]
     assert face.used and result.duration is None
-    want = "pool" if ExpressionPool.load(DEFAULT_FACE_MODEL_DIR).meta["use_by_default"] else "fer"
+    want = load_expression_model("default").name
     assert face.details["expression_model"] == want
     assert result.label == "happy" and face.label == "happy"
 
@@ -116,11 +116,12 @@ def test_face_model_option_reaches_the_face_stage_and_is_checked(tmp_path, face_
 
 
 def test_one_registry_names_every_choice():
-    assert FACE_MODELS == ("default", *EXPRESSION_MODELS) == ("default", "fer", "facex", "pool", "head")
+    names = ("default", "fer", "facex", "pool", "head", "net")
+    assert FACE_MODELS == ("default", *EXPRESSION_MODELS) == names
     assert check_face_model(None) is None and check_face_model("default") is None
     assert [check_face_model(m) for m in EXPRESSION_MODELS] == list(EXPRESSION_MODELS)
     for wrong in ("vgg", "", "FER", 3):
-        with pytest.raises(ConfigError, match="face model must be one of default, fer, facex, pool, head"):
+        with pytest.raises(ConfigError, match="face model must be one of " + ", ".join(names)):
             check_face_model(wrong)
 
 

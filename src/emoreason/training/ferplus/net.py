@@ -14,13 +14,13 @@ from torch import nn
 from emoreason.perception.face.expression_net import FERPLUS_CLASSES, NET_SIZE
 
 INPUT_SIZE = NET_SIZE
-WIDTHS = (32, 64, 128, 256)
+WIDTHS = (16, 32, 64, 128)
 
 
 class FerNet(nn.Module):
     """Input: (N, 1, 48, 48) float grey in 0..1; output: (N, 10) logits over :data:`FERPLUS_CLASSES`."""
 
-    def __init__(self, widths: tuple[int, ...] = WIDTHS, dropout: float = 0.4,
+    def __init__(self, widths: tuple[int, ...] = WIDTHS, dropout: float = 0.25,
                  n_classes: int = len(FERPLUS_CLASSES)) -> None:
         super().__init__()
         self.widths = tuple(widths)

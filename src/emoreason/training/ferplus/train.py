@@ -78,8 +78,8 @@ def train(train_split: FerSplit, valid: FerSplit | None, out: Path | None, epoch
           lr: float, seed: int, log=print, widths: tuple[int, ...] = WIDTHS,
           progress: int = 0) -> tuple[FerNet, list[dict]]:
     """Train a fresh :class:`FerNet`; after each epoch score ``valid`` and write the model into ``out``
-    (when given). ``widths``: the network's stage widths; ``progress``: log the running loss every this many steps
-    (0: only per epoch). Returns the network and the per-epoch records."""
+    (when given). ``widths``: the network's stage widths; ``progress``: log the running loss every this
+    many steps (0: only per epoch). Returns the network and the per-epoch records."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = FerNet(widths)
@@ -118,7 +118,8 @@ def write_model(model: FerNet, out: Path, history: list[dict], use_by_default: b
     export_onnx(model, out / ONNX_FILE)
     meta = {"name": "emoreason FER+ net", "classes": list(FERPLUS_CLASSES),
             "input": [1, INPUT_SIZE, INPUT_SIZE],
-            "widths": list(model.widths), "trained_on": "FER+ train (28,558 faces), vote distributions as targets",
+            "widths": list(model.widths),
+            "trained_on": "FER+ train (28,558 faces), vote distributions as targets",
             "use_by_default": use_by_default, "epochs": len(history),
             "valid": history[-1].get("valid") if history else None}
     atomic_write_text(out / META_FILE, json.dumps(meta, indent=1) + "\n")
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data (has ferplus/)")
     ap.add_argument("--out", type=Path, default=Path("src/emoreason/assets/models/face"))
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,89 @@
+"""The FER+ network at run time: the shipped ONNX file, its crop, the registry, and the face's reliability."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import face_fixtures as _fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
+import numpy as np
+import pytest
+
+from emoreason.errors import ModelError
+from emoreason.labels import CANONICAL
+from emoreason.perception.face.analyzer import UNREADABLE_LOW_WEIGHT, FaceAnalyzer
+from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR, NetExpression, load_expression_model
+from emoreason.perception.face.expression_net import (
+    FERPLUS_CLASSES,
+    NET_FILE,
+    NET_META,
+    ExpressionNet,
+    canonical_scores,
+    net_crop,
+)
+
+face_rgb, astronaut_points = _fx.face_rgb, _fx.astronaut_points
+SHIPPED = DEFAULT_FACE_MODEL_DIR / NET_FILE
+
+
+def test_the_shipped_network_reads_a_smiling_face_crop(face_rgb, astronaut_points):
+    crop = net_crop(face_rgb, astronaut_points)
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    net = ExpressionNet.load(SHIPPED)
+    assert ExpressionNet.load(SHIPPED) is net  # one session per file per process
+    probs = net.run(crop)
+    assert probs.shape == (len(FERPLUS_CLASSES),) and probs.min() >= 0
+    assert probs.sum() == pytest.approx(1.0, abs=1e-5)
+    scores, unreadable = canonical_scores(probs)
+    assert sum(scores.values()) == pytest.approx(1.0) and list(scores) == list(CANONICAL)
+    assert max(scores, key=scores.get) == "happy" and 0.0 <= unreadable < UNREADABLE_LOW_WEIGHT
+    with pytest.raises(ValueError, match="48x48"):
+        net.run(face_rgb[:, :, 0])
+
+
+def test_run_is_thread_safe(face_rgb, astronaut_points):
+    net = ExpressionNet.load(SHIPPED)
+    crop = net_crop(face_rgb, astronaut_points)
+    expected = net.run(crop)
+    got: list[np.ndarray] = []
+    threads = [threading.Thread(target=lambda: got.extend(net.run(crop) for _ in range(5))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 20 and all(np.allclose(g, expected, atol=1e-6) for g in got)
+
+
+def test_canonical_scores_drop_contempt_and_split_off_unknown_and_nf():
+    probs = np.array([0.1, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.2, 0.3, 0.2])
+    scores, unreadable = canonical_scores(probs)
+    assert unreadable == pytest.approx(0.5)
+    assert scores["neutral"] == pytest.approx(1 / 3) and scores["happy"] == pytest.approx(2 / 3)
+
+
+def test_the_registry_loads_the_network_and_a_missing_or_bad_file_is_a_model_error(tmp_path):
+    model = load_expression_model("net")
+    assert isinstance(model, NetExpression) and model.name == "ferplus_net" and model.net is not None
+    assert "face_net" in model.provenance
+    with pytest.raises(ModelError, match="no FER\\+ network"):
+        load_expression_model("net", tmp_path)
+    (tmp_path / NET_FILE).write_bytes(b"not onnx")
+    with pytest.raises(ModelError, match="cannot load"):
+        load_expression_model("net", tmp_path)
+
+
+def test_an_unreadable_face_gets_low_reliability_and_says_why(tmp_path, face_rgb, monkeypatch):
+    for name in ("au_baseline.json", NET_FILE, NET_META):
+        shutil.copy(DEFAULT_FACE_MODEL_DIR / name, tmp_path / name)
+    clear = FaceAnalyzer(model_dir=tmp_path, face_model="net", static=True)
+    clear.add_frame(0.0, face_rgb)
+    out = clear.finish()
+    assert out.details["expression_model"] == "ferplus_net" and "reliability_note" not in out.details
+    assert out.reliability == pytest.approx(1.0) and out.details["unreadable_probability"] < 0.3
+    unclear = FaceAnalyzer(model_dir=tmp_path, face_model="net", static=True)
+    probs = np.array([0.2, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.4])  # P(unknown) + P(NF) = 0.7
+    monkeypatch.setattr(unclear.net, "run", lambda crop: probs)
+    unclear.add_frame(0.0, face_rgb)
+    out = unclear.finish()
+    assert out.reliability == pytest.approx(0.3) and "low weight" in out.details["reliability_note"]
+    assert any(e.name == "unreadable_face" for e in out.evidence)
