@@ -18,6 +18,8 @@ from emoreason.training.ferplus.net import FerNet  # noqa: E402
 from emoreason.training.ferplus.train import (  # noqa: E402
     META_FILE,
     ONNX_FILE,
+    choose_prior_power,
+    emotion_prior,
     export_onnx,
     score,
     soft_cross_entropy,
@@ -105,3 +107,16 @@ def test_onnx_export_matches_torch(tmp_path):
     got = ExpressionNet(tmp_path / ONNX_FILE).run(crop)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert got.sum() == pytest.approx(1.0)
+
+
+def test_the_prior_correction_is_chosen_by_canonical_uar():
+    split = _split(6)
+    split.majority = np.array([0, 0, 0, 0, 6, 6])  # four neutral faces, two fearful
+    probs = np.zeros((6, len(FERPLUS_CLASSES)))
+    probs[:, 0], probs[:, 6] = 0.8, 0.2  # the network prefers neutral, less so on the fearful faces
+    probs[4:, 0], probs[4:, 6] = 0.6, 0.4
+    prior = np.array([0.5, 0.2, 0.1, 0.1, 0.05, 0.02, 0.02, 0.01])
+    power, table = choose_prior_power(probs, split, prior)
+    assert table["0.0"]["uar"] == pytest.approx(0.5)  # neutral only: recall 1 and 0
+    assert power > 0 and table[str(power)]["recall"]["fearful"] == 1.0
+    assert emotion_prior(split).sum() == pytest.approx(1.0)

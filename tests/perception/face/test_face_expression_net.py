@@ -59,6 +59,11 @@ def test_canonical_scores_drop_contempt_and_split_off_unknown_and_nf():
     scores, unreadable = canonical_scores(probs)
     assert unreadable == pytest.approx(0.5)
     assert scores["neutral"] == pytest.approx(1 / 3) and scores["happy"] == pytest.approx(2 / 3)
+    prior = np.array([0.4, 0.4, 0.05, 0.05, 0.05, 0.03, 0.01, 0.01])
+    balanced, same = canonical_scores(probs, prior, power=1.0)  # neutral and happy: one prior, same ratio
+    assert balanced["happy"] == pytest.approx(2 / 3) and same == unreadable
+    probs[6] = 0.1  # a little fear, whose prior is 40 times smaller
+    assert canonical_scores(probs, prior, 1.0)[0]["fearful"] > canonical_scores(probs)[0]["fearful"]
 
 
 def test_the_registry_loads_the_network_and_a_missing_or_bad_file_is_a_model_error(tmp_path):

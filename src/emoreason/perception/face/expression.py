@@ -29,7 +29,7 @@ import numpy as np
 from emoreason.assets import model_dir
 from emoreason.errors import ConfigError, ModelError
 from emoreason.perception.face.action_units import shape_vector
-from emoreason.perception.face.expression_net import NET_FILE, ExpressionNet, canonical_scores
+from emoreason.perception.face.expression_net import NET_FILE, ExpressionNet
 from emoreason.perception.face.head import ExpressionHead
 from emoreason.perception.face.image_models import log_probabilities
 from emoreason.perception.face.pool import ExpressionPool
@@ -171,7 +171,7 @@ class NetExpression(ExpressionModel):
         return {"face_net": str(self.net.meta.get("name", "emoreason FER+ net"))}
 
     def scores(self, readings: FaceReadings) -> dict[str, float]:
-        return canonical_scores(readings.net_probs)[0]
+        return self.net.scores(readings.net_probs)[0]
 
 
 #: The expression models by the name a user gives (``face_model``).

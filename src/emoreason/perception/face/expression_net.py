@@ -7,7 +7,10 @@ its mirror image, and averages the two. The network's ten outputs are FER+'s cla
 (:data:`FERPLUS_CLASSES`): eight emotions, "unknown" and "NF" (not a face). :func:`canonical_scores` maps
 the emotions onto the canonical labels -- contempt has none and is left out, the rest renormalised -- and
 returns P(unknown) + P(NF) separately as the crop's *unreadable* probability, which the face stage uses to
-lower the face's reliability.
+lower the face's reliability. FER+'s emotions are unbalanced (neutral and happiness hold 2/3 of the votes);
+the model's JSON holds the emotions' share of FER+ train's votes (``prior``) and a power ``prior_power``
+chosen on FER+ valid: :meth:`ExpressionNet.scores` divides each emotion's probability by its prior to that
+power before renormalising (0: the network's own probabilities).
 
 One onnxruntime session per model file per process (:meth:`ExpressionNet.load` caches it), on one
 intra-op thread; ``run`` may be called from several threads at once (onnxruntime's ``run`` is
@@ -49,12 +52,17 @@ def net_crop(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return face_crop_gray(rgb, points, margin=NET_MARGIN, size=NET_SIZE)
 
 
-def canonical_scores(probs: np.ndarray) -> tuple[dict[str, float], float]:
+def canonical_scores(probs: np.ndarray, prior: np.ndarray | None = None,
+                     power: float = 0.0) -> tuple[dict[str, float], float]:
     """The network's ten probabilities -> (probabilities by canonical label, summing to 1; P(unknown) +
-    P(NF))."""
+    P(NF)). With ``prior`` (the eight emotions' prior probabilities) each emotion's probability is first
+    divided by ``prior ** power``."""
     p = np.asarray(probs, dtype=np.float64)
+    emotions = p[:len(FERPLUS_TO_CANONICAL)]
+    if prior is not None and power:
+        emotions = emotions / np.asarray(prior, dtype=np.float64) ** power
     scores = dict.fromkeys(CANONICAL, 0.0)
-    for name, v in zip(FERPLUS_CLASSES, p, strict=True):
+    for name, v in zip(FERPLUS_TO_CANONICAL, emotions, strict=True):
         canon = FERPLUS_TO_CANONICAL.get(name)
         if canon is not None:
             scores[canon] += float(v)
@@ -91,6 +99,10 @@ class ExpressionNet:
         self.path = path
         meta = path.with_name(NET_META)
         self.meta = json.loads(meta.read_text()) if meta.is_file() else {}
+        self.prior = np.asarray(self.meta.get("prior", np.ones(len(FERPLUS_TO_CANONICAL))), dtype=np.float64)
+        self.prior_power = float(self.meta.get("prior_power", 0.0))
+        if self.prior.shape != (len(FERPLUS_TO_CANONICAL),) or not (self.prior > 0).all():
+            raise ModelError(f"{meta} holds no valid prior: eight positive numbers expected")
 
     @classmethod
     def load(cls, path: str | Path) -> ExpressionNet:
@@ -100,6 +112,10 @@ class ExpressionNet:
             if key not in _SESSIONS:
                 _SESSIONS[key] = cls(key)
             return _SESSIONS[key]
+
+    def scores(self, probs: np.ndarray) -> tuple[dict[str, float], float]:
+        """:func:`canonical_scores` of the network's ``probs`` with this model's prior and power."""
+        return canonical_scores(probs, self.prior, self.prior_power)
 
     def run(self, crop: np.ndarray) -> np.ndarray:
         """A 48x48 uint8 grey crop -> the ten probabilities (:data:`FERPLUS_CLASSES` order), averaged over

@@ -6,7 +6,10 @@ Trains :class:`~emoreason.training.ferplus.net.FerNet` on FER+ train with the vo
 targets (cross-entropy against them), AdamW with a one-cycle schedule, batched augmentation
 (:func:`~emoreason.training.ferplus.data.augment`), fixed seeds. After each epoch it scores FER+ valid
 (test-time flip) and writes ``ferplus_net.onnx`` and ``ferplus_net.json`` (classes, input, valid scores,
-``use_by_default``) into ``--out``, so a run cut short still leaves its last epoch's model.
+``use_by_default``) into ``--out``, so a run cut short still leaves its last epoch's model. At the end it
+stores the emotions' share of FER+ train's votes (``prior``) and picks the power of the prior correction
+(``prior_power``, :meth:`~emoreason.perception.face.expression_net.ExpressionNet.scores`) that maximises
+the canonical 7-class UAR on FER+ valid (:func:`choose_prior_power`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from emoreason.io.atomic import atomic_write_bytes, atomic_write_text
+from emoreason.labels import CANONICAL
+from emoreason.perception.face.expression_net import FERPLUS_TO_CANONICAL, canonical_scores
 from emoreason.training.ferplus.data import FerSplit, augment, load_split, to_tensor
 from emoreason.training.ferplus.net import FERPLUS_CLASSES, INPUT_SIZE, WIDTHS, FerNet
 
@@ -61,6 +66,34 @@ def score(probs: np.ndarray, split: FerSplit) -> dict:
             "uar": float(np.mean(list(recall.values()))), "recall": recall,
             "p_unknown_nf_on_unknown_nf": float(junk[~keep & (split.majority >= 0)].mean()),
             "p_unknown_nf_on_emotions": float(junk[keep].mean())}
+
+
+def emotion_prior(split: FerSplit) -> np.ndarray:
+    """The eight emotions' share of the split's votes (summing to 1)."""
+    votes = split.targets[:, :EMOTIONS].sum(0)
+    return votes / votes.sum()
+
+
+def canonical_uar(probs: np.ndarray, split: FerSplit, prior: np.ndarray, power: float) -> dict:
+    """Accuracy, UAR and recall over the canonical labels on the faces whose majority is one of FER+'s
+    emotions other than contempt, after :func:`canonical_scores` with ``prior`` and ``power``."""
+    names = list(FERPLUS_TO_CANONICAL)
+    keep = (split.majority >= 0) & (split.majority < EMOTIONS) & (split.majority != names.index("contempt"))
+    truth = np.array([CANONICAL.index(FERPLUS_TO_CANONICAL[names[m]]) for m in split.majority[keep]])
+    pred = np.array([max(s, key=s.get) for s, _ in (canonical_scores(p, prior, power) for p in probs[keep])])
+    pred = np.array([CANONICAL.index(p) for p in pred])
+    recall = {c: float((pred[truth == i] == i).mean()) for i, c in enumerate(CANONICAL) if (truth == i).any()}
+    return {"n": int(keep.sum()), "accuracy": float((pred == truth).mean()),
+            "uar": float(np.mean(list(recall.values()))), "recall": recall}
+
+
+def choose_prior_power(probs: np.ndarray, split: FerSplit, prior: np.ndarray,
+                       grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> tuple[float, dict]:
+    """The power in ``grid`` with the best canonical UAR on ``split`` (the lowest on ties), and every
+    power's scores."""
+    table = {str(g): canonical_uar(probs, split, prior, g) for g in grid}
+    best = max(grid, key=lambda g: (round(table[str(g)]["uar"], 6), -g))
+    return best, table
 
 
 def export_onnx(model: FerNet, path: Path) -> None:
@@ -113,7 +146,9 @@ def train(train_split: FerSplit, valid: FerSplit | None, out: Path | None, epoch
     return model, history
 
 
-def write_model(model: FerNet, out: Path, history: list[dict], use_by_default: bool) -> None:
+def write_model(model: FerNet, out: Path, history: list[dict], use_by_default: bool,
+                extra: dict | None = None) -> None:
+    """``model`` as ONNX and its JSON (``extra``: more entries, e.g. the prior correction)."""
     out.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out / ONNX_FILE)
     meta = {"name": "emoreason FER+ net", "classes": list(FERPLUS_CLASSES),
@@ -121,7 +156,7 @@ def write_model(model: FerNet, out: Path, history: list[dict], use_by_default: b
             "widths": list(model.widths),
             "trained_on": "FER+ train (28,558 faces), vote distributions as targets",
             "use_by_default": use_by_default, "epochs": len(history),
-            "valid": history[-1].get("valid") if history else None}
+            "valid": history[-1].get("valid") if history else None, **(extra or {})}
     atomic_write_text(out / META_FILE, json.dumps(meta, indent=1) + "\n")
 
 
@@ -143,9 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     root = args.data / "ferplus"
     tr, va = load_split(root, "train", args.limit), load_split(root, "valid", args.limit)
     model, history = train(tr, va, args.out, args.epochs, args.batch, args.lr, args.seed, progress=50)
-    write_model(model, args.out, history, use_by_default=args.default)
+    prior = emotion_prior(tr)
+    power, table = choose_prior_power(predict(model, va.images), va, prior)
+    write_model(model, args.out, history, use_by_default=args.default,
+                extra={"prior": prior.round(6).tolist(), "prior_power": power, "valid_canonical": table})
     print(f"wrote {args.out / ONNX_FILE}: FER+ valid majority accuracy "
-          f"{history[-1]['valid']['majority_accuracy']:.3f}, {sum(h['cpu_s'] for h in history):.0f} s CPU")
+          f"{history[-1]['valid']['majority_accuracy']:.3f}, canonical UAR {table[str(power)]['uar']:.3f} "
+          f"(prior power {power}), {sum(h['cpu_s'] for h in history):.0f} s CPU")
     return 0
 
 
