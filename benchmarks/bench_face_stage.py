@@ -10,7 +10,8 @@ the model uses it) on every frame -- the cost per face -- and the default once m
 :data:`FACEX_EVERY`-th frame as videos run it. The mesh alone (tracker on the same frames) is timed in
 each analyzer's own mesh call (``tracker.main_face``) is timed inside its frame, so "expression ms/face"
 is the stage's time per frame minus that analyzer's mesh time on the same frame: AU measures, crops,
-image models and the expression model. Then the image models' pieces alone (crop, resize, inference).
+image models and the expression model. Then the image models' pieces alone (crop, resize, inference),
+the FER+ net's too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from emoreason.errors import ModelError
 from emoreason.perception.face.analyzer import FACEX_EVERY, FaceAnalyzer
 from emoreason.perception.face.crops import face_crop_gray, face_square_gray
 from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR, EXPRESSION_MODELS
+from emoreason.perception.face.expression_net import net_crop
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.mesh import FaceMeshTracker
 
@@ -120,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     crop64 = face_crop_gray(canvas, face.points)
     print(f"fer pieces: crop {per_call_ms(lambda: face_crop_gray(canvas, face.points)):.2f} ms; "
           f"tflite {per_call_ms(lambda: fer.predict(crop64)):.2f} ms")
+    for name, an in ans.items():
+        if name.startswith("new model") and getattr(an, "net", None) is not None:
+            crop48 = net_crop(canvas, face.points)
+            crop_ms = per_call_ms(lambda: net_crop(canvas, face.points))
+            run_ms = per_call_ms(lambda an=an, c=crop48: an.net.run(c))
+            print(f"{name} pieces: crop {crop_ms:.2f} ms; onnxruntime (crop + mirror) {run_ms:.2f} ms")
     crop_ms = per_call_ms(lambda: face_square_gray(canvas, face.points))
     print(f"facex pieces: crop {crop.shape} {crop_ms:.2f} ms; "
           f"resize {per_call_ms(lambda: FacexClassifier.preprocess(crop)):.2f} ms; "
