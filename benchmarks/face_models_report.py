@@ -118,6 +118,11 @@ def systems(new: str | None, ref: str) -> tuple[dict, list[str]]:
     out[f"new default ({default.name})"] = default
     notes.append(f"old pool: {out[OLD_POOL].fitted.meta.get('name')} (pool.json at {ref}); new default: "
                  f"{default.name} {json.dumps(default.provenance)}")
+    for name, m in out.items():  # what each fitted model says it was fitted / tuned on
+        meta = getattr(m, "net", None) and m.net.meta or getattr(getattr(m, "fitted", None), "meta", {})
+        said = {k: v for k, v in (meta or {}).items() if k in ("trained_on", "tuned_on", "fit_on")}
+        if said:
+            notes.append(f"{name}: {json.dumps(said)}")
     return out, notes
 
 
