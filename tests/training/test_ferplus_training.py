@@ -15,6 +15,7 @@ from emoreason.errors import InputNotFoundError  # noqa: E402
 from emoreason.perception.face.expression_net import FERPLUS_CLASSES, ExpressionNet  # noqa: E402
 from emoreason.training.ferplus.data import FerSplit, augment, load_split, to_tensor  # noqa: E402
 from emoreason.training.ferplus.net import FerNet  # noqa: E402
+from emoreason.training.ferplus.pool import cross_validated, fit_net_pool  # noqa: E402
 from emoreason.training.ferplus.train import (  # noqa: E402
     META_FILE,
     ONNX_FILE,
@@ -120,3 +121,15 @@ def test_the_prior_correction_is_chosen_by_canonical_uar():
     assert table["0.0"]["uar"] == pytest.approx(0.5)  # neutral only: recall 1 and 0
     assert power > 0 and table[str(power)]["recall"]["fearful"] == 1.0
     assert emotion_prior(split).sum() == pytest.approx(1.0)
+
+
+def test_the_net_pool_fit_weights_the_informative_model():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(7), 30)
+    good = np.full((len(y), 7), 0.05)
+    good[np.arange(len(y)), y] = 0.7
+    noise = rng.dirichlet(np.ones(7), size=len(y))
+    probs = {"net": good, "fer": noise, "facex": rng.dirichlet(np.ones(7), size=len(y))}
+    pool = fit_net_pool(probs, y)
+    assert pool.weights["net"] > 5 * max(pool.weights["fer"], pool.weights["facex"])
+    assert cross_validated(probs, y)["uar"] == pytest.approx(1.0)

@@ -5,9 +5,10 @@ made the shipped files (each can also be run on its own with ``python -m MODULE`
 
 - ``voice``  -- :mod:`emoreason.training.voice.model` (RAVDESS; 30-80 min on 2 cores, plus 10-35 min
   of feature extraction the first time: docs/model_cards/voice.md has the measured runs);
-- ``face``   -- :mod:`emoreason.training.ferplus.train` (the FER+ network, ``ferplus_net.onnx``; 6 epochs,
-  FACE_NET_CPU on 2 shared cores), then :mod:`emoreason.training.face` (the fer+facex pool and head on
-  ``facial_expressions``; a few minutes);
+- ``face``   -- :mod:`emoreason.training.ferplus.train` (the FER+ network, ``ferplus_net.onnx``: 6 epochs,
+  450 s of CPU on one thread, 34 min on 2 cores shared with other work; then its pool with fer and facex,
+  ``net_pool.json``, the default, fitted on FER+ valid: a few minutes), then
+  :mod:`emoreason.training.face` (the older fer+facex pool and head on ``facial_expressions``; minutes);
 - ``text``   -- :mod:`emoreason.training.text.model` (the MLP head on MiniLM features, MELD);
 - ``lora``   -- :mod:`emoreason.training.text.finetune` (the three LoRA members and ``text_ensemble.json``
   with the shipped settings; minutes on a GPU, several hours on a laptop CPU -- leave it out with
@@ -74,7 +75,7 @@ def select_stages(only: str = "", skip: str = "") -> list[str]:
 def stage_arguments(stage: str, data: Path, out: Path, reports: Path, device: str = "auto") -> list[str]:
     """The command-line arguments ``stage``'s training script gets (``face_net``: the face stage's first)."""
     args = {
-        "face_net": ["--out", str(out / "face"), "--seed", "0", "--default"],
+        "face_net": ["--out", str(out / "face"), "--seed", "0", "--pool", "--pool-default"],
         "voice": ["--out", str(out / "voice"), "--report", str(reports / "voice_cv.json"),
                   "--plot", str(reports / "voice_confusion.png")],
         "face": ["--out", str(out / "face"), "--figure", str(reports / "face_confusion.png")],

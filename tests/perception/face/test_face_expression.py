@@ -116,7 +116,7 @@ def test_face_model_option_reaches_the_face_stage_and_is_checked(tmp_path, face_
 
 
 def test_one_registry_names_every_choice():
-    names = ("default", "fer", "facex", "pool", "head", "net")
+    names = ("default", "fer", "facex", "pool", "head", "net", "net_pool")
     assert FACE_MODELS == ("default", *EXPRESSION_MODELS) == names
     assert check_face_model(None) is None and check_face_model("default") is None
     assert [check_face_model(m) for m in EXPRESSION_MODELS] == list(EXPRESSION_MODELS)

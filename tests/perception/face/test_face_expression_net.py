@@ -11,8 +11,13 @@ import pytest
 
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
-from emoreason.perception.face.analyzer import UNREADABLE_LOW_WEIGHT, FaceAnalyzer
-from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR, NetExpression, load_expression_model
+from emoreason.perception.face.analyzer import UNREADABLE_FACTOR, UNREADABLE_LOW_WEIGHT, FaceAnalyzer
+from emoreason.perception.face.expression import (
+    DEFAULT_FACE_MODEL_DIR,
+    NetExpression,
+    NetPoolExpression,
+    load_expression_model,
+)
 from emoreason.perception.face.expression_net import (
     FERPLUS_CLASSES,
     NET_FILE,
@@ -21,6 +26,7 @@ from emoreason.perception.face.expression_net import (
     canonical_scores,
     net_crop,
 )
+from emoreason.perception.face.pool import NetPool
 
 face_rgb, astronaut_points = _fx.face_rgb, _fx.astronaut_points
 SHIPPED = DEFAULT_FACE_MODEL_DIR / NET_FILE
@@ -84,11 +90,35 @@ def test_an_unreadable_face_gets_low_reliability_and_says_why(tmp_path, face_rgb
     clear.add_frame(0.0, face_rgb)
     out = clear.finish()
     assert out.details["expression_model"] == "ferplus_net" and "reliability_note" not in out.details
-    assert out.reliability == pytest.approx(1.0) and out.details["unreadable_probability"] < 0.3
+    assert out.reliability == pytest.approx(1.0)
+    assert out.details["unreadable_probability"] < UNREADABLE_LOW_WEIGHT
     unclear = FaceAnalyzer(model_dir=tmp_path, face_model="net", static=True)
     probs = np.array([0.2, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.4])  # P(unknown) + P(NF) = 0.7
     monkeypatch.setattr(unclear.net, "run", lambda crop: probs)
     unclear.add_frame(0.0, face_rgb)
     out = unclear.finish()
-    assert out.reliability == pytest.approx(0.3) and "low weight" in out.details["reliability_note"]
+    assert out.reliability == pytest.approx(UNREADABLE_FACTOR)
+    assert "half weight" in out.details["reliability_note"]
     assert any(e.name == "unreadable_face" for e in out.evidence)
+
+
+def test_the_net_pool_combines_the_three_models_and_is_the_shipped_default(tmp_path, face_rgb):
+    model = load_expression_model("default")
+    assert isinstance(model, NetPoolExpression) and model.name == "net_pool" and model.uses_facex
+    pool = NetPool({"net": 1.0, "fer": 0.0, "facex": 0.0}, np.zeros(7))
+    net_only = {c: 0.9 if c == "sad" else 0.1 / 6 for c in CANONICAL}
+    other = {c: 0.9 if c == "happy" else 0.1 / 6 for c in CANONICAL}
+    assert max(pool.scores({"net": net_only, "fer": other, "facex": None}).items(), key=lambda kv: kv[1])[0] \
+        == "sad" and not pool.uses_facex  # facex's weight 0: it need not run
+    pool.save(tmp_path, extra={"use_by_default": True})
+    assert NetPool.load(tmp_path).weights == pool.weights
+    for name in ("au_baseline.json", NET_FILE, NET_META):
+        shutil.copy(DEFAULT_FACE_MODEL_DIR / name, tmp_path / name)
+    analyzer = FaceAnalyzer(model_dir=tmp_path, static=True)
+    assert analyzer.expression_model == "net_pool" and analyzer.facex is None
+    analyzer.add_frame(0.0, face_rgb)
+    out = analyzer.finish()
+    assert max(out.scores, key=out.scores.get) == "happy" and "face_net" in out.models
+    (tmp_path / NetPool.FILE).write_text('{"weights": {"net": -1}}')
+    with pytest.raises(ModelError, match="net pool"):
+        load_expression_model("net_pool", tmp_path)

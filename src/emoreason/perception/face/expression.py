@@ -13,6 +13,7 @@ name        what gives the probabilities                              reported a
 ``pool``    the fer+facex log-linear pool (``pool.json``)             ``pool``
 ``head``    the softmax head on feature blocks (``head.json``)        ``face_head``
 ``net``     the FER+-trained network (``ferplus_net.onnx``)           ``ferplus_net``
+``net_pool`` the net+fer+facex log-linear pool (``net_pool.json``)  ``net_pool``
 ==========  ========================================================  =================================
 
 ``"default"`` (or None) is the shipped choice: the first of :data:`DEFAULT_ORDER` whose file is in the
@@ -32,7 +33,7 @@ from emoreason.perception.face.action_units import shape_vector
 from emoreason.perception.face.expression_net import NET_FILE, ExpressionNet
 from emoreason.perception.face.head import ExpressionHead
 from emoreason.perception.face.image_models import log_probabilities
-from emoreason.perception.face.pool import ExpressionPool
+from emoreason.perception.face.pool import ExpressionPool, NetPool
 
 DEFAULT_FACE_MODEL_DIR = model_dir("face")
 
@@ -174,6 +175,33 @@ class NetExpression(ExpressionModel):
         return self.net.scores(readings.net_probs)[0]
 
 
+class NetPoolExpression(NetExpression):
+    """The log-linear pool of the FER+ network, fer and facex (:class:`NetPool`, ``net_pool.json``), which
+    says whether it is the default; the network's file must be in the same folder."""
+
+    name = "net_pool"
+    file = NetPool.FILE
+
+    def __init__(self, net: ExpressionNet, pool: NetPool) -> None:
+        self.net, self.pool = net, pool
+        self.uses_facex = pool.uses_facex
+        self.use_by_default = bool(pool.meta.get("use_by_default", False))
+
+    @classmethod
+    def load(cls, folder: Path) -> NetPoolExpression:
+        if not (folder / cls.file).is_file():
+            raise ModelError(f"face model folder {folder} has no net+fer+facex pool ({cls.file})")
+        return cls(NetExpression.load(folder).net, NetPool.load(folder))
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        return {**super().provenance, "face_pool": str(self.pool.meta.get("name", "emoreason net pool"))}
+
+    def scores(self, readings: FaceReadings) -> dict[str, float]:
+        return self.pool.scores({"net": self.net.scores(readings.net_probs)[0], "fer": readings.fer_scores,
+                                 "facex": readings.facex_scores})
+
+
 #: The expression models by the name a user gives (``face_model``).
 EXPRESSION_MODELS: dict[str, type[ExpressionModel]] = {
     "fer": FerExpression,
@@ -181,9 +209,10 @@ EXPRESSION_MODELS: dict[str, type[ExpressionModel]] = {
     "pool": PoolExpression,
     "head": HeadExpression,
     "net": NetExpression,
+    "net_pool": NetPoolExpression,
 }
 #: What "default" picks: the first of these whose file is shipped and says ``use_by_default``; else fer.
-DEFAULT_ORDER = ("net", "pool", "head")
+DEFAULT_ORDER = ("net_pool", "net", "pool", "head")
 #: The names a user may give for the face stage's expression model.
 FACE_MODELS = ("default", *EXPRESSION_MODELS)
 

@@ -123,3 +123,74 @@ class ExpressionPool:
         """One face's fer and facex probabilities (by canonical label) [+ AU measures] -> pooled ones."""
         p = self.predict_proba(log_probabilities(fer_scores), log_probabilities(facex_scores), au_raw)[0]
         return {c: float(v) for c, v in zip(self.classes, p, strict=True)}
+
+
+class NetPool:
+    """A log-linear pool of the FER+ network (its prior-corrected canonical probabilities), fer and facex::
+
+        z_c = sum_m w_m * log max(p_m(c), floor) + bias_c,   p = softmax(z)
+
+    with weights >= 0 for ``net``, ``fer`` and ``facex`` (facex need not run when its weight is 0).
+    Shipped as ``net_pool.json`` (plain numbers; written by ``python -m emoreason.training.ferplus.pool``,
+    fitted on FER+ valid)::
+
+        {"classes": [7 canonical labels], "weights": {"net": a, "fer": b, "facex": c}, "bias": [7],
+         "floor": f, "use_by_default": true, ...metrics}
+    """
+
+    FILE = "net_pool.json"
+    MODELS = ("net", "fer", "facex")
+
+    def __init__(self, weights: dict[str, float], bias: np.ndarray, floor: float = 0.05,
+                 classes: list[str] | None = None, meta: dict | None = None) -> None:
+        if list(classes or CANONICAL) != list(CANONICAL):
+            raise ModelError(f"face net pool must list the canonical classes in order, got {classes}")
+        if set(weights) != set(self.MODELS) or not all(np.isfinite(v) and v >= 0 for v in weights.values()):
+            raise ModelError(f"face net pool weights must be finite and >= 0 for {self.MODELS}: {weights}")
+        bias = np.asarray(bias, dtype=np.float64)
+        if bias.shape != (len(CANONICAL),) or not np.all(np.isfinite(bias)):
+            raise ModelError(f"face net pool bias must be {len(CANONICAL)} finite numbers")
+        if not (np.isfinite(floor) and LOG_FLOOR <= floor < 1.0 / 7):
+            raise ModelError(f"face net pool floor must lie in [1e-4, 1/7), got {floor}")
+        self.weights = {m: float(weights[m]) for m in self.MODELS}
+        self.bias, self.floor, self.meta = bias, float(floor), meta or {}
+
+    @property
+    def uses_facex(self) -> bool:
+        return self.weights["facex"] > 0
+
+    @classmethod
+    def load(cls, path: str | Path) -> NetPool:
+        """``path``: ``net_pool.json`` or the folder holding it."""
+        p = Path(path)
+        p = p / cls.FILE if p.is_dir() else p
+        try:
+            meta = json.loads(p.read_text(encoding="utf-8"))
+            return cls(dict(meta["weights"]), np.asarray(meta["bias"], dtype=np.float64),
+                       float(meta["floor"]), meta["classes"], meta)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(f"cannot load the face net pool from {p}: {exc}") from exc
+
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        """Write ``net_pool.json`` (``extra`` first, then the pool's numbers) into the folder ``path``."""
+        meta = dict(extra or {})
+        meta.update({"classes": list(CANONICAL), "weights": self.weights, "bias": self.bias.tolist(),
+                     "floor": self.floor})
+        atomic_write_text(Path(path) / self.FILE, json.dumps(meta, indent=1) + "\n")
+
+    def predict_proba(self, log_probs: dict[str, np.ndarray]) -> np.ndarray:
+        """``log_probs``: (n, 7) log-probabilities by model name (canonical order; models with weight 0
+        may be missing) -> (n, 7) pooled probabilities."""
+        z = np.tile(self.bias, (len(next(iter(log_probs.values()))), 1))
+        for m, w in self.weights.items():
+            if w > 0:
+                z = z + w * np.maximum(np.atleast_2d(log_probs[m]), np.log(self.floor))
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def scores(self, scores_by_model: dict[str, dict[str, float] | None]) -> dict[str, float]:
+        """One face's probabilities by model and canonical label -> pooled probabilities."""
+        lp = {m: log_probabilities(s)[None] for m, s in scores_by_model.items() if s is not None}
+        p = self.predict_proba(lp)[0]
+        return {c: float(v) for c, v in zip(CANONICAL, p, strict=True)}

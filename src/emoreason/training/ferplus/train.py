@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--default", action="store_true", help="mark the model use_by_default in its JSON")
+    ap.add_argument("--pool", action="store_true",
+                    help="then fit the net+fer+facex pool on FER+ valid (emoreason.training.ferplus.pool)")
+    ap.add_argument("--pool-default", action="store_true", help="mark that pool use_by_default")
     ap.add_argument("--limit", type=int, default=None, help="first rows of each split only (quick checks)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -185,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out / ONNX_FILE}: FER+ valid majority accuracy "
           f"{history[-1]['valid']['majority_accuracy']:.3f}, canonical UAR {table[str(power)]['uar']:.3f} "
           f"(prior power {power}), {sum(h['cpu_s'] for h in history):.0f} s CPU")
+    if args.pool:
+        from emoreason.training.ferplus import pool
+
+        return pool.main(["--data", str(args.data), "--out", str(args.out)]
+                         + (["--default"] if args.pool_default else []))
     return 0
 
 
