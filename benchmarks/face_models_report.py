@@ -340,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
 
     models, notes = systems(args.new, args.old_ref)
     main_name = next(k for k in models if k.startswith("new default"))
-    summary = {"command": " ".join(sys.argv),
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+    summary = {"command": " ".join(sys.argv), "commit": commit.strip(),
                "created": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                "path": "load_still + analyze_face_image: analyze(path, modalities=['face'])'s face stage",
                "notes": notes, "corpora": {}}
