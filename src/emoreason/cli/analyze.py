@@ -1,14 +1,23 @@
-"""``emoreason analyze``: one or more inputs → a summary in the terminal, or JSON / JSONL / CSV files."""
+"""``emoreason analyze``: one or more inputs → a summary in the terminal, or JSON / JSONL / CSV files.
+
+Batch mode (:func:`emoreason.batch.analyze_batch`) applies when the one input is a folder or a ``.csv``
+manifest, or when ``--workers``, ``--backend`` or ``--retry-failed`` is given: results are appended to a
+JSONL file as each input finishes, and a rerun resumes. A plain list of files without those options is
+analysed here, in this process, one after the other, and written when all are done.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from emoreason.api import analyze, analyze_clips
+from emoreason.batch import analyze_batch, failures_path, find_inputs
 from emoreason.errors import ConfigError, EmoreasonError, ModelError
+from emoreason.io.batch_runner import BACKENDS
 from emoreason.io.outputs import check_output_file
 from emoreason.io.results import RESULT_FORMATS, InputFailure, write_results
 from emoreason.labels import LABEL_MAPS
@@ -28,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Recognise the emotion in each input and explain it with the cues "
                                    "observed.")
     p.add_argument("inputs", nargs="*",
-                   help="video, audio or image files (none with --text: text only); in a batch, an input "
-                        "that fails is recorded as an error in the output and the exit code is 1")
+                   help="video, audio or image files (none with --text: text only), or one folder (its media "
+                        "files, recursively) or CSV manifest (a 'path' column, relative to the CSV's folder) "
+                        "for batch mode; an input that fails is recorded as an error and the exit code is 1")
     p.add_argument("--text", help="what is said (replaces speech-to-text); alone: analyse this text")
     p.add_argument("--context", action="append", default=None, metavar="UTTERANCE",
                    help="something said before this input (repeat, oldest first); "
@@ -61,15 +71,78 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--same-speaker", action="store_true",
                    help="the inputs are clips of one speaker: read their voice together as one recording, "
                         "so the voice model can normalise per speaker (one result per clip)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch = p.add_argument_group(
+        "batch mode", "a folder, a CSV manifest, or any of these options: -o results.jsonl gets one line per "
+        "input as it finishes (in that order), failures go to results.failures.jsonl, the options to "
+        "results.options.json; rerun the same command after a crash or kill -9 to resume")
+    batch.add_argument("--workers", type=int, metavar="N",
+                       help="worker processes, each loading the models once (default in batch mode: "
+                            "min(2, CPUs)); 1 runs in this process")
+    batch.add_argument("--backend", choices=BACKENDS,
+                       help="local worker processes (default) or Ray tasks (needs ray: pip install "
+                            "'emoreason[distributed]'; see docs/cluster.md)")
+    batch.add_argument("--address", "--ray-address", dest="address",
+                       help="Ray cluster address for --backend ray, e.g. auto (default: start a local one)")
+    batch.add_argument("--retry-failed", action="store_true",
+                       help="on resuming, analyse again the inputs recorded as failed (default: skip them)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none either when stderr is not a terminal)")
     p.set_defaults(func=run)
+
+
+def _archive(args: argparse.Namespace) -> str | None:
+    """The one input when it is a folder or a .csv manifest, else None."""
+    one = args.inputs[0] if len(args.inputs) == 1 else None
+    return one if one is not None and (os.path.isdir(one) or one.lower().endswith(".csv")) else None
+
+
+def is_batch(args: argparse.Namespace) -> bool:
+    """Batch mode: one folder or .csv manifest, or a batch option."""
+    return (_archive(args) is not None or args.workers is not None or args.backend is not None
+            or args.retry_failed)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Batch mode: resumable, one JSONL line per input; exit 0 when every input has a result, else 1."""
+    if not args.inputs:
+        raise ConfigError("batch mode needs inputs: a folder, a .csv manifest or media files")
+    refused = [name for name, value in (("--text", args.text), ("--transcript", args.transcript),
+                                        ("--context", args.context), ("--report", args.report),
+                                        ("--plot", args.plot), ("--same-speaker", args.same_speaker))
+               if value]
+    if refused:
+        raise ConfigError(f"batch mode (a folder, a manifest, --workers, --backend, --retry-failed) "
+                          f"does not take {', '.join(refused)}")
+    if args.output is None or (args.format or args.output.suffix.lstrip(".").lower()) != "jsonl":
+        raise ConfigError("batch mode writes JSON lines: give -o RESULTS.jsonl")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1 (got {args.workers})")
+    if args.address and args.backend != "ray":
+        raise ConfigError("--address is for --backend ray")
+    check_output_file(args.output, "-o")
+    archive = _archive(args)
+    inputs = find_inputs(archive) if archive is not None else args.inputs
+    summary = analyze_batch(
+        inputs, args.output, workers=args.workers or min(2, os.cpu_count() or 1),
+        backend=args.backend or "processes", address=args.address, retry_failed=args.retry_failed,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        modalities=args.modalities, labels=args.labels, fps=args.fps, model=args.model,
+        explain_endpoint=args.explain_endpoint, explain_model=args.explain_model, asr_model=args.asr_model,
+        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
+    print(f"wrote {args.output}: {summary.describe()}", file=sys.stderr)
+    if summary.failed and not args.retry_failed and summary.skipped:
+        print(f"emoreason: inputs in {failures_path(args.output)} are skipped on a rerun; "
+              "--retry-failed analyses them again", file=sys.stderr)
+    return 0 if summary.analysed == summary.inputs else 1
 
 
 def run(args: argparse.Namespace) -> int:
     """Analyse each input and print or write the results; 0 when all were analysed, 1 when some inputs of
     a batch failed (each recorded in the output as an :class:`InputFailure` and named on stderr), and a
     ConfigError (exit 2) for wrong arguments or an output path that cannot be written, raised before any
-    work."""
+    work. Batch mode (:func:`is_batch`) goes to :func:`run_batch`."""
+    if is_batch(args):
+        return run_batch(args)
     if not args.inputs and args.text is None:
         raise ConfigError("give at least one input file, or --text")
     if (args.report or args.plot) and len(args.inputs) > 1:

@@ -142,7 +142,8 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
     image_rel = f"frames/{spec.clip_id}.jpg"
     jpeg = _peak_jpeg(spec.path, peak_time, options.jpeg_quality)
     atomic_write_bytes(out / image_rel, jpeg)
-    series = _write_series(out, spec.clip_id, au_table, voice.series.get("prosody") if voice else None)
+    series = _write_series(out, spec.clip_id, _face_frames(face, au_table),
+                           voice.series.get("prosody") if voice else None)
     lap("peak_frame")
 
     scene = None
@@ -253,6 +254,15 @@ def _peak_jpeg(path: str, t: float, quality: int) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+def _face_frames(face: ModalityOutput | None, au_table: Any) -> Any:
+    """The per-frame face table written as ``series/<clip>.aus.csv``: the AU intensities, then the head pose
+    (yaw, pitch, roll) and gaze columns when the face stage measured them (degrees)."""
+    if au_table is None or face is None:
+        return au_table
+    extra = [face.series[k] for k in ("head_pose", "gaze") if face.series.get(k) is not None]
+    return au_table.join(extra) if extra else au_table
 
 
 def _write_series(out: Path, clip_id: str, aus: Any, prosody: Any) -> dict[str, str | None]:

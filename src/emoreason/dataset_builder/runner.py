@@ -1,4 +1,6 @@
-"""Run the builder over many clips: worker processes, a progress bar, resumable, then a deterministic merge.
+"""Run the builder over many clips: worker processes or Ray tasks, a progress bar, resumable, then a
+deterministic merge. The running itself (pool, dying workers, Ray, lock, bar) is
+:mod:`emoreason.io.batch_runner`'s, shared with ``emoreason analyze`` on an archive.
 
 Layout of the output directory::
 
@@ -19,26 +21,21 @@ the same as those of an uninterrupted run, with no clip twice and none lost.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
-import multiprocessing
-import os
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from emoreason.errors import ConfigError, ModelError
 from emoreason.io.atomic import atomic_write_text
+from emoreason.io.batch_runner import WorkerDied, advance, exclusive, progress_bar, run_items
 from emoreason.io.outputs import check_output_dir
 from emoreason.labels import get_label_map
 
@@ -50,7 +47,6 @@ from .writers import write_jsonl, write_merr, write_sharegpt
 log = logging.getLogger(__name__)
 #: Errors of the setup (a model file missing or broken, a bad option), not of a clip: they stop the run.
 SETUP_ERRORS = (ModelError, ConfigError)
-MAX_ATTEMPTS = 2  # Ray backend: a task whose worker dies is retried once, then recorded as failed
 
 
 @dataclass
@@ -108,12 +104,15 @@ def process_clip(spec: ClipSpec, options: BuildOptions, out_dir: str) -> ClipOut
 
 def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions | None = None, *,
                   workers: int = 1, progress: bool = True, keep_contradictions: bool = False,
-                  max_tasks_per_child: int = 200, limit: int | None = None) -> BuildSummary:
+                  max_tasks_per_child: int = 200, limit: int | None = None, backend: str = "processes",
+                  address: str | None = None, num_cpus: int | None = None) -> BuildSummary:
     """Build (or resume) the dataset of ``source`` (a video directory or CSV manifest) into ``out_dir``.
 
-    ``workers`` processes run clips in parallel (1 = in this process); each worker is replaced after
-    ``max_tasks_per_child`` clips so memory cannot creep up, and at most ``2 x workers`` clips are in
-    flight. ``limit`` processes only the first N clips of the manifest (a trial run).
+    The clips run through :func:`emoreason.io.batch_runner.run_items`: ``workers`` processes in parallel
+    (1 = in this process), each replaced after ``max_tasks_per_child`` clips so memory cannot creep up, at
+    most ``2 x workers`` clips in flight; or, with ``backend="ray"``, one Ray task per clip on the cluster
+    at ``address`` (default: a local Ray instance with ``num_cpus``). ``limit`` processes only the first N
+    clips of the manifest (a trial run).
     """
     options = options or BuildOptions()
     if workers < 1 or max_tasks_per_child < 1 or (limit is not None and limit < 1):
@@ -122,32 +121,28 @@ def build_dataset(source: str | Path, out_dir: str | Path, options: BuildOptions
     check_build_output(out_dir)
     specs = load_manifest(source)[:limit] if limit else load_manifest(source)
     _check_labels(specs, options.label_set)
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # workers (Ray: on other machines) write here: an absolute path
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with _exclusive(out):
+    with exclusive(out / ".lock", f"the build in {out}"):
         _check_config(out, options)
         done = {s.clip_id for s in specs if _is_done(out, s.clip_id)}
         todo = [s for s in specs if s.clip_id not in done]
-        bar = _bar(progress, len(specs), len(done))
+        bar = progress_bar(progress, len(specs), len(done), unit="clip", desc="building")
         outcomes: list[ClipOutcome] = []
 
-        def record(o: ClipOutcome) -> None:
+        def record(spec: ClipSpec, o: ClipOutcome | WorkerDied) -> None:
+            if isinstance(o, WorkerDied):
+                o = _record_failure(spec, out, o.reason)
             outcomes.append(o)
             # with a bar, failures show as its counter (their reasons: build.log)
             _log_line(out, o, warn=bar is None)
-            if bar is not None:
-                bar.update(1)
-                if not o.ok:
-                    bar.failed += 1
-                    bar.set_postfix(failed=bar.failed, refresh=False)
+            advance(bar, failed=not o.ok)
 
         try:
-            if workers == 1 or len(todo) <= 1:
-                for s in todo:
-                    record(process_clip(s, options, str(out)))
-            else:
-                run_pool(todo, options, str(out), workers, max_tasks_per_child, record)
+            run_items(todo, process_clip, record, args=(options, str(out)), workers=workers,
+                      backend=backend, address=address, num_cpus=num_cpus,
+                      max_tasks_per_child=max_tasks_per_child, setup_errors=SETUP_ERRORS)
         finally:
             if bar is not None:
                 bar.close()
@@ -184,73 +179,6 @@ def summarise(out: Path, specs: Sequence[ClipSpec], outcomes: Sequence[ClipOutco
     return BuildSummary(clips=len(specs), done=exported["records"], failed=exported["failed"],
                         processed_this_run=len(outcomes), skipped_as_done=len(done),
                         exported=exported, wall_seconds=wall, out_dir=str(out), features=features)
-
-
-def run_pool(todo: Sequence[ClipSpec], options: BuildOptions, out_dir: str, workers: int,
-             max_tasks_per_child: int, on_done: Callable[[ClipOutcome], None]) -> None:
-    """Run ``todo`` on a process pool, ``2 x workers`` in flight, surviving worker deaths.
-
-    When a worker dies (a crash, the out-of-memory killer) the pool breaks and every clip in flight
-    becomes a suspect. Suspects are then rerun one at a time on a fresh pool, so the clip that kills
-    its worker alone is identified and recorded as failed; the innocent ones simply finish.
-    """
-    queue = list(reversed(todo))
-    suspects: list[ClipSpec] = []
-    ctx = multiprocessing.get_context("spawn")
-    while queue or suspects:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                   max_tasks_per_child=max_tasks_per_child,
-                                   initializer=_init_worker, initargs=(threads,))
-        in_flight: dict[Future, tuple[ClipSpec, bool]] = {}
-        broken = False
-        try:
-            while (queue or suspects or in_flight) and not (broken and not in_flight):
-                if not broken and suspects and not in_flight:
-                    broken = not _submit(pool, in_flight, suspects, options, out_dir, alone=True)
-                while not broken and not suspects and queue and len(in_flight) < 2 * workers:
-                    broken = not _submit(pool, in_flight, queue, options, out_dir, alone=False)
-                if not in_flight:
-                    break
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    spec, alone = in_flight.pop(fut)
-                    try:
-                        on_done(fut.result())
-                    except BrokenProcessPool:
-                        broken = True
-                        if alone:
-                            on_done(_record_crash(spec, out_dir))
-                        else:
-                            suspects.append(spec)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def _init_worker(threads: int) -> None:
-    """Share the cores between workers: cap each worker's math-library threads (unless the user set them)."""
-    for var in THREAD_VARIABLES:
-        os.environ.setdefault(var, str(threads))
-
-
-def _submit(pool: ProcessPoolExecutor, in_flight: dict, source: list[ClipSpec], options: BuildOptions,
-            out_dir: str, alone: bool) -> bool:
-    """Move the last clip of ``source`` onto the pool; False (clip put back) if the pool is broken."""
-    spec = source.pop()
-    try:
-        in_flight[pool.submit(process_clip, spec, options, out_dir)] = (spec, alone)
-    except BrokenProcessPool:
-        source.append(spec)
-        return False
-    return True
-
-
-def _record_crash(spec: ClipSpec, out_dir: str) -> ClipOutcome:
-    return _record_failure(spec, Path(out_dir),
-                           "worker process died while processing it (a crash, or killed for memory)")
 
 
 def _record_failure(spec: ClipSpec, out: Path, reason: str) -> ClipOutcome:
@@ -334,19 +262,6 @@ def _check_config(out: Path, options: BuildOptions) -> None:
         atomic_write_text(path, json.dumps(wanted, indent=2, sort_keys=True))
 
 
-@contextlib.contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    fd = os.open(out / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError(f"another build is writing to {out}") from None
-        yield
-    finally:
-        os.close(fd)
-
-
 def _is_done(out: Path, clip_id: str) -> bool:
     return _read_json(out / "clips" / f"{clip_id}.json") is not None
 
@@ -369,10 +284,3 @@ def _log_line(out: Path, o: ClipOutcome, warn: bool = True) -> None:
     if not o.ok and warn:
         log.warning("%s skipped: %s", o.clip_id, o.reason)
 
-
-def _bar(enabled: bool, total: int, initial: int):
-    if not enabled:
-        return None
-    bar = tqdm(total=total, initial=initial, unit="clip", desc="building", dynamic_ncols=True)
-    bar.failed = 0
-    return bar

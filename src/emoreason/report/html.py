@@ -163,8 +163,29 @@ def _face_section(result: Result, media_path: str | os.PathLike | None) -> str:
         if key in details:
             facts.append(f"{escape(str(details[key]))} {title}")
     fact_line = f'<p class="note">{" · ".join(facts)}</p>' if facts else ""
+    fact_line += _pose_row(details.get("head_pose_median"), details.get("cues"))
     heading = "Face at its peak" + (f" ({format_time(float(peak_time))})" if peak_time is not None else "")
     return _card(heading, f'<div class="two"><div>{picture}</div><div>{au_html}{fact_line}</div></div>')
+
+
+def _pose_row(pose: Any, cues: Any) -> str:
+    """The face's median head pose and gaze (degrees), and a warning when its Action Units were
+    low-confidence; empty when the analysis measured no pose."""
+    if not isinstance(pose, dict) or pose.get("yaw") is None:
+        return ""
+    parts = [f"{key} {float(pose[key]):+.0f}°" for key in ("yaw", "pitch", "roll")
+             if pose.get(key) is not None]
+    row = "<b>Head pose</b> (median): " + escape(" · ".join(parts))
+    if pose.get("gaze_off_camera") is not None:
+        row += escape(f"; gaze {float(pose['gaze_off_camera']):.0f}° off the camera")
+    row += ('<br><span class="note">yaw &gt; 0: turned towards the image\'s right; '
+            'pitch &lt; 0: head lowered</span>')
+    note = ""
+    au = cues.get("action_units") if isinstance(cues, dict) else None
+    if isinstance(au, dict) and au.get("confidence") == "low":
+        why = escape(str(au.get("why", "")))
+        note = f'<p class="warn">Action Units and gaze: low confidence ({why}).</p>'
+    return f"<p>{row}</p>{note}"
 
 
 def _au_table(aus: dict[str, Any], unit: str | None = None) -> str:

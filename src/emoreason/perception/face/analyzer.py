@@ -3,8 +3,9 @@
 ``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
 measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
 Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`), measures its AU-like cues
-(:mod:`~emoreason.perception.face.action_units`), runs fer (and facex when the expression model needs it;
-:mod:`~emoreason.perception.face.image_models`) and lets the chosen expression model
+(:mod:`~emoreason.perception.face.action_units`), runs fer (and facex and the FER+ network when the
+expression model needs them; :mod:`~emoreason.perception.face.image_models`,
+:mod:`~emoreason.perception.face.expression_net`) and lets the chosen expression model
 (:mod:`~emoreason.perception.face.expression`) combine them. ``finish`` turns the numbers into a
 :class:`ModalityOutput`:
 
@@ -12,7 +13,13 @@ Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`), measu
   geometry of the clip's most neutral-looking frames), else relative to a population neutral
   (``au_baseline.json``, measured on the neutral photos of ``facial_expressions``);
 * expression probabilities per frame, pooled over frames weighted by face size;
-* the peak frame by MERR's rule, and evidence: the few most salient runs of clearly active AUs.
+* the peak frame by MERR's rule, and evidence: the few most salient runs of clearly active AUs;
+* head pose and gaze per frame (:mod:`~emoreason.perception.face.geometry`) and their cues (head lowered,
+  gaze averted, head shakes and nods).
+
+Small faces (:mod:`~emoreason.perception.face.small_faces`): a small image with no usable face is retried
+padded and enlarged; faces narrower than ``min_face`` (24 px) are refused; on faces below 64 px the
+Action Units and gaze are reported as low-confidence (``details["cues"]``) and give no evidence.
 
 pandas is imported in :meth:`FaceAnalyzer.finish`, not with this module, which the option checks
 (:func:`check_face_model`) import; mediapipe and the tflite runtime load with the tracker and the models.
@@ -37,9 +44,11 @@ from emoreason.perception.face.expression import (
     load_expression_model,
 )
 from emoreason.perception.face.expression_net import canonical_scores, net_crop
+from emoreason.perception.face.geometry import GeometryTrack
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.mesh import FaceMesh, FaceMeshTracker, as_rgb, box_iou, check_rgb
 from emoreason.perception.face.phrases import AU_CUES, describe_aus, merr_peak_index, merr_rule_label
+from emoreason.perception.face.small_faces import MIN_FACE_PX, cue_confidence, is_small_image, upscaled_face
 from emoreason.result import Evidence
 
 __all__ = ["FACE_MODELS", "FaceAnalyzer", "analyze_face_image", "au_evidence", "check_face_model"]
@@ -71,7 +80,7 @@ UNREADABLE_FACTOR = 0.5
 class FaceAnalyzer:
     """Streaming face analysis of one video (or of one photo with ``static=True``)."""
 
-    def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = 40,
+    def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = MIN_FACE_PX,
                  static: bool = False, face_model: str | None = None, facex_every: int | None = None) -> None:
         """``face_model``: one of :data:`FACE_MODELS` (``"default"``/``None``: the shipped choice; see
         :mod:`~emoreason.perception.face.expression`). ``facex_every``: run facex on every n-th frame with
@@ -101,6 +110,9 @@ class FaceAnalyzer:
         self.net = self.expression.net
         self._unreadable: list[float] = []
         self.tracker = FaceMeshTracker(static=static)
+        self._retry_tracker: FaceMeshTracker | None = None  # static, for small images (made on first need)
+        self.upscaled = 0
+        self.geometry = GeometryTrack()
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
         if self.facex is not None:
@@ -117,7 +129,8 @@ class FaceAnalyzer:
 
     @property
     def expression_model(self) -> str:
-        """``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what gives the expression probabilities."""
+        """``"net_pool"``, ``"ferplus_net"``, ``"pool"``, ``"face_head"``, ``"facex"`` or ``"fer"``: what
+        gives the expression probabilities."""
         return self.expression.name
 
     def add_frame(self, t: float, rgb: np.ndarray) -> None:
@@ -125,6 +138,11 @@ class FaceAnalyzer:
         check_rgb(rgb)
         self.frames += 1
         face, n_faces = self.tracker.main_face(rgb)
+        if (face is None or face.size < self.min_face) and is_small_image(rgb):
+            retried = upscaled_face(self._retry(), rgb)
+            if retried is not None and (face is None or retried.size > face.size):
+                face, n_faces = retried, max(n_faces, 1)
+                self.upscaled += 1
         if face is None:
             return
         if n_faces > 1:
@@ -148,6 +166,7 @@ class FaceAnalyzer:
         self._probs.append(np.array([scores[c] for c in CANONICAL]))
         self._sizes.append(face.size)
         h, w = rgb.shape[:2]
+        self.geometry.add(face.points, w, h)
         x0, y0, x1, y1 = face.box
         self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
 
@@ -164,8 +183,18 @@ class FaceAnalyzer:
             self._facex_age += 1
         return self._facex_last
 
+    def _retry(self) -> FaceMeshTracker:
+        """The static tracker that looks at enlarged small images (the main one when it is static)."""
+        if self.static:
+            return self.tracker
+        if self._retry_tracker is None:
+            self._retry_tracker = FaceMeshTracker(static=True)
+        return self._retry_tracker
+
     def close(self) -> None:
         self.tracker.close()
+        if self._retry_tracker is not None:
+            self._retry_tracker.close()
 
     # ---- summary ---------------------------------------------------------------------------------
     def _baseline(self, raw: np.ndarray, probs: np.ndarray) -> au.AUBaseline:
@@ -185,7 +214,8 @@ class FaceAnalyzer:
         """Summarise everything added so far (call once, after the last frame)."""
         self.close()
         counts = {"frames": self.frames, "frames_with_face": len(self._times),
-                  "frames_small_face": self.small_faces, "frames_several_faces": self.multi_face_frames}
+                  "frames_small_face": self.small_faces, "frames_several_faces": self.multi_face_frames,
+                  "frames_upscaled": self.upscaled}
         if self.facex is not None:
             counts["facex_runs"] = self.facex_runs
         if not self._times:
@@ -213,6 +243,10 @@ class FaceAnalyzer:
         timeline = [TimedScores(start=float(t), end=float(t) + step, weight=float(w),
                                 scores={c: float(p) for c, p in zip(CANONICAL, pr, strict=True)})
                     for t, pr, w in zip(times, probs, weights, strict=True)]
+        face_px = float(np.median(self._sizes))
+        cues = cue_confidence(face_px)
+        evidence = au_evidence(table, step) if cues["action_units"]["in_evidence"] else []
+        evidence += self.geometry.evidence(times, step, with_gaze=cues["gaze"]["in_evidence"])
         details = dict(counts)
         details.update({
             "peak_frame_time": float(times[peak]), "peak_aus": peak_aus,
@@ -221,9 +255,9 @@ class FaceAnalyzer:
             "au_baseline": baseline.source, "expression_model": self.expression_model,
             "au_unit": "SDs of neutral faces across people, above the baseline",
             "peak_face_box": [round(float(v), 4) for v in self._boxes[peak]],
+            "face_px": round(face_px, 1), "cues": cues, "head_pose_median": self.geometry.summary(),
         })
         boxes = pd.DataFrame(self._boxes, columns=["x0", "y0", "x1", "y1"], index=table.index)
-        evidence = au_evidence(table, step)
         reliability = len(times) / max(self.frames, 1)
         if self._unreadable:
             unreadable = float(np.average(self._unreadable, weights=weights))
@@ -241,7 +275,8 @@ class FaceAnalyzer:
             evidence=evidence, reliability=reliability,
             details=details, models=dict(self.models),
             series={"aus": table, "boxes": boxes,
-                    "probabilities": pd.DataFrame(probs, columns=list(CANONICAL), index=table.index)},
+                    "probabilities": pd.DataFrame(probs, columns=list(CANONICAL), index=table.index),
+                    **self.geometry.series(table.index)},
         )
 
 

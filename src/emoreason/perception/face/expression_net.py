@@ -39,8 +39,8 @@ FERPLUS_TO_CANONICAL: dict[str, str | None] = {
     "neutral": "neutral", "happiness": "happy", "surprise": "surprised", "sadness": "sad", "anger": "angry",
     "disgust": "disgusted", "fear": "fearful", "contempt": None}
 NET_SIZE = 48
-#: The crop's margin around the mesh (fraction of its size on every side): fer's, whose framing was
-#: chosen to match FER2013's crops.
+#: The crop's margin around the mesh (fraction of its size on every side): fer's; of margins 0-0.20 its
+#: mean crop is among the two closest to FER+'s mean face (docs/model_cards/face.md, "Its crop").
 NET_MARGIN = FER_MARGIN
 
 _SESSIONS: dict[Path, ExpressionNet] = {}
@@ -56,7 +56,7 @@ def canonical_scores(probs: np.ndarray, prior: np.ndarray | None = None,
                      power: float = 0.0) -> tuple[dict[str, float], float]:
     """The network's ten probabilities -> (probabilities by canonical label, summing to 1; P(unknown) +
     P(NF)). With ``prior`` (the eight emotions' prior probabilities) each emotion's probability is first
-    divided by ``prior ** power``."""
+    divided by ``prior ** power``. All-zero canonical emotions give a uniform distribution and 1.0."""
     p = np.asarray(probs, dtype=np.float64)
     emotions = p[:len(FERPLUS_TO_CANONICAL)]
     if prior is not None and power:
