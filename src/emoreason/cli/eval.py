@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run no pipeline: score only --predictions files and --baseline labels",
     )
     p.add_argument(
-        "--label-set", help="csv manifest only: read its labels through this named map (e.g. meld)"
+        "--label-set",
+        help="csv manifest and image_folder only: read labels through this named map (e.g. meld)",
     )
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="report folder: new, empty, or an earlier eval's folder (resumed)")

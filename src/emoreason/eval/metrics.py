@@ -9,13 +9,16 @@ Conventions (the ones the DFEW / MAFW papers use):
   **weighted F1** weights each class' F1 by its number of reference items (sklearn's ``weighted``).
 * A prediction outside ``labels`` (say the model answers ``surprised`` on a corpus without that class)
   is simply wrong: it costs the true class a recall point and adds no precision anywhere.
+* **Soft labels** (corpora with annotators' vote counts, FER+): cross-entropy and KL of the predicted
+  probabilities against each item's vote distribution, and "plurality accuracy": the prediction is one
+  of the classes with the most votes.
 
 Each function agrees with its scikit-learn counterpart; tests/eval/test_eval_metrics.py checks that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,3 +170,66 @@ CLASSIFICATION_METRICS = {
     "macro_f1": macro_f1,
     "weighted_f1": weighted_f1,
 }
+
+
+# ---- soft labels: predicted probabilities against annotators' votes (FER+) -------------------------------
+#: Predicted probabilities are floored here (and renormalised) before their log.
+PROB_FLOOR = 1e-7
+
+
+def _soft_arrays(votes: Sequence[Mapping[str, float]], probs: Sequence[Mapping[str, float]],
+                 labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Row-normalised vote distributions and floored, renormalised predictions over ``labels``."""
+    if len(votes) != len(probs):
+        raise ValueError(f"votes has {len(votes)} items but probs has {len(probs)}")
+    if len(votes) == 0:
+        raise ValueError("no items to score")
+    v = np.array([[float(row.get(lab, 0.0)) for lab in labels] for row in votes])
+    p = np.array([[float(row.get(lab, 0.0)) for lab in labels] for row in probs])
+    if np.any(v < 0) or np.any(v.sum(1) <= 0):
+        raise ValueError("every item needs at least one vote on the classes scored, and no negative votes")
+    v = v / v.sum(1, keepdims=True)
+    p = np.maximum(p, PROB_FLOOR)
+    return v, p / p.sum(1, keepdims=True)
+
+
+def soft_cross_entropy(votes: Sequence[Mapping[str, float]], probs: Sequence[Mapping[str, float]],
+                       labels: Sequence[str] = CANONICAL) -> float:
+    """Mean cross-entropy (nats) ``-sum_c v_c log p_c`` of the predicted probabilities against each item's
+    vote distribution over ``labels`` (votes normalised per item; probabilities floored at
+    :data:`PROB_FLOOR` and renormalised). With one-hot votes it is sklearn's ``log_loss``."""
+    v, p = _soft_arrays(votes, probs, labels)
+    return float(np.mean(-np.sum(v * np.log(p), axis=1)))
+
+
+def soft_kl(votes: Sequence[Mapping[str, float]], probs: Sequence[Mapping[str, float]],
+            labels: Sequence[str] = CANONICAL) -> float:
+    """Mean KL divergence (nats) of the predictions from the vote distributions: the cross-entropy minus
+    the votes' own entropy (0 when the probabilities equal the vote shares)."""
+    v, p = _soft_arrays(votes, probs, labels)
+    logv = np.log(np.where(v > 0, v, 1.0))
+    return float(np.mean(np.sum(v * (logv - np.log(p)), axis=1)))
+
+
+def plurality_accuracy(votes: Sequence[Mapping[str, float]], y_pred: Sequence[str],
+                       labels: Sequence[str] = CANONICAL) -> float:
+    """Share of items whose predicted label is one of the classes with the most votes (ties: any of them
+    counts) among ``labels``."""
+    if len(votes) != len(y_pred):
+        raise ValueError(f"votes has {len(votes)} items but y_pred has {len(y_pred)}")
+    if len(votes) == 0:
+        raise ValueError("no items to score")
+    hits = 0
+    for row, pred in zip(votes, y_pred):
+        counts = {lab: float(row.get(lab, 0.0)) for lab in labels}
+        top = max(counts.values())
+        hits += int(pred in counts and top > 0 and counts[pred] == top)
+    return hits / len(votes)
+
+
+def soft_label_summary(votes: Sequence[Mapping[str, float]], probs: Sequence[Mapping[str, float]],
+                       y_pred: Sequence[str], labels: Sequence[str] = CANONICAL) -> dict[str, float]:
+    """The soft-label numbers in one dict: ``cross_entropy``, ``kl`` and ``plurality_accuracy``, ``n``."""
+    return {"n": len(votes), "cross_entropy": soft_cross_entropy(votes, probs, labels),
+            "kl": soft_kl(votes, probs, labels),
+            "plurality_accuracy": plurality_accuracy(votes, y_pred, labels)}

@@ -71,6 +71,10 @@ def score_system(
     cm_labels = M.class_order(classes, y_pred)
     out["confusion"] = {"labels": cm_labels, "matrix": M.confusion_matrix(y_true, y_pred, cm_labels).tolist()}
     out["predicted_distribution"] = dict(Counter(y_pred))
+    voted = [(it.meta["votes"], p) for it, p in ok if it.meta.get("votes") and p.scores]
+    if voted:  # annotators' vote counts (FER+): the predicted probabilities against them
+        out["soft_labels"] = M.soft_label_summary([v for v, _ in voted], [p.scores for _, p in voted],
+                                                  [p.label for _, p in voted])
     for dim in ("valence", "arousal"):
         pairs = [
             (getattr(it, dim), getattr(p, dim))
@@ -241,6 +245,11 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                 for c, v in s["per_class"].items()
             ]
+        if "soft_labels" in s:
+            sl = s["soft_labels"]
+            lines.append(f"\nagainst the annotators' votes (n={sl['n']}): cross-entropy "
+                         f"{sl['cross_entropy']:.3f}, KL {sl['kl']:.3f}, plurality accuracy "
+                         f"{sl['plurality_accuracy']:.3f}")
         for dim in ("valence", "arousal"):
             if dim in s:
                 lines.append(f"\n{dim}: CCC {s[dim]['ccc']:.3f}, MSE {s[dim]['mse']:.3f} (n={s[dim]['n']})")

@@ -10,7 +10,9 @@ from emoreason.eval.datasets.dfew import DfewAdapter
 from emoreason.eval.datasets.emodb import EmoDbAdapter
 from emoreason.eval.datasets.emorynlp import EmoryNlpAdapter
 from emoreason.eval.datasets.facial_expressions import FacialExpressionsAdapter
+from emoreason.eval.datasets.ferplus import FerPlusAdapter
 from emoreason.eval.datasets.iemocap import IemocapAdapter
+from emoreason.eval.datasets.image_folder import ImageFolderAdapter
 from emoreason.eval.datasets.mafw import MafwAdapter
 from emoreason.eval.datasets.manifest import ManifestAdapter
 from emoreason.eval.datasets.meld import MeldAdapter
@@ -29,6 +31,8 @@ _ADAPTERS = {
     "emodb": EmoDbAdapter,
     "ck+": CkPlusAdapter,
     "facial_expressions": FacialExpressionsAdapter,
+    "ferplus": FerPlusAdapter,
+    "image_folder": ImageFolderAdapter,
     "csv": ManifestAdapter,
 }
 _ALIASES = {
@@ -40,22 +44,29 @@ _ALIASES = {
     "facial-expressions": "facial_expressions",
     "emo-db": "emodb",
     "mer": "mer2023",
+    "fer+": "ferplus",
+    "fer-plus": "ferplus",
+    "image-folder": "image_folder",
+    "folder": "image_folder",
 }
 
 DATASET_NAMES: tuple[str, ...] = tuple(_ADAPTERS)
 
 
 def get_adapter(name: str, label_set: str | None = None) -> DatasetAdapter:
-    """The adapter for ``name`` (``label_set`` only applies to the csv manifest)."""
+    """The adapter for ``name`` (``label_set`` only applies to the csv manifest and the image folder)."""
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in _ADAPTERS:
         raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}")
     if key == "csv":
         return ManifestAdapter(label_set)
+    if key == "image_folder":
+        return ImageFolderAdapter(label_set)
     if label_set:
         raise ConfigError(
-            "--label-set applies only to --dataset csv (each corpus has its own documented map)"
+            "--label-set applies only to --dataset csv and image_folder (each corpus has its own "
+            "documented map)"
         )
     return _ADAPTERS[key]()
 
