@@ -18,7 +18,6 @@ The worker processes load the models once each (the process-wide default pipelin
 
 from __future__ import annotations
 
-import csv
 import importlib
 import json
 import logging
@@ -30,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emoreason.errors import ConfigError, EmoreasonError, InputNotFoundError, ModelError, TranscriptError
+from emoreason.errors import ConfigError, EmoreasonError, InputNotFoundError, ModelError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.io.batch_runner import JsonlLog, WorkerDied, advance, exclusive, progress_bar, run_items
 from emoreason.io.image import IMAGE_SUFFIXES
+from emoreason.io.paths import read_path_manifest
 from emoreason.io.results import InputFailure
 
 log = logging.getLogger(__name__)
@@ -97,24 +97,7 @@ def find_inputs(source: str | Path) -> list[str]:
 
 
 def _from_manifest(path: Path) -> list[str]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            fields = [(c or "").strip().lower() for c in (reader.fieldnames or [])]
-    except UnicodeDecodeError as exc:
-        raise TranscriptError(f"{path}: manifest is not UTF-8 text ({exc.reason})") from None
-    except csv.Error as exc:
-        raise ConfigError(f"{path}: not a readable CSV ({exc})") from None
-    if "path" not in fields:
-        raise ConfigError(f"{path}: the manifest needs a 'path' column "
-                          f"(found: {', '.join(fields) or 'none'})")
-    inputs = []
-    for lineno, raw in enumerate(rows, start=2):
-        value = next((v for k, v in raw.items() if (k or "").strip().lower() == "path"), None)
-        if not (value or "").strip():
-            raise ConfigError(f"{path}:{lineno}: empty 'path'")
-        inputs.append(os.path.abspath(path.parent / value.strip()))  # an absolute path stays as it is
+    inputs = [str(p) for p, _ in read_path_manifest(path)]
     if not inputs:
         raise InputNotFoundError(f"{path}: the manifest lists no inputs")
     return inputs

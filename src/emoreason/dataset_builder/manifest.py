@@ -8,12 +8,12 @@ Ids name every output file of the clip, so they must be unique and file-system s
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from emoreason.errors import ConfigError, InputNotFoundError, TranscriptError
+from emoreason.errors import ConfigError, InputNotFoundError
+from emoreason.io.paths import read_path_manifest
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv"})
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -76,26 +76,8 @@ def _from_directory(root: Path) -> list[ClipSpec]:
 def _from_csv(path: Path) -> list[ClipSpec]:
     if path.suffix.lower() != ".csv":
         raise ConfigError(f"{path}: give a directory of videos or a .csv manifest")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            fields = [c.strip().lower() for c in (reader.fieldnames or [])]
-    except UnicodeDecodeError as exc:
-        raise TranscriptError(f"{path}: manifest is not UTF-8 text ({exc.reason})") from None
-    except csv.Error as exc:
-        raise ConfigError(f"{path}: not a readable CSV ({exc})") from None
-    if "path" not in fields:
-        raise ConfigError(f"{path}: the manifest needs a 'path' column "
-                          f"(found: {', '.join(fields) or 'none'})")
     specs = []
-    for lineno, raw in enumerate(rows, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        if not row.get("path"):
-            raise ConfigError(f"{path}:{lineno}: empty 'path'")
-        clip_path = Path(row["path"])
-        if not clip_path.is_absolute():
-            clip_path = (path.parent / clip_path).resolve()
+    for clip_path, row in read_path_manifest(path):
         clip_id = safe_id(row.get("id") or clip_path.stem)
         specs.append(ClipSpec(clip_id=clip_id, path=str(clip_path), label=row.get("label") or None,
                               subtitle=row.get("subtitle") or None))
