@@ -35,20 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from skimage import data
+from bench_build_dataset import make_clips  # the same synthetic 5-s clips (this folder is on sys.path)
 
-from emoreason.io.demo_clip import speak
-from emoreason.io.synth import tone, write_media
-
-SENTENCES = (
-    "I can't believe we actually won the whole thing.",
-    "Please leave me alone, I have had a terrible day.",
-    "Why would you say something like that to me?",
-    "Well, I suppose that is one way to look at it.",
-    "Oh no, did you hear that noise outside?",
-    "This is the best news I have heard all year.",
-)
 LOOP = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -74,32 +62,6 @@ s = analyze_batch(sys.argv[3:], sys.argv[1], workers=int(sys.argv[2]), progress=
 offset = time.perf_counter() - t0 - s.wall_seconds  # imports, before analyze_batch started its clock
 print("BENCH " + json.dumps({"finished_at": s.finished_at, "offset": offset, "failed": s.failed}))
 """
-
-
-def make_clips(folder: Path, n: int, seconds: float = 5.0, fps: int = 25) -> list[Path]:
-    try:
-        speak("test")
-        voice = True
-    except Exception:  # noqa: BLE001 - espeak-ng missing: a tone instead, and say so
-        voice = False
-        print("espeak-ng not available: clips carry a tone instead of speech", file=sys.stderr)
-    photo = data.astronaut()
-    paths = []
-    for i in range(n):
-        sr = 16000
-        audio = np.zeros(int(seconds * sr), dtype=np.float32)
-        speech = speak(SENTENCES[i % len(SENTENCES)]) if voice else tone(3.0, 180.0 + 10 * i)
-        speech = speech[: len(audio) - sr // 2]
-        audio[sr // 4: sr // 4 + len(speech)] = speech
-        frames = []
-        for k in range(int(seconds * fps)):
-            size = int(512 / (1.0 + 0.1 * k / (seconds * fps))) // 2 * 2
-            off = (512 - size) // 2
-            crop = photo[off:off + size, off:off + size]
-            rows, cols = np.linspace(0, size - 1, 480).astype(int), np.linspace(0, size - 1, 640).astype(int)
-            frames.append(crop[rows][:, cols])
-        paths.append(write_media(folder / f"clip_{i:03d}.mp4", frames, fps=fps, audio=audio))
-    return paths
 
 
 def run_mode(script: str, out: Path, extra: list[str], clips: list[Path], modalities: str) -> dict:
