@@ -17,6 +17,7 @@ largest score difference. Needs the shared data (``--data``, default ``../shared
 
     .venv/bin/python benchmarks/bench_analyze.py                      # 10, 30 and 600 s
     .venv/bin/python benchmarks/bench_analyze.py --durations 10 30 --before HEAD~3
+    .venv/bin/python benchmarks/bench_analyze.py --after-face-model pool  # + the old face pool
 Targets (issue 21): whole chain <= 0.15x real time on 2 cores, start-up <= 4 s, peak RSS <= 1.5 GB,
 flat with duration; no label change on the dev samples.
 """
@@ -46,15 +47,16 @@ REPO = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, resource, sys, time
 spawned, clip, first_clip, fps = float(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+face = {"face_model": sys.argv[5]} if len(sys.argv) > 5 else {}
 from emoreason.api import analyze
-analyze(first_clip, fps=fps)
+analyze(first_clip, fps=fps, **face)
 first_at = time.time() - spawned
 def cpu():
     u = resource.getrusage(resource.RUSAGE_SELF)
     return u.ru_utime + u.ru_stime
 def timed(path):
     c0, t0 = cpu(), time.perf_counter()
-    r = analyze(path, fps=fps)
+    r = analyze(path, fps=fps, **face)
     return r, time.perf_counter() - t0, cpu() - c0
 warm, warm_wall, warm_cpu = timed(first_clip)
 r, wall, cpu_s = (warm, warm_wall, warm_cpu) if clip == first_clip else timed(clip)
@@ -119,23 +121,22 @@ def run_child(src: Path, code: str, args: list[str]) -> dict | list:
 
 
 def print_clip(seconds: float, rows: dict[str, dict]) -> None:
-    print(f"\n== {seconds:g} s of 720p video; label before {rows['before']['label']}, "
-          f"after {rows['after']['label']}")
-    print(f"{'':<22} {'before':>10} {'after':>10}")
-    stages = list(dict.fromkeys([*rows["before"]["timings"], *rows["after"]["timings"]]))
+    names = list(rows)
+    print(f"\n== {seconds:g} s of 720p video; label " + ", ".join(f"{n} {rows[n]['label']}" for n in names))
+    print(f"{'':<22} " + " ".join(f"{n:>16}" for n in names))
+    stages = list(dict.fromkeys(k for n in names for k in rows[n]["timings"]))
     for stage in stages:
         if stage == "total":
             continue
-        vals = [rows[s]["timings"].get(stage) for s in ("before", "after")]
-        cells = [f"{v / rows[s]['duration']:10.3f}" if v is not None else f"{'-':>10}"
-                 for v, s in zip(vals, ("before", "after"))]
-        print(f"{stage + ' (x real time)':<22} {cells[0]} {cells[1]}")
+        cells = [f"{rows[n]['timings'][stage] / rows[n]['duration']:16.3f}" if stage in rows[n]["timings"]
+                 else f"{'-':>16}" for n in names]
+        print(f"{stage + ' (x real time)':<22} " + " ".join(cells))
     for name, get in (("WHOLE CHAIN (x rt)", lambda r: r["wall_s"] / r["duration"]),
                       ("CPU s / media s", lambda r: r["cpu_s"] / r["duration"]),
                       ("start-up (s)", lambda r: r["startup_s"]),
                       ("first result (s)", lambda r: r["first_result_s"]),
                       ("peak RSS (MB)", lambda r: r["rss_mb"])):
-        print(f"{name:<22} {get(rows['before']):10.3f} {get(rows['after']):10.3f}")
+        print(f"{name:<22} " + " ".join(f"{get(rows[n]):16.3f}" for n in names))
     diff = max(abs(rows["before"]["scores"][k] - rows["after"]["scores"][k]) for k in rows["after"]["scores"])
     print(f"largest score difference before/after on this clip: {diff:.2e}")
 
@@ -161,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-voice", type=int, default=24, help="RAVDESS clips in the dev check (0: none)")
     ap.add_argument("--dev-face", type=int, default=40, help="facial_expressions photos in the dev check")
     ap.add_argument("--keep", type=Path, help="keep the generated clips in this folder")
+    ap.add_argument("--after-face-model", action="append", default=[], metavar="NAME",
+                    help="also run this tree with this face model (e.g. 'pool', the default before the FER+ "
+                         "network): its own column, to see what the face model alone costs the chain")
     args = ap.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="emoreason-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
                 make_clip(clips[seconds], seconds)
         rss = {}
         for seconds in args.durations:
-            rows = {s: run_child(src, CHILD, [str(clips[seconds]), str(clips[10.0]), str(args.fps)])
-                    for s, src in sides.items()}
+            clip_args = [str(clips[seconds]), str(clips[10.0]), str(args.fps)]
+            rows = {s: run_child(src, CHILD, clip_args) for s, src in sides.items()}
+            for name in args.after_face_model:
+                rows[f"after[{name}]"] = run_child(sides["after"], CHILD, [*clip_args, name])
             print_clip(seconds, rows)
             rss[seconds] = (rows["before"]["rss_mb"], rows["after"]["rss_mb"])
         print("\npeak RSS by duration (before -> after): "
