@@ -155,8 +155,10 @@ class TextAnalyzer:
             if len(words) < 2 or len(words) > MAX_OCCLUSION_WORDS:
                 spans.append(None)
                 continue
-            spans.append((len(variants), words))
-            variants += [text] + [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
+            if method == "exact":  # the sentence itself, for the drop
+                variants.append(text)
+            spans.append((len(variants), words))  # where its one-word-out variants start
+            variants += [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
         if method == "exact":
             scored = self.score_texts(variants, [[] for _ in variants]) if variants else None
         else:
@@ -165,7 +167,7 @@ class TextAnalyzer:
         for (_, label_index), span in zip(requests, spans):
             if span is not None:
                 at, words = span
-                span = (words, int(np.argmin(scored[at + 1:at + len(words) + 1, label_index])))
+                span = (words, int(np.argmin(scored[at:at + len(words), label_index])))
             found.append(span)
         if method != "exact":  # the ensemble's scores of the sentence, and of it without the chosen word
             alone = alone or [None] * len(requests)
@@ -184,7 +186,7 @@ class TextAnalyzer:
             words, k = f
             if method == "exact":
                 at = spans[i][0]
-                drop = float(scored[at, label_index] - scored[at + 1 + k, label_index])
+                drop = float(scored[at - 1, label_index] - scored[at + k, label_index])
             else:
                 base = alone[i] if alone[i] is not None else full[i]
                 drop = float(base[label_index] - next(pairs)[label_index])
