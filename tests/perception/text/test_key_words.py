@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from emoreason.errors import ConfigError
+from emoreason.perception.text import analyzer as analyzer_module
 from emoreason.perception.text.analyzer import MIN_KEY_WORD_DROP, TextAnalyzer
 
 SENTENCES = ["I can't believe you did that", "This is the worst day of my life", "I love you so much!",
@@ -45,6 +46,17 @@ def test_fast_equals_exact_where_one_word_carries_the_sentence(analyzers):
     assert want is not None and want[0] == "furious"
     assert got[0] == want[0] and got[2] == want[2]
     assert got[1] == pytest.approx(want[1], abs=1e-6)  # the drop is the ensemble's in both
+
+
+def test_fast_with_every_word_a_candidate_is_the_exact_search(analyzers, monkeypatch):
+    fast, exact = analyzers
+    requests = _requests(fast, SENTENCES) + [(SENTENCES[1], 0)]
+    monkeypatch.setattr(analyzer_module, "KEY_WORD_CANDIDATES", 99)
+    got, want = fast._key_words(requests), exact._key_words(requests)
+    assert any(w is not None for w in want)
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        assert g is None or (g[0], g[2]) == (w[0], w[2]) and g[1] == pytest.approx(w[1], abs=1e-6)
 
 
 def test_fast_key_words_leave_labels_and_scores_unchanged(analyzers):
