@@ -59,7 +59,8 @@ class TextAnalyzer:
     def analyze_many(self, transcripts: list[Transcript | str],
                      contexts: list[list[str] | None] | None = None) -> list[ModalityOutput]:
         """:meth:`analyze` of each transcript (with its context), the networks run once over all of them:
-        one batched pass scores every segment, and one more the key-word variants of every result."""
+        one batched pass scores every segment, and the key-word search (:meth:`_key_words`) runs over the
+        variants of every result at once."""
         contexts = contexts if contexts is not None else [None] * len(transcripts)
         jobs = [_Job.make(t, c) for t, c in zip(transcripts, contexts)]
         usable = [j for j in jobs if j.segs]
