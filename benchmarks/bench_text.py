@@ -1,19 +1,21 @@
-"""The words path before and after the numpy text encoder, in one run (issue 21).
+"""The words path before and after a change, in one run (issue 21).
 
 ``before`` is the code of a base commit (default: the parent of the commit that added
-``perception/text/numpy_bert.py``, i.e. the torch/transformers path), exported with ``git archive`` into a
-temporary folder and run from there; ``after`` is this checkout's ``src``. Each side runs in its own
-subprocess (the same Python). Printed:
+``tests/perception/text/test_key_words.py``, i.e. the exact key-word occlusion through all four networks;
+``--before`` the parent of the commit adding ``perception/text/numpy_bert.py`` gives the torch path),
+exported with ``git archive`` into a temporary folder and run from there; ``after`` is this checkout's
+``src``. Each side runs in its own subprocess (the same Python). Printed:
 
 - start-up: ``emoreason analyze --text "I can't believe you did that"`` from process start to exit, in a
   fresh process (best and median of ``--repeats``), and whether torch was imported;
 - sentences/s on the first ``--n`` MELD dev utterances (with their dialogue context): ``analyze`` one at a
-  time (both sides), ``analyze_texts`` over the list (after only); the key words chosen and their
-  agreement (same word, or both none) between the sides; the same for ``--n`` utterances without context;
+  time and ``analyze_texts`` over the list (each side that has it), with the share of the list's time spent
+  in the key-word search; the key words chosen and their agreement (same word, or both none) between the
+  sides; the same for ``--n`` utterances without context;
 - MELD dev, all utterances: ``analyze(text=, context=)`` one at a time on the before side (its text
   model's outputs scored in batches beforehand, see :func:`_prescore`), ``analyze_texts`` on the after
   side: accuracy, UAR, macro-F1 and weighted F1, how many labels differ, the largest score difference and
-  the key words' agreement;
+  the key words' agreement (same word or both none; and the same word where the before side found one);
 - ``--ort``: onnxruntime beside numpy on the same MiniLM batches (session creation and forward time);
   needs torch to export the graph.
 
@@ -39,10 +41,10 @@ SENTENCE = "I can't believe you did that"
 
 def base_commit() -> str:
     out = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--",
-                          "src/emoreason/perception/text/numpy_bert.py"], cwd=ROOT, capture_output=True,
+                          "tests/perception/text/test_key_words.py"], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout.split()
     if not out:
-        raise SystemExit("cannot find the commit that added numpy_bert.py; give --before REV")
+        raise SystemExit("cannot find the commit that added test_key_words.py; give --before REV")
     return out[-1] + "^"
 
 
@@ -103,15 +105,30 @@ def worker(task_path: str) -> None:
         return {"label": r.label, "scores": r.scores, "key": key_word(r)}
 
     if task["mode"] == "speed":
+        from emoreason.perception.text.analyzer import TextAnalyzer
+
+        spent, original = [0.0], TextAnalyzer._key_words
+
+        def timed(self, *a, **k):  # the key-word search's share of the time
+            t = time.perf_counter()
+            try:
+                return original(self, *a, **k)
+            finally:
+                spent[0] += time.perf_counter() - t
+
+        TextAnalyzer._key_words = timed
         n = len(texts)
         t0 = time.perf_counter()
         single = [emoreason.analyze(text=t, context=c) for t, c in zip(texts, contexts)]
-        out["single_per_s"] = n / (time.perf_counter() - t0)
+        took = time.perf_counter() - t0
+        out["single_per_s"], out["single_key_share"] = n / took, spent[0] / took
         out["single"] = [row(r) for r in single]
         if hasattr(emoreason, "analyze_texts"):
+            spent[0] = 0.0
             t0 = time.perf_counter()
             batched = emoreason.analyze_texts(texts, contexts=contexts)
-            out["batched_per_s"] = n / (time.perf_counter() - t0)
+            took = time.perf_counter() - t0
+            out["batched_per_s"], out["batched_key_share"] = n / took, spent[0] / took
             out["batched"] = [row(r) for r in batched]
     else:  # all MELD dev: labels, scores and key words
         t0 = time.perf_counter()
@@ -271,11 +288,14 @@ def main() -> None:
             diff = max(abs(x["scores"][k] - y["scores"][k]) for x, y in rows for k in x["scores"])
             same = sum(x["key"] == y["key"] for x, y in rows)
             found = [sum(r[k]["key"] is not None for r in rows) for k in (0, 1)]
+            top = sum(x["key"] == y["key"] for x, y in rows if x["key"] is not None)
             report["dev_labels_differ"], report["dev_max_score_diff"] = differ, diff
             report["dev_key_word_agreement"], report["dev_key_words_found"] = same / len(rows), found
+            report["dev_key_word_same_where_before_found"] = top / max(1, found[0])
             print(f"MELD dev: labels differ in {differ}/{len(rows)}; max |score diff| {diff:.2e}; key words "
-                  f"same in {same}/{len(rows)} ({same / len(rows):.1%}; found before {found[0]}, after "
-                  f"{found[1]})", flush=True)
+                  f"same (word or both none) in {same}/{len(rows)} ({same / len(rows):.1%}); same word in "
+                  f"{top}/{found[0]} where before found one ({top / max(1, found[0]):.1%}); found before "
+                  f"{found[0]}, after {found[1]}", flush=True)
         for name, ctx in (("with context", contexts[:args.n]), ("alone", [[] for _ in texts[:args.n]])):
             task = {"mode": "speed", "texts": texts[:args.n], "contexts": ctx}
             speed = {side: run_worker(src, task) for side, src in sides.items()}
@@ -283,14 +303,20 @@ def main() -> None:
             same = sum(x["key"] == y["key"] for x, y in zip(b["single"], a["batched"]))
             alike = all(x["label"] == y["label"] and x["key"] == y["key"]
                         for x, y in zip(a["single"], a["batched"]))
-            report[f"speed {name}"] = {"n": args.n, "before_single_per_s": b["single_per_s"],
-                                       "after_single_per_s": a["single_per_s"],
-                                       "after_batched_per_s": a["batched_per_s"],
-                                       "key_word_agreement": same / args.n, "after_batched_alike": alike}
-            print(f"sentences/s, {args.n} MELD dev utterances {name}: before {b['single_per_s']:.2f} (one "
-                  f"at a time); after {a['single_per_s']:.2f} one at a time, {a['batched_per_s']:.2f} with "
-                  f"analyze_texts (labels and key words as one at a time: {alike}); key words same as "
-                  f"before in {same}/{args.n}", flush=True)
+            report[f"speed {name}"] = {"n": args.n, "key_word_agreement": same / args.n,
+                                       "after_batched_alike": alike}
+            report[f"speed {name}"].update({f"{side}_{k}": v for side, r in speed.items()
+                                            for k, v in r.items() if k.endswith(("_per_s", "_share"))})
+
+            def rate(r, how):
+                if f"{how}_per_s" not in r:
+                    return "-"
+                return f"{r[how + '_per_s']:.2f} (key words {r[how + '_key_share']:.0%} of the time)"
+
+            print(f"sentences/s, {args.n} MELD dev utterances {name}: one at a time: before "
+                  f"{rate(b, 'single')}, after {rate(a, 'single')}; analyze_texts: before "
+                  f"{rate(b, 'batched')}, after {rate(a, 'batched')} (after: labels and key words as one at "
+                  f"a time: {alike}); key words same as before in {same}/{args.n}", flush=True)
     if args.ort:
         report["ort"] = o = ort_vs_numpy(texts[:args.n], contexts[:args.n])
         print("onnxruntime vs numpy (MiniLM, LoRA members' batches): "

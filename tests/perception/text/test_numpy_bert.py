@@ -127,3 +127,16 @@ def test_erf32_is_within_float32_rounding_of_math_erf():
     want = np.array([math.erf(float(v)) for v in x])
     got = erf32(x)
     assert got.dtype == np.float32 and np.abs(got - want).max() < 5e-7
+
+
+def test_last_rows_gives_the_same_states_for_the_rows_kept():
+    bert = NumpyBert.load(default_minilm_dir())
+    tok = tokenizer(default_minilm_dir(), 128)
+    ids, mask, types = encode_batch(tok, ["I am so happy", "what?"],
+                                    ["we won the game [SEP] did we", "you broke it [SEP] no"])
+    full = bert.hidden_states(ids, mask, types)
+    part = bert.hidden_states(ids, mask, types, last_rows=6)
+    assert part[-1].shape == (2, 6, 384) and full[-1].shape[1] > 6
+    for a, b in zip(full[:-1], part[:-1]):
+        assert np.array_equal(a, b)
+    np.testing.assert_allclose(part[-1], full[-1][:, :6], atol=1e-5)

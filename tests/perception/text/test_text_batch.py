@@ -34,7 +34,7 @@ def _one_by_one(analyzer: TextAnalyzer, text: str, label_index: int):
 def test_batched_key_words_equal_one_by_one_occlusion(analyzer):
     labels = analyzer.score_texts(SENTENCES).argmax(axis=1)
     requests = [(t, int(k)) for t, k in zip(SENTENCES, labels)] + [(SENTENCES[0], 0)]
-    got = analyzer._key_words(requests)
+    got = analyzer._key_words(requests, "exact")
     want = [_one_by_one(analyzer, t, k) for t, k in requests]
     assert len(got) == len(want) and any(w is not None for w in want)
     for g, w in zip(got, want):

@@ -4,7 +4,8 @@ plus an MLP head on frozen MiniLM features and VADER), per transcript segment.
 Each segment with text gets canonical-label scores (the ``timeline``); the clip's scores pool them,
 weighted by length in words and ASR confidence. ``reliability`` is the transcript's confidence (a
 user-given transcript: 1.0). Evidence quotes what was said (with times when known), names the word
-whose removal moves the decision most (occlusion), and gives VADER's polarity.
+whose removal moves the decision most (occlusion, see :meth:`TextAnalyzer._key_words`), and gives VADER's
+polarity.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emoreason.errors import ConfigError
 from emoreason.labels import CANONICAL, VALENCE_AROUSAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.text.ensemble import TextEnsemble
@@ -26,16 +28,25 @@ MAX_QUOTES = 3  # segments quoted as evidence
 MIN_QUOTE_SCORE = 0.4  # segments are quoted when their own label scores at least this (else only the best)
 MAX_OCCLUSION_WORDS = 40  # longer segments are not searched for a key word
 MIN_KEY_WORD_DROP = 0.1  # removing the key word must lower its label's score by this much
+KEY_WORD_METHODS = ("fast", "exact")  # see TextAnalyzer._key_words
+KEY_WORD_CANDIDATES = 2  # words the fast search hands to the ensemble
 LOW_ASR_CONFIDENCE = 0.6
 MAX_HISTORY = 8  # preceding utterances kept per segment (the LoRA models read 3, the head 1)
 
 
 class TextAnalyzer:
-    """``TextAnalyzer().analyze(transcript or "text", context=[previous utterances])`` -> ModalityOutput."""
+    """``TextAnalyzer().analyze(transcript or "text", context=[previous utterances])`` -> ModalityOutput.
 
-    def __init__(self, model_dir: str | Path | None = None, encoder_dir: str | Path | None = None):
+    ``key_words``: how the key word is searched, ``"fast"`` (one network) or ``"exact"`` (the whole
+    ensemble), see :meth:`_key_words`; labels and scores are the same either way."""
+
+    def __init__(self, model_dir: str | Path | None = None, encoder_dir: str | Path | None = None,
+                 key_words: str = "fast"):
+        if key_words not in KEY_WORD_METHODS:
+            raise ConfigError(f"key_words must be one of {KEY_WORD_METHODS}, got {key_words!r}")
         self.model = TextEnsemble.load(model_dir, encoder_dir)
         self.labels = self.model.labels
+        self.key_word_method = key_words
 
     def score_texts(self, texts: list[str], histories: list[list[str]] | None = None) -> np.ndarray:
         """``(n, 7)`` probabilities (CANONICAL order) for sentences, each with the utterances before it
@@ -48,7 +59,8 @@ class TextAnalyzer:
     def analyze_many(self, transcripts: list[Transcript | str],
                      contexts: list[list[str] | None] | None = None) -> list[ModalityOutput]:
         """:meth:`analyze` of each transcript (with its context), the networks run once over all of them:
-        one batched pass scores every segment, and one more the key-word variants of every result."""
+        one batched pass scores every segment, and the key-word search (:meth:`_key_words`) runs over the
+        variants of every result at once."""
         contexts = contexts if contexts is not None else [None] * len(transcripts)
         jobs = [_Job.make(t, c) for t, c in zip(transcripts, contexts)]
         usable = [j for j in jobs if j.segs]
@@ -60,7 +72,9 @@ class TextAnalyzer:
             j.weights = np.asarray([max(1, len(t.split())) * max(s.confidence, 0.05)
                                     for t, s in zip(j.texts, j.segs)])
             j.chosen = _choose_quotes(j.probs, j.weights, self.labels)
-        keys = self._key_words([(j.texts[j.chosen[0]], int(j.probs[j.chosen[0]].argmax())) for j in usable])
+        keys = self._key_words([(j.texts[j.chosen[0]], int(j.probs[j.chosen[0]].argmax())) for j in usable],
+                               alone=[j.probs[j.chosen[0]] if not j.histories[j.chosen[0]] else None
+                                      for j in usable])
         out, found = [], dict(zip((id(j) for j in usable), keys))
         for j in jobs:
             out.append(self._output(j, found[id(j)]) if j.segs else ModalityOutput.unusable(
@@ -123,30 +137,67 @@ class TextAnalyzer:
         """The key word of one sentence (:meth:`_key_words`)."""
         return self._key_words([(text, label_index)])[0]
 
-    def _key_words(self, requests: list[tuple[str, int]]) -> list[tuple[str, float, int] | None]:
+    def _key_words(self, requests: list[tuple[str, int]], method: str | None = None,
+                   alone: list[np.ndarray | None] | None = None) -> list[tuple[str, float, int] | None]:
         """Occlusion on each sentence read alone (no dialogue context): the word whose removal lowers
-        the label's score most, with that drop and its index (None below :data:`MIN_KEY_WORD_DROP`, or for
-        one word or more than :data:`MAX_OCCLUSION_WORDS`). All sentences' variants are scored in one
-        batched pass. With context every variant would carry up to 128 tokens through four networks;
-        alone it is about a fifth of the work."""
+        the label's score most, with the ensemble's drop and the word's index (None when that drop is below
+        :data:`MIN_KEY_WORD_DROP`, or for one word or more than :data:`MAX_OCCLUSION_WORDS`). All
+        sentences' variants are scored in one batched pass (context would make each variant up to 128
+        tokens; alone it is about a fifth of the work).
+
+        ``"exact"`` scores every one-word-out variant with the whole ensemble (four networks).
+        ``"fast"`` ranks the words with one network (:meth:`TextEnsemble.key_word_proba`), scores the
+        sentence without each of its :data:`KEY_WORD_CANDIDATES` best with the ensemble, and keeps the one
+        whose removal lowers the ensemble's score most: for MELD dev's 8.9-word sentences about half of the
+        exact search's work, the same key word (or both none) for 97.8% of the 1,109 dev utterances
+        (``benchmarks/bench_text.py``). ``alone``: the ensemble's scores of each sentence read alone where
+        already known (else None), so they are not computed twice."""
+        method = method or self.key_word_method
         spans, variants = [], []
         for text, _ in requests:
             words = text.split()
             if len(words) < 2 or len(words) > MAX_OCCLUSION_WORDS:
                 spans.append(None)
                 continue
-            spans.append((len(variants), words))
-            variants += [text] + [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
-        scored = self.score_texts(variants, [[] for _ in variants]) if variants else None
-        out = []
+            if method == "exact":  # the sentence itself, for the drop
+                variants.append(text)
+            spans.append((len(variants), words))  # where its one-word-out variants start
+            variants += [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
+        if method == "exact":
+            scored = self.score_texts(variants, [[] for _ in variants]) if variants else None
+        else:
+            scored = self.model.key_word_proba(variants) if variants else None
+        found = []  # (words, candidate indices, best first)
         for (_, label_index), span in zip(requests, spans):
-            if span is None:
+            if span is not None:
+                at, words = span
+                s = scored[at:at + len(words), label_index]
+                span = (words, [int(np.argmin(s))] if method == "exact" else
+                        [int(k) for k in np.argsort(s, kind="stable")[:KEY_WORD_CANDIDATES]])
+            found.append(span)
+        if method != "exact":  # the ensemble's scores of the sentence, and of it without each candidate
+            alone = alone or [None] * len(requests)
+            todo = [(text, i) for i, ((text, _), f) in enumerate(zip(requests, found))
+                    if f is not None and alone[i] is None]
+            without = [" ".join(f[0][:k] + f[0][k + 1:]) for f in found if f is not None for k in f[1]]
+            texts = [t for t, _ in todo] + without
+            ens = self.score_texts(texts, [[] for _ in texts])
+            full = dict(zip((i for _, i in todo), ens[:len(todo)]))
+            rest = iter(ens[len(todo):])
+        out = []
+        for i, ((_, label_index), f) in enumerate(zip(requests, found)):
+            if f is None:
                 out.append(None)
                 continue
-            at, words = span
-            s = scored[at:at + len(words) + 1, label_index]
-            k = int(np.argmin(s[1:]))
-            drop = float(s[0] - s[1 + k])
+            words, ks = f
+            if method == "exact":
+                k, at = ks[0], spans[i][0]
+                drop = float(scored[at - 1, label_index] - scored[at + k, label_index])
+            else:
+                base = alone[i] if alone[i] is not None else full[i]
+                after = [float(next(rest)[label_index]) for _ in ks]
+                k = ks[int(np.argmin(after))]
+                drop = float(base[label_index]) - min(after)
             word = words[k].strip(".,!?;:\"'()")
             out.append((word or words[k], drop, k) if drop >= MIN_KEY_WORD_DROP else None)
         return out

@@ -74,6 +74,14 @@ class TextEnsemble:
             total += self.head_weight * _in_canonical(self._head_proba(texts, histories), self.head.labels)
         return total / total.sum(axis=1, keepdims=True)
 
+    def key_word_proba(self, texts: list[str]) -> np.ndarray:
+        """``(n, 7)`` probabilities (CANONICAL order) of sentences read alone by one network, the cheap
+        search of the text stage's key words: the first LoRA member, or the head when there is none."""
+        if self.loras:
+            model = self.loras[0][0]
+            return _in_canonical(model.predict_proba(texts, [[] for _ in texts]), model.labels)
+        return _in_canonical(self._head_proba(texts, [[] for _ in texts]), self.head.labels)
+
     def _head_proba(self, texts: list[str], histories: list[list[str]]) -> np.ndarray:
         _, layers = self.encoder.encode_layers(texts, self.head.layers_used)
         ctx = None

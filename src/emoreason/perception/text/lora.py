@@ -174,9 +174,13 @@ class LoraTextModel:
         return out
 
     def proba_from_tokens(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
-        """Probabilities for a tokenised batch (utterance = type 0, context = type 1)."""
-        hidden = self.encoder.hidden_states(ids, mask, types)[-1]
-        own = (mask * (types == 0))[..., None].astype(np.float32)
+        """Probabilities for a tokenised batch (utterance = type 0, context = type 1). The utterance's
+        tokens come first, so the last layer is computed only up to the longest utterance in the batch
+        (the context rows of the last layer are never pooled)."""
+        own = (mask * (types == 0)).astype(np.float32)
+        rows = int(own.sum(1).max())
+        hidden = self.encoder.hidden_states(ids, mask, types, last_rows=rows)[-1]
+        own = own[:, :rows, None]
         pooled = (hidden * own).sum(1) / np.maximum(own.sum(1), np.float32(1.0))
         weight, bias = self.classifier
         z = (pooled @ weight.T + bias).astype(np.float64) / self.temperature

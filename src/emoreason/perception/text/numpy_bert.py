@@ -77,7 +77,11 @@ class NumpyBert:
                 w[key] = np.ascontiguousarray(w[key] + delta)
         return NumpyBert(self.config, w)
 
-    def hidden_states(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> list[np.ndarray]:
+    def hidden_states(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray,
+                      last_rows: int | None = None) -> list[np.ndarray]:
+        """All layers' states; with ``last_rows`` the last layer is computed for the first ``last_rows``
+        positions only (its keys and values still come from every position), ``(B, last_rows, H)``: what a
+        caller pooling only those positions needs, the same numbers for them."""
         c, w = self.config, self.w
         n, length = ids.shape
         if length > c.max_positions:
@@ -88,20 +92,28 @@ class NumpyBert:
         bias = np.where(mask[:, None, None, :] > 0, np.float32(0), _MASKED)  # (B, 1, 1, L)
         hd = c.hidden // c.heads
         for i in range(c.layers):
+            rows = length if last_rows is None or i < c.layers - 1 else min(length, max(1, last_rows))
             flat = x.reshape(n * length, c.hidden)
-            qkv = (flat @ w[f"{i}.qkv.w"] + w[f"{i}.qkv.b"]).reshape(n, length, 3, c.heads, hd)
-            q, k, v = (qkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))
+            if rows == length:
+                qkv = (flat @ w[f"{i}.qkv.w"] + w[f"{i}.qkv.b"]).reshape(n, length, 3, c.heads, hd)
+                q, k, v = (qkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))
+            else:  # queries (and everything after attention) only for the rows kept
+                h, qkv_w, qkv_b = c.hidden, w[f"{i}.qkv.w"], w[f"{i}.qkv.b"]
+                kv = (flat @ qkv_w[:, h:] + qkv_b[h:]).reshape(n, length, 2, c.heads, hd)
+                k, v = (kv[:, :, j].transpose(0, 2, 1, 3) for j in range(2))
+                flat = np.ascontiguousarray(x[:, :rows]).reshape(n * rows, h)
+                q = (flat @ qkv_w[:, :h] + qkv_b[:h]).reshape(n, rows, c.heads, hd).transpose(0, 2, 1, 3)
             scores = (q @ k.transpose(0, 1, 3, 2)) * np.float32(1.0 / np.sqrt(hd)) + bias
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, c.hidden)
+            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n * rows, c.hidden)
             att = ctx @ w[f"{i}.ao.w"] + w[f"{i}.ao.b"]
             att = _layer_norm(att + flat, w[f"{i}.ao.ln.g"], w[f"{i}.ao.ln.b"], c.eps)
             inter = att @ w[f"{i}.in.w"] + w[f"{i}.in.b"]
             inter = _gelu(inter)
             ff = inter @ w[f"{i}.out.w"] + w[f"{i}.out.b"]
-            x = _layer_norm(ff + att, w[f"{i}.out.ln.g"], w[f"{i}.out.ln.b"], c.eps).reshape(n, length, -1)
+            x = _layer_norm(ff + att, w[f"{i}.out.ln.g"], w[f"{i}.out.ln.b"], c.eps).reshape(n, rows, -1)
             out.append(x)
         return out
 
