@@ -123,6 +123,19 @@ def test_video_runs_facex_every_other_frame_and_reuses_it(small_face_rgb):
     assert FaceAnalyzer(static=True).facex_every == 1
 
 
+def test_videos_run_facex_as_often_as_the_expression_model_says(small_face_rgb):
+    # the FER+ net pool (the default) gives facex its smallest weight and runs it on every 4th frame in videos;
+    # the fitted pools keep every 3rd; photos run it every time, and the caller's choice wins
+    assert FaceAnalyzer(fps=5.0, face_model="net_pool").facex_every == 4
+    assert FaceAnalyzer(fps=5.0, face_model="pool").facex_every == 3
+    assert FaceAnalyzer(static=True, face_model="net_pool").facex_every == 1
+    assert FaceAnalyzer(fps=5.0, face_model="net_pool", facex_every=2).facex_every == 2
+    analyzer = FaceAnalyzer(fps=5.0, face_model="net_pool")
+    for i in range(8):
+        analyzer.add_frame(i / 5, small_face_rgb)
+    assert analyzer.finish().details["facex_runs"] == 2
+
+
 def test_facex_runs_again_when_the_face_moves(small_face_rgb):
     canvas = np.full((256, 512, 3), 60, np.uint8)
     left, right = canvas.copy(), canvas.copy()

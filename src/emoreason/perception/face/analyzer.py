@@ -39,6 +39,7 @@ from emoreason.perception.face.crops import face_crop_gray, face_square_gray
 from emoreason.perception.face.expression import (
     DEFAULT_FACE_MODEL_DIR,
     FACE_MODELS,
+    ExpressionModel,
     FaceReadings,
     check_face_model,
     load_expression_model,
@@ -63,12 +64,12 @@ MIN_FRAMES_FOR_PERSON_BASELINE = 5
 #: The clip's most neutral frames must look neutral on average (P(neutral)) to serve as the baseline.
 MIN_NEUTRAL_PROB_FOR_BASELINE = 0.35
 MAX_EVIDENCE = 4
-#: In videos facex (the slower of the two image models, ~17-22 ms a frame on one core) runs on every
-#: FACEX_EVERY-th frame with a face; between runs its last probabilities are reused while the face box
-#: stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer and the mesh still run on every frame.
-#: Every 3rd frame is 0.6 s apart at 5 fps; every 2nd frame puts a 10-s clip over 0.3x real time
-#: (README, Speed).
-FACEX_EVERY = 3
+#: In videos facex (the slowest image model, ~20-30 ms a face on one core) runs on every n-th frame with a
+#: face, n the expression model's ``facex_every_video`` (FACEX_EVERY = 3 for the fitted pools; 4 for the
+#: FER+ net pool, where facex weighs least); between runs its last probabilities are reused while the face
+#: box stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer, the network and the mesh run on every
+#: frame. Every 3rd frame is 0.6 s apart at 5 fps (README, Speed).
+FACEX_EVERY = ExpressionModel.facex_every_video
 FACEX_REUSE_IOU = 0.5
 #: When the FER+ network runs and its size-weighted mean P(unknown) + P(NF) over the clip's faces reaches
 #: UNREADABLE_LOW_WEIGHT, the face's reliability is multiplied by UNREADABLE_FACTOR and the result says why.
@@ -84,14 +85,13 @@ class FaceAnalyzer:
                  static: bool = False, face_model: str | None = None, facex_every: int | None = None) -> None:
         """``face_model``: one of :data:`FACE_MODELS` (``"default"``/``None``: the shipped choice; see
         :mod:`~emoreason.perception.face.expression`). ``facex_every``: run facex on every n-th frame with
-        a face (default 1 for photos, :data:`FACEX_EVERY` for videos)."""
+        a face (default 1 for photos, the expression model's ``facex_every_video`` for videos)."""
         face_model = check_face_model(face_model)
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
-        every = (1 if static else FACEX_EVERY) if facex_every is None else facex_every
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        if facex_every is not None and (isinstance(facex_every, bool) or not isinstance(facex_every, int)
+                                        or facex_every < 1):
             raise ConfigError(f"facex_every must be a whole number >= 1, got {facex_every!r}")
-        self.facex_every = every
         self.facex_runs = 0
         self._facex_last: dict[str, float] | None = None
         self._facex_box: tuple[float, float, float, float] | None = None
@@ -105,6 +105,8 @@ class FaceAnalyzer:
             raise ModelError(f"face model folder {mdir} has no au_baseline.json")
         self.population = au.AUBaseline.load(base_path)
         self.expression = load_expression_model(face_model, mdir)
+        every = (1 if static else self.expression.facex_every_video) if facex_every is None else facex_every
+        self.facex_every = every
         self.fer = FerClassifier()
         self.facex = FacexClassifier() if self.expression.uses_facex else None
         self.net = self.expression.net
