@@ -124,14 +124,14 @@ def test_video_runs_facex_every_other_frame_and_reuses_it(small_face_rgb):
 
 
 def test_videos_run_facex_as_often_as_the_expression_model_says(small_face_rgb):
-    # the FER+ net pool (the default) gives facex its smallest weight and runs it on every 4th frame in videos;
+    # the FER+ net pool (the default) gives facex its smallest weight: every 6th frame in videos;
     # the fitted pools keep every 3rd; photos run it every time, and the caller's choice wins
-    assert FaceAnalyzer(fps=5.0, face_model="net_pool").facex_every == 4
+    assert FaceAnalyzer(fps=5.0, face_model="net_pool").facex_every == 6
     assert FaceAnalyzer(fps=5.0, face_model="pool").facex_every == 3
     assert FaceAnalyzer(static=True, face_model="net_pool").facex_every == 1
     assert FaceAnalyzer(fps=5.0, face_model="net_pool", facex_every=2).facex_every == 2
     analyzer = FaceAnalyzer(fps=5.0, face_model="net_pool")
-    for i in range(8):
+    for i in range(12):
         analyzer.add_frame(i / 5, small_face_rgb)
     assert analyzer.finish().details["facex_runs"] == 2
 

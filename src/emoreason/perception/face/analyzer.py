@@ -65,7 +65,7 @@ MIN_FRAMES_FOR_PERSON_BASELINE = 5
 MIN_NEUTRAL_PROB_FOR_BASELINE = 0.35
 MAX_EVIDENCE = 4
 #: In videos facex (the slowest image model, ~20-30 ms a face on one core) runs on every n-th frame with a
-#: face, n the expression model's ``facex_every_video`` (FACEX_EVERY = 3 for the fitted pools; 4 for the
+#: face, n the expression model's ``facex_every_video`` (FACEX_EVERY = 3 for the fitted pools; 6 for the
 #: FER+ net pool, where facex weighs least); between runs its last probabilities are reused while the face
 #: box stays put (IoU >= FACEX_REUSE_IOU with the box it ran on). fer, the network and the mesh run on every
 #: frame. Every 3rd frame is 0.6 s apart at 5 fps (README, Speed).

@@ -183,9 +183,11 @@ class NetPoolExpression(NetExpression):
     name = "net_pool"
     file = NetPool.FILE
     #: facex carries the pool's smallest weight (0.22 against the network's 1.47 in the shipped file), so in
-    #: videos it runs on every 4th frame: that saves what the network costs, keeping the chain no slower than
-    #: the previous pool with facex on every 3rd frame (README, Speed). Photos run it on every image.
-    facex_every_video = 4
+    #: videos it runs on every 6th frame: that pays for the network, so the face stage is no slower than the
+    #: previous pool with facex on every 3rd frame (benchmarks/bench_face_stage.py), and per-frame labels
+    #: agree with facex on every frame for 95 % of frames even when the face changes every second
+    #: (benchmarks/facex_interval.py). Photos run it on every image.
+    facex_every_video = 6
 
     def __init__(self, net: ExpressionNet, pool: NetPool) -> None:
         self.net, self.pool = net, pool
