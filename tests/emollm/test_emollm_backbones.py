@@ -169,3 +169,27 @@ def test_smollm2_by_name_matches_the_gguf_model(cache):
         assert torch.allclose(model(ids).logits, gguf(ids).logits, atol=1e-4)
         answer = tok.decode(model.generate(ids, max_new_tokens=12, do_sample=False)[0, ids.shape[1]:])
     assert "Paris" in answer
+
+
+@needs_whisper
+def test_cache_features_with_whisper_by_name(whisper_cache, monkeypatch, tmp_path, capsys):
+    """``cache-features`` on the tiny project's two clips with ``audio: whisper-tiny-en``."""
+    import yaml
+
+    from emoreason.cli.main import main
+    from emoreason.emollm.features import FeatureCache
+    from emoreason.emollm.tiny import write_tiny_project
+
+    monkeypatch.setenv("EMOREASON_CACHE", str(whisper_cache))
+    model_config = write_tiny_project(tmp_path)
+    model_config["encoders"]["audio"] = {"kind": "audio", "feature_dim": 384, "config": None,
+                                         "path": "whisper-tiny-en"}
+    recipe = {"name": "w", "stage": "fine", "data": [str(tmp_path / "data.jsonl")],
+              "feature_cache": str(tmp_path / "cache"), "output_dir": str(tmp_path / "out"),
+              "model_config": model_config, "tokenizer_path": "wordlevel", "tasks": ["emotion"]}
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    assert main(["cache-features", str(tmp_path / "recipe.yaml")]) == 0, capsys.readouterr().err
+    cache = FeatureCache(tmp_path / "cache")
+    happy, sad = cache.get("clip_happy")["audio"], cache.get("clip_sad")["audio"]
+    assert happy.shape == sad.shape == (1, 384) and torch.isfinite(happy).all()
+    assert (happy - sad).abs().max() > 0.1  # a 440 Hz and a 110 Hz tone give different states
