@@ -107,7 +107,8 @@ def test_whisper_cache_is_reused_then_rebuilt_when_the_source_changes(cache):
     backbones.resolve("whisper-tiny-en")  # the hash no longer matches: converted again
     assert json.loads((folder / backbones.SOURCE_FILE).read_text())["sha256"] == record["sha256"]
     assert weights.stat().st_size > 30e6
-    assert sorted(p.name for p in cache.iterdir()) == ["whisper-tiny-en"]  # no temporary folder left
+    left = sorted(p.name for p in cache.iterdir() if not p.name.endswith(".lock"))
+    assert left == ["whisper-tiny-en"]  # no temporary folder left
 
 
 @needs_whisper

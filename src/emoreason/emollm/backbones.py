@@ -16,6 +16,7 @@ use hashes the packaged file again and converts anew when it changed. Nothing is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -23,7 +24,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,11 @@ from transformers import WhisperConfig
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from emoreason.errors import ModelError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 SOURCE_FILE = "source.json"
 WHISPER_WEIGHTS = "model.safetensors"
@@ -83,28 +89,49 @@ def resolve(name: str) -> Path:
     src = source_file(backbone)
     digest = sha256_file(src)
     out = cache_root() / backbone.name
-    record = out / SOURCE_FILE
-    if record.is_file():
-        try:
-            if json.loads(record.read_text(encoding="utf-8")).get("sha256") == digest:
-                return out
-        except (OSError, ValueError):
-            pass  # unreadable record: convert again below
+    if _recorded_sha(out) == digest:
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{backbone.name}.", dir=out.parent))
-    try:
-        backbone.convert(src, tmp)
-        info = {"name": backbone.name, "package": backbone.package, "file": backbone.file,
-                "sha256": digest, "licence": backbone.licence}
-        (tmp / SOURCE_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
-        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is as readable as the user's other files
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)  # the folder appears complete (source.json included) or not at all
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with _locked(out.parent / f".{backbone.name}.lock"):  # one process per GPU may convert at once
+        if _recorded_sha(out) == digest:  # another process converted it while this one waited
+            return out
+        tmp = Path(tempfile.mkdtemp(prefix=f".{backbone.name}.", dir=out.parent))
+        try:
+            backbone.convert(src, tmp)
+            info = {"name": backbone.name, "package": backbone.package, "file": backbone.file,
+                    "sha256": digest, "licence": backbone.licence}
+            (tmp / SOURCE_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
+            tmp.chmod(0o755)  # mkdtemp makes it private; the cache is as readable as the user's files
+            if out.exists():
+                shutil.rmtree(out)
+            os.replace(tmp, out)  # the folder appears complete (source.json included) or not at all
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _recorded_sha(folder: Path) -> str | None:
+    """The source SHA-256 recorded in ``folder``'s ``source.json`` (None: no readable record)."""
+    try:
+        return json.loads((folder / SOURCE_FILE).read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (POSIX; where ``fcntl`` does not exist, e.g. Windows, no lock is
+    taken and two processes converting at once could collide)."""
+    with open(path, "a") as fh:
+        if fcntl is None:
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def get(name: str) -> Backbone:
