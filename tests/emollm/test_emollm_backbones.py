@@ -117,9 +117,25 @@ def test_whisper_conversion_is_strict():
 
     cfg, sd = backbones.whisper_encoder_state(read_encoder_variables(_ct2_dir() / "model.bin"))
     assert (cfg.d_model, cfg.encoder_layers, cfg.encoder_attention_heads) == (384, 4, 6)
-    sd.pop("layers.3.fc2.bias")
-    with pytest.raises(ModelError, match=r"missing \['layers.3.fc2.bias'\]"):
+    sd["layers.0.fc1.bias"] = sd["layers.0.fc1.bias"][:-1]
+    with pytest.raises(ModelError, match="do not fit"):
         backbones._strict_whisper(cfg, sd)
+    sd.pop("layers.3.fc2.bias")
+    sd.pop("layers.0.fc1.bias")
+    with pytest.raises(ModelError, match=r"missing \['layers.0.fc1.bias', 'layers.3.fc2.bias'\]"):
+        backbones._strict_whisper(cfg, sd)
+    sd["layers.0.fc1.bias"] = torch.zeros(1536)
+    sd["layers.3.fc2.bias"] = torch.zeros(384)
+    sd["layers.0.extra"] = torch.zeros(1)
+    with pytest.raises(ModelError, match=r"unexpected \['layers.0.extra'\]"):
+        backbones._strict_whisper(cfg, sd)
+
+
+@needs_whisper
+def test_a_damaged_cache_is_a_clear_error(cache):
+    (backbones.resolve("whisper-tiny-en") / backbones.WHISPER_WEIGHTS).write_bytes(b"not safetensors")
+    with pytest.raises(ModelError, match="unreadable.*delete the folder"):
+        backbones.load_audio_encoder("whisper-tiny-en")
 
 
 @needs_whisper

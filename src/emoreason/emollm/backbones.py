@@ -241,7 +241,10 @@ def _convert_ct2_whisper(src: Path, out: Path) -> None:
 
 def _strict_whisper(cfg: WhisperConfig, sd: dict[str, torch.Tensor]) -> WhisperEncoder:
     encoder = WhisperEncoder(cfg)
-    result = encoder.load_state_dict(sd, strict=False)
+    try:
+        result = encoder.load_state_dict(sd, strict=False)
+    except RuntimeError as exc:  # a shape differs
+        raise ModelError(f"Whisper encoder weights do not fit transformers' WhisperEncoder: {exc}") from exc
     if result.missing_keys or result.unexpected_keys:
         raise ModelError(f"Whisper encoder weights do not match transformers' WhisperEncoder: missing "
                          f"{result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]}")
@@ -256,8 +259,13 @@ def load_audio_encoder(name: str) -> tuple[torch.nn.Module, str]:
     from safetensors.torch import load_file
 
     folder = resolve(name)
-    cfg = WhisperConfig.from_pretrained(str(folder))
-    return _strict_whisper(cfg, load_file(str(folder / WHISPER_WEIGHTS))), cfg.model_type
+    try:
+        cfg = WhisperConfig.from_pretrained(str(folder))
+        sd = load_file(str(folder / WHISPER_WEIGHTS))
+    except Exception as exc:  # safetensors raises its own error type for a damaged file
+        raise ModelError(f"the cached {name} in {folder} is unreadable ({exc}); delete the folder to "
+                         "convert it again") from exc
+    return _strict_whisper(cfg, sd), cfg.model_type
 
 
 #: Every known backbone name (the only names the recipe and the encoder specs accept besides paths).
