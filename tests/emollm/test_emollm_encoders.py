@@ -73,7 +73,7 @@ def test_missing_encoder_weights_and_bad_llm_path(make_tiny, tmp_path):
     model, _ = make_tiny(with_encoders=False)
     with pytest.raises(ModelError, match="only reads cached features"):
         model.encoders({"frame": torch.randn(1, 3, 32, 32)})
-    with pytest.raises(ModelError, match="cannot load the language model"):
+    with pytest.raises(ModelError, match="neither an existing folder nor a known llm backbone name"):
         EmoLLMForConditionalGeneration.from_components(model.config, text_model_path=str(tmp_path / "nope"))
 
 

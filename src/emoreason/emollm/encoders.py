@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel
 
+from emoreason.emollm import backbones
 from emoreason.errors import ModelError
 
 #: Model types whose first output token is a CLS token.
@@ -42,7 +43,12 @@ def build_encoder(spec: dict[str, Any]) -> nn.Module | None:
 
 
 def load_encoder(path: str) -> tuple[nn.Module, str]:
-    """Load a pretrained encoder from a local HF folder; missing weights are an error, never random."""
+    """Load a pretrained encoder from a local HF folder, or a packaged audio backbone by name (e.g.
+    ``whisper-tiny-en``, see :mod:`~emoreason.emollm.backbones`); missing weights are an error, never
+    random."""
+    if backbones.is_known(path, "audio"):
+        return backbones.load_audio_encoder(path)
+    backbones.path_or_name(path, "audio")  # neither a folder nor a name: the error lists the names
     try:
         cfg = AutoConfig.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as exc:

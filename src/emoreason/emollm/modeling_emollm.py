@@ -17,9 +17,10 @@ from torch import nn
 from transformers import AutoModel, AutoModelForCausalLM, PreTrainedModel
 from transformers.activations import ACT2FN
 
+from emoreason.emollm import backbones
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
 from emoreason.emollm.encoders import EmoLLMEncoders, load_encoder
-from emoreason.errors import ModelError
+from emoreason.errors import ConfigError, ModelError
 
 
 class StreamProjector(nn.Module):
@@ -214,18 +215,24 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         """A fresh model around pretrained parts: the LLM from ``text_model_path`` and encoders by path.
 
         Paths default to ``config.text_model_path`` and each encoder spec's ``path``, and are stored in
-        the config resolved (absolute); an encoder with neither a path nor a config reads cached features
-        only. Projectors start random.
+        the config resolved (absolute); a packaged backbone's name (:mod:`~emoreason.emollm.backbones`)
+        is loaded from its cache folder and stored as the name; an encoder with neither a path nor a
+        config reads cached features only. Projectors start random.
         """
         text_model_path = text_model_path or getattr(config, "text_model_path", None)
-        if text_model_path:
+        if text_model_path and not backbones.is_known(text_model_path, "llm"):
             text_model_path = str(Path(text_model_path).resolve())
         towers: dict[str, nn.Module] = {}
         for name, spec in config.encoders.items():
             path = (encoder_paths or {}).get(name) or spec.get("path")
             if path:
-                path = Path(path).resolve()  # stored resolved: the config must work from any folder
+                if not backbones.is_known(path, "audio"):  # a backbone name is kept as the name
+                    path = Path(path).resolve()  # stored resolved: the config must work from any folder
                 towers[name], _ = load_encoder(str(path))
+                width = getattr(towers[name].config, "hidden_size", None)
+                if width is not None and int(width) != int(spec["feature_dim"]):
+                    raise ConfigError(f"encoder {name!r}: feature_dim is {spec['feature_dim']}, but {path} "
+                                      f"gives {width}-d states")
                 if dtype is not None:
                     towers[name].to(dtype=dtype)
                 spec["path"] = str(path)
@@ -234,7 +241,7 @@ class EmoLLMForConditionalGeneration(EmoLLMPreTrainedModel):
         if text_model_path:
             try:
                 llm, info = AutoModelForCausalLM.from_pretrained(
-                    text_model_path, dtype=dtype, quantization_config=quantization_config,
+                    backbones.llm_path(text_model_path), dtype=dtype, quantization_config=quantization_config,
                     trust_remote_code=False, output_loading_info=True)
             except (OSError, ValueError) as exc:
                 raise ModelError(f"cannot load the language model from {text_model_path}: {exc}") from exc

@@ -48,7 +48,9 @@ class TrainRecipe:
     feature_cache: str
     output_dir: str
     model_config: dict[str, Any] = field(default_factory=dict)  # EmoLLMConfig kwargs (encoders, streams ...)
-    text_model_path: str | None = None  # the LLM's local HF folder; None: random init from model_config
+    #: the LLM's local HF folder or a packaged backbone name (emollm.backbones, e.g. smollm2-135m-instruct);
+    #: None: random init from model_config
+    text_model_path: str | None = None
     tokenizer_path: str | None = None  # defaults to text_model_path; "wordlevel": train one on the data
     init_from: str | None = None  # a previous stage's output folder (adapter and projectors continue)
     labels_file: str | None = None

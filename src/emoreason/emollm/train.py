@@ -27,6 +27,7 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from transformers import BitsAndBytesConfig
 
+from emoreason.emollm import backbones
 from emoreason.emollm.checkpoint import (
     core_model,
     load_tokenizer,
@@ -105,7 +106,7 @@ def build_for_training(recipe: TrainRecipe, examples: list[InstructionExample]):
     if tok_path == "wordlevel":
         tokenizer = train_wordlevel_tokenizer([e.answer for e in examples] + [e.subtitle for e in examples])
     elif tok_path:
-        tokenizer = load_tokenizer(tok_path)
+        tokenizer = load_tokenizer(backbones.llm_path(tok_path))
     else:
         raise ConfigError("the recipe needs tokenizer_path or text_model_path")
     if recipe.text_model_path is None and config.text_config is None:
