@@ -1,9 +1,9 @@
 """Speed, start-up and memory of the whole `analyze` chain, before and after, in one run.
 
 "before" is the code at a git ref (``--before``, default the commit issue 21's speed work started from),
-checked out into a temporary git worktree; "after" is this tree. For each clip duration and each side a
-fresh subprocess (PYTHONPATH pointing at that side's ``src``) analyses a 720p test clip made on the spot
-(scikit-image's astronaut photo moving slowly on a 1280x720 canvas, espeak-ng speech repeated over it):
+exported into a temporary folder (``code_at.py``); "after" is this tree. For each clip duration and each
+side a fresh subprocess (PYTHONPATH pointing at that side's ``src``) analyses a 720p test clip made on the
+spot (scikit-image's astronaut photo moving slowly on a 1280x720 canvas, espeak-ng speech repeated over it):
 
 * **start-up**: process start -> first result on the 10-s clip, minus that clip's processing time in
   the same (then warm) process: the one-off cost of imports and model loading;
@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from code_at import REPO, code_at
 from skimage import data
 
 from emoreason.io.demo_clip import DEMO_SENTENCE, speak
@@ -42,7 +43,6 @@ from emoreason.io.synth import write_media
 
 #: The commit issue 21's speed work started from.
 BASE_REF = "bf9b36c1bd1ce1318e472f01c1b985b69ba90b95"
-REPO = Path(__file__).resolve().parent.parent
 
 CHILD = """
 import json, resource, sys, time
@@ -168,13 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="emoreason-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    tree = Path(tempfile.mkdtemp(prefix="emoreason-before-")) / "tree"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.before],
-                   check=True, capture_output=True)
-    sides = {"before": tree / "src", "after": REPO / "src"}
-    print(f"before = {args.before}; after = this tree ({REPO}); {os.cpu_count()} CPUs; "
-          f"load average {os.getloadavg()[0]:.1f} at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    try:
+    with code_at(args.before) as before_src:
+        sides = {"before": before_src, "after": REPO / "src"}
+        now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        print(f"before = {args.before}; after = this tree ({REPO}); {os.cpu_count()} CPUs; "
+              f"load average {os.getloadavg()[0]:.1f} at {now}")
         clips = {}
         for seconds in sorted({10.0, *args.durations}):
             clips[seconds] = folder / f"clip_{int(seconds)}s.mp4"
@@ -193,9 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.dev_voice or args.dev_face:
             dev_check(sides, args.data, args.dev_voice, args.dev_face)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False,
-                       capture_output=True)
     return 0
 
 

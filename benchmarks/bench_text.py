@@ -3,7 +3,7 @@
 ``before`` is the code of a base commit (default: the parent of the commit that added
 ``tests/perception/text/test_key_words.py``, i.e. the exact key-word occlusion through all four networks;
 ``--before`` the parent of the commit adding ``perception/text/numpy_bert.py`` gives the torch path),
-exported with ``git archive`` into a temporary folder and run from there; ``after`` is this checkout's
+exported into a temporary folder (``code_at.py``) and run from there; ``after`` is this checkout's
 ``src``. Each side runs in its own subprocess (the same Python). Printed:
 
 - start-up: ``emoreason analyze --text "I can't believe you did that"`` from process start to exit, in a
@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from code_at import code_at  # this folder is on sys.path when the script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "I can't believe you did that"
 
@@ -46,12 +48,6 @@ def base_commit() -> str:
     if not out:
         raise SystemExit("cannot find the commit that added test_key_words.py; give --before REV")
     return out[-1] + "^"
-
-
-def export_src(rev: str, dest: Path) -> Path:
-    archive = subprocess.run(["git", "archive", rev, "src"], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest / "src"
 
 
 def env_for(src: Path) -> dict[str, str]:
@@ -267,8 +263,8 @@ def main() -> None:
                     "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()}
     print(f"{report['date']}  before = {rev}  after = {ROOT / 'src'}  cpus {os.cpu_count()}  "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        sides = {"before": export_src(rev, Path(tmp)), "after": ROOT / "src"}
+    with code_at(rev) as before_src:
+        sides = {"before": before_src, "after": ROOT / "src"}
         for side, src in sides.items():
             report[f"startup_{side}"] = s = startup(src, args.repeats)
             print(f"start-up {side:6s}: best {s['best_s']:.2f} s, median {s['median_s']:.2f} s "
