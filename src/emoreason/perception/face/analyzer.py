@@ -46,6 +46,7 @@ from emoreason.perception.face.expression import (
 )
 from emoreason.perception.face.expression_net import canonical_scores, net_crop
 from emoreason.perception.face.geometry import GeometryTrack
+from emoreason.perception.face.head_cues import frame_runs
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.mesh import FaceMesh, FaceMeshTracker, as_rgb, box_iou, check_rgb
 from emoreason.perception.face.phrases import AU_CUES, describe_aus, merr_peak_index, merr_rule_label
@@ -289,22 +290,12 @@ def au_evidence(table, step: float, threshold: float = au.ACTIVE_THRESHOLD,
     found: list[tuple[float, Evidence]] = []
     for name in table.columns:
         v = table[name].to_numpy()
-        on = v >= threshold
-        i = 0
-        while i < len(v):
-            if not on[i]:
-                i += 1
-                continue
-            j = i
-            # a run continues over consecutive sampled frames (gaps of at most 1.5 frame steps)
-            while j + 1 < len(v) and on[j + 1] and times[j + 1] - times[j] <= 1.5 * step:
-                j += 1
+        for i, j in frame_runs(v >= threshold, times, step):
             peak = float(v[i:j + 1].max())
             ev = Evidence(modality="face", name=name, value=peak, start=float(times[i]),
                           end=float(times[j]) + step, description=AU_CUES.get(name, name),
                           unit="neutral-face SDs", supports=AU_SUPPORTS.get(name))
             found.append((peak * np.sqrt(j - i + 1), ev))
-            i = j + 1
     found.sort(key=lambda se: -se[0])
     return [ev for _, ev in found[:limit]]
 

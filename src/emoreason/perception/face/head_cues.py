@@ -35,8 +35,9 @@ MIN_SWINGS = 2
 MAX_EVIDENCE = 4
 
 
-def _runs(on: np.ndarray, times: np.ndarray, step: float) -> list[tuple[int, int]]:
-    """(first, last) indices of runs of True over frames at most 1.5 steps apart."""
+def frame_runs(on: np.ndarray, times: np.ndarray, step: float) -> list[tuple[int, int]]:
+    """(first, last) indices of runs of True over consecutive sampled frames (gaps of at most 1.5 frame
+    steps): the runs that AU and pose evidence report."""
     runs, i = [], 0
     while i < len(on):
         if not on[i]:
@@ -55,7 +56,7 @@ def held_runs(values: np.ndarray, times: np.ndarray, step: float, on: np.ndarray
     """Runs where ``on`` holds for at least ``min_hold`` seconds (a single frame when there is one frame)."""
     if len(values) == 1:
         return [(0, 0)] if bool(on[0]) else []
-    return [(i, j) for i, j in _runs(on, times, step) if times[j] + step - times[i] >= min_hold - 1e-9]
+    return [(i, j) for i, j in frame_runs(on, times, step) if times[j] + step - times[i] >= min_hold - 1e-9]
 
 
 def swings(values: np.ndarray, threshold: float = SWING_DEG) -> list[tuple[int, int]]:
