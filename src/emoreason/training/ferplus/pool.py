@@ -29,6 +29,7 @@ from emoreason.perception.face.expression_net import (
 )
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.pool import NetPool
+from emoreason.training.face import index_uar
 from emoreason.training.face_pool import balanced_weights
 from emoreason.training.ferplus.data import FerSplit, load_split
 
@@ -77,10 +78,6 @@ def fit_net_pool(probs: dict[str, np.ndarray], y: np.ndarray, floor: float = FLO
     return NetPool(dict(zip(names, r.x[:m].tolist(), strict=True)), r.x[m:], floor)
 
 
-def uar(pred: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean([(pred[y == c] == c).mean() for c in np.unique(y)]))
-
-
 def cross_validated(probs: dict[str, np.ndarray], y: np.ndarray, seed: int = 0) -> dict:
     """2-fold cross-validated accuracy and UAR of the fit (folds: a seeded permutation)."""
     fold = np.random.default_rng(seed).permutation(len(y)) % 2
@@ -89,7 +86,7 @@ def cross_validated(probs: dict[str, np.ndarray], y: np.ndarray, seed: int = 0) 
         pool = fit_net_pool({m: p[fold != k] for m, p in probs.items()}, y[fold != k])
         test = {m: np.log(np.maximum(p[fold == k], 1e-12)) for m, p in probs.items()}
         pred[fold == k] = pool.predict_proba(test).argmax(1)
-    return {"n": int(len(y)), "accuracy": float((pred == y).mean()), "uar": uar(pred, y)}
+    return {"n": int(len(y)), "accuracy": float((pred == y).mean()), "uar": index_uar(y, pred)}
 
 
 def main(argv: list[str] | None = None) -> int:

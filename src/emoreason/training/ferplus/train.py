@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emoreason.eval import metrics as M
 from emoreason.io.atomic import atomic_write_bytes, atomic_write_text
 from emoreason.labels import CANONICAL
 from emoreason.perception.face.expression_net import FERPLUS_TO_CANONICAL, canonical_scores
@@ -57,13 +58,13 @@ def score(probs: np.ndarray, split: FerSplit) -> dict:
     the most probable of the eight), per-class recall, unweighted mean recall, and the mean probability of
     unknown+NF on faces whose majority is unknown or NF versus the others."""
     keep = (split.majority >= 0) & (split.majority < EMOTIONS)
-    pred = probs[keep, :EMOTIONS].argmax(1)
-    truth = split.majority[keep]
-    recall = {FERPLUS_CLASSES[c]: float((pred[truth == c] == c).mean()) for c in range(EMOTIONS)
-              if (truth == c).any()}
+    pred = [FERPLUS_CLASSES[c] for c in probs[keep, :EMOTIONS].argmax(1)]
+    truth = [FERPLUS_CLASSES[c] for c in split.majority[keep]]
+    present = [c for c in FERPLUS_CLASSES[:EMOTIONS] if c in truth]
+    recall = dict(zip(present, M.per_class(truth, pred, present).recall.tolist(), strict=True))
     junk = probs[:, EMOTIONS:].sum(1)
-    return {"n": int(keep.sum()), "majority_accuracy": float((pred == truth).mean()),
-            "uar": float(np.mean(list(recall.values()))), "recall": recall,
+    return {"n": int(keep.sum()), "majority_accuracy": M.accuracy(truth, pred),
+            "uar": M.uar(truth, pred), "recall": recall,
             "p_unknown_nf_on_unknown_nf": float(junk[~keep & (split.majority >= 0)].mean()),
             "p_unknown_nf_on_emotions": float(junk[keep].mean())}
 
@@ -79,12 +80,12 @@ def canonical_uar(probs: np.ndarray, split: FerSplit, prior: np.ndarray, power: 
     emotions other than contempt, after :func:`canonical_scores` with ``prior`` and ``power``."""
     names = list(FERPLUS_TO_CANONICAL)
     keep = (split.majority >= 0) & (split.majority < EMOTIONS) & (split.majority != names.index("contempt"))
-    truth = np.array([CANONICAL.index(FERPLUS_TO_CANONICAL[names[m]]) for m in split.majority[keep]])
-    pred = np.array([max(s, key=s.get) for s, _ in (canonical_scores(p, prior, power) for p in probs[keep])])
-    pred = np.array([CANONICAL.index(p) for p in pred])
-    recall = {c: float((pred[truth == i] == i).mean()) for i, c in enumerate(CANONICAL) if (truth == i).any()}
-    return {"n": int(keep.sum()), "accuracy": float((pred == truth).mean()),
-            "uar": float(np.mean(list(recall.values()))), "recall": recall}
+    truth = [FERPLUS_TO_CANONICAL[names[m]] for m in split.majority[keep]]
+    pred = [max(s, key=s.get) for s, _ in (canonical_scores(p, prior, power) for p in probs[keep])]
+    present = [c for c in CANONICAL if c in truth]
+    recall = dict(zip(present, M.per_class(truth, pred, present).recall.tolist(), strict=True))
+    return {"n": int(keep.sum()), "accuracy": M.accuracy(truth, pred), "uar": M.uar(truth, pred),
+            "recall": recall}
 
 
 def choose_prior_power(probs: np.ndarray, split: FerSplit, prior: np.ndarray,
