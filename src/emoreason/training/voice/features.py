@@ -43,10 +43,11 @@ SPEEDS = (0.8, 0.9, 0.95, 1.05, 1.1, 1.2)  # tape-speed augmentations
 VIEW_SUFFIXES = ("", *(f"_speed{s}" for s in SPEEDS), "_noise", "_band", "_room")
 CHANNELS = ("telephone", "reverb", "pink", "quiet")  # test-only recording channels (channels.py)
 CHANNEL_SUFFIXES = tuple(f"_{c}" for c in CHANNELS)
-BLOCKS = ("whisper", "layers", "mel")
+BLOCKS = ("whisper", "layers", "mel", "base")
 KINDS = ("whisper_padded", "prosody", *(f"prosody{v}" for v in CHANNEL_SUFFIXES),
          *(f"{block}_exact{v}" for block in BLOCKS for v in VIEW_SUFFIXES + CHANNEL_SUFFIXES))
 POOLED_LAYERS = (0, 1, 2, 3)  # the "layers" block: Whisper tiny.en's four blocks, pooled
+BASE_LAYERS = (0, 1, 2, 3, 4, 5)  # the "base" block: multilingual Whisper base's six blocks, pooled
 FRAME_LAYER = 1  # the frame network's input: the output of the encoder's block 1
 ENCODER_TAG = "np2"  # in the file names of encoder-derived caches: the numpy encoder (whisper_encoder.py)
 NOISE_SNR_DB = (10.0, 30.0)  # white noise at a random SNR in this range, seeded by the clip's index
@@ -104,7 +105,7 @@ def extract(df, kind: str, cache_dir: Path = CACHE_DIR, level_db: float | None =
         out = np.asarray(rows, dtype=np.float32)
     else:
         parts = kind.split("_")
-        emb = WhisperVoiceEmbedder(mode=parts[1], layers=POOLED_LAYERS if parts[0] == "layers" else (-1,))
+        emb = _embedder(parts[0], parts[1])
         augment = parts[2] if len(parts) > 2 else ""
         run = emb.mel_only if parts[0] == "mel" else emb.embed
         out_rows = []
@@ -145,6 +146,17 @@ def extract_frames(df, view: str = "", cache_dir: Path = CACHE_DIR, layer: int =
     with atomic_write(path, "wb") as fh:
         np.savez(fh, states=np.concatenate(states), offsets=offsets)
     return np.concatenate(states), offsets
+
+
+def _embedder(block: str, mode: str) -> WhisperVoiceEmbedder:
+    """The embedder of a feature block: ``whisper`` (tiny.en's final states), ``layers`` (tiny.en's
+    ``POOLED_LAYERS``), ``mel`` (the log-mel functionals alone) or ``base`` (multilingual Whisper base's
+    ``BASE_LAYERS``, from :func:`emoreason.perception.speech.whisper_models.multilingual_whisper_dir`)."""
+    if block == "base":
+        from emoreason.perception.speech.whisper_models import multilingual_whisper_dir
+
+        return WhisperVoiceEmbedder(multilingual_whisper_dir(), mode=mode, layers=BASE_LAYERS)
+    return WhisperVoiceEmbedder(mode=mode, layers=POOLED_LAYERS if block == "layers" else (-1,))
 
 
 def _spans(df, cache_dir: Path, key: str) -> np.ndarray:

@@ -63,13 +63,14 @@ def speaker_zscore(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return z
 
 
-def fit_lr(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+def fit_lr(x: np.ndarray, y: np.ndarray, class_weight: str | None = None) -> dict[str, np.ndarray]:
     """A logistic regression (C = ``C_REG``) on ``x`` standardised by its own mean and std, as the
-    arrays :func:`~emoreason.perception.voice.classifier.logistic_proba` reads."""
+    arrays :func:`~emoreason.perception.voice.classifier.logistic_proba` reads; ``class_weight``
+    "balanced" weighs every class equally (sklearn's option)."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    clf = LogisticRegression(C=C_REG, max_iter=3000).fit((x - mean) / scale, y)
+    clf = LogisticRegression(C=C_REG, max_iter=3000, class_weight=class_weight).fit((x - mean) / scale, y)
     return {"mean": mean, "scale": scale, "coef": clf.coef_, "intercept": clf.intercept_}
 
 

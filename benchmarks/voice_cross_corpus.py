@@ -1,0 +1,149 @@
+"""The voice model across corpora: RAVDESS (English) and EmoDB (German), six shared classes.
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/voice_cross_corpus.py ../shared/data \
+        [--systems NAME ...] [--json out.json]
+
+First the shipped model (the baseline, trained on all of RAVDESS, so only tested on EmoDB): each EmoDB
+clip alone (the population path with its frame network and test-time views, as the voice stage runs a
+clip), and each speaker's clips read as one recording with the speaker path forced. Then the protocol of
+:mod:`emoreason.training.voice.crosscorpus` for every system named in ``--systems`` (default: all of
+``SYSTEMS``): a system is a feature set, a normalisation and whether it trains on the augmented views
+(and averages the test-time speed views). Each row prints per-clip UAR and weighted F1 on the six classes
+and on the 4-class view, pooled over the protocol's folds, and per test corpus where both are tested.
+
+Features come from the cache of :mod:`emoreason.training.voice.features` (``EMOREASON_CACHE``), extracted
+on first use (about 15 s per feature block and view per 500 clips on one core for tiny.en, 2.5x for base).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from emoreason.labels import CANONICAL
+from emoreason.perception.voice.classifier import VoiceClassifier
+from emoreason.training.voice.corpora import SHARED, SHARED_TO_CANONICAL, load_both, load_corpus
+from emoreason.training.voice.crosscorpus import normalise, pooled_predictions, protocols, score
+from emoreason.training.voice.features import extract, extract_frames
+from emoreason.training.voice.recipe import fit_lr
+
+# feature blocks: tiny = the shipped features (tiny.en's four blocks + log-mel functionals); base = the
+# multilingual Whisper base's six blocks + log-mel functionals; prosody is appended to every set
+FEATURES = {"tiny": ("layers", "mel"), "base": ("base", "mel"), "tiny+base": ("layers", "base", "mel")}
+AUG_VIEWS = ("", "_speed0.9", "_speed1.1", "_noise", "_room")
+TTA = (0, 1, 2)  # the original and the two speed views
+SYSTEMS = {f"{f}/{n}{'+aug' if a else ''}": (f, n, a)
+           for f in FEATURES for n in ("population", "corpus", "speaker") for a in (False, True)}
+CANON_TO_SHARED = {v: k for k, v in SHARED_TO_CANONICAL.items()}
+
+
+def corpus_views(df, blocks, views, pros):
+    """One matrix per view over ``df``'s rows: the blocks of both corpora, then the original prosody."""
+    out = []
+    for v in views:
+        parts = [np.concatenate([extract(df[df.corpus == c], f"{b}_exact{v}") for c in ("ravdess", "emodb")])
+                 for b in blocks]
+        out.append(np.concatenate([*parts, pros], axis=1).astype(np.float64))
+    return out
+
+
+def prosody(df):
+    p = np.concatenate([extract(df[df.corpus == c], "prosody") for c in ("ravdess", "emodb")]).astype(float)
+    return np.where(np.isnan(p), np.nanmean(p, axis=0), p)
+
+
+def shipped_baseline(data: str) -> dict:
+    """The shipped model on every labelled EmoDB clip: alone, and per speaker with the speaker path."""
+    emo = load_corpus(data, "emodb")
+    lab = emo["label"].notna().to_numpy()
+    clf = VoiceClassifier()
+    clf_spk = VoiceClassifier(speaker_normalisation="always")
+    views_sfx = ("", *(f"_speed{s:g}" for s in clf.config.tta_speeds))
+    pros = extract(emo, "prosody").astype(float)
+    feats = [np.concatenate([extract(emo, f"layers_exact{v}"), extract(emo, f"mel_exact{v}"), pros], axis=1)
+             for v in views_sfx]
+    frames = [extract_frames(emo, v) for v in views_sfx]
+    fp = np.stack([clf.segment_frame_proba([s[o[i]:o[i + 1]].astype(np.float32) for s, o in frames])
+                   for i in range(len(emo))])
+    to_name = lambda p: np.array([CANON_TO_SHARED.get(CANONICAL[k], CANONICAL[k]) for k in p.argmax(1)])  # noqa: E731
+    alone = np.concatenate([to_name(clf.predict([f[i:i + 1] for f in feats], fp[i:i + 1])[0])
+                            for i in np.flatnonzero(lab)])
+    by_spk = np.full(len(emo), None, dtype=object)
+    for s in emo["speaker"].unique():
+        idx = np.flatnonzero(lab & (emo["speaker"] == s).to_numpy())
+        probs, variant = clf_spk.predict([f[idx] for f in feats], fp[idx])
+        by_spk[idx] = to_name(probs)
+    y = emo["label"].to_numpy()[lab]
+    return {"shipped: one clip": score(y, alone), "shipped: speaker path": score(y, by_spk[lab])}
+
+
+def run_system(df, name, feats_cache, pros) -> dict:
+    fset, norm, aug = SYSTEMS[name]
+    views = AUG_VIEWS if aug else ("",)
+    key = (fset, views)
+    if key not in feats_cache:
+        feats_cache[key] = corpus_views(df, FEATURES[fset], views, pros)
+    xs = feats_cache[key]
+    y = np.array([SHARED.index(v) if v is not None else -1 for v in df["label"]])
+    corpus, speaker = df["corpus"].to_numpy(), df["speaker"].to_numpy()
+
+    def predict(tr, te):
+        tr_v = normalise([x[tr] for x in xs], norm, corpus[tr], speaker[tr])
+        te_v = normalise([x[te] for x in xs], norm, corpus[te], speaker[te])
+        params = fit_lr(np.concatenate(tr_v), np.concatenate([y[tr]] * len(tr_v)), class_weight="balanced")
+        from emoreason.perception.voice.classifier import logistic_proba
+
+        p = np.mean([logistic_proba(params, te_v[i]) for i in (TTA if aug else (0,))], axis=0)
+        return np.array(SHARED)[p.argmax(axis=1)]
+
+    rows = {}
+    labels = df["label"].to_numpy()
+    for proto, folds in protocols(df).items():
+        pred, tested = pooled_predictions(folds, predict, len(df))
+        rows[proto] = score(labels[tested], pred[tested])
+        if proto not in ("ravdess->emodb", "emodb->ravdess"):
+            for c in ("ravdess", "emodb"):
+                m = tested & (corpus == c)
+                rows[f"{proto}[{c}]"] = score(labels[m], pred[m])
+    return rows
+
+
+def line(name: str, r: dict) -> str:
+    return (f"{name:<44} n={r['n']:<5} UAR {r['uar']:.3f}  wF1 {r['wf1']:.3f}   "
+            f"4-class n={r['n4']:<4} UAR {r['uar4']:.3f}  wF1 {r['wf14']:.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data")
+    ap.add_argument("--systems", nargs="*", default=list(SYSTEMS), choices=list(SYSTEMS))
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    report: dict = {}
+    t0 = time.time()
+    if not args.no_baseline:
+        report["shipped"] = shipped_baseline(args.data)
+        for k, r in report["shipped"].items():
+            print(line(f"ravdess->emodb {k}", r), flush=True)
+    df = load_both(args.data)
+    pros, cache = prosody(df), {}
+    for name in args.systems:
+        t = time.time()
+        report[name] = run_system(df, name, cache, pros)
+        for proto, r in report[name].items():
+            print(line(f"{proto} {name}", r), flush=True)
+        print(f"  ({name}: {time.time() - t:.0f} s)", flush=True)
+    print(f"total {time.time() - t0:.0f} s")
+    if args.json:
+        from emoreason.io.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
