@@ -1,13 +1,24 @@
-"""Where the shipped model files are: one function for every file under ``emoreason/assets``.
+"""Where the model files are: the shipped ones under ``emoreason/assets``, and the user's model cache.
 
 The assets ship inside the package (``pyproject.toml``'s package-data), so they are found through
 :mod:`importlib.resources`, which works for a wheel, an editable install and a source checkout alike.
+Models built once from packaged files (converted backbones, the joined multilingual Whisper) live under
+:func:`cache_dir`; :func:`file_lock` and :func:`sha256_file` are the tools their builders share.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 
 def asset_path(*parts: str) -> Path:
@@ -19,3 +30,32 @@ def asset_path(*parts: str) -> Path:
 def model_dir(modality: str) -> Path:
     """The folder of a shipped default model: ``assets/models/<modality>`` (face, voice, text)."""
     return asset_path("models", modality)
+
+
+def cache_dir() -> Path:
+    """The model cache: ``$EMOREASON_CACHE``, or ``~/.cache/emoreason`` when the variable is unset."""
+    return Path(os.environ.get("EMOREASON_CACHE") or Path.home() / ".cache" / "emoreason")
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 (hex) of the file at ``path``, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (POSIX; where ``fcntl`` does not exist, e.g. Windows, no lock is
+    taken and two processes building the same cache entry at once could collide)."""
+    with open(path, "a") as fh:
+        if fcntl is None:
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

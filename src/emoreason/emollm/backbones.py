@@ -16,15 +16,13 @@ use hashes the packaged file again and converts anew when it changed. Nothing is
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import importlib.util
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +30,8 @@ import torch
 from transformers import WhisperConfig
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
+from emoreason.assets import cache_dir, file_lock, sha256_file
 from emoreason.errors import ModelError
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
 
 SOURCE_FILE = "source.json"
 WHISPER_WEIGHTS = "model.safetensors"
@@ -57,17 +51,8 @@ class Backbone:
 
 
 def cache_root() -> Path:
-    """``$EMOREASON_CACHE/backbones``, or ``~/.cache/emoreason/backbones``."""
-    base = os.environ.get("EMOREASON_CACHE") or Path.home() / ".cache" / "emoreason"
-    return Path(base) / "backbones"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """``<cache>/backbones`` (the cache: :func:`emoreason.assets.cache_dir`)."""
+    return cache_dir() / "backbones"
 
 
 def source_file(backbone: Backbone) -> Path:
@@ -92,7 +77,7 @@ def resolve(name: str) -> Path:
     if _recorded_sha(out) == digest:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(out.parent / f".{backbone.name}.lock"):  # one process per GPU may convert at once
+    with file_lock(out.parent / f".{backbone.name}.lock"):  # one process per GPU may convert at once
         if _recorded_sha(out) == digest:  # another process converted it while this one waited
             return out
         tmp = Path(tempfile.mkdtemp(prefix=f".{backbone.name}.", dir=out.parent))
@@ -117,21 +102,6 @@ def _recorded_sha(folder: Path) -> str | None:
         return json.loads((folder / SOURCE_FILE).read_text(encoding="utf-8")).get("sha256")
     except (OSError, ValueError, AttributeError):
         return None
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (POSIX; where ``fcntl`` does not exist, e.g. Windows, no lock is
-    taken and two processes converting at once could collide)."""
-    with open(path, "a") as fh:
-        if fcntl is None:
-            yield
-            return
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def get(name: str) -> Backbone:
