@@ -33,7 +33,7 @@ from emoreason.training.voice.recipe import fit_lr
 # feature blocks: tiny = the shipped features (tiny.en's four blocks + log-mel functionals); base = the
 # multilingual Whisper base's six blocks + log-mel functionals; prosody is appended to every set
 FEATURES = {"tiny": ("layers", "mel"), "base": ("base", "mel"), "tiny+base": ("layers", "base", "mel")}
-AUG_VIEWS = ("", "_speed0.9", "_speed1.1", "_noise", "_room")
+AUG_VIEWS = ("", "_speed0.9", "_speed1.1")  # the training views of "+aug" rows (multicorpus.VIEWS)
 TTA = (0, 1, 2)  # the original and the two speed views
 SYSTEMS = {f"{f}/{n}{'+aug' if a else ''}": (f, n, a)
            for f in FEATURES for n in ("population", "corpus", "speaker") for a in (False, True)}
@@ -87,7 +87,7 @@ def run_system(df, name, feats_cache, pros) -> dict:
     if key not in feats_cache:
         feats_cache[key] = corpus_views(df, FEATURES[fset], views, pros)
     xs = feats_cache[key]
-    y = np.array([SHARED.index(v) if v is not None else -1 for v in df["label"]])
+    y = np.array([SHARED.index(v) if isinstance(v, str) else -1 for v in df["label"]])
     corpus, speaker = df["corpus"].to_numpy(), df["speaker"].to_numpy()
 
     def predict(tr, te):
@@ -104,7 +104,7 @@ def run_system(df, name, feats_cache, pros) -> dict:
     for proto, folds in protocols(df).items():
         pred, tested = pooled_predictions(folds, predict, len(df))
         rows[proto] = score(labels[tested], pred[tested])
-        if proto not in ("ravdess->emodb", "emodb->ravdess"):
+        if proto in ("both:speakers-out", "sex-out", "unseen-sentence"):
             for c in ("ravdess", "emodb"):
                 m = tested & (corpus == c)
                 rows[f"{proto}[{c}]"] = score(labels[m], pred[m])

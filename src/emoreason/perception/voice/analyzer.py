@@ -8,7 +8,8 @@ segments; longer than 10 s ones are split as the VAD splits its own):
    :func:`.embedding.level_gain_db`), so a microphone's gain does not move the emotion;
    ``details["level_gain_db"]`` lists the gains;
 3. the segment and its test-time speed views (``tta_speeds``: each played faster and slower, as the model
-   was trained with those augmentations) through the Whisper tiny.en encoder (:mod:`.embedding`): the
+   was trained with those augmentations) through the Whisper encoder the model names (tiny.en or the
+   multilingual base, :func:`.embedding.encoder_dir`; :mod:`.embedding`): the
    pooled states of the config's layers, the log-mel functionals, and the frame network's probabilities
    from one layer's states (:mod:`.frames`);
 4. a feature row per view: [encoder | log-mel | prosody, with ``energy_mean_db`` levelled]; the
@@ -64,6 +65,7 @@ from emoreason.perception.voice.embedding import (
     WhisperVoiceEmbedder,
     apply_gain_db,
     change_speed,
+    encoder_dir,
     level_gain_db,
 )
 from emoreason.perception.voice.prosody import COLUMNS, analyze_prosody
@@ -83,6 +85,7 @@ class VoiceAnalyzer:
                  speaker_normalisation: str = "auto"):
         self.classifier = VoiceClassifier(model_dir, speaker_normalisation=speaker_normalisation)
         c, cfg = self.classifier, self.classifier.config
+        whisper_dir = encoder_dir(cfg.whisper_encoder) if whisper_dir is None else whisper_dir
         self.embedder = WhisperVoiceEmbedder(whisper_dir, mode=cfg.whisper_mode, with_mel=cfg.with_mel,
                                              layers=cfg.whisper_layers, frame_layer=cfg.frame_layer)
         if c.uses_frames and cfg.whisper_mode != "exact":

@@ -96,6 +96,7 @@ def upgrade_config(raw: dict[str, Any]) -> dict[str, Any]:
     default that reproduces how such a model ran:
 
     - ``features.whisper.layers``: ``[-1]``, the encoder's final states;
+    - ``features.whisper.encoder``: ``"tiny.en"`` (:data:`~emoreason.perception.voice.embedding.ENCODERS`);
     - ``level_db``: ``None``, each segment's level as recorded;
     - ``tta_speeds``: ``[]``, no test-time speed views;
     - ``min_segments_recording``: 3;
@@ -112,6 +113,7 @@ def upgrade_config(raw: dict[str, Any]) -> dict[str, Any]:
     cfg.setdefault("name", "voice")
     cfg.setdefault("version", "?")
     cfg["features"]["whisper"].setdefault("layers", [-1])
+    cfg["features"]["whisper"].setdefault("encoder", "tiny.en")
     cfg.setdefault("level_db", None)
     cfg.setdefault("tta_speeds", [])
     cfg.setdefault("min_segments_recording", 3)
@@ -130,6 +132,7 @@ class VoiceModelConfig:
     to_canonical: dict[str, str]
     prosody_columns: list[str]
     whisper_mode: str  # "exact" or "padded" (emoreason.perception.voice.embedding.MODES)
+    whisper_encoder: str  # which Whisper's encoder (emoreason.perception.voice.embedding.ENCODERS)
     whisper_layers: list[int]  # encoder outputs pooled into the features (-1: the final states)
     with_mel: bool  # the features include the log-mel functionals
     min_segments: int  # recordings with fewer segments use the population classifier
@@ -154,6 +157,7 @@ class VoiceModelConfig:
             to_canonical=dict(cfg["to_canonical"]),
             prosody_columns=list(cfg["features"]["prosody"]),
             whisper_mode=whisper["mode"],
+            whisper_encoder=str(whisper["encoder"]),
             whisper_layers=[int(i) for i in whisper["layers"]],
             with_mel="mel" in cfg["features"],
             min_segments=int(cfg["min_segments_recording"]),

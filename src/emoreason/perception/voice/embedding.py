@@ -1,8 +1,10 @@
 """Whisper encoder states pooled over a speech segment: a fixed-length voice embedding.
 
 The encoder is Whisper tiny.en's (the weights of :func:`emoreason.perception.speech.whisper.load_whisper`'s
-CTranslate2 model, run in numpy by :mod:`emoreason.perception.speech.whisper_encoder` so that every layer's
-output is available, offline). Two ways to feed it:
+CTranslate2 model) or, for a model that names it (:data:`ENCODERS`, :func:`encoder_dir`), the multilingual
+Whisper base's (:func:`emoreason.perception.speech.whisper_models.multilingual_whisper_dir`: 6 blocks of
+512), run in numpy by :mod:`emoreason.perception.speech.whisper_encoder` so that every layer's output is
+available, offline. Two ways to feed it:
 
 - ``"exact"`` (default): the log-mel frames of the segment only (about 0.05 s for a 4 s segment on one
   laptop core, instead of several times that for a 30 s padded window).
@@ -11,8 +13,9 @@ output is available, offline). Two ways to feed it:
 
 Pooling: mean and standard deviation over the encoder frames that cover real audio (each encoder frame
 is 20 ms), for each of ``layers`` (indices into :meth:`WhisperEncoder.layers`'s outputs: ``0`` .. ``3`` the
-four blocks of tiny.en, ``-1`` the final layer-normed states), so the embedding has
-``2 * 384 * len(layers)`` values. With ``with_mel=True`` each row also holds functionals of the segment's
+four blocks of tiny.en, ``0`` .. ``5`` base's six, ``-1`` the final layer-normed states), so the embedding
+has ``2 * width * len(layers)`` values (width 384 for tiny.en, 512 for base). With ``with_mel=True``
+each row also holds functionals of the segment's
 own 80-band log-mel frames (the encoder's input): per band the mean, standard deviation,
 p90 - p10 range and mean absolute frame-to-frame change (``MEL_DIM`` = 320 values). The frame-level states
 (:meth:`WhisperVoiceEmbedder.states`) come from ``frame_layer``. A classifier must be used with the mode,
@@ -30,6 +33,7 @@ from emoreason.errors import ModelError
 from emoreason.io.audio import resample
 from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
 from emoreason.perception.speech.whisper_encoder import WhisperEncoder
+from emoreason.perception.speech.whisper_models import multilingual_whisper_dir
 
 SAMPLE_RATE = 16000
 HOP = 160  # samples per log-mel frame (10 ms)
@@ -38,6 +42,17 @@ MIN_SAMPLES = 4 * HOP  # shortest segment we embed (40 ms)
 MODES = ("exact", "padded")
 MEL_BANDS = 80
 MEL_DIM = 4 * MEL_BANDS  # mean, std, p90 - p10, mean |delta| per band
+ENCODERS = ("tiny.en", "base")  # a voice model's features.whisper.encoder
+
+
+def encoder_dir(name: str) -> Path:
+    """The CTranslate2 folder of a voice model's encoder: ``"tiny.en"`` the packaged English tiny model,
+    ``"base"`` the multilingual Whisper base (joined from its two packages on first use)."""
+    if name == "tiny.en":
+        return default_whisper_dir()
+    if name == "base":
+        return multilingual_whisper_dir()
+    raise ModelError(f"unknown Whisper encoder {name!r}; a voice model may name one of {', '.join(ENCODERS)}")
 
 
 class WhisperVoiceEmbedder:

@@ -8,7 +8,8 @@ table of :func:`~emoreason.training.voice.corpora.load_both`; no speaker is ever
 - ``ravdess->emodb`` / ``emodb->ravdess``: train on one corpus, test on the other. With two corpora these
   two ARE leave-one-corpus-out on the union;
 - ``both:speakers-out``: both corpora in training, ``SPEAKER_FOLDS`` folds, each holding out a fifth of
-  each corpus's speakers (seeded);
+  each corpus's speakers (seeded); ``ravdess:speakers-out``: the same folds with RAVDESS alone on both
+  sides (what training on EmoDB too costs or gives on unseen RAVDESS actors);
 - ``sex-out``: both corpora, train on one sex and test on the other (two folds);
 - ``unseen-sentence``: both corpora; each corpus's speakers and sentences are cut in two halves
   (seeded), and fold (i, j) tests speaker half i on sentence half j after training on the other speakers'
@@ -53,16 +54,17 @@ def protocols(df: pd.DataFrame, seed: int = SEED) -> dict[str, list[Fold]]:
     """Every protocol's folds (module docstring), as index arrays into ``df``."""
     lab = labelled(df)
     corpus, speaker, sex, sentence = (df[c].to_numpy() for c in ("corpus", "speaker", "sex", "sentence"))
-    out: dict[str, list[Fold]] = {
-        "ravdess->emodb": [(np.flatnonzero(lab & (corpus == "ravdess")), np.flatnonzero(lab & (corpus == "emodb")))],
-        "emodb->ravdess": [(np.flatnonzero(lab & (corpus == "emodb")), np.flatnonzero(lab & (corpus == "ravdess")))],
-    }
+    rav, emo = np.flatnonzero(lab & (corpus == "ravdess")), np.flatnonzero(lab & (corpus == "emodb"))
+    out: dict[str, list[Fold]] = {"ravdess->emodb": [(rav, emo)], "emodb->ravdess": [(emo, rav)]}
     rng = np.random.RandomState(seed)
     groups = {c: _halves(speaker[corpus == c], rng, SPEAKER_FOLDS) for c in ("ravdess", "emodb")}
-    out["both:speakers-out"] = []
+    out["both:speakers-out"], out["ravdess:speakers-out"] = [], []
     for k in range(SPEAKER_FOLDS):
         held = np.isin(speaker, np.concatenate([groups[c][k] for c in groups]))
         out["both:speakers-out"].append((np.flatnonzero(lab & ~held), np.flatnonzero(lab & held)))
+        in_rav = corpus == "ravdess"
+        out["ravdess:speakers-out"].append((np.flatnonzero(lab & in_rav & ~held),
+                                            np.flatnonzero(lab & in_rav & held)))
     out["sex-out"] = [(np.flatnonzero(lab & (sex == a)), np.flatnonzero(lab & (sex == b)))
                       for a, b in (("male", "female"), ("female", "male"))]
     spk = {c: _halves(speaker[corpus == c], rng) for c in ("ravdess", "emodb")}

@@ -100,13 +100,14 @@ def recording_views(x: np.ndarray, y: np.ndarray, actor: np.ndarray, rng) -> dic
             "all": speaker_zscore(x, actor)}
 
 
-def fit_population(views: list[np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
+def fit_population(views: list[np.ndarray], y: np.ndarray,
+                   class_weight: str | None = None) -> dict[str, np.ndarray]:
     """The ``population`` classifier on every augmented view of the clips."""
-    return fit_lr(np.concatenate(views), np.concatenate([y] * len(views)))
+    return fit_lr(np.concatenate(views), np.concatenate([y] * len(views)), class_weight)
 
 
 def fit_recording_model(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray,
-                        rng) -> dict[str, np.ndarray]:
+                        rng, class_weight: str | None = None) -> dict[str, np.ndarray]:
     """The ``recording`` classifier: [absolute, within-recording z] features. Every augmented view is
     grouped into the four kinds of recording; a random 1/len(views) of each (view, kind) is kept, so
     the training set stays 4x the clips."""
@@ -116,12 +117,14 @@ def fit_recording_model(views: list[np.ndarray], y: np.ndarray, actor: np.ndarra
             keep = rng.rand(len(y)) < 1.0 / len(views)
             rows.append(np.hstack([v, rel])[keep])
             labels.append(y[keep])
-    return fit_lr(np.concatenate(rows), np.concatenate(labels))
+    return fit_lr(np.concatenate(rows), np.concatenate(labels), class_weight)
 
 
-def fit_speaker_model(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray) -> dict[str, np.ndarray]:
+def fit_speaker_model(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray,
+                      class_weight: str | None = None) -> dict[str, np.ndarray]:
     """The ``speaker`` classifier: every view z-scored within each actor (all its clips one recording)."""
-    return fit_lr(np.concatenate([speaker_zscore(v, actor) for v in views]), np.concatenate([y] * len(views)))
+    return fit_lr(np.concatenate([speaker_zscore(v, actor) for v in views]), np.concatenate([y] * len(views)),
+                  class_weight)
 
 
 def speaker_gated(p_recording: np.ndarray, p_speaker: np.ndarray, p_population: np.ndarray,
