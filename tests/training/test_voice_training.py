@@ -18,8 +18,8 @@ from emoreason.perception.voice.classifier import (
 )
 from emoreason.perception.voice.prosody import COLUMNS
 from emoreason.training.voice import crossval as cv
-from emoreason.training.voice import frames as vf
 from emoreason.training.voice import model as vm
+from emoreason.training.voice import multicorpus as mc
 from emoreason.training.voice import recipe as rc
 from emoreason.training.voice.features import POOLED_LAYERS
 
@@ -175,16 +175,22 @@ def test_cross_validation_reports_the_speaker_gate():
     assert report["ours_recording_same5"]["uar_mean"] > 0.5
 
 
-def test_export_writes_the_shipped_configs_descriptions_word_for_word(tmp_path, monkeypatch):
-    """A retrain must reproduce the shipped config.json byte for byte: every key and description the
-    trainer writes is the shipped file's (only the trained numbers and the data's counts may differ)."""
-    monkeypatch.setattr(vf, "fit_frames", lambda *a, **k: {"w": np.zeros(1)})
+def test_export_writes_the_shipped_configs_descriptions_word_for_word(tmp_path):
+    """A retrain must reproduce the shipped config.json (version 7, multicorpus.py): every key and
+    description the trainer writes is the shipped file's (only the trained numbers and the data's counts
+    may differ); the written model loads and predicts."""
     x, y, actor = _synthetic()
+    corpus = np.where(actor <= 3, "ravdess", "emodb")
     shipped = json.loads((default_model_dir() / CONFIG_FILE).read_text())
-    vm.export(_views(x), y, actor, tmp_path, report={}, frames=[None])
+    mc.export(_views(x)[:len(mc.VIEWS)], y, actor, corpus, tmp_path)
     written = json.loads((tmp_path / CONFIG_FILE).read_text())
     assert list(written) == list(shipped)
     for key in ("name", "version", "level_db", "classes", "to_canonical", "features", "variants",
-                "speaker_model", "min_segments_recording", "frame_model", "tta_speeds", "augmentation", "C",
+                "speaker_model", "min_segments_recording", "tta_speeds", "augmentation", "class_weight", "C",
                 "license"):
         assert written[key] == shipped[key], key
+    assert set(written["train_class_counts"]) == {"ravdess", "emodb"}
+    clf = VoiceClassifier(tmp_path)
+    assert not clf.uses_frames and clf.config.whisper_encoder == "base"
+    probs, variant = clf.predict(x[actor == 1])
+    assert variant == "speaker" and probs.shape == (int((actor == 1).sum()), len(CANONICAL))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import voice_fixtures as fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
+from safetensors.numpy import load_file, save
 
 from emoreason import analyze, analyze_clips
 from emoreason.cli.main import main
@@ -136,15 +137,29 @@ def test_missing_or_malformed_model_raises_model_error(tmp_path):
     with pytest.raises(ModelError, match="expects .* features"):
         VoiceAnalyzer(bad)
     cfg["features"]["whisper"]["mode"] = "padded"  # a frame network needs the exact mode's states
+    cfg["frame_model"] = {"weight": 0.5, "layer": 1}
     (bad / "config.json").write_text(json.dumps(cfg))
+    tensors = load_file(str(default_model_dir() / "voice_model.safetensors"))
+    n, width, hidden = len(cfg["classes"]), 512, 4
+    shapes = {"in_mean": (width,), "in_std": (width,), "proj_w": (hidden, width), "proj_b": (hidden,),
+              "att_w": (1, hidden), "att_b": (1,), "out_w": (n, 3 * hidden), "out_b": (n,)}
+    for key, shape in shapes.items():
+        tensors[f"frames.{key}"] = np.ones(shape, dtype=np.float32)
+    (bad / "voice_model.safetensors").write_bytes(save(tensors))
     with pytest.raises(ModelError, match="frame network but asks for the 'padded' mode"):
         VoiceAnalyzer(bad)
 
 
-def test_the_encoder_layers_follow_the_model_config(analyzer):
+def test_the_encoder_and_layers_follow_the_model_config(analyzer, tmp_path):
     cfg = json.loads((default_model_dir() / "config.json").read_text())
-    assert list(analyzer.embedder.layers) == cfg["features"]["whisper"]["layers"] == [0, 1, 2, 3]
-    assert analyzer.embedder.frame_layer == cfg["frame_model"]["layer"] == 1
+    assert list(analyzer.embedder.layers) == cfg["features"]["whisper"]["layers"] == [0, 1, 2, 3, 4, 5]
+    assert analyzer.embedder.encoder.width == 512 and cfg["features"]["whisper"]["encoder"] == "base"
+    cfg["features"]["whisper"]["encoder"] = "large"
+    bad = tmp_path / "bad"
+    shutil.copytree(default_model_dir(), bad)
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="unknown Whisper encoder 'large'"):
+        VoiceAnalyzer(bad)
 
 
 def test_a_segment_without_voice_leaves_no_nan_in_scores_or_cues(analyzer, recording):

@@ -27,29 +27,38 @@ def _shipped() -> dict:
     return json.loads((default_model_dir() / CONFIG_FILE).read_text(encoding="utf-8"))
 
 
+def _with_frames() -> dict:
+    """The shipped config with a frame network's section as version 6 had (version 7 has none)."""
+    raw = _shipped()
+    raw["frame_model"] = {"weight": 0.5, "layer": 1}
+    return raw
+
+
 def test_the_shipped_config_is_read_as_written():
     cfg = load_config(default_model_dir() / CONFIG_FILE)
     assert cfg.classes == ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
     assert cfg.to_canonical["calm"] == "neutral" and cfg.prosody_columns == list(COLUMNS)
-    assert cfg.whisper_mode == "exact" and cfg.whisper_layers == [0, 1, 2, 3] and cfg.with_mel
+    assert cfg.whisper_mode == "exact" and cfg.whisper_layers == [0, 1, 2, 3, 4, 5] and cfg.with_mel
+    assert cfg.whisper_encoder == "base"
     assert cfg.level_db == -30.0 and cfg.tta_speeds == [0.9, 1.1] and cfg.min_segments == 3
-    assert cfg.frame_weight == 0.5 and cfg.frame_layer == 1
+    assert cfg.frame_weight == 0.0 and cfg.frame_layer == -1  # version 7: no frame network
     assert cfg.speaker_min_segments == 15 and cfg.speaker_min_effective == 6.0
-    assert cfg.speaker_lr_weight == pytest.approx(2 / 3)
-    assert (cfg.name, cfg.version) == ("emoreason-voice-ravdess", "6")
-    assert VoiceClassifier().name == "emoreason-voice-ravdess v6"
+    assert (cfg.name, cfg.version) == ("emoreason-voice-ravdess-emodb", "7")
+    assert VoiceClassifier().name == "emoreason-voice-ravdess-emodb v7"
 
 
 def test_an_old_config_gets_the_defaults_of_how_it_ran():
     raw = _shipped()
     for key in ("level_db", "tta_speeds", "min_segments_recording", "frame_model", "speaker_model", "name",
                 "version"):
-        del raw[key]
+        raw.pop(key, None)
     del raw["features"]["whisper"]["layers"]
+    del raw["features"]["whisper"]["encoder"]
     before = json.dumps(raw, sort_keys=True)
     cfg = VoiceModelConfig.from_dict(raw)
     assert json.dumps(raw, sort_keys=True) == before  # the caller's dict is left alone
     assert cfg.whisper_layers == [-1] and cfg.level_db is None and cfg.tta_speeds == []
+    assert cfg.whisper_encoder == "tiny.en"
     assert cfg.min_segments == 3 and cfg.frame_weight == 0.0 and cfg.frame_layer == -1
     assert cfg.speaker_min_segments is None and cfg.speaker_min_effective is None
     assert cfg.speaker_lr_weight == 1.0 and (cfg.name, cfg.version) == ("voice", "?")
@@ -58,7 +67,7 @@ def test_an_old_config_gets_the_defaults_of_how_it_ran():
 
 
 def test_empty_sections_count_as_absent_and_a_frame_model_without_layer_reads_the_final_states():
-    raw = _shipped()
+    raw = _with_frames()
     raw["speaker_model"] = {}
     del raw["frame_model"]["layer"]
     cfg = VoiceModelConfig.from_dict(raw)
@@ -67,7 +76,7 @@ def test_empty_sections_count_as_absent_and_a_frame_model_without_layer_reads_th
 
 def test_required_keys_have_no_default(tmp_path):
     for path in (("classes",), ("frame_model", "weight"), ("speaker_model", "lr_weight")):
-        raw = _shipped()
+        raw = _with_frames()
         node = raw
         for key in path[:-1]:
             node = node[key]
