@@ -23,12 +23,14 @@ import time
 
 import numpy as np
 
+from emoreason.eval.metrics import uar
 from emoreason.labels import CANONICAL
-from emoreason.perception.voice.classifier import VoiceClassifier
+from emoreason.perception.voice.classifier import VoiceClassifier, logistic_proba
 from emoreason.training.voice.corpora import SHARED, SHARED_TO_CANONICAL, load_both, load_corpus
 from emoreason.training.voice.crosscorpus import normalise, pooled_predictions, protocols, score
+from emoreason.training.voice.crossval import FOLDS
 from emoreason.training.voice.features import extract, extract_frames
-from emoreason.training.voice.recipe import CLASSES, fit_lr
+from emoreason.training.voice.recipe import CLASSES, RAVDESS_TO_CANONICAL, SEEDS, fit_lr
 
 # feature blocks: tiny = the shipped features (tiny.en's four blocks + log-mel functionals); base = the
 # multilingual Whisper base's six blocks + log-mel functionals; prosody is appended to every set
@@ -102,8 +104,6 @@ def run_system(df, name, feats_cache, pros) -> dict:
         tr_v = normalise([x[tr] for x in xs], norm, corpus[tr], speaker[tr])
         te_v = normalise([x[te] for x in xs], norm, corpus[te], speaker[te])
         params = fit_lr(np.concatenate(tr_v), np.concatenate([y[tr]] * len(tr_v)), class_weight="balanced")
-        from emoreason.perception.voice.classifier import logistic_proba
-
         p = np.mean([logistic_proba(params, te_v[i]) for i in (TTA if aug else (0,))], axis=0)
         return np.array([{"calm": "neutral"}.get(c, c) for c in np.array(classes)[p.argmax(axis=1)]])
 
@@ -119,6 +119,35 @@ def run_system(df, name, feats_cache, pros) -> dict:
     return rows
 
 
+def card_folds(df, seed: int = SEEDS[0]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The model card's RAVDESS folds (6 by actor, ``crossval``'s permutation for ``seed``), as indices into
+    ``df``: every RAVDESS clip of the other actors (8 classes) and every EmoDB clip with a shared label in
+    training, the held-out actors' clips (8 classes) in test: version 7's situation with a new RAVDESS
+    actor."""
+    rav = (df["corpus"] == "ravdess").to_numpy()
+    emo = np.flatnonzero((df["corpus"] == "emodb").to_numpy() & df["label"].notna().to_numpy())
+    actor = df["speaker"].to_numpy()
+    actors = np.random.RandomState(seed).permutation(np.unique(actor[rav]))
+    return [(np.concatenate([np.flatnonzero(rav & ~np.isin(actor, held)), emo]),
+             np.flatnonzero(rav & np.isin(actor, held))) for held in np.array_split(actors, FOLDS)]
+
+
+def card_cv(df, pros) -> dict:
+    """Version 7's recipe (population path, 8 classes, ``AUG_VIEWS``, test views averaged) on
+    :func:`card_folds`: per-clip UAR on RAVDESS's 8 classes and on the 7 canonical labels, comparable with
+    the card's ``ours_population`` / ``lr_population`` rows (version 6's recipe, 3 seeds)."""
+    xs = corpus_views(df, FEATURES["base"], AUG_VIEWS, pros)
+    names = np.where(df["corpus"] == "ravdess", df["emotion"], df["label"])
+    y = np.array([CLASSES.index(v) if isinstance(v, str) else -1 for v in names])
+    pred = np.full(len(df), -1)
+    for tr, te in card_folds(df):
+        params = fit_lr(np.concatenate([x[tr] for x in xs]), np.concatenate([y[tr]] * len(xs)), "balanced")
+        pred[te] = np.mean([logistic_proba(params, xs[i][te]) for i in TTA], axis=0).argmax(axis=1)
+    m = pred >= 0
+    canon = np.array([RAVDESS_TO_CANONICAL[c] for c in CLASSES])
+    return {"uar8": uar(y[m], pred[m]), "uar7": uar(canon[y[m]], canon[pred[m]]), "n": int(m.sum())}
+
+
 def line(name: str, r: dict) -> str:
     return (f"{name:<44} n={r['n']:<5} UAR {r['uar']:.3f}  wF1 {r['wf1']:.3f}   "
             f"4-class n={r['n4']:<4} UAR {r['uar4']:.3f}  wF1 {r['wf14']:.3f}")
@@ -129,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data")
     ap.add_argument("--systems", nargs="*", default=list(SYSTEMS), choices=list(SYSTEMS))
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--card-cv", action="store_true",
+                    help="also version 7's recipe on the card's RAVDESS folds")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     report: dict = {}
@@ -145,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         for proto, r in report[name].items():
             print(line(f"{proto} {name}", r), flush=True)
         print(f"  ({name}: {time.time() - t:.0f} s)", flush=True)
+    if args.card_cv:
+        report["card_cv"] = card_cv(df, pros)
+        print("version 7 recipe, card's RAVDESS folds (seed 0), one clip: UAR 8 classes {uar8:.3f}, "
+              "7 canonical labels {uar7:.3f} (n={n})".format(**report["card_cv"]), flush=True)
     print(f"total {time.time() - t0:.0f} s")
     if args.json:
         from emoreason.io.atomic import atomic_write_text
