@@ -106,8 +106,8 @@ def run_system(df, name, feats_cache, pros, only: list[str] | None = None) -> di
         tr_v = normalise([x[tr] for x in xs], norm, corpus[tr], speaker[tr])
         te_v = normalise([x[te] for x in xs], norm, corpus[te], speaker[te])
         params = fit_lr(np.concatenate(tr_v), np.concatenate([y[tr]] * len(tr_v)), class_weight="balanced")
-        p = np.mean([logistic_proba(params, te_v[i]) for i in (TTA if aug and name != NO_TEST_VIEWS else (0,))],
-                    axis=0)
+        views = TTA if aug and name != NO_TEST_VIEWS else (0,)
+        p = np.mean([logistic_proba(params, te_v[i]) for i in views], axis=0)
         return np.array([{"calm": "neutral"}.get(c, c) for c in np.array(classes)[p.argmax(axis=1)]])
 
     rows = {}
