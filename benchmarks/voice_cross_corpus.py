@@ -108,7 +108,8 @@ def run_system(df, name, feats_cache, pros, only: list[str] | None = None) -> di
         params = fit_lr(np.concatenate(tr_v), np.concatenate([y[tr]] * len(tr_v)), class_weight="balanced")
         views = TTA if aug and name != NO_TEST_VIEWS else (0,)
         p = np.mean([logistic_proba(params, te_v[i]) for i in views], axis=0)
-        return np.array([{"calm": "neutral"}.get(c, c) for c in np.array(classes)[p.argmax(axis=1)]])
+        fitted = np.array(classes)[np.unique(y[tr])]  # the regression's classes: those trained on, in order
+        return np.array([{"calm": "neutral"}.get(c, c) for c in fitted[p.argmax(axis=1)]])
 
     rows = {}
     labels = df["label"].to_numpy()
