@@ -13,7 +13,7 @@ from emoreason.training.default_models import package_models_dir, select_stages,
 from emoreason.training.ferplus import train as face_net
 from emoreason.training.text import finetune as text_finetune
 from emoreason.training.text import model as text_model
-from emoreason.training.voice import model as voice_model
+from emoreason.training.voice import multicorpus as voice_model
 
 
 @pytest.fixture()
@@ -37,7 +37,7 @@ def test_every_stage_runs_in_order_into_the_output_folder(tmp_path, calls, capfd
     argv = dict(calls)
     assert _arg(argv["voice"], "--out") == str(out / "voice")
     assert _arg(argv["voice"], "--data") == str(tmp_path)
-    assert _arg(argv["voice"], "--report") == str(rep / "voice_cv.json")
+    assert _arg(argv["voice"], "--report") == str(rep / "voice_train.json")
     assert _arg(argv["face"], "--out") == _arg(argv["face_net"], "--out") == str(out / "face")
     assert _arg(argv["text"], "--out") == _arg(argv["lora"], "--out") == str(out / "text")
     assert _arg(argv["fusion"], "--out") == str(out / "fusion.json")

@@ -3,8 +3,8 @@
 Each stage is one training script, run in this process through its ``main(argv)`` with the arguments that
 made the shipped files (each can also be run on its own with ``python -m MODULE``):
 
-- ``voice``  -- :mod:`emoreason.training.voice.model` (RAVDESS; 30-80 min on 2 cores, plus 10-35 min
-  of feature extraction the first time: docs/model_cards/voice.md has the measured runs);
+- ``voice``  -- :mod:`emoreason.training.voice.multicorpus` (version 7: RAVDESS + EmoDB, Whisper base; 12 min
+  on a busy 2-core machine, plus the feature extraction the first time: docs/model_cards/voice.md);
 - ``face``   -- :mod:`emoreason.training.ferplus.train` (the FER+ network, ``ferplus_net.onnx``: 6 epochs,
   450 s of CPU on one thread, 34 min on 2 cores shared with other work; then its pool with fer and facex,
   ``net_pool.json``, the default, fitted on FER+ valid: a few minutes), then
@@ -42,7 +42,7 @@ STAGES = ("voice", "face", "text", "lora", "fusion")
 
 #: The training scripts each stage runs, in order (modules with ``main(argv) -> exit code``).
 STAGE_MODULES = {
-    "voice": "emoreason.training.voice.model",
+    "voice": "emoreason.training.voice.multicorpus",
     "face": ("emoreason.training.ferplus.train", "emoreason.training.face"),
     "text": "emoreason.training.text.model",
     "lora": "emoreason.training.text.finetune",
@@ -76,8 +76,7 @@ def stage_arguments(stage: str, data: Path, out: Path, reports: Path, device: st
     """The command-line arguments ``stage``'s training script gets (``face_net``: the face stage's first)."""
     args = {
         "face_net": ["--out", str(out / "face"), "--seed", "0", "--pool", "--pool-default"],
-        "voice": ["--out", str(out / "voice"), "--report", str(reports / "voice_cv.json"),
-                  "--plot", str(reports / "voice_confusion.png")],
+        "voice": ["--out", str(out / "voice"), "--report", str(reports / "voice_train.json")],
         "face": ["--out", str(out / "face"), "--figure", str(reports / "face_confusion.png")],
         "text": ["--out", str(out / "text"), "--figure", str(reports / "text_head_confusion.png"),
                  "--report", str(reports / "text_head.json")],

@@ -131,11 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--out", default="src/emoreason/assets/models/voice")
+    ap.add_argument("--report", help="also write what was trained (clips per corpus and class, features, "
+                                     "views) as JSON here; the scores: benchmarks/voice_cross_corpus.py")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     views, y, speaker, corpus = training_set(args.data)
     log.info("%d clips, %d features, %d views", len(y), views[0].shape[1], len(views))
     export(views, y, speaker, corpus, Path(args.out))
+    if args.report:
+        cfg = json.loads((Path(args.out) / "config.json").read_text(encoding="utf-8"))
+        keys = ("name", "version", "classes", "train_clips", "train_class_counts", "train_speakers",
+                "augmentation", "tta_speeds", "class_weight", "C")
+        summary = {k: cfg[k] for k in keys} | {"features": views[0].shape[1], "views": list(VIEWS)}
+        atomic_write_text(args.report, json.dumps(summary, indent=1) + "\n")
     print(f"wrote {args.out}")
     return 0
 
