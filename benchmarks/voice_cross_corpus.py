@@ -95,14 +95,16 @@ def run_system(df, name, feats_cache, pros, only: list[str] | None = None) -> di
     if key not in feats_cache:
         feats_cache[key] = corpus_views(df, FEATURES[fset], views, pros)
     xs = feats_cache[key]
-    corpus, speaker = df["corpus"].to_numpy(), df["speaker"].to_numpy()
+    corpus, speaker, sentence = df["corpus"].to_numpy(), df["speaker"].to_numpy(), df["sentence"].to_numpy()
     names = np.where(corpus == "ravdess", df["emotion"], df["label"]) if eight else df["label"].to_numpy()
     classes = CLASSES if eight else SHARED
     y = np.array([classes.index(v) if isinstance(v, str) and v in classes else -1 for v in names])
     extra = np.flatnonzero((corpus == "ravdess") & df["label"].isna().to_numpy() & eight)
 
     def predict(tr, te):
-        tr = np.concatenate([tr, extra[np.isin(speaker[extra], speaker[tr])]])
+        # calm / surprised clips of the fold's training speakers and sentences (unseen-sentence holds some out)
+        seen = np.isin(speaker[extra], speaker[tr]) & np.isin(sentence[extra], sentence[tr])
+        tr = np.concatenate([tr, extra[seen]])
         tr_v = normalise([x[tr] for x in xs], norm, corpus[tr], speaker[tr])
         te_v = normalise([x[te] for x in xs], norm, corpus[te], speaker[te])
         params = fit_lr(np.concatenate(tr_v), np.concatenate([y[tr]] * len(tr_v)), class_weight="balanced")
