@@ -102,7 +102,7 @@ def run_system(df, name, feats_cache, pros, only: list[str] | None = None) -> di
     extra = np.flatnonzero((corpus == "ravdess") & df["label"].isna().to_numpy() & eight)
 
     def predict(tr, te):
-        # calm / surprised clips of the fold's training speakers and sentences (unseen-sentence holds some out)
+        # calm / surprised clips of the fold's training speakers and sentences (not the held-out sentences)
         seen = np.isin(speaker[extra], speaker[tr]) & np.isin(sentence[extra], sentence[tr])
         tr = np.concatenate([tr, extra[seen]])
         tr_v = normalise([x[tr] for x in xs], norm, corpus[tr], speaker[tr])
