@@ -32,8 +32,8 @@ from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
 from emoreason.perception.face.analyzer import analyze_face_image
 from emoreason.perception.text.analyzer import TextAnalyzer
 from emoreason.training.text.data import load_meld
-from emoreason.training.voice import frames as vf
 from emoreason.training.voice import model as vm
+from emoreason.training.voice import multicorpus
 
 SEED = 0
 
@@ -87,19 +87,10 @@ def face_predictions(data: Path, per_class: int,
 
 
 def voice_predictions(data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities of the shipped population model's recipe (the logistic regression
-    blended with the frame network), 6 folds grouped by actor, mapped onto the canonical labels."""
-    views, _, y, actor = vm.build_matrix(data)
-    frames = vm.build_frames(data)
-    actors = np.unique(actor)
-    folds = np.array_split(np.random.RandomState(SEED).permutation(actors), 6)
-    oof = np.zeros((len(y), len(vm.CLASSES)))
-    for held in folds:
-        test = np.isin(actor, held)
-        params = vm.fit_population([v[~test] for v in views], y[~test])
-        net = vf.fit_frames(frames, y, np.flatnonzero(~test), len(vm.CLASSES), seed=SEED)
-        oof[test] = vm.blend(vm.predict_tta(params, [v[test] for v in views]),
-                             vf.predict_frames(net, vm.tta_frames(frames), np.flatnonzero(test)))
+    """Out-of-fold probabilities of the shipped voice model's recipe (version 7,
+    :func:`emoreason.training.voice.multicorpus.ravdess_oof`: the population regression with its test views,
+    EmoDB in every fold's training), 6 folds grouped by RAVDESS actor, mapped onto the canonical labels."""
+    oof, y = multicorpus.ravdess_oof(data, SEED)
     probs = np.zeros((len(y), len(CANONICAL)))
     for j, lab in enumerate(vm.CLASSES):
         probs[:, CANONICAL.index(vm.RAVDESS_TO_CANONICAL[lab])] += oof[:, j]

@@ -79,6 +79,23 @@ def training_set(data: str | Path, views: tuple[str, ...] = VIEWS):
     return out, y, df["speaker"].to_numpy()[keep], df["corpus"].to_numpy()[keep]
 
 
+def ravdess_oof(data: str | Path, seed: int = SEEDS[0], folds: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities (over CLASSES) of this recipe's population path (its test views averaged)
+    for every RAVDESS clip, ``folds`` folds grouped by actor (``seed``'s permutation), each fold trained on
+    the other actors' clips and all of EmoDB's; and the clips' labels (indices into CLASSES)."""
+    from emoreason.perception.voice.classifier import logistic_proba
+
+    views, y, speaker, corpus = training_set(data)
+    rav = corpus == "ravdess"
+    actors = np.random.RandomState(seed).permutation(np.unique(speaker[rav]))
+    oof = np.zeros((int(rav.sum()), len(CLASSES)))
+    for held in np.array_split(actors, folds):
+        test = np.isin(speaker, held)
+        params = fit_population([v[~test] for v in views], y[~test], "balanced")
+        oof[test[rav]] = np.mean([logistic_proba(params, v[test]) for v in views], axis=0)
+    return oof, y[rav]
+
+
 def export(views: list[np.ndarray], y: np.ndarray, speaker: np.ndarray, corpus: np.ndarray,
            out: Path) -> None:
     """Fit the three regressions on all ``views`` and write the model folder ``out``."""
