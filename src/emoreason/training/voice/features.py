@@ -4,9 +4,9 @@ Each clip of a corpus table (RAVDESS's ``load_ravdess``, or any table with ``pat
 :mod:`emoreason.training.voice.corpora`) is cut to its speech (first to last VAD segment, as the pipeline
 would see it), level-normalised as the voice stage does (``level_db``; ``None``: the level as recorded),
 then described by pooled Whisper encoder states -- ``whisper``: tiny.en's final states; ``layers``: each
-of tiny.en's four blocks' outputs (``POOLED_LAYERS``); ``base``: each of the multilingual Whisper base's six
-blocks' outputs (``BASE_LAYERS``) -- and log-mel functionals (:mod:`emoreason.perception.voice.embedding`) and by
-prosody functionals (:mod:`emoreason.perception.voice.prosody`); the frame network reads block
+of tiny.en's four blocks' outputs (``POOLED_LAYERS``); ``base``: each of the multilingual Whisper base's
+six blocks' outputs (``BASE_LAYERS``) -- and log-mel functionals (:mod:`emoreason.perception.voice.embedding`)
+and by prosody functionals (:mod:`emoreason.perception.voice.prosody`); the frame network reads block
 ``FRAME_LAYER``'s states frame by frame (:func:`extract_frames`). Augmented views play the clip at another
 speed, add noise, or pass it through a random band-pass or room; channel views (test only) pass it through
 a telephone line, a room, pink noise or a level change. The cache key covers the clip list and the feature
