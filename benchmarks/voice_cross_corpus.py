@@ -155,7 +155,8 @@ def card_cv(df, pros) -> dict:
     m = pred >= 0
     canon = np.array([RAVDESS_TO_CANONICAL[c] for c in CLASSES])
     return {"uar8": uar(y[m], pred[m]), "uar7": uar(canon[y[m]], canon[pred[m]]), "n": int(m.sum()),
-            "uar8_no_test_views": uar(y[m], pred1[m]), "uar7_no_test_views": uar(canon[y[m]], canon[pred1[m]])}
+            "uar8_no_test_views": uar(y[m], pred1[m]),
+            "uar7_no_test_views": uar(canon[y[m]], canon[pred1[m]])}
 
 
 def line(name: str, r: dict) -> str:
