@@ -46,6 +46,8 @@ def analyze(
     context: Sequence[str] | None = None,
     speaker_normalisation: str = "auto",
     face_model: str | None = None,
+    people: bool = False,
+    speakers: int | None = None,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -69,13 +71,19 @@ def analyze(
     segments (right when they span several emotions, wrong for a recording in one mood), "never" turns it
     off. ``face_model``: the face stage's expression model -- "default" (the shipped fer+facex pool), "fer",
     "facex", "pool" or "head" (to compare with the peers); fusion keeps the face temperature and prior fitted
-    for the default, so another choice is fused with the default's calibration.
+    for the default, so another choice is fused with the default's calibration. ``people``: also analyse
+    each person in the input (:mod:`emoreason.pipeline.people`): the result's ``people`` lists them -- in a
+    video, face tracks paired with diarised voices by mouth-voice synchrony, in audio the voices, in an
+    image the faces -- each with their own label, scores, timeline, evidence and explanation, while the
+    top-level fields still describe the clip as a whole, exactly as without ``people``. ``speakers``: how
+    many voices to find (with ``people``; default: estimated).
     """
     options = AnalyzeOptions(text=text, transcript=transcript, sample_rate=sample_rate, modalities=modalities,
                              labels=labels, fps=fps, model=model, progress=progress,
                              explain_endpoint=explain_endpoint, explain_model=explain_model,
                              asr_model=asr_model, context=context,
-                             speaker_normalisation=speaker_normalisation, face_model=face_model)
+                             speaker_normalisation=speaker_normalisation, face_model=face_model,
+                             people=people, speakers=speakers)
     if options.model is not None:
         from emoreason.emollm.infer import analyze_with_emollm  # torch and transformers: only for an MLLM
 
@@ -168,6 +176,8 @@ def run_perception(
     context: Sequence[str] | None = None,
     speaker_normalisation: str = "auto",
     face_model: str | None = None,
+    people: bool = False,
+    speakers: int | None = None,
 ) -> Perception:
     """Run the requested perception stages on one input, before fusion (:func:`build_result` fuses);
     unusable modalities are kept with a reason. The options are :func:`analyze`'s (``transcript_path``
@@ -175,5 +185,5 @@ def run_perception(
     options = AnalyzeOptions(text=text, transcript=transcript_path, sample_rate=sample_rate,
                              modalities=modalities, fps=fps, progress=progress, asr_model=whisper_dir,
                              context=context, speaker_normalisation=speaker_normalisation,
-                             face_model=face_model)
+                             face_model=face_model, people=people, speakers=speakers)
     return default_pipeline().perceive(source, options)
