@@ -1,0 +1,285 @@
+"""Speaker diarisation: who speaks when, offline.
+
+:func:`diarize` runs in five steps:
+
+1. speech segments from the VAD (:func:`perception.speech.vad.detect_speech`) unless the caller gives
+   them;
+2. windows of 1.6 s (the GE2E encoder's training length) every ``HOP`` s inside each segment, each
+   embedded by :class:`perception.speech.speakers.SpeakerEncoder` after its level is brought to
+   -30 dBFS; a segment shorter than a window is one shorter window;
+3. agglomerative clustering of the windows (average linkage on cosine distance), cut at the distance
+   ``THRESHOLD`` (tuned on RAVDESS actors 1-8 only; docs/people.md) or at ``n_speakers`` clusters when
+   given, never more than ``max_speakers``; when the count is estimated, a cluster holding less than
+   ``MIN_SPEAKER_S`` of speech joins its nearest neighbour;
+4. every window scored against the clusters' centroids, each 10 ms speech frame given the speaker whose
+   mean score over the windows covering it is highest;
+5. turns: runs of one speaker; a run shorter than ``MIN_TURN_S`` inside continuous speech joins the
+   neighbour it is most like. Speakers are numbered 0.. by first appearance.
+
+Not handled (said in the result's ``notes``): overlapped speech gets one speaker; turns shorter than
+``MIN_TURN_S`` inside continuous speech are merged into a neighbour; look-alike voices (same sex, similar
+pitch and timbre) can be joined into one speaker. A recording with no speech gives a ``Diarization``
+with no turns and zero speakers (and a note), not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emoreason.errors import ConfigError
+from emoreason.io.audio import SAMPLE_RATE, ArrayAudio, resample
+from emoreason.perception.speech import speakers
+from emoreason.perception.speech.speakers import (
+    EMBED_DIM,
+    NORM_TARGET_DBFS,
+    PARTIAL_FRAMES,
+    SpeakerEncoder,
+    mel_frames,
+)
+from emoreason.perception.speech.vad import detect_speech
+
+MEL_HOP = speakers.HOP
+FPS = SAMPLE_RATE // MEL_HOP  # mel frames (and scoring frames) per second: 100
+HOP = 0.5  # seconds between window starts
+MIN_WINDOW_S = 0.4  # shorter speech segments are not embedded (their frames take the nearest speaker)
+THRESHOLD = 0.35  # cosine distance at which the average-linkage tree is cut
+MIN_SPEAKER_S = 2.0  # an estimated speaker with less speech than this joins its nearest neighbour
+MIN_TURN_S = 0.8  # shorter runs inside continuous speech join a neighbour
+
+
+@dataclass
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: int
+
+
+@dataclass
+class Diarization:
+    """Speaker turns (sorted by start), the number of speakers, one L2-normalised 256-d embedding per
+    speaker (row ``k`` is speaker ``k``), and notes on what the result does not capture."""
+
+    turns: list[SpeakerTurn]
+    n_speakers: int
+    embeddings: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    def activity(self, times: np.ndarray) -> np.ndarray:
+        """(n_speakers, len(times)) 0/1: whether each speaker has a turn covering each time (s)."""
+        times = np.asarray(times, dtype=np.float64)
+        out = np.zeros((self.n_speakers, len(times)), dtype=np.uint8)
+        for t in self.turns:
+            out[t.speaker, (times >= t.start) & (times < t.end)] = 1
+        return out
+
+
+_ENCODER: SpeakerEncoder | None = None
+
+
+def _encoder() -> SpeakerEncoder:
+    global _ENCODER
+    if _ENCODER is None:
+        _ENCODER = SpeakerEncoder()
+    return _ENCODER
+
+
+def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float]] | None = None,
+            n_speakers: int | None = None, max_speakers: int = 6,
+            encoder: SpeakerEncoder | None = None) -> Diarization:
+    """Who speaks when in mono ``audio`` (see the module docstring). ``speech``: segments ``(start,
+    end)`` in seconds to use instead of the VAD's; ``n_speakers``: the number of speakers when known."""
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim != 1 or x.size == 0:
+        raise ConfigError(f"diarize needs a non-empty mono waveform, got shape {x.shape}")
+    if sample_rate <= 0:
+        raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
+    if max_speakers < 1:
+        raise ConfigError(f"max_speakers must be at least 1, got {max_speakers}")
+    if n_speakers is not None and not 1 <= n_speakers <= max_speakers:
+        raise ConfigError(f"n_speakers must be within 1..{max_speakers} (max_speakers), got {n_speakers}")
+    if sample_rate != SAMPLE_RATE:
+        x = resample(x, sample_rate, SAMPLE_RATE)
+    duration = len(x) / SAMPLE_RATE
+    if speech is None:
+        speech = detect_speech(ArrayAudio(x))
+    segments = sorted((max(0.0, float(a)), min(duration, float(b))) for a, b in speech)
+    segments = [(a, b) for a, b in segments if b - a >= 0.05]
+    notes = ["overlapped speech is given to one speaker",
+             f"turns shorter than {MIN_TURN_S:g} s inside continuous speech are merged into a neighbour",
+             "look-alike voices (same sex, similar pitch and timbre) can be joined into one speaker"]
+    if not segments:
+        return Diarization([], 0, np.zeros((0, EMBED_DIM), np.float32), ["no speech found: no speaker turns"])
+    mel = mel_frames(x)
+    power = frame_power(x, len(mel))
+    spans, emb = _embed_windows(mel, power, segments, encoder or _encoder())
+    if len(emb) == 0:  # every segment is shorter than MIN_WINDOW_S: embed them anyway
+        spans, emb = _embed_windows(mel, power, segments, encoder or _encoder(), min_s=0.0)
+    labels = _cluster(emb, spans, n_speakers, max_speakers)
+    frame_speaker = _frame_labels(emb, spans, labels, segments, len(mel))
+    turns, order = _turns(frame_speaker)
+    embeddings = np.stack([_unit(emb[labels == k].mean(axis=0)) for k in order]) if order else \
+        np.zeros((0, EMBED_DIM), np.float32)
+    found = len(order)
+    if n_speakers is not None and found < n_speakers:
+        notes.append(f"{n_speakers} speakers were asked for; {n_speakers - found} of them kept no turn")
+    else:
+        notes.append(f"{found} speaker{'s' if found != 1 else ''} "
+                     f"{'given' if n_speakers is not None else 'estimated'}")
+    return Diarization(turns, found, embeddings.astype(np.float32), notes)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def _embed_windows(mel: np.ndarray, power: np.ndarray, segments: Sequence[tuple[float, float]],
+                   encoder: SpeakerEncoder, min_s: float = MIN_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """Window spans (n, 2) in mel frames and their embeddings (n, 256), level-normalised windows."""
+    hop = int(round(HOP * FPS))
+    spans: list[tuple[int, int]] = []
+    for a, b in segments:
+        fa, fb = int(round(a * FPS)), min(len(mel), int(round(b * FPS)))
+        if fb - fa < max(1, int(min_s * FPS)):
+            continue
+        if fb - fa <= PARTIAL_FRAMES:
+            spans.append((fa, fb))
+            continue
+        starts = list(range(fa, fb - PARTIAL_FRAMES + 1, hop))
+        if starts[-1] + PARTIAL_FRAMES < fb:
+            starts.append(fb - PARTIAL_FRAMES)
+        spans.extend((s, s + PARTIAL_FRAMES) for s in starts)
+    if not spans:
+        return np.zeros((0, 2), int), np.zeros((0, EMBED_DIM), np.float32)
+    emb = np.zeros((len(spans), EMBED_DIM), np.float32)
+    by_length: dict[int, list[int]] = {}
+    for i, (s, e) in enumerate(spans):
+        by_length.setdefault(e - s, []).append(i)
+    for idx in by_length.values():
+        batch = np.stack([_level(mel[spans[i][0]:spans[i][1]], float(power[spans[i][0]:spans[i][1]].mean()))
+                          for i in idx])
+        emb[idx] = encoder.embed_mels(batch)
+    return np.array(spans), emb
+
+
+def frame_power(x: np.ndarray, n_frames: int) -> np.ndarray:
+    """Mean squared sample of each 10 ms mel frame's hop (n_frames,)."""
+    n = min(len(x) // MEL_HOP, n_frames)
+    out = np.zeros(n_frames)
+    out[:n] = np.square(x[: n * MEL_HOP].astype(np.float64)).reshape(n, MEL_HOP).mean(axis=1)
+    return out
+
+
+def _level(window: np.ndarray, power: float) -> np.ndarray:
+    """A mel window scaled as if its waveform were at -30 dBFS RMS (mel power scales with the waveform's
+    power); ``power`` is the window's mean squared sample."""
+    if power <= 0:
+        return window
+    return (window * (10 ** (NORM_TARGET_DBFS / 10) / power)).astype(np.float32)
+
+
+def _cluster(emb: np.ndarray, spans: np.ndarray, n_speakers: int | None, max_speakers: int) -> np.ndarray:
+    """A cluster label per window (0..k-1)."""
+    if len(emb) == 1:
+        return np.zeros(1, int)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    tree = linkage(emb, method="average", metric="cosine")
+    if n_speakers is not None:
+        labels = fcluster(tree, t=min(n_speakers, len(emb)), criterion="maxclust")
+        return np.unique(labels, return_inverse=True)[1]
+    labels = fcluster(tree, t=THRESHOLD, criterion="distance") - 1
+    if labels.max() + 1 > max_speakers:
+        labels = fcluster(tree, t=max_speakers, criterion="maxclust") - 1
+    return _absorb_small(emb, spans, labels)
+
+
+def _absorb_small(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Clusters covering less than MIN_SPEAKER_S of speech join the nearest other cluster, smallest
+    first, until none is left (or one cluster remains)."""
+    labels = labels.copy()
+    while True:
+        ids = np.unique(labels)
+        if len(ids) <= 1:
+            break
+        cover = {k: _covered_frames(spans[labels == k]) / FPS for k in ids}
+        small = min(ids, key=lambda k: cover[k])
+        if cover[small] >= MIN_SPEAKER_S:
+            break
+        cents = {k: _unit(emb[labels == k].mean(axis=0)) for k in ids}
+        others = [k for k in ids if k != small]
+        labels[labels == small] = max(others, key=lambda k: float(cents[k] @ cents[small]))
+    _, labels = np.unique(labels, return_inverse=True)
+    return labels
+
+
+def _covered_frames(spans: np.ndarray) -> int:
+    covered: set[int] = set()
+    for s, e in spans:
+        covered.update(range(int(s), int(e)))
+    return len(covered)
+
+
+def _frame_labels(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray,
+                  segments: Sequence[tuple[float, float]], n_frames: int) -> np.ndarray:
+    """A speaker per 10 ms frame (-1 outside speech): the best mean centroid score of covering windows."""
+    k = int(labels.max()) + 1
+    cents = np.stack([_unit(emb[labels == c].mean(axis=0)) for c in range(k)])
+    scores = emb @ cents.T  # (windows, k)
+    total = np.zeros((n_frames, k))
+    count = np.zeros(n_frames)
+    for (s, e), sc in zip(spans, scores):
+        total[s:e] += sc
+        count[s:e] += 1
+    out = np.full(n_frames, -1, dtype=int)
+    centres = (spans[:, 0] + spans[:, 1]) / 2
+    for a, b in segments:
+        fa, fb = int(round(a * FPS)), min(n_frames, int(round(b * FPS)))
+        for f in range(fa, fb):
+            if count[f] > 0:
+                out[f] = int(np.argmax(total[f]))
+            else:  # a frame no window covers: the nearest window's speaker
+                out[f] = int(np.argmax(scores[int(np.argmin(np.abs(centres - f)))]))
+        _merge_short_runs(out, fa, fb, total, count)
+    return out
+
+
+def _merge_short_runs(out: np.ndarray, fa: int, fb: int, total: np.ndarray, count: np.ndarray) -> None:
+    """Inside one speech segment, relabel runs shorter than MIN_TURN_S to the neighbouring run's speaker
+    that scores higher over the run, shortest run first."""
+    min_len = int(MIN_TURN_S * FPS)
+    while True:
+        runs = _runs(out[fa:fb])
+        if len(runs) <= 1:
+            return
+        i = min(range(len(runs)), key=lambda j: runs[j][1] - runs[j][0])
+        s, e, _ = runs[i]
+        if e - s >= min_len:
+            return
+        neighbours = [runs[j][2] for j in (i - 1, i + 1) if 0 <= j < len(runs)]
+        mean = total[fa + s:fa + e].sum(axis=0) / max(1.0, float(count[fa + s:fa + e].sum()))
+        out[fa + s:fa + e] = max(neighbours, key=lambda c: mean[c])
+
+
+def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
+    """Maximal runs ``(start, end, label)`` of equal labels."""
+    if len(labels) == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(labels)) + 1
+    bounds = np.concatenate([[0], cuts, [len(labels)]])
+    return [(int(a), int(b), int(labels[a])) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _turns(frame_speaker: np.ndarray) -> tuple[list[SpeakerTurn], list[int]]:
+    """Turns from frame labels, speakers renumbered by first appearance; the old labels in new order."""
+    order: list[int] = []
+    turns: list[SpeakerTurn] = []
+    for s, e, lab in _runs(frame_speaker):
+        if lab < 0:
+            continue
+        if lab not in order:
+            order.append(lab)
+        turns.append(SpeakerTurn(round(s / FPS, 3), round(e / FPS, 3), order.index(lab)))
+    return turns, order
