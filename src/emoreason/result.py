@@ -230,8 +230,8 @@ class Result:
 
 def _person_line(person: Person) -> str:
     """One line per person for :meth:`Result.summary`."""
-    who = [f"face {person.face_track}" if person.face_track is not None else "off-screen",
-           f"voice {person.voice}" if person.voice is not None else "silent"]
+    who = [f"face {person.face_track}" if person.face_track is not None else "no face",
+           f"voice {person.voice}" if person.voice is not None else "no voice"]
     if person.label:
         top = sorted(person.scores.items(), key=lambda kv: -kv[1])[:2]
         what = f"{person.label} (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")"

@@ -24,6 +24,8 @@ from emoreason.io.audio import AudioSource
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
+#: The most voices the diarisation estimates when ``speakers`` is not given.
+MAX_VOICES = 6
 #: A word outside every turn goes to the nearest turn within this many seconds, else to nobody.
 WORD_SNAP_S = 0.5
 
@@ -88,7 +90,7 @@ def split_transcript(transcript: Transcript, turns: list[Any]) -> tuple[dict[int
             who = speaker_at(word.start, word.end, turns) if word is not None else None
             if word is None or who != run_who:
                 if run and run_who is not None:
-                    text = "".join(w.text for w in run).strip()
+                    text = " ".join(w.text.strip() for w in run if w.text.strip())
                     conf = float(np.mean([w.probability for w in run])) if run else seg.confidence
                     pieces.setdefault(run_who, []).append(
                         TranscriptSegment(run[0].start, run[-1].end, text, list(run), conf))
@@ -109,7 +111,7 @@ def perceive_voices(pipeline: Any, outputs: dict[str, ModalityOutput], options: 
     from emoreason.perception.speech.diarize import diarize  # resemblyzer and torch: only for people
 
     diarization = diarize(audio.read(), audio.sample_rate, speech=None if speech is None else list(speech),
-                          n_speakers=options.speakers)
+                          n_speakers=options.speakers, max_speakers=max(MAX_VOICES, options.speakers or 0))
     found = VoicePeople(diarization=diarization, notes=list(diarization.notes))
     speakers = range(int(diarization.n_speakers))
     by_speaker: dict[int, Transcript] = {}
