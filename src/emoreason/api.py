@@ -20,13 +20,14 @@ from typing import Any
 from emoreason.errors import ConfigError, NoUsableModalityError
 from emoreason.pipeline.clips import perceive_clips
 from emoreason.pipeline.options import MODALITIES, AnalyzeOptions, parse_modalities
+from emoreason.pipeline.people_result import build_people
 from emoreason.pipeline.perceive import MIN_DURATION, Perception, default_pipeline
 from emoreason.pipeline.result import build_result, finish_result, relabel
 from emoreason.pipeline.texts import perceive_texts
 from emoreason.result import Result
 
-__all__ = ["analyze", "analyze_clips", "analyze_texts", "run_perception", "build_result", "relabel",
-           "Perception", "parse_modalities", "MODALITIES", "MIN_DURATION"]
+__all__ = ["analyze", "analyze_clips", "analyze_texts", "run_perception", "build_result", "build_people",
+           "relabel", "Perception", "parse_modalities", "MODALITIES", "MIN_DURATION"]
 
 
 def analyze(

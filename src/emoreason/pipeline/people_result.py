@@ -65,9 +65,11 @@ def people_of(p: Perception) -> tuple[list[tuple[int | None, int | None, float |
     return sorted(found, key=seen_at), notes
 
 
-def build_people(p: Perception, build_result: Any) -> list[Person]:
+def build_people(p: Perception, build_result: Any,
+                 outputs: dict[str, dict[str, ModalityOutput]] | None = None) -> list[Person]:
     """One :class:`Person` per person in ``p`` (see the module docstring); ``build_result`` is
-    :func:`emoreason.pipeline.result.build_result` (passed in: that module calls this one)."""
+    :func:`emoreason.pipeline.result.build_result` (passed in: that module calls this one). ``outputs``,
+    when given, receives each person's modality outputs by ``person_id`` (the dataset builder's tables)."""
     if p.people_faces is None and p.people_voices is None:
         return []
     found, notes = people_of(p)
@@ -82,6 +84,8 @@ def build_people(p: Perception, build_result: Any) -> list[Person]:
                               transcript=p.transcript if only_one else _said(voices, speaker),
                               spoken=list(p.spoken) if only_one else list(words))
         person = Person(person_id=f"P{k}", face_track=track_id, voice=speaker, association=sync)
+        if outputs is not None:
+            outputs[person.person_id] = person_p.outputs
         try:
             r = build_result(person_p)
         except NoUsableModalityError as exc:
