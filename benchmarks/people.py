@@ -3,16 +3,18 @@
 Three measurements, each printing its numbers and writing them as JSON (``--out``):
 
 * ``mixtures`` -- per-person emotion on voice-only conversations of two RAVDESS actors held out of the
-  diarisation's tuning (actors 9-18; the diarisation was tuned on 1-8). In each conversation each actor
-  speaks ``--clips`` clips of one emotion (the two actors' emotions differ), interleaved A B A B ... with
-  pauses (:func:`emoreason.io.synth_conversation.make_conversation`). Each person found is matched to the
-  actor whose reference turns they hold the most of; their label is compared with the actor's emotion and
-  with the **single-person analysis of the same clips** (that actor's clips alone, concatenated with the
-  same pauses, through ``analyze``). Baseline: the clip's one label given to both (what ``analyze``
-  without ``people`` says of everyone). Modalities: voice only (RAVDESS has two neutral sentences: its
-  words carry no emotion). The shipped voice model was trained on RAVDESS actors 1-18, so accuracies
-  against the actors' emotions are optimistic; the comparison with the single-person analysis (same
-  model, same clips) is the fair one.
+  diarisation's tuning (actors 9-18; the diarisation was tuned on 1-8), or of two EmoDB speakers
+  (``--data ../shared/data/emodb``: German, a corpus neither the voice model nor the diarisation saw).
+  In each conversation each speaker says ``--clips`` clips of one emotion (the two emotions differ),
+  interleaved A B A B ... with pauses (:func:`emoreason.io.synth_conversation.make_conversation`). Each
+  person found is matched to the speaker whose reference turns they hold the most of; their label is
+  compared with the speaker's emotion and with the **single-person analysis of the same clips** (that
+  speaker's clips alone, concatenated with the same pauses, through ``analyze``). Baseline: the clip's
+  one label given to both (what ``analyze`` without ``people`` says of everyone). Modalities: voice only
+  (RAVDESS has two neutral sentences: its words carry no emotion). The shipped voice model was trained
+  on RAVDESS actors 1-18, so accuracies against RAVDESS actors' emotions are optimistic; the comparison
+  with the single-person analysis (same model, same clips) is the fair one, and EmoDB gives held-out
+  speakers.
 * ``videos`` -- who-is-speaking on synthetic two-person videos (:mod:`emoreason.io.synth_people`: two real
   faces whose mouths open on the conversation's reference turns, side by side or alternating with cuts)
   with the RAVDESS conversation as their sound, through ``analyze(..., people=True)`` (face and voice):
@@ -44,28 +46,36 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "ravdess_speech"
 HELD_OUT = tuple(range(9, 19))
 EMOTIONS = {"neutral": "neutral", "happy": "happy", "sad": "sad", "angry": "angry", "fearful": "fearful",
-            "disgust": "disgusted", "surprised": "surprised"}
+            "disgust": "disgusted", "surprised": "surprised",
+            # EmoDB's names (boredom has no canonical label and is left out)
+            "happiness": "happy", "sadness": "sad", "anger": "angry", "fear": "fearful"}
 
 
 def ravdess_clips(root: Path) -> dict[tuple[int, str], list[Path]]:
-    """(actor, canonical emotion) -> clips, actors in :data:`HELD_OUT` only, 'calm' left out."""
+    """(speaker, canonical emotion) -> clips: RAVDESS actors in :data:`HELD_OUT` ('calm' left out), or
+    every EmoDB speaker when ``root`` is an EmoDB folder (a ``speaker`` column)."""
     out: dict[tuple[int, str], list[Path]] = {}
     with open(root / "labels.csv", newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            actor = int(row["actor"])
-            if actor in HELD_OUT and row["emotion"] in EMOTIONS:
-                out.setdefault((actor, EMOTIONS[row["emotion"]]), []).append(root / row["path"])
+            who = int(row["actor"]) if "actor" in row else int(row["speaker"])
+            if ("actor" not in row or who in HELD_OUT) and row["emotion"] in EMOTIONS:
+                out.setdefault((who, EMOTIONS[row["emotion"]]), []).append(root / row["path"])
     return {k: sorted(v) for k, v in sorted(out.items())}
 
 
 def plan(clips: dict, n: int, per_actor: int, seed: int) -> list[dict]:
-    """``n`` conversations: two different actors, two different emotions, ``per_actor`` clips each."""
+    """``n`` conversations: two different speakers, two different emotions (each speaker holding at
+    least ``per_actor`` clips of theirs), ``per_actor`` clips each."""
     rng = np.random.default_rng(seed)
     emotions = sorted({e for _, e in clips})
+    speakers = sorted({s for s, _ in clips})
     out = []
-    for k in range(n):
-        a, b = (int(x) for x in rng.choice(HELD_OUT, size=2, replace=False))
+    while len(out) < n:
+        k = len(out)
+        a, b = (int(x) for x in rng.choice(speakers, size=2, replace=False))
         ea, eb = (str(x) for x in rng.choice(emotions, size=2, replace=False))
+        if len(clips.get((a, ea), [])) < per_actor or len(clips.get((b, eb), [])) < per_actor:
+            continue
         pick = {who: [str(p) for p in rng.choice(clips[(actor, emo)], size=per_actor, replace=False)]
                 for who, actor, emo in (("A", a, ea), ("B", b, eb))}
         out.append({"id": k, "actors": {"A": a, "B": b}, "emotions": {"A": ea, "B": eb}, "clips": pick})

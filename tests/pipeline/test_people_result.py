@@ -109,3 +109,10 @@ def test_thumbnail_is_small():
     jpeg = thumbnail_jpeg(np.zeros((300, 200, 3), np.uint8))
     assert max(Image.open(io.BytesIO(base64.b64decode(jpeg))).size) == 96
     assert thumbnail_jpeg(None) is None
+
+
+def test_outputs_by_person_are_handed_back():
+    outputs: dict = {}
+    people = build_people(two_people(silent_face=True), build_result, outputs)
+    assert list(outputs) == [p.person_id for p in people] == ["P1", "P2", "P3"]
+    assert outputs["P2"]["voice"].scores["sad"] == 0.7 and set(outputs["P3"]) == {"face", "voice", "text"}

@@ -78,9 +78,9 @@ def build_people(p: Perception, build_result: Any,
     only_one = len(found) == 1 and len(tracks) <= 1 and (voices is None or voices.diarization.n_speakers <= 1)
     people = []
     for k, (track_id, speaker, sync) in enumerate(found, start=1):
-        outputs = dict(p.outputs) if only_one else _outputs(p, track_id, speaker)
+        theirs = dict(p.outputs) if only_one else _outputs(p, track_id, speaker)
         words = voices.words.get(speaker, []) if voices is not None and speaker is not None else []
-        person_p = Perception(input=p.input, kind=p.kind, duration=p.duration, outputs=outputs,
+        person_p = Perception(input=p.input, kind=p.kind, duration=p.duration, outputs=theirs,
                               transcript=p.transcript if only_one else _said(voices, speaker),
                               spoken=list(p.spoken) if only_one else list(words))
         person = Person(person_id=f"P{k}", face_track=track_id, voice=speaker, association=sync)
