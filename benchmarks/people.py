@@ -27,6 +27,7 @@ Three measurements, each printing its numbers and writing them as JSON (``--out`
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/people.py mixtures --n 12
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/people.py videos --n 4
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/people.py rtf --durations 10 30
+    .venv/bin/python benchmarks/people.py demo two_people.mp4   # the README's two-person example clip
 """
 
 from __future__ import annotations
@@ -249,9 +250,31 @@ def run_rtf(args: argparse.Namespace) -> dict:
     return {"rows": rows, "summary": summary}
 
 
+DEMO_LINES = [("I cannot believe you did that to me, this is terrible.", "A"),
+              ("Oh come on, it was only a joke, relax a little.", "B"),
+              ("No, I am really upset about it, really.", "A"),
+              ("Fine, I am sorry, I did not mean to hurt you.", "B")]
+
+
+def make_demo(path: Path, layout: str = "side_by_side") -> Path:
+    """A two-person demo clip: the synthetic two-face video whose mouths move on the turns of a
+    conversation of two espeak-ng voices (a male and a female variant), with that conversation as sound."""
+    from emoreason.io.demo_clip import speak
+    from emoreason.io.synth import write_media
+    from emoreason.io.synth_conversation import make_conversation
+    from emoreason.io.synth_people import make_people_video
+
+    voices = {"A": {"voice": "en-us"}, "B": {"voice": "en-us+f3", "speed": 150}}
+    audio, sr, ref = make_conversation([(speak(t, **voices[w]), w) for t, w in DEMO_LINES], seed=0)
+    turns = [(a, b, 0 if who == "A" else 1) for a, b, who in ref]
+    video = make_people_video(None, turns=turns, seconds=len(audio) / sr, fps=5, layout=layout)
+    return write_media(path, video.frames(), fps=5, audio=audio, sample_rate=sr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("mixtures", "videos", "rtf"))
+    parser.add_argument("what", choices=("mixtures", "videos", "rtf", "demo"))
+    parser.add_argument("path", nargs="?", type=Path, help="demo: the clip to write (.mp4)")
     parser.add_argument("--data", type=Path, default=DATA, help="RAVDESS speech folder (its labels.csv)")
     parser.add_argument("--n", type=int, default=12, help="conversations or videos")
     parser.add_argument("--clips", type=int, default=3, help="clips per actor per conversation")
@@ -259,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="also write the numbers here (JSON)")
     args = parser.parse_args(argv)
+    if args.what == "demo":
+        print(f"wrote {make_demo(args.path or Path('two_people.mp4'))}")
+        return 0
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     result = {"mixtures": run_mixtures, "videos": run_videos, "rtf": run_rtf}[args.what](args)
     result.update(what=args.what, started=started, argv=sys.argv[1:])

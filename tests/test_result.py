@@ -94,3 +94,4 @@ def test_people_dataframe_has_a_person_column():
 def test_summary_lists_people():
     s = make_people_result().summary()
     assert "P1 [face 0, voice 1" in s and "P2 [face 1, no voice" in s and "no usable modality" in s
+    assert 'said: "hi"' in s

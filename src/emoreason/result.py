@@ -238,6 +238,9 @@ def _person_line(person: Person) -> str:
     else:
         what = "no usable modality"
     line = f"{person.person_id} [{', '.join(who)}, speaks {person.speaking_seconds:.1f} s]: {what}"
+    if person.transcript:
+        said = person.transcript if len(person.transcript) < 100 else person.transcript[:97] + "..."
+        line += f'\n      said: "{said}"'
     if person.explanation:
         line += "\n      why: " + person.explanation
     return line

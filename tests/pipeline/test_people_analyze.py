@@ -63,4 +63,5 @@ def test_the_clip_is_as_without_people(results):
     with_people, without = results
     d = with_people.to_dict()
     assert len(d.pop("people")) == 2
+    assert any("speakers estimated" in n for n in d["provenance"].pop("people")["notes"])
     assert _without_timings(d) == _without_timings(without.to_dict())

@@ -65,15 +65,17 @@ def test_two_people_each_with_their_face_voice_and_words():
 def test_silent_face_and_offscreen_voice_are_people_with_notes():
     p = two_people(silent_face=True)
     p.people_faces.tracks = p.people_faces.tracks[1:]  # the face of voice 1 is never seen
-    people = build_people(p, build_result)
+    general: list[str] = []
+    people = build_people(p, build_result, notes=general)
     assert [(x.face_track, x.voice) for x in people] == [(1, 0), (None, 1), (2, None)]
     offscreen, silent = people[1], people[2]
     assert offscreen.label == "sad" and offscreen.thumbnail is None and offscreen.on_screen_seconds == 0
     assert "not seen" in offscreen.modalities["face"].reason
     assert silent.label == "neutral" and silent.speaking_seconds == 0.0
     assert "never heard speaking" in silent.modalities["voice"].reason
-    notes = " ".join(people[0].notes)
-    assert "voice 1 has no face" in notes and "face track 2 is paired with no voice" in notes
+    assert people[0].notes == [] and "voice 1 has no face" in offscreen.notes[0]
+    assert "face track 2 is paired with no voice" in silent.notes[0]
+    assert general == []  # every note here is about one person
 
 
 def test_one_face_one_voice_is_the_clip():

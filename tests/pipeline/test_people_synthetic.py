@@ -72,4 +72,5 @@ def test_one_person_clip_gives_one_person_with_the_clips_result(one_person):
     assert person.thumbnail and person.speaking_seconds > 2 and person.on_screen_seconds > 5
     d = with_people.to_dict()
     d.pop("people")
+    assert "notes" in d["provenance"].pop("people")  # how the people were found: the one addition
     assert _without_timings(d) == _without_timings(without.to_dict())  # the clip as without people

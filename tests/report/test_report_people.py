@@ -41,6 +41,8 @@ def test_report_has_a_row_per_person_with_thumbnail_and_explanation(clip_result)
     assert "P1 raises the voice &lt;loudly&gt;" in page and "get out" in page  # escaped
     assert "no emotion: none of their modalities was usable" in page and "voice 1 has no face" in page
     assert ">P1</text>" in page  # the people timeline's row
+    clip_result.provenance["people"] = {"notes": ["2 speakers estimated"]}
+    assert "<li>2 speakers estimated</li>" in render_html(clip_result)
     assert "People" not in render_html(Result.from_dict(clip_result.to_dict() | {"people": []}))
 
 

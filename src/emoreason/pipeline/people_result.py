@@ -66,13 +66,16 @@ def people_of(p: Perception) -> tuple[list[tuple[int | None, int | None, float |
 
 
 def build_people(p: Perception, build_result: Any,
-                 outputs: dict[str, dict[str, ModalityOutput]] | None = None) -> list[Person]:
+                 outputs: dict[str, dict[str, ModalityOutput]] | None = None,
+                 notes: list[str] | None = None) -> list[Person]:
     """One :class:`Person` per person in ``p`` (see the module docstring); ``build_result`` is
     :func:`emoreason.pipeline.result.build_result` (passed in: that module calls this one). ``outputs``,
-    when given, receives each person's modality outputs by ``person_id`` (the dataset builder's tables)."""
+    when given, receives each person's modality outputs by ``person_id`` (the dataset builder's tables);
+    ``notes`` the notes on how the people were found that concern no one person (the diarisation's
+    limits, speech while no face was seen). A note on one voice or one face goes to that person."""
     if p.people_faces is None and p.people_voices is None:
         return []
-    found, notes = people_of(p)
+    found, found_notes = people_of(p)
     faces, voices = p.people_faces, p.people_voices
     tracks = {int(t.track_id): t for t in (faces.tracks if faces is not None else [])}
     only_one = len(found) == 1 and len(tracks) <= 1 and (voices is None or voices.diarization.n_speakers <= 1)
@@ -104,8 +107,13 @@ def build_people(p: Perception, build_result: Any,
             person.on_screen_seconds = _on_screen_seconds(track, faces.times)
             person.thumbnail = thumbnail_jpeg(getattr(track, "thumbnail", None))
         people.append(person)
-    if people:
-        people[0].notes.extend(n for n in notes if n not in people[0].notes)
+    for note in found_notes:
+        owner = next((x for x in people if (x.voice is not None and note.startswith(f"voice {x.voice} "))
+                      or (x.face_track is not None and note.startswith(f"face track {x.face_track} "))), None)
+        if owner is not None:
+            owner.notes.append(note)
+        elif notes is not None and note not in notes:
+            notes.append(note)
     return people
 
 

@@ -70,10 +70,11 @@ def speaker_at(start: float, end: float, turns: list[Any], snap_s: float = WORD_
 
 
 def split_transcript(transcript: Transcript, turns: list[Any]) -> tuple[dict[int, Transcript], int]:
-    """``transcript`` split by speaker: each word goes to :func:`speaker_at` its time (a segment without
-    word times goes whole), a speaker's consecutive words in one segment make one segment of theirs
-    (confidence: their words' mean probability, else the segment's). Returns the transcripts by speaker
-    and how many words went to nobody."""
+    """``transcript`` split by speaker: each word goes to :func:`speaker_at` the first half of its time
+    (Whisper's word ends run on into the following pause; a segment without word times goes whole); a
+    speaker's consecutive words in one segment make one segment of theirs (confidence: their words' mean
+    probability, else the segment's). Returns the transcripts by speaker and how many words went to
+    nobody."""
     pieces: dict[int, list[TranscriptSegment]] = {}
     lost = 0
     for seg in transcript.segments:
@@ -87,7 +88,9 @@ def split_transcript(transcript: Transcript, turns: list[Any]) -> tuple[dict[int
         run: list[Word] = []
         run_who: int | None = None
         for word in [*seg.words, None]:
-            who = speaker_at(word.start, word.end, turns) if word is not None else None
+            # a word's first half: Whisper's word ends run on into the pause after them
+            who = (speaker_at(word.start, (word.start + word.end) / 2, turns) if word is not None
+                   else None)
             if word is None or who != run_who:
                 if run and run_who is not None:
                     text = " ".join(w.text.strip() for w in run if w.text.strip())

@@ -111,11 +111,14 @@ def finish_result(p: Perception, options: AnalyzeOptions, started: float) -> Res
     ``options.explain_endpoint`` when one is given (the template stays, with a note, when it fails), the
     total time since ``started`` (a ``time.perf_counter()`` reading) recorded, and relabelled into
     ``options.labels``. With ``options.people``, its ``people`` (:func:`emoreason.pipeline.people_result.
-    build_people`), each explained by the template (the LLM writes the clip's explanation only)."""
+    build_people`), each explained by the template (the LLM writes the clip's explanation only), with the
+    notes on how they were found in ``provenance["people"]``."""
     result = build_result(p)
     if options.people:
         t0 = time.perf_counter()
-        result.people = build_people(p, build_result)
+        how: list[str] = []
+        result.people = build_people(p, build_result, notes=how)
+        result.provenance["people"] = {"notes": how}
         result.provenance["timings"]["people"] = time.perf_counter() - t0
     if options.explain_endpoint:
         try:

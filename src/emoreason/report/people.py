@@ -26,6 +26,9 @@ def people_section(result: Result) -> str:
         drawn = (legend_html(timeline.labels, result.label_set) + timeline_svg(timeline, result.label_set)
                  + '<p class="note">One row per person: their own segments, their face, voice and words '
                    'fused. The clip as a whole is above.</p>')
+    how = (result.provenance or {}).get("people", {}).get("notes") or []
+    if how:
+        drawn += '<ul class="notes">' + "".join(f"<li>{escape(str(n))}</li>" for n in how) + "</ul>"
     return (f'<section class="card people"><h2>People ({len(result.people)})</h2>'
             f'<table><thead><tr><th>person</th><th>emotion</th><th style="text-align:right">speaks</th>'
             f'<th style="text-align:right">seen</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>'
