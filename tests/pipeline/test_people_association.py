@@ -78,3 +78,16 @@ def test_no_faces_or_no_voices():
     assert a.offscreen == [0] and "no face was seen" in a.notes[0] and "2.0 s of speech" in a.notes[-1]
     b = associate([FakeTrack(0, t, talking_mouth(t, [(0, 2)]))], FakeDiarization([], 0), t)
     assert b.silent == [0] and b.pairs == {}
+
+
+def test_two_faces_moving_with_one_voice_ask_for_another_voice():
+    from emoreason.pipeline.people import voices_to_ask
+
+    t = frame_times(14.0)
+    a, b = [(0.0, 2.0), (6.0, 8.0), (12.0, 13.0)], [(3.0, 5.0), (9.0, 11.0)]  # pauses of a second
+    tracks = [FakeTrack(0, t, talking_mouth(t, a)), FakeTrack(1, t, talking_mouth(t, b, seed=1))]
+    joined = diarization(sorted(a + b))
+    assert voices_to_ask(tracks, joined, t) == 2
+    assert voices_to_ask(tracks, diarization(a, b), t) is None  # as many voices as faces
+    listener = FakeTrack(1, t, 0.02 + 0.003 * np.random.default_rng(5).standard_normal(len(t)))
+    assert voices_to_ask([tracks[0], listener], diarization(a), t) is None  # one talker, one listener

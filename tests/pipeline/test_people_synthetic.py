@@ -74,3 +74,32 @@ def test_one_person_clip_gives_one_person_with_the_clips_result(one_person):
     d.pop("people")
     assert "notes" in d["provenance"].pop("people")  # how the people were found: the one addition
     assert _without_timings(d) == _without_timings(without.to_dict())  # the clip as without people
+
+
+def test_an_image_s_people_are_its_faces(astronaut):
+    one = emoreason.analyze(astronaut, people=True, modalities="face")
+    (person,) = one.people
+    assert person.face_track == 0 and person.voice is None and person.label == one.label
+    two_faces = make_people_video(turns=[], seconds=0.2, fps=5).frame(0)
+    two = emoreason.analyze(two_faces, people=True, modalities="face")
+    assert [(p.person_id, p.voice) for p in two.people] == [("P1", None), ("P2", None)]
+    assert {p.face_track for p in two.people} == {0, 1} and all(p.thumbnail for p in two.people)
+    assert all(p.modalities["face"].used for p in two.people)
+
+
+@pytest.mark.slow  # ~30 s on a shared 2-core machine; fast siblings: the tests above with a faked diarisation
+def test_two_person_video_with_real_voices(tmp_path):
+    import shutil
+    import sys
+    from pathlib import Path
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from people import make_demo
+
+    r = emoreason.analyze(str(make_demo(tmp_path / "two.mp4")), people=True, modalities="face,voice")
+    assert [(p.face_track is not None, p.voice) for p in r.people] == [(True, 0), (True, 1)]
+    left = [p.modalities["face"].details["peak_face_box"][0] < 0.5 for p in r.people]
+    assert left == [True, False]  # the first voice (the left face's turns) is the left face
+    assert all(p.association > 0.3 for p in r.people)

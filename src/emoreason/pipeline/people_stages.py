@@ -5,7 +5,8 @@ words) on the audio path, and the faces (tracks, each track's face analysis) on 
   speech VAD found, then per voice the voice model over that voice's turns alone -- one recording per
   speaker, so its within-recording normalisation and speaker gate see one speaker -- and the text model
   over the words said in those turns (:func:`split_transcript`). With one voice, its outputs are the
-  clip's own (the same speech and words), not computed twice.
+  clip's own (the same speech and words), not computed twice. When the faces show that voices were
+  joined (two faces' mouths moving with one voice), :func:`split_joined_voices` diarises again for more.
 - :class:`FacePeopleBuilder`: every frame (or the one image) into the tracks helper's
   :class:`~emoreason.perception.face.tracks.MultiFaceAnalyzer`; its tracks and one face output per track.
 
@@ -23,6 +24,7 @@ import numpy as np
 from emoreason.io.audio import AudioSource
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
+from emoreason.pipeline.people import associate, voices_to_ask
 
 #: The most voices the diarisation estimates when ``speakers`` is not given.
 MAX_VOICES = 6
@@ -108,13 +110,16 @@ def split_transcript(transcript: Transcript, turns: list[Any]) -> tuple[dict[int
 
 
 def perceive_voices(pipeline: Any, outputs: dict[str, ModalityOutput], options: Any, audio: AudioSource,
-                    speech: list[tuple[float, float]] | None, transcript: Transcript | None) -> VoicePeople:
+                    speech: list[tuple[float, float]] | None, transcript: Transcript | None,
+                    n_speakers: int | None = None) -> VoicePeople:
     """Diarise ``audio``'s ``speech``, then each voice's emotion and words (see the module docstring).
-    ``outputs``: the clip's own modality outputs (reused when there is one voice)."""
+    ``outputs``: the clip's own modality outputs (reused when there is one voice); ``n_speakers``: the
+    number of voices to find (default ``options.speakers``: given, or estimated)."""
     from emoreason.perception.speech.diarize import diarize  # resemblyzer and torch: only for people
 
+    n = n_speakers if n_speakers is not None else options.speakers
     diarization = diarize(audio.read(), audio.sample_rate, speech=None if speech is None else list(speech),
-                          n_speakers=options.speakers, max_speakers=max(MAX_VOICES, options.speakers or 0))
+                          n_speakers=n, max_speakers=max(MAX_VOICES, n or 0))
     found = VoicePeople(diarization=diarization, notes=list(diarization.notes))
     speakers = range(int(diarization.n_speakers))
     by_speaker: dict[int, Transcript] = {}
@@ -145,6 +150,32 @@ def perceive_voices(pipeline: Any, outputs: dict[str, ModalityOutput], options: 
                                                                       [context] * len(said))):
             found.text[s] = out
     return found
+
+
+def split_joined_voices(pipeline: Any, faces: FacePeople, voices: VoicePeople,
+                        outputs: dict[str, ModalityOutput], options: Any, audio: AudioSource,
+                        speech: list[tuple[float, float]] | None, transcript: Transcript | None
+                        ) -> VoicePeople:
+    """``voices``, or the voices diarised again for more speakers when the faces say some were joined
+    (:func:`emoreason.pipeline.people.voices_to_ask`: two faces whose mouths both move with one voice)
+    and the new voices pair more faces than the old (else the old are kept). Never with ``speakers``
+    given: the user's count stands."""
+    if options.speakers is not None:
+        return voices
+    ask = voices_to_ask(faces.tracks, voices.diarization, faces.times, max_voices=MAX_VOICES)
+    if ask is None:
+        return voices
+    before = len(associate(faces.tracks, voices.diarization, faces.times).pairs)
+    again = perceive_voices(pipeline, outputs, options, audio, speech, transcript, n_speakers=ask)
+    after = len(associate(faces.tracks, again.diarization, faces.times).pairs)
+    joined = voices.diarization.n_speakers
+    if after > before:
+        again.notes.append(f"{joined} voice(s) were found, but more faces' mouths moved with them: diarised "
+                           f"again for {ask} voices, which paired {after} faces instead of {before}")
+        return again
+    voices.notes.append(f"more faces' mouths moved with the {joined} voice(s) found than there are voices; "
+                        f"diarised again for {ask}, the new voices paired no more faces and were not used")
+    return voices
 
 
 class FacePeopleBuilder:

@@ -49,7 +49,7 @@ from emoreason.perception.text.transcript import (
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
 from emoreason.pipeline.concurrent import Background
 from emoreason.pipeline.options import AnalyzeOptions
-from emoreason.pipeline.people_stages import FacePeopleBuilder, perceive_voices
+from emoreason.pipeline.people_stages import FacePeopleBuilder, perceive_voices, split_joined_voices
 from emoreason.pipeline.perception import MIN_DURATION, Perception, Speech, check_duration
 
 MIN_IMAGE_SIDE = 16  # a 2-D array without a sample rate is a grey image when both sides are at least this
@@ -196,6 +196,10 @@ class Pipeline:
                         job.result()
                     raise
                 job.result()
+                if p.people_faces is not None and heard.people_voices is not None and audio is not None:
+                    heard.people_voices = split_joined_voices(self, p.people_faces, heard.people_voices,
+                                                              heard.outputs, options, audio, heard.speech,
+                                                              heard.words)
                 note = truncation_note(stated, max(seen_s, heard_s))  # the two passes judged together
                 if note:
                     p.notes.append(note)
