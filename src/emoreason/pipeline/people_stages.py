@@ -181,10 +181,12 @@ def split_joined_voices(pipeline: Any, faces: FacePeople, voices: VoicePeople,
 class FacePeopleBuilder:
     """The video path's per-person face stage: frames in, :class:`FacePeople` out."""
 
-    def __init__(self, options: Any):
-        from emoreason.perception.face.tracks import MultiFaceAnalyzer  # dlib: only for people
+    def __init__(self, options: Any, still: bool = False):
+        """``still``: one image, whose every face is a person (a video's tracks need 3 frames or more)."""
+        from emoreason.perception.face.tracks import FaceTrackBuilder, MultiFaceAnalyzer  # dlib: people only
 
-        self._faces = MultiFaceAnalyzer(fps=options.fps, face_model=options.face_model)
+        builder = FaceTrackBuilder(min_observations=1) if still else None
+        self._faces = MultiFaceAnalyzer(fps=options.fps, face_model=options.face_model, builder=builder)
         self._times: list[float] = []
 
     def add_frame(self, t: float, rgb: np.ndarray) -> None:

@@ -277,7 +277,7 @@ class Pipeline:
         p.timings["face"] = time.perf_counter() - t0
         if options.people:  # an image's people are its faces
             t0 = time.perf_counter()
-            faces = FacePeopleBuilder(options)
+            faces = FacePeopleBuilder(options, still=True)
             faces.add_frame(0.0, rgb)
             p.people_faces = faces.finish()
             p.timings["people_faces"] = time.perf_counter() - t0
