@@ -197,9 +197,11 @@ class Pipeline:
                     raise
                 job.result()
                 if p.people_faces is not None and heard.people_voices is not None and audio is not None:
+                    t0 = time.perf_counter()  # the faces may show voices the diarisation joined
                     heard.people_voices = split_joined_voices(self, p.people_faces, heard.people_voices,
                                                               heard.outputs, options, audio, heard.speech,
                                                               heard.words)
+                    p.timings["people_split"] = time.perf_counter() - t0
                 note = truncation_note(stated, max(seen_s, heard_s))  # the two passes judged together
                 if note:
                     p.notes.append(note)
