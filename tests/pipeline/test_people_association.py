@@ -91,3 +91,19 @@ def test_two_faces_moving_with_one_voice_ask_for_another_voice():
     assert voices_to_ask(tracks, diarization(a, b), t) is None  # as many voices as faces
     listener = FakeTrack(1, t, 0.02 + 0.003 * np.random.default_rng(5).standard_normal(len(t)))
     assert voices_to_ask([tracks[0], listener], diarization(a), t) is None  # one talker, one listener
+
+
+def test_shot_reverse_shot_pairs_by_who_is_on_screen_while_talking():
+    t = frame_times(14.0)
+    a, b = [(0.0, 2.5), (5.0, 7.0), (10.5, 12.0)], [(2.5, 5.0), (7.0, 10.5), (12.0, 14.0)]  # no pauses
+    shows = [(t >= x) & (t < y) for x, y in a], [(t >= x) & (t < y) for x, y in b]
+    on_a, on_b = np.any(shows[0], axis=0), np.any(shows[1], axis=0)
+    # each face is seen only while it speaks: its voice is heard in all its frames, no correlation
+    tracks = [FakeTrack(4, t[on_b], talking_mouth(t, b, seed=1)[on_b]),
+              FakeTrack(2, t[on_a], talking_mouth(t, a)[on_a])]
+    got = associate(tracks, diarization(a, b), t)
+    assert got.pairs == {2: 0, 4: 1} and got.score(2, 0) > 0.9
+    # a still face shown only while voice 1 speaks (a listener's reaction shot) is not taken for it
+    still = FakeTrack(4, t[on_b], 0.02 + 0.003 * np.random.default_rng(1).standard_normal(on_b.sum()))
+    got = associate([tracks[1], still], diarization(a, b), t)
+    assert got.pairs == {2: 0} and got.silent == [4]

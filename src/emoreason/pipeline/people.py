@@ -7,11 +7,17 @@ track's own frame times, where the face is seen:
    from the mesh) over :data:`MOVEMENT_WINDOW_S` around each frame -- a talking mouth opens and closes, a
    silent one stays still whether open or shut;
 2. the voice's activity at those frames (1 while the speaker's turns cover the frame, else 0);
-3. the score is their Pearson correlation over the frames where the face is seen.
+3. their Pearson correlation over the frames where the face is seen (:func:`synchrony`);
+4. plus, when the face is not always on screen and its mouth moves while the voice is heard (median
+   movement over those frames at least :data:`TALKING_MOVEMENT`), how much more it is on screen while
+   the voice speaks than while it does not (:func:`screen_contrast`, on the clip's frame grid ``times``):
+   edited footage tends to show who speaks (shot / reverse shot), and a face seen mostly while its voice
+   speaks has a correlation (3) built on a few pauses. A still mouth gets no such credit: a listener
+   shown while someone else speaks is not taken for the speaker.
 
-A correlation needs the voice both heard and not heard while the face is seen. When it is not (the voice
-is heard all the time the face is on screen, or never), the score is undefined and taken as 0 -- except
-for the one-face-one-voice case below.
+A correlation needs the voice both heard and not heard while the face is seen, and the contrast the
+voice heard and not heard over the clip. The score is the sum of the two that can be measured, and
+undefined (taken as 0) when neither can -- except for the one-face-one-voice case below.
 
 Tracks and voices are paired one to one by the Hungarian method (``scipy.optimize.linear_sum_assignment``,
 imported inside :func:`associate`) on the scores, and a pair is kept only when its score reaches
@@ -33,10 +39,14 @@ import numpy as np
 
 #: Seconds of mouth opening whose spread is the movement at a frame.
 MOVEMENT_WINDOW_S = 0.6
-#: The least synchrony that pairs a face with a voice (a Pearson correlation).
+#: The least score (a Pearson correlation, plus the on-screen contrast) that pairs a face with a voice.
 MIN_SCORE = 0.1
 #: Frames of a face, seen while the voice is heard and while it is not, needed to measure synchrony.
 MIN_FRAMES = 3
+#: The median mouth movement (std of mouth opening / face height over the window) while a voice is heard
+#: above which a face counts as talking for the on-screen contrast. Set between the synthetic faces'
+#: talking (median 0.016-0.031) and silent (0.002-0.004) frames; not checked on real footage.
+TALKING_MOVEMENT = 0.008
 
 
 @dataclass
@@ -88,25 +98,44 @@ def synchrony(movement: np.ndarray, activity: np.ndarray) -> float:
     return float(np.corrcoef(m, a)[0, 1])
 
 
+def screen_contrast(seen: np.ndarray, active: np.ndarray) -> float:
+    """P(face on screen | voice heard) - P(face on screen | voice not heard) over a frame grid; NaN when
+    the face is on screen in every frame (no information) or the voice is heard, or not heard, in fewer
+    than :data:`MIN_FRAMES` frames."""
+    seen, heard = np.asarray(seen, dtype=bool), np.asarray(active, dtype=float) > 0.5
+    if seen.all() or heard.sum() < MIN_FRAMES or (~heard).sum() < MIN_FRAMES:
+        return float("nan")
+    return float(seen[heard].mean() - seen[~heard].mean())
+
+
 def associate(tracks: list[Any], diarization: Any, times: np.ndarray | None = None,
               min_score: float = MIN_SCORE) -> Association:
     """Pair ``tracks`` (face tracks) with ``diarization``'s voices by synchrony (see the module docstring).
 
-    ``times``: the face stage's frame times; a track's own ``times`` are used for its score, and
-    ``times`` only to say, in a note, how long no face was seen while a voice spoke."""
+    ``times``: the face stage's frame times (default: every time some track has a frame), the grid of the
+    on-screen contrast and of the note on speech while no face was seen."""
     from scipy.optimize import linear_sum_assignment  # scipy is slow to import; only pairing needs it
 
     n_voices = int(diarization.n_speakers)
     ids = [int(t.track_id) for t in tracks]
     scores = np.full((len(tracks), n_voices), np.nan)
+    grid = np.asarray(times, dtype=float) if times is not None and len(times) else np.unique(
+        np.concatenate([np.asarray(t.times, dtype=float) for t in tracks])) if tracks else np.zeros(0)
+    grid_activity = np.asarray(diarization.activity(grid), dtype=float).reshape(n_voices, len(grid))
     for i, track in enumerate(tracks):
         t = np.asarray(track.times, dtype=float)
         if len(t) == 0 or n_voices == 0:
             continue
         movement = mouth_movement(t, track.mouth_open)
         activity = np.asarray(diarization.activity(t), dtype=float).reshape(n_voices, len(t))
+        seen = np.isin(np.round(grid, 3), np.round(t, 3))
         for s in range(n_voices):
-            scores[i, s] = synchrony(movement, activity[s])
+            moving = movement[(activity[s] > 0.5) & ~np.isnan(movement)]
+            talking = len(moving) > 0 and float(np.median(moving)) >= TALKING_MOVEMENT
+            parts = [synchrony(movement, activity[s]),
+                     screen_contrast(seen, grid_activity[s]) if talking else np.nan]
+            known = [v for v in parts if not np.isnan(v)]
+            scores[i, s] = sum(known) if known else np.nan
     result = Association(track_ids=ids, scores=scores)
     if len(tracks) == 1 and n_voices == 1:
         value = scores[0, 0]
