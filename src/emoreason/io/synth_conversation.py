@@ -43,7 +43,8 @@ def load_clip(source: str | Path | np.ndarray) -> np.ndarray:
     return resample(x, sr, SAMPLE_RATE) if sr != SAMPLE_RATE else x
 
 
-def _trim(x: np.ndarray, top_db: float) -> np.ndarray:
+def trim_silence(x: np.ndarray, top_db: float = 30.0) -> np.ndarray:
+    """``x`` without its leading and trailing stretches quieter than ``top_db`` under its peak."""
     if not np.any(x):
         raise ConfigError("a conversation clip is silent")
     _, (a, b) = librosa.effects.trim(x, top_db=top_db, frame_length=512, hop_length=128)
@@ -79,7 +80,7 @@ def make_conversation(
     cursor = int(lead * SAMPLE_RATE)  # where the previous turn ended (samples)
     prev_len, prev_speaker = 0, None
     for source, speaker in clips:
-        x = _trim(load_clip(source), trim_db)
+        x = trim_silence(load_clip(source), trim_db)
         x = _level(x, TARGET_DBFS + rng.uniform(-gain_jitter_db, gain_jitter_db))
         if prev_speaker is not None and speaker != prev_speaker and rng.random() < overlap_prob:
             amount = rng.uniform(*overlap) * SAMPLE_RATE

@@ -45,9 +45,11 @@ MEL_HOP = speakers.HOP
 FPS = SAMPLE_RATE // MEL_HOP  # mel frames (and scoring frames) per second: 100
 HOP = 0.5  # seconds between window starts
 MIN_WINDOW_S = 0.4  # shorter speech segments are not embedded (their frames take the nearest speaker)
-THRESHOLD = 0.35  # cosine distance at which the average-linkage tree is cut
+THRESHOLD = 0.4  # cosine distance at which the average-linkage tree is cut
 MIN_SPEAKER_S = 2.0  # an estimated speaker with less speech than this joins its nearest neighbour
-MIN_TURN_S = 0.8  # shorter runs inside continuous speech join a neighbour
+MIN_TURN_S = 0.8
+SEGMENT_GROUPS = False
+COUNT = "threshold"  # shorter runs inside continuous speech join a neighbour
 
 
 @dataclass
@@ -112,13 +114,12 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
              "look-alike voices (same sex, similar pitch and timbre) can be joined into one speaker"]
     if not segments:
         return Diarization([], 0, np.zeros((0, EMBED_DIM), np.float32), ["no speech found: no speaker turns"])
-    mel = mel_frames(x)
-    power = frame_power(x, len(mel))
-    spans, emb = _embed_windows(mel, power, segments, encoder or _encoder())
+    n_frames = len(x) // MEL_HOP + 1
+    spans, emb = embed_windows(x, segments, encoder or _encoder())
     if len(emb) == 0:  # every segment is shorter than MIN_WINDOW_S: embed them anyway
-        spans, emb = _embed_windows(mel, power, segments, encoder or _encoder(), min_s=0.0)
+        spans, emb = embed_windows(x, segments, encoder or _encoder(), min_s=0.0)
     labels = _cluster(emb, spans, n_speakers, max_speakers)
-    frame_speaker = _frame_labels(emb, spans, labels, segments, len(mel))
+    frame_speaker = _frame_labels(emb, spans, labels, segments, n_frames)
     turns, order = _turns(frame_speaker)
     embeddings = np.stack([_unit(emb[labels == k].mean(axis=0)) for k in order]) if order else \
         np.zeros((0, EMBED_DIM), np.float32)
@@ -135,9 +136,13 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def _embed_windows(mel: np.ndarray, power: np.ndarray, segments: Sequence[tuple[float, float]],
-                   encoder: SpeakerEncoder, min_s: float = MIN_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
-    """Window spans (n, 2) in mel frames and their embeddings (n, 256), level-normalised windows."""
+def embed_windows(x: np.ndarray, segments: Sequence[tuple[float, float]], encoder: SpeakerEncoder,
+                  min_s: float = MIN_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of 16 kHz ``x`` inside ``segments`` (seconds): their spans (n, 2) in 10 ms frames and
+    their GE2E embeddings (n, 256), each window's level brought to -30 dBFS first. A segment shorter than
+    ``min_s`` is skipped; one shorter than 1.6 s is one window."""
+    mel = mel_frames(x)
+    power = frame_power(x, len(mel))
     hop = int(round(HOP * FPS))
     spans: list[tuple[int, int]] = []
     for a, b in segments:
@@ -181,19 +186,20 @@ def _level(window: np.ndarray, power: float) -> np.ndarray:
 
 
 def _cluster(emb: np.ndarray, spans: np.ndarray, n_speakers: int | None, max_speakers: int) -> np.ndarray:
-    """A cluster label per window (0..k-1)."""
+    """A cluster label per window (0..k-1): average-linkage agglomeration on cosine distance, cut at
+    ``THRESHOLD`` (at most ``max_speakers`` clusters) or at ``n_speakers`` clusters."""
     if len(emb) == 1:
         return np.zeros(1, int)
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    tree = linkage(emb, method="average", metric="cosine")
+    tree = linkage(emb.astype(np.float64), method="average", metric="cosine")
     if n_speakers is not None:
         labels = fcluster(tree, t=min(n_speakers, len(emb)), criterion="maxclust")
         return np.unique(labels, return_inverse=True)[1]
-    labels = fcluster(tree, t=THRESHOLD, criterion="distance") - 1
-    if labels.max() + 1 > max_speakers:
-        labels = fcluster(tree, t=max_speakers, criterion="maxclust") - 1
-    return _absorb_small(emb, spans, labels)
+    labels = fcluster(tree, t=THRESHOLD, criterion="distance")
+    if labels.max() > max_speakers:
+        labels = fcluster(tree, t=max_speakers, criterion="maxclust")
+    return _absorb_small(emb, spans, np.unique(labels, return_inverse=True)[1])
 
 
 def _absorb_small(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray) -> np.ndarray:
