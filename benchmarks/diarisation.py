@@ -34,6 +34,7 @@ import numpy as np
 from emoreason.eval.diarisation import DerScore, count_accuracy, der, total_der
 from emoreason.io.audio import ArrayAudio
 from emoreason.io.synth_conversation import make_conversation, overlap_seconds, plan_turns, ravdess_by_actor
+from emoreason.perception.speech import diarize as diarisation_module
 from emoreason.perception.speech.diarize import diarize
 from emoreason.perception.speech.vad import detect_speech
 
@@ -87,12 +88,35 @@ def mfcc_kmeans(audio: np.ndarray, sr: int, speech: list[tuple[float, float]], k
     return [(a, b, int(c)) for (a, b), c in zip(speech, labels)], len(set(labels.tolist()))
 
 
+def long_run(root: Path, actors: list[int], minutes: float, seed: int) -> dict:
+    """RTF of diarize (VAD included) on one ``minutes``-long conversation of 4 actors, and the peak of
+    memory numpy and Python allocate during a second, traced run."""
+    import tracemalloc
+
+    by_actor = ravdess_by_actor(root, actors[:4])
+    clips = plan_turns(by_actor, max(8, int(minutes * 60 / 2.6)), seed=seed)
+    audio, sr, _ = make_conversation(clips, overlap_prob=0.15, snr_db=20.0, seed=seed)
+    diarize(audio[: 5 * sr], sr)  # warm: weights loaded, librosa's first call
+    t0 = time.perf_counter()
+    d = diarize(audio, sr)
+    seconds = time.perf_counter() - t0
+    tracemalloc.start()
+    diarize(audio, sr)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    row = {"audio_s": len(audio) / sr, "seconds": seconds, "rtf": seconds / (len(audio) / sr),
+           "peak_mib": peak / 2**20, "audio_mib": audio.nbytes / 2**20, "speakers": d.n_speakers}
+    print(f"long conversation, {row['audio_s']:.0f} s: diarize {seconds:.1f} s (RTF {row['rtf']:.4f}), "
+          f"peak traced memory {row['peak_mib']:.1f} MiB (the audio itself {row['audio_mib']:.1f} MiB), "
+          f"{d.n_speakers} speakers found (4 true)")
+    return row
+
+
 NAMES = ["one speaker", "k-means MFCC", "k-means MFCC (oracle k)", "diarize", "diarize (oracle k)"]
 
 
-def score(recordings, title: str, args) -> dict:
-    """Every system on ``recordings``; prints a table and returns its rows."""
-    names = NAMES
+def score(recordings, title: str, args, names: list[str]) -> dict:
+    """Every system in ``names`` on ``recordings``; prints a table and returns its rows."""
     scores: dict[str, list[tuple[DerScore, DerScore]]] = {n: [] for n in names}
     counts: dict[str, list[int]] = {n: [] for n in names}
     seconds = {n: 0.0 for n in names}
@@ -112,6 +136,14 @@ def score(recordings, title: str, args) -> dict:
                 hyp, found = [(a, b, 0) for a, b in speech], 1
             elif name.startswith("k-means"):
                 hyp, found = mfcc_kmeans(audio, sr, speech, k if "oracle" in name else None)
+            elif name.startswith("diarize (cut"):
+                old = diarisation_module.THRESHOLD
+                diarisation_module.THRESHOLD = float(name.split()[-1].rstrip(")"))
+                try:
+                    d = diarize(audio, sr, speech=speech)
+                finally:
+                    diarisation_module.THRESHOLD = old
+                hyp, found = [(t.start, t.end, t.speaker) for t in d.turns], d.n_speakers
             else:
                 d = diarize(audio, sr, speech=speech, n_speakers=k if "oracle" in name else None)
                 hyp, found = [(t.start, t.end, t.speaker) for t in d.turns], d.n_speakers
@@ -146,12 +178,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--monologues", type=int, default=10, help="one-speaker recordings scored apart")
+    p.add_argument("--thresholds", default="", help="also score diarize cut at these distances, e.g. "
+                   "0.3,0.35,0.4,0.45 (how THRESHOLD was chosen, on --actors 1-8)")
+    p.add_argument("--long", default="", help="minutes of long conversations to time, e.g. 1,10")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     actors = actor_range(args.actors)
-    out = {"conversations": score(conversations(args.data, actors, args.n, args.seed), "conversations", args),
-           "monologues": score(conversations(args.data, actors, args.monologues, args.seed + 10_000, (1, 1)),
-                               "one-speaker recordings", args)}
+    thresholds = [float(t) for t in args.thresholds.split(",") if t]
+    names = NAMES + [f"diarize (cut {t:g})" for t in thresholds]
+    out = {}
+    if args.n:
+        out["conversations"] = score(conversations(args.data, actors, args.n, args.seed), "conversations",
+                                     args, names)
+    if args.monologues:
+        alone = conversations(args.data, actors, args.monologues, args.seed + 10_000, (1, 1))
+        out["monologues"] = score(alone, "one-speaker recordings", args, names)
+    for minutes in [float(m) for m in args.long.split(",") if m]:
+        out[f"long {minutes:g} min"] = long_run(args.data, actors, minutes, args.seed)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 0

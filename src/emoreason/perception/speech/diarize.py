@@ -140,33 +140,44 @@ def embed_windows(x: np.ndarray, segments: Sequence[tuple[float, float]], encode
                   min_s: float = MIN_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
     """The windows of 16 kHz ``x`` inside ``segments`` (seconds): their spans (n, 2) in 10 ms frames and
     their GE2E embeddings (n, 256), each window's level brought to -30 dBFS first. A segment shorter than
-    ``min_s`` is skipped; one shorter than 1.6 s is one window."""
-    mel = mel_frames(x)
-    power = frame_power(x, len(mel))
+    ``min_s`` is skipped; one shorter than 1.6 s is one window. The mel spectrogram is computed one
+    segment at a time and windows are embedded ``speakers._BATCH`` at a time, so memory does not grow
+    with the recording's length (only the (n, 256) embeddings do)."""
     hop = int(round(HOP * FPS))
     spans: list[tuple[int, int]] = []
+    pending: dict[int, list[tuple[int, np.ndarray]]] = {}  # window length -> (index, levelled mel window)
+    out: dict[int, np.ndarray] = {}
+
+    def flush(length: int) -> None:
+        idx, windows = zip(*pending.pop(length))
+        for i, e in zip(idx, encoder.embed_mels(np.stack(windows))):
+            out[i] = e
+
     for a, b in segments:
-        fa, fb = int(round(a * FPS)), min(len(mel), int(round(b * FPS)))
+        fa, fb = int(round(a * FPS)), min(len(x) // MEL_HOP + 1, int(round(b * FPS)))
         if fb - fa < max(1, int(min_s * FPS)):
             continue
+        piece = x[fa * MEL_HOP:fb * MEL_HOP]
+        mel, power = mel_frames(piece), frame_power(piece, fb - fa)
         if fb - fa <= PARTIAL_FRAMES:
-            spans.append((fa, fb))
-            continue
-        starts = list(range(fa, fb - PARTIAL_FRAMES + 1, hop))
-        if starts[-1] + PARTIAL_FRAMES < fb:
-            starts.append(fb - PARTIAL_FRAMES)
-        spans.extend((s, s + PARTIAL_FRAMES) for s in starts)
+            starts, length = [0], fb - fa
+        else:
+            starts = list(range(0, fb - fa - PARTIAL_FRAMES + 1, hop))
+            if starts[-1] + PARTIAL_FRAMES < fb - fa:
+                starts.append(fb - fa - PARTIAL_FRAMES)
+            length = PARTIAL_FRAMES
+        for s in starts:
+            pending.setdefault(length, []).append(
+                (len(spans), _level(mel[s:s + length], float(power[s:s + length].mean()))))
+            spans.append((fa + s, fa + s + length))
+            if len(pending[length]) >= speakers._BATCH:
+                flush(length)
+    for length in list(pending):
+        flush(length)
     if not spans:
         return np.zeros((0, 2), int), np.zeros((0, EMBED_DIM), np.float32)
-    emb = np.zeros((len(spans), EMBED_DIM), np.float32)
-    by_length: dict[int, list[int]] = {}
-    for i, (s, e) in enumerate(spans):
-        by_length.setdefault(e - s, []).append(i)
-    for idx in by_length.values():
-        batch = np.stack([_level(mel[spans[i][0]:spans[i][1]], float(power[spans[i][0]:spans[i][1]].mean()))
-                          for i in idx])
-        emb[idx] = encoder.embed_mels(batch)
-    return np.array(spans), emb
+    found = [out[i] for i in range(len(spans))]
+    return np.array(spans), np.stack(found).astype(np.float32)
 
 
 def frame_power(x: np.ndarray, n_frames: int) -> np.ndarray:
