@@ -120,15 +120,15 @@ def overlap_seconds(turns: Sequence[RefTurn]) -> float:
 def plan_turns(clips_by_speaker: dict[Hashable, Sequence], n_turns: int, seed: int = 0,
                same_speaker_prob: float = 0.1) -> list[Clip]:
     """``n_turns`` clips ``(source, speaker)`` in a random speaking order: every speaker speaks at least
-    twice when ``n_turns`` allows (once otherwise), no speaker more than half the turns (rounded up), the
-    speaker changes at each turn except, with ``same_speaker_prob``, where a repeat keeps the plan
-    possible; no clip is used twice while its speaker has unused ones."""
+    twice when ``n_turns`` allows (once otherwise) and at most half the turns (rounded up; a lone speaker
+    speaks them all); the speaker changes at each turn except, with ``same_speaker_prob``, where a repeat
+    keeps the plan possible; no clip is used twice while its speaker has unused ones."""
     speakers = list(clips_by_speaker)
     if not speakers or n_turns < len(speakers):
         raise ConfigError(f"{n_turns} turns cannot give each of {len(speakers)} speakers a turn")
     rng = np.random.default_rng(seed)
     counts = {s: (2 if n_turns >= 2 * len(speakers) else 1) for s in speakers}
-    cap = max(max(counts.values()), (n_turns + 1) // 2)
+    cap = n_turns if len(speakers) == 1 else max(max(counts.values()), (n_turns + 1) // 2)
     for _ in range(n_turns - sum(counts.values())):
         open_ = [s for s in speakers if counts[s] < cap]
         counts[open_[int(rng.integers(len(open_)))]] += 1
