@@ -1,14 +1,17 @@
 """Speaker diarisation on synthetic conversations: speakers found, turn boundaries within a tolerance,
-the count given or estimated, silence, bad input, resampling and the activity matrix."""
+the count given or estimated, silence, bad input, resampling, cancelling and the activity matrix."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
 import speaker_fixtures as sfx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 
-from emoreason.errors import ConfigError
+from emoreason.errors import AnalysisCancelledError, ConfigError
 from emoreason.eval.diarisation import der
+from emoreason.io.guard import decode_guard
 from emoreason.io.synth_conversation import make_conversation, plan_turns, ravdess_by_actor
 from emoreason.perception.speech.diarize import Diarization, SpeakerTurn, diarize
 
@@ -111,3 +114,11 @@ def test_activity_marks_each_speakers_turns():
                     np.zeros((2, 256), np.float32))
     act = d.activity(np.array([0.5, 1.2, 1.5, 1.99, 2.0, 3.0]))
     assert act.tolist() == [[1, 0, 0, 0, 1, 0], [0, 0, 1, 1, 0, 0]]
+
+
+def test_a_cancelled_caller_stops_it():
+    audio, sr, _ = _espeak_conversation(["en+m1", "en+f3"], 2, seed=6)
+    flag = threading.Event()
+    flag.set()
+    with decode_guard(cancel=flag), pytest.raises(AnalysisCancelledError):
+        diarize(audio, sr, speech=[(0.5, 2.0)])

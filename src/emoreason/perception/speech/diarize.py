@@ -31,6 +31,7 @@ import numpy as np
 
 from emoreason.errors import ConfigError
 from emoreason.io.audio import SAMPLE_RATE, ArrayAudio, resample
+from emoreason.io.guard import check_cancelled
 from emoreason.perception.speech import speakers
 from emoreason.perception.speech.speakers import (
     EMBED_DIM,
@@ -154,6 +155,7 @@ def embed_windows(x: np.ndarray, segments: Sequence[tuple[float, float]], encode
             out[i] = e
 
     for a, b in segments:
+        check_cancelled()  # a caller that gave up (emoreason.io.guard) stops between segments
         fa, fb = int(round(a * FPS)), min(len(x) // MEL_HOP + 1, int(round(b * FPS)))
         if fb - fa < max(1, int(min_s * FPS)):
             continue
