@@ -43,7 +43,8 @@ def load_clip(source: str | Path | np.ndarray) -> np.ndarray:
     return resample(x, sr, SAMPLE_RATE) if sr != SAMPLE_RATE else x
 
 
-def _trim(x: np.ndarray, top_db: float) -> np.ndarray:
+def trim_silence(x: np.ndarray, top_db: float = 30.0) -> np.ndarray:
+    """``x`` without its leading and trailing stretches quieter than ``top_db`` under its peak."""
     if not np.any(x):
         raise ConfigError("a conversation clip is silent")
     _, (a, b) = librosa.effects.trim(x, top_db=top_db, frame_length=512, hop_length=128)
@@ -79,7 +80,7 @@ def make_conversation(
     cursor = int(lead * SAMPLE_RATE)  # where the previous turn ended (samples)
     prev_len, prev_speaker = 0, None
     for source, speaker in clips:
-        x = _trim(load_clip(source), trim_db)
+        x = trim_silence(load_clip(source), trim_db)
         x = _level(x, TARGET_DBFS + rng.uniform(-gain_jitter_db, gain_jitter_db))
         if prev_speaker is not None and speaker != prev_speaker and rng.random() < overlap_prob:
             amount = rng.uniform(*overlap) * SAMPLE_RATE
@@ -119,27 +120,32 @@ def overlap_seconds(turns: Sequence[RefTurn]) -> float:
 def plan_turns(clips_by_speaker: dict[Hashable, Sequence], n_turns: int, seed: int = 0,
                same_speaker_prob: float = 0.1) -> list[Clip]:
     """``n_turns`` clips ``(source, speaker)`` in a random speaking order: every speaker speaks at least
-    twice when ``n_turns`` allows (once otherwise), the speaker changes at each turn except with
-    ``same_speaker_prob``, and no clip is used twice while a speaker has unused ones."""
+    twice when ``n_turns`` allows (once otherwise) and at most half the turns (rounded up; a lone speaker
+    speaks them all); the speaker changes at each turn except, with ``same_speaker_prob``, where a repeat
+    keeps the plan possible; no clip is used twice while its speaker has unused ones."""
     speakers = list(clips_by_speaker)
     if not speakers or n_turns < len(speakers):
         raise ConfigError(f"{n_turns} turns cannot give each of {len(speakers)} speakers a turn")
     rng = np.random.default_rng(seed)
-    need = {s: (2 if n_turns >= 2 * len(speakers) else 1) for s in speakers}
+    counts = {s: (2 if n_turns >= 2 * len(speakers) else 1) for s in speakers}
+    cap = n_turns if len(speakers) == 1 else max(max(counts.values()), (n_turns + 1) // 2)
+    for _ in range(n_turns - sum(counts.values())):
+        open_ = [s for s in speakers if counts[s] < cap]
+        counts[open_[int(rng.integers(len(open_)))]] += 1
     order: list[Hashable] = []
     for k in range(n_turns):
         left = n_turns - k
-        owed = [s for s in speakers if need[s] > 0]
-        if sum(need.values()) >= left:
-            pool = owed
-        elif order and rng.random() < same_speaker_prob:
-            pool = [order[-1]]
-        else:
-            pool = [s for s in speakers if not order or s != order[-1]] or speakers
-        weights = np.array([2.0 if s in owed else 1.0 for s in pool])
+        last = order[-1] if order else None
+        repeat_ok = last is not None and counts.get(last, 0) > 0 and rng.random() < same_speaker_prob
+        pool = [s for s in speakers if counts[s] > 0 and (s != last or repeat_ok)] or \
+            [s for s in speakers if counts[s] > 0]
+        urgent = [s for s in pool if 2 * counts[s] >= left + 1]  # must speak now to avoid repeats later
+        if urgent:
+            pool = urgent
+        weights = np.array([counts[s] for s in pool], dtype=float)
         pick = pool[int(rng.choice(len(pool), p=weights / weights.sum()))]
         order.append(pick)
-        need[pick] = max(0, need[pick] - 1)
+        counts[pick] -= 1
     unused = {s: list(rng.permutation(len(clips_by_speaker[s]))) for s in speakers}
     out: list[Clip] = []
     for s in order:

@@ -6,7 +6,11 @@
    them;
 2. windows of 1.6 s (the GE2E encoder's training length) every ``HOP`` s inside each segment, each
    embedded by :class:`perception.speech.speakers.SpeakerEncoder` after its level is brought to
-   -30 dBFS; a segment shorter than a window is one shorter window;
+   -30 dBFS; a segment shorter than a window is one shorter window (segments under ``MIN_WINDOW_S``
+   are not embedded; their frames take the nearest window's speaker). The mel spectrogram is made one
+   segment at a time and windows are embedded 32 at a time, so memory stays flat with the length
+   (47-48 MiB traced at 1 and 10 minutes) but for the clustering's n_windows^2 / 2 distances: about 6 MiB
+   for 10 minutes of speech (1,200 windows), 200 MiB for an hour;
 3. agglomerative clustering of the windows (average linkage on cosine distance), cut at the distance
    ``THRESHOLD`` (tuned on RAVDESS actors 1-8 only; docs/people.md) or at ``n_speakers`` clusters when
    given, never more than ``max_speakers``; when the count is estimated, a cluster holding less than
@@ -19,7 +23,8 @@
 Not handled (said in the result's ``notes``): overlapped speech gets one speaker; turns shorter than
 ``MIN_TURN_S`` inside continuous speech are merged into a neighbour; look-alike voices (same sex, similar
 pitch and timbre) can be joined into one speaker. A recording with no speech gives a ``Diarization``
-with no turns and zero speakers (and a note), not an error.
+with no turns and zero speakers (and a note), not an error: a silent clip may still show people. The
+numbers (DER, speaker counts, RTF) are in docs/people.md, "Diarisation".
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 
 from emoreason.errors import ConfigError
 from emoreason.io.audio import SAMPLE_RATE, ArrayAudio, resample
+from emoreason.io.guard import check_cancelled
 from emoreason.perception.speech import speakers
 from emoreason.perception.speech.speakers import (
     EMBED_DIM,
@@ -45,9 +51,11 @@ MEL_HOP = speakers.HOP
 FPS = SAMPLE_RATE // MEL_HOP  # mel frames (and scoring frames) per second: 100
 HOP = 0.5  # seconds between window starts
 MIN_WINDOW_S = 0.4  # shorter speech segments are not embedded (their frames take the nearest speaker)
-THRESHOLD = 0.35  # cosine distance at which the average-linkage tree is cut
+THRESHOLD = 0.4  # cosine distance at which the average-linkage tree is cut
 MIN_SPEAKER_S = 2.0  # an estimated speaker with less speech than this joins its nearest neighbour
-MIN_TURN_S = 0.8  # shorter runs inside continuous speech join a neighbour
+MIN_TURN_S = 0.8
+SEGMENT_GROUPS = False
+COUNT = "threshold"  # shorter runs inside continuous speech join a neighbour
 
 
 @dataclass
@@ -112,13 +120,12 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
              "look-alike voices (same sex, similar pitch and timbre) can be joined into one speaker"]
     if not segments:
         return Diarization([], 0, np.zeros((0, EMBED_DIM), np.float32), ["no speech found: no speaker turns"])
-    mel = mel_frames(x)
-    power = frame_power(x, len(mel))
-    spans, emb = _embed_windows(mel, power, segments, encoder or _encoder())
+    n_frames = len(x) // MEL_HOP + 1
+    spans, emb = embed_windows(x, segments, encoder or _encoder())
     if len(emb) == 0:  # every segment is shorter than MIN_WINDOW_S: embed them anyway
-        spans, emb = _embed_windows(mel, power, segments, encoder or _encoder(), min_s=0.0)
+        spans, emb = embed_windows(x, segments, encoder or _encoder(), min_s=0.0)
     labels = _cluster(emb, spans, n_speakers, max_speakers)
-    frame_speaker = _frame_labels(emb, spans, labels, segments, len(mel))
+    frame_speaker = _frame_labels(emb, spans, labels, segments, n_frames)
     turns, order = _turns(frame_speaker)
     embeddings = np.stack([_unit(emb[labels == k].mean(axis=0)) for k in order]) if order else \
         np.zeros((0, EMBED_DIM), np.float32)
@@ -135,33 +142,49 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def _embed_windows(mel: np.ndarray, power: np.ndarray, segments: Sequence[tuple[float, float]],
-                   encoder: SpeakerEncoder, min_s: float = MIN_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
-    """Window spans (n, 2) in mel frames and their embeddings (n, 256), level-normalised windows."""
+def embed_windows(x: np.ndarray, segments: Sequence[tuple[float, float]], encoder: SpeakerEncoder,
+                  min_s: float = MIN_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of 16 kHz ``x`` inside ``segments`` (seconds): their spans (n, 2) in 10 ms frames and
+    their GE2E embeddings (n, 256), each window's level brought to -30 dBFS first. A segment shorter than
+    ``min_s`` is skipped; one shorter than 1.6 s is one window. The mel spectrogram is computed one
+    segment at a time and windows are embedded ``speakers._BATCH`` at a time, so memory does not grow
+    with the recording's length (only the (n, 256) embeddings do)."""
     hop = int(round(HOP * FPS))
     spans: list[tuple[int, int]] = []
+    pending: dict[int, list[tuple[int, np.ndarray]]] = {}  # window length -> (index, levelled mel window)
+    out: dict[int, np.ndarray] = {}
+
+    def flush(length: int) -> None:
+        idx, windows = zip(*pending.pop(length))
+        for i, e in zip(idx, encoder.embed_mels(np.stack(windows))):
+            out[i] = e
+
     for a, b in segments:
-        fa, fb = int(round(a * FPS)), min(len(mel), int(round(b * FPS)))
+        check_cancelled()  # a caller that gave up (emoreason.io.guard) stops between segments
+        fa, fb = int(round(a * FPS)), min(len(x) // MEL_HOP + 1, int(round(b * FPS)))
         if fb - fa < max(1, int(min_s * FPS)):
             continue
+        piece = x[fa * MEL_HOP:fb * MEL_HOP]
+        mel, power = mel_frames(piece), frame_power(piece, fb - fa)
         if fb - fa <= PARTIAL_FRAMES:
-            spans.append((fa, fb))
-            continue
-        starts = list(range(fa, fb - PARTIAL_FRAMES + 1, hop))
-        if starts[-1] + PARTIAL_FRAMES < fb:
-            starts.append(fb - PARTIAL_FRAMES)
-        spans.extend((s, s + PARTIAL_FRAMES) for s in starts)
+            starts, length = [0], fb - fa
+        else:
+            starts = list(range(0, fb - fa - PARTIAL_FRAMES + 1, hop))
+            if starts[-1] + PARTIAL_FRAMES < fb - fa:
+                starts.append(fb - fa - PARTIAL_FRAMES)
+            length = PARTIAL_FRAMES
+        for s in starts:
+            pending.setdefault(length, []).append(
+                (len(spans), _level(mel[s:s + length], float(power[s:s + length].mean()))))
+            spans.append((fa + s, fa + s + length))
+            if len(pending[length]) >= speakers._BATCH:
+                flush(length)
+    for length in list(pending):
+        flush(length)
     if not spans:
         return np.zeros((0, 2), int), np.zeros((0, EMBED_DIM), np.float32)
-    emb = np.zeros((len(spans), EMBED_DIM), np.float32)
-    by_length: dict[int, list[int]] = {}
-    for i, (s, e) in enumerate(spans):
-        by_length.setdefault(e - s, []).append(i)
-    for idx in by_length.values():
-        batch = np.stack([_level(mel[spans[i][0]:spans[i][1]], float(power[spans[i][0]:spans[i][1]].mean()))
-                          for i in idx])
-        emb[idx] = encoder.embed_mels(batch)
-    return np.array(spans), emb
+    found = [out[i] for i in range(len(spans))]
+    return np.array(spans), np.stack(found).astype(np.float32)
 
 
 def frame_power(x: np.ndarray, n_frames: int) -> np.ndarray:
@@ -181,19 +204,20 @@ def _level(window: np.ndarray, power: float) -> np.ndarray:
 
 
 def _cluster(emb: np.ndarray, spans: np.ndarray, n_speakers: int | None, max_speakers: int) -> np.ndarray:
-    """A cluster label per window (0..k-1)."""
+    """A cluster label per window (0..k-1): average-linkage agglomeration on cosine distance, cut at
+    ``THRESHOLD`` (at most ``max_speakers`` clusters) or at ``n_speakers`` clusters."""
     if len(emb) == 1:
         return np.zeros(1, int)
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    tree = linkage(emb, method="average", metric="cosine")
+    tree = linkage(emb.astype(np.float64), method="average", metric="cosine")
     if n_speakers is not None:
         labels = fcluster(tree, t=min(n_speakers, len(emb)), criterion="maxclust")
         return np.unique(labels, return_inverse=True)[1]
-    labels = fcluster(tree, t=THRESHOLD, criterion="distance") - 1
-    if labels.max() + 1 > max_speakers:
-        labels = fcluster(tree, t=max_speakers, criterion="maxclust") - 1
-    return _absorb_small(emb, spans, labels)
+    labels = fcluster(tree, t=THRESHOLD, criterion="distance")
+    if labels.max() > max_speakers:
+        labels = fcluster(tree, t=max_speakers, criterion="maxclust")
+    return _absorb_small(emb, spans, np.unique(labels, return_inverse=True)[1])
 
 
 def _absorb_small(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ PACKAGE = "resemblyzer"
 PACKAGED_FILE = "pretrained.pt"
 WEIGHTS = "ge2e.safetensors"
 SOURCE_FILE = "source.json"
-_BATCH = 64  # windows per LSTM pass: bounds memory on long recordings
+_BATCH = 32  # windows per LSTM pass: bounds memory (about 30 MiB of gates) on long recordings
 
 
 def cache_dir() -> Path:
@@ -165,7 +165,8 @@ class SpeakerEncoder:
     def _embed_batch(self, x: np.ndarray) -> np.ndarray:
         b, t, _ = x.shape
         for w_ih, w_hh, bias in self._layers:
-            gates_in = (x.reshape(b * t, -1) @ w_ih + bias).reshape(b, t, 4 * HIDDEN)
+            gates_in = (x.reshape(b * t, -1) @ w_ih).reshape(b, t, 4 * HIDDEN)
+            gates_in += bias
             h = np.zeros((b, HIDDEN), np.float32)
             c = np.zeros((b, HIDDEN), np.float32)
             seq = np.empty((b, t, HIDDEN), np.float32)
