@@ -123,6 +123,14 @@ def test_tracking_through_cuts_gives_each_person_one_id():
     assert first.times[0] == 0.0 and first.times[-1] > video.truth.cuts[-1]  # seen before and after
 
 
+def test_a_swap_the_frame_difference_misses_is_caught_by_the_face_patch():
+    video = make_people_video(seconds=6.0, fps=5, layout="alternating")
+    builder, tracks = _tracks_of(video, cut_diff=1e9)  # no cut seen: only the patch check can split
+    assert builder.cuts == 0 and len(tracks) == 2
+    for track in tracks:
+        assert len(set(_person_of(track, video.truth))) == 1
+
+
 def test_no_face_no_tracks():
     builder = FaceTrackBuilder()
     for i in range(5):

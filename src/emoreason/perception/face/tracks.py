@@ -8,9 +8,10 @@
 * a hard cut (the frame's 32x32 grey thumbnail differs from the previous one by more than
   ``cut_diff`` grey levels on average) ends every open track, since boxes say nothing across a cut;
 * appearance: dlib's 128-d embedding (:mod:`~emoreason.perception.face.identity`) is computed for a
-  track's first face and then every ``embed_every_s`` seconds, not on every frame (it costs tens of
-  ms a face; see docs/people.md, "Face tracks"); a face whose embedding is farther than
-  ``reid_distance`` from its track's mean starts a new track;
+  track's first face, then every ``embed_every_s`` seconds, and at once when the face's 16x16 grey patch
+  stops looking like the track's last one (:data:`PATCH_NCC`); not on every frame (one costs 0.1-0.3 s;
+  docs/people.md, "Face tracks"). A face whose embedding is farther than ``reid_distance`` from its
+  track's mean ends that track and starts another;
 * re-identification: a face that starts a track is compared with the ended tracks, and continues the
   nearest one (same id) when their distance is under ``reid_distance`` (dlib's 0.6), so a person who
   leaves, is cut away from or is hidden for a while comes back under their id;
@@ -49,8 +50,14 @@ THUMBNAIL_PX = 96
 #: Faces the mesh looks for in each frame of the multi-face path.
 MAX_FACES = 4
 #: Mean absolute difference (grey levels, 0-255) between consecutive 32x32 grey thumbnails above which a
-#: frame is taken for a hard cut.
-CUT_DIFF = 30.0
+#: frame is taken for a hard cut. On the synthetic videos of benchmarks/face_tracks.py consecutive frames
+#: of one shot differed by at most 3.9 and cuts by 14.9 to 75 (docs/people.md, "Face tracks").
+CUT_DIFF = 12.0
+#: A matched face whose 16x16 grey patch correlates less than this with its track's last patch (normalised
+#: cross-correlation) gets its embedding checked at once, not at the next ``embed_every_s``: a cut between
+#: two people at one place that the frame difference missed. Same person, consecutive frames: 1st
+#: percentile 0.81; across such cuts at most 0.67 (same benchmark).
+PATCH_NCC = 0.6
 
 
 def mouth_opening(points: np.ndarray) -> float:
@@ -90,6 +97,7 @@ class _Open:
     sizes: list[float] = field(default_factory=list)
     embeddings: list[np.ndarray] = field(default_factory=list)
     last_embed_t: float = -np.inf
+    patch: np.ndarray | None = None
     thumbnail: np.ndarray | None = None
     thumb_score: float = -1.0
 
@@ -100,7 +108,7 @@ class _Open:
 class FaceTrackBuilder:
     """Builds :class:`FaceTrack` s from the faces of successive frames (see the module's docstring)."""
 
-    def __init__(self, max_gap_s: float = 1.0, min_iou: float = 0.3, embed_every_s: float = 2.0,
+    def __init__(self, max_gap_s: float = 1.0, min_iou: float = 0.3, embed_every_s: float = 3.0,
                  reid_distance: float = SAME_PERSON_DISTANCE, min_observations: int = 3,
                  cut_diff: float = CUT_DIFF,
                  embedder: Callable[[np.ndarray, FaceMesh], np.ndarray | None] = face_embedding) -> None:
@@ -143,8 +151,8 @@ class FaceTrackBuilder:
         in_frame: set[int] = set()
         for j, i in enumerate(kept):
             face, tr = faces[i], matches.get(j)
-            emb = None
-            if tr is not None and t - tr.last_embed_t >= self.embed_every_s:
+            emb, patch = None, _patch(rgb, face.box)
+            if tr is not None and (t - tr.last_embed_t >= self.embed_every_s or _changed(patch, tr.patch)):
                 emb = self._embed(rgb, face)
                 mean = tr.mean_embedding()
                 if emb is not None and mean is not None and distance(emb, mean) > self.reid_distance:
@@ -156,6 +164,7 @@ class FaceTrackBuilder:
                     emb = self._embed(rgb, face)
                 tr = self._start(emb, in_frame)
             self._observe(tr, t, rgb, face, emb)
+            tr.patch = patch
             in_frame.add(tr.key)
             keys[i] = tr.key
         return keys
@@ -258,6 +267,24 @@ def _without_duplicates(faces: list[FaceMesh], inside: float = 0.6) -> list[int]
         if not overlaps or max(overlaps) <= inside:
             kept.append(i)
     return sorted(kept)
+
+
+def _patch(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
+    """The face box as a 16x16 grey patch, zero mean and unit norm (None for an empty or flat box)."""
+    h, w = rgb.shape[:2]
+    x0, y0 = int(max(0, box[0])), int(max(0, box[1]))
+    x1, y1 = int(min(w, box[2])), int(min(h, box[3]))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    p = cv2.resize(grey, (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    p -= p.mean()
+    norm = float(np.linalg.norm(p))
+    return p / norm if norm > 1e-3 else None
+
+
+def _changed(patch: np.ndarray | None, before: np.ndarray | None) -> bool:
+    return patch is not None and before is not None and float(patch @ before) < PATCH_NCC
 
 
 def _crop(rgb: np.ndarray, box: tuple[float, float, float, float], margin: float = 0.15) -> np.ndarray | None:
