@@ -37,7 +37,7 @@ from emoreason.io.synth_people import TILE, default_faces, make_people_video
 from emoreason.perception.face.analyzer import FaceAnalyzer
 from emoreason.perception.face.identity import face_embedding
 from emoreason.perception.face.mesh import FaceMeshTracker
-from emoreason.perception.face.tracks import FaceTrackBuilder, MultiFaceAnalyzer
+from emoreason.perception.face.tracks import FaceFinder, FaceTrackBuilder, MultiFaceAnalyzer
 
 HERE = Path(__file__).resolve().parent
 FACES = HERE.parent.parent / "shared" / "data" / "facial_expressions" / "images"
@@ -66,25 +66,24 @@ def photo_pairs(n: int) -> list[tuple[str, list[np.ndarray]]]:
              [[tile(p) for p in picked[2 * i]], [tile(p) for p in picked[2 * i + 1]]]) for i in range(n)]
 
 
-def observe(video) -> tuple[list, list[bool]]:
-    """Each frame's faces through the multi-face mesh (reset at cuts, as MultiFaceAnalyzer does)."""
-    probe = FaceTrackBuilder()
-    faces, cuts = [], []
-    mesh = FaceMeshTracker(max_faces=4)
-    for frame in video.frames():
-        cut = probe.is_cut(frame)
-        if cut:
-            mesh.close()
-            mesh = FaceMeshTracker(max_faces=4)
-        faces.append(mesh.faces(frame))
-        cuts.append(cut)
-    mesh.close()
-    return faces, cuts
-
-
-def track(video, faces, cuts, builder: FaceTrackBuilder, see_cuts: bool = True):
+def ours(video):
+    """Our tracks, and each frame's faces as the multi-face path found them (FaceFinder)."""
+    builder = FaceTrackBuilder()
+    finder = FaceFinder(builder)
+    found = []
     for i, frame in enumerate(video.frames()):
-        builder.add(video.times[i], frame, faces[i], cut=cuts[i] and see_cuts)
+        faces, cut = finder.find(video.times[i], frame)
+        builder.add(video.times[i], frame, faces, cut=cut)
+        found.append(faces)
+    finder.close()
+    return builder.finish(), found
+
+
+def iou_only(video, found):
+    """The same faces tracked by IoU alone: no embeddings, no cuts."""
+    builder = FaceTrackBuilder(embedder=lambda rgb, face: None)
+    for i, frame in enumerate(video.frames()):
+        builder.add(video.times[i], frame, found[i], cut=False)
     return builder.finish()
 
 
@@ -136,13 +135,11 @@ def tracking(pairs, seconds: float, fps: int) -> None:
     for name, faces in pairs:
         for variant, opts in VARIANTS.items():
             video = make_people_video(faces=faces, seconds=seconds, fps=fps, **opts)
-            found, cuts = observe(video)
-            ours = scores(video, track(video, found, cuts, FaceTrackBuilder()))
-            blind = FaceTrackBuilder(embedder=lambda rgb, face: None)
-            iou_only = scores(video, track(video, found, cuts, blind, see_cuts=False))
-            print(f"{name[:40]:40s} {variant:13s} ours {json.dumps(ours)}", flush=True)
-            print(f"{'':54s} iou-only {json.dumps(iou_only)}", flush=True)
-            for system, s in (("ours", ours), ("iou_only", iou_only)):
+            tracks, found = ours(video)
+            got = {"ours": scores(video, tracks), "iou_only": scores(video, iou_only(video, found))}
+            print(f"{name[:40]:40s} {variant:13s} ours {json.dumps(got['ours'])}", flush=True)
+            print(f"{'':54s} iou-only {json.dumps(got['iou_only'])}", flush=True)
+            for system, s in got.items():
                 for k, v in s.items():
                     rows[(variant, system)][k].append(v)
     print(f"\n{len(pairs)} pairs, {seconds:g} s at {fps} fps each; totals (purity, coverage, mouth_r: means)")
