@@ -106,7 +106,7 @@ class _Open:
 class FaceTrackBuilder:
     """Builds :class:`FaceTrack` s from the faces of successive frames (see the module's docstring)."""
 
-    def __init__(self, max_gap_s: float = 1.0, min_iou: float = 0.3, embed_every_s: float = 3.0,
+    def __init__(self, max_gap_s: float = 1.0, min_iou: float = 0.3, embed_every_s: float = 10.0,
                  reid_distance: float = SAME_PERSON_DISTANCE, min_observations: int = 3,
                  cut_diff: float = CUT_DIFF,
                  embedder: Callable[[np.ndarray, FaceMesh], np.ndarray | None] = face_embedding) -> None:

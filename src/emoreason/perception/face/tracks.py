@@ -32,7 +32,7 @@ __all__ = ["FaceFinder", "FaceTrack", "FaceTrackBuilder", "MultiFaceAnalyzer", "
 MAX_FACES = 4
 #: The full-range face detector runs on every DETECT_EVERY-th frame (and whenever the mesh found fewer faces
 #: than it was following).
-DETECT_EVERY = 5
+DETECT_EVERY = 10
 
 
 class FaceFinder:
