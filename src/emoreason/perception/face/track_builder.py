@@ -1,10 +1,12 @@
 """Face tracks: every face of a video followed from frame to frame, with who it is and how open its mouth is.
 
-(:mod:`~emoreason.perception.face.tracks` is the public face of this module and adds the per-person face
-stage; the builder lives here.)
+(:mod:`~emoreason.perception.face.tracks` re-exports what is here and adds the per-person face stage.)
 
 :class:`FaceTrackBuilder` is fed each frame's faces (``add(t, rgb, faces)``, faces from
-:meth:`~emoreason.perception.face.mesh.FaceMeshTracker.faces`) and returns the track id of each face:
+:class:`~emoreason.perception.face.tracks.FaceFinder` or any list of
+:class:`~emoreason.perception.face.mesh.FaceMesh`) and returns each face's track key:
+
+* a face whose box lies mostly inside a larger face's box is a duplicate and is dropped;
 
 * a face continues the open track whose last box overlaps it most (Hungarian match on 1 - IoU, pairs under
   ``min_iou`` refused); a track not seen for more than ``max_gap_s`` seconds is ended;
@@ -23,9 +25,9 @@ stage; the builder lives here.)
 
 ``finish()`` drops tracks seen in fewer than ``min_observations`` frames and numbers the rest 0, 1, ...
 by first appearance. What it does not do: merge two tracks after the fact (a face whose first
-embedding failed, being under 32 px, is not re-identified later), or tell apart two look-alike faces
-(embedding distance under 0.6) in one frame other than by their boxes.
-
+embedding failed, being under 32 px, is not re-identified later), or tell apart look-alikes: two people
+whose embeddings lie under 0.6 apart are told apart only by their boxes, so after a cut one may take the
+other's id.
 """
 
 from __future__ import annotations
