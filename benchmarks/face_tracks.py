@@ -189,6 +189,54 @@ def cost(seconds: float, fps: int) -> None:
     print(f"one dlib embedding (5-point alignment + ResNet): {100 * (time.perf_counter() - t0):.1f} ms")
 
 
+def cut_stats(pairs, seconds: float, fps: int) -> None:
+    """What the cut test and the patch check see: between consecutive frames of one shot vs across a cut
+    (alternating shots) or the bar appearing/leaving, the thumbnail and histogram differences
+    (FaceTrackBuilder.is_cut's two measures); the face patch correlation of each face with the nearest
+    face of the previous frame; and a frame shifted by 6 px (a pan)."""
+    from emoreason.perception.face.track_builder import _patch
+
+    def measures(a, b):
+        ga, gb = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (a, b))
+        ta, tb = (cv2.resize(g, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32) for g in (ga, gb))
+        ha, hb = (cv2.calcHist([g], [0], None, [32], [0, 256]).ravel() for g in (ga, gb))
+        return float(np.abs(ta - tb).mean()), 0.5 * float(np.abs(ha / ha.sum() - hb / hb.sum()).sum())
+
+    frame_d = {"same shot": [], "cut or bar": []}
+    ncc = {"same shot": [], "cut or bar": []}  # "cut or bar": only across cuts (alternating shots)
+    for _, faces in pairs:
+        for opts in ({"layout": "alternating"}, {"occlude": (2.0, 3.6)}):
+            video = make_people_video(faces=faces, seconds=seconds, fps=fps, **opts)
+            changes = set(video.truth.cuts) | set(video.truth.occluded or ())
+            prev, prev_faces = None, []
+            with FaceMeshTracker(max_faces=4) as mesh:
+                for i, frame in enumerate(video.frames()):
+                    found = [(f.box, _patch(frame, f.box)) for f in mesh.faces(frame)]
+                    if prev is not None:
+                        t = video.times[i]
+                        kind = "cut or bar" if any(abs(t - c) < 1e-6 for c in changes) else "same shot"
+                        frame_d[kind].append(measures(prev, frame))
+                        bar = kind == "cut or bar" and not any(abs(t - c) < 1e-6 for c in video.truth.cuts)
+                        for box, p in found if not bar else ():  # the bar: faces vanish, nothing to compare
+                            if prev_faces and p is not None:
+                                j = min(range(len(prev_faces)),
+                                        key=lambda k: np.abs(np.subtract(prev_faces[k][0], box)).sum())
+                                if prev_faces[j][1] is not None:
+                                    ncc[kind].append(float(p @ prev_faces[j][1]))
+                    prev, prev_faces = frame, found
+    for kind, d in frame_d.items():
+        d = np.array(d)
+        print(f"cut test, {kind}: {len(d)} frame pairs, thumbnail diff {d[:, 0].min():.1f}-"
+              f"{d[:, 0].max():.1f} grey levels, histogram {d[:, 1].min():.3f}-{d[:, 1].max():.3f}")
+    for kind, v in ncc.items():
+        v = np.array(v)
+        print(f"face patch correlation, {kind}: {len(v)} faces, 1st pct {np.percentile(v, 1):.3f}, "
+              f"min {v.min():.3f}, max {v.max():.3f}")
+    still = default_faces()[0]
+    print("a frame shifted by 6 px: thumbnail diff {:.1f}, histogram {:.3f}".format(
+        *measures(still, np.ascontiguousarray(np.roll(still, 6, axis=1)))))
+
+
 def identity_distances(n_people: int) -> None:
     """dlib distances between photos of the same person and of different people (facial_expressions:
     the first ``n_people`` people with two or more photos, up to 3 photos each), and the share of each
@@ -266,6 +314,7 @@ def main() -> None:
     ap.add_argument("--fps", type=int, default=5)
     ap.add_argument("--before", default=None, help="git ref for the single-path before/after check")
     ap.add_argument("--skip-tracking", action="store_true")
+    ap.add_argument("--cut-stats", action="store_true", help="what the cut test and the patch check see")
     ap.add_argument("--identity", type=int, default=0, help="people for the identity distances (0: skip)")
     args = ap.parse_args()
     print(time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "threads", os.environ.get("OMP_NUM_THREADS"))
@@ -273,10 +322,12 @@ def main() -> None:
         single_before_after(args.before)
     if args.identity and FACES.is_dir():
         identity_distances(args.identity)
+    pairs = [("astronaut + lfw_subset[7]", default_faces())]
+    if args.pairs and FACES.is_dir():
+        pairs += photo_pairs(args.pairs)
+    if args.cut_stats:
+        cut_stats(pairs, args.seconds, args.fps)
     if not args.skip_tracking:
-        pairs = [("astronaut + lfw_subset[7]", default_faces())]
-        if args.pairs and FACES.is_dir():
-            pairs += photo_pairs(args.pairs)
         tracking(pairs, args.seconds, args.fps)
     cost(args.seconds, args.fps)
 
