@@ -182,7 +182,7 @@ class PeopleVideo:
             tile = self.views[k][view].with_mouth(mouth_amount(t, k, self.turns))
             canvas[y:y + side, x:x + side] = cv2.resize(tile, (side, side), interpolation=cv2.INTER_AREA)
         if self.occlude is not None and self.occlude[0] <= t < self.occlude[1]:
-            canvas[:, : self.width // 2 + TILE // 4] = 0  # a dark bar over the left person (and a bit more)
+            canvas[:, : self.width // 2] = 0  # a dark bar over the left half
         return canvas
 
     def frames(self) -> Iterator[np.ndarray]:

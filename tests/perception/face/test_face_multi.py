@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import cv2
 import face_fixtures as _fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 import numpy as np
@@ -69,6 +72,20 @@ def test_two_people_each_analysed_with_their_own_baseline():
         peak_box = out.details["peak_face_box"]
         assert abs((peak_box[0] + peak_box[2]) / 2 - (track.boxes[0, 0] + track.boxes[0, 2]) / 2) < 0.05
     assert outputs[0].scores != outputs[1].scores
+
+
+def test_keeps_numbers_not_frames(small_face_rgb):
+    multi = MultiFaceAnalyzer()
+    refs = []
+    for i in range(12):
+        frame = small_face_rgb.copy()
+        refs.append(weakref.ref(frame))
+        multi.add_frame(i * 0.2, frame)
+        del frame
+    gc.collect()
+    assert all(r() is None for r in refs), "the multi-face path kept a reference to a frame"
+    tracks, _ = multi.finish()
+    assert tracks[0].thumbnail.shape[0] == 96 or tracks[0].thumbnail.shape[1] == 96
 
 
 def test_no_face_gives_no_tracks(blank_rgb):

@@ -8,8 +8,8 @@ import pytest
 
 from emoreason.errors import ConfigError
 from emoreason.io.synth_people import make_people_video
-from emoreason.perception.face.mesh import FaceMesh, FaceMeshTracker
-from emoreason.perception.face.tracks import FaceTrackBuilder, mouth_opening
+from emoreason.perception.face.mesh import FaceMesh
+from emoreason.perception.face.tracks import FaceFinder, FaceTrackBuilder, mouth_opening
 
 FRAME = np.zeros((200, 400, 3), np.uint8)
 
@@ -81,13 +81,11 @@ def test_mouth_opening_is_lip_gap_over_face_height():
 
 def _tracks_of(video, **kw):
     builder = FaceTrackBuilder(**kw)
-    with FaceMeshTracker(max_faces=4) as mesh:
-        for i, frame in enumerate(video.frames()):
-            cut = builder.is_cut(frame)
-            if cut:
-                mesh.close()
-                mesh = FaceMeshTracker(max_faces=4)
-            builder.add(video.times[i], frame, mesh.faces(frame), cut=cut)
+    finder = FaceFinder(builder)
+    for i, frame in enumerate(video.frames()):
+        faces, cut = finder.find(video.times[i], frame)
+        builder.add(video.times[i], frame, faces, cut=cut)
+    finder.close()
     return builder, builder.finish()
 
 
@@ -121,6 +119,29 @@ def test_tracking_through_cuts_gives_each_person_one_id():
         assert len(set(_person_of(track, video.truth))) == 1
     first = next(t for t in tracks if t.track_id == 0)
     assert first.times[0] == 0.0 and first.times[-1] > video.truth.cuts[-1]  # seen before and after
+
+
+def test_a_swap_the_frame_difference_misses_is_caught_by_the_face_patch():
+    video = make_people_video(seconds=6.0, fps=5, layout="alternating")
+    builder, tracks = _tracks_of(video, cut_diff=1e9)  # no cut seen: only the patch check can split
+    assert builder.cuts == 0 and len(tracks) == 2
+    for track in tracks:
+        assert len(set(_person_of(track, video.truth))) == 1
+
+
+def test_a_small_face_beside_a_large_one_is_found():
+    video = make_people_video(seconds=3.0, fps=5, layout="side_by_side", scale=0.6)
+    builder = FaceTrackBuilder()
+    finder = FaceFinder(builder)
+    mesh_only = 0
+    for i, frame in enumerate(video.frames()):
+        faces, cut = finder.find(video.times[i], frame)
+        mesh_only = max(mesh_only, len(finder.tracker.faces(frame)))
+        builder.add(video.times[i], frame, faces, cut=cut)
+    finder.close()
+    tracks = builder.finish()
+    assert mesh_only == 1  # the mesh alone sees one of the two faces
+    assert len(tracks) == 2 and all(len(t.times) == video.n for t in tracks)
 
 
 def test_no_face_no_tracks():

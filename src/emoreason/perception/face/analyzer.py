@@ -17,6 +17,10 @@ expression model needs them; :mod:`~emoreason.perception.face.image_models`,
 * head pose and gaze per frame (:mod:`~emoreason.perception.face.geometry`) and their cues (head lowered,
   gaze averted, head shakes and nods).
 
+``add_frame`` finds the main face and hands it to ``add_face``; the multi-face path
+(:class:`~emoreason.perception.face.tracks.MultiFaceAnalyzer`) feeds each person's faces to their own
+``sibling()`` analyzer (the same loaded models, that person's numbers) through ``add_face``.
+
 Small faces (:mod:`~emoreason.perception.face.small_faces`): a small image with no usable face is retried
 padded and enlarged; faces narrower than ``min_face`` (24 px) are refused; on faces below 64 px the
 Action Units and gaze are reported as low-confidence (``details["cues"]``) and give no evidence.
