@@ -90,6 +90,23 @@ def test_silence_gives_no_turns_and_a_note():
     assert given.n_speakers == 0
 
 
+def test_digital_silence_in_given_speech_and_odd_waveforms():
+    d = diarize(np.zeros(16000 * 2, np.float32), 16000, speech=[(0.0, 2.0)])
+    assert d.n_speakers == 0 and d.turns == []
+    audio, sr, ref = _espeak_conversation(["en+m1", "en+f3"], 4, seed=7)
+    pcm = np.round(audio * 20000).astype(np.int16)
+    pcm_result = diarize(pcm, sr, n_speakers=2)
+    assert pcm_result.n_speakers == 2 and any("int16 PCM" in n for n in pcm_result.notes)
+    holes = audio.copy()
+    holes[1000:1100] = np.nan
+    d = diarize(holes, sr, n_speakers=2)
+    assert d.n_speakers == 2 and any("not numbers" in n for n in d.notes)
+    assert der(ref, _hyp(d), collar=0.25).der < 0.15
+    seven = diarize(audio, sr, n_speakers=7, max_speakers=6)  # a given count wins over the cap
+    assert 2 <= seven.n_speakers <= 7
+    assert seven.n_speakers == 7 or any("kept no turn" in n for n in seven.notes)
+
+
 def test_other_sample_rates_are_resampled():
     audio, sr, ref = _espeak_conversation(["en+m1", "en+f3"], 4, seed=5)
     x8k = audio[::2].copy()  # 8 kHz (no anti-alias filter needed for this check)
@@ -100,8 +117,8 @@ def test_other_sample_rates_are_resampled():
 @pytest.mark.parametrize("kwargs", [dict(audio=np.zeros((2, 100), np.float32)),
                                     dict(audio=np.zeros(0, np.float32)),
                                     dict(sample_rate=0),
+                                    dict(audio=np.zeros(100, np.complex64)),
                                     dict(n_speakers=0),
-                                    dict(n_speakers=7),
                                     dict(max_speakers=0)])
 def test_bad_arguments_are_config_errors(kwargs):
     args = dict(audio=np.zeros(16000, np.float32), sample_rate=16000) | kwargs
