@@ -53,9 +53,7 @@ HOP = 0.5  # seconds between window starts
 MIN_WINDOW_S = 0.4  # shorter speech segments are not embedded (their frames take the nearest speaker)
 THRESHOLD = 0.4  # cosine distance at which the average-linkage tree is cut
 MIN_SPEAKER_S = 2.0  # an estimated speaker with less speech than this joins its nearest neighbour
-MIN_TURN_S = 0.8
-SEGMENT_GROUPS = False
-COUNT = "threshold"  # shorter runs inside continuous speech join a neighbour
+MIN_TURN_S = 0.8  # shorter runs inside continuous speech join a neighbour
 
 
 @dataclass
