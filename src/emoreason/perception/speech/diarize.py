@@ -247,10 +247,13 @@ def _absorb_small(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray) -> np.
 
 
 def _covered_frames(spans: np.ndarray) -> int:
-    covered: set[int] = set()
+    """How many frames the windows ``spans`` cover together (overlaps counted once)."""
+    if len(spans) == 0:
+        return 0
+    mark = np.zeros(int(spans[:, 1].max()), dtype=bool)
     for s, e in spans:
-        covered.update(range(int(s), int(e)))
-    return len(covered)
+        mark[int(s):int(e)] = True
+    return int(mark.sum())
 
 
 def _frame_labels(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray,
