@@ -102,7 +102,7 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
     ``max_speakers``, the cap on an estimated count)."""
     if np.ndim(audio) != 1 or np.size(audio) == 0:
         raise ConfigError(f"diarize needs a non-empty mono waveform, got shape {np.shape(audio)}")
-    x, conversions = waveform_to_float(np.asarray(audio))  # integer PCM scaled, NaN zeroed, each noted
+    x, conversions = _as_float(np.asarray(audio))
     if sample_rate <= 0:
         raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
     if max_speakers < 1:
@@ -143,6 +143,16 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
         notes.append(f"{found} speaker{'s' if found != 1 else ''} "
                      f"{'given' if n_speakers is not None else 'estimated'}")
     return Diarization(turns, found, embeddings.astype(np.float32), notes)
+
+
+def _as_float(x: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``x`` itself when it is finite float32 in -1..1 (no copy: a long recording stays one array),
+    else ``io.audio.waveform_to_float``'s conversion (integer PCM scaled, NaN zeroed, each noted)."""
+    if x.dtype == np.float32:
+        lo, hi = float(x.min()), float(x.max())  # NaN or inf anywhere makes these non-finite
+        if np.isfinite(lo) and np.isfinite(hi) and -1.0 <= lo and hi <= 1.0:
+            return x, []
+    return waveform_to_float(x)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
