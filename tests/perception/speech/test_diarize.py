@@ -13,7 +13,7 @@ from emoreason.errors import AnalysisCancelledError, ConfigError
 from emoreason.eval.diarisation import der
 from emoreason.io.guard import decode_guard
 from emoreason.io.synth_conversation import make_conversation, plan_turns, ravdess_by_actor
-from emoreason.perception.speech.diarize import Diarization, SpeakerTurn, diarize
+from emoreason.perception.speech.diarize import Diarization, SpeakerTurn, diarize, embed_windows
 
 TOLERANCE = 0.5  # seconds between a reference turn's edge and the found one
 
@@ -47,12 +47,16 @@ def test_two_espeak_voices_found_with_their_turns():
     assert d.n_speakers == 2 and d.embeddings.shape == (2, 256)
     assert [t.speaker for t in d.turns][0] == 0  # numbered by first appearance
     assert der(ref, _hyp(d), collar=0.25).der < 0.1
-    mapping = _mapped_turns(d, ref)
-    assert len(set(mapping.values())) == 2
-    for a, b, s in ref:  # every reference turn has a found turn of its speaker with edges near its own
-        assert any(mapping[t.speaker] == s and abs(t.start - a) < TOLERANCE and abs(t.end - b) < TOLERANCE
-                   for t in d.turns), (a, b, s)
+    assert len(set(_mapped_turns(d, ref).values())) == 2
+    assert _edges_found(d, ref)
     assert any("overlapped speech" in n for n in d.notes)
+
+
+def _edges_found(d: Diarization, ref) -> bool:
+    """Every reference turn has a found turn of its speaker with both edges within TOLERANCE."""
+    mapping = _mapped_turns(d, ref)
+    return all(any(mapping[t.speaker] == s and abs(t.start - a) < TOLERANCE and abs(t.end - b) < TOLERANCE
+                   for t in d.turns) for a, b, s in ref)
 
 
 def test_three_espeak_voices_with_the_count_given():
@@ -61,6 +65,20 @@ def test_three_espeak_voices_with_the_count_given():
     assert d.n_speakers == 3
     assert der(ref, _hyp(d), collar=0.25).der < 0.15
     assert len(set(_mapped_turns(d, ref).values())) == 3
+    assert _edges_found(d, ref)
+
+
+def test_windows_are_1_6_s_every_half_second_and_short_segments_one_window():
+    class MeanEncoder:  # stands in for GE2E: the window's mean mel frame, made unit length
+        def embed_mels(self, mels):
+            m = np.abs(mels).mean(axis=1)[:, :40]
+            v = np.concatenate([m, np.zeros((len(m), 216), np.float32)], axis=1)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    x = np.random.default_rng(0).standard_normal(16000 * 6).astype(np.float32) * 0.1
+    spans, emb = embed_windows(x, [(0.0, 2.7), (3.0, 3.3), (4.0, 5.0)], MeanEncoder())
+    assert spans.tolist() == [[0, 160], [50, 210], [100, 260], [110, 270], [400, 500]]  # 3.0-3.3 < 0.4 s
+    assert emb.shape == (5, 256) and np.allclose(np.linalg.norm(emb, axis=1), 1.0)
 
 
 def test_three_ravdess_actors_with_the_count_given():
@@ -90,6 +108,23 @@ def test_silence_gives_no_turns_and_a_note():
     assert given.n_speakers == 0
 
 
+def test_digital_silence_in_given_speech_and_odd_waveforms():
+    d = diarize(np.zeros(16000 * 2, np.float32), 16000, speech=[(0.0, 2.0)])
+    assert d.n_speakers == 0 and d.turns == []
+    audio, sr, ref = _espeak_conversation(["en+m1", "en+f3"], 4, seed=7)
+    pcm = np.round(audio * 20000).astype(np.int16)
+    pcm_result = diarize(pcm, sr, n_speakers=2)
+    assert pcm_result.n_speakers == 2 and any("int16 PCM" in n for n in pcm_result.notes)
+    holes = audio.copy()
+    holes[1000:1100] = np.nan
+    d = diarize(holes, sr, n_speakers=2)
+    assert d.n_speakers == 2 and any("not numbers" in n for n in d.notes)
+    assert der(ref, _hyp(d), collar=0.25).der < 0.15
+    seven = diarize(audio, sr, n_speakers=7, max_speakers=6)  # a given count wins over the cap
+    assert 2 <= seven.n_speakers <= 7
+    assert seven.n_speakers == 7 or any("kept no turn" in n for n in seven.notes)
+
+
 def test_other_sample_rates_are_resampled():
     audio, sr, ref = _espeak_conversation(["en+m1", "en+f3"], 4, seed=5)
     x8k = audio[::2].copy()  # 8 kHz (no anti-alias filter needed for this check)
@@ -100,8 +135,8 @@ def test_other_sample_rates_are_resampled():
 @pytest.mark.parametrize("kwargs", [dict(audio=np.zeros((2, 100), np.float32)),
                                     dict(audio=np.zeros(0, np.float32)),
                                     dict(sample_rate=0),
+                                    dict(audio=np.zeros(100, np.complex64)),
                                     dict(n_speakers=0),
-                                    dict(n_speakers=7),
                                     dict(max_speakers=0)])
 def test_bad_arguments_are_config_errors(kwargs):
     args = dict(audio=np.zeros(16000, np.float32), sample_rate=16000) | kwargs

@@ -44,6 +44,19 @@ def test_conversion_is_recorded_and_reused(tmp_path, monkeypatch):
     assert speakers.weights_path() == path and path.stat().st_mtime_ns == stamp and not calls
 
 
+def test_a_changed_packaged_file_is_converted_again(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setenv("EMOREASON_CACHE", str(tmp_path))
+    path = speakers.weights_path()
+    record = path.parent / speakers.SOURCE_FILE
+    record.write_text(json.dumps({"sha256": "0" * 64}))  # as if converted from another resemblyzer
+    calls = []
+    real = speakers._convert
+    monkeypatch.setattr(speakers, "_convert", lambda src: calls.append(src) or real(src))
+    assert speakers.weights_path() == path and len(calls) == 1
+    assert json.loads(record.read_text())["sha256"] == speakers._sha256(speakers.packaged_weights())
+
+
 def test_converting_without_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     with pytest.raises(ModelError, match=r"emoreason\[llm\]"):

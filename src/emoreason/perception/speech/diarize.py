@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emoreason.errors import ConfigError
-from emoreason.io.audio import SAMPLE_RATE, ArrayAudio, resample
+from emoreason.io.audio import SAMPLE_RATE, ArrayAudio, resample, waveform_to_float
 from emoreason.io.guard import check_cancelled
 from emoreason.perception.speech import speakers
 from emoreason.perception.speech.speakers import (
@@ -53,9 +53,7 @@ HOP = 0.5  # seconds between window starts
 MIN_WINDOW_S = 0.4  # shorter speech segments are not embedded (their frames take the nearest speaker)
 THRESHOLD = 0.4  # cosine distance at which the average-linkage tree is cut
 MIN_SPEAKER_S = 2.0  # an estimated speaker with less speech than this joins its nearest neighbour
-MIN_TURN_S = 0.8
-SEGMENT_GROUPS = False
-COUNT = "threshold"  # shorter runs inside continuous speech join a neighbour
+MIN_TURN_S = 0.8  # shorter runs inside continuous speech join a neighbour
 
 
 @dataclass
@@ -97,17 +95,22 @@ def _encoder() -> SpeakerEncoder:
 def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float]] | None = None,
             n_speakers: int | None = None, max_speakers: int = 6,
             encoder: SpeakerEncoder | None = None) -> Diarization:
-    """Who speaks when in mono ``audio`` (see the module docstring). ``speech``: segments ``(start,
-    end)`` in seconds to use instead of the VAD's; ``n_speakers``: the number of speakers when known."""
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim != 1 or x.size == 0:
-        raise ConfigError(f"diarize needs a non-empty mono waveform, got shape {x.shape}")
+    """Who speaks when in mono ``audio`` (see the module docstring). ``audio`` is float in -1..1 or
+    integer PCM (converted as ``io.audio.waveform_to_float`` does, each conversion in ``notes``), at
+    ``sample_rate`` (resampled to 16 kHz). ``speech``: segments ``(start, end)`` in seconds to use
+    instead of the VAD's; ``n_speakers``: the number of speakers when known (it may exceed
+    ``max_speakers``, the cap on an estimated count)."""
+    if np.ndim(audio) != 1 or np.size(audio) == 0:
+        raise ConfigError(f"diarize needs a non-empty mono waveform, got shape {np.shape(audio)}")
+    x, conversions = _as_float(np.asarray(audio))
     if sample_rate <= 0:
         raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
     if max_speakers < 1:
         raise ConfigError(f"max_speakers must be at least 1, got {max_speakers}")
-    if n_speakers is not None and not 1 <= n_speakers <= max_speakers:
-        raise ConfigError(f"n_speakers must be within 1..{max_speakers} (max_speakers), got {n_speakers}")
+    if n_speakers is not None and n_speakers < 1:
+        raise ConfigError(f"n_speakers must be at least 1, got {n_speakers}")
+    if n_speakers is not None:
+        max_speakers = max(max_speakers, n_speakers)  # a count given wins over the cap
     if sample_rate != SAMPLE_RATE:
         x = resample(x, sample_rate, SAMPLE_RATE)
     duration = len(x) / SAMPLE_RATE
@@ -115,15 +118,19 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
         speech = detect_speech(ArrayAudio(x))
     segments = sorted((max(0.0, float(a)), min(duration, float(b))) for a, b in speech)
     segments = [(a, b) for a, b in segments if b - a >= 0.05]
-    notes = ["overlapped speech is given to one speaker",
+    notes = conversions + ["overlapped speech is given to one speaker",
              f"turns shorter than {MIN_TURN_S:g} s inside continuous speech are merged into a neighbour",
              "look-alike voices (same sex, similar pitch and timbre) can be joined into one speaker"]
+    nothing = Diarization([], 0, np.zeros((0, EMBED_DIM), np.float32),
+                          conversions + ["no speech found: no speaker turns"])
     if not segments:
-        return Diarization([], 0, np.zeros((0, EMBED_DIM), np.float32), ["no speech found: no speaker turns"])
+        return nothing
     n_frames = len(x) // MEL_HOP + 1
     spans, emb = embed_windows(x, segments, encoder or _encoder())
     if len(emb) == 0:  # every segment is shorter than MIN_WINDOW_S: embed them anyway
         spans, emb = embed_windows(x, segments, encoder or _encoder(), min_s=0.0)
+    if len(emb) == 0:  # the segments hold only digital silence
+        return nothing
     labels = _cluster(emb, spans, n_speakers, max_speakers)
     frame_speaker = _frame_labels(emb, spans, labels, segments, n_frames)
     turns, order = _turns(frame_speaker)
@@ -136,6 +143,16 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
         notes.append(f"{found} speaker{'s' if found != 1 else ''} "
                      f"{'given' if n_speakers is not None else 'estimated'}")
     return Diarization(turns, found, embeddings.astype(np.float32), notes)
+
+
+def _as_float(x: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``x`` itself when it is finite float32 in -1..1 (no copy: a long recording stays one array),
+    else ``io.audio.waveform_to_float``'s conversion (integer PCM scaled, NaN zeroed, each noted)."""
+    if x.dtype == np.float32:
+        lo, hi = float(x.min()), float(x.max())  # NaN or inf anywhere makes these non-finite
+        if np.isfinite(lo) and np.isfinite(hi) and -1.0 <= lo and hi <= 1.0:
+            return x, []
+    return waveform_to_float(x)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -174,8 +191,10 @@ def embed_windows(x: np.ndarray, segments: Sequence[tuple[float, float]], encode
                 starts.append(fb - fa - PARTIAL_FRAMES)
             length = PARTIAL_FRAMES
         for s in starts:
-            pending.setdefault(length, []).append(
-                (len(spans), _level(mel[s:s + length], float(power[s:s + length].mean()))))
+            level = float(power[s:s + length].mean())
+            if level <= 0:  # digital silence: nothing to embed (its embedding would be all zeros)
+                continue
+            pending.setdefault(length, []).append((len(spans), _level(mel[s:s + length], level)))
             spans.append((fa + s, fa + s + length))
             if len(pending[length]) >= speakers._BATCH:
                 flush(length)
@@ -197,9 +216,7 @@ def frame_power(x: np.ndarray, n_frames: int) -> np.ndarray:
 
 def _level(window: np.ndarray, power: float) -> np.ndarray:
     """A mel window scaled as if its waveform were at -30 dBFS RMS (mel power scales with the waveform's
-    power); ``power`` is the window's mean squared sample."""
-    if power <= 0:
-        return window
+    power); ``power`` (> 0) is the window's mean squared sample."""
     return (window * (10 ** (NORM_TARGET_DBFS / 10) / power)).astype(np.float32)
 
 
@@ -240,10 +257,13 @@ def _absorb_small(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray) -> np.
 
 
 def _covered_frames(spans: np.ndarray) -> int:
-    covered: set[int] = set()
+    """How many frames the windows ``spans`` cover together (overlaps counted once)."""
+    if len(spans) == 0:
+        return 0
+    mark = np.zeros(int(spans[:, 1].max()), dtype=bool)
     for s, e in spans:
-        covered.update(range(int(s), int(e)))
-    return len(covered)
+        mark[int(s):int(e)] = True
+    return int(mark.sum())
 
 
 def _frame_labels(emb: np.ndarray, spans: np.ndarray, labels: np.ndarray,
