@@ -72,7 +72,9 @@ class Person:
     speaking). ``label`` and ``scores`` are None/empty when none of the person's modalities was usable
     (``notes`` says why). ``segments`` is the person's own timeline; ``transcript`` the words attributed to
     their voice; ``thumbnail`` a small base64 JPEG of their face (no ``data:`` prefix), or None.
-    ``association`` is how sure the face-voice pairing is (the synchrony score, None when there is no pair).
+    ``association`` is the face-voice pair's score (mouth-voice correlation, plus the on-screen contrast:
+    :mod:`emoreason.pipeline.people`; None when there is no pair; the one face of a one-voice clip whose
+    score could not be measured has None too).
     """
 
     person_id: str
