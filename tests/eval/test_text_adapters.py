@@ -1,4 +1,4 @@
-"""The xed, emoevent and cped eval adapters on tiny trees in the real layouts, and once on the shared files."""
+"""The xed, emoevent and cped adapters on tiny trees in the real layouts, and once on the shared files."""
 
 from __future__ import annotations
 

@@ -16,7 +16,9 @@ Splits (deterministic; ``hash_split``: SHA-256 of ``corpus:group``, buckets 0-79
 - XED has no film ids in its annotated files (they are sorted by label, then text), so an annotated or
   ``neu_en`` line's group is its language plus its normalised text (duplicates stay together). A
   projection file's lines follow their films in order, so its group is a block of ``XED_BLOCK``
-  consecutive lines; ``neu_fi.txt`` names each line's film (its fifth column), which is the group.
+  consecutive lines, keyed by language and block number: line *i* of ``cn-`` and ``tw-projections``
+  (simplified and Taiwan Chinese, both ``zh``; their first 217 lines are one text in two scripts) share a
+  group. ``neu_fi.txt`` names each line's film (its fifth column), which is the group.
   Translations of one source line in two languages are not linked (the pair files are not in the shared
   folder), so a line's translation may sit in another split.
 - EmoEvent: whole events are held out (``emoevent_event_split``: pooled train+dev files, the events
@@ -137,7 +139,7 @@ def read_xed_tsv(path: Path, out: CorpusRows, language: str, kind: str) -> None:
                 out.exclude(f"malformed line ({path.name})")
                 continue
             group = (f"{language}:text:{text_key(parts[0])}" if kind == "annotated"
-                     else f"{path.name}:block{i // XED_BLOCK}")
+                     else f"{language}:projection:block{i // XED_BLOCK}")
             out.add(XED, id=f"{path.stem}:{i + 1}", text=parts[0].strip().strip('"').strip(),
                     source_labels=labels, language=language, group=group)
 
