@@ -16,7 +16,9 @@ Splits (deterministic; ``hash_split``: SHA-256 of ``corpus:group``, buckets 0-79
 - XED has no film ids in its annotated files (they are sorted by label, then text), so an annotated or
   ``neu_en`` line's group is its language plus its normalised text (duplicates stay together). A
   projection file's lines follow their films in order, so its group is a block of ``XED_BLOCK``
-  consecutive lines; ``neu_fi.txt`` names each line's film (its fifth column), which is the group.
+  consecutive lines, keyed by language and block number: line *i* of ``cn-`` and ``tw-projections``
+  (simplified and Taiwan Chinese, both ``zh``; their first 217 lines are one text in two scripts) share a
+  group. ``neu_fi.txt`` names each line's film (its fifth column), which is the group.
   Translations of one source line in two languages are not linked (the pair files are not in the shared
   folder), so a line's translation may sit in another split.
 - EmoEvent: whole events are held out (``emoevent_event_split``: pooled train+dev files, the events
@@ -75,26 +77,31 @@ class CorpusRows:
 
     corpus: str
     rows: list[TextRow] = field(default_factory=list)
-    excluded: Counter = field(default_factory=Counter)
+    excluded: Counter = field(default_factory=Counter)  # reason -> count, all splits
     notes: list[str] = field(default_factory=list)
+    #: (split, language, reason) -> count; split "-" for lines that belong to none (malformed)
+    dropped: Counter = field(default_factory=Counter)
+
+    def exclude(self, reason: str, split: str = "-", language: str = "-") -> None:
+        self.excluded[reason] += 1
+        self.dropped[(split, language, reason)] += 1
 
     def add(self, label_map: LabelMap, *, id: str, text: str, source_labels: tuple[str, ...], language: str,
             group: str, split: str | None = None) -> None:
         """Map ``source_labels`` and keep the row unless it is empty or has no canonical label."""
         text = " ".join(text.split())
-        if not text:
-            self.excluded["empty text"] += 1
-            return
+        split = split or hash_split(self.corpus, group)
         unknown = [s for s in source_labels if s not in label_map.to_canonical]
-        if unknown or not source_labels:
-            self.excluded[f"unrecognised label: {','.join(unknown) or '(empty)'}"] += 1
-            return
-        canon = tuple(sorted({c for s in source_labels if (c := label_map.to_canonical[s]) is not None}))
-        if not canon:
-            self.excluded[f"no canonical label: {'+'.join(sorted(set(source_labels)))}"] += 1
-            return
-        self.rows.append(TextRow(id, text, canon, tuple(source_labels), language, group,
-                                 split or hash_split(self.corpus, group), self.corpus))
+        canon = tuple(sorted({c for s in source_labels if (c := label_map.to_canonical.get(s)) is not None}))
+        if not text:
+            self.exclude("empty text", split, language)
+        elif unknown or not source_labels:
+            self.exclude(f"unrecognised label: {','.join(unknown) or '(empty)'}", split, language)
+        elif not canon:
+            self.exclude(f"no canonical label: {'+'.join(sorted(set(source_labels)))}", split, language)
+        else:
+            self.rows.append(TextRow(id, text, canon, tuple(source_labels), language, group, split,
+                                     self.corpus))
 
 
 def hash_split(corpus: str, group: str) -> str:
@@ -129,10 +136,10 @@ def read_xed_tsv(path: Path, out: CorpusRows, language: str, kind: str) -> None:
             parts = line.rstrip("\n\r").split("\t")
             labels = parse_xed_labels(parts[1]) if len(parts) == 2 else None
             if labels is None:
-                out.excluded[f"malformed line ({path.name})"] += 1
+                out.exclude(f"malformed line ({path.name})")
                 continue
             group = (f"{language}:text:{text_key(parts[0])}" if kind == "annotated"
-                     else f"{path.name}:block{i // XED_BLOCK}")
+                     else f"{language}:projection:block{i // XED_BLOCK}")
             out.add(XED, id=f"{path.stem}:{i + 1}", text=parts[0].strip().strip('"').strip(),
                     source_labels=labels, language=language, group=group)
 
@@ -143,7 +150,7 @@ def read_xed_neutral(path: Path, out: CorpusRows, language: str) -> None:
         for i, line in enumerate(f):
             parts = line.rstrip("\n\r").split("\t")
             if len(parts) < 2 or not parts[1].strip():
-                out.excluded[f"malformed line ({path.name})"] += 1
+                out.exclude(f"malformed line ({path.name})")
                 continue
             film = parts[4].strip() if len(parts) >= 5 else ""
             group = f"film:{film}" if film else f"{language}:text:{text_key(parts[1])}"
@@ -184,8 +191,8 @@ def read_xed(root: Path, languages: set[str] | None = None) -> CorpusRows:
 EMOEVENT_COLUMNS = ("id", "event", "tweet", "emotion")
 
 
-def read_emoevent_file(path: Path, out: CorpusRows, language: str, split: str | None) -> list[TextRow]:
-    """One EmoEvent TSV (``id, event, tweet, offensive, emotion``); ``split`` None: decided later."""
+def read_emoevent_file(path: Path) -> list[dict[str, str]]:
+    """The rows of one EmoEvent TSV (``id, event, tweet, offensive, emotion``; tabs, no quoting)."""
     import csv
 
     try:
@@ -200,12 +207,7 @@ def read_emoevent_file(path: Path, out: CorpusRows, language: str, split: str | 
         raise ConfigError(
             f"emoevent: {path} lacks column(s) {', '.join(missing)} (has: {', '.join(columns)})"
         )
-    before = len(out.rows)
-    for r in rows:
-        out.add(EMOEVENT, id=f"{language}:{r['id'].strip()}", text=r["tweet"] or "",
-                source_labels=((r["emotion"] or "").strip().lower(),), language=language,
-                group=f"event:{(r['event'] or '').strip()}", split=split or "train")
-    return out.rows[before:]
+    return [{k: (v or "").strip() for k, v in r.items() if k} for r in rows]
 
 
 def emoevent_event_split(events: set[str]) -> dict[str, str]:
@@ -225,21 +227,20 @@ def emoevent_languages(root: Path) -> list[tuple[Path, str]]:
 
 
 def read_emoevent(root: Path, scheme: str = "event", files: tuple[str, ...] = ("train", "dev")) -> CorpusRows:
-    """EmoEvent's ``files`` for every language folder; ``scheme`` 'event' (held-out events) or 'official'."""
+    """EmoEvent's ``files`` for every language folder; ``scheme`` 'event' (held-out events) or 'official'
+    (each row's split is its file's name)."""
     if scheme not in ("event", "official"):
         raise ConfigError(f"emoevent: unknown split scheme {scheme!r} (event or official)")
+    raw = [(lang, name, r) for folder, lang in emoevent_languages(Path(root)) for name in files
+           if (folder / f"{name}.tsv").is_file() for r in read_emoevent_file(folder / f"{name}.tsv")]
+    if not raw:
+        raise InputNotFoundError(f"emoevent: no rows in {', '.join(f + '.tsv' for f in files)} under {root}")
     out = CorpusRows("emoevent")
-    for folder, lang in emoevent_languages(Path(root)):
-        for name in files:
-            path = folder / f"{name}.tsv"
-            if path.is_file():
-                read_emoevent_file(path, out, lang, name)
-    if not out.rows and not out.excluded:
-        raise InputNotFoundError(f"emoevent: none of {', '.join(f + '.tsv' for f in files)} under {root}")
-    if scheme == "event":
-        split_of = emoevent_event_split({r.group.split(":", 1)[1] for r in out.rows})
-        out.rows = [TextRow(r.id, r.text, r.labels, r.source_labels, r.language, r.group,
-                            split_of[r.group.split(":", 1)[1]], r.corpus) for r in out.rows]
+    split_of = emoevent_event_split({r["event"] for _, _, r in raw}) if scheme == "event" else {}
+    for lang, name, r in raw:
+        out.add(EMOEVENT, id=f"{lang}:{r['id']}", text=r["tweet"], source_labels=(r["emotion"].lower(),),
+                language=lang, group=f"event:{r['event']}", split=split_of.get(r["event"], name))
+    if split_of:
         held = sorted((s, e) for e, s in split_of.items() if s != "train")
         out.notes.append("held-out events: " + ", ".join(f"{e} ({s})" for s, e in held))
     return out
