@@ -1,8 +1,9 @@
 """A text -> embedding cache on disk for training runs (never inside the repository).
 
-One ``<encoder>.npz`` per encoder in the cache folder holds ``texts`` (unicode array, the texts after
-:func:`~emoreason.perception.text.sentence_encoder.normalise_text`) and ``emb`` (float32 rows). Read
-with ``allow_pickle=False``; rewritten atomically whenever new texts were embedded.
+One ``<encoder>.npz`` per encoder in the cache folder holds ``texts`` (the texts after
+:func:`~emoreason.perception.text.sentence_encoder.normalise_text`, which leaves no newline in them,
+joined by newlines and UTF-8 encoded, as a uint8 array) and ``emb`` (float32 rows). Read with
+``allow_pickle=False``; rewritten atomically whenever new texts were embedded.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def embed_cached(encoder: MultilingualEncoder, texts: list[str], cache_dir: str 
     stored: list[str] = []
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
-            stored, emb = [str(t) for t in z["texts"]], z["emb"]
+            stored, emb = _texts(z["texts"]), z["emb"]
+        if len(stored) != len(emb):  # not a cache this module wrote: start afresh
+            stored, emb = [], np.zeros((0, encoder.dim), np.float32)
         known = {t: i for i, t in enumerate(stored)}
     keys = [normalise_text(t) for t in texts]
     missing = list(dict.fromkeys(k for k in keys if k not in known))
@@ -57,4 +60,8 @@ def _save(path: Path, texts: list[str], emb: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, texts=np.asarray(texts, dtype=str), emb=emb)
+            np.savez(f, texts=np.frombuffer("\n".join(texts).encode("utf-8"), np.uint8), emb=emb)
+
+
+def _texts(stored: np.ndarray) -> list[str]:
+    return stored.tobytes().decode("utf-8").split("\n") if stored.size else []
