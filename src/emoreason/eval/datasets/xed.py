@@ -19,7 +19,7 @@ from pathlib import Path
 
 from emoreason.errors import InputNotFoundError
 from emoreason.eval.datasets.base import LoadedDataset
-from emoreason.eval.datasets.text_corpora import XED_FILE_LANGUAGE, CorpusRows, read_xed, read_xed_tsv
+from emoreason.eval.datasets.text_corpora import XED_FILE_LANGUAGE, CorpusRows, read_xed, read_xed_file
 from emoreason.eval.datasets.text_items import parse_split, rows_to_dataset
 from emoreason.labels import XED
 
@@ -40,7 +40,7 @@ class XedAdapter:
         if root.is_file():
             data = CorpusRows("xed")
             code = root.name.split("-")[0].split("_")[0].split(".")[0].lower()
-            read_xed_tsv(root, data, XED_FILE_LANGUAGE.get(code, code), "annotated")
+            read_xed_file(root, data, XED_FILE_LANGUAGE.get(code, code), "annotated")
             keep = None
         else:
             data = read_xed(root, languages)
