@@ -48,7 +48,6 @@ XED_CODES = {0: "neutral", 1: "anger", 2: "anticipation", 3: "disgust", 4: "fear
 #: Projection file prefixes that are not ISO 639-1 codes, and what they hold.
 XED_FILE_LANGUAGE = {"br": "pt", "cn": "zh", "tw": "zh"}  # pt-BR; simplified Chinese; Taiwan Chinese
 XED_BLOCK = 50
-SPLITS = ("train", "dev", "test")
 _LABELS_FIELD = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*$")
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -112,7 +111,7 @@ def hash_split(corpus: str, group: str) -> str:
 
 
 def text_key(text: str) -> str:
-    """Case-folded text without punctuation or spacing: duplicates of one line share it."""
+    """Case-folded text with punctuation and spacing runs as one space: duplicates of one line share it."""
     return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
@@ -134,16 +133,22 @@ def iter_xed_lines(path: Path, kind: str) -> Iterator[tuple[int, str, tuple[str,
     gets labels None), or 'neutral' (``neu_en.txt``: ``code<TAB>text``; ``neu_fi.txt``:
     ``id<TAB>text<TAB>..<TAB>..<TAB>film``; labels ``("neutral",)``, None for a line without text).
     """
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f):
-            parts = line.rstrip("\n\r").split("\t")
-            if kind == "neutral":
-                ok = len(parts) >= 2 and bool(parts[1].strip())
-                film = parts[4].strip() if len(parts) >= 5 else ""
-                yield i, parts[1] if ok else "", ("neutral",) if ok else None, film
-            else:
-                labels = parse_xed_labels(parts[1]) if len(parts) == 2 else None
-                yield i, parts[0].strip().strip('"').strip() if labels else "", labels, ""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            lines = f.read().split("\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"xed: {path} is not UTF-8 text ({exc.reason})") from None
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it does not start another
+    for i, line in enumerate(lines):
+        parts = line.rstrip("\r").split("\t")
+        if kind == "neutral":
+            ok = len(parts) >= 2 and bool(parts[1].strip())
+            film = parts[4].strip() if len(parts) >= 5 else ""
+            yield i, parts[1] if ok else "", ("neutral",) if ok else None, film
+        else:
+            labels = parse_xed_labels(parts[1]) if len(parts) == 2 else None
+            yield i, parts[0].strip().strip('"').strip() if labels else "", labels, ""
 
 
 def xed_group(path: Path, language: str, kind: str, line: int, text: str, film: str) -> str:
