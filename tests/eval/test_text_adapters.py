@@ -51,6 +51,9 @@ def test_xed_single_file_is_a_users_test_set(tmp_path):
     path.write_text("Er will sterben!\t4\nWas ist mit dir passiert?\t4, 7\nSo nicht.\t3\n", encoding="utf-8")
     data = get_adapter("xed").load(path)
     assert [(it.label, it.meta["language"]) for it in data.items] == [("fearful", "de"), ("disgusted", "de")]
+    assert data.split == "all" and data.excluded == {"multi-label (2 canonical labels)": 1}
+    with pytest.raises(ConfigError, match="one file"):
+        get_adapter("xed").load(path, "heldout-test")
 
 
 def test_emoevent_official_and_heldout(tmp_path):

@@ -136,3 +136,11 @@ def test_shared_corpora_when_present():
     assert {r.split for r in xed_fi.rows} == {"train", "dev", "test"}
     assert len({r.group for r in xed_fi.rows if r.split == "test"}
                & {r.group for r in xed_fi.rows if r.split == "train"}) == 0
+
+
+def test_xed_file_not_utf8_is_a_clear_error(tmp_path):
+    bad = tmp_path / "xed" / "Projections" / "de-projections.tsv"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes("Gr\xfc\xdfe\t5\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_xed(tmp_path / "xed")

@@ -33,3 +33,4 @@ def test_predict_before_fit_and_bad_fit():
         KeywordBaseline().predict(["x"])
     with pytest.raises(ValueError):
         KeywordBaseline().fit(["a", "b"], ["happy"])
+

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,6 @@ XED_CODES = {0: "neutral", 1: "anger", 2: "anticipation", 3: "disgust", 4: "fear
 #: Projection file prefixes that are not ISO 639-1 codes, and what they hold.
 XED_FILE_LANGUAGE = {"br": "pt", "cn": "zh", "tw": "zh"}  # pt-BR; simplified Chinese; Taiwan Chinese
 XED_BLOCK = 50
-SPLITS = ("train", "dev", "test")
 _LABELS_FIELD = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*$")
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -111,7 +111,7 @@ def hash_split(corpus: str, group: str) -> str:
 
 
 def text_key(text: str) -> str:
-    """Case-folded text without punctuation or spacing: duplicates of one line share it."""
+    """Case-folded text with punctuation and spacing runs as one space: duplicates of one line share it."""
     return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
@@ -125,37 +125,49 @@ def parse_xed_labels(field_text: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(XED_CODES[c] for c in codes))
 
 
-def read_xed_tsv(path: Path, out: CorpusRows, language: str, kind: str) -> None:
-    """One XED ``text<TAB>codes`` file: ``kind`` 'annotated' (group: text) or 'projection' (line blocks).
+def iter_xed_lines(path: Path, kind: str) -> Iterator[tuple[int, str, tuple[str, ...] | None, str]]:
+    """``(line number from 0, text, Plutchik labels or None, film)`` for every line of an XED file.
 
-    The projection files hold stray lines of their pair metadata and quoted multi-line text; a line that is
-    not exactly text, TAB, a code list is skipped and counted.
+    ``kind``: 'annotated' or 'projection' (``text<TAB>codes``; the projection files hold stray lines of
+    their pair metadata and quoted multi-line text, so a line that is not exactly text, TAB, a code list
+    gets labels None), or 'neutral' (``neu_en.txt``: ``code<TAB>text``; ``neu_fi.txt``:
+    ``id<TAB>text<TAB>..<TAB>..<TAB>film``; labels ``("neutral",)``, None for a line without text).
     """
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f):
-            parts = line.rstrip("\n\r").split("\t")
-            labels = parse_xed_labels(parts[1]) if len(parts) == 2 else None
-            if labels is None:
-                out.exclude(f"malformed line ({path.name})")
-                continue
-            group = (f"{language}:text:{text_key(parts[0])}" if kind == "annotated"
-                     else f"{language}:projection:block{i // XED_BLOCK}")
-            out.add(XED, id=f"{path.stem}:{i + 1}", text=parts[0].strip().strip('"').strip(),
-                    source_labels=labels, language=language, group=group)
-
-
-def read_xed_neutral(path: Path, out: CorpusRows, language: str) -> None:
-    """``neu_en.txt`` (``code<TAB>text``) or ``neu_fi.txt`` (``id<TAB>text<TAB>..<TAB>..<TAB>film``)."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f):
-            parts = line.rstrip("\n\r").split("\t")
-            if len(parts) < 2 or not parts[1].strip():
-                out.exclude(f"malformed line ({path.name})")
-                continue
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            lines = f.read().split("\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"xed: {path} is not UTF-8 text ({exc.reason})") from None
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it does not start another
+    for i, line in enumerate(lines):
+        parts = line.rstrip("\r").split("\t")
+        if kind == "neutral":
+            ok = len(parts) >= 2 and bool(parts[1].strip())
             film = parts[4].strip() if len(parts) >= 5 else ""
-            group = f"film:{film}" if film else f"{language}:text:{text_key(parts[1])}"
-            out.add(XED, id=f"{path.stem}:{i + 1}", text=parts[1], source_labels=("neutral",),
-                    language=language, group=group)
+            yield i, parts[1] if ok else "", ("neutral",) if ok else None, film
+        else:
+            labels = parse_xed_labels(parts[1]) if len(parts) == 2 else None
+            yield i, parts[0].strip().strip('"').strip() if labels else "", labels, ""
+
+
+def xed_group(path: Path, language: str, kind: str, line: int, text: str, film: str) -> str:
+    """The held-out group of one XED line (see the module docstring)."""
+    if film:
+        return f"film:{film}"
+    if kind == "projection":
+        return f"{language}:projection:block{line // XED_BLOCK}"
+    return f"{language}:text:{text_key(text)}"
+
+
+def read_xed_file(path: Path, out: CorpusRows, language: str, kind: str) -> None:
+    """One XED file's lines into ``out``; a malformed line is skipped and counted."""
+    for i, text, labels, film in iter_xed_lines(path, kind):
+        if labels is None:
+            out.exclude(f"malformed line ({path.name})")
+            continue
+        out.add(XED, id=f"{path.stem}:{i + 1}", text=text, source_labels=labels, language=language,
+                group=xed_group(path, language, kind, i, text, film))
 
 
 def xed_files(root: Path) -> list[tuple[Path, str, str]]:
@@ -181,10 +193,7 @@ def read_xed(root: Path, languages: set[str] | None = None) -> CorpusRows:
     if not files:
         raise InputNotFoundError(f"xed: no files for language(s) {sorted(languages or [])} under {root}")
     for path, lang, kind in files:
-        if kind == "neutral":
-            read_xed_neutral(path, out, lang)
-        else:
-            read_xed_tsv(path, out, lang, kind)
+        read_xed_file(path, out, lang, kind)
     return out
 
 

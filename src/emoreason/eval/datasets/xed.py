@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoreason.errors import InputNotFoundError
+from emoreason.errors import ConfigError, InputNotFoundError
 from emoreason.eval.datasets.base import LoadedDataset
-from emoreason.eval.datasets.text_corpora import XED_FILE_LANGUAGE, CorpusRows, read_xed, read_xed_tsv
+from emoreason.eval.datasets.text_corpora import XED_FILE_LANGUAGE, CorpusRows, read_xed, read_xed_file
 from emoreason.eval.datasets.text_items import parse_split, rows_to_dataset
 from emoreason.labels import XED
 
@@ -36,11 +36,14 @@ class XedAdapter:
         root = Path(root).expanduser()
         if not root.exists():
             raise InputNotFoundError(f"xed root: {root} does not exist")
-        name, languages = parse_split(split, SPLITS, "heldout-dev", "xed")
+        name, languages = parse_split(split, SPLITS, "all" if root.is_file() else "heldout-dev", "xed")
         if root.is_file():
+            if name != "all":
+                raise ConfigError(f"xed: {root.name} is one file: every line is scored; --split takes only "
+                                  "all or all:LANG")
             data = CorpusRows("xed")
             code = root.name.split("-")[0].split("_")[0].split(".")[0].lower()
-            read_xed_tsv(root, data, XED_FILE_LANGUAGE.get(code, code), "annotated")
+            read_xed_file(root, data, XED_FILE_LANGUAGE.get(code, code), "annotated")
             keep = None
         else:
             data = read_xed(root, languages)

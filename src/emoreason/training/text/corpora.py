@@ -13,6 +13,7 @@ and split, and what was excluded.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = load_rows(args.data, [c.strip() for c in args.corpora.split(",") if c.strip()])
     except EmoreasonError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(loaded))
     return 0
