@@ -21,7 +21,6 @@ languages :meth:`MultilingualTextModel.key_words`), and, for English, gives VADE
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
@@ -180,8 +179,8 @@ class TextAnalyzer:
                 out.append(Evidence("text", "key word", drop, w_start, w_end,
                                     weight=float(strength[i]) * drop, unit="score drop when removed",
                                     supports=label,
-                                    description=f"{_unit_name(word)} '{word}' carries it ({label} falls by "
-                                                f"{drop:.2f} without it, sentence read alone)"))
+                                    description=f"{_unit_name(word)} '{word}' {_verb(word)} it ({label} "
+                                                f"falls by {drop:.2f} without it, sentence read alone)"))
         return out
 
     def _key_word(self, text: str, label_index: int) -> tuple[str, float, int] | None:
@@ -272,7 +271,11 @@ def _choose_quotes(probs: np.ndarray, weights: np.ndarray, labels: tuple[str, ..
 
 def _unit_name(word: str) -> str:
     """How a key unit is named: Chinese and Japanese spans are characters, not a word."""
-    return "the characters" if re.search(CJK_CHARS, word) else "the word"
+    return "the characters" if CJK_CHARS.search(word) else "the word"
+
+
+def _verb(word: str) -> str:
+    return "carry" if CJK_CHARS.search(word) else "carries"
 
 
 def _canonical(p: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
