@@ -6,11 +6,13 @@ Rows: ``emoreason.training.text.corpora``, single-label rows of the ``test`` spl
 baselines are ``text_languages_baselines.score_language`` (majority class and learnt keywords, both fitted
 on the full train split of that corpus and language). Metrics from ``emoreason.eval.metrics``.
 
-English: the ensemble (``assets/models/text``, sentences read alone) and the multilingual head on the
-same English rows; MELD dev also with its three turns of context for the ensemble (as ``--context`` feeds
-it). Speed, in this process: ``analyze_texts`` over ``--speed-n`` Spanish (XED es test) and English (MELD
-dev) sentences, each batch twice (the second timed); start-up: ``emoreason analyze --text ...`` in a
-fresh process, start to exit, median of ``--reps``, for a Spanish and an English sentence.
+Encoders: sentences/s of USE and e5 alone on the same 300 XED lines, one thread. English: the ensemble
+(``assets/models/text``, sentences read alone) and the multilingual head on the same English rows, and
+the two routed as typed text is (the head where the text language ID does not say English); MELD dev
+also with its three turns of context for the ensemble (as ``--context`` feeds it). Speed, in this
+process: ``analyze_texts`` over ``--speed-n`` Spanish (XED es test) and English (MELD dev) sentences,
+after a warm-up batch; start-up: ``emoreason analyze --text ...`` in a fresh process, start to exit,
+median of ``--reps``, for a Spanish and an English sentence.
 
     python benchmarks/text_languages.py --data ../shared/data [--cache DIR] [--json out.json]
 """
@@ -35,7 +37,9 @@ from text_languages_baselines import score_language  # noqa: E402
 
 from emoreason.eval.metrics import uar, weighted_f1  # noqa: E402
 from emoreason.labels import CANONICAL  # noqa: E402
+from emoreason.perception.text.language_id import identify_language  # noqa: E402
 from emoreason.perception.text.multilingual import MultilingualTextModel  # noqa: E402
+from emoreason.perception.text.text_job import ENSEMBLE_LANGUAGES  # noqa: E402
 from emoreason.training.text.corpora import CORPORA, load_rows, select  # noqa: E402
 from emoreason.training.text.embed_cache import embed_cached  # noqa: E402
 
@@ -57,8 +61,9 @@ def languages_table(data: Path, model: MultilingualTextModel, cache: Path | None
     out = []
     for name, corpus in loaded.items():
         for lang in sorted({r.language for r in corpus.rows}):
-            test = select(corpus.rows, "test", [lang], single=True) or \
-                select(corpus.rows, "dev", [lang], single=True)
+            # MELD's dev file is its held-out split; elsewhere dev chose the head's settings, so a language
+            # without test rows is left out (not scored on dev)
+            test = select(corpus.rows, "dev" if name == "meld" else "test", [lang], single=True)
             if len(test) < min_test:
                 continue
             base = score_language(corpus.rows, lang, "test", 0)
@@ -82,7 +87,7 @@ def english_table(data: Path, model: MultilingualTextModel, cache: Path | None) 
     ensemble = TextEnsemble.load()
     loaded = load_rows(data, ("xed", "emoevent"))
     sets = [(n, select(c.rows, "test", ["en"], single=True)) for n, c in loaded.items()]
-    meld = load_meld(data / "meld", "dev")
+    meld = load_meld(data, "dev")
     out = []
     for name, rows in sets + [("meld", None)]:
         if rows is None:
@@ -90,15 +95,40 @@ def english_table(data: Path, model: MultilingualTextModel, cache: Path | None) 
         else:
             texts, truth = [r.text for r in rows], [r.single for r in rows]
         emb = _embed(model, texts, cache)
-        row = {"corpus": name, "n": len(texts), "head": _scores(truth, model.head.predict_proba(emb)),
-               "ensemble": _scores(truth, ensemble.predict_proba(texts, [[] for _ in texts]))}
+        head, ens = model.head.predict_proba(emb), ensemble.predict_proba(texts, [[] for _ in texts])
+        # as typed text is routed: the head where the text language ID does not say English
+        other = np.asarray([identify_language(t)[0] not in ENSEMBLE_LANGUAGES for t in texts])
+        row = {"corpus": name, "n": len(texts), "head": _scores(truth, head), "ensemble": _scores(truth, ens),
+               "routed": _scores(truth, np.where(other[:, None], head, ens)), "to_head": float(other.mean())}
         if rows is None:
             row["ensemble_context"] = _scores(truth, ensemble.predict_proba(texts, meld.history))
         out.append(row)
-        extra = f"  ensemble+context {row['ensemble_context']['wf1']:.3f}" if rows is None else ""
+        extra = (f"  routed by LID {row['routed']['wf1']:.3f} ({row['to_head']:.1%} to the head)"
+                 + (f"  ensemble+context {row['ensemble_context']['wf1']:.3f}" if rows is None else ""))
         print(f"{name:9} en {len(texts):>6}  head wF1 {row['head']['wf1']:.3f} UAR {row['head']['uar']:.3f}  "
               f"ensemble wF1 {row['ensemble']['wf1']:.3f} UAR {row['ensemble']['uar']:.3f}{extra}",
               flush=True)
+    return out
+
+
+def encoder_speed(data: Path, n: int) -> dict:
+    """Sentences/s of each packaged encoder alone on the same ``n`` XED test lines (es, de, zh: a third
+    each), one thread (USE: its BLAS limit; e5: OMP_NUM_THREADS=1 set before it loads), after a warm-up."""
+    from emoreason.perception.text.multilingual_encoder import ENCODERS, MultilingualEncoder
+    rows = load_rows(data, ("xed",))["xed"].rows
+    texts = [r.text for lang in ("es", "de", "zh") for r in select(rows, "test", [lang])[:n // 3]]
+    out = {}
+    for name in ENCODERS:
+        t0 = time.perf_counter()
+        enc = MultilingualEncoder(name, threads=1)
+        enc.encode(["warm up"])
+        load = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        enc.encode(texts)
+        dt = time.perf_counter() - t0
+        out[name] = {"load_s": load, "sentences_per_s": len(texts) / dt}
+        print(f"encoder {name}: load {load:.2f} s, {len(texts)} sentences in {dt:.2f} s = "
+              f"{len(texts) / dt:.0f}/s", flush=True)
     return out
 
 
@@ -135,12 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True, help="the shared data folder")
     p.add_argument("--cache", type=Path, default=None, help="an embedding cache folder (outside the repo)")
-    p.add_argument("--min-test", type=int, default=100, help="skip corpus-languages with fewer test rows")
+    p.add_argument("--min-test", type=int, default=50, help="skip corpus-languages with fewer test rows")
     p.add_argument("--speed-n", type=int, default=200)
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: languages, english, speed")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: languages, english, encoders, "
+                   "speed")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # before e5's OpenMP pool starts
     skip = set(args.skip.split(","))
     model = MultilingualTextModel(threads=1)
     print(f"head: {model.name}, encoder {model.encoder.description}")
@@ -151,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         result["languages"] = languages_table(args.data, model, args.cache, args.min_test)
     if "english" not in skip:
         result["english"] = english_table(args.data, model, args.cache)
+    if "encoders" not in skip:
+        result["encoders"] = encoder_speed(args.data, 300)
     if "speed" not in skip:
         result["speed"] = speed(args.data, args.speed_n, args.reps)
     if args.json:

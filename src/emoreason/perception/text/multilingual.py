@@ -96,15 +96,16 @@ class MultilingualHead:
             if meta.get("format") != FORMAT:
                 raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
             arrays = load_file(str(weights_path))
-            layers = [(arrays[f"layer{k}.weight"].astype(np.float64), arrays[f"layer{k}.bias"].astype(np.float64))
-                      for k in range(int(meta["n_layers"]))]
+            layers = [(arrays[f"layer{k}.weight"].astype(np.float64),
+                       arrays[f"layer{k}.bias"].astype(np.float64)) for k in range(int(meta["n_layers"]))]
             labels, encoder = tuple(meta["labels"]), str(meta["encoder"])
             if encoder not in ENCODERS:
                 raise ValueError(f"unknown encoder {encoder!r}")
             if set(labels) - set(CANONICAL) or not layers or layers[-1][0].shape[1] != len(labels):
                 raise ValueError("labels do not match the output layer or are not canonical")
             if not layers[0][0].shape[0] == arrays["mean"].shape[0] == ENCODERS[encoder][1]:
-                raise ValueError(f"the first layer should read the {encoder} embedding ({ENCODERS[encoder][1]})")
+                raise ValueError(f"the first layer should read the {encoder} embedding "
+                                 f"({ENCODERS[encoder][1]} numbers)")
         except (KeyError, ValueError, TypeError, OSError) as exc:
             raise ModelError(f"multilingual text model under {folder} is malformed: {exc}") from None
         return cls(encoder, arrays["mean"].astype(np.float64),
