@@ -132,6 +132,31 @@ def encoder_speed(data: Path, n: int) -> dict:
     return out
 
 
+def routing(data: Path, model: MultilingualTextModel, threshold: float) -> dict:
+    """What a minimum language-ID probability for leaving the ensemble would change, on the test rows
+    (MELD: dev): the rows whose route it changes (English rows the text language ID sends to the head,
+    non-English rows it sends there with less than ``threshold``), and each model's accuracy on them."""
+    from emoreason.perception.text.ensemble import TextEnsemble
+    loaded = load_rows(data, CORPORA)
+    moved = {"en": [], "other": []}
+    for name, corpus in loaded.items():
+        for r in select(corpus.rows, "dev" if name == "meld" else "test", single=True):
+            code, p = identify_language(r.text)
+            if code not in ENSEMBLE_LANGUAGES and p < threshold:
+                moved["en" if r.language == "en" else "other"].append(r)
+    ensemble, out = TextEnsemble.load(), {}
+    for key, rows in moved.items():
+        texts, truth = [r.text for r in rows], np.asarray([CANONICAL.index(r.single) for r in rows])
+        head = model.predict_proba(texts).argmax(axis=1)
+        ens = ensemble.predict_proba(texts, [[] for _ in texts]).argmax(axis=1)
+        out[key] = {"n": len(rows), "head_accuracy": float((head == truth).mean()),
+                    "ensemble_accuracy": float((ens == truth).mean())}
+        print(f"language ID p < {threshold}: {len(rows)} {'English' if key == 'en' else 'non-English'} rows "
+              f"would go to the ensemble instead of the head; accuracy there: head "
+              f"{out[key]['head_accuracy']:.3f}, ensemble {out[key]['ensemble_accuracy']:.3f}", flush=True)
+    return out
+
+
 def speed(data: Path, n: int, reps: int) -> dict:
     from emoreason import analyze_texts
     loaded = load_rows(data, ("xed", "meld"))
@@ -170,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--skip", default="", help="comma-separated parts to skip: languages, english, encoders, "
                    "speed")
+    p.add_argument("--threshold", type=float, default=None, help="also: what routing text to the head only "
+                   "from this language-ID probability up would change")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # before e5's OpenMP pool starts
@@ -183,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         result["languages"] = languages_table(args.data, model, args.cache, args.min_test)
     if "english" not in skip:
         result["english"] = english_table(args.data, model, args.cache)
+    if args.threshold is not None:
+        result["routing"] = routing(args.data, model, args.threshold)
     if "encoders" not in skip:
         result["encoders"] = encoder_speed(args.data, 300)
     if "speed" not in skip:
