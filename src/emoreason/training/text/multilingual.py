@@ -42,7 +42,7 @@ from emoreason.training.text.embed_cache import embed_cached
 from emoreason.training.text.multilingual_eval import per_language, summary_line
 
 SEED = 0
-MIN_LANGUAGE_ROWS = 100  # languages with fewer training rows are still trained on but weigh by their rows
+MIN_LANGUAGE_ROWS = 100  # a language with fewer rows weighs by its rows (each as one of a 100-row language)
 
 
 def split_rows(data: Path, per_group: int, dev_per_group: int, test_per_group: int | None = None,
@@ -80,7 +80,8 @@ def _cap(rows: list[TextRow], n: int, rng: random.Random) -> list[TextRow]:
 
 
 def row_weights(rows: list[TextRow], class_power: float) -> np.ndarray:
-    """Every language sums to the same weight; within it, classes weigh ``(1/count) ** class_power``."""
+    """Every language sums to the same weight (one with fewer than :data:`MIN_LANGUAGE_ROWS` rows: that
+    weight times its rows / MIN_LANGUAGE_ROWS); within it, classes weigh ``(1/count) ** class_power``."""
     by_lang = Counter(r.language for r in rows)
     by_class = Counter((r.language, r.single) for r in rows)
     w = np.asarray([(1.0 / by_class[(r.language, r.single)]) ** class_power for r in rows])
