@@ -71,3 +71,12 @@ def test_chinese_and_arabic_end_to_end(text, lang):
     for key in (e for e in r.evidence if e.name == "key word"):
         word = key.description.split("'")[1]
         assert word in text
+
+
+def test_each_model_loads_only_when_its_language_comes():
+    fresh = TextAnalyzer()
+    assert fresh._model is None and fresh._multilingual is None
+    fresh.analyze("Estoy muy feliz hoy, gracias")
+    assert fresh._model is None and fresh._multilingual is not None  # Spanish never loads the ensemble
+    fresh.analyze("I am very happy today, thank you")
+    assert fresh._model is not None

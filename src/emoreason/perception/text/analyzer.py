@@ -7,7 +7,7 @@ The language, per transcript: the one the caller forces (``languages=``), else t
 by speech recognition, or the language the caller named) when it has one, else the text language ID's
 (:func:`emoreason.perception.text.language_id.identify_language` on the whole text; written back to the
 transcript). English (``en``) and text with no letters go to the ensemble (better on English, see
-``docs/languages.md``), anything else to the multilingual model, which is loaded on first use. The
+``docs/languages.md``), anything else to the multilingual model; each model is loaded on first use. The
 output's details record ``language``, ``language_probability`` (None when forced or given without one),
 ``language_source`` (forced, transcript, text) and ``text_route`` (ensemble, multilingual); ``models``
 names the model that scored it.
@@ -56,12 +56,21 @@ class TextAnalyzer:
                  key_words: str = "fast", multilingual_dir: str | Path | None = None):
         if key_words not in KEY_WORD_METHODS:
             raise ConfigError(f"key_words must be one of {KEY_WORD_METHODS}, got {key_words!r}")
-        self.model = TextEnsemble.load(model_dir, encoder_dir)
-        self.labels = self.model.labels
+        self._ensemble_dirs = (model_dir, encoder_dir)
+        self._model: TextEnsemble | None = None
+        self.labels = CANONICAL  # both models' output order
         self.key_word_method = key_words
         self.multilingual_dir = multilingual_dir
         self._multilingual: MultilingualTextModel | None = None
         self._lock = threading.Lock()
+
+    @property
+    def model(self) -> TextEnsemble:
+        """The English ensemble, loaded on first use (text in other languages never loads it)."""
+        with self._lock:
+            if self._model is None:
+                self._model = TextEnsemble.load(*self._ensemble_dirs)
+            return self._model
 
     @property
     def multilingual(self) -> MultilingualTextModel:
