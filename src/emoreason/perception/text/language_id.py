@@ -3,7 +3,7 @@
 ``identify_language(text) -> (code, probability)``: the ISO 639-1 code of the most likely language and
 its probability. The model (``assets/text_language_id/language_id.json``, trained by
 ``python -m emoreason.training.text.language_id``; model card ``docs/model_cards/text_language_id.md``)
-keeps, for each language, the log-probabilities of its most frequent character 1- to 3-grams (of the
+keeps, for each language, the log-probabilities of its most frequent character 1- to 4-grams (of the
 lower-cased text with its words padded by spaces) and one floor log-probability for the rest. A text's
 score for a language is the sum over its n-grams that some language knows (n-grams no language has are
 skipped); the scores, divided by a temperature fitted on held-out lines, go through a softmax with a

@@ -5,16 +5,17 @@ needed, so lines whose only labels are trust or anticipation count too), with th
 (``br`` -> pt, ``cn``/``tw`` -> zh) and the grouped split of :mod:`emoreason.eval.datasets.text_corpora`.
 Languages with at least ``--min-lines`` training lines are modelled.
 
-Fit (``train`` lines): per language, the counts of character 1-3-grams (``language_id.char_ngrams``);
-(with one ``<SCRIPT>`` token per letter) the model keeps the union of every language's ``--top`` most
-frequent n-grams, and for each of them the
-log-probability ``log((count + 0.5) / (total + 0.5 * V))`` in each language that saw it at least twice
-(``V``: the union's size); the rest get the language's floor ``log(0.5 / (total + 0.5 * V))``. The softmax
-temperature is the one of a grid that minimises the negative log-likelihood of the ``dev`` lines.
+Fit (``train`` lines): per language, the counts of character n-grams of the ``--orders`` (default 1-4)
+with one ``<SCRIPT>`` token per letter (``language_id.char_ngrams``); the model keeps the union of every
+language's ``--top`` most frequent n-grams and, for each of them, the log-probability
+``log((count + 0.5) / (total + 0.5 * V))`` in each language that saw it at least twice (``V``: the union's
+size); the rest get the language's floor ``log(0.5 / (total + 0.5 * V))``. The softmax temperature is the
+one of a grid that minimises the negative log-likelihood of the ``dev`` lines.
 
-Scored on the ``test`` lines: accuracy per language and by length (characters), the most frequent
-confusions, and out of domain on EmoEvent's dev tweets (en, es), CPED's validation lines (zh) and MELD's
-dev utterances (en) where those folders exist. Writes the asset and a JSON of the scores::
+Scored on the ``dev`` lines (the accuracies that chose ``--orders`` and ``--top``) and on the ``test``
+lines: accuracy per language and by length (characters), the most frequent confusions, and out of domain
+on EmoEvent's dev tweets (en, es), CPED's validation lines (zh) and MELD's dev utterances (en) where those
+folders exist. Writes the asset and a JSON of the scores::
 
     python -m emoreason.training.text.language_id --data ../shared/data \\
         --out src/emoreason/assets/text_language_id --scores docs/model_cards/text_language_id.json
@@ -44,7 +45,7 @@ from emoreason.eval.datasets.text_corpora import (
 from emoreason.io.atomic import atomic_write_text
 from emoreason.perception.text.language_id import ASSET, LanguageId, char_ngrams
 
-ORDERS = (1, 2, 3)
+ORDERS = (1, 2, 3, 4)
 LENGTH_BINS = ((0, 20), (21, 40), (41, 10**9))
 #: Close languages a short line rarely separates: also scored as one answer (``accuracy_close_merged``).
 CLOSE_GROUPS = (("bs", "hr", "sr"), ("da", "no", "sv"), ("cs", "sk"), ("id", "ms"))
@@ -62,11 +63,11 @@ def xed_lines(root: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def fit(lines: list[tuple[str, str]], top: int, min_count: int = 2) -> dict:
+def fit(lines: list[tuple[str, str]], top: int, min_count: int = 2, orders: tuple[int, ...] = ORDERS) -> dict:
     """The model spec (see the module docstring; temperature 1 until :func:`fit_temperature`)."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for text, lang in lines:
-        counts[lang].update(char_ngrams(text, ORDERS))
+        counts[lang].update(char_ngrams(text, orders))
     languages = sorted(counts)
     union = sorted({g for lang in languages for g, _ in counts[lang].most_common(top)})
     v = len(union)
@@ -77,7 +78,7 @@ def fit(lines: list[tuple[str, str]], top: int, min_count: int = 2) -> dict:
                  for lang in languages if counts[lang][g] >= min_count}
         ngrams[g] = known
     floor = {lang: round(math.log(0.5 / (totals[lang] + 0.5 * v)), 2) for lang in languages}
-    return {"format": "emoreason-language-id/1", "languages": languages, "orders": list(ORDERS),
+    return {"format": "emoreason-language-id/1", "languages": languages, "orders": list(orders),
             "temperature": 1.0, "floor": floor, "ngrams": ngrams}
 
 
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scores", type=Path, help="write the held-out scores as JSON here")
     p.add_argument("--top", type=int, default=1500, help="most frequent n-grams kept per language")
     p.add_argument("--min-lines", type=int, default=300, help="fewest training lines for a language")
+    p.add_argument("--orders", default=",".join(map(str, ORDERS)), help="n-gram orders (default 1,2,3,4)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     lines = xed_lines(args.data / "xed")
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"no language has {args.min_lines} training lines under {args.data / 'xed'}")
     dropped = sorted(set(n_train) - keep)
     by_split = {s: [(t, g) for t, g, sp in lines if sp == s and g in keep] for s in ("train", "dev", "test")}
-    spec = fit(by_split["train"], args.top)
+    spec = fit(by_split["train"], args.top, orders=tuple(int(n) for n in args.orders.split(",")))
     model = LanguageId(spec)
     dev_texts, dev_langs = zip(*by_split["dev"])
     spec["temperature"], nll = fit_temperature(model, list(dev_texts), list(dev_langs))
@@ -172,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         "languages": spec["languages"], "not_modelled (too few lines)": dropped,
         "n_ngrams": len(spec["ngrams"]), "asset_bytes": (args.out / ASSET[1]).stat().st_size,
         "train_lines": {g: n_train[g] for g in sorted(keep)}, "temperature": spec["temperature"],
-        "dev_nll_by_temperature": nll, "xed_test": score(model, list(test_texts), list(test_langs)),
+        "dev_nll_by_temperature": nll,
+        "xed_dev": {k: v for k, v in score(model, list(dev_texts), list(dev_langs)).items()
+                    if k in ("n", "accuracy", "accuracy_close_merged", "by_length_chars")},
+        "xed_test": score(model, list(test_texts), list(test_langs)),
         "out_of_domain": out_of_domain(args.data, model), "seconds": round(time.perf_counter() - t0, 1),
     }
     text = json.dumps(result, ensure_ascii=False, indent=1)
