@@ -20,13 +20,14 @@ from typing import Any
 from emoreason.errors import ConfigError, NoUsableModalityError
 from emoreason.pipeline.clips import perceive_clips
 from emoreason.pipeline.options import MODALITIES, AnalyzeOptions, parse_modalities
+from emoreason.pipeline.people_result import build_people
 from emoreason.pipeline.perceive import MIN_DURATION, Perception, default_pipeline
 from emoreason.pipeline.result import build_result, finish_result, relabel
 from emoreason.pipeline.texts import perceive_texts
 from emoreason.result import Result
 
-__all__ = ["analyze", "analyze_clips", "analyze_texts", "run_perception", "build_result", "relabel",
-           "Perception", "parse_modalities", "MODALITIES", "MIN_DURATION"]
+__all__ = ["analyze", "analyze_clips", "analyze_texts", "run_perception", "build_result", "build_people",
+           "relabel", "Perception", "parse_modalities", "MODALITIES", "MIN_DURATION"]
 
 
 def analyze(
@@ -46,6 +47,8 @@ def analyze(
     context: Sequence[str] | None = None,
     speaker_normalisation: str = "auto",
     face_model: str | None = None,
+    people: bool = False,
+    speakers: int | None = None,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -69,13 +72,19 @@ def analyze(
     segments (right when they span several emotions, wrong for a recording in one mood), "never" turns it
     off. ``face_model``: the face stage's expression model -- "default" (the shipped fer+facex pool), "fer",
     "facex", "pool" or "head" (to compare with the peers); fusion keeps the face temperature and prior fitted
-    for the default, so another choice is fused with the default's calibration.
+    for the default, so another choice is fused with the default's calibration. ``people``: also analyse
+    each person in the input (:mod:`emoreason.pipeline.people`): the result's ``people`` lists them -- in a
+    video, face tracks paired with diarised voices by mouth-voice synchrony, in audio the voices, in an
+    image the faces -- each with their own label, scores, timeline, evidence and explanation, while the
+    top-level fields still describe the clip as a whole, exactly as without ``people``. ``speakers``: how
+    many voices to find (with ``people``; default: estimated).
     """
     options = AnalyzeOptions(text=text, transcript=transcript, sample_rate=sample_rate, modalities=modalities,
                              labels=labels, fps=fps, model=model, progress=progress,
                              explain_endpoint=explain_endpoint, explain_model=explain_model,
                              asr_model=asr_model, context=context,
-                             speaker_normalisation=speaker_normalisation, face_model=face_model)
+                             speaker_normalisation=speaker_normalisation, face_model=face_model,
+                             people=people, speakers=speakers)
     if options.model is not None:
         from emoreason.emollm.infer import analyze_with_emollm  # torch and transformers: only for an MLLM
 
@@ -168,6 +177,8 @@ def run_perception(
     context: Sequence[str] | None = None,
     speaker_normalisation: str = "auto",
     face_model: str | None = None,
+    people: bool = False,
+    speakers: int | None = None,
 ) -> Perception:
     """Run the requested perception stages on one input, before fusion (:func:`build_result` fuses);
     unusable modalities are kept with a reason. The options are :func:`analyze`'s (``transcript_path``
@@ -175,5 +186,5 @@ def run_perception(
     options = AnalyzeOptions(text=text, transcript=transcript_path, sample_rate=sample_rate,
                              modalities=modalities, fps=fps, progress=progress, asr_model=whisper_dir,
                              context=context, speaker_normalisation=speaker_normalisation,
-                             face_model=face_model)
+                             face_model=face_model, people=people, speakers=speakers)
     return default_pipeline().perceive(source, options)

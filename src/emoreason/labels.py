@@ -181,11 +181,37 @@ ISEAR = _make(
     note="shame and guilt have no canonical label.",
 )
 
+XED = _make(
+    "xed",
+    {"neutral": "neutral", "anger": "angry", "anticipation": None, "disgust": "disgusted", "fear": "fearful",
+     "joy": "happy", "sadness": "sad", "surprise": "surprised", "trust": None},
+    note="XED's Plutchik labels (codes 1..8, 0 neutral): anticipation and trust have no canonical label "
+    "(dropped from a line's label set; a line left with none is excluded and counted).",
+)
+
+EMOEVENT = _make(
+    "emoevent",
+    {"others": "neutral", "anger": "angry", "disgust": "disgusted", "fear": "fearful", "joy": "happy",
+     "sadness": "sad", "surprise": "surprised"},
+    note="others (none of the six emotions) -> neutral; it also holds emotions outside the six.",
+)
+
+CPED = _make(
+    "cped",
+    {"neutral": "neutral", "happy": "happy", "anger": "angry", "sadness": "sad", "depress": "sad",
+     "fear": "fearful", "worried": "fearful", "disgust": "disgusted", "astonished": "surprised",
+     "relaxed": None, "grateful": None, "positive-other": None, "negative-other": None,
+     "angry": "angry", "sad": "sad", "depressed": "sad", "feared": "fearful", "disgusted": "disgusted",
+     "other-positive": None, "other-negative": None},
+    note="depress -> sad, worried -> fearful (as MER2023); relaxed, grateful, positive-other and "
+    "negative-other have no canonical label. The README's spellings (angry, feared, ...) are accepted too.",
+)
+
 #: Every named map, by the name the CLI's ``--labels`` accepts.
 LABEL_MAPS: dict[str, LabelMap] = {
     m.name: m
     for m in (CANONICAL_MAP, MER2023, MERR, RAVDESS, CREMA_D, MELD, EMORYNLP, FACIAL_EXPRESSIONS,
-              DFEW, MAFW, EMODB, CK_PLUS, IEMOCAP, GOEMOTIONS_EKMAN, ISEAR)
+              DFEW, MAFW, EMODB, CK_PLUS, IEMOCAP, GOEMOTIONS_EKMAN, ISEAR, XED, EMOEVENT, CPED)
 }
 
 

@@ -23,6 +23,7 @@ from emoreason.io.results import RESULT_FORMATS, InputFailure, write_results
 from emoreason.labels import LABEL_MAPS
 from emoreason.perception.face.analyzer import FACE_MODELS
 from emoreason.perception.voice.analyzer import SPEAKER_NORMALISATION
+from emoreason.pipeline.options import AnalyzeOptions
 from emoreason.report.html import write_html_report
 from emoreason.report.timeline_plot import plot_timeline
 from emoreason.result import Result
@@ -68,6 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--face-model", choices=FACE_MODELS, default="default",
                    help="the face stage's expression model: default (the shipped fer+facex pool), or one of "
                         "the others to compare with (fusion keeps the default's face calibration)")
+    p.add_argument("--people", action="store_true",
+                   help="also analyse each person: faces tracked, voices diarised and paired by mouth-voice "
+                        "synchrony, one label, timeline and explanation per person (the clip's overall "
+                        "result is kept as without --people)")
+    p.add_argument("--speakers", type=int, metavar="N",
+                   help="how many people speak (implies --people; default: estimated from the voices)")
     p.add_argument("--same-speaker", action="store_true",
                    help="the inputs are clips of one speaker: read their voice together as one recording, "
                         "so the voice model can normalise per speaker (one result per clip)")
@@ -102,10 +109,21 @@ def is_batch(args: argparse.Namespace) -> bool:
             or args.retry_failed)
 
 
+def _people(args: argparse.Namespace) -> dict:
+    """``people`` and ``speakers`` for the analysis, only when asked for (``--speakers`` implies
+    ``--people``), so a batch's recorded options stay as before otherwise; checked here, before any work
+    (``--speakers 0`` is a ConfigError)."""
+    if not args.people and args.speakers is None:
+        return {}
+    AnalyzeOptions(people=True, speakers=args.speakers, model=args.model)
+    return {"people": True, "speakers": args.speakers}
+
+
 def run_batch(args: argparse.Namespace) -> int:
     """Batch mode: resumable, one JSONL line per input; exit 0 when every input has a result, else 1."""
     if not args.inputs:
         raise ConfigError("batch mode needs inputs: a folder, a .csv manifest or media files")
+    people = _people(args)
     refused = [name for name, value in (("--text", args.text), ("--transcript", args.transcript),
                                         ("--context", args.context), ("--report", args.report),
                                         ("--plot", args.plot), ("--same-speaker", args.same_speaker))
@@ -128,7 +146,7 @@ def run_batch(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         modalities=args.modalities, labels=args.labels, fps=args.fps, model=args.model,
         explain_endpoint=args.explain_endpoint, explain_model=args.explain_model, asr_model=args.asr_model,
-        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
+        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model, **people)
     print(f"wrote {args.output}: {summary.describe()}", file=sys.stderr)
     if summary.failed and not args.retry_failed and summary.skipped:
         print(f"emoreason: inputs in {failures_path(args.output)} are skipped on a rerun; "
@@ -155,10 +173,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot write {fmt!r}: use --format json, jsonl or csv")
     sources = args.inputs or [None]
     results: list[Result | InputFailure] = []
+    people = _people(args)
     if args.same_speaker:
         if len(args.inputs) < 2 or args.model or args.text is not None or args.transcript or args.context:
             raise ConfigError("--same-speaker takes two or more media files of one speaker, without --model, "
                               "--text, --transcript or --context")
+        if people:
+            raise ConfigError("--same-speaker (clips of one speaker) and --people/--speakers (several people "
+                              "in one clip) do not go together")
         results.extend(analyze_clips(args.inputs, modalities=args.modalities, labels=args.labels,
                                      fps=args.fps, speaker_normalisation=args.speaker_normalisation,
                                      face_model=args.face_model))
@@ -174,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
                         progress=not args.no_progress and sys.stderr.isatty(),
                         explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
                         asr_model=args.asr_model, context=args.context,
-                        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model)
+                        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model,
+                        **people)
         except SETUP_ERRORS:
             raise  # every input would fail the same way
         except Exception as exc:  # noqa: BLE001 - in a batch, one input's failure is recorded, not fatal

@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "encoders, into OUT/features (needs the llm extra)")
     p.add_argument("--keep-contradictions", action="store_true",
                    help="keep clips whose reasoning contradicts their label in the MERR/ShareGPT exports")
+    p.add_argument("--people", action="store_true",
+                   help="also one record per person of each clip (faces tracked, voices diarised); the MERR "
+                        "and ShareGPT exports then hold one entry per person")
     p.add_argument("--perceiver", default=None,
                    help="module:function replacing emoreason's perception (see docs/dataset_builder.md)")
     p.add_argument("--backend", choices=["processes", "ray"], default="processes",
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(seed=args.seed, fps=args.fps, modalities=args.modalities, label_set=args.labels,
                            reasoning=args.reasoning, llm_url=args.llm_url, llm_model=args.llm_model,
                            vlm_url=args.vlm_url, vlm_model=args.vlm_model, features=args.features,
-                           perceiver=args.perceiver or DEFAULT_PERCEIVER)
+                           perceiver=args.perceiver or DEFAULT_PERCEIVER, people=args.people)
     progress = not args.no_progress and sys.stderr.isatty()
     check_build_output(args.output)  # before Ray starts or any clip is read
     if args.backend == "ray":

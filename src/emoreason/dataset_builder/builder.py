@@ -25,7 +25,7 @@ from typing import Any
 from PIL import Image
 
 from emoreason import __version__
-from emoreason.api import build_result, run_perception
+from emoreason.api import build_people, build_result, run_perception
 from emoreason.errors import ConfigError, UnsupportedFormatError
 from emoreason.io.atomic import atomic_write_bytes, atomic_write_text
 from emoreason.io.media import probe, read_frame_at
@@ -35,6 +35,7 @@ from emoreason.result import Result
 
 from .captions import audio_description, coarse_caption, prosody_summary, visual_description
 from .manifest import ClipSpec
+from .people import person_records
 from .pseudo_labels import PeakFrame, find_peak, pseudo_label
 from .reasoning import ChatEndpoint, check_consistency, merr_question, offline_reasoning
 
@@ -58,6 +59,7 @@ class BuildOptions:
     features: str | None = None  # a train-llm recipe whose encoders fill OUT/features (see runner)
     jpeg_quality: int = 90
     perceiver: str = DEFAULT_PERCEIVER
+    people: bool = False  # also one record per person of the clip (dataset_builder.people)
 
     def __post_init__(self) -> None:
         if self.reasoning not in ("offline", "llm"):
@@ -77,7 +79,12 @@ class BuildOptions:
         get_label_map(self.label_set)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The options as stored with a build; ``people`` only when on, so builds made before it existed
+        resume."""
+        d = asdict(self)
+        if not d["people"]:
+            del d["people"]
+        return d
 
 
 @dataclass
@@ -91,6 +98,8 @@ class ClipPerception:
     transcript: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per perception stage (optional)
+    # with BuildOptions.people: each person's modality outputs by person_id (the people are result.people)
+    people_outputs: dict[str, dict[str, ModalityOutput]] = field(default_factory=dict)
 
 
 def default_perceiver(path: str, subtitle: str | None, options: BuildOptions) -> ClipPerception:
@@ -98,10 +107,14 @@ def default_perceiver(path: str, subtitle: str | None, options: BuildOptions) ->
     info = probe(path)
     if info.kind != "video":
         raise UnsupportedFormatError(f"{path}: holds no video stream (a {info.kind} file)")
-    p = run_perception(path, text=subtitle, fps=options.fps, modalities=options.modalities)
-    return ClipPerception(result=build_result(p), outputs=p.outputs, duration=info.duration,
+    p = run_perception(path, text=subtitle, fps=options.fps, modalities=options.modalities,
+                       people=options.people)
+    result, people_outputs = build_result(p), {}
+    if options.people:
+        result.people = build_people(p, build_result, people_outputs)
+    return ClipPerception(result=result, outputs=p.outputs, duration=info.duration,
                           video_fps=info.fps, transcript=p.transcript, notes=list(p.notes),
-                          timings=dict(p.timings))
+                          timings=dict(p.timings), people_outputs=people_outputs)
 
 
 def load_perceiver(spec: str) -> Callable[[str, str | None, BuildOptions], ClipPerception]:
@@ -175,7 +188,7 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
     lap("reasoning")
 
     fps = perc.video_fps
-    return {
+    record = {
         "schema": RECORD_SCHEMA,
         "id": spec.clip_id,
         "video": spec.path,
@@ -210,6 +223,11 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
                        "models": dict(sorted(perc.result.provenance.get("models", {}).items()))},
         "_timings": timings,
     }
+    if options.people:
+        record["people"] = person_records(record, perc.result.people, perc.people_outputs, spec.path, out,
+                                          _peak_jpeg, _peak_dict, options.jpeg_quality)
+        lap("people")
+    return record
 
 
 def _choose_label(spec: ClipSpec, options: BuildOptions, rule: str | None, model: str | None):

@@ -42,6 +42,7 @@ from emoreason.labels import get_label_map
 from .builder import BuildOptions, build_record, strip_private
 from .feature_cache import cache_features
 from .manifest import ClipSpec, load_manifest
+from .people import export_records
 from .writers import write_jsonl, write_merr, write_sharegpt
 
 log = logging.getLogger(__name__)
@@ -202,10 +203,11 @@ def merge(specs: Sequence[ClipSpec], out: Path, options: BuildOptions,
         failed.append(fail or {"id": s.clip_id, "path": s.path, "reason": "not processed"})
     write_jsonl(records, out / "dataset.jsonl")
     write_jsonl(failed, out / "failed.jsonl")
-    merr = write_merr(records, out / "merr", keep_contradictions=keep_contradictions)
-    n_video = write_sharegpt(records, out / "sharegpt_video.json", seed=options.seed, media="video",
+    exported = export_records(records, options.people)  # with people: one entry per person
+    merr = write_merr(exported, out / "merr", keep_contradictions=keep_contradictions)
+    n_video = write_sharegpt(exported, out / "sharegpt_video.json", seed=options.seed, media="video",
                              keep_contradictions=keep_contradictions)
-    write_sharegpt(records, out / "sharegpt_image.json", seed=options.seed, media="image",
+    write_sharegpt(exported, out / "sharegpt_image.json", seed=options.seed, media="image",
                    keep_contradictions=keep_contradictions)
     counts = {
         "clips": len(specs), "records": len(records), "failed": len(failed),

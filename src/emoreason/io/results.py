@@ -29,6 +29,8 @@ from emoreason.io.atomic import atomic_write
 from emoreason.result import Result
 
 RESULT_FORMATS = ("json", "jsonl", "csv")
+#: The ``person`` cell of the whole clip's rows in a CSV of results with people.
+CLIP_PERSON = "all"
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -82,7 +84,13 @@ def _csv_cell(value: Any) -> Any:
 def write_results(results: Sequence[Result | InputFailure], path: str | Path, fmt: str = "json") -> None:
     """Write ``results`` atomically: ``json`` (one object, or a list for several), ``jsonl`` (one line
     each) or ``csv`` (the timelines, one row per segment, indexed by file, start and end). An
-    :class:`InputFailure` takes its input's place (see the module docstring)."""
+    :class:`InputFailure` takes its input's place (see the module docstring).
+
+    Results with people (``analyze(..., people=True)``): in JSON and JSONL each person is an entry of the
+    result's ``people`` list (its ``person_id`` says who); the CSV gains a ``person`` column after ``file``
+    -- :data:`CLIP_PERSON` on the whole clip's rows, then each person's own timeline rows
+    (:meth:`~emoreason.result.Result.people_dataframe`: ``P1``, ``P2`` ..., with ``face_track``, ``voice``
+    and ``speaking_seconds``)."""
     if fmt == "json":
         payload = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
         with atomic_write(path) as f:
@@ -94,6 +102,7 @@ def write_results(results: Sequence[Result | InputFailure], path: str | Path, fm
     else:
         import pandas as pd
 
+        with_people = any(isinstance(r, Result) and r.people for r in results)
         frames = []
         for r in results:
             if isinstance(r, InputFailure):
@@ -101,7 +110,13 @@ def write_results(results: Sequence[Result | InputFailure], path: str | Path, fm
                                              "error_type": r.type, "error_message": r.message}]))
             else:
                 frames.append(r.to_dataframe().reset_index())
+                if with_people:
+                    frames[-1].insert(1, "person", CLIP_PERSON)
+                    frames.append(r.people_dataframe().reset_index())
         frame = pd.concat(frames, ignore_index=True)
+        for column in ("face_track", "voice"):  # whole numbers, blank where a row has none
+            if column in frame.columns:
+                frame[column] = frame[column].astype("Int64")
         errors = [c for c in ("error_type", "error_message") if c in frame.columns]
         frame = frame[[c for c in frame.columns if c not in errors] + errors]
         for column in frame.columns:

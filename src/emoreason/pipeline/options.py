@@ -22,6 +22,8 @@ MODALITIES = ("face", "voice", "text")
 #: Other names a user may type for a modality.
 MODALITY_ALIASES = {"audio": "voice", "words": "text", "video": "face"}
 MAX_FPS = 60.0
+#: The most speakers ``speakers=`` may name (diarising more voices than this in one clip is not credible).
+MAX_SPEAKERS = 20
 #: Sample rates a waveform may be given at (Hz): telephone speech to studio audio.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 384_000
 
@@ -78,6 +80,8 @@ class AnalyzeOptions:
     context: Sequence[str] | None = None
     speaker_normalisation: str = "auto"
     face_model: str | None = None
+    people: bool = False
+    speakers: int | None = None
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -91,6 +95,26 @@ class AnalyzeOptions:
         if not (0 < self.fps <= MAX_FPS):  # NaN fails this too
             raise ConfigError(f"fps must be in (0, {MAX_FPS:g}], got {self.fps:g}")
         self._set("context", tuple(self.context) if self.context else None)
+        self._check_people()
+
+    def _check_people(self) -> None:
+        """``people`` and ``speakers``: a whole number of speakers from 1 to :data:`MAX_SPEAKERS`, given only
+        with ``people=True``; not with an MLLM checkpoint (it has no per-person path)."""
+        _expect("people", self.people, (bool, np.bool_), "True or False")
+        self._set("people", bool(self.people))
+        n = self.speakers
+        if n is not None:
+            if not _is_real(n) or not math.isfinite(n) or int(n) != n:
+                raise ConfigError(f"speakers must be a whole number of speakers, got {_type(n)} ({n!r:.40})")
+            if not 1 <= n <= MAX_SPEAKERS:
+                raise ConfigError(f"speakers must be between 1 and {MAX_SPEAKERS} (the number of people who "
+                                  f"speak in the clip), got {n:g}")
+            if not self.people:
+                raise ConfigError("speakers (the number of voices to find) is for people=True")
+            self._set("speakers", int(n))
+        if self.people and self.model is not None:
+            raise ConfigError("people=True runs the default pipeline per person; an MLLM checkpoint "
+                              "(model=...) has no per-person path")
 
     def _check_types(self) -> None:
         """Each option's type (and the numbers' range): a ConfigError naming the option."""

@@ -8,7 +8,9 @@ text model -- the calling thread decodes frames into the face stage as they come
 again before fusion. An image goes to the face stage, a waveform to the voice and text stages, text to
 the text stage. The result is a :class:`Perception`: every requested modality's output (an unusable one
 with its reason), the transcript and the time each stage took (the stages of the two paths overlap, so
-their times add up to more than the whole).
+their times add up to more than the whole). With ``people``, each path also runs its per-person stage
+(:mod:`emoreason.pipeline.people_stages`): the video path tracks every face, the audio path diarises the
+voices and analyses each; the clip's own outputs are made exactly as without ``people``.
 
 :func:`default_pipeline` is the process-wide pipeline that ``emoreason.analyze`` uses, so repeated
 calls load the models once.
@@ -47,6 +49,7 @@ from emoreason.perception.text.transcript import (
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
 from emoreason.pipeline.concurrent import Background
 from emoreason.pipeline.options import AnalyzeOptions
+from emoreason.pipeline.people_stages import FacePeopleBuilder, perceive_voices, split_joined_voices
 from emoreason.pipeline.perception import MIN_DURATION, Perception, Speech, check_duration
 
 MIN_IMAGE_SIDE = 16  # a 2-D array without a sample rate is a grey image when both sides are at least this
@@ -136,6 +139,7 @@ class Pipeline:
         check_duration(p.input, audio.duration)
         speech = self._voice_stage(p, options, audio)
         self._text_stage(p, options, audio, speech)
+        self._voices_stage(p, options, audio, speech)
         return p
 
     def _perceive_file(self, path: Path, options: AnalyzeOptions, keep_audio: bool = False) -> Perception:
@@ -150,7 +154,7 @@ class Pipeline:
         check_duration(str(path), info.duration)
         if "face" in wanted and not info.has_video:
             p.outputs["face"] = ModalityOutput.unusable("face", "the file has no video track")
-        need_audio = bool({"voice", "text"} & set(wanted) or keep_audio) and info.has_audio
+        need_audio = bool({"voice", "text"} & set(wanted) or keep_audio or options.people) and info.has_audio
         if not info.has_audio:
             for m in ("voice", "text"):
                 if m in wanted and not (m == "text" and given_text):
@@ -192,6 +196,12 @@ class Pipeline:
                         job.result()
                     raise
                 job.result()
+                if p.people_faces is not None and heard.people_voices is not None and audio is not None:
+                    t0 = time.perf_counter()  # the faces may show voices the diarisation joined
+                    heard.people_voices = split_joined_voices(self, p.people_faces, heard.people_voices,
+                                                              heard.outputs, options, audio, heard.speech,
+                                                              heard.words)
+                    p.timings["people_split"] = time.perf_counter() - t0
                 note = truncation_note(stated, max(seen_s, heard_s))  # the two passes judged together
                 if note:
                     p.notes.append(note)
@@ -203,6 +213,7 @@ class Pipeline:
         p.notes.extend(heard.notes)
         p.timings.update(heard.timings)
         p.transcript, p.spoken, p.speech = heard.transcript, heard.spoken, heard.speech
+        p.words, p.people_voices = heard.words, heard.people_voices
         return p
 
     @staticmethod
@@ -222,23 +233,33 @@ class Pipeline:
         and the container's stated duration."""
         t_start = time.perf_counter()
         face = FaceAnalyzer(fps=options.fps, face_model=options.face_model)
+        faces = FacePeopleBuilder(options) if options.people else None
         p.timings["face_load"] = time.perf_counter() - t_start
-        face_time = 0.0
+        face_time = people_time = 0.0
 
         def on_frame(t: float, rgb: np.ndarray) -> None:
-            nonlocal face_time
+            nonlocal face_time, people_time
             t0 = time.perf_counter()
             face.add_frame(t, rgb)
             face_time += time.perf_counter() - t0
+            if faces is not None:
+                t0 = time.perf_counter()
+                faces.add_frame(t, rgb)
+                people_time += time.perf_counter() - t0
 
         t0 = time.perf_counter()
         stats = decode(path, fps=options.fps, on_frame=on_frame, check_truncation=False,
                        progress=(lambda t: bar.update(t - bar.n)) if bar else None)
-        p.timings["decode"] = p.timings.get("decode", 0.0) + time.perf_counter() - t0 - face_time
+        p.timings["decode"] = (p.timings.get("decode", 0.0) + time.perf_counter() - t0 - face_time
+                               - people_time)
         p.notes.extend(stats.notes)
         t0 = time.perf_counter()
         p.outputs["face"] = face.finish()
         p.timings["face"] = face_time + time.perf_counter() - t0
+        if faces is not None:
+            t0 = time.perf_counter()
+            p.people_faces = faces.finish()
+            p.timings["people_faces"] = people_time + time.perf_counter() - t0
         return stats.video_seconds, stats.stated
 
     def _audio_path(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None,
@@ -247,6 +268,8 @@ class Pipeline:
         speech = self._voice_stage(p, options, audio) if audio is not None else None
         p.speech = speech
         self._text_stage(p, options, audio, speech, sidecar)
+        if audio is not None:
+            self._voices_stage(p, options, audio, speech)
 
     def _face_image(self, p: Perception, options: AnalyzeOptions, rgb: np.ndarray) -> None:
         if "face" not in options.modalities:
@@ -254,6 +277,22 @@ class Pipeline:
         t0 = time.perf_counter()
         p.outputs["face"] = analyze_face_image(rgb, face_model=options.face_model)
         p.timings["face"] = time.perf_counter() - t0
+        if options.people:  # an image's people are its faces
+            t0 = time.perf_counter()
+            faces = FacePeopleBuilder(options, still=True)
+            faces.add_frame(0.0, rgb)
+            p.people_faces = faces.finish()
+            p.timings["people_faces"] = time.perf_counter() - t0
+
+    def _voices_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource,
+                      speech: Speech | None) -> None:
+        """With ``people``: the voices diarised and each analysed (after the clip's voice and words)."""
+        if not options.people:
+            return
+        check_cancelled()
+        t0 = time.perf_counter()
+        p.people_voices = perceive_voices(self, p.outputs, options, audio, speech, p.words)
+        p.timings["people_voices"] = time.perf_counter() - t0
 
     def _voice_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource) -> Speech | None:
         """Voice activity (wanted by the voice and text stages), then the voice model; the speech found."""
@@ -296,6 +335,7 @@ class Pipeline:
             t0 = time.perf_counter()
             transcript = transcribe(audio, speech, model_dir=options.whisper_dir)
             p.timings["asr"] = time.perf_counter() - t0
+            p.words = transcript
             if NOT_ENGLISH_NOTE in transcript.notes:
                 # invented English carries no emotion of the speaker's: the words are shown, not used
                 p.transcript = transcript.text
@@ -308,6 +348,7 @@ class Pipeline:
         else:
             return
         p.transcript = transcript.text
+        p.words = transcript
         if getattr(transcript, "timed", True) and p.kind not in ("text", "image"):
             for seg in transcript.segments:
                 if seg.words:

@@ -4,6 +4,7 @@ shortest media worth analysing (:func:`check_duration`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from emoreason.errors import TooShortError
 from emoreason.io.audio import ArrayAudio
@@ -29,6 +30,11 @@ class Perception:
     # with perceive(..., keep_audio=True): the decoded sound (16 kHz mono) and the speech VAD found in it
     audio: ArrayAudio | None = field(default=None, repr=False)
     speech: Speech | None = None
+    # with people=True (emoreason.pipeline.people_stages): the faces' and the voices' per-person outputs,
+    # and the words with their times (the transcript the text stage read), to split them by speaker
+    people_faces: Any = field(default=None, repr=False)
+    people_voices: Any = field(default=None, repr=False)
+    words: Any = field(default=None, repr=False)
 
 
 def check_duration(name: str, duration: float | None) -> None:

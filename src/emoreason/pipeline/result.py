@@ -8,10 +8,11 @@ import time
 from emoreason import __version__
 from emoreason.explain import explain, explain_with_llm
 from emoreason.fusion import FusionConfig, fuse
-from emoreason.labels import CANONICAL, get_label_map, valence_arousal_from_scores
+from emoreason.labels import CANONICAL, LabelMap, get_label_map, valence_arousal_from_scores
 from emoreason.pipeline.options import AnalyzeOptions
+from emoreason.pipeline.people_result import build_people
 from emoreason.pipeline.perceive import Perception
-from emoreason.result import Evidence, ModalitySummary, Result
+from emoreason.result import Evidence, ModalitySummary, Person, Result
 
 
 def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
@@ -76,10 +77,23 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
 
 
 def relabel(result: Result, label_set: str) -> Result:
-    """Rewrite a canonical result's scores and labels into another taxonomy (in place)."""
+    """Rewrite a canonical result's scores and labels (its people's too) into another taxonomy (in
+    place)."""
     lm = get_label_map(label_set)
-    result.scores = lm.convert_scores(result.scores)
-    result.label = max(result.scores, key=result.scores.get)
+    for item in (result, *result.people):
+        _relabel(item, lm)
+    result.label_set = lm.name
+    if lm.note:
+        result.notes.append(f"labels in the {lm.name} set: {lm.note}")
+    return result
+
+
+def _relabel(result: Result | Person, lm: LabelMap) -> None:
+    """One result's or person's scores, labels and cues in ``lm``'s taxonomy (a person without scores
+    keeps none)."""
+    if result.scores:
+        result.scores = lm.convert_scores(result.scores)
+        result.label = max(result.scores, key=result.scores.get)
     for seg in result.segments:
         seg.scores = lm.convert_scores(seg.scores)
         seg.label = max(seg.scores, key=seg.scores.get)
@@ -90,18 +104,22 @@ def relabel(result: Result, label_set: str) -> Result:
     for e in result.evidence:
         if e.supports:
             e.supports = lm.from_canonical.get(e.supports) or e.supports
-    result.label_set = lm.name
-    if lm.note:
-        result.notes.append(f"labels in the {lm.name} set: {lm.note}")
-    return result
 
 
 def finish_result(p: Perception, options: AnalyzeOptions, started: float) -> Result:
     """``p``'s Result as ``emoreason.analyze`` returns it: built, its explanation written by the LLM at
     ``options.explain_endpoint`` when one is given (the template stays, with a note, when it fails), the
     total time since ``started`` (a ``time.perf_counter()`` reading) recorded, and relabelled into
-    ``options.labels``."""
+    ``options.labels``. With ``options.people``, its ``people`` (:func:`emoreason.pipeline.people_result.
+    build_people`), each explained by the template (the LLM writes the clip's explanation only), with the
+    notes on how they were found in ``provenance["people"]``."""
     result = build_result(p)
+    if options.people:
+        t0 = time.perf_counter()
+        how: list[str] = []
+        result.people = build_people(p, build_result, notes=how)
+        result.provenance["people"] = {"notes": how}
+        result.provenance["timings"]["people"] = time.perf_counter() - t0
     if options.explain_endpoint:
         try:
             result.explanation = explain_with_llm(options.explain_endpoint, options.explain_model,

@@ -1,7 +1,8 @@
 """A self-contained HTML page a person can read: the verdict, the explanation, the timeline of scores per
 modality, the peak frame with its Action Units, the transcript coloured by segment emotion and the
-evidence. Everything is inline (CSS, SVG, the frame as base64 JPEG); the page needs no network and no
-script.
+evidence, and with people (``analyze(..., people=True)``) a row and a timeline row per person
+(:mod:`emoreason.report.people`). Everything is inline (CSS, SVG, the frame as base64 JPEG); the page
+needs no network and no script.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from emoreason.errors import InputNotFoundError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.report.palette import MODALITY_NAMES, au_display, label_colour, label_order, text_on
 from emoreason.report.peak_frame import PeakFrameError, peak_frame_image
+from emoreason.report.people import people_section
 from emoreason.report.style import CSS
 from emoreason.report.timeline_data import build_timeline, format_time
 from emoreason.report.timeline_svg import legend_html, timeline_svg
@@ -47,6 +49,7 @@ def render_html(result: Result, media_path: str | os.PathLike | None = None) -> 
         _header(result, name),
         _card("Why", _explanation(result)),
         _card("Timeline", _timeline(result)),
+        people_section(result),
         _face_section(result, media_path),
         _transcript_section(result),
         _card("Evidence", _evidence_table(result)),

@@ -72,4 +72,11 @@ ul.notes { margin:0; padding-left:20px; }
 details summary { cursor:pointer; color:var(--muted); }
 pre { background:#f6f8fb; padding:12px; border-radius:8px; overflow:auto; font-size:12.5px; }
 footer { color:var(--muted); font-size:12.5px; text-align:center; margin-top:26px; }
+.people td.who { min-width:120px; }
+.people .thumb { width:64px; height:64px; object-fit:cover; border-radius:10px; display:block;
+  border:1px solid var(--line); margin-bottom:4px; }
+.people .thumb.none { background:#eef1f6; color:var(--muted); font-size:11px; display:flex;
+  align-items:center; justify-content:center; }
+.bar-row.mini { grid-template-columns: 70px 90px 36px; margin:2px 0; font-size:12.5px; }
+.people table { margin-bottom:12px; }
 """

@@ -1,5 +1,6 @@
 """The timeline a Result describes, as tracks of scored time blocks: one track for the fused scores and
-one per modality. Both the inline SVG of the HTML report and the PNG picture draw from this."""
+one per modality, and (:func:`people_timeline`) one per person of a multi-person result. Both the inline
+SVG of the HTML report and the PNG picture draw from this."""
 
 from __future__ import annotations
 
@@ -75,6 +76,22 @@ def build_timeline(result: Result) -> Timeline:
     labels = label_order({lab for t in tracks for b in t.blocks for lab, p in b.scores.items() if p > 0},
                          result.label_set)
     return Timeline(tracks=tracks, start=start, end=end, labels=labels, timed=timed)
+
+
+def people_timeline(result: Result) -> Timeline | None:
+    """One track per person (named by ``person_id``): their own fused segments, over the clip's time
+    span; None when the result has no people or none of them has segments."""
+    tracks = [Track(p.person_id, [Block(seg.start, seg.end, dict(seg.scores), seg.text)
+                                  for seg in sorted(p.segments, key=lambda s: s.start) if seg.scores])
+              for p in result.people]
+    tracks = [t for t in tracks if t.blocks]
+    if not tracks:
+        return None
+    start = min(b.start for t in tracks for b in t.blocks)
+    end = max([b.end for t in tracks for b in t.blocks] + [result.duration or 0.0])
+    labels = label_order({lab for t in tracks for b in t.blocks for lab, p in b.scores.items() if p > 0},
+                         result.label_set)
+    return Timeline(tracks=tracks, start=min(start, 0.0), end=end, labels=labels, timed=end > start)
 
 
 def nice_ticks(start: float, end: float, max_ticks: int = 8) -> list[float]:

@@ -1,6 +1,7 @@
 """The timeline of emotion scores as a PNG picture (matplotlib, Agg backend, no display needed).
 
-One row per track (all cues fused, then face, voice, words): for each segment a stacked bar of the
+One row per track (all cues fused, then face, voice, words, then each person of a multi-person result,
+named P1, P2 ...): for each segment a stacked bar of the
 label probabilities, so the dominant colour shows the label and its height share the confidence.
 matplotlib is imported inside :func:`plot_timeline`: it is slow to import and only the picture needs it.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 from emoreason.errors import ConfigError
 from emoreason.io.atomic import atomic_path
 from emoreason.report.palette import MODALITY_NAMES, label_colour
-from emoreason.report.timeline_data import build_timeline, format_time, nice_ticks
+from emoreason.report.timeline_data import build_timeline, format_time, nice_ticks, people_timeline
 from emoreason.result import Result
 
 
@@ -29,6 +30,11 @@ def plot_timeline(result: Result, path: str | os.PathLike, dpi: int = 120) -> Pa
     from matplotlib.patches import Patch
 
     timeline = build_timeline(result)
+    people = people_timeline(result)
+    if people is not None:  # one more row per person, below the clip's rows
+        timeline.tracks += people.tracks
+        timeline.labels += [lab for lab in people.labels if lab not in timeline.labels]
+        timeline.end = max(timeline.end, people.end)
     n = len(timeline.tracks)
     height = 1.3 + 1.05 * n
     fig = Figure(figsize=(10, height), dpi=dpi)

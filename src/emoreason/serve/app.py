@@ -267,6 +267,11 @@ _ANALYZE_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content":
         "face_model": {"type": "string", "enum": list(FACE_MODELS), "default": "default",
                        "description": "the face stage's expression model "
                                       "(default: the shipped fer+facex pool)"},
+        "people": {"type": "boolean", "default": False,
+                   "description": "also analyse each person (faces tracked, voices diarised): the result's "
+                                  "'people' list"},
+        "speakers": {"type": "integer", "minimum": 1, "description": "how many people speak (implies "
+                                                                     "people; default: estimated)"},
         "transcript": {"type": "string", "format": "binary", "description": "a .txt/.srt/.vtt transcript"},
         "format": {"type": "string", "enum": ["json", "html"], "default": "json",
                    "description": "html: the self-contained HTML report instead of the JSON"}}}},

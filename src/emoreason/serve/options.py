@@ -13,7 +13,9 @@ from emoreason.pipeline.options import MODALITIES, AnalyzeOptions
 from emoreason.serve.errors import ApiError
 from emoreason.serve.limits import Limits
 
-OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "format")
+OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "people",
+                 "speakers", "format")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 FILE_FIELDS = ("file", "transcript")
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 RESPONSE_FORMATS = ("json", "html")
@@ -67,6 +69,7 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
     for name in ("speaker_normalisation", "face_model"):
         if fields.get(name) is not None:
             options[name] = fields[name]
+    options.update(_people(fields))
     checked = AnalyzeOptions(**{k: v for k, v in options.items() if k != "text"})
     for name in ("labels", "speaker_normalisation", "face_model"):
         if name in options:
@@ -76,6 +79,27 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         raise ConfigError(f"format must be one of {', '.join(RESPONSE_FORMATS)}, not {fmt!r}")
     options["format"] = fmt
     return options
+
+
+def _people(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``people`` (true/false, as JSON or as a form field's text) and ``speakers`` (a whole number, which
+    implies ``people``), only when the request asks for people; a bad value is a ConfigError."""
+    people, speakers = fields.get("people"), fields.get("speakers")
+    if isinstance(people, str):
+        word = people.strip().lower()
+        if word not in _TRUE + _FALSE:
+            raise ConfigError(f"people must be true or false, not {people!r:.40}")
+        people = word in _TRUE
+    elif people is not None and not isinstance(people, bool):
+        raise ConfigError(f"people must be true or false, not {people!r:.40}")
+    if isinstance(speakers, str):
+        try:
+            speakers = int(speakers.strip()) if speakers.strip() else None
+        except ValueError:
+            raise ConfigError(f"speakers must be a whole number of speakers, not {speakers!r:.40}") from None
+    if not people and speakers is None:
+        return {}
+    return {"people": True, "speakers": speakers}
 
 
 def safe_suffix(filename: str | None) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from emoreason.errors import ConfigError
 from emoreason.eval.datasets.base import DatasetAdapter, EvalItem, LoadedDataset
 from emoreason.eval.datasets.ckplus import CkPlusAdapter
+from emoreason.eval.datasets.cped import CpedAdapter
 from emoreason.eval.datasets.crema_d import CremaDAdapter
 from emoreason.eval.datasets.dfew import DfewAdapter
 from emoreason.eval.datasets.emodb import EmoDbAdapter
+from emoreason.eval.datasets.emoevent import EmoEventAdapter
 from emoreason.eval.datasets.emorynlp import EmoryNlpAdapter
 from emoreason.eval.datasets.facial_expressions import FacialExpressionsAdapter
 from emoreason.eval.datasets.ferplus import FerPlusAdapter
@@ -18,6 +20,7 @@ from emoreason.eval.datasets.manifest import ManifestAdapter
 from emoreason.eval.datasets.meld import MeldAdapter
 from emoreason.eval.datasets.mer2023 import Mer2023Adapter
 from emoreason.eval.datasets.ravdess import RavdessAdapter
+from emoreason.eval.datasets.xed import XedAdapter
 
 _ADAPTERS = {
     "ravdess": RavdessAdapter,
@@ -32,6 +35,9 @@ _ADAPTERS = {
     "ck+": CkPlusAdapter,
     "facial_expressions": FacialExpressionsAdapter,
     "ferplus": FerPlusAdapter,
+    "xed": XedAdapter,
+    "emoevent": EmoEventAdapter,
+    "cped": CpedAdapter,
     "image_folder": ImageFolderAdapter,
     "csv": ManifestAdapter,
 }

@@ -17,6 +17,10 @@ expression model needs them; :mod:`~emoreason.perception.face.image_models`,
 * head pose and gaze per frame (:mod:`~emoreason.perception.face.geometry`) and their cues (head lowered,
   gaze averted, head shakes and nods).
 
+``add_frame`` finds the main face and hands it to ``add_face``; the multi-face path
+(:class:`~emoreason.perception.face.tracks.MultiFaceAnalyzer`) feeds each person's faces to their own
+``sibling()`` analyzer (the same loaded models, that person's numbers) through ``add_face``.
+
 Small faces (:mod:`~emoreason.perception.face.small_faces`): a small image with no usable face is retried
 padded and enlarged; faces narrower than ``min_face`` (24 px) are refused; on faces below 64 px the
 Action Units and gaze are reported as low-confidence (``details["cues"]``) and give no evidence.
@@ -27,6 +31,7 @@ pandas is imported in :meth:`FaceAnalyzer.finish`, not with this module, which t
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -93,10 +98,6 @@ class FaceAnalyzer:
         if facex_every is not None and (isinstance(facex_every, bool) or not isinstance(facex_every, int)
                                         or facex_every < 1):
             raise ConfigError(f"facex_every must be a whole number >= 1, got {facex_every!r}")
-        self.facex_runs = 0
-        self._facex_last: dict[str, float] | None = None
-        self._facex_box: tuple[float, float, float, float] | None = None
-        self._facex_age = 0
         self.fps = float(fps)
         self.min_face = int(min_face)
         self.static = static
@@ -111,16 +112,24 @@ class FaceAnalyzer:
         self.fer = FerClassifier()
         self.facex = FacexClassifier() if self.expression.uses_facex else None
         self.net = self.expression.net
-        self._unreadable: list[float] = []
-        self.tracker = FaceMeshTracker(static=static)
+        self.tracker: FaceMeshTracker | None = FaceMeshTracker(static=static)
         self._retry_tracker: FaceMeshTracker | None = None  # static, for small images (made on first need)
-        self.upscaled = 0
-        self.geometry = GeometryTrack()
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
         if self.facex is not None:
             self.models["facex"] = "facex 1.1.0 model_optimized.tflite (training data not stated)"
         self.models.update(self.expression.provenance)
+        self._new_face_state()
+
+    def _new_face_state(self) -> None:
+        """The per-face numbers, empty (the loaded models are kept)."""
+        self.facex_runs = 0
+        self._facex_last: dict[str, float] | None = None
+        self._facex_box: tuple[float, float, float, float] | None = None
+        self._facex_age = 0
+        self._unreadable: list[float] = []
+        self.upscaled = 0
+        self.geometry = GeometryTrack()
         self.frames = 0
         self.small_faces = 0
         self.multi_face_frames = 0
@@ -129,6 +138,15 @@ class FaceAnalyzer:
         self._probs: list[np.ndarray] = []
         self._sizes: list[float] = []
         self._boxes: list[tuple[float, float, float, float]] = []
+
+    def sibling(self) -> FaceAnalyzer:
+        """A fresh analyzer for another face of the same video, sharing this one's loaded models; it has no
+        face tracker of its own and is fed with :meth:`add_face` (its ``frames`` count is the caller's)."""
+        other = copy.copy(self)
+        other.tracker = other._retry_tracker = None
+        other.models = dict(self.models)
+        other._new_face_state()
+        return other
 
     @property
     def expression_model(self) -> str:
@@ -150,13 +168,18 @@ class FaceAnalyzer:
             return
         if n_faces > 1:
             self.multi_face_frames += 1
+        self.add_face(t, rgb, face)
+
+    def add_face(self, t: float, rgb: np.ndarray, face: FaceMesh) -> bool:
+        """Analyse ``face`` (found in the frame ``rgb`` taken at ``t`` s) as this analyzer's face; False when
+        it is too small or its mesh degenerate (then only counted). Does not count the frame."""
         if face.size < self.min_face:
             self.small_faces += 1
-            return
+            return False
         try:
             raw = au.raw_vector(face.points)
         except ValueError:  # a degenerate mesh: count it as no face
-            return
+            return False
         fer_scores, fer_features = self.fer.predict(face_crop_gray(rgb, face.points))
         facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
         net_probs = self.net.run(net_crop(rgb, face.points)) if self.net is not None else None
@@ -172,6 +195,7 @@ class FaceAnalyzer:
         self.geometry.add(face.points, w, h)
         x0, y0, x1, y1 = face.box
         self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
+        return True
 
     def _facex_scores(self, rgb: np.ndarray, face: FaceMesh) -> dict[str, float]:
         """facex's probabilities for this face: a fresh run every ``facex_every``-th face or when the face
@@ -195,9 +219,9 @@ class FaceAnalyzer:
         return self._retry_tracker
 
     def close(self) -> None:
-        self.tracker.close()
-        if self._retry_tracker is not None:
-            self._retry_tracker.close()
+        for tracker in (self.tracker, self._retry_tracker):
+            if tracker is not None:
+                tracker.close()
 
     # ---- summary ---------------------------------------------------------------------------------
     def _baseline(self, raw: np.ndarray, probs: np.ndarray) -> au.AUBaseline:

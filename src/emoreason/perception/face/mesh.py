@@ -178,6 +178,19 @@ class FaceMeshTracker:
         out = [_to_mesh(lms, 0.0, 0.0, w, h) for lms in res.multi_face_landmarks or []]
         return out or self._faces_via_detector(rgb, small, scale)
 
+    def faces_via_detector(self, rgb: np.ndarray) -> list[FaceMesh]:
+        """The faces the full-range detector finds, each meshed on a crop around it (what :meth:`faces`
+        falls back to when the mesh finds none); the multi-face path asks for them when the mesh missed a
+        face it was following (faces under about 15 % of the frame beside a larger one)."""
+        check_rgb(rgb)
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        small = rgb
+        if scale < 1.0:
+            small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA)
+        return self._faces_via_detector(rgb, np.ascontiguousarray(small), scale)
+
     def _faces_via_detector(self, rgb: np.ndarray, small: np.ndarray, scale: float) -> list[FaceMesh]:
         """Full-range detection, then the mesh on a square crop (twice the box) around each face."""
         from mediapipe.python.solutions import face_detection, face_mesh
