@@ -46,6 +46,7 @@ def analyze(
     context: Sequence[str] | None = None,
     speaker_normalisation: str = "auto",
     face_model: str | None = None,
+    language: str | None = None,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -62,20 +63,23 @@ def analyze(
     :data:`emoreason.labels.LABEL_MAPS`). ``model`` is a multimodal-LLM checkpoint directory to use
     instead of the default pipeline. ``explain_endpoint`` is an OpenAI-compatible server URL whose LLM
     rewrites the explanation from the evidence. ``asr_model`` is a local CTranslate2 Whisper model
-    directory to use for speech-to-text instead of the shipped Whisper tiny.en. ``context``: what was
+    directory to use for speech-to-text instead of the shipped Whisper models. ``context``: what was
     said before (earlier utterances of a dialogue, oldest first); the text model reads the last three.
     ``speaker_normalisation``: "auto" lets the voice model z-score a recording within itself when it has
     many segments spread over many emotions (its gate); "always" forces that for recordings of 3 or more
     segments (right when they span several emotions, wrong for a recording in one mood), "never" turns it
     off. ``face_model``: the face stage's expression model -- "default" (the shipped fer+facex pool), "fer",
     "facex", "pool" or "head" (to compare with the peers); fusion keeps the face temperature and prior fitted
-    for the default, so another choice is fused with the default's calibration.
+    for the default, so another choice is fused with the default's calibration. ``language``: the spoken
+    language as a Whisper code ("de") or English name ("German"); None identifies it from the speech
+    (the Result records it in ``language`` and ``language_probability``).
     """
     options = AnalyzeOptions(text=text, transcript=transcript, sample_rate=sample_rate, modalities=modalities,
                              labels=labels, fps=fps, model=model, progress=progress,
                              explain_endpoint=explain_endpoint, explain_model=explain_model,
                              asr_model=asr_model, context=context,
-                             speaker_normalisation=speaker_normalisation, face_model=face_model)
+                             speaker_normalisation=speaker_normalisation, face_model=face_model,
+                             language=language)
     if options.model is not None:
         from emoreason.emollm.infer import analyze_with_emollm  # torch and transformers: only for an MLLM
 
@@ -95,6 +99,7 @@ def analyze_clips(
     speaker_normalisation: str = "auto",
     face_model: str | None = None,
     texts: Sequence[str | None] | None = None,
+    language: str | None = None,
 ) -> list[Result]:
     """One Result per clip, in order, with the voice of all ``sources`` (media files of **one** speaker)
     analysed as one recording, so the voice model can normalise per speaker
@@ -113,7 +118,8 @@ def analyze_clips(
                               or any(t is not None and not isinstance(t, str) for t in texts)):
         raise ConfigError("texts must be a list with one string (or None) per clip")
     options = AnalyzeOptions(modalities=modalities, labels=labels, fps=fps,
-                             speaker_normalisation=speaker_normalisation, face_model=face_model)
+                             speaker_normalisation=speaker_normalisation, face_model=face_model,
+                             language=language)
     results = [build_result(p) for p in perceive_clips(default_pipeline(), sources, options, texts)]
     if options.labels != "canonical":
         results = [relabel(r, options.labels) for r in results]

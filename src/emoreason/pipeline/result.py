@@ -59,8 +59,10 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
         modalities=modalities,
         segments=fused.segments,
         evidence=evidence,
-        explanation=explain(label, fused.scores, evidence, fused.shares, dropped),
+        explanation=explain(label, fused.scores, evidence, fused.shares, dropped, language=p.language),
         transcript=p.transcript,
+        language=p.language,
+        language_probability=p.language_probability,
         notes=list(p.notes),
         provenance={
             "version": __version__,
@@ -106,7 +108,7 @@ def finish_result(p: Perception, options: AnalyzeOptions, started: float) -> Res
         try:
             result.explanation = explain_with_llm(options.explain_endpoint, options.explain_model,
                                                   result.label, result.scores, result.evidence,
-                                                  result.transcript)
+                                                  result.transcript, language=result.language)
             result.provenance["explanation"] = f"LLM {options.explain_model} at {options.explain_endpoint}"
         except RuntimeError as exc:
             result.notes.append(f"LLM explanation not used: {exc}; the template explanation is given instead")

@@ -13,7 +13,8 @@ from emoreason.pipeline.options import MODALITIES, AnalyzeOptions
 from emoreason.serve.errors import ApiError
 from emoreason.serve.limits import Limits
 
-OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "format")
+OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "language",
+                 "format")
 FILE_FIELDS = ("file", "transcript")
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 RESPONSE_FORMATS = ("json", "html")
@@ -64,11 +65,11 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         if not 0 < fps <= MAX_FPS:
             raise ConfigError(f"fps must be above 0 and at most {MAX_FPS:g}")
         options["fps"] = fps
-    for name in ("speaker_normalisation", "face_model"):
+    for name in ("speaker_normalisation", "face_model", "language"):
         if fields.get(name) is not None:
             options[name] = fields[name]
     checked = AnalyzeOptions(**{k: v for k, v in options.items() if k != "text"})
-    for name in ("labels", "speaker_normalisation", "face_model"):
+    for name in ("labels", "speaker_normalisation", "face_model", "language"):
         if name in options:
             options[name] = getattr(checked, name)
     fmt = str(fields.get("format") or "json").lower()

@@ -59,12 +59,18 @@ class Transcript:
     ``timed`` is False when the times are not known (a plain .txt file): segment times are then an even
     spread over the media's duration (or all 0.0 without one) and must not be quoted as evidence.
     ``notes`` say what was dropped or could not be done (e.g. a repetition loop trimmed from ASR output).
+    ``language`` is a Whisper language code ("de") and ``language_probability`` the identification's
+    probability: speech-to-text sets both (the probability stays None when the caller gave the
+    language); for given text and transcript files both stay None until the text analyzer, which
+    receives this object, sets them from the words.
     """
 
     segments: list[TranscriptSegment]
     source: str
     timed: bool = True
     notes: list[str] = field(default_factory=list)
+    language: str | None = None
+    language_probability: float | None = None
 
     @property
     def text(self) -> str:

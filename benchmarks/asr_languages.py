@@ -1,0 +1,255 @@
+"""Multilingual speech-to-text on espeak-ng speech: language-ID accuracy, WER/CER, and the path's speed.
+
+``accuracy``: six sentences in each of en, de, es, fr, it, fi, zh (espeak-ng ``cmn``), ar, ru and ja
+(``ja`` spoken from kana, scored against the usual kanji spelling; the English ones include the demo
+clip's words), each padded with 0.5 s of silence and transcribed as the pipeline does
+(:func:`asr.transcribe` with the speech span known): the identified language and its probability; the
+word error rate (character error rate for zh and ja) with the language identified and with it given;
+on English, Whisper tiny.en against Whisper base (both told "en"), with the ASR seconds per second of
+audio.
+
+``speed``: a fresh process per clip analyses a 720p clip (bench_analyze.py's builder; English or German
+espeak-ng sentences repeated) with ``modalities="voice,text"`` (the audio path; the face stage does not
+depend on the language): start-up (process start -> first result on the 10-s clip, minus that clip's time
+warm), the ASR stage's seconds and the whole call's, as real-time factors. Also the one-off join of the
+two Whisper base packages into an empty cache, and the check on later calls.
+
+    PYTHONPATH=src python benchmarks/asr_languages.py accuracy
+    PYTHONPATH=src python benchmarks/asr_languages.py speed --durations 10 30 600
+
+espeak-ng speech is clean and robotic: the numbers rank models and languages, they do not predict real
+recordings (accents, noise, emotion).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from asr_language import S
+from bench_analyze import make_clip
+
+from emoreason.io.audio import ArrayAudio
+from emoreason.io.demo_clip import DEMO_SENTENCE, speak
+from emoreason.perception.speech.asr import transcribe
+from emoreason.perception.speech.whisper_models import join_split_model, multilingual_whisper_dir
+
+assert DEMO_SENTENCE in S["en-us"]  # the demo clip's words are among the English sentences
+
+JA = [("今日はお店にパンと牛乳を買いに行きます。",
+       "きょうは おみせに パンと ぎゅうにゅうを かいに いきます。"),
+      ("天気が寒くて曇っていたので、午後はずっと家にいました。",
+       "てんきが さむくて くもっていたので、ごごは ずっと いえに いました。"),
+      ("信じられない、私たちが賞を取りました！", "しんじられない、わたしたちが しょうを とりました！"),
+      ("出かけるときはドアを開けておいてください、猫が戻りたがっています。",
+       "でかける ときは ドアを あけて おいて ください、ねこが もどりたがって います。"),
+      ("あなたにはとても怒っています、いつも私の話を聞かないから。",
+       "あなたには とても おこって います、いつも わたしの はなしを きかないから。"),
+      ("昨日は手伝ってくれて本当にありがとう、とても助かりました。",
+       "きのうは てつだって くれて ほんとうに ありがとう、とても たすかりました。")]
+MORE = {
+    "it": ["Oggi vado al negozio a comprare pane e latte.",
+           "Il tempo era freddo e grigio, così siamo rimasti a casa tutto il pomeriggio.",
+           "Non posso crederci, abbiamo vinto il premio!",
+           "Per favore lascia la porta aperta quando esci, il gatto vuole rientrare.",
+           "Sono così arrabbiato con te, non mi ascolti mai.",
+           "Grazie mille per il tuo aiuto di ieri, ha significato molto per me."],
+    "fi": ["Menen tänään kauppaan ostamaan leipää ja maitoa.",
+           "Sää oli kylmä ja harmaa, joten pysyimme kotona koko iltapäivän.",
+           "En voi uskoa sitä, me voitimme palkinnon!",
+           "Jätä ovi auki, kun lähdet ulos, kissa haluaa tulla takaisin sisään.",
+           "Olen niin vihainen sinulle, et koskaan kuuntele minua.",
+           "Kiitos paljon eilisestä avustasi, se merkitsi minulle paljon."],
+    "ar": ["اليوم سأذهب إلى المتجر لشراء الخبز والحليب.",
+           "كان الطقس باردا وغائما، لذلك بقينا في البيت طوال المساء.",
+           "لا أستطيع أن أصدق، لقد فزنا بالجائزة!",
+           "من فضلك اترك الباب مفتوحا عندما تخرج، القطة تريد أن تعود.",
+           "أنا غاضب جدا منك، أنت لا تستمع إلي أبدا.",
+           "شكرا جزيلا على مساعدتك أمس، لقد كانت تعني لي الكثير."],
+    "ru": ["Сегодня я иду в магазин купить хлеба и молока.",
+           "Погода была холодной и серой, поэтому мы весь день сидели дома.",
+           "Не могу поверить, мы выиграли приз!",
+           "Пожалуйста, оставь дверь открытой, когда уходишь, кошка хочет вернуться.",
+           "Я так зол на тебя, ты никогда меня не слушаешь.",
+           "Большое спасибо за твою вчерашнюю помощь, это много для меня значило."],
+}
+#: espeak-ng voice -> (Whisper code, [(reference text, text spoken)]).
+SETS = {voice: (code, [(t, t) for t in S[voice]]) for voice, code in
+        (("en-us", "en"), ("de", "de"), ("es", "es"), ("fr", "fr"), ("cmn", "zh"))}
+SETS.update({v: (v, [(t, t) for t in ts]) for v, ts in MORE.items()})
+SETS["ja"] = ("ja", JA)
+CHARACTER_LANGUAGES = ("zh", "ja")
+PAD_S = 0.5
+
+
+def normalise(text: str, language: str) -> list[str]:
+    """Words (characters for zh/ja) compared case-, punctuation- and symbol-insensitively (NFKC; Arabic
+    also without its short-vowel marks)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    keep = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat[0] in "PS" or (language == "ar" and cat == "Mn"):
+            keep.append(" ")
+        else:
+            keep.append(ch)
+    text = "".join(keep)
+    if language in CHARACTER_LANGUAGES:
+        return [c for c in text if not c.isspace()]
+    return re.split(r"\s+", text.strip()) if text.strip() else []
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def error_rate(pairs: list[tuple[str, str]], language: str) -> float:
+    """Corpus-level WER/CER: total edits over total reference tokens."""
+    edits = sum(edit_distance(normalise(ref, language), normalise(hyp, language)) for ref, hyp in pairs)
+    return edits / max(1, sum(len(normalise(ref, language)) for ref, _ in pairs))
+
+
+def _audio(spoken: str, voice: str) -> tuple[ArrayAudio, list[tuple[float, float]]]:
+    x = speak(spoken, voice=voice)
+    pad = np.zeros(int(PAD_S * 16000), np.float32)
+    return ArrayAudio(np.concatenate([pad, x, pad])), [(PAD_S, PAD_S + len(x) / 16000)]
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def accuracy() -> None:
+    base_dir = multilingual_whisper_dir()
+    table = []
+    english: dict[str, list] = {"tiny.en": [], "base": []}
+    for voice, (code, items) in SETS.items():
+        auto, forced, hits, probs = [], [], 0, []
+        for ref, spoken in items:
+            audio, speech = _audio(spoken, voice)
+            t = transcribe(audio, speech)
+            f = transcribe(audio, speech, language=code)
+            hits += t.language == code
+            probs.append(t.language_probability)
+            auto.append((ref, t.text))
+            forced.append((ref, f.text))
+            print(json.dumps({"voice": voice, "language": t.language, "p": t.language_probability,
+                              "auto": t.text, "forced": f.text, "source": t.source, "notes": t.notes},
+                             ensure_ascii=False), flush=True)
+            if code == "en":
+                for name, kw in (("tiny.en", {}), ("base", {"model_dir": base_dir})):
+                    r, dt = _timed(lambda kw=kw, a=audio, s=speech: transcribe(a, s, language="en", **kw))
+                    english[name].append((ref, r.text, dt, audio.duration))
+        table.append((code, voice, len(items), hits / len(items), float(np.mean(probs)),
+                      error_rate(auto, code), error_rate(forced, code)))
+    print("\nlanguage  voice  n  LID-acc  mean-p  WER/CER(identified)  WER/CER(given)")
+    for code, voice, n, acc, p, e_auto, e_forced in table:
+        unit = "CER" if code in CHARACTER_LANGUAGES else "WER"
+        print(f"{code:<8}  {voice:<5} {n:>2}  {acc:7.2f}  {p:6.2f}  {unit} {e_auto:6.3f}          "
+              f"{unit} {e_forced:6.3f}")
+    print(f"overall LID accuracy: {sum(r[3] * r[2] for r in table) / sum(r[2] for r in table):.3f} "
+          f"over {sum(r[2] for r in table)} utterances")
+    print("\nEnglish (language given): model  WER  ASR s per audio s (median)")
+    for name, rows in english.items():
+        wer = error_rate([(r, h) for r, h, _, _ in rows], "en")
+        rtf = float(np.median([dt / d for _, _, dt, d in rows]))
+        print(f"  {name:<8} {wer:.3f}  {rtf:.3f}   (n={len(rows)})")
+
+
+CHILD = """
+import json, sys, time
+spawned, clip, first_clip = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+from emoreason.api import analyze
+analyze(first_clip, modalities="voice,text")
+first_at = time.time() - spawned
+t0 = time.perf_counter()
+r = analyze(clip, modalities="voice,text")
+wall = time.perf_counter() - t0
+if clip == first_clip:
+    startup = first_at - wall
+else:
+    t1 = time.perf_counter()
+    analyze(first_clip, modalities="voice,text")
+    startup = first_at - (time.perf_counter() - t1)
+print(json.dumps({"startup": startup, "wall": wall, "asr": r.provenance["timings"].get("asr"),
+                  "duration": r.duration, "language": r.language, "p": r.language_probability,
+                  "source": r.modalities["text"].details.get("transcript_source")}))
+"""
+
+
+def speed(durations: list[float], keep: Path | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        (_, join_s) = _timed(lambda: join_split_model(*_parts(), cache / "whisper-base", _sha()))
+        (_, check_s) = _timed(lambda: join_split_model(*_parts(), cache / "whisper-base", _sha()))
+        print(f"join of the two packages into an empty cache: {join_s:.2f} s; check on a later call: "
+              f"{check_s * 1000:.1f} ms")
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        print("\nclip    language  start-up s  ASR s  ASR RTF  whole s  whole RTF  identified (p)  model")
+        for voice in ("en-us", "de"):
+            text = " ".join(S[voice])
+            clips = {}
+            for seconds in sorted(set([10.0, *durations])):
+                clips[seconds] = folder / f"clip_{voice}_{int(seconds)}s.mp4"
+                if not clips[seconds].exists():
+                    make_clip(clips[seconds], seconds, text=text, voice=voice)
+            for seconds in durations:
+                env = dict(os.environ, HF_HUB_OFFLINE="1")
+                out = subprocess.run([sys.executable, "-c", CHILD, str(time.time()), str(clips[seconds]),
+                                      str(clips[10.0])], capture_output=True, text=True, env=env, check=False)
+                if out.returncode != 0:
+                    raise SystemExit(out.stderr[-3000:])
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                d = r["duration"]
+                print(f"{seconds:>5g} s  {voice:<8}  {r['startup']:10.2f}  {r['asr']:5.2f}"
+                      f"  {r['asr'] / d:7.3f}  {r['wall']:7.2f}  {r['wall'] / d:9.3f}"
+                      f"  {r['language']} ({r['p']})  {r['source']}",
+                      flush=True)
+
+
+def _parts():
+    from emoreason.perception.speech import whisper_models as wm
+
+    pieces = [wm._package_file(*piece) for piece in wm.PIECES]
+    return pieces, [pieces[0].parent / n for n in wm.SIDE_FILES]
+
+
+def _sha() -> str:
+    from emoreason.perception.speech.whisper_models import MODEL_SHA256
+
+    return MODEL_SHA256
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("part", choices=("accuracy", "speed"))
+    ap.add_argument("--durations", type=float, nargs="+", default=[10.0, 30.0])
+    ap.add_argument("--keep", type=Path, help="keep the generated clips in this folder")
+    args = ap.parse_args(argv)
+    print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu cores:", os.cpu_count())
+    if args.part == "accuracy":
+        accuracy()
+    else:
+        speed(args.durations, args.keep)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
