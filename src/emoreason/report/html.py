@@ -16,7 +16,7 @@ from typing import Any
 from emoreason import __version__
 from emoreason.errors import InputNotFoundError
 from emoreason.io.atomic import atomic_write_text
-from emoreason.report.languages import lang_attrs, language_fact, language_line
+from emoreason.report.languages import isolate_quotes, lang_attrs, language_fact, language_line
 from emoreason.report.palette import MODALITY_NAMES, au_display, label_colour, label_order, text_on
 from emoreason.report.peak_frame import PeakFrameError, peak_frame_image
 from emoreason.report.style import CSS
@@ -114,7 +114,7 @@ def _bar_row(label: str, p: float, label_set: str) -> str:
 
 def _explanation(result: Result) -> str:
     if result.explanation.strip():
-        return f'<p class="explanation" dir="auto">{escape(result.explanation.strip())}</p>'
+        return f'<p class="explanation" dir="auto">{isolate_quotes(result.explanation.strip())}</p>'
     return '<p class="note">The analysis gave no explanation.</p>'
 
 
@@ -252,7 +252,7 @@ def _evidence_table(result: Result) -> str:
         supports = _tag(ev.supports, result.label_set) if ev.supports else ""
         modality = escape(MODALITY_NAMES.get(ev.modality, ev.modality))
         rows.append(f'<tr><td><span class="mod">{modality}</span></td>'
-                    f'<td><b>{escape(name)}</b><div class="desc" dir="auto">{escape(desc)}</div></td>'
+                    f'<td><b>{escape(name)}</b><div class="desc" dir="auto">{isolate_quotes(desc)}</div></td>'
                     f'<td class="num">{value}</td><td class="num">{escape(when)}</td>'
                     f'<td class="num"><span class="wbar"><span style="width:{weight:.0f}%"></span></span>'
                     f"{ev.weight:.2f}</td><td>{supports}</td></tr>")
