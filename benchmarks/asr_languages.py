@@ -11,8 +11,9 @@ audio.
 ``speed``: a fresh process per clip analyses a 720p clip (bench_analyze.py's builder; English or German
 espeak-ng sentences repeated) with ``modalities="voice,text"`` (the audio path; the face stage does not
 depend on the language): start-up (process start -> first result on the 10-s clip, minus that clip's time
-warm), the ASR stage's seconds and the whole call's, as real-time factors. Also the one-off join of the
-two Whisper base packages into an empty cache, and the check on later calls.
+warm), the ASR stage's seconds and the whole call's, as real-time factors. The English clip also runs on
+the code at ``--before`` (default: main before this work, tiny.en with no language ID): the baseline.
+Also the one-off join of the two Whisper base packages into an empty cache, and the check on later calls.
 
     PYTHONPATH=src python benchmarks/asr_languages.py accuracy
     PYTHONPATH=src python benchmarks/asr_languages.py speed --durations 10 30 600
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from asr_language import S
 from bench_analyze import make_clip
+from code_at import REPO, code_at
 
 from emoreason.io.audio import ArrayAudio
 from emoreason.io.demo_clip import DEMO_SENTENCE, speak
@@ -188,13 +190,14 @@ else:
     analyze(first_clip, modalities="voice,text")
     startup = first_at - (time.perf_counter() - t1)
 print(json.dumps({"startup": startup, "wall": wall, "asr": r.provenance["timings"].get("asr"),
-                  "duration": r.duration, "language": r.language, "p": r.language_probability,
+                  "duration": r.duration, "language": getattr(r, "language", None),
+                  "p": getattr(r, "language_probability", None),
                   "source": r.modalities["text"].details.get("transcript_source")}))
 """
 
 
-def speed(durations: list[float], keep: Path | None) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+def speed(durations: list[float], keep: Path | None, before: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp, code_at(before) as before_src:
         cache = Path(tmp) / "cache"
         (_, join_s) = _timed(lambda: join_split_model(*_parts(), cache / "whisper-base", _sha()))
         (_, check_s) = _timed(lambda: join_split_model(*_parts(), cache / "whisper-base", _sha()))
@@ -202,26 +205,29 @@ def speed(durations: list[float], keep: Path | None) -> None:
               f"{check_s * 1000:.1f} ms")
         folder = keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        print("\nclip    language  start-up s  ASR s  ASR RTF  whole s  whole RTF  identified (p)  model")
+        print(f"\nbefore = {before}; after = this tree. load average {os.getloadavg()[0]:.1f}")
+        print("clip    voice  code    start-up s  ASR s  ASR RTF  whole s  whole RTF  language (p)  model")
+        clips: dict[tuple[str, float], Path] = {}
         for voice in ("en-us", "de"):
-            text = " ".join(S[voice])
-            clips = {}
-            for seconds in sorted(set([10.0, *durations])):
-                clips[seconds] = folder / f"clip_{voice}_{int(seconds)}s.mp4"
-                if not clips[seconds].exists():
-                    make_clip(clips[seconds], seconds, text=text, voice=voice)
-            for seconds in durations:
-                env = dict(os.environ, HF_HUB_OFFLINE="1")
-                out = subprocess.run([sys.executable, "-c", CHILD, str(time.time()), str(clips[seconds]),
-                                      str(clips[10.0])], capture_output=True, text=True, env=env, check=False)
+            for seconds in sorted({10.0, *durations}):
+                clips[voice, seconds] = folder / f"clip_{voice}_{int(seconds)}s.mp4"
+                if not clips[voice, seconds].exists():
+                    make_clip(clips[voice, seconds], seconds, text=" ".join(S[voice]), voice=voice)
+        for seconds in durations:
+            for voice, side in (("en-us", "before"), ("en-us", "after"), ("de", "after")):
+                src = before_src if side == "before" else REPO / "src"
+                env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(src))
+                argv = [str(time.time()), str(clips[voice, seconds]), str(clips[voice, 10.0])]
+                out = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True,
+                                     env=env, check=False)
                 if out.returncode != 0:
                     raise SystemExit(out.stderr[-3000:])
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 d = r["duration"]
-                print(f"{seconds:>5g} s  {voice:<8}  {r['startup']:10.2f}  {r['asr']:5.2f}"
+                print(f"{seconds:>5g} s  {voice:<5}  {side:<6}  {r['startup']:10.2f}  {r['asr']:5.2f}"
                       f"  {r['asr'] / d:7.3f}  {r['wall']:7.2f}  {r['wall'] / d:9.3f}"
-                      f"  {r['language']} ({r['p']})  {r['source']}",
-                      flush=True)
+                      f"  {r['language']} ({r['p']})  {r['source']}", flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 def _parts():
@@ -242,12 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("part", choices=("accuracy", "speed"))
     ap.add_argument("--durations", type=float, nargs="+", default=[10.0, 30.0])
     ap.add_argument("--keep", type=Path, help="keep the generated clips in this folder")
+    ap.add_argument("--before", default="9c50ce5", help="git ref of the baseline code (speed)")
     args = ap.parse_args(argv)
     print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu cores:", os.cpu_count())
     if args.part == "accuracy":
         accuracy()
     else:
-        speed(args.durations, args.keep)
+        speed(args.durations, args.keep, args.before)
     return 0
 
 

@@ -62,3 +62,13 @@ def test_explanation_names_a_language_other_than_english_and_quotes_the_original
     assert "Words: says 'I am so angry'" in english and "said in" not in english
     no_text = explain("angry", scores, [], {"voice": 1.0}, {"text": "no speech"}, language="de")
     assert no_text.endswith("The speech was in German.")
+
+
+def test_the_llm_explainer_is_told_the_language(fake_openai):
+    from emoreason.explain import explain_with_llm
+
+    url, seen = fake_openai(lambda body: "Er ist wütend.")
+    explain_with_llm(url, "m", "angry", {"angry": 1.0}, _words("Ich bin wütend"), "Ich bin wütend",
+                     language="de")
+    sent = json.loads(seen[0]["body"]["messages"][1]["content"])
+    assert sent["language"] == "German" and sent["transcript"] == "Ich bin wütend"
