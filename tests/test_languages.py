@@ -62,6 +62,9 @@ def test_explanation_names_a_language_other_than_english_and_quotes_the_original
     assert "Words: says 'I am so angry'" in english and "said in" not in english
     no_text = explain("angry", scores, [], {"voice": 1.0}, {"text": "no speech"}, language="de")
     assert no_text.endswith("The speech was in German.")
+    unsure = explain("angry", scores, _words("Dobrý den"), {"text": 1.0}, {}, language="cs",
+                     language_probability=0.21)
+    assert "Words, said in Czech (uncertain, p 0.21): 'Dobrý den'" in unsure
 
 
 def test_the_llm_explainer_is_told_the_language(fake_openai):

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 
-from emoreason.languages import language_name
+from emoreason.languages import UNSURE_BELOW, language_name
 from emoreason.result import Evidence
 
 MODALITY_WORDS = {"face": "face", "voice": "voice", "text": "words"}
@@ -52,15 +52,19 @@ def explain(
     shares: Mapping[str, float],
     dropped: Mapping[str, str],
     language: str | None = None,
+    language_probability: float | None = None,
 ) -> str:
     """A paragraph: the cues per modality (with times) → the label, the runner-up if close, the weights.
 
     Only cues from the evidence list are named: those that support the chosen label (or a close
     runner-up) first, then neutral descriptions; one strong cue for another label is named as such.
     Words in a ``language`` (Whisper code) other than English are introduced as "said in German: ...",
-    quoted as the text cue has them (in their own script).
+    quoted as the text cue has them (in their own script); "(uncertain, p 0.31)" follows the name when
+    ``language_probability`` is below :data:`~emoreason.languages.UNSURE_BELOW`.
     """
     foreign = language_name(language) if language not in (None, "en") else None
+    if foreign and language_probability is not None and language_probability < UNSURE_BELOW:
+        foreign += f" (uncertain, p {language_probability:.2f})"
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     runner = ranked[1] if len(ranked) > 1 and ranked[1][1] >= 0.5 * ranked[0][1] else None
     labels = [label] + ([runner[0]] if runner else [])

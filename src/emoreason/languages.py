@@ -27,6 +27,8 @@ WHISPER_LANGUAGES: dict[str, str] = {
     "as": "Assamese", "tt": "Tatar", "haw": "Hawaiian", "ln": "Lingala", "ha": "Hausa", "ba": "Bashkir",
     "jw": "Javanese", "su": "Sundanese"
 }
+#: An identified language below this probability is reported as uncertain (transcript note, explanation).
+UNSURE_BELOW = 0.5
 _BY_NAME = {name.lower(): code for code, name in WHISPER_LANGUAGES.items()}
 
 

@@ -25,8 +25,8 @@ import numpy as np
 
 from emoreason.io.audio import AudioSource
 from emoreason.io.guard import check_cancelled
-from emoreason.languages import language_name
-from emoreason.perception.speech.language_id import UNSURE_BELOW, route
+from emoreason.languages import UNSURE_BELOW, language_name
+from emoreason.perception.speech.language_id import route
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
 MAX_WINDOW_S = 28.0  # Whisper sees 30 s at most; keep a margin

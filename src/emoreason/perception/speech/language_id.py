@@ -23,8 +23,6 @@ from emoreason.perception.speech.whisper_models import multilingual_whisper_dir
 
 LID_SECONDS = 30.0  # one Whisper window: the encoder sees 30 s at a time
 ENGLISH_ON_TINY = True
-#: Below this probability the identified language is reported as uncertain (a transcript note).
-UNSURE_BELOW = 0.5
 
 
 @dataclass
