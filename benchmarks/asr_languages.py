@@ -1,12 +1,14 @@
 """Multilingual speech-to-text on espeak-ng speech: language-ID accuracy, WER/CER, and the path's speed.
 
-``accuracy``: six sentences in each of en, de, es, fr, it, fi, zh (espeak-ng ``cmn``), ar, ru and ja
-(``ja`` spoken from kana, scored against the usual kanji spelling; the English ones include the demo
+``accuracy``: six sentences in each of en, de, es, fr, it, fi, zh, ar, ru and ja (zh spoken from tone-
+numbered pinyin by espeak-ng's ``cmn-latn-pinyin``, whose ``cmn`` voice reads most characters as letters
+and digits here; ja from kana; both scored against the usual spelling; the English ones include the demo
 clip's words), each padded with 0.5 s of silence and transcribed as the pipeline does
 (:func:`asr.transcribe` with the speech span known): the identified language and its probability; the
-word error rate (character error rate for zh and ja) with the language identified and with it given;
-on English, Whisper tiny.en against Whisper base (both told "en"), with the ASR seconds per second of
-audio.
+word error rate (character error rate for zh and ja) with the language identified and with it given.
+Then language ID on each language's six sentences joined (20-30 s, what the pipeline's 30-s window sees
+in a longer clip), and, on English (12 sentences, en-us and en-gb voices), Whisper tiny.en against
+Whisper base (both told "en"), with the ASR seconds per second of audio.
 
 ``speed``: a fresh process per clip analyses a 720p clip (bench_analyze.py's builder; English or German
 espeak-ng sentences repeated) with ``modalities="voice,text"`` (the audio path; the face stage does not
@@ -42,7 +44,9 @@ from code_at import REPO, code_at
 
 from emoreason.io.audio import ArrayAudio
 from emoreason.io.demo_clip import DEMO_SENTENCE, speak
+from emoreason.perception.speech import language_id
 from emoreason.perception.speech.asr import transcribe
+from emoreason.perception.speech.whisper import load_whisper
 from emoreason.perception.speech.whisper_models import join_split_model, multilingual_whisper_dir
 
 assert DEMO_SENTENCE in S["en-us"]  # the demo clip's words are among the English sentences
@@ -84,11 +88,25 @@ MORE = {
            "Я так зол на тебя, ты никогда меня не слушаешь.",
            "Большое спасибо за твою вчерашнюю помощь, это много для меня значило."],
 }
-#: espeak-ng voice -> (Whisper code, [(reference text, text spoken)]).
-SETS = {voice: (code, [(t, t) for t in S[voice]]) for voice, code in
-        (("en-us", "en"), ("de", "de"), ("es", "es"), ("fr", "fr"), ("cmn", "zh"))}
-SETS.update({v: (v, [(t, t) for t in ts]) for v, ts in MORE.items()})
-SETS["ja"] = ("ja", JA)
+ZH_PINYIN = ["wo3 jin1 tian1 yao4 qu4 shang1 dian4 mai3 mian4 bao1 he2 niu2 nai3.",
+             "tian1 qi4 you4 leng3 you4 yin1, suo3 yi3 wo3 men5 zheng3 ge4 xia4 wu3 dou1 dai1 zai4 jia1 li3 "
+             "kan4 shu1.",
+             "wo3 jian3 zhi2 bu4 gan3 xiang1 xin4, wo3 men5 ying2 de2 le5 jiang3 pin3!",
+             "ni3 chu1 qu4 de5 shi2 hou4 qing3 ba3 men2 kai1 zhe5, mao1 xiang3 hui2 lai2.",
+             "wo3 dui4 ni3 hen3 sheng1 qi4, ni3 cong2 lai2 bu4 ting1 wo3 shuo1 hua4.",
+             "fei1 chang2 gan3 xie4 ni3 zuo2 tian1 de5 bang1 zhu4, zhe4 dui4 wo3 yi4 yi4 zhong4 da4."]
+EXTRA_EN = ["Can you tell me where the nearest train station is?",
+            "I was really scared when the lights went out last night.",
+            "She laughed so hard that she started to cry.",
+            "We need to finish this report before the meeting on Monday.",
+            "That smell is disgusting, please open a window.",
+            "My brother moved to a small town by the sea last spring."]
+#: name -> (Whisper code, espeak-ng voice, [(reference text, text spoken)]).
+SETS = {voice: (code, voice, [(t, t) for t in S[voice]]) for voice, code in
+        (("en-us", "en"), ("de", "de"), ("es", "es"), ("fr", "fr"))}
+SETS["zh"] = ("zh", "cmn-latn-pinyin", list(zip(S["cmn"], ZH_PINYIN)))
+SETS.update({v: (v, v, [(t, t) for t in ts]) for v, ts in MORE.items()})
+SETS["ja"] = ("ja", "ja", JA)
 CHARACTER_LANGUAGES = ("zh", "ja")
 PAD_S = 0.5
 
@@ -140,8 +158,7 @@ def _timed(fn):
 def accuracy() -> None:
     base_dir = multilingual_whisper_dir()
     table = []
-    english: dict[str, list] = {"tiny.en": [], "base": []}
-    for voice, (code, items) in SETS.items():
+    for name, (code, voice, items) in SETS.items():
         auto, forced, hits, probs = [], [], 0, []
         for ref, spoken in items:
             audio, speech = _audio(spoken, voice)
@@ -151,23 +168,46 @@ def accuracy() -> None:
             probs.append(t.language_probability)
             auto.append((ref, t.text))
             forced.append((ref, f.text))
-            print(json.dumps({"voice": voice, "language": t.language, "p": t.language_probability,
+            print(json.dumps({"voice": name, "language": t.language, "p": t.language_probability,
                               "auto": t.text, "forced": f.text, "source": t.source, "notes": t.notes},
                              ensure_ascii=False), flush=True)
-            if code == "en":
-                for name, kw in (("tiny.en", {}), ("base", {"model_dir": base_dir})):
-                    r, dt = _timed(lambda kw=kw, a=audio, s=speech: transcribe(a, s, language="en", **kw))
-                    english[name].append((ref, r.text, dt, audio.duration))
-        table.append((code, voice, len(items), hits / len(items), float(np.mean(probs)),
+        table.append((code, name, len(items), hits / len(items), float(np.mean(probs)),
                       error_rate(auto, code), error_rate(forced, code)))
-    print("\nlanguage  voice  n  LID-acc  mean-p  WER/CER(identified)  WER/CER(given)")
+    print("\nlanguage  set    n  LID-acc  mean-p  WER/CER(identified)  WER/CER(given)")
     for code, voice, n, acc, p, e_auto, e_forced in table:
         unit = "CER" if code in CHARACTER_LANGUAGES else "WER"
         print(f"{code:<8}  {voice:<5} {n:>2}  {acc:7.2f}  {p:6.2f}  {unit} {e_auto:6.3f}          "
               f"{unit} {e_forced:6.3f}")
     print(f"overall LID accuracy: {sum(r[3] * r[2] for r in table) / sum(r[2] for r in table):.3f} "
           f"over {sum(r[2] for r in table)} utterances")
-    print("\nEnglish (language given): model  WER  ASR s per audio s (median)")
+    joined_lid(base_dir)
+    english_models(base_dir)
+
+
+def joined_lid(base_dir: Path) -> None:
+    """Language ID on each language's six sentences joined with 0.3 s pauses (the first 30 s of speech)."""
+    model = load_whisper(base_dir)
+    print("\nlanguage ID on the six sentences joined: language  seconds of speech  identified (p)")
+    hits = 0
+    for code, voice, items in SETS.values():
+        pause = np.zeros(int(0.3 * 16000), np.float32)
+        parts = [np.concatenate([speak(spoken, voice=voice), pause]) for _, spoken in items]
+        audio = ArrayAudio(np.concatenate(parts))
+        got, p = language_id.identify(model, audio, [(0.0, audio.duration)])
+        hits += got == code
+        print(f"  {code:<3} {min(audio.duration, language_id.LID_SECONDS):5.1f}  {got} ({p:.2f})", flush=True)
+    print(f"  correct: {hits} of {len(SETS)}")
+
+
+def english_models(base_dir: Path) -> None:
+    english: dict[str, list] = {"tiny.en": [], "base": []}
+    for voice in ("en-us", "en-gb"):
+        for text in S["en-us"] + EXTRA_EN:
+            audio, speech = _audio(text, voice)
+            for name, kw in (("tiny.en", {}), ("base", {"model_dir": base_dir})):
+                r, dt = _timed(lambda kw=kw, a=audio, s=speech: transcribe(a, s, language="en", **kw))
+                english[name].append((text, r.text, dt, audio.duration))
+    print("\nEnglish (language given; en-us and en-gb voices): model  WER  ASR s per audio s (median)")
     for name, rows in english.items():
         wer = error_rate([(r, h) for r, h, _, _ in rows], "en")
         rtf = float(np.median([dt / d for _, _, dt, d in rows]))

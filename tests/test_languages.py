@@ -75,3 +75,13 @@ def test_the_llm_explainer_is_told_the_language(fake_openai):
                      language="de")
     sent = json.loads(seen[0]["body"]["messages"][1]["content"])
     assert sent["language"] == "German" and sent["transcript"] == "Ich bin wütend"
+
+
+def test_words_are_joined_without_spaces_in_chinese_japanese_and_thai():
+    from emoreason.languages import join_words
+    from emoreason.perception.text.transcript import Transcript, TranscriptSegment
+
+    assert join_words(["我", "对", "你"], "zh") == "我对你" and join_words(["Ich", "bin"], "de") == "Ich bin"
+    segs = [TranscriptSegment(0, 1, "我很生气。"), TranscriptSegment(1, 2, "你不听。")]
+    assert Transcript(segs, "asr:x", language="zh").text == "我很生气。你不听。"
+    assert Transcript(segs, "asr:x").text == "我很生气。 你不听。"  # language unknown: spaces kept

@@ -4,6 +4,8 @@ only ``errors``): the options, the explanation and the report read it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from emoreason.errors import ConfigError
 
 #: Whisper's language codes (ISO 639-1 where one exists; "haw", "jw") -> English name.
@@ -27,6 +29,8 @@ WHISPER_LANGUAGES: dict[str, str] = {
     "as": "Assamese", "tt": "Tatar", "haw": "Hawaiian", "ln": "Lingala", "ha": "Hausa", "ba": "Bashkir",
     "jw": "Javanese", "su": "Sundanese"
 }
+#: Languages written without spaces between words: Whisper's words in them are joined with nothing.
+NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "km", "bo"})
 #: An identified language below this probability is reported as uncertain (transcript note, explanation).
 UNSURE_BELOW = 0.5
 _BY_NAME = {name.lower(): code for code, name in WHISPER_LANGUAGES.items()}
@@ -37,6 +41,12 @@ def language_name(code: str | None) -> str | None:
     if code is None:
         return None
     return WHISPER_LANGUAGES.get(code, code)
+
+
+def join_words(words: Iterable[str], language: str | None) -> str:
+    """``words`` as running text: with spaces, or without in a :data:`NO_SPACE_LANGUAGES` language
+    ("我 对 你" would misquote Chinese)."""
+    return ("" if language in NO_SPACE_LANGUAGES else " ").join(words)
 
 
 def check_language(language: str | None) -> str | None:

@@ -9,6 +9,7 @@ from emoreason import __version__
 from emoreason.explain import explain, explain_with_llm
 from emoreason.fusion import FusionConfig, fuse
 from emoreason.labels import CANONICAL, get_label_map, valence_arousal_from_scores
+from emoreason.languages import join_words
 from emoreason.pipeline.options import AnalyzeOptions
 from emoreason.pipeline.perceive import Perception
 from emoreason.result import Evidence, ModalitySummary, Result
@@ -42,8 +43,9 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
     dropped = {m: o.reason or "not usable" for m, o in p.outputs.items() if m not in fused.shares}
     if p.spoken:  # each timeline segment holds the words whose middle falls inside it
         for seg in fused.segments:
-            seg.text = " ".join(w for w, a, b in p.spoken if seg.start <= (a + b) / 2 < seg.end
-                                or (seg is fused.segments[-1] and (a + b) / 2 >= seg.end)).strip()
+            seg.text = join_words((w for w, a, b in p.spoken if seg.start <= (a + b) / 2 < seg.end
+                                   or (seg is fused.segments[-1] and (a + b) / 2 >= seg.end)),
+                                  p.language).strip()
     if p.kind in ("image", "text"):  # a still input has no timeline: cues carry no times
         for e in evidence:
             e.start = e.end = None

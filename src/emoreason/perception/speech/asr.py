@@ -25,7 +25,7 @@ import numpy as np
 
 from emoreason.io.audio import AudioSource
 from emoreason.io.guard import check_cancelled
-from emoreason.languages import UNSURE_BELOW, language_name
+from emoreason.languages import UNSURE_BELOW, join_words, language_name
 from emoreason.perception.speech.language_id import route
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
@@ -232,7 +232,7 @@ def _decode_window(model, samples: np.ndarray, offset: float, language: str, vad
         words = [w for w in words if id(w) in kept_ids]
         if not words:
             continue
-        text = " ".join(w.text for w in words)
+        text = join_words((w.text for w in words), language)
         confidence = float(np.mean([w.probability for w in words]))
         segments.append(TranscriptSegment(words[0].start, max(words[-1].end, words[0].start), text, words,
                                           round(confidence, 4)))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.errors import TranscriptError
+from emoreason.languages import join_words
 
 SIDECAR_SUFFIXES = (".srt", ".vtt", ".txt")
 #: Given text (``analyze(text=...)``, ``--text``) beyond this many characters is cut, with a note: the
@@ -74,7 +75,7 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+        return join_words((s.text.strip() for s in self.segments if s.text.strip()), self.language)
 
     @property
     def confidence(self) -> float:
