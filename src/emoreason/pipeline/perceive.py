@@ -203,6 +203,7 @@ class Pipeline:
         p.notes.extend(heard.notes)
         p.timings.update(heard.timings)
         p.transcript, p.spoken, p.speech = heard.transcript, heard.spoken, heard.speech
+        p.language, p.language_probability = heard.language, heard.language_probability
         return p
 
     @staticmethod
