@@ -61,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain-endpoint", help="OpenAI-compatible server URL whose LLM writes the explanation")
     p.add_argument("--explain-model", default="default", help="model name to ask that server for")
     p.add_argument("--asr-model", type=Path,
-                   help="a local CTranslate2 Whisper model directory (default: the shipped Whisper base, "
-                        "and tiny.en for English)")
+                   help="a local CTranslate2 Whisper model directory (default: the shipped multilingual "
+                        "Whisper base)")
     p.add_argument("--language", metavar="CODE",
                    help="the spoken language as a Whisper code (en, de, zh, ...) or English name; "
                         "default: identified from the speech")

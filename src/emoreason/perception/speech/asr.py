@@ -1,18 +1,17 @@
 """Speech to text with word times and the spoken language: faster-whisper on the packaged Whisper models.
 
 The language is identified first (:mod:`~emoreason.perception.speech.language_id`: Whisper base on the
-first 30 s of speech, unless the caller gives it); English is transcribed by Whisper tiny.en, every other
-language by Whisper base told that language. Whisper loops (one word dozens of times) and mishears acted
+first 30 s of speech, unless the caller gives it); Whisper base then transcribes in that language (or
+the user's ``asr_model`` does). Whisper loops (one word dozens of times) and mishears acted
 speech, so this module:
 - decodes speech in windows of at most :data:`MAX_WINDOW_S` seconds (the VAD's speech segments merged
   while they fit, long stretches cut at the quietest moment), one window in memory at a time;
 - never conditions on previous text, and caps new tokens per window by the window's length;
 - finds n-gram repetition loops and trims them to their first occurrence, with a note;
 - gives every segment a confidence (mean word probability) so text evidence can be weighted by it;
-- on an English-only model, says when the speech is probably not English after all
-  (:func:`looks_not_english`: language ID was unsure, or a user's English-only model got other speech):
-  such a model turns other languages into invented English, so the transcript gets
-  :data:`NOT_ENGLISH_NOTE`.
+- on a user's English-only model (no language ID there), says when the speech is probably not English
+  (:func:`looks_not_english`): such a model turns other languages into invented English, so the
+  transcript gets :data:`NOT_ENGLISH_NOTE`.
 """
 
 from __future__ import annotations
