@@ -155,10 +155,13 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def accuracy() -> None:
+def accuracy(languages: list[str] | None = None) -> None:
+    """The tables above for the sets named in ``languages`` (all when None); the English model comparison
+    runs when English is among them."""
     base_dir = multilingual_whisper_dir()
+    sets = {k: v for k, v in SETS.items() if languages is None or v[0] in languages}
     table = []
-    for name, (code, voice, items) in SETS.items():
+    for name, (code, voice, items) in sets.items():
         auto, forced, hits, probs = [], [], 0, []
         for ref, spoken in items:
             audio, speech = _audio(spoken, voice)
@@ -180,23 +183,24 @@ def accuracy() -> None:
               f"{unit} {e_forced:6.3f}")
     print(f"overall LID accuracy: {sum(r[3] * r[2] for r in table) / sum(r[2] for r in table):.3f} "
           f"over {sum(r[2] for r in table)} utterances")
-    joined_lid(base_dir)
-    english_models(base_dir)
+    joined_lid(base_dir, sets)
+    if "en" in (v[0] for v in sets.values()):
+        english_models(base_dir)
 
 
-def joined_lid(base_dir: Path) -> None:
+def joined_lid(base_dir: Path, sets: dict) -> None:
     """Language ID on each language's six sentences joined with 0.3 s pauses (the first 30 s of speech)."""
     model = load_whisper(base_dir)
     print("\nlanguage ID on the six sentences joined: language  seconds of speech  identified (p)")
     hits = 0
-    for code, voice, items in SETS.values():
+    for code, voice, items in sets.values():
         pause = np.zeros(int(0.3 * 16000), np.float32)
         parts = [np.concatenate([speak(spoken, voice=voice), pause]) for _, spoken in items]
         audio = ArrayAudio(np.concatenate(parts))
         got, p = language_id.identify(model, audio, [(0.0, audio.duration)])
         hits += got == code
         print(f"  {code:<3} {min(audio.duration, language_id.LID_SECONDS):5.1f}  {got} ({p:.2f})", flush=True)
-    print(f"  correct: {hits} of {len(SETS)}")
+    print(f"  correct: {hits} of {len(sets)}")
 
 
 def english_models(base_dir: Path) -> None:
@@ -289,10 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--durations", type=float, nargs="+", default=[10.0, 30.0])
     ap.add_argument("--keep", type=Path, help="keep the generated clips in this folder")
     ap.add_argument("--before", default="9c50ce5", help="git ref of the baseline code (speed)")
+    ap.add_argument("--languages", nargs="+", help="accuracy: only these Whisper codes (default: all)")
     args = ap.parse_args(argv)
     print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu cores:", os.cpu_count())
     if args.part == "accuracy":
-        accuracy()
+        accuracy(args.languages)
     else:
         speed(args.durations, args.keep, args.before)
     return 0
