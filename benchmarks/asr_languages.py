@@ -13,7 +13,8 @@ Whisper base (both told "en"), with the ASR seconds per second of audio.
 ``speed``: a fresh process per clip analyses a 720p clip (bench_analyze.py's builder; English or German
 espeak-ng sentences repeated) with ``modalities="voice,text"`` (the audio path; the face stage does not
 depend on the language): start-up (process start -> first result on the 10-s clip, minus that clip's time
-warm), the ASR stage's seconds and the whole call's, as real-time factors. The English clip also runs on
+warm), the ASR stage's seconds and the whole call's, as real-time factors (medians of 3 warm runs for clips
+up to 60 s, one run beyond). The English clip also runs on
 the code at ``--before`` (default: main before this work, tiny.en with no language ID): the baseline.
 Also the one-off join of the two Whisper base packages into an empty cache, and the check on later calls.
 
@@ -46,7 +47,7 @@ from emoreason.io.audio import ArrayAudio
 from emoreason.io.demo_clip import DEMO_SENTENCE, speak
 from emoreason.perception.speech import language_id
 from emoreason.perception.speech.asr import transcribe
-from emoreason.perception.speech.whisper import load_whisper
+from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
 from emoreason.perception.speech.whisper_models import join_split_model, multilingual_whisper_dir
 
 assert DEMO_SENTENCE in S["en-us"]  # the demo clip's words are among the English sentences
@@ -208,9 +209,11 @@ def english_models(base_dir: Path) -> None:
     for voice in ("en-us", "en-gb"):
         for text in S["en-us"] + EXTRA_EN:
             audio, speech = _audio(text, voice)
-            for name, kw in (("tiny.en", {}), ("base", {"model_dir": base_dir})):
-                r, dt = _timed(lambda kw=kw, a=audio, s=speech: transcribe(a, s, language="en", **kw))
+            for name, folder in (("tiny.en", default_whisper_dir()), ("base", base_dir)):
+                r, dt = _timed(lambda f=folder, a=audio, s=speech: transcribe(a, s, model_dir=f,
+                                                                              language="en"))
                 english[name].append((text, r.text, dt, audio.duration))
+                print(json.dumps({"voice": voice, "model": name, "text": r.text}), flush=True)
     print("\nEnglish (language given; en-us and en-gb voices): model  WER  ASR s per audio s (median)")
     for name, rows in english.items():
         wer = error_rate([(r, h) for r, h, _, _ in rows], "en")
@@ -219,21 +222,22 @@ def english_models(base_dir: Path) -> None:
 
 
 CHILD = """
-import json, sys, time
-spawned, clip, first_clip = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+import json, statistics, sys, time
+spawned, clip, first_clip, repeats = float(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 from emoreason.api import analyze
 analyze(first_clip, modalities="voice,text")
 first_at = time.time() - spawned
-t0 = time.perf_counter()
-r = analyze(clip, modalities="voice,text")
-wall = time.perf_counter() - t0
-if clip == first_clip:
-    startup = first_at - wall
-else:
-    t1 = time.perf_counter()
-    analyze(first_clip, modalities="voice,text")
-    startup = first_at - (time.perf_counter() - t1)
-print(json.dumps({"startup": startup, "wall": wall, "asr": r.provenance["timings"].get("asr"),
+def timed(path):
+    t0 = time.perf_counter()
+    r = analyze(path, modalities="voice,text")
+    return r, time.perf_counter() - t0
+runs = [timed(clip) for _ in range(repeats)]
+r = runs[0][0]
+wall = statistics.median(w for _, w in runs)
+asr = statistics.median(x.provenance["timings"].get("asr") for x, _ in runs)
+warm_first = wall if clip == first_clip else statistics.median(timed(first_clip)[1] for _ in range(repeats))
+startup = first_at - warm_first
+print(json.dumps({"startup": startup, "wall": wall, "asr": asr,
                   "duration": r.duration, "language": getattr(r, "language", None),
                   "p": getattr(r, "language_probability", None),
                   "source": r.modalities["text"].details.get("transcript_source")}))
@@ -261,7 +265,8 @@ def speed(durations: list[float], keep: Path | None, before: str) -> None:
             for voice, side in (("en-us", "before"), ("en-us", "after"), ("de", "after")):
                 src = before_src if side == "before" else REPO / "src"
                 env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(src))
-                argv = [str(time.time()), str(clips[voice, seconds]), str(clips[voice, 10.0])]
+                repeats = 3 if seconds <= 60 else 1
+                argv = [str(time.time()), str(clips[voice, seconds]), str(clips[voice, 10.0]), str(repeats)]
                 out = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True,
                                      env=env, check=False)
                 if out.returncode != 0:
