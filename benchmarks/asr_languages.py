@@ -13,8 +13,9 @@ Whisper base (both told "en"), with the ASR seconds per second of audio.
 ``speed``: a fresh process per clip analyses a 720p clip (bench_analyze.py's builder; English or German
 espeak-ng sentences repeated) with ``modalities="voice,text"`` (the audio path; the face stage does not
 depend on the language): start-up (process start -> first result on the 10-s clip, minus that clip's time
-warm), the ASR stage's seconds and the whole call's, as real-time factors (medians of 3 warm runs for clips
-up to 60 s, one run beyond). The English clip also runs on
+warm), the ASR stage's seconds and the whole call's, as real-time factors, and the process' CPU seconds
+(all threads; less moved by other jobs on a shared machine than the wall clock); medians of 3 warm runs
+for clips up to 60 s, one run beyond. The English clip also runs on
 the code at ``--before`` (default: main before this work, tiny.en with no language ID): the baseline.
 Also the one-off join of the two Whisper base packages into an empty cache, and the check on later calls.
 
@@ -222,22 +223,26 @@ def english_models(base_dir: Path) -> None:
 
 
 CHILD = """
-import json, statistics, sys, time
+import json, resource, statistics, sys, time
 spawned, clip, first_clip, repeats = float(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 from emoreason.api import analyze
 analyze(first_clip, modalities="voice,text")
 first_at = time.time() - spawned
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
 def timed(path):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     r = analyze(path, modalities="voice,text")
-    return r, time.perf_counter() - t0
+    return r, time.perf_counter() - t0, cpu() - c0
 runs = [timed(clip) for _ in range(repeats)]
 r = runs[0][0]
-wall = statistics.median(w for _, w in runs)
-asr = statistics.median(x.provenance["timings"].get("asr") for x, _ in runs)
+wall = statistics.median(w for _, w, _ in runs)
+cpu_s = statistics.median(c for _, _, c in runs)
+asr = statistics.median(x.provenance["timings"].get("asr") for x, _, _ in runs)
 warm_first = wall if clip == first_clip else statistics.median(timed(first_clip)[1] for _ in range(repeats))
 startup = first_at - warm_first
-print(json.dumps({"startup": startup, "wall": wall, "asr": asr,
+print(json.dumps({"startup": startup, "wall": wall, "asr": asr, "cpu": cpu_s,
                   "duration": r.duration, "language": getattr(r, "language", None),
                   "p": getattr(r, "language_probability", None),
                   "source": r.modalities["text"].details.get("transcript_source")}))
@@ -254,7 +259,8 @@ def speed(durations: list[float], keep: Path | None, before: str) -> None:
         folder = keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         print(f"\nbefore = {before}; after = this tree. load average {os.getloadavg()[0]:.1f}")
-        print("clip    voice  code    start-up s  ASR s  ASR RTF  whole s  whole RTF  language (p)  model")
+        print("clip    voice  code    start-up s  ASR s  ASR RTF  whole s  whole RTF  CPU s  language (p)"
+              "  model")
         clips: dict[tuple[str, float], Path] = {}
         for voice in ("en-us", "de"):
             for seconds in sorted({10.0, *durations}):
@@ -274,7 +280,7 @@ def speed(durations: list[float], keep: Path | None, before: str) -> None:
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 d = r["duration"]
                 print(f"{seconds:>5g} s  {voice:<5}  {side:<6}  {r['startup']:10.2f}  {r['asr']:5.2f}"
-                      f"  {r['asr'] / d:7.3f}  {r['wall']:7.2f}  {r['wall'] / d:9.3f}"
+                      f"  {r['asr'] / d:7.3f}  {r['wall']:7.2f}  {r['wall'] / d:9.3f}  {r['cpu']:5.1f}"
                       f"  {r['language']} ({r['p']})  {r['source']}", flush=True)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
