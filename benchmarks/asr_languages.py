@@ -18,6 +18,7 @@ warm), the ASR stage's seconds and the whole call's, as real-time factors, and t
 for clips up to 60 s, one run beyond. The English clip also runs on
 the code at ``--before`` (default: main before this work, tiny.en with no language ID): the baseline.
 Also the one-off join of the two Whisper base packages into an empty cache, and the check on later calls.
+``load``: the seconds to load Whisper tiny.en and Whisper base, each in fresh processes.
 
     PYTHONPATH=src python benchmarks/asr_languages.py accuracy
     PYTHONPATH=src python benchmarks/asr_languages.py speed --durations 10 30 600
@@ -285,6 +286,30 @@ def speed(durations: list[float], keep: Path | None, before: str) -> None:
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
+LOAD_CHILD = """
+import sys, time
+from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
+from emoreason.perception.speech.whisper_models import multilingual_whisper_dir
+folder = default_whisper_dir() if sys.argv[1] == "tiny.en" else multilingual_whisper_dir()
+t0 = time.perf_counter()
+load_whisper(folder)
+print(time.perf_counter() - t0)
+"""
+
+
+def load_times(runs: int = 3) -> None:
+    """Seconds to load each model (faster-whisper imported, the join already cached) in fresh processes."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    for name in ("tiny.en", "base"):
+        times = []
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", LOAD_CHILD, name], capture_output=True, text=True,
+                                 env=env, check=True)
+            times.append(float(out.stdout.split()[-1]))
+        print(f"load {name}: median {float(np.median(times)):.2f} s over {runs} fresh processes "
+              f"({', '.join(f'{t:.2f}' for t in times)})")
+
+
 def _parts():
     from emoreason.perception.speech import whisper_models as wm
 
@@ -300,7 +325,7 @@ def _sha() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=("accuracy", "speed"))
+    ap.add_argument("part", choices=("accuracy", "speed", "load"))
     ap.add_argument("--durations", type=float, nargs="+", default=[10.0, 30.0])
     ap.add_argument("--keep", type=Path, help="keep the generated clips in this folder")
     ap.add_argument("--before", default="9c50ce5", help="git ref of the baseline code (speed)")
@@ -309,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu cores:", os.cpu_count())
     if args.part == "accuracy":
         accuracy(args.languages)
+    elif args.part == "load":
+        load_times()
     else:
         speed(args.durations, args.keep, args.before)
     return 0
