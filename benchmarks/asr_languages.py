@@ -20,6 +20,10 @@ the code at ``--before`` (default: main before this work, tiny.en with no langua
 Also the one-off join of the two Whisper base packages into an empty cache, and the check on later calls.
 ``load``: the seconds to load Whisper tiny.en and Whisper base, each in fresh processes.
 
+``real``: recorded (acted) speech from the shared data (``--data``, default ``../shared/data``): language
+ID on every k-th EmoDB clip (German) and RAVDESS clip (English), and on the RAVDESS clips (two known
+sentences) the WER of tiny.en and base told "en". Needs the shared data; reads it, copies nothing.
+
     PYTHONPATH=src python benchmarks/asr_languages.py accuracy
     PYTHONPATH=src python benchmarks/asr_languages.py speed --durations 10 30 600
 
@@ -310,6 +314,36 @@ def load_times(runs: int = 3) -> None:
               f"({', '.join(f'{t:.2f}' for t in times)})")
 
 
+def real(root: Path, n: int) -> None:
+    import csv
+
+    import soundfile as sf
+
+    base_dir = multilingual_whisper_dir()
+    model = load_whisper(base_dir)
+    english: dict[str, list[tuple[str, str]]] = {"tiny.en": [], "base": []}
+    for folder, code in (("emodb", "de"), ("ravdess_speech", "en")):
+        rows = list(csv.DictReader(open(root / folder / "labels.csv", encoding="utf-8")))
+        rows = rows[::max(1, len(rows) // n)][:n]
+        found: dict[str, int] = {}
+        probs = []
+        for row in rows:
+            x, sr = sf.read(str(root / folder / row["path"]), dtype="float32", always_2d=False)
+            audio = ArrayAudio(x if x.ndim == 1 else x.mean(axis=1), sr)
+            got, p = language_id.identify(model, audio, None)
+            found[got] = found.get(got, 0) + 1
+            probs.append(p)
+            if code == "en":
+                for name, f in (("tiny.en", default_whisper_dir()), ("base", base_dir)):
+                    heard = transcribe(audio, model_dir=f, language="en").text
+                    english[name].append((row["statement"], heard))
+        ranked = dict(sorted(found.items(), key=lambda kv: -kv[1]))
+        print(f"{folder}: {len(rows)} clips, identified {found.get(code, 0) / len(rows):.3f} as {code} "
+              f"(median p {float(np.median(probs)):.2f}); all: {ranked}", flush=True)
+    for name, pairs in english.items():
+        print(f"RAVDESS WER, {name} told 'en': {error_rate(pairs, 'en'):.3f} over {len(pairs)} clips")
+
+
 def _parts():
     from emoreason.perception.speech import whisper_models as wm
 
@@ -325,7 +359,10 @@ def _sha() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("part", choices=("accuracy", "speed", "load"))
+    ap.add_argument("part", choices=("accuracy", "speed", "load", "real"))
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
+                    help="real: the shared data")
+    ap.add_argument("-n", type=int, default=60, help="real: clips per corpus")
     ap.add_argument("--durations", type=float, nargs="+", default=[10.0, 30.0])
     ap.add_argument("--keep", type=Path, help="keep the generated clips in this folder")
     ap.add_argument("--before", default="9c50ce5", help="git ref of the baseline code (speed)")
@@ -336,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         accuracy(args.languages)
     elif args.part == "load":
         load_times()
+    elif args.part == "real":
+        real(args.data, args.n)
     else:
         speed(args.durations, args.keep, args.before)
     return 0
