@@ -54,7 +54,7 @@ def main() -> None:
         for sentence in sentences:
             x = speak(sentence, voice=lang)
             raw: list[tuple[int, float, float, float]] = []
-            segments, _ = _decode_window(model, x, 0.0, True, vad=False, stats=raw)
+            segments, _ = _decode_window(model, x, 0.0, "en", vad=False, stats=raw)
             words = [w.probability for s in segments for w in s.words]
             stats = {k: round(v, 3) for k, v in decoding_stats(raw, words).items()}
             fired = bool(words) and looks_not_english(**stats)

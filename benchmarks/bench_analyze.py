@@ -82,8 +82,9 @@ print(json.dumps(out))
 """
 
 
-def make_clip(path: Path, seconds: float, fps: int = 25) -> Path:
-    speech = speak(DEMO_SENTENCE)
+def make_clip(path: Path, seconds: float, fps: int = 25, text: str = DEMO_SENTENCE,
+              voice: str = "en-us") -> Path:
+    speech = speak(text, voice=voice)
     unit = np.concatenate([speech, np.zeros(8000, np.float32)])
     n_audio = int(seconds * 16000)
     audio = np.tile(unit, n_audio // len(unit) + 1)[:n_audio]

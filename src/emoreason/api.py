@@ -49,6 +49,7 @@ def analyze(
     face_model: str | None = None,
     people: bool = False,
     speakers: int | None = None,
+    language: str | None = None,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -65,7 +66,7 @@ def analyze(
     :data:`emoreason.labels.LABEL_MAPS`). ``model`` is a multimodal-LLM checkpoint directory to use
     instead of the default pipeline. ``explain_endpoint`` is an OpenAI-compatible server URL whose LLM
     rewrites the explanation from the evidence. ``asr_model`` is a local CTranslate2 Whisper model
-    directory to use for speech-to-text instead of the shipped Whisper tiny.en. ``context``: what was
+    directory to use for speech-to-text instead of the shipped Whisper models. ``context``: what was
     said before (earlier utterances of a dialogue, oldest first); the text model reads the last three.
     ``speaker_normalisation``: "auto" lets the voice model z-score a recording within itself when it has
     many segments spread over many emotions (its gate); "always" forces that for recordings of 3 or more
@@ -77,14 +78,16 @@ def analyze(
     video, face tracks paired with diarised voices by mouth-voice synchrony, in audio the voices, in an
     image the faces -- each with their own label, scores, timeline, evidence and explanation, while the
     top-level fields still describe the clip as a whole, exactly as without ``people``. ``speakers``: how
-    many voices to find (with ``people``; default: estimated).
+    many voices to find (with ``people``; default: estimated). ``language``: the spoken
+    language as a Whisper code ("de") or English name ("German"); None identifies it from the speech
+    (the Result records it in ``language`` and ``language_probability``).
     """
     options = AnalyzeOptions(text=text, transcript=transcript, sample_rate=sample_rate, modalities=modalities,
                              labels=labels, fps=fps, model=model, progress=progress,
                              explain_endpoint=explain_endpoint, explain_model=explain_model,
                              asr_model=asr_model, context=context,
                              speaker_normalisation=speaker_normalisation, face_model=face_model,
-                             people=people, speakers=speakers)
+                             people=people, speakers=speakers, language=language)
     if options.model is not None:
         from emoreason.emollm.infer import analyze_with_emollm  # torch and transformers: only for an MLLM
 
@@ -104,6 +107,7 @@ def analyze_clips(
     speaker_normalisation: str = "auto",
     face_model: str | None = None,
     texts: Sequence[str | None] | None = None,
+    language: str | None = None,
 ) -> list[Result]:
     """One Result per clip, in order, with the voice of all ``sources`` (media files of **one** speaker)
     analysed as one recording, so the voice model can normalise per speaker
@@ -122,7 +126,8 @@ def analyze_clips(
                               or any(t is not None and not isinstance(t, str) for t in texts)):
         raise ConfigError("texts must be a list with one string (or None) per clip")
     options = AnalyzeOptions(modalities=modalities, labels=labels, fps=fps,
-                             speaker_normalisation=speaker_normalisation, face_model=face_model)
+                             speaker_normalisation=speaker_normalisation, face_model=face_model,
+                             language=language)
     results = [build_result(p) for p in perceive_clips(default_pipeline(), sources, options, texts)]
     if options.labels != "canonical":
         results = [relabel(r, options.labels) for r in results]

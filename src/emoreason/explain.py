@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 
+from emoreason.languages import UNSURE_BELOW, language_name
 from emoreason.result import Evidence
 
 MODALITY_WORDS = {"face": "face", "voice": "voice", "text": "words"}
@@ -50,12 +51,20 @@ def explain(
     evidence: Sequence[Evidence],
     shares: Mapping[str, float],
     dropped: Mapping[str, str],
+    language: str | None = None,
+    language_probability: float | None = None,
 ) -> str:
     """A paragraph: the cues per modality (with times) → the label, the runner-up if close, the weights.
 
     Only cues from the evidence list are named: those that support the chosen label (or a close
     runner-up) first, then neutral descriptions; one strong cue for another label is named as such.
+    Words in a ``language`` (Whisper code) other than English are introduced as "said in German: ...",
+    quoted as the text cue has them (in their own script); "(uncertain, p 0.31)" follows the name when
+    ``language_probability`` is below :data:`~emoreason.languages.UNSURE_BELOW`.
     """
+    foreign = language_name(language) if language not in (None, "en") else None
+    if foreign and language_probability is not None and language_probability < UNSURE_BELOW:
+        foreign += f" (uncertain, p {language_probability:.2f})"
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     runner = ranked[1] if len(ranked) > 1 and ranked[1][1] >= 0.5 * ranked[0][1] else None
     labels = [label] + ([runner[0]] if runner else [])
@@ -66,7 +75,12 @@ def explain(
         cues = _pick(evidence, modality, labels, 2 if modality != "text" else 1)
         if cues:
             body = " and ".join(_cue(e) for e in cues)
-            sentences.append(f"{MODALITY_WORDS[modality].capitalize()}: {body}.")
+            if modality == "text" and foreign:
+                body = body.removeprefix("says ")
+                sentences.append(f"Words, said in {foreign}: {body}.")
+                foreign = None
+            else:
+                sentences.append(f"{MODALITY_WORDS[modality].capitalize()}: {body}.")
     verdict = f"Overall: {label}"
     if runner:
         verdict += f", with {runner[0]} close behind"
@@ -79,6 +93,8 @@ def explain(
         sentences.append(f"One cue points elsewhere: {_cue(e)} in the {where} suggests {e.supports}.")
     for m, reason in dropped.items():
         sentences.append(f"{MODALITY_WORDS.get(m, m).capitalize()} not used: {reason}.")
+    if foreign:  # no text cue named the language
+        sentences.append(f"The speech was in {foreign}.")
     return " ".join(sentences)
 
 
@@ -97,14 +113,19 @@ def explain_with_llm(
     evidence: Sequence[Evidence],
     transcript: str,
     timeout: float = 60.0,
+    language: str | None = None,
 ) -> str:
-    """Ask an OpenAI-compatible chat endpoint (``.../v1``) to write the explanation from the evidence."""
+    """Ask an OpenAI-compatible chat endpoint (``.../v1``) to write the explanation from the evidence
+    (with the transcript's language by name when it is known)."""
     cues = [
         {"modality": e.modality, "cue": e.name, "description": e.description, "start": e.start, "end": e.end}
         for e in evidence if e.description
     ]
-    user = json.dumps({"emotion": label, "scores": {k: round(v, 3) for k, v in scores.items()},
-                       "cues": cues, "transcript": transcript}, ensure_ascii=False)
+    payload = {"emotion": label, "scores": {k: round(v, 3) for k, v in scores.items()}, "cues": cues,
+               "transcript": transcript}
+    if language is not None:
+        payload["language"] = language_name(language)
+    user = json.dumps(payload, ensure_ascii=False)
     body = json.dumps({"model": model, "temperature": 0.2, "messages": [
         {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]}).encode()
     base = endpoint.rstrip("/")

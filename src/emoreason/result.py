@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from emoreason.languages import language_name
+
 SCHEMA_VERSION = "1"
 
 
@@ -108,7 +110,11 @@ class Person:
 
 @dataclass
 class Result:
-    """The analysis of one input. ``scores`` are canonical labels -> probabilities summing to 1."""
+    """The analysis of one input. ``scores`` are canonical labels -> probabilities summing to 1.
+
+    ``language`` is the spoken (or written) language as a Whisper code ("de") and ``language_probability``
+    its identification's probability; None when not known, and the probability None when it was given.
+    """
 
     input: str
     duration: float | None
@@ -121,6 +127,8 @@ class Result:
     evidence: list[Evidence] = field(default_factory=list)
     explanation: str = ""
     transcript: str = ""
+    language: str | None = None
+    language_probability: float | None = None
     label_set: str = "canonical"
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -208,6 +216,14 @@ class Result:
 
         return pd.DataFrame([asdict(e) for e in self.evidence])
 
+    def _language_tag(self) -> str:
+        """" (German, p 0.97)", " (German, given)" or "" when the language is not known."""
+        if self.language is None:
+            return ""
+        name = language_name(self.language)
+        p = self.language_probability
+        return f" ({name}, " + (f"p {p:.2f})" if p is not None else "given)")
+
     def summary(self) -> str:
         """A few lines for a terminal."""
         lines = [f"{self.input}: {self.label}  (" + ", ".join(f"{k} {v:.2f}" for k, v in self.top[:3]) + ")"]
@@ -220,7 +236,7 @@ class Result:
                 lines.append(f"  {name:<5} not used: {m.reason}")
         if self.transcript:
             t = self.transcript if len(self.transcript) < 160 else self.transcript[:157] + "..."
-            lines.append(f'  said: "{t}"')
+            lines.append(f'  said{self._language_tag()}: "{t}"')
         if self.explanation:
             lines.append("  why: " + self.explanation)
         for n in self.notes:

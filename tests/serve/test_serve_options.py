@@ -16,6 +16,7 @@ def test_only_given_options_come_back_normalised():
     assert got == {"labels": "mer2023", "face_model": None, "speaker_normalisation": "never",
                    "modalities": ["voice", "text"], "fps": 2.5, "format": "html"}
     assert parse_options({"text": "   "}, Limits())["text"] is None
+    assert parse_options({"language": "German"}, Limits())["language"] == "de"
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -24,6 +25,7 @@ def test_only_given_options_come_back_normalised():
     ({"labels": "nope"}, "unknown label set"),
     ({"face_model": "vgg"}, "face model must be one of"),
     ({"format": "xml"}, "format must be one of json, html"),
+    ({"language": "klingon"}, "unknown language 'klingon'"),
 ])
 def test_bad_options(fields, message):
     with pytest.raises(ConfigError, match=message):

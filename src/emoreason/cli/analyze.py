@@ -62,7 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain-endpoint", help="OpenAI-compatible server URL whose LLM writes the explanation")
     p.add_argument("--explain-model", default="default", help="model name to ask that server for")
     p.add_argument("--asr-model", type=Path,
-                   help="a local CTranslate2 Whisper model directory (default: the shipped Whisper tiny.en)")
+                   help="a local CTranslate2 Whisper model directory (default: the shipped multilingual "
+                        "Whisper base)")
+    p.add_argument("--language", metavar="CODE",
+                   help="the spoken language as a Whisper code (en, de, zh, ...) or English name; "
+                        "default: identified from the speech")
     p.add_argument("--speaker-normalisation", choices=SPEAKER_NORMALISATION, default="auto",
                    help="z-score the voice within the recording: auto (when it has 15+ segments spread "
                         "over many emotions), always (3+ segments), never (default auto)")
@@ -146,7 +150,8 @@ def run_batch(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         modalities=args.modalities, labels=args.labels, fps=args.fps, model=args.model,
         explain_endpoint=args.explain_endpoint, explain_model=args.explain_model, asr_model=args.asr_model,
-        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model, **people)
+        speaker_normalisation=args.speaker_normalisation, face_model=args.face_model, language=args.language,
+        **people)
     print(f"wrote {args.output}: {summary.describe()}", file=sys.stderr)
     if summary.failed and not args.retry_failed and summary.skipped:
         print(f"emoreason: inputs in {failures_path(args.output)} are skipped on a rerun; "
@@ -183,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
                               "in one clip) do not go together")
         results.extend(analyze_clips(args.inputs, modalities=args.modalities, labels=args.labels,
                                      fps=args.fps, speaker_normalisation=args.speaker_normalisation,
-                                     face_model=args.face_model))
+                                     face_model=args.face_model, language=args.language))
         sources = []
         if args.output is None:
             for r in results:
@@ -197,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
                         explain_endpoint=args.explain_endpoint, explain_model=args.explain_model,
                         asr_model=args.asr_model, context=args.context,
                         speaker_normalisation=args.speaker_normalisation, face_model=args.face_model,
-                        **people)
+                        language=args.language, **people)
         except SETUP_ERRORS:
             raise  # every input would fail the same way
         except Exception as exc:  # noqa: BLE001 - in a batch, one input's failure is recorded, not fatal

@@ -15,6 +15,7 @@ import numpy as np
 
 from emoreason.errors import ConfigError
 from emoreason.labels import get_label_map
+from emoreason.languages import check_language
 from emoreason.perception.face.analyzer import check_face_model
 from emoreason.perception.voice.analyzer import check_speaker_normalisation
 
@@ -62,6 +63,7 @@ class AnalyzeOptions:
     Made once and read by every stage. ``__post_init__`` checks them (a bad one is a ConfigError) and
     stores them normalised: ``labels`` is the label set's canonical name, ``modalities`` a tuple of
     canonical modality names, ``face_model`` None for the shipped default, ``context`` a tuple or None,
+    ``language`` a Whisper language code or None (identify it),
     ``sample_rate`` an int and ``fps`` a float. A value of the wrong type (``text=5``, ``fps="5"``,
     ``context=5``) is a ConfigError naming the option, never a TypeError from a later stage.
     """
@@ -82,6 +84,7 @@ class AnalyzeOptions:
     face_model: str | None = None
     people: bool = False
     speakers: int | None = None
+    language: str | None = None
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -95,6 +98,7 @@ class AnalyzeOptions:
         if not (0 < self.fps <= MAX_FPS):  # NaN fails this too
             raise ConfigError(f"fps must be in (0, {MAX_FPS:g}], got {self.fps:g}")
         self._set("context", tuple(self.context) if self.context else None)
+        self._set("language", check_language(self.language))
         self._check_people()
 
     def _check_people(self) -> None:

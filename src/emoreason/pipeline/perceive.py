@@ -214,6 +214,7 @@ class Pipeline:
         p.timings.update(heard.timings)
         p.transcript, p.spoken, p.speech = heard.transcript, heard.spoken, heard.speech
         p.words, p.people_voices = heard.words, heard.people_voices
+        p.language, p.language_probability = heard.language, heard.language_probability
         return p
 
     @staticmethod
@@ -333,9 +334,10 @@ class Pipeline:
                 p.outputs["text"] = ModalityOutput.unusable("text", "no speech to transcribe")
                 return
             t0 = time.perf_counter()
-            transcript = transcribe(audio, speech, model_dir=options.whisper_dir)
+            transcript = transcribe(audio, speech, model_dir=options.whisper_dir, language=options.language)
             p.timings["asr"] = time.perf_counter() - t0
             p.words = transcript
+            p.language, p.language_probability = transcript.language, transcript.language_probability
             if NOT_ENGLISH_NOTE in transcript.notes:
                 # invented English carries no emotion of the speaker's: the words are shown, not used
                 p.transcript = transcript.text
@@ -347,6 +349,8 @@ class Pipeline:
                 return
         else:
             return
+        if transcript.language is None and options.language is not None:
+            transcript.language = options.language  # given words in the language the caller named
         p.transcript = transcript.text
         p.words = transcript
         if getattr(transcript, "timed", True) and p.kind not in ("text", "image"):
@@ -359,6 +363,8 @@ class Pipeline:
         context = list(options.context) if options.context else None
         p.outputs["text"] = self.text_analyzer().analyze(transcript, context=context)
         p.timings["text"] = time.perf_counter() - t0
+        # read after the text analyzer: for given text it may set the transcript's language from the words
+        p.language, p.language_probability = transcript.language, transcript.language_probability
 
 
 _default: Pipeline | None = None

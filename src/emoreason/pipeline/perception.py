@@ -24,6 +24,8 @@ class Perception:
     duration: float | None
     outputs: dict[str, ModalityOutput] = field(default_factory=dict)
     transcript: str = ""
+    language: str | None = None  # the transcript's language (Whisper code) and its identification's p
+    language_probability: float | None = None
     spoken: list[tuple[str, float, float]] = field(default_factory=list)  # (words, start, end), timed
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from emoreason import __version__
 from emoreason.explain import explain, explain_with_llm
 from emoreason.fusion import FusionConfig, fuse
 from emoreason.labels import CANONICAL, LabelMap, get_label_map, valence_arousal_from_scores
+from emoreason.languages import join_words
 from emoreason.pipeline.options import AnalyzeOptions
 from emoreason.pipeline.people_result import build_people
 from emoreason.pipeline.perceive import Perception
@@ -43,8 +44,9 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
     dropped = {m: o.reason or "not usable" for m, o in p.outputs.items() if m not in fused.shares}
     if p.spoken:  # each timeline segment holds the words whose middle falls inside it
         for seg in fused.segments:
-            seg.text = " ".join(w for w, a, b in p.spoken if seg.start <= (a + b) / 2 < seg.end
-                                or (seg is fused.segments[-1] and (a + b) / 2 >= seg.end)).strip()
+            seg.text = join_words((w for w, a, b in p.spoken if seg.start <= (a + b) / 2 < seg.end
+                                   or (seg is fused.segments[-1] and (a + b) / 2 >= seg.end)),
+                                  p.language).strip()
     if p.kind in ("image", "text"):  # a still input has no timeline: cues carry no times
         for e in evidence:
             e.start = e.end = None
@@ -60,8 +62,11 @@ def build_result(p: Perception, config: FusionConfig | None = None) -> Result:
         modalities=modalities,
         segments=fused.segments,
         evidence=evidence,
-        explanation=explain(label, fused.scores, evidence, fused.shares, dropped),
+        explanation=explain(label, fused.scores, evidence, fused.shares, dropped, language=p.language,
+                            language_probability=p.language_probability),
         transcript=p.transcript,
+        language=p.language,
+        language_probability=p.language_probability,
         notes=list(p.notes),
         provenance={
             "version": __version__,
@@ -124,7 +129,7 @@ def finish_result(p: Perception, options: AnalyzeOptions, started: float) -> Res
         try:
             result.explanation = explain_with_llm(options.explain_endpoint, options.explain_model,
                                                   result.label, result.scores, result.evidence,
-                                                  result.transcript)
+                                                  result.transcript, language=result.language)
             result.provenance["explanation"] = f"LLM {options.explain_model} at {options.explain_endpoint}"
         except RuntimeError as exc:
             result.notes.append(f"LLM explanation not used: {exc}; the template explanation is given instead")

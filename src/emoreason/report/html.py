@@ -17,6 +17,7 @@ from typing import Any
 from emoreason import __version__
 from emoreason.errors import InputNotFoundError
 from emoreason.io.atomic import atomic_write_text
+from emoreason.report.languages import isolate_quotes, lang_attrs, language_fact, language_line
 from emoreason.report.palette import MODALITY_NAMES, au_display, label_colour, label_order, text_on
 from emoreason.report.peak_frame import PeakFrameError, peak_frame_image
 from emoreason.report.people import people_section
@@ -84,6 +85,8 @@ def _header(result: Result, name: str) -> str:
     used = [MODALITY_NAMES.get(m, m) for m, s in result.modalities.items() if s.used]
     if used:
         facts.append("from " + ", ".join(used))
+    if result.language is not None:
+        facts.append(language_fact(result))
     if result.label_set != "canonical":
         facts.append(f"labels: {result.label_set}")
     gauges = "".join(_gauge(title, value, low, high) for title, value, low, high in (
@@ -114,7 +117,7 @@ def _bar_row(label: str, p: float, label_set: str) -> str:
 
 def _explanation(result: Result) -> str:
     if result.explanation.strip():
-        return f'<p class="explanation">{escape(result.explanation.strip())}</p>'
+        return f'<p class="explanation" dir="auto">{isolate_quotes(result.explanation.strip())}</p>'
     return '<p class="note">The analysis gave no explanation.</p>'
 
 
@@ -221,15 +224,16 @@ def _transcript_section(result: Result) -> str:
             tip = f"{format_time(seg.start)} – {format_time(seg.end)}: {seg.label}"
             spans.append(f'<span class="utt" title="{escape(tip)}" style="background:{colour}33;'
                          f'border-bottom:3px solid {colour}"><span class="t">{escape(format_time(seg.start))}'
-                         f"</span>{escape(seg.text.strip())}</span> ")
+                         f"</span><bdi{lang_attrs(result)}>{escape(seg.text.strip())}</bdi></span> ")
         labels = label_order({s.label for s in spoken}, result.label_set)
-        return _card("What was said", legend_html(labels, result.label_set)
-                     + f'<div class="transcript">{"".join(spans)}</div>'
+        return _card("What was said", legend_html(labels, result.label_set) + language_line(result)
+                     + f'<div class="transcript"{lang_attrs(result)}>{"".join(spans)}</div>'
                      + '<p class="note">Each stretch is coloured by the emotion of its segment.</p>')
     text = result.transcript.strip() or (result.modalities.get("text").details.get("transcript", "")
                                          if result.modalities.get("text") else "")
     if text:
-        return _card("What was said", f'<div class="transcript">{escape(text)}</div>'
+        return _card("What was said", language_line(result)
+                     + f'<div class="transcript"{lang_attrs(result)}>{escape(text)}</div>'
                      '<p class="note">The transcript is not split into segments, so it is not coloured.</p>')
     return ""
 
@@ -251,7 +255,7 @@ def _evidence_table(result: Result) -> str:
         supports = _tag(ev.supports, result.label_set) if ev.supports else ""
         modality = escape(MODALITY_NAMES.get(ev.modality, ev.modality))
         rows.append(f'<tr><td><span class="mod">{modality}</span></td>'
-                    f'<td><b>{escape(name)}</b><div class="desc">{escape(desc)}</div></td>'
+                    f'<td><b>{escape(name)}</b><div class="desc" dir="auto">{isolate_quotes(desc)}</div></td>'
                     f'<td class="num">{value}</td><td class="num">{escape(when)}</td>'
                     f'<td class="num"><span class="wbar"><span style="width:{weight:.0f}%"></span></span>'
                     f"{ev.weight:.2f}</td><td>{supports}</td></tr>")

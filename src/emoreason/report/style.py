@@ -4,7 +4,9 @@ CSS = """
 :root { --ink:#1d2330; --muted:#5f6b7a; --line:#e3e7ee; --bg:#f5f7fa; --card:#ffffff; --accent:#2d5be3; }
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--ink);
-  font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif; }
+  font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "DejaVu Sans", Arial,
+    "Noto Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "PingFang SC", "Hiragino Sans", "Microsoft YaHei",
+    "Yu Gothic", "Droid Sans Fallback", "Noto Naskh Arabic", "Noto Sans Hebrew", sans-serif; }
 main { max-width: 1080px; margin: 0 auto; padding: 24px 20px 48px; }
 header.top { display:flex; gap:24px; align-items:stretch; flex-wrap:wrap; margin-bottom:18px; }
 .verdict { flex: 1 1 360px; background:var(--card); border:1px solid var(--line); border-radius:14px;

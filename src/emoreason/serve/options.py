@@ -13,8 +13,8 @@ from emoreason.pipeline.options import MODALITIES, AnalyzeOptions
 from emoreason.serve.errors import ApiError
 from emoreason.serve.limits import Limits
 
-OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "people",
-                 "speakers", "format")
+OPTION_FIELDS = ("text", "labels", "modalities", "fps", "speaker_normalisation", "face_model", "language",
+                 "people", "speakers", "format")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 FILE_FIELDS = ("file", "transcript")
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
@@ -66,12 +66,12 @@ def parse_options(fields: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         if not 0 < fps <= MAX_FPS:
             raise ConfigError(f"fps must be above 0 and at most {MAX_FPS:g}")
         options["fps"] = fps
-    for name in ("speaker_normalisation", "face_model"):
+    for name in ("speaker_normalisation", "face_model", "language"):
         if fields.get(name) is not None:
             options[name] = fields[name]
     options.update(_people(fields))
     checked = AnalyzeOptions(**{k: v for k, v in options.items() if k != "text"})
-    for name in ("labels", "speaker_normalisation", "face_model"):
+    for name in ("labels", "speaker_normalisation", "face_model", "language"):
         if name in options:
             options[name] = getattr(checked, name)
     fmt = str(fields.get("format") or "json").lower()

@@ -1,13 +1,17 @@
-"""Speech to text with word times: faster-whisper on Whisper tiny.en (or any local CTranslate2 Whisper).
+"""Speech to text with word times and the spoken language: faster-whisper on the packaged Whisper models.
 
-Whisper tiny.en loops (one word dozens of times) and mishears acted speech, so this module:
+The language is identified first (:mod:`~emoreason.perception.speech.language_id`: Whisper base on the
+first 30 s of speech, unless the caller gives it); Whisper base then transcribes in that language (or
+the user's ``asr_model`` does). Whisper loops (one word dozens of times) and mishears acted
+speech, so this module:
 - decodes speech in windows of at most :data:`MAX_WINDOW_S` seconds (the VAD's speech segments merged
   while they fit, long stretches cut at the quietest moment), one window in memory at a time;
 - never conditions on previous text, and caps new tokens per window by the window's length;
 - finds n-gram repetition loops and trims them to their first occurrence, with a note;
 - gives every segment a confidence (mean word probability) so text evidence can be weighted by it;
-- says when the speech is probably not English (:func:`looks_not_english`): an English-only model turns
-  other languages into invented English, so the transcript gets :data:`NOT_ENGLISH_NOTE`.
+- on a user's English-only model (no language ID there), says when the speech is probably not English
+  (:func:`looks_not_english`): such a model turns other languages into invented English, so the
+  transcript gets :data:`NOT_ENGLISH_NOTE`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import numpy as np
 
 from emoreason.io.audio import AudioSource
 from emoreason.io.guard import check_cancelled
-from emoreason.perception.speech.whisper import default_whisper_dir, load_whisper
+from emoreason.languages import UNSURE_BELOW, join_words, language_name
+from emoreason.perception.speech.language_id import route
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
 MAX_WINDOW_S = 28.0  # Whisper sees 30 s at most; keep a margin
@@ -107,31 +112,32 @@ def trim_loops(words: list[Word]) -> tuple[list[Word], list[str]]:
 
 
 def transcribe(audio: AudioSource, speech: list[tuple[float, float]] | None = None,
-               model_dir: str | Path | None = None) -> Transcript:
+               model_dir: str | Path | None = None, language: str | None = None) -> Transcript:
     """Transcribe ``audio`` (16 kHz mono) with word times; ``speech`` = VAD spans in seconds, if known.
 
-    Without ``speech`` the whole input is decoded (in windows) with faster-whisper's own VAD filter.
+    ``language`` (a Whisper code or English name) skips language identification; an unknown one is a
+    ConfigError. Without ``speech`` the whole input is decoded (in windows) with faster-whisper's own
+    VAD filter. The transcript records the language and, when identified, its probability.
     """
-    model = load_whisper(model_dir)
-    if model_dir is None:
-        name = f"whisper-tiny.en ({default_whisper_dir().parent.name})"
-    else:
-        name = Path(model_dir).name
-    english_only = not model.model.is_multilingual
+    r = route(audio, speech, model_dir, language)
     segments: list[TranscriptSegment] = []
     notes: list[str] = []
     raw_stats: list[tuple[int, float, float, float]] = []
     for span in plan_windows(audio.duration, speech):
         for a, b in _split_long(audio, *span):
             check_cancelled()  # a caller that gave up (emoreason.io.guard) stops between windows
-            segs, n = _decode_window(model, audio.read(a, b), a, english_only, vad=speech is None,
+            segs, n = _decode_window(r.model, audio.read(a, b), a, r.language, vad=speech is None,
                                      stats=raw_stats)
             segments.extend(segs)
             notes.extend(n)
+    if r.probability is not None and r.probability < UNSURE_BELOW:
+        notes.append(f"the spoken language is uncertain: {language_name(r.language)} with probability "
+                     f"{r.probability:.2f}")
     words = [w.probability for s in segments for w in s.words]
-    if english_only and words and looks_not_english(**decoding_stats(raw_stats, words)):
+    if r.english_only and words and looks_not_english(**decoding_stats(raw_stats, words)):
         notes.append(NOT_ENGLISH_NOTE)
-    return Transcript(segments, source=f"asr:{name}", timed=True, notes=notes)
+    return Transcript(segments, source=f"asr:{r.name}", timed=True, notes=notes, language=r.language,
+                      language_probability=None if r.probability is None else round(r.probability, 4))
 
 
 def decoding_stats(raw: list[tuple[int, float, float, float]], word_probs: list[float]) -> dict[str, float]:
@@ -188,11 +194,11 @@ def _cut_quiet(audio: AudioSource, lo: float, hi: float, frame: float = 0.05) ->
     return lo + float(np.argmin((frames.astype(np.float64) ** 2).mean(axis=1))) * frame
 
 
-def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool, vad: bool,
+def _decode_window(model, samples: np.ndarray, offset: float, language: str, vad: bool,
                    stats: list[tuple[int, float, float, float]] | None = None
                    ) -> tuple[list[TranscriptSegment], list[str]]:
-    """One window's sentences and notes; each decoded segment's ``(tokens, avg_logprob, no_speech_prob,
-    compression_ratio)`` is appended to ``stats`` when given."""
+    """One window's sentences and notes, decoded in ``language`` (a Whisper code); each decoded segment's
+    ``(tokens, avg_logprob, no_speech_prob, compression_ratio)`` is appended to ``stats`` when given."""
     duration = len(samples) / 16000
     if duration < 0.1:
         return [], []
@@ -201,7 +207,7 @@ def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool
     # when its compression-ratio test fails (9x slower on repetitive speech, measured); loops are trimmed
     # below instead. Segments are re-cut into sentences from the words (split_sentences).
     raw, _ = model.transcribe(
-        samples, language="en" if english_only else None, beam_size=1, word_timestamps=True,
+        samples, language=language, beam_size=1, word_timestamps=True,
         condition_on_previous_text=False, vad_filter=vad, max_new_tokens=max_tokens,
         without_timestamps=False, temperature=0.0)
     n_tokens = 0
@@ -225,7 +231,7 @@ def _decode_window(model, samples: np.ndarray, offset: float, english_only: bool
         words = [w for w in words if id(w) in kept_ids]
         if not words:
             continue
-        text = " ".join(w.text for w in words)
+        text = join_words((w.text for w in words), language)
         confidence = float(np.mean([w.probability for w in words]))
         segments.append(TranscriptSegment(words[0].start, max(words[-1].end, words[0].start), text, words,
                                           round(confidence, 4)))

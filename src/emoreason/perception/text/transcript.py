@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.errors import TranscriptError
+from emoreason.languages import join_words
 
 SIDECAR_SUFFIXES = (".srt", ".vtt", ".txt")
 #: Given text (``analyze(text=...)``, ``--text``) beyond this many characters is cut, with a note: the
@@ -59,16 +60,22 @@ class Transcript:
     ``timed`` is False when the times are not known (a plain .txt file): segment times are then an even
     spread over the media's duration (or all 0.0 without one) and must not be quoted as evidence.
     ``notes`` say what was dropped or could not be done (e.g. a repetition loop trimmed from ASR output).
+    ``language`` is a Whisper language code ("de") and ``language_probability`` the identification's
+    probability: speech-to-text sets both (the probability stays None when the caller gave the
+    language); for given text and transcript files both stay None until the text analyzer, which
+    receives this object, sets them from the words.
     """
 
     segments: list[TranscriptSegment]
     source: str
     timed: bool = True
     notes: list[str] = field(default_factory=list)
+    language: str | None = None
+    language_probability: float | None = None
 
     @property
     def text(self) -> str:
-        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+        return join_words((s.text.strip() for s in self.segments if s.text.strip()), self.language)
 
     @property
     def confidence(self) -> float:
