@@ -139,16 +139,18 @@ def analyze_texts(
     *,
     contexts: Sequence[Sequence[str] | None] | None = None,
     labels: str = "canonical",
+    language: str | None = None,
 ) -> list[Result]:
     """One Result per text, in order: each is what ``analyze(text=t, modalities="text", labels=labels,
-    context=c)`` returns (same label, scores and evidence), with the text model run over all the texts in
-    one batched pass and their key words in one more (repeated inputs scored once). On a 2-core machine
-    a list ran at 5.5 sentences/s with three turns of context and 10.2/s without, against 3.8/s and 7.9/s
-    for a loop of :func:`analyze` calls (``benchmarks/bench_text.py``, 100 MELD dev utterances, a shared
-    machine). ``contexts``: one list of earlier
-    utterances (oldest first) or None per text. Each result's ``timings["total"]`` is its share of the
-    batch's time plus its own fusion. An empty text is a NoUsableModalityError (as for :func:`analyze`),
-    raised before any work."""
+    context=c, language=language)`` returns (same label, scores and evidence), with the text model run
+    over all the texts in one batched pass and their key words in one more (repeated inputs scored
+    once). On a 2-core machine a list of English texts ran at 5.5 sentences/s with three turns of context
+    and 10.2/s without, against 3.8/s and 7.9/s for a loop of :func:`analyze` calls
+    (``benchmarks/bench_text.py``, 100 MELD dev utterances, a shared machine). ``language``: the texts'
+    language (a Whisper code or English name); None identifies each text's language from its words.
+    ``contexts``: one list of earlier utterances (oldest first) or None per text. Each result's
+    ``timings["total"]`` is its share of the batch's time plus its own fusion. An empty text is a
+    NoUsableModalityError (as for :func:`analyze`), raised before any work."""
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         raise ConfigError(f"texts must be a list of strings, got {type(texts).__name__}")
     bad = next((t for t in texts if not isinstance(t, str)), None)
@@ -162,7 +164,7 @@ def analyze_texts(
     elif (isinstance(contexts, (str, bytes)) or not isinstance(contexts, Sequence)
           or len(contexts) != len(texts)):
         raise ConfigError("contexts must be a list with one context (a list of utterances, or None) per text")
-    options = [AnalyzeOptions(text=t, modalities=["text"], labels=labels, context=c)
+    options = [AnalyzeOptions(text=t, modalities=["text"], labels=labels, context=c, language=language)
                for t, c in zip(texts, contexts)]
     perceptions = perceive_texts(default_pipeline(), options)
     return [finish_result(p, o, time.perf_counter() - p.timings.get("text", 0.0))

@@ -29,12 +29,14 @@ def perceive_texts(pipeline: Pipeline, options: list[AnalyzeOptions]) -> list[Pe
         if cut:
             p.notes.append(cut)
         transcript = Transcript(segments=[TranscriptSegment(0.0, 0.0, text.strip(), [], 1.0)], source="user")
+        transcript.language = opt.language  # as perceive() does; None: identified from the words
         p.transcript = transcript.text
         jobs.append((p, transcript, list(opt.context) if opt.context else None))
     if jobs:
         outputs = pipeline.text_analyzer().analyze_many([t for _, t, _ in jobs], [c for _, _, c in jobs])
         each = (time.perf_counter() - started) / len(jobs)  # the batch's time, shared out
-        for (p, _, _), out in zip(jobs, outputs):
+        for (p, transcript, _), out in zip(jobs, outputs):
             p.outputs["text"] = out
             p.timings["text"] = each
+            p.language, p.language_probability = transcript.language, transcript.language_probability
     return perceptions

@@ -81,3 +81,15 @@ def test_repeated_inputs_are_scored_once_with_the_same_result(analyzer, monkeypa
     together = analyzer.score_texts(texts, histories)
     assert seen == [3, 3, 3]  # three distinct inputs, for each of the three LoRA members
     assert np.abs(together - alone).max() < 1e-6 and (together[0] == together[2]).all()
+
+
+def test_analyze_texts_records_each_language_as_analyze_does():
+    texts = ["Estoy muy feliz hoy, gracias a todos", "This is the worst day of my life"]
+    many = emoreason.analyze_texts(texts)
+    for text, got in zip(texts, many):
+        want = emoreason.analyze(text=text)
+        assert (got.language, got.language_probability) == (want.language, want.language_probability)
+    assert [r.language for r in many] == ["es", "en"]
+    forced = emoreason.analyze_texts(texts[:1], language="es")[0]
+    want = emoreason.analyze(text=texts[0], language="es").to_dict()
+    assert forced.language == "es" and forced.to_dict() == {**want, "provenance": forced.to_dict()["provenance"]}
