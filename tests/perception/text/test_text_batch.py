@@ -92,4 +92,5 @@ def test_analyze_texts_records_each_language_as_analyze_does():
     assert [r.language for r in many] == ["es", "en"]
     forced = emoreason.analyze_texts(texts[:1], language="es")[0]
     want = emoreason.analyze(text=texts[0], language="es").to_dict()
-    assert forced.language == "es" and forced.to_dict() == {**want, "provenance": forced.to_dict()["provenance"]}
+    got = forced.to_dict()
+    assert forced.language == "es" and got == {**want, "provenance": got["provenance"]}
