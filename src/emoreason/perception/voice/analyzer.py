@@ -218,7 +218,8 @@ class VoiceAnalyzer:
             reliability=min(1.0, speech_s / FULL_RELIABILITY_SPEECH_S), details=details,
             series={"prosody": table},
             models={"voice": self.classifier.name, "vad": "silero VAD v6 (faster-whisper)",
-                    "voice_encoder": f"Whisper tiny.en encoder ({self.embedder.mode}, pooled outputs "
+                    "voice_encoder": f"Whisper {self.classifier.config.whisper_encoder} encoder "
+                                     f"({self.embedder.mode}, pooled outputs "
                                      f"{list(self.embedder.layers)}, "
                                      f"frames from {self.embedder.frame_layer})"},
         )

@@ -1,10 +1,11 @@
 """Whisper encoder states pooled over a speech segment: a fixed-length voice embedding.
 
-The encoder is Whisper tiny.en's (the weights of :func:`emoreason.perception.speech.whisper.load_whisper`'s
-CTranslate2 model) or, for a model that names it (:data:`ENCODERS`, :func:`encoder_dir`), the multilingual
-Whisper base's (:func:`emoreason.perception.speech.whisper_models.multilingual_whisper_dir`: 6 blocks of
-512), run in numpy by :mod:`emoreason.perception.speech.whisper_encoder` so that every layer's output is
-available, offline. Two ways to feed it:
+The encoder is the one the voice model names (:data:`ENCODERS`, :func:`encoder_dir`): Whisper tiny.en's
+(the weights of :func:`emoreason.perception.speech.whisper.load_whisper`'s CTranslate2 model; version 6)
+or the multilingual Whisper base's (the shipped version 7;
+:func:`emoreason.perception.speech.whisper_models.multilingual_whisper_dir`: 6 blocks of 512), run in numpy
+by :mod:`emoreason.perception.speech.whisper_encoder` so that every layer's output is available,
+offline. Two ways to feed it:
 
 - ``"exact"`` (default): the log-mel frames of the segment only (about 0.05 s for a 4 s segment on one
   laptop core, instead of several times that for a 30 s padded window).
