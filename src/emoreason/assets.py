@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import shutil
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -59,3 +61,14 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def publish_folder(tmp: Path, out: Path, record: dict, record_name: str = "source.json") -> None:
+    """Make the finished folder ``tmp`` the cache entry ``out``: write ``record`` (what it was made from,
+    its hash and licence) into it as ``record_name``, make it as readable as the user's files (``mkdtemp``
+    makes it private) and rename it over ``out``, so that the entry appears complete or not at all."""
+    (tmp / record_name).write_text(json.dumps(record, indent=1), encoding="utf-8")
+    tmp.chmod(0o755)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)

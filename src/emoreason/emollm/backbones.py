@@ -30,7 +30,7 @@ import torch
 from transformers import WhisperConfig
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from emoreason.assets import cache_dir, file_lock, sha256_file
+from emoreason.assets import cache_dir, file_lock, publish_folder, sha256_file
 from emoreason.errors import ModelError
 
 SOURCE_FILE = "source.json"
@@ -83,13 +83,9 @@ def resolve(name: str) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f".{backbone.name}.", dir=out.parent))
         try:
             backbone.convert(src, tmp)
-            info = {"name": backbone.name, "package": backbone.package, "file": backbone.file,
-                    "sha256": digest, "licence": backbone.licence}
-            (tmp / SOURCE_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
-            tmp.chmod(0o755)  # mkdtemp makes it private; the cache is as readable as the user's files
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)  # the folder appears complete (source.json included) or not at all
+            publish_folder(tmp, out, {"name": backbone.name, "package": backbone.package,
+                                      "file": backbone.file, "sha256": digest, "licence": backbone.licence},
+                           SOURCE_FILE)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import speaker_fixtures as sfx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 
+from emoreason.assets import sha256_file
 from emoreason.errors import ConfigError, ModelError
 from emoreason.perception.speech import speakers
 from emoreason.perception.speech.speakers import SpeakerEncoder
@@ -37,7 +38,7 @@ def test_conversion_is_recorded_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("EMOREASON_CACHE", str(tmp_path))
     path = speakers.weights_path()
     record = json.loads((path.parent / speakers.SOURCE_FILE).read_text())
-    assert record["sha256"] == speakers._sha256(speakers.packaged_weights())
+    assert record["sha256"] == sha256_file(speakers.packaged_weights())
     stamp = path.stat().st_mtime_ns
     calls = []
     monkeypatch.setattr(speakers, "_convert", lambda src: calls.append(src))
@@ -54,7 +55,7 @@ def test_a_changed_packaged_file_is_converted_again(tmp_path, monkeypatch):
     real = speakers._convert
     monkeypatch.setattr(speakers, "_convert", lambda src: calls.append(src) or real(src))
     assert speakers.weights_path() == path and len(calls) == 1
-    assert json.loads(record.read_text())["sha256"] == speakers._sha256(speakers.packaged_weights())
+    assert json.loads(record.read_text())["sha256"] == sha256_file(speakers.packaged_weights())
 
 
 def test_converting_without_torch_names_the_extra(monkeypatch):

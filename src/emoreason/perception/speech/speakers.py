@@ -16,7 +16,6 @@ through linear + ReLU, L2-normalised (so cosine similarity is a dot product, all
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -27,6 +26,8 @@ import librosa
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from emoreason.assets import cache_dir as assets_cache_dir
+from emoreason.assets import sha256_file
 from emoreason.errors import ConfigError, ModelError
 
 SAMPLE_RATE = 16000
@@ -47,8 +48,7 @@ _BATCH = 32  # windows per LSTM pass: bounds memory (about 30 MiB of gates) on l
 
 def cache_dir() -> Path:
     """``$EMOREASON_CACHE/speakers``, or ``~/.cache/emoreason/speakers``."""
-    base = os.environ.get("EMOREASON_CACHE") or Path.home() / ".cache" / "emoreason"
-    return Path(base) / "speakers"
+    return assets_cache_dir() / "speakers"
 
 
 def packaged_weights() -> Path:
@@ -64,18 +64,10 @@ def packaged_weights() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def weights_path() -> Path:
     """The converted safetensors file, converted now when absent or from another packaged file."""
     src = packaged_weights()
-    digest = _sha256(src)
+    digest = sha256_file(src)
     out = cache_dir()
     try:
         recorded = json.loads((out / SOURCE_FILE).read_text(encoding="utf-8")).get("sha256")

