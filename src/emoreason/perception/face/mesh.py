@@ -163,12 +163,7 @@ class FaceMeshTracker:
         """All faces the mesh found in this frame (pixel coordinates of ``rgb``)."""
         check_rgb(rgb)
         h, w = rgb.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
-        small = rgb
-        if scale < 1.0:
-            small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                               interpolation=cv2.INTER_AREA)
-        small = np.ascontiguousarray(small)
+        small, scale = self._downscaled(rgb)
         if self._mesh is None:
             raise ModelError("this face tracker was closed")
         with quiet_native_logs(self._mesh.emoreason_quiet):
@@ -183,13 +178,18 @@ class FaceMeshTracker:
         falls back to when the mesh finds none); the multi-face path asks for them when the mesh missed a
         face it was following (faces under about 15 % of the frame beside a larger one)."""
         check_rgb(rgb)
+        small, scale = self._downscaled(rgb)
+        return self._faces_via_detector(rgb, small, scale)
+
+    def _downscaled(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
+        """``rgb`` shrunk so that its longer side is at most ``max_side`` (contiguous), and the scale."""
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         small = rgb
         if scale < 1.0:
             small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                                interpolation=cv2.INTER_AREA)
-        return self._faces_via_detector(rgb, np.ascontiguousarray(small), scale)
+        return np.ascontiguousarray(small), scale
 
     def _faces_via_detector(self, rgb: np.ndarray, small: np.ndarray, scale: float) -> list[FaceMesh]:
         """Full-range detection, then the mesh on a square crop (twice the box) around each face."""
