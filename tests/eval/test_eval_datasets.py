@@ -202,6 +202,16 @@ def test_emodb_codes(emodb_tree):
     assert data.items[0].speaker == "03"
 
 
+def test_emodb_flac_in_an_audio_folder(tmp_path):
+    root = tmp_path / "emodb"
+    (root / "audio").mkdir(parents=True)
+    for name in ("03a01Fa.flac", "08b02Lb.flac", "labels.csv"):
+        (root / "audio" / name).write_bytes(b"\0" * 16)
+    data = get_adapter("emodb").load(root)
+    assert labels(data) == {"03a01Fa": "happy"}
+    assert data.excluded == {"no canonical label: boredom": 1}
+
+
 def test_ckplus_official_and_folders(ckplus_tree, ckplus_folders):
     data = get_adapter("ck+").load(ckplus_tree)
     assert labels(data) == {"S005_001": "disgusted"}
