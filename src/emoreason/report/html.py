@@ -18,7 +18,7 @@ from emoreason import __version__
 from emoreason.errors import InputNotFoundError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.report.languages import isolate_quotes, lang_attrs, language_fact, language_line
-from emoreason.report.palette import MODALITY_NAMES, au_display, label_colour, label_order, text_on
+from emoreason.report.palette import MODALITY_NAMES, au_display, label_colour, label_order, score_bar, text_on
 from emoreason.report.peak_frame import PeakFrameError, peak_frame_image
 from emoreason.report.people import people_section
 from emoreason.report.style import CSS
@@ -95,7 +95,7 @@ def _header(result: Result, name: str) -> str:
                f'<h1><span class="pill" style="background:{colour};color:{text_on(colour)}">'
                f"{escape(result.label)}</span></h1>"
                f'<div class="sub">{escape(" · ".join(facts))}</div><div class="gauges">{gauges}</div></div>')
-    rows = "".join(_bar_row(lab, p, result.label_set) for lab, p in result.top)
+    rows = "".join(score_bar(lab, p, result.label_set) for lab, p in result.top)
     return f'<header class="top">{verdict}<div class="scores">{rows}</div></header>'
 
 
@@ -106,13 +106,6 @@ def _gauge(title: str, value: float, low: str, high: str) -> str:
             '<div class="track"><div class="mid"></div>'
             f'<div class="mark" style="left:calc({left:.1f}% - 2px)"></div></div>'
             f'<div class="ends"><span>{escape(low)}</span><span>{escape(high)}</span></div></div>')
-
-
-def _bar_row(label: str, p: float, label_set: str) -> str:
-    pct = max(0.0, min(1.0, float(p))) * 100
-    return (f'<div class="bar-row"><span class="name">{escape(label)}</span><div class="bar">'
-            f'<span style="width:{pct:.1f}%;background:{label_colour(label, label_set)}"></span></div>'
-            f'<span class="val">{p:.2f}</span></div>')
 
 
 def _explanation(result: Result) -> str:

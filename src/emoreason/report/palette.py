@@ -1,4 +1,5 @@
-"""Colours and display names shared by the HTML report and the timeline picture.
+"""Colours and display names shared by the HTML report and the timeline picture, and the report's
+coloured score bar (:func:`score_bar`).
 
 Each canonical label has one colour everywhere. Labels of another taxonomy (``--labels mer2023``
 writes "worried", "surprise" ...) take the colour of the canonical label they map to; a label with no
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from html import escape
 
 from emoreason.labels import CANONICAL, LABEL_MAPS
 
@@ -79,3 +81,12 @@ def text_on(hex_colour: str) -> str:
     r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     return "#111111" if luminance > 140 else "#ffffff"
+
+
+def score_bar(label: str, p: float, label_set: str, extra_class: str = "") -> str:
+    """One HTML bar row: the label, a bar of ``p`` (clipped to 0..1) in the label's colour, the value."""
+    pct = max(0.0, min(1.0, float(p))) * 100
+    cls = f"bar-row {extra_class}".strip()
+    return (f'<div class="{cls}"><span class="name">{escape(label)}</span><div class="bar">'
+            f'<span style="width:{pct:.1f}%;background:{label_colour(label, label_set)}"></span></div>'
+            f'<span class="val">{p:.2f}</span></div>')

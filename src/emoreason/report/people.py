@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from emoreason.report.palette import label_colour, text_on
+from emoreason.report.palette import label_colour, score_bar, text_on
 from emoreason.report.timeline_data import format_time, people_timeline
 from emoreason.report.timeline_svg import legend_html, timeline_svg
 from emoreason.result import Person, Result
@@ -47,7 +47,7 @@ def _person_row(person: Person, label_set: str) -> str:
     if person.label:
         colour = label_colour(person.label, label_set)
         top = sorted(person.scores.items(), key=lambda kv: -kv[1])[:3]
-        bars = "".join(_mini_bar(lab, p, label_set) for lab, p in top)
+        bars = "".join(score_bar(lab, p, label_set, "mini") for lab, p in top)
         emotion = (f'<span class="tag" style="background:{colour};color:{text_on(colour)}">'
                    f"{escape(person.label)}</span>{bars}")
     else:
@@ -61,10 +61,3 @@ def _person_row(person: Person, label_set: str) -> str:
             f'<div class="desc">{escape(" · ".join(who))}</div></td><td>{emotion}</td>'
             f'<td class="num">{escape(format_time(person.speaking_seconds))}</td>'
             f'<td class="num">{escape(format_time(person.on_screen_seconds))}</td><td>{why}</td></tr>')
-
-
-def _mini_bar(label: str, p: float, label_set: str) -> str:
-    pct = max(0.0, min(1.0, float(p))) * 100
-    return (f'<div class="bar-row mini"><span class="name">{escape(label)}</span><div class="bar">'
-            f'<span style="width:{pct:.1f}%;background:{label_colour(label, label_set)}"></span></div>'
-            f'<span class="val">{p:.2f}</span></div>')
