@@ -130,13 +130,33 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
     atomic_write_bytes(out / "voice_model.safetensors", save(tensors))
     frame_model = {"what": FRAME_MODEL_NOTE, "layer": FRAME_LAYER, "hidden": int(vf.HIDDEN),
                    "weight": FRAME_WEIGHT, "epochs": vf.EPOCHS, "seed": SEEDS[0]}
-    config = {
-        "name": "emoreason-voice-ravdess", "version": "6", "level_db": LEVEL_DB,
-        "classes": list(CLASSES),
-        "to_canonical": RAVDESS_TO_CANONICAL,
-        "features": {"whisper": {"model": WHISPER_NOTE, "mode": "exact",
-                                 "pooling": "mean+std of each listed layer's output",
-                                 "layers": list(POOLED_LAYERS), "dim": 2 * 384 * len(POOLED_LAYERS)},
+    config = model_config(
+        "emoreason-voice-ravdess", "6",
+        {"model": WHISPER_NOTE, "layers": list(POOLED_LAYERS), "dim": 2 * 384 * len(POOLED_LAYERS)},
+        "mixed with the frame network: lr_weight x speaker + (1 - lr_weight) x frames", TTA_SPEEDS)
+    config.update({
+        **({"frame_model": frame_model} if frames is not None else {}),
+        "augmentation": "training views: original, speed x" + ", x".join(str(s) for s in SPEEDS)
+                        + ", white noise at 10-30 dB SNR, a random band-pass (80-400 Hz to 2.8-6 kHz), a "
+                          "synthetic room (RT60 0.2-0.9 s) (prosody of the original clip for every view); "
+                          "every view's level set to level_db",
+        "C": C_REG, "train_clips": int(len(y)),
+        "train_actors": int(len(np.unique(actor))), "license": LICENSE_NOTE,
+        "cv": {k: {m: round(float(v[m]), 4) for m in ("uar_mean", "uar_std", "war_mean", "war_std")}
+               for k, v in report.items()},
+    })
+    write_model_config(out, config, LICENSE_NOTE)
+
+
+def model_config(name: str, version: str, whisper: dict, speaker_mix: str, tta_speeds: tuple) -> dict:
+    """The parts of a voice model's ``config.json`` that every recipe of this stage shares: its classes,
+    features (``whisper``: the encoder entry, to which ``mode`` and ``pooling`` are added), variants, speaker
+    model (``speaker_mix``: how its speaker regression is used) and test-time speeds."""
+    return {
+        "name": name, "version": version, "level_db": LEVEL_DB,
+        "classes": list(CLASSES), "to_canonical": RAVDESS_TO_CANONICAL,
+        "features": {"whisper": {**whisper, "mode": "exact",
+                                 "pooling": "mean+std of each listed layer's output"},
                      "mel": {"what": "80-band log-mel of the segment: mean, std, p90-p10, mean |delta| per "
                                      "band", "dim": MEL_DIM},
                      "prosody": list(COLUMNS)},
@@ -147,22 +167,16 @@ def export(views: list[np.ndarray], y: np.ndarray, actor: np.ndarray, out: Path,
                           "min_effective_classes": SPEAKER_MIN_EFFECTIVE,
                           "what": "used when a recording has >= min_segments segments and the population "
                                   "model's mean prediction has >= min_effective_classes effective classes "
-                                  "(exp entropy); mixed with the frame network: lr_weight x speaker + "
-                                  "(1 - lr_weight) x frames"},
+                                  "(exp entropy); " + speaker_mix},
         "min_segments_recording": 3,
-        **({"frame_model": frame_model} if frames is not None else {}),
-        "tta_speeds": list(TTA_SPEEDS),
-        "augmentation": "training views: original, speed x" + ", x".join(str(s) for s in SPEEDS)
-                        + ", white noise at 10-30 dB SNR, a random band-pass (80-400 Hz to 2.8-6 kHz), a "
-                          "synthetic room (RT60 0.2-0.9 s) (prosody of the original clip for every view); "
-                          "every view's level set to level_db",
-        "C": C_REG, "train_clips": int(len(y)),
-        "train_actors": int(len(np.unique(actor))), "license": LICENSE_NOTE,
-        "cv": {k: {m: round(float(v[m]), 4) for m in ("uar_mean", "uar_std", "war_mean", "war_std")}
-               for k, v in report.items()},
+        "tta_speeds": list(tta_speeds),
     }
+
+
+def write_model_config(out: Path, config: dict, license_note: str) -> None:
+    """``config.json`` and the licence file of the voice model folder ``out``."""
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
-    atomic_write_text(out / "LICENSE.md", "# Voice model licence\n\n" + LICENSE_NOTE + "\n\n"
+    atomic_write_text(out / "LICENSE.md", "# Voice model licence\n\n" + license_note + "\n\n"
                       "Licence text: https://creativecommons.org/licenses/by-nc-sa/4.0/\n")
 
 

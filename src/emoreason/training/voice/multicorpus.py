@@ -9,13 +9,12 @@ The recipe the cross-corpus protocol measured best per clip (``benchmarks/voice_
 "exact" mode, numpy encoder), the log-mel functionals (320) and 15 prosody functionals; views: the clip and
 the ``VIEWS`` augmentations (tape speed 0.9x and 1.1x), the same two speeds averaged at prediction.
 
-Training clips: all RAVDESS clips (8 classes, as the previous models) and the EmoDB clips of the six shared
+Training clips: all RAVDESS clips (its 8 classes) and the EmoDB clips of the six shared
 classes (boredom, which has no canonical label, is left out); EmoDB's labels are written in RAVDESS's class
 names (``corpora.SHARED`` are RAVDESS's names). The three logistic regressions (population, recording,
 speaker, :mod:`.recipe`) weigh every class equally (``class_weight="balanced"``: EmoDB has twice as many
-angry clips as disgusted ones), with the speaker gate of :mod:`.recipe`. There is no frame network: the
-protocol measured the regressions only (the frame network on tiny.en's block 1 added 0.014 UAR per clip on
-RAVDESS for version 5/6).
+angry clips as disgusted ones), with the speaker gate of :mod:`.recipe`. There is no frame network (the
+model card says what one added before).
 
 The model is NON-COMMERCIAL (RAVDESS: CC BY-NC-SA 4.0) and, through EmoDB, for research.
 """
@@ -31,18 +30,13 @@ import numpy as np
 from safetensors.numpy import save
 
 from emoreason.io.atomic import atomic_write_bytes, atomic_write_text
-from emoreason.perception.voice.embedding import MEL_DIM
-from emoreason.perception.voice.prosody import COLUMNS
 from emoreason.training.voice.corpora import load_both
-from emoreason.training.voice.features import BASE_LAYERS, LEVEL_DB, extract
+from emoreason.training.voice.features import BASE_LAYERS, extract
+from emoreason.training.voice.model import model_config, write_model_config
 from emoreason.training.voice.recipe import (
     C_REG,
     CLASSES,
-    RAVDESS_TO_CANONICAL,
     SEEDS,
-    SPEAKER_LR_WEIGHT,
-    SPEAKER_MIN_EFFECTIVE,
-    SPEAKER_MIN_SEGMENTS,
     fit_population,
     fit_recording_model,
     fit_speaker_model,
@@ -113,35 +107,20 @@ def export(views: list[np.ndarray], y: np.ndarray, speaker: np.ndarray, corpus: 
     names = np.array(CLASSES)
     counts = {c: {k: int(n) for k, n in zip(*np.unique(names[y[corpus == c]], return_counts=True))}
               for c in CORPORA}
-    config = {
-        "name": "emoreason-voice-ravdess-emodb", "version": "7", "level_db": LEVEL_DB,
-        "classes": list(CLASSES), "to_canonical": RAVDESS_TO_CANONICAL,
-        "features": {"whisper": {"encoder": "base", "model": WHISPER_NOTE, "mode": "exact",
-                                 "pooling": "mean+std of each listed layer's output",
-                                 "layers": list(BASE_LAYERS), "dim": 2 * 512 * len(BASE_LAYERS)},
-                     "mel": {"what": "80-band log-mel of the segment: mean, std, p90-p10, mean |delta| per "
-                                     "band", "dim": MEL_DIM},
-                     "prosody": list(COLUMNS)},
-        "variants": {"population": "absolute features (fewer than 3 segments)",
-                     "recording": "absolute features + features z-scored within the recording (3 or more)",
-                     "speaker": "features z-scored within the recording only (when the speaker gate opens)"},
-        "speaker_model": {"lr_weight": SPEAKER_LR_WEIGHT, "min_segments": SPEAKER_MIN_SEGMENTS,
-                          "min_effective_classes": SPEAKER_MIN_EFFECTIVE,
-                          "what": "used when a recording has >= min_segments segments and the population "
-                                  "model's mean prediction has >= min_effective_classes effective classes "
-                                  "(exp entropy); without a frame network the speaker regression alone"},
-        "min_segments_recording": 3,
-        "tta_speeds": list(TTA_SPEEDS),
+    config = model_config(
+        "emoreason-voice-ravdess-emodb", "7",
+        {"encoder": "base", "model": WHISPER_NOTE, "layers": list(BASE_LAYERS),
+         "dim": 2 * 512 * len(BASE_LAYERS)},
+        "without a frame network the speaker regression alone", TTA_SPEEDS)
+    config.update({
         "augmentation": "training views: original, speed x0.9, x1.1 (prosody of the original clip for every "
                         "view); every view's level set to level_db",
         "class_weight": "balanced", "C": C_REG,
         "train_clips": {c: sum(v.values()) for c, v in counts.items()},
         "train_class_counts": counts, "train_speakers": int(len(np.unique(speaker))),
         "license": LICENSE_NOTE,
-    }
-    atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
-    atomic_write_text(out / "LICENSE.md", "# Voice model licence\n\n" + LICENSE_NOTE + "\n\n"
-                      "Licence text: https://creativecommons.org/licenses/by-nc-sa/4.0/\n")
+    })
+    write_model_config(out, config, LICENSE_NOTE)
 
 
 def main(argv: list[str] | None = None) -> int:
