@@ -3,7 +3,8 @@
 With ``people=True`` (several people in one input) the Result also holds :class:`Person` entries, one per
 person found (a face track, a voice, or both), each with its own label, scores, timeline and evidence. The
 top-level fields always describe the clip as a whole, computed exactly as without ``people``, so readers of
-schema "1" keep working; ``people`` is empty when not asked for, and JSON written before it existed loads.
+schema "1" keep working; ``people`` is empty when not asked for, and JSON without a ``people`` key loads with
+none.
 
 pandas is imported inside the ``*dataframe`` methods: it is slow to import and only they need it.
 """
@@ -143,7 +144,7 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (floats rounded to 4 decimals, NaN turned into None). ``people`` is left out
-        when empty, so a result without people is the same dict as before the field existed."""
+        when empty (a result without people has no ``people`` key)."""
         d = _clean(asdict(self))
         if not d["people"]:
             del d["people"]

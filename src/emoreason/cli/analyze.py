@@ -115,7 +115,7 @@ def is_batch(args: argparse.Namespace) -> bool:
 
 def _people(args: argparse.Namespace) -> dict:
     """``people`` and ``speakers`` for the analysis, only when asked for (``--speakers`` implies
-    ``--people``), so a batch's recorded options stay as before otherwise; checked here, before any work
+    ``--people``), so a batch's recorded options hold no people keys otherwise; checked here, before any work
     (``--speakers 0`` is a ConfigError)."""
     if not args.people and args.speakers is None:
         return {}

@@ -79,8 +79,8 @@ class BuildOptions:
         get_label_map(self.label_set)
 
     def to_dict(self) -> dict[str, Any]:
-        """The options as stored with a build; ``people`` only when on, so builds made before it existed
-        resume."""
+        """The options as stored with a build; ``people`` only when on, so a build's stored
+        options without the key match the default and resume."""
         d = asdict(self)
         if not d["people"]:
             del d["people"]

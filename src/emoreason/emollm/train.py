@@ -202,7 +202,7 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     log_path = out / "log.csv"
     new_log = not log_path.exists()
     tokens, t0, last_loss = 0, time.perf_counter(), float("nan")
-    # only the main process opens log.csv: another one creating it first made the header vanish
+    # only the main process opens log.csv, so its header is written once, by the process that creates it
     with (open(log_path, "a", newline="", encoding="utf-8") if acc.is_main_process
           else contextlib.nullcontext(io.StringIO())) as logf:
         writer = csv.writer(logf)

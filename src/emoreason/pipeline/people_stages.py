@@ -75,7 +75,7 @@ def split_transcript(transcript: Transcript, turns: list[Any]) -> tuple[dict[int
     """``transcript`` split by speaker: each word goes to :func:`speaker_at` the first half of its time
     (Whisper's word ends run on into the following pause; a segment without word times goes whole); a
     speaker's consecutive words in one segment make one segment of theirs (confidence: their words' mean
-    probability, else the segment's). Returns the transcripts by speaker and how many words went to
+    probability). Returns the transcripts by speaker and how many words went to
     nobody."""
     pieces: dict[int, list[TranscriptSegment]] = {}
     lost = 0
@@ -96,7 +96,7 @@ def split_transcript(transcript: Transcript, turns: list[Any]) -> tuple[dict[int
             if word is None or who != run_who:
                 if run and run_who is not None:
                     text = " ".join(w.text.strip() for w in run if w.text.strip())
-                    conf = float(np.mean([w.probability for w in run])) if run else seg.confidence
+                    conf = float(np.mean([w.probability for w in run]))
                     pieces.setdefault(run_who, []).append(
                         TranscriptSegment(run[0].start, run[-1].end, text, list(run), conf))
                 elif run:

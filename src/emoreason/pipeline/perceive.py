@@ -220,7 +220,7 @@ class Pipeline:
     @staticmethod
     def _audio_pass(path: Path, wav: Path, with_video: bool, progress: Any) -> DecodeStats:
         """The file's sound decoded to ``wav``; beside a video pass, a silent audio track is no error (the
-        voice and words are then unusable, as when both streams were decoded in one pass)."""
+        voice and words are then unusable, with their reason)."""
         if not with_video:
             return decode(path, audio_path=wav, progress=progress)
         try:

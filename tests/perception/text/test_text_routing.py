@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from emoreason import analyze
+from emoreason.errors import ConfigError
 from emoreason.labels import CANONICAL
 from emoreason.perception.text.analyzer import TextAnalyzer
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment
@@ -38,6 +39,9 @@ def test_a_forced_language_wins_and_has_no_probability(analyzer):
     assert out.details["language_probability"] is None and out.details["text_route"] == "multilingual"
     out = analyzer.analyze("Estoy muy feliz hoy", language="EN")
     assert out.details["language"] == "en" and out.details["text_route"] == "ensemble"
+    assert analyzer.analyze("Ich bin so froh", language="German").details["language"] == "de"
+    with pytest.raises(ConfigError, match="unknown language"):
+        analyzer.analyze("Ich bin so froh", language="klingon")
 
 
 def test_the_transcripts_own_language_is_used(analyzer):

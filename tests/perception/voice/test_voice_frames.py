@@ -111,8 +111,8 @@ def test_cross_validation_with_frames_reports_the_blend_and_its_parts(monkeypatc
 
 
 def test_shipped_model_has_no_frame_network_and_needs_no_states():
-    """Version 7 (multicorpus.py) ships the regressions only; a frame network (version 6's recipe) is
-    tested on an exported folder above."""
+    """The shipped model (multicorpus.py) has the regressions only; a frame network is tested on an
+    exported folder above."""
     clf = VoiceClassifier()
     assert not clf.uses_frames and clf.config.frame_weight == 0
     assert not any(k.startswith("frames.") for k in clf.tensors)

@@ -12,8 +12,8 @@ the face stage then reports the Action Units and gaze as low-confidence and give
 photos shrunk from ~300-px faces): the largest of the 15 AU measures moved on average by 0.51 neutral-face
 SDs at 128 px, 0.74 at 64, 0.95 at 48, 1.43 at 32 and 1.98 at 24 -- against 1.5 SDs for "clearly active" --
 and the eye yaw by 1.6, 2.3, 2.5, 3.9 and 5.2 degrees; the head pose moved by at most 2.5 degrees even at
-24 px, so it keeps its evidence at every size. On 500 FER+ valid images (48x48) the stage refused 219 with
-a 40-px minimum and no retry, 12 now; on 300 photos shrunk to 64x64, 13 and 3.
+24 px, so it keeps its evidence at every size. On 500 FER+ valid images (48x48) the stage refuses 12 (a
+40-px minimum without the retry refused 219); of 300 photos shrunk to 64x64, 3 (13).
 """
 
 from __future__ import annotations

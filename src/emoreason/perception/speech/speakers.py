@@ -113,15 +113,6 @@ def _convert(src: Path) -> dict[str, np.ndarray]:
     return {n: state[n].detach().cpu().numpy().astype(np.float32) for n in names}
 
 
-def normalize_volume(wav: np.ndarray) -> np.ndarray:
-    """``wav`` raised to -30 dBFS RMS when quieter (resemblyzer's preprocessing); louder audio is kept."""
-    rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) if wav.size else 0.0
-    if rms <= 0.0:
-        return wav.astype(np.float32)
-    gain_db = NORM_TARGET_DBFS - 20 * np.log10(rms)
-    return (wav * 10 ** (gain_db / 20)).astype(np.float32) if gain_db > 0 else wav.astype(np.float32)
-
-
 def mel_frames(wav: np.ndarray) -> np.ndarray:
     """The encoder's input: (n_frames, 40) mel power spectrogram of 16 kHz ``wav``, one frame per 10 ms."""
     mel = librosa.feature.melspectrogram(y=np.asarray(wav, dtype=np.float32), sr=SAMPLE_RATE, n_fft=N_FFT,

@@ -31,7 +31,13 @@ from emoreason.labels import CANONICAL, VALENCE_AROUSAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.text.ensemble import TextEnsemble
 from emoreason.perception.text.head import vader_features
-from emoreason.perception.text.multilingual import CJK_CHARS, MultilingualTextModel, text_units
+from emoreason.perception.text.multilingual import (
+    CJK_CHARS,
+    MAX_UNITS,
+    MIN_KEY_WORD_DROP,
+    MultilingualTextModel,
+    text_units,
+)
 from emoreason.perception.text.sentence_encoder import MODEL_NAME
 from emoreason.perception.text.text_job import MAX_HISTORY, TextJob  # noqa: F401 (MAX_HISTORY: re-exported)
 from emoreason.perception.text.transcript import Transcript
@@ -39,8 +45,7 @@ from emoreason.result import Evidence
 
 MAX_QUOTES = 3  # segments quoted as evidence
 MIN_QUOTE_SCORE = 0.4  # segments are quoted when their own label scores at least this (else only the best)
-MAX_OCCLUSION_WORDS = 40  # longer segments are not searched for a key word
-MIN_KEY_WORD_DROP = 0.1  # removing the key word must lower its label's score by this much
+MAX_OCCLUSION_WORDS = MAX_UNITS
 KEY_WORD_METHODS = ("fast", "exact")  # see TextAnalyzer._key_words
 KEY_WORD_CANDIDATES = 2  # words the fast search hands to the ensemble
 LOW_ASR_CONFIDENCE = 0.6

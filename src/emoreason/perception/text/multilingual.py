@@ -34,8 +34,8 @@ from emoreason.perception.text.multilingual_encoder import ENCODERS, Multilingua
 FORMAT = "emoreason-text-multilingual"
 WEIGHTS_FILE = "head.safetensors"
 META_FILE = "head.json"
-MAX_UNITS = 40  # longer sentences are not searched for a key word
-MIN_KEY_WORD_DROP = 0.1  # as the English analyzer: the removal must lower the label's score this much
+MAX_UNITS = 40  # longer sentences (or segments, in the English analyzer) are not searched for a key word
+MIN_KEY_WORD_DROP = 0.1  # removing the key word must lower its label's score by this much (both models)
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_CHARS = re.compile(f"[{_CJK}]")  # Han characters and kana
 _UNIT = re.compile(rf"[{_CJK}]+|[^\s{_CJK}]+")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from emoreason.languages import check_language
 from emoreason.perception.text.language_id import identify_language
 from emoreason.perception.text.sentence_encoder import normalise_text
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment
@@ -44,18 +45,18 @@ class TextJob:
 
     def set_language(self, forced: str | None) -> None:
         """The language (forced, the transcript's own, or the text language ID's) and the model it goes to."""
-        own = getattr(self.transcript, "language", None)
+        own = self.transcript.language
         if forced:
-            self.language, self.language_source = forced.strip().lower(), "forced"
+            self.language, self.language_source = check_language(forced), "forced"
         elif own:
-            prob = getattr(self.transcript, "language_probability", None)
+            prob = self.transcript.language_probability
             self.language, self.language_source = str(own).lower(), "transcript"
             self.language_probability = None if prob is None else float(prob)
         elif self.texts:
             code, prob = identify_language(" ".join(self.texts))
             self.language, self.language_probability, self.language_source = code, float(prob), "text"
-            if hasattr(self.transcript, "language"):  # the pipeline reads the language back from it
-                self.transcript.language, self.transcript.language_probability = code, float(prob)
+            # the pipeline reads the language back from the transcript
+            self.transcript.language, self.transcript.language_probability = code, float(prob)
         if self.language is not None:
             base = self.language.split("-")[0].split("_")[0]
             self.route = "ensemble" if base in ENSEMBLE_LANGUAGES else "multilingual"

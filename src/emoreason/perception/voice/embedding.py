@@ -1,8 +1,9 @@
 """Whisper encoder states pooled over a speech segment: a fixed-length voice embedding.
 
-The encoder is the one the voice model names (:data:`ENCODERS`, :func:`encoder_dir`): Whisper tiny.en's
-(the weights of :func:`emoreason.perception.speech.whisper.load_whisper`'s CTranslate2 model; version 6)
-or the multilingual Whisper base's (the shipped version 7;
+The encoder is the one the voice model's ``features.whisper.encoder`` names (:data:`ENCODERS`,
+:func:`encoder_dir`): ``"tiny.en"`` Whisper tiny.en's (the weights of
+:func:`emoreason.perception.speech.whisper.load_whisper`'s CTranslate2 model) or ``"base"`` the multilingual
+Whisper base's (the shipped model's;
 :func:`emoreason.perception.speech.whisper_models.multilingual_whisper_dir`: 6 blocks of 512), run in numpy
 by :mod:`emoreason.perception.speech.whisper_encoder` so that every layer's output is available,
 offline. Two ways to feed it:
