@@ -35,7 +35,8 @@ from emoreason.perception.speech.asr import transcribe
 from emoreason.result import ModalitySummary, Result
 
 #: Result modality of each encoder kind ("frame" = the whole scene frame, not a face crop).
-_MODALITY_OF_KIND = {"frame": "frame", "face": "face", "temporal": "face", "audio": "voice"}
+_MODALITY_OF_KIND = {"frame": "frame", "face": "face", "temporal": "face", "audio": "voice",
+                     "face_measures": "face"}
 
 
 @functools.lru_cache(maxsize=2)
@@ -129,7 +130,7 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
     model, processor = load_for_inference(str(model_path))
     core = core_model(model)
     config = core.config
-    towers = set(core.encoders.towers)
+    towers = set(core.encoders.towers) | set(config.computed_encoders())
     if not towers:
         raise ModelError(f"{model_path}: the model has no encoder weights (it reads cached features only); "
                          "set each encoder's path in config.json to analyse media")
@@ -140,6 +141,7 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
         notes.append(f"no weights for encoder(s) {', '.join(missing)}: their streams are left out")
     with torch.no_grad():
         feats = core.encoders(cm.media, audio_lengths=cm.audio_lengths) if cm.media else {}
+    feats.update(cm.features)
     untrained = [s for s in feats if config.trained_streams is not None and s not in config.trained_streams]
     if untrained:
         notes.append(f"stream(s) {', '.join(untrained)} were never seen in training (no training example "
