@@ -105,6 +105,8 @@ def test_export_compact_round_trip_fp32_and_fp16(tmp_path, tiny_backbone):
     want = _logits(model, proc)
     out = export_compact(tmp_path / "run", tmp_path / "ship")
     assert sorted(p.name for p in out.iterdir()) == ["adapter", "config.json", "export.json"]  # no tokenizer
+    shipped_text = (out / "config.json").read_text() + (out / "adapter" / "adapter_config.json").read_text()
+    assert str(tmp_path) not in shipped_text  # names, never this machine's folders
     meta = json.loads((out / "export.json").read_text())
     assert meta["dtype"] == "float32" and meta["llm"] == TINY_LLM
     adapter_cfg = json.loads((out / "adapter" / "adapter_config.json").read_text())

@@ -89,7 +89,8 @@ def test_analyze_model_compact_on_the_demo_clip(speech_clip, tmp_path):
     raw = json.loads(out.read_text())
     r = Result.from_dict(raw)
     assert raw["schema_version"] == "1" and r.label in CANONICAL
-    assert set(r.scores) == set(CANONICAL) and sum(r.scores.values()) == pytest.approx(1.0)
+    assert set(r.scores) == set(CANONICAL)
+    assert sum(r.scores.values()) == pytest.approx(1.0, abs=1e-3)  # the JSON holds 4 decimals
     assert r.provenance["pipeline"] == "emollm" and isinstance(r.provenance["emollm_answer_parsed"], bool)
     assert r.modalities["face"].used and r.modalities["voice"].used  # the astronaut's face, espeak's voice
     assert r.explanation.strip()
