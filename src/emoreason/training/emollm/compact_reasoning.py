@@ -24,9 +24,10 @@ from emoreason.errors import EmoreasonError
 #: Training throughput the lead measured for SmolLM2-135M + LoRA r8 q/v, fp32, 2 threads, batch 8 x 96
 #: tokens on the idle 2-core machine; the estimate divides the data's tokens by it.
 TOKENS_PER_S = 250.0
-#: Prompt tokens around the subtitle and the answer (chat template, system turn, placeholders, task tag,
-#: instruction, end tokens), per task; see the model card for how they were counted.
-PROMPT_TOKENS = {"emotion": 75, "reason": 70}
+#: Prompt tokens around the subtitle and the answer with one media stream (chat template and system turn,
+#: the placeholder, task tag, instruction; ``EmoLLMProcessor.encode`` with SmolLM2's tokenizer and the
+#: compact recipe: 75 for [emotion], 64-74 (mean 67) for the five [reason] instructions).
+PROMPT_TOKENS = {"emotion": 75, "reason": 67}
 
 
 def add_reasoning(records: list[dict[str, Any]], chosen: dict[str, Sequence[Any]], out_dir: Path, seed: int,
