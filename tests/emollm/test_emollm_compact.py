@@ -52,6 +52,8 @@ def test_kv_cached_label_scores_equal_full_scoring(tiny, make_features):
     torch.testing.assert_close(cached, full, atol=1e-4, rtol=0)
     prepared = Prepared(feats, "we won the game today")
     probs = score_labels(model, proc, prepared)
+    unbatched = Prepared({k: v[0].half() for k, v in feats.items()}, prepared.subtitle)  # as cached
+    assert score_labels(model, proc, unbatched) == pytest.approx(probs, abs=1e-3)
     assert list(probs) == list(model.config.label_words) and sum(probs.values()) == pytest.approx(1.0)
     ref_prompt = proc.prompt_ids(prepared.subtitle, "emotion", emotion_instruction(model.config.label_words),
                                  list(feats))
