@@ -37,6 +37,7 @@ ENCODERS = {"face": {"kind": "face_measures", "feature_dim": FACE_MEASURE_DIM}}
 STREAMS = [{"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
             "segment": "feature", "projector": "mlp2"}]
 TINY_LLM = "tiny-test-llm"
+REAL_RESOLVE = backbones.resolve
 
 
 def test_kv_cached_label_scores_equal_full_scoring(tiny, make_features):
@@ -51,6 +52,8 @@ def test_kv_cached_label_scores_equal_full_scoring(tiny, make_features):
     torch.testing.assert_close(cached, full, atol=1e-4, rtol=0)
     prepared = Prepared(feats, "we won the game today")
     probs = score_labels(model, proc, prepared)
+    unbatched = Prepared({k: v[0].half() for k, v in feats.items()}, prepared.subtitle)  # as cached
+    assert score_labels(model, proc, unbatched) == pytest.approx(probs, abs=1e-3)
     assert list(probs) == list(model.config.label_words) and sum(probs.values()) == pytest.approx(1.0)
     ref_prompt = proc.prompt_ids(prepared.subtitle, "emotion", emotion_instruction(model.config.label_words),
                                  list(feats))
@@ -68,8 +71,7 @@ def tiny_backbone(tmp_path, monkeypatch):
     tok.save_pretrained(folder)
     entry = backbones.Backbone(TINY_LLM, "llm", "tiny-pkg", "tiny_pkg", "x", "MIT", lambda s, o: None)
     monkeypatch.setitem(backbones.BACKBONES, TINY_LLM, entry)
-    real_resolve = backbones.resolve
-    monkeypatch.setattr(backbones, "resolve", lambda name: folder if name == TINY_LLM else real_resolve(name))
+    monkeypatch.setattr(backbones, "resolve", lambda name: folder if name == TINY_LLM else REAL_RESOLVE(name))
     load_for_inference.cache_clear()
     yield folder
     load_for_inference.cache_clear()
@@ -159,3 +161,8 @@ def test_compact_by_name_and_text_only(tmp_path, tiny_backbone, monkeypatch, cap
     model, proc = load_for_inference("compact")
     answer = generate_answer(model, proc, Prepared({}, "we won the game today"), "reason", 5)
     assert isinstance(answer, str)
+
+    load_for_inference.cache_clear()  # the backbone's package missing: its own error names the package
+    monkeypatch.setattr(backbones, "resolve", REAL_RESOLVE)
+    with pytest.raises(ModelError, match="needs the 'tiny-pkg' package"):
+        emoreason.analyze(text="we won the game today", model="compact")

@@ -161,3 +161,26 @@ def test_cache_train_analyze_with_the_face_measures_stream(tmp_path, face_rgb):
     assert r.modalities["face"].used and r.modalities["face"].details["streams"] == ["face"]
     assert set(r.provenance["answer_word_probs"]) == set(CANONICAL_LABEL_WORDS)
     load_for_inference.cache_clear()
+
+
+def test_text_only_records_train_without_features(tmp_path, face_rgb):
+    from emoreason.emollm.dataset import is_text_only, read_jsonl
+    from emoreason.emollm.features import recipe_clips
+    from emoreason.emollm.tiny import build_tiny_model
+    from emoreason.emollm.train import InstructionDataset
+
+    assert is_text_only({"modalities": ["text"]}) and is_text_only({"modalities": "text"})
+    assert not is_text_only({"modalities": ["text"], "video": "a.mp4"}) and not is_text_only({})
+    assert not is_text_only({"modalities": ["face", "text"]})
+    Image.fromarray(face_rgb).save(tmp_path / "face.png")
+    line = {"id": "line", "label": "sad", "subtitle": "I miss her", "modalities": ["text"]}
+    recipe = _recipe(tmp_path, [{"id": "face", "video": str(tmp_path / "face.png"), "label": "happy"}, line,
+                                {"id": "lost", "label": "sad"}])
+    clips, missing = recipe_clips(recipe)
+    assert [c for c, _ in clips] == ["face"] and missing == ["lost"]
+    assert cache_features(recipe).encoded == 1
+    examples, _ = read_jsonl(tmp_path / "data.jsonl", label_words=CANONICAL_LABEL_WORDS)
+    model, proc = build_tiny_model(with_encoders=False)
+    ds = InstructionDataset(examples, FeatureCache(tmp_path / "cache"), proc, max_length=200)
+    assert [e.clip_id for e in ds.examples] == ["face", "line"] and ds.missing == 1
+    assert ds[1]["features"] == {} and ds[0]["features"]  # the text-only line: no features, no placeholders

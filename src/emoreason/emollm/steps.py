@@ -44,7 +44,8 @@ EMOTION_ANSWER_TOKENS = 8
 
 @dataclass
 class Prepared:
-    """One item ready for the LLM: ``features`` (stream name -> [1, n, D]), the ``subtitle`` (with the
+    """One item ready for the LLM: ``features`` (stream name -> [1, n, D]; a feature cache's [n, D] tensors,
+    as ``FeatureCache.get`` returns them, are given their batch dimension here), the ``subtitle`` (with the
     dialogue's context), ``notes`` for the Result, the media's ``duration`` (None for text only) and the
     ``source`` it came from (None for text only)."""
 
@@ -53,6 +54,9 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     duration: float | None = None
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        self.features = {k: v.unsqueeze(0) if v.dim() == 2 else v for k, v in self.features.items()}
 
     @property
     def streams(self) -> list[str]:
