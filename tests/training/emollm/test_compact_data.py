@@ -114,6 +114,9 @@ def test_reasoning_from_the_builder_with_its_contradiction_rule(built):
     n_reason = sum(1 for e in examples if e.task == "reason")
     assert n_reason == sum(summary["reasoning"][c]["kept"] for c in summary["reasoning"])
     assert sum(1 for e in examples if e.task == "emotion") == len(train)
+    # MELD items train on the words alone; media items look up their features by id and path
+    assert {e.clip_id.split("-")[0] for e in examples if e.text_only} == {"meld"}
+    assert all(e.video for e in examples if not e.text_only)
     dropped = sum(summary["reasoning"][c]["contradicts"] for c in summary["reasoning"])
     assert report.skipped["reasoning that contradicts the label (its [reason] example)"] == dropped > 0
 
