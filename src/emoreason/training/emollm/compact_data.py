@@ -142,7 +142,7 @@ def select(data: Path, seed: int, ferplus: int | None, meld: int | None,
     }
 
 
-def build(data: Path, out: Path, seed: int = 0, ferplus: int | None = 2000, meld: int | None = 2000,
+def build(data: Path, out: Path, seed: int = 0, ferplus: int | None = 1700, meld: int | None = 1700,
           reason_per_corpus: int = 150, heldout_ferplus: int | None = 500, heldout_meld: int | None = None,
           perceiver: str | None = None, count_tokens: Callable[[str], int] | None = None,
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -189,8 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared corpora")
     ap.add_argument("--out", type=Path, required=True, help="output folder (outside the repository)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--ferplus", type=int, default=2000, help="FER+ training items (balanced)")
-    ap.add_argument("--meld", type=int, default=2000, help="MELD training items (balanced)")
+    ap.add_argument("--ferplus", type=int, default=1700, help="FER+ training items (balanced)")
+    ap.add_argument("--meld", type=int, default=1700, help="MELD training items (balanced)")
     ap.add_argument("--reason-per-corpus", type=int, default=150, help="[reason] items per corpus")
     ap.add_argument("--heldout-ferplus", type=int, default=500,
                     help="FER+ valid items held out (the eval's --sample N --seed SEED items); 0: all")
