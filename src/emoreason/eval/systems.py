@@ -65,11 +65,16 @@ class EmollmSystem:
     model: str
 
     def __call__(self, item: EvalItem) -> Any:
-        text = item.text if item.text is not None else item.meta.get("statement") or None
-        context = item.meta.get("context") or None
-        if item.path is None and not text:
-            raise ConfigError(f"{item.id}: an item without media needs a transcript")
-        return analyze(item.path, text=text, context=context, model=self.model, reason=False)
+        source, text, context = emollm_inputs(item)
+        return analyze(source, text=text, context=context, model=self.model, reason=False)
+
+
+def emollm_inputs(item: EvalItem) -> tuple[Path | None, str | None, list[str] | None]:
+    """(media, subtitle, context) that :class:`EmollmSystem` gives a multimodal LLM for ``item``."""
+    text = item.text if item.text is not None else item.meta.get("statement") or None
+    if item.path is None and not text:
+        raise ConfigError(f"{item.id}: an item without media needs a transcript")
+    return item.path, text, item.meta.get("context") or None
 
 
 def emollm_system_name(model: str) -> str:

@@ -1,0 +1,265 @@
+"""The compact multimodal LLM against the default pipeline on held-out items (issue 19: measure honestly).
+
+    PYTHONPATH=src python benchmarks/emollm_compact.py --model compact --data ../shared/data \
+        --per-corpus 300 --out OUT [--reason-n 15] [--seed 0] [--voice-features DIR]
+
+Items the compact model never trained on: RAVDESS actors 15-18 (240 clips), FER+ valid and MELD dev (with
+each line's dialogue context), each a seeded sample of ``--per-corpus`` items (``LoadedDataset.sampled``, as
+``emoreason eval --sample N --seed S``). Per corpus it prints
+
+(a) accuracy, UAR and weighted F1 of the model, the default pipeline and the majority class of the corpus'
+    training split, on the items every system answered (failures counted apart);
+(b) the model's parse rate (greedy ``[emotion]`` answers that named a label);
+(c) whether the model uses its inputs: every item scored again with its audio/face features replaced by
+    those of another item of the corpus (a fixed derangement), and for MELD (text only) with another line's
+    subtitle (the text control); both scores and the difference;
+(d) ``[reason]`` answers on ``--reason-n`` items: conclusions contradicting the ``[emotion]`` label, the
+    truth, and unparsable ones;
+(e) generation speed: first-token latency and tokens/s (medians), beside plain SmolLM2 generating from a
+    text-only prompt of the same length in the same run, and the model's load time.
+
+(a) and (b) come from the prediction journals ``emoreason eval`` writes, under the same names, in
+``OUT/<corpus>/predictions/``: ``emoreason eval --dataset ravdess --root .../ravdess_speech --split
+actors:15-18 --model default --model compact -o OUT/ravdess`` (FER+, MELD: ``--sample N --seed S``) and this
+script fill and reuse the same journals. ``--voice-features`` (the voice model's training-feature cache)
+adds, for RAVDESS, the voice model's recipe refit without actors 15-18: the shipped voice model trained on
+every RAVDESS actor, so its RAVDESS numbers here are in-sample. All numbers go to ``OUT/benchmark.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from emoreason.eval import metrics as M
+from emoreason.eval.datasets import get_adapter
+from emoreason.eval.emollm_checks import (
+    EMOTION_ANSWER_TOKENS,
+    donors_within,
+    reasoning_verdict,
+    recognise,
+    timed_reasoning,
+    with_inputs_of,
+)
+from emoreason.eval.harness import run_system, safe_name
+from emoreason.eval.systems import EmollmSystem, emollm_inputs, emollm_system_name, pipeline_systems
+from emoreason.io.atomic import atomic_write_text
+
+#: corpus -> (folder under --data, held-out split, training split)
+CORPORA = {"ravdess": ("ravdess_speech", "actors:15-18", "actors:1-14"),
+           "ferplus": ("ferplus", "valid", "train"), "meld": ("meld", "dev", "train")}
+HEADLINE = {"acc": M.accuracy, "uar": M.uar, "wf1": M.weighted_f1}
+
+
+def scores(y_true: list[str], y_pred: list[str]) -> dict[str, float]:
+    return {k: f(y_true, y_pred) for k, f in HEADLINE.items()}
+
+
+def fmt(s: dict[str, float]) -> str:
+    return " ".join(f"{k} {v:.3f}" for k, v in s.items())
+
+
+def voice_refit(data_dir: Path, cache: Path, held: set[int]) -> dict[str, str]:
+    """The voice model's recipe (version 7's population path, three views averaged) refit on RAVDESS
+    without the ``held`` actors (and EmoDB), from its cached training features: item id -> label."""
+    from emoreason.perception.voice.classifier import logistic_proba
+    from emoreason.training.voice import multicorpus as mc
+    from emoreason.training.voice.corpora import load_both
+    from emoreason.training.voice.features import extract
+
+    mc.extract = functools.partial(extract, cache_dir=cache)  # training_set reads through this name
+    views, y, speaker, corpus = mc.training_set(data_dir)
+    df = load_both(data_dir)
+    keep = ((df["corpus"] == "ravdess") | df["label"].notna()).to_numpy()
+    names = [Path(p).name for p in df["path"].to_numpy()[keep]]
+    test = np.array([c == "ravdess" and int(str(s)[-2:]) in held for c, s in zip(corpus, speaker)])
+    params = mc.fit_population([v[~test] for v in views], y[~test], "balanced")
+    proba = np.mean([logistic_proba(params, v[test]) for v in views], axis=0)
+    canon = {"calm": "neutral", "disgust": "disgusted"}
+    classes = [canon.get(c, c) for c in mc.CLASSES]
+    order = list(dict.fromkeys(classes))
+    summed = np.zeros((len(proba), len(order)))
+    for j, c in enumerate(classes):
+        summed[:, order.index(c)] += proba[:, j]
+    ids = [n for n, t in zip(names, test) if t]
+    return {i: order[k] for i, k in zip(ids, summed.argmax(axis=1))}
+
+
+def plain_llm_speed(model, processor, n_prompt: int, n_new: int) -> tuple[float, float]:
+    """Plain SmolLM2 (the base LLM, no LoRA or projectors): first-token latency and tokens/s of greedy
+    generation of ``n_new`` tokens after a text prompt of ``n_prompt`` tokens."""
+    import torch
+
+    from emoreason.emollm.checkpoint import core_model
+
+    llm = core_model(model).language_model
+    ids = torch.full((1, max(n_prompt, 1)), processor.tokenizer.convert_tokens_to_ids("the") or 1)
+    kw = {"do_sample": False, "pad_token_id": processor.tokenizer.pad_token_id}
+    with torch.no_grad(), _adapters_off(model):
+        t0 = time.perf_counter()
+        llm.generate(ids, max_new_tokens=1, min_new_tokens=1, **kw)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        llm.generate(ids, max_new_tokens=n_new, min_new_tokens=n_new, **kw)
+        return first, n_new / (time.perf_counter() - t0)
+
+
+def _adapters_off(model):
+    import contextlib
+
+    return model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
+
+
+def run_corpus(name: str, args, model, processor, out: dict) -> None:
+    import torch
+
+    from emoreason.emollm.infer import prepare_input
+    from emoreason.errors import EmoreasonError
+
+    folder, held_split, train_split = CORPORA[name]
+    adapter = get_adapter(name, None)
+    data = adapter.load(args.data / folder, held_split).sampled(args.per_corpus, args.seed)
+    train = adapter.load(args.data / folder, train_split).items
+    majority = Counter(it.label for it in train).most_common(1)[0][0]
+    items = data.items
+    res: dict = out.setdefault(name, {"split": held_split, "n_items": len(items), "majority_class": majority})
+    print(f"\n== {name} {held_split}: {len(items)} items (seed {args.seed}); majority of {train_split}: "
+          f"{majority}", flush=True)
+
+    systems = dict(pipeline_systems(data, ["all"], ["default"])[0])
+    systems[emollm_system_name(args.model)] = EmollmSystem(args.model)
+    preds = {n: run_system(s, n, items, args.out / name / "predictions" / f"{safe_name(n)}.jsonl",
+                           progress=False) for n, s in systems.items()}
+    labels = {n: {p.id: p.label for p in ps if p.ok} for n, ps in preds.items()}
+    labels[f"majority ({majority})"] = {it.id: majority for it in items}
+    if name == "ravdess" and args.voice_features:
+        labels["voice recipe refit w/o actors 15-18"] = voice_refit(args.data, args.voice_features,
+                                                                    {15, 16, 17, 18})
+    common = [it for it in items if all(it.id in lab for lab in labels.values())]
+    truth = [it.label for it in common]
+    res["n_common"] = len(common)
+    res["failed"] = {n: len(items) - len(lab) for n, lab in labels.items()}
+    res["systems"] = {n: scores(truth, [lab[it.id] for it in common]) for n, lab in labels.items()}
+    print(f"(a) on the {len(common)} items every system answered (failures: {res['failed']})")
+    for n, s in res["systems"].items():
+        print(f"    {n:<40} {fmt(s)}")
+    mine = preds[emollm_system_name(args.model)]
+    known = [p.answer_parsed for p in mine if p.ok and p.answer_parsed is not None]
+    res["parse_rate"] = {"n": len(known), "parsed": int(sum(known)),
+                         "rate": sum(known) / len(known) if known else float("nan")}
+    print(f"(b) parse rate {res['parse_rate']['rate']:.3f} ({res['parse_rate']['parsed']}/{len(known)})")
+
+    prepared, kept, t_prep = [], [], []
+    for it in items:
+        source, text, context = emollm_inputs(it)
+        t0 = time.perf_counter()
+        try:
+            prepared.append(prepare_input(model, processor, source=source, text=text, context=context))
+        except EmoreasonError:
+            continue
+        t_prep.append(time.perf_counter() - t0)
+        kept.append(it)
+    what = "features" if any(p.features for p in prepared) else "subtitle"
+    donors = donors_within([name] * len(kept), args.seed)
+    orig, swapped, t_rec = [], [], []
+    with torch.no_grad():
+        for i, p in enumerate(prepared):
+            t0 = time.perf_counter()
+            orig.append(recognise(model, processor, p))
+            t_rec.append(time.perf_counter() - t0)
+            swapped.append(recognise(model, processor, with_inputs_of(p, prepared[donors[i]], what)))
+    truth = [it.label for it in kept]
+    same_as_journal = sum(labels[emollm_system_name(args.model)].get(it.id) == r.label
+                          for it, r in zip(kept, orig))
+    res["inputs_used"] = {
+        "swapped": what, "n": len(kept), "left_out": len(items) - len(kept),
+        "original": scores(truth, [r.label for r in orig]),
+        "swapped_scores": scores(truth, [r.label for r in swapped]),
+        "labels_changed": sum(a.label != b.label for a, b in zip(orig, swapped)),
+        "original_equals_journal": same_as_journal,
+        "median_prepare_s": statistics.median(t_prep) if t_prep else None,
+        "median_label_s": statistics.median(t_rec) if t_rec else None}
+    u = res["inputs_used"]
+    print(f"(c) {what} of another {name} item ({len(kept)} items, {u['left_out']} not preparable): "
+          f"original {fmt(u['original'])} | swapped {fmt(u['swapped_scores'])} | difference "
+          + " ".join(f"{k} {u['original'][k] - u['swapped_scores'][k]:+.3f}" for k in HEADLINE)
+          + f"; labels changed {u['labels_changed']}/{len(kept)}; original labels equal the journal's on "
+          f"{same_as_journal}/{len(kept)}")
+
+    rng = np.random.RandomState(args.seed)
+    subset = sorted(rng.choice(len(kept), size=min(args.reason_n, len(kept)), replace=False).tolist())
+    rows = []
+    with torch.no_grad():
+        for i in subset:
+            r = timed_reasoning(model, processor, prepared[i], args.max_new_tokens)
+            r.update(reasoning_verdict(r["text"], orig[i].label, truth[i]), id=kept[i].id, truth=truth[i],
+                     answer_label=orig[i].label)
+            rows.append(r)
+    res["reasoning"] = {
+        "n": len(rows), "contradicts_answer": sum(r["contradicts_answer"] for r in rows),
+        "contradicts_truth": sum(r["contradicts_truth"] for r in rows),
+        "unparsable": sum(r["unparsable"] for r in rows),
+        "median_first_token_s": statistics.median(r["first_token_s"] for r in rows) if rows else None,
+        "median_tokens_per_s": statistics.median(r["tokens_per_s"] for r in rows) if rows else None,
+        "median_new_tokens": statistics.median(r["new_tokens"] for r in rows) if rows else None,
+        "answers": rows}
+    g = res["reasoning"]
+    print(f"(d) [reason] on {len(rows)} items: contradicts its [emotion] label {g['contradicts_answer']}, "
+          f"contradicts the truth {g['contradicts_truth']}, unparsable {g['unparsable']}")
+    for r in rows[:2]:
+        print(f"    {r['id']} truth {r['truth']}, label {r['answer_label']}: {r['text'][:300]!r}")
+    if rows:
+        n_prompt = len(processor.prompt_ids(prepared[subset[0]].subtitle, "reason", "x",
+                                            list(prepared[subset[0]].features)))
+        first, tps = plain_llm_speed(model, processor, n_prompt, int(g["median_new_tokens"]) or 1)
+        g["plain_llm"] = {"prompt_tokens": n_prompt, "first_token_s": first, "tokens_per_s": tps}
+        print(f"(e) median first-token latency {g['median_first_token_s']:.3f} s, "
+              f"{g['median_tokens_per_s']:.1f} tokens/s (median {g['median_new_tokens']} tokens); plain SmolLM2, same run, "
+              f"{n_prompt}-token text prompt: first token {first:.3f} s, {tps:.1f} tokens/s; per item: "
+              f"prepare {u['median_prepare_s']:.3f} s, label (scores + {EMOTION_ANSWER_TOKENS}-token answer) "
+              f"{u['median_label_s']:.3f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="compact", help="a trained emollm folder or 'compact'")
+    ap.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
+    ap.add_argument("--out", type=Path, required=True, help="journals and benchmark.json go here")
+    ap.add_argument("--per-corpus", type=int, default=300, help="items per corpus (seeded sample)")
+    ap.add_argument("--corpora", default="ravdess,ferplus,meld")
+    ap.add_argument("--reason-n", type=int, default=15, help="[reason] answers per corpus")
+    ap.add_argument("--max-new-tokens", type=int, default=200, help="[reason] answer length limit")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--voice-features", type=Path, help="the voice model's training-feature cache")
+    args = ap.parse_args(argv)
+    import torch
+
+    from emoreason.emollm.infer import load_for_inference
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    model, processor = load_for_inference(args.model)
+    out: dict = {"command": " ".join(sys.argv), "model": args.model, "threads": args.threads,
+                 "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                 "load_s": time.perf_counter() - t0}
+    print(f"model {args.model}: loaded in {out['load_s']:.2f} s (torch threads {args.threads})")
+    for name in args.corpora.split(","):
+        run_corpus(name.strip(), args, model, processor, out)
+        atomic_write_text(args.out / "benchmark.json", json.dumps(out, indent=1, default=str) + "\n")
+    out["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    atomic_write_text(args.out / "benchmark.json", json.dumps(out, indent=1, default=str) + "\n")
+    print(f"\nwrote {args.out / 'benchmark.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
