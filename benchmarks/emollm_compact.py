@@ -222,7 +222,8 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
         first, tps = plain_llm_speed(model, processor, n_prompt, int(g["median_new_tokens"]) or 1)
         g["plain_llm"] = {"prompt_tokens": n_prompt, "first_token_s": first, "tokens_per_s": tps}
         print(f"(e) median first-token latency {g['median_first_token_s']:.3f} s, "
-              f"{g['median_tokens_per_s']:.1f} tokens/s (median {g['median_new_tokens']} tokens); plain SmolLM2, same run, "
+              f"{g['median_tokens_per_s']:.1f} tokens/s (median {g['median_new_tokens']} tokens); "
+              "plain SmolLM2, same run, "
               f"{n_prompt}-token text prompt: first token {first:.3f} s, {tps:.1f} tokens/s; per item: "
               f"prepare {u['median_prepare_s']:.3f} s, label (scores + {EMOTION_ANSWER_TOKENS}-token answer) "
               f"{u['median_label_s']:.3f} s", flush=True)
