@@ -42,7 +42,6 @@ import numpy as np
 from emoreason.eval import metrics as M
 from emoreason.eval.datasets import get_adapter
 from emoreason.eval.emollm_checks import (
-    EMOTION_ANSWER_TOKENS,
     donors_within,
     reasoning_verdict,
     recognise,
@@ -121,7 +120,7 @@ def _adapters_off(model):
 def run_corpus(name: str, args, model, processor, out: dict) -> None:
     import torch
 
-    from emoreason.emollm.infer import prepare_input
+    from emoreason.emollm.steps import EMOTION_ANSWER_TOKENS, prepare_input
     from emoreason.errors import EmoreasonError
 
     folder, held_split, train_split = CORPORA[name]

@@ -10,8 +10,8 @@
 * :func:`reasoning_verdict`: a ``[reason]`` answer's parsed conclusion against the ``[emotion]`` label and
   the truth; :func:`timed_reasoning`: that answer with its first-token latency and tokens/s.
 
-torch and the model code (:mod:`emoreason.emollm.infer`) are imported inside the functions that run the
-model, so that importing this module stays light.
+torch and the model code (:mod:`emoreason.emollm.steps`, :mod:`emoreason.emollm.infer`) are imported
+inside the functions that run the model, so that importing this module stays light.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from typing import Any
 
 from emoreason.emollm.answer_parsing import parse_answer
 from emoreason.errors import UnparsableAnswerError
-
-#: Tokens of the greedy ``[emotion]`` answer (as ``analyze_with_emollm``).
-EMOTION_ANSWER_TOKENS = 8
 
 
 def derangement(n: int, seed: int = 0) -> list[int]:
@@ -78,10 +75,11 @@ def recognise(model: Any, processor: Any, prepared: Any) -> Recognition:
     """The canonical label of prepared inputs as ``analyze(..., model=...)`` derives it: the answer words'
     probabilities (``score_labels``) mapped onto the canonical labels, then the greedy ``[emotion]`` answer
     parsed; when it names no label the label is the scores' arg-max."""
-    from emoreason.emollm.infer import generate_answer, score_labels, word_scores_to_label_set
+    from emoreason.emollm.infer import word_scores_to_label_set
+    from emoreason.emollm.steps import generate_answer, score_labels
 
     scores, _, _ = word_scores_to_label_set(score_labels(model, processor, prepared), "canonical")
-    answer = generate_answer(model, processor, prepared, "emotion", EMOTION_ANSWER_TOKENS)
+    answer = generate_answer(model, processor, prepared, "emotion")
     try:
         return Recognition(parse_answer(answer, "canonical").label, scores, answer, True)
     except UnparsableAnswerError:
@@ -104,7 +102,7 @@ def timed_reasoning(model: Any, processor: Any, prepared: Any, max_new_tokens: i
     """The greedy ``[reason]`` answer with its timing: ``first_token_s`` (a generation of one token: the
     prompt's forward pass and the first token), ``seconds`` (the whole answer), ``new_tokens`` (the
     answer's tokens, re-tokenised) and ``tokens_per_s`` (new tokens over the whole answer's time)."""
-    from emoreason.emollm.infer import generate_answer
+    from emoreason.emollm.steps import generate_answer
 
     t0 = time.perf_counter()
     generate_answer(model, processor, prepared, "reason", 1)

@@ -55,7 +55,8 @@ class EmollmSystem:
     """A multimodal LLM (``model``: a trained folder or ``compact``) on whatever an item has, labels only.
 
     The item's media (a clip, an image or an audio file; none for a text-only item) and its subtitle go to
-    ``emoreason.analyze(..., model=model)`` with the ``[reason]`` answer not generated. The subtitle is the
+    :func:`emoreason.emollm.infer.analyze_with_emollm` (what ``analyze(..., model=model)`` runs; imported on
+    the first call: it loads torch) with ``reason=False``: no ``[reason]`` answer. The subtitle is the
     item's transcript, or else the sentence its corpus says was spoken (``meta["statement"]``: RAVDESS, the
     subtitle the compact model was trained with), or else none (the model then transcribes a clip's speech
     itself); a dialogue's earlier utterances (``meta["context"]``) go as ``context``. The Result's provenance
@@ -65,8 +66,10 @@ class EmollmSystem:
     model: str
 
     def __call__(self, item: EvalItem) -> Any:
+        from emoreason.emollm.infer import analyze_with_emollm
+
         source, text, context = emollm_inputs(item)
-        return analyze(source, text=text, context=context, model=self.model, reason=False)
+        return analyze_with_emollm(source, self.model, text=text, context=context, reason=False)
 
 
 def emollm_inputs(item: EvalItem) -> tuple[Path | None, str | None, list[str] | None]:
