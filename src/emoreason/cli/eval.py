@@ -29,7 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model",
         action="append",
         dest="models",
-        help="'default' or an MLLM checkpoint path; repeat to compare (default: default)",
+        help="'default' (the pipeline), 'compact' (the shipped multimodal LLM) or a trained multimodal-LLM "
+        "folder; repeat to compare on the same items, e.g. --model default --model compact (default: "
+        "default). A multimodal LLM reads every input an item has and answers labels only (no reasoning); "
+        "the report adds its parse rate",
     )
     p.add_argument(
         "--modalities",
