@@ -50,6 +50,7 @@ def analyze(
     people: bool = False,
     speakers: int | None = None,
     language: str | None = None,
+    reason: bool = True,
 ) -> Result:
     """Recognise the emotion in ``source`` and explain it.
 
@@ -64,7 +65,9 @@ def analyze(
     ``transcript`` .txt/.srt/.vtt file, or one beside the media) replaces speech-to-text. ``modalities``
     restricts the modalities used ("face,voice" or a list). ``labels`` names the taxonomy of the output (see
     :data:`emoreason.labels.LABEL_MAPS`). ``model`` is a multimodal-LLM checkpoint directory to use
-    instead of the default pipeline. ``explain_endpoint`` is an OpenAI-compatible server URL whose LLM
+    instead of the default pipeline, or ``"compact"`` (the shipped compact multimodal LLM); ``reason=False``
+    (only with ``model``) skips the LLM's ``[reason]`` generation: labels and scores only, no explanation.
+    ``explain_endpoint`` is an OpenAI-compatible server URL whose LLM
     rewrites the explanation from the evidence. ``asr_model`` is a local CTranslate2 Whisper model
     directory to use for speech-to-text instead of the shipped Whisper models. ``context``: what was
     said before (earlier utterances of a dialogue, oldest first); the text model reads the last three.
@@ -87,12 +90,12 @@ def analyze(
                              explain_endpoint=explain_endpoint, explain_model=explain_model,
                              asr_model=asr_model, context=context,
                              speaker_normalisation=speaker_normalisation, face_model=face_model,
-                             people=people, speakers=speakers, language=language)
+                             people=people, speakers=speakers, language=language, reason=reason)
     if options.model is not None:
         from emoreason.emollm.infer import analyze_with_emollm  # torch and transformers: only for an MLLM
 
         return analyze_with_emollm(source, model_path=options.model, text=options.text,
-                                   label_set=options.labels)
+                                   label_set=options.labels, context=options.context, reason=options.reason)
     started = time.perf_counter()
     p = default_pipeline().perceive(source, options)
     return finish_result(p, options, started)

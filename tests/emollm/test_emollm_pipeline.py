@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-import emoreason.emollm.infer as infer
+import emoreason.emollm.steps as steps
 from emoreason.cli.main import main
 from emoreason.emollm.infer import analyze_with_emollm, load_for_inference
 from emoreason.emollm.tiny import CLIPS, SUBTITLE, write_tiny_project
@@ -68,7 +68,7 @@ def test_cache_train_analyze_merge(tmp_path, capsys, monkeypatch):
 
     # an answer naming no label is reported, never turned into "neutral"
     with monkeypatch.context() as m:
-        m.setattr(infer, "_generate_text", lambda *a, **k: "I cannot tell from this clip.")
+        m.setattr(steps, "generate_text", lambda *a, **k: "I cannot tell from this clip.")
         noted = analyze_with_emollm(root / "videos" / "clip_sad.mp4", out, text=SUBTITLE, reason=False)
         assert noted.label == "sad" and any("names no canonical label" in n for n in noted.notes)
         with pytest.raises(UnparsableAnswerError):

@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="label set of the output")
     p.add_argument("--fps", type=float, default=5.0, help="video frames analysed per second (default 5)")
     p.add_argument("--model",
-                   help="a multimodal-LLM checkpoint directory to use instead of the default pipeline")
+                   help="a multimodal-LLM checkpoint directory to use instead of the default pipeline, "
+                        "or 'compact' (the shipped compact model)")
     p.add_argument("-o", "--output", type=Path,
                    help="write results here (format from --format or the suffix)")
     p.add_argument("--format", choices=RESULT_FORMATS, help="output format (default: from -o suffix)")

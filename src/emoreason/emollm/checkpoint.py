@@ -8,20 +8,32 @@ Layout of a folder written by ``train-llm``::
     adapter/               peft LoRA weights + the projectors (modules_to_save), safetensors
     model.safetensors      instead of base/ + adapter/: a full (e.g. LoRA-merged) model
 
+A folder without tokenizer files whose LLM is a packaged backbone (``text_model_path`` a name such as
+``smollm2-135m-instruct``) takes the backbone's tokenizer and adds the placeholder tokens, which must get
+the ids the config records. That is the layout of the shipped **compact** model
+(``emoreason/assets/emollm_compact``: ``config.json``, ``adapter/``, ``export.json``), written from a
+trained run by :func:`export_compact` and named ``"compact"`` (:func:`resolve_model`).
+
 Loading is strict everywhere: a missing or unexpected weight raises :class:`~emoreason.errors.ModelError`.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
 from peft import PeftModel
 from transformers import AutoTokenizer
 
-from emoreason.emollm.configuration_emollm import EmoLLMConfig
-from emoreason.emollm.lora import load_adapter, merge_lora
+from emoreason.assets import asset_path, publish_folder, sha256_file
+from emoreason.emollm import backbones
+from emoreason.emollm.configuration_emollm import COMPUTED_KINDS, EmoLLMConfig
+from emoreason.emollm.lora import ADAPTER_WEIGHTS, load_adapter, merge_lora
 from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
 from emoreason.emollm.processing_emollm import EmoLLMProcessor, add_placeholder_tokens
 from emoreason.errors import ConfigError, ModelError
@@ -53,13 +65,28 @@ def load_tokenizer(path: str | Path):
         raise ModelError(f"cannot load a tokenizer from {path}: {str(exc).splitlines()[0]}") from None
 
 
+def _has_tokenizer(path: Path) -> bool:
+    return (path / "tokenizer_config.json").is_file() or (path / "tokenizer.json").is_file()
+
+
+def folder_tokenizer(path: Path):
+    """The tokenizer saved in ``path``, else that of the packaged LLM backbone the folder's config names."""
+    if _has_tokenizer(path):
+        return load_tokenizer(path)
+    name = EmoLLMConfig.from_pretrained(str(path)).text_model_path
+    if not backbones.is_known(name, "llm"):
+        raise ModelError(f"{path} has no tokenizer, and its LLM ({name!r}) is not a packaged backbone to "
+                         "take one from")
+    return load_tokenizer(backbones.llm_path(name))
+
+
 def load_trained(path: str | Path, is_trainable: bool = False,
                  dtype: torch.dtype | None = None) -> tuple[Any, EmoLLMProcessor]:
     """Model (a peft model when the folder has an adapter) and processor from a trained folder."""
     path = Path(path)
     if not (path / "config.json").is_file():
         raise ModelError(f"{path} is not an emollm model folder (no config.json)")
-    tokenizer = load_tokenizer(path)
+    tokenizer = folder_tokenizer(path)
     if has_full_weights(path):
         model = EmoLLMForConditionalGeneration.from_pretrained(str(path), dtype=dtype)
     elif (path / "base").is_dir():
@@ -120,3 +147,80 @@ def merge_trained(model_dir: str | Path, output_dir: str | Path) -> Path:
     merged.save_pretrained(str(output_dir), safe_serialization=True)
     processor.tokenizer.save_pretrained(str(output_dir))
     return Path(output_dir)
+
+
+# ---- the shipped compact model -------------------------------------------------------------------
+#: The name that stands for the shipped compact model (``--model compact``).
+COMPACT = "compact"
+#: Adapter weights larger than this (bytes, in fp32) are shipped in fp16 (cast back to fp32 on loading).
+MAX_FP32_BYTES = 6_000_000
+
+
+def compact_dir() -> Path:
+    """Where the shipped compact model lives: ``emoreason/assets/emollm_compact``."""
+    return asset_path("emollm_compact")
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A model folder: ``"compact"`` is the shipped compact model (a ``ModelError`` when it is not
+    installed); anything else is taken as a path. The name wins over a folder called ``compact``."""
+    if str(model) == COMPACT:
+        folder = compact_dir()
+        if not (folder / "config.json").is_file():
+            raise ModelError(f"the compact model is not installed ({folder} has no config.json); "
+                             "reinstall emoreason with ./install.sh, or give a trained model folder")
+        return folder
+    return Path(model)
+
+
+def _check_shippable(run: Path, config: EmoLLMConfig) -> None:
+    if not (run / "adapter" / ADAPTER_WEIGHTS).is_file() or (run / "base").is_dir() or has_full_weights(run):
+        raise ConfigError(f"{run}: only a LoRA run around a packaged LLM can be exported (it needs adapter/ "
+                          "and no base/ or full weights)")
+    if not backbones.is_known(config.text_model_path, "llm"):
+        raise ConfigError(f"{run}: its LLM ({config.text_model_path!r}) is not a packaged backbone name, so "
+                          "another machine could not find it")
+    for name, spec in config.encoders.items():
+        if spec["kind"] not in COMPUTED_KINDS and spec.get("path") and \
+                not backbones.is_known(spec["path"], "audio"):
+            raise ConfigError(f"{run}: encoder {name!r} comes from a local folder ({spec['path']}), not a "
+                              "packaged backbone")
+
+
+def export_compact(run_dir: str | Path, out_dir: str | Path, max_fp32_bytes: int = MAX_FP32_BYTES) -> Path:
+    """Write a trained run (LoRA around a packaged LLM, encoders packaged or computed) as a shippable
+    folder: ``config.json``, ``adapter/`` (LoRA + projectors, safetensors; fp16 when the fp32 weights
+    exceed ``max_fp32_bytes``) and ``export.json`` (the weights' dtype, size and SHA-256). The tokenizer is
+    not copied: it comes from the backbone. The folder is checked by loading it strictly, then renamed
+    into place (a failed export leaves ``out_dir`` as it was)."""
+    run, out = Path(run_dir), Path(out_dir)
+    if not (run / "config.json").is_file():
+        raise ConfigError(f"{run} is not a trained emollm run (no config.json)")
+    config = EmoLLMConfig.from_pretrained(str(run))
+    _check_shippable(run, config)
+    state = safetensors.torch.load_file(str(run / "adapter" / ADAPTER_WEIGHTS))
+    fp32_bytes = sum(t.numel() * 4 for t in state.values() if t.is_floating_point())
+    half = fp32_bytes > max_fp32_bytes
+    state = {k: (t.to(torch.float16) if half and t.is_floating_point() else t.float() if t.is_floating_point()
+                 else t).contiguous() for k, t in state.items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        config._name_or_path = ""
+        config.save_pretrained(str(tmp))
+        (tmp / "adapter").mkdir()
+        adapter_cfg = json.loads((run / "adapter" / "adapter_config.json").read_text(encoding="utf-8"))
+        adapter_cfg.update(base_model_name_or_path=config.text_model_path, inference_mode=True)
+        (tmp / "adapter" / "adapter_config.json").write_text(json.dumps(adapter_cfg, indent=2),
+                                                             encoding="utf-8")
+        safetensors.torch.save_file(state, str(tmp / "adapter" / ADAPTER_WEIGHTS))
+        load_trained(tmp)  # strict: every LoRA and projector weight must fit
+        weights = tmp / "adapter" / ADAPTER_WEIGHTS
+        publish_folder(tmp, out, {"from_run": run.name, "llm": config.text_model_path,
+                                  "dtype": "float16" if half else "float32", "fp32_bytes": fp32_bytes,
+                                  "bytes": weights.stat().st_size, "sha256": sha256_file(weights)},
+                       "export.json")
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -3,7 +3,9 @@
 The model turns media into *streams* of tokens that are spliced into an LLM's input embeddings:
 
 * ``encoders``: name -> spec of a frozen HF encoder. Keys of a spec:
-  ``kind`` (``frame`` | ``face`` | ``temporal`` | ``audio``), ``feature_dim`` (its hidden size),
+  ``kind`` (``frame`` | ``face`` | ``temporal`` | ``audio``, or ``face_measures``: no HF model but the
+  project's face stage's numbers, :mod:`~emoreason.emollm.face_measures`, with neither ``config`` nor
+  ``path``), ``feature_dim`` (its hidden size),
   ``config`` (an HF config dict with ``model_type``, or ``None`` when the model only reads cached
   features), ``path`` (an HF checkpoint folder to load its weights from at inference, optional),
   ``layer`` (which hidden state, -1 = last), ``frozen`` (default True), and for image encoders
@@ -30,7 +32,10 @@ from transformers import AutoConfig, PretrainedConfig
 from emoreason.emollm.instructions import MERR_LABEL_WORDS
 from emoreason.errors import ConfigError
 
-ENCODER_KINDS = ("frame", "face", "temporal", "audio")
+ENCODER_KINDS = ("frame", "face", "temporal", "audio", "face_measures")
+#: Encoder kinds computed by the project's own code (no HF model, no weights): their stream features are
+#: computed from the media directly (:mod:`~emoreason.emollm.media`), at caching and at inference.
+COMPUTED_KINDS = ("face_measures",)
 SELECT_MODES = ("patches", "cls", "mean")
 PROJECTOR_TYPES = ("linear", "mlp2")
 SEGMENTS = ("video", "feature")
@@ -116,6 +121,8 @@ class EmoLLMConfig(PretrainedConfig):
                                   f"got {spec.get('kind')!r}")
             if int(spec.get("feature_dim", 0)) <= 0:
                 raise ConfigError(f"encoder {name!r}: feature_dim must be a positive integer")
+            if spec["kind"] in COMPUTED_KINDS:
+                self._check_computed(name, spec)
         seen: set[str] = set()
         for s in self.streams:
             name = s.get("name")
@@ -135,6 +142,25 @@ class EmoLLMConfig(PretrainedConfig):
                 raise ConfigError(f"stream {name!r}: group and num_tokens must be >= 1")
             if s["select"] != "patches" and int(s.get("num_tokens", 1)) != 1:
                 raise ConfigError(f"stream {name!r}: select={s['select']!r} gives exactly one token")
+            if self.encoders[s["encoder"]]["kind"] in COMPUTED_KINDS and (
+                    s["select"] != "mean" or int(s.get("group", 1)) != 1 or int(s.get("num_tokens", 1)) != 1):
+                raise ConfigError(f"stream {name!r} reads the {self.encoders[s['encoder']]['kind']} encoder "
+                                  "(one vector per clip): use select: mean, group: 1, num_tokens: 1")
+
+    @staticmethod
+    def _check_computed(name: str, spec: dict[str, Any]) -> None:
+        from emoreason.emollm.face_measures import FACE_MEASURE_DIM  # the face stage loads lazily
+
+        if spec.get("config") or spec.get("path"):
+            raise ConfigError(f"encoder {name!r}: kind {spec['kind']} is computed by emoreason's face stage; "
+                              "give it neither config nor path")
+        if int(spec["feature_dim"]) != FACE_MEASURE_DIM:
+            raise ConfigError(f"encoder {name!r}: kind {spec['kind']} gives {FACE_MEASURE_DIM} numbers, "
+                              f"not feature_dim {spec['feature_dim']}")
+
+    def computed_encoders(self) -> list[str]:
+        """Names of the encoders whose features emoreason computes itself (:data:`COMPUTED_KINDS`)."""
+        return [n for n, spec in self.encoders.items() if spec["kind"] in COMPUTED_KINDS]
 
     def stream(self, name: str) -> dict[str, Any]:
         for s in self.streams:

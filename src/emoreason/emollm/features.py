@@ -21,7 +21,7 @@ import safetensors.torch
 import torch
 from safetensors import safe_open
 
-from emoreason.emollm.configuration_emollm import EmoLLMConfig
+from emoreason.emollm.configuration_emollm import COMPUTED_KINDS, EmoLLMConfig
 from emoreason.emollm.dataset import read_examples
 from emoreason.emollm.encoders import EmoLLMEncoders, load_encoder
 from emoreason.emollm.media import load_clip_media
@@ -31,7 +31,8 @@ from emoreason.io.atomic import atomic_write_bytes, atomic_write_text
 
 INDEX = "index.json"
 #: Media file endings looked for in ``--videos DIR`` for a record without a path.
-MEDIA_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".wav", ".flac", ".mp3", ".m4a")
+MEDIA_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".wav", ".flac", ".mp3", ".m4a",
+                  ".png", ".jpg", ".jpeg")
 
 
 class FeatureCache:
@@ -69,12 +70,19 @@ class FeatureCache:
             return {s: f.get_tensor(f"{clip_id}/{s}") for s in entry["streams"]}
 
 
+def runnable_encoders(model: Any) -> set[str]:
+    """The encoders ``model`` can compute features with: its loaded towers and the computed kinds
+    (``face_measures``)."""
+    return set(model.encoders.towers) | set(model.config.computed_encoders())
+
+
 def build_feature_cache(model: Any, clips: Iterable[tuple[str, str | Path]], out_dir: str | Path,
                         shard_size: int = 64, dtype: torch.dtype = torch.float16,
                         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Encode each (clip id, media path) with ``model``'s frozen encoders into ``out_dir``; resumable.
 
-    Clips already in the index are skipped; a clip that cannot be decoded is skipped and counted.
+    A media path may be a video, an audio file or an image (one frame). Clips already in the index are
+    skipped; a clip that cannot be decoded is skipped and counted.
     Returns counts: ``encoded``, ``already``, ``failed`` (clip id -> reason).
     """
     out = Path(out_dir)
@@ -105,9 +113,10 @@ def build_feature_cache(model: Any, clips: Iterable[tuple[str, str | Path]], out
             counts["already"] += 1
             continue
         try:
-            cm = load_clip_media(path, model.config, set(model.encoders.towers))
+            cm = load_clip_media(path, model.config, runnable_encoders(model))
             with torch.no_grad():
                 feats = model.encoders(cm.media, audio_lengths=cm.audio_lengths) if cm.media else {}
+            feats.update(cm.features)
         except EmoreasonError as exc:
             counts["failed"][clip_id] = str(exc)
             continue
@@ -156,6 +165,8 @@ class _PretrainedEncoders:
     def __init__(self, config: EmoLLMConfig):
         towers = {}
         for name, spec in config.encoders.items():
+            if spec["kind"] in COMPUTED_KINDS:
+                continue
             if not spec.get("path"):
                 raise ConfigError(f"encoder {name!r} has no path: caching needs its pretrained weights "
                                   "(random weights would give meaningless features)")
@@ -178,7 +189,8 @@ def recipe_clips(recipe: TrainRecipe, videos: Path | None = None) -> tuple[list[
 
     A record without a ``video`` path is looked for in ``videos`` as ``<clip id><suffix>``.
     """
-    examples, _ = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file)
+    examples, _ = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file,
+                                label_words=recipe.label_words)
     clips: dict[str, str] = {}
     missing = []
     for ex in examples:

@@ -1,23 +1,27 @@
-"""Run a trained multimodal LLM on a user's file and return an emoreason :class:`~emoreason.result.Result`.
+"""Run a trained multimodal LLM on a user's file (or text alone) and return an emoreason
+:class:`~emoreason.result.Result`, through the three steps of :mod:`~emoreason.emollm.steps`:
 
-Steps: decode the clip (frames, face crops, audio), encode with the model's frozen encoders, then
-
-1. **scores**: the probability of each answer word (``config.label_words``, e.g. MERR's nine) as the
-   ``[emotion]`` answer: the mean log-probability per token of the word's answer tokens (the word, then
-   end-of-sequence; see :func:`answer_word_log_scores`), softmax-normalised over the words and mapped
-   onto the label set (words without a label there, like *doubt*, are reported in a note with their share);
-2. **label**: the greedy ``[emotion]`` answer parsed against the label set; an answer that names no
+1. **input**: the file's stream features (frozen encoders, the face stage's measures) and the subtitle
+   (given, or transcribed; with the dialogue's earlier turns);
+2. **scores**: the probability of each answer word (``config.label_words``) as the ``[emotion]``
+   answer (mean log-probability per token of the word then end-of-sequence, softmax over the words),
+   mapped onto the label set (words without a label there, like *doubt*, are reported in a note with
+   their share);
+3. **label**: the greedy ``[emotion]`` answer parsed against the label set; an answer that names no
    label is reported in a note and the label then comes from the scores (``strict=True`` raises
-   :class:`~emoreason.errors.UnparsableAnswerError` instead) — never silently "neutral";
-3. **explanation**: the greedy ``[reason]`` answer, with repetition control.
+   :class:`~emoreason.errors.UnparsableAnswerError` instead) -- never silently "neutral";
+4. **explanation**: the greedy ``[reason]`` answer, with repetition control (skipped with
+   ``reason=False``).
 
 A stream the clip has but no training example carried (``config.trained_streams``) is used, and a note
-in the Result says so.
+in the Result says so. :func:`answer_word_log_scores` is the scoring without the KV cache (one forward
+pass over prompt + word per word, batched), the reference the cached scoring is tested against.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +29,30 @@ import torch
 
 from emoreason import __version__
 from emoreason.emollm.answer_parsing import SYNONYMS, parse_answer
-from emoreason.emollm.checkpoint import core_model, load_trained
-from emoreason.emollm.instructions import EMOTION_INSTRUCTIONS, REASON_INSTRUCTIONS
-from emoreason.emollm.media import load_clip_media
-from emoreason.errors import ModelError, NoUsableModalityError, UnparsableAnswerError
-from emoreason.io.audio import ArrayAudio
+from emoreason.emollm.checkpoint import core_model, load_trained, resolve_model
+from emoreason.emollm.steps import (
+    REASON_NO_REPEAT_NGRAM,
+    generate_answer,
+    generate_text,
+    prepare_input,
+    score_labels,
+)
+from emoreason.errors import UnparsableAnswerError
 from emoreason.labels import CANONICAL, get_label_map, valence_arousal_from_scores
-from emoreason.perception.speech.asr import transcribe
 from emoreason.result import ModalitySummary, Result
 
+__all__ = ["REASON_NO_REPEAT_NGRAM", "analyze_with_emollm", "answer_word_log_scores", "generate_reasoning",
+           "load_for_inference", "word_scores_to_label_set"]
+
 #: Result modality of each encoder kind ("frame" = the whole scene frame, not a face crop).
-_MODALITY_OF_KIND = {"frame": "frame", "face": "face", "temporal": "face", "audio": "voice"}
+_MODALITY_OF_KIND = {"frame": "frame", "face": "face", "temporal": "face", "audio": "voice",
+                     "face_measures": "face"}
 
 
 @functools.lru_cache(maxsize=2)
 def load_for_inference(model_path: str) -> tuple[Any, Any]:
-    """(model in eval mode, processor), cached per path."""
-    model, processor = load_trained(model_path, is_trainable=False)
+    """(model in eval mode, processor), cached per path; ``"compact"`` is the shipped compact model."""
+    model, processor = load_trained(resolve_model(model_path), is_trainable=False)
     model.eval()
     return model, processor
 
@@ -82,85 +93,44 @@ def answer_word_log_scores(core, processor, prompt: list[int], words: list[str],
                                              features=features, reduction="mean")
 
 
-#: Greedy reasoning never repeats a sequence of this many tokens (``no_repeat_ngram_size``): without it a
-#: small LLM repeated one sentence ~13 times up to the token limit. Recognition answers (8 tokens) have none.
-REASON_NO_REPEAT_NGRAM = 4
-
-
-def _generate_text(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
-                   max_new_tokens: int, no_repeat_ngram_size: int = 0) -> str:
-    core = core_model(model)
-    tok = processor.tokenizer
-    new = core.generate(torch.tensor([prompt]), features=feats, max_new_tokens=max_new_tokens,
-                        do_sample=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                        suppress_tokens=list(core.config.placeholder_token_ids.values()),
-                        no_repeat_ngram_size=no_repeat_ngram_size)
-    return tok.decode(new[0], skip_special_tokens=True).strip()
-
-
 def generate_reasoning(model, processor, prompt: list[int], feats: dict[str, torch.Tensor],
                        max_new_tokens: int) -> str:
-    """Greedy ``[reason]`` answer with repetition control (:data:`REASON_NO_REPEAT_NGRAM`)."""
-    return _generate_text(model, processor, prompt, feats, max_new_tokens, REASON_NO_REPEAT_NGRAM)
+    """Greedy ``[reason]`` answer to ``prompt`` with repetition control (:data:`REASON_NO_REPEAT_NGRAM`)."""
+    return generate_text(model, processor, prompt, feats, max_new_tokens, REASON_NO_REPEAT_NGRAM)
 
 
-def _subtitle(text: str | None, cm, notes: list[str]) -> str:
-    if text is not None:
-        return text
-    if cm.samples is None or len(cm.samples) < 1600:
-        return ""
-    try:
-        return transcribe(ArrayAudio(cm.samples)).text
-    except Exception as exc:  # ASR is optional context: say why it is missing
-        notes.append(f"speech recognition failed ({exc.__class__.__name__}: {exc}); "
-                     "no subtitle given to the model")
-        return ""
+def analyze_with_emollm(source: str | Path | None, model_path: str | Path, text: str | None = None,
+                        label_set: str = "canonical", *, context: Sequence[str] | None = None,
+                        reason: bool = True, strict: bool = False, max_new_tokens: int = 200) -> Result:
+    """Recognise and explain the emotion in ``source`` with the multimodal LLM at ``model_path`` (a folder,
+    or ``"compact"``: the shipped compact model, :func:`~emoreason.emollm.checkpoint.resolve_model`).
 
-
-def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | None = None,
-                     label_set: str = "canonical", *, reason: bool = True, strict: bool = False,
-                     max_new_tokens: int = 200) -> Result:
-    """Recognise and explain the emotion in ``source`` with the multimodal LLM at ``model_path``.
-
-    ``text`` is the subtitle (what the person says); without it the clip is transcribed with the
-    default ASR. ``label_set`` names the taxonomy of the result (see :data:`emoreason.labels.LABEL_MAPS`).
+    ``source``: an image, audio or video file, or None with ``text`` (text only). ``text`` is the subtitle
+    (what the person says); without it a file's speech is transcribed with the default ASR. ``context``:
+    earlier turns of the dialogue, oldest first. ``label_set`` names the taxonomy of the result (see
+    :data:`emoreason.labels.LABEL_MAPS`). ``reason=False`` skips the ``[reason]`` generation (the
+    explanation is then empty). The provenance holds the raw greedy ``[emotion]`` answer
+    (``emollm_answer``) and whether it named a label (``emollm_answer_parsed``).
     """
     lm = get_label_map(label_set)
     model, processor = load_for_inference(str(model_path))
-    core = core_model(model)
-    config = core.config
-    towers = set(core.encoders.towers)
-    if not towers:
-        raise ModelError(f"{model_path}: the model has no encoder weights (it reads cached features only); "
-                         "set each encoder's path in config.json to analyse media")
-    cm = load_clip_media(source, config, towers)
-    notes = list(cm.notes)
-    missing = sorted(set(config.encoders) - towers)
-    if missing:
-        notes.append(f"no weights for encoder(s) {', '.join(missing)}: their streams are left out")
-    with torch.no_grad():
-        feats = core.encoders(cm.media, audio_lengths=cm.audio_lengths) if cm.media else {}
-    untrained = [s for s in feats if config.trained_streams is not None and s not in config.trained_streams]
-    if untrained:
-        notes.append(f"stream(s) {', '.join(untrained)} were never seen in training (no training example "
-                     "carried them): their projected tokens are untrained, and the answer may not use them")
-    subtitle = _subtitle(text, cm, notes)
-    if not feats and not subtitle:
-        raise NoUsableModalityError(f"{source}: no frames, face, audio or words the model could use")
-    present = list(feats)
-    prompt = processor.prompt_ids(subtitle, "emotion", EMOTION_INSTRUCTIONS[0], present)
-    words = list(config.label_words)
-    probs = torch.softmax(answer_word_log_scores(core, processor, prompt, words, feats), dim=0).tolist()
-    scores, lost, unmapped = word_scores_to_label_set(dict(zip(words, probs, strict=True)), lm.name)
+    config = core_model(model).config
+    prepared = prepare_input(model, processor, source, text=text, context=context)
+    notes = list(prepared.notes)
+    present, subtitle = prepared.streams, prepared.subtitle
+    word_probs = score_labels(model, processor, prepared)
+    scores, lost, unmapped = word_scores_to_label_set(word_probs, lm.name)
     if lost > 0.005:
         notes.append(f"{lost:.0%} of the answer probability went to words with no {lm.name} label "
                      f"({', '.join(unmapped)})")
-    answer = _generate_text(model, processor, prompt, feats, 8)
+    answer = generate_answer(model, processor, prepared, "emotion")
+    parsed = True
     try:
         label = parse_answer(answer, lm.name).label
     except UnparsableAnswerError as exc:
         if strict:
             raise
+        parsed = False
         label = max(scores, key=scores.get)
         notes.append(f"{exc}; the label is taken from the answer-word probabilities instead")
     top = max(scores, key=scores.get)
@@ -169,8 +139,7 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
                      f"favour {top!r}")
     explanation = ""
     if reason:
-        rprompt = processor.prompt_ids(subtitle, "reason", REASON_INSTRUCTIONS[0], present)
-        explanation = generate_reasoning(model, processor, rprompt, feats, max_new_tokens)
+        explanation = generate_answer(model, processor, prepared, "reason", max_new_tokens)
         try:
             said = parse_answer(explanation, lm.name).label
             if said != label:
@@ -179,19 +148,21 @@ def analyze_with_emollm(source: str | Path, model_path: str | Path, text: str | 
             notes.append("the reasoning names no label of the label set")
     canon = scores if lm.name == "canonical" else _to_canonical(scores, lm)
     valence, arousal = valence_arousal_from_scores(canon) if canon else (0.0, 0.0)
-    used = {_MODALITY_OF_KIND[config.encoders[config.stream(s)["encoder"]]["kind"]] for s in present}
-    modalities = {m: ModalitySummary(used=m in used, reason=None if m in used else "no input for its streams",
-                                     details={"streams": [s for s in present if _MODALITY_OF_KIND[
-                                         config.encoders[config.stream(s)["encoder"]]["kind"]] == m]})
+    modality_of = {s: _MODALITY_OF_KIND[config.encoders[config.stream(s)["encoder"]]["kind"]]
+                   for s in present}
+    modalities = {m: ModalitySummary(used=m in modality_of.values(),
+                                     reason=None if m in modality_of.values() else "no input for its streams",
+                                     details={"streams": [s for s in present if modality_of[s] == m]})
                   for m in ("face", "voice", "frame")}
     modalities["text"] = ModalitySummary(used=bool(subtitle), reason=None if subtitle else "no subtitle",
                                          details={"transcript": subtitle})
-    return Result(input=str(source), duration=cm.duration, label=label, scores=scores, valence=valence,
+    return Result(input=str(source) if source is not None else "text", duration=prepared.duration,
+                  label=label, scores=scores, valence=valence,
                   arousal=arousal, modalities=modalities, explanation=explanation, transcript=subtitle,
                   label_set=lm.name, notes=notes,
                   provenance={"version": __version__, "pipeline": "emollm", "model": str(model_path),
-                              "recognition_answer": answer,
-                              "answer_word_probs": dict(zip(words, probs, strict=True)),
+                              "emollm_answer": answer, "emollm_answer_parsed": parsed,
+                              "answer_word_probs": word_probs,
                               "valence_arousal": "derived from category scores "
                                                  "(emoreason.labels.VALENCE_AROUSAL)"})
 

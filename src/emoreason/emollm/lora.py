@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import safetensors.torch
+import torch
 from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 from torch import nn
 
@@ -48,7 +49,9 @@ def load_adapter(model: nn.Module, adapter_dir: str | Path, is_trainable: bool =
     cfg = LoraConfig.from_pretrained(str(adapter_dir))
     cfg.inference_mode = not is_trainable
     peft_model = get_peft_model(model, cfg)
-    state = safetensors.torch.load_file(str(weights))
+    # a shipped adapter may hold fp16 weights (emollm.checkpoint.export_compact): cast back to fp32 here
+    state = {k: v.float() if v.dtype == torch.float16 else v
+             for k, v in safetensors.torch.load_file(str(weights)).items()}
     result = set_peft_model_state_dict(peft_model, state)
     unexpected = list(getattr(result, "unexpected_keys", []) or [])
     expected = {k for k in peft_model.state_dict() if "lora_" in k or "modules_to_save" in k}

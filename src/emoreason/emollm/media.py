@@ -2,8 +2,11 @@
 
 Decoding (PyAV through :mod:`emoreason.io.media`): frames sampled evenly over the clip, faces cropped
 with mediapipe's face mesh (the main face, box widened by 20 %), audio as 16 kHz mono. The frame
-encoder sees the middle frame; face and temporal encoders see the face crops. A stream whose input is
-missing (no face found, no audio track) is left out and said so in ``notes``; it is never faked.
+encoder sees the middle frame; face and temporal encoders see the face crops. A ``face_measures``
+encoder's stream features are computed here from the frames by the face stage
+(:func:`~emoreason.emollm.face_measures.face_measure_vector`) and returned in ``ClipMedia.features``.
+An image file is one frame. A stream whose input is missing (no face found, no audio track) is left out
+and said so in ``notes``; it is never faked.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import soundfile as sf
 import torch
 from transformers import WhisperFeatureExtractor
 
+from emoreason.emollm.face_measures import NUM_FRAMES as FACE_MEASURE_FRAMES
+from emoreason.emollm.face_measures import clip_fps, face_measure_vector
 from emoreason.io.image import load_image
 from emoreason.io.media import decode, probe
 from emoreason.perception.face.mesh import FaceMeshTracker
@@ -62,6 +67,8 @@ class ClipMedia:
     duration: float | None
     notes: list[str] = field(default_factory=list)
     samples: np.ndarray | None = None  # the decoded 16 kHz mono audio (for speech recognition)
+    #: stream name -> features [1, 1, D] computed from the media (``face_measures`` encoders)
+    features: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def _face_crops(frames: list[np.ndarray], widen: float = 1.2) -> list[np.ndarray | None]:
@@ -92,34 +99,48 @@ def _resize_stack(images: list[np.ndarray], size: int) -> np.ndarray:
     return np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in images])
 
 
+def _num_frames(spec: dict[str, Any]) -> int:
+    return FACE_MEASURE_FRAMES if spec["kind"] == "face_measures" else int(spec.get("num_frames", 1))
+
+
 def load_clip_media(path: str | Path, config: Any, encoders: set[str] | None = None) -> ClipMedia:
     """Decode ``path`` and prepare the inputs of ``encoders`` (default: every encoder in ``config``)."""
     info = probe(path)
     notes: list[str] = []
     specs = {k: v for k, v in config.encoders.items() if encoders is None or k in encoders}
     samples = None
-    wanted = max([int(s.get("num_frames", 1)) for s in specs.values() if s["kind"] != "audio"] or [1])
+    wanted = max([_num_frames(s) for s in specs.values() if s["kind"] != "audio"] or [1])
     frames: list[np.ndarray] = []
     media: dict[str, torch.Tensor] = {}
     audio_lengths = None
-    with tempfile.TemporaryDirectory(prefix="emollm-") as tmp:
-        wav = Path(tmp) / "audio.wav"
-        fps = min(25.0, max(2.0, 2.0 * wanted / max(info.duration or 1.0, 0.1)))
-        decode(path, fps=fps, on_frame=(lambda t, rgb: frames.append(rgb)) if info.has_video else None,
-               audio_path=wav if info.has_audio else None, max_side=640)
-        if info.has_audio and wav.exists():
-            samples, _ = sf.read(str(wav), dtype="float32")
+    fps = clip_fps(info.duration, wanted)
     if info.kind == "image":
         frames = [load_image(path)]
+    else:
+        with tempfile.TemporaryDirectory(prefix="emollm-") as tmp:
+            wav = Path(tmp) / "audio.wav"
+            decode(path, fps=fps, on_frame=(lambda t, rgb: frames.append(rgb)) if info.has_video else None,
+                   audio_path=wav if info.has_audio else None, max_side=640)
+            if info.has_audio and wav.exists():
+                samples, _ = sf.read(str(wav), dtype="float32")
     crops = None
     if frames and any(s["kind"] in ("face", "temporal") for s in specs.values()):
         crops = _fill_missing(_face_crops(frames))
         if crops is None:
             notes.append(f"no face found in {len(frames)} frames: face and temporal streams left out")
+    computed: dict[str, torch.Tensor] = {}
     for name, spec in specs.items():
         kind = spec["kind"]
         size = int(spec.get("image_size", 224))
-        if kind == "frame" and frames:
+        if kind == "face_measures" and frames:
+            vec = face_measure_vector(frames[0] if info.kind == "image" else frames, fps=fps)
+            if vec is None:
+                notes.append(f"the face stage found no face in {len(frames)} frames: "
+                             f"the {name} stream is left out")
+            else:
+                t = torch.from_numpy(vec).view(1, 1, -1)
+                computed.update({s["name"]: t for s in config.streams if s["encoder"] == name})
+        elif kind == "frame" and frames:
             idx = sample_indices(len(frames), int(spec.get("num_frames", 1)))
             media[name] = frames_to_pixels(_resize_stack([frames[i] for i in idx], size), spec).unsqueeze(0)
         elif kind in ("face", "temporal") and crops:
@@ -135,4 +156,4 @@ def load_clip_media(path: str | Path, config: Any, encoders: set[str] | None = N
             audio_lengths = torch.tensor([len(samples)])
         elif kind != "audio" and not frames:
             notes.append(f"no video frames: the {name} stream is left out")
-    return ClipMedia(media, audio_lengths, info.duration, notes, samples)
+    return ClipMedia(media, audio_lengths, info.duration, notes, samples, computed)

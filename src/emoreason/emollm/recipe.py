@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from emoreason.emollm.instructions import MERR_LABEL_WORDS
 from emoreason.errors import ConfigError
 
 
@@ -68,6 +69,12 @@ class TrainRecipe:
     keep_checkpoints: int = 2  # step-N folders kept (newest); each holds trainable weights + optimizer state
     tensorboard: bool = True
     dataloader_workers: int = 0
+
+    @property
+    def label_words(self) -> list[str]:
+        """The answer words (``model_config.label_words``, MERR's nine by default): the data's labels are
+        written in them and the recognition instruction lists them."""
+        return list(self.model_config.get("label_words") or MERR_LABEL_WORDS)
 
 
 def _build(cls, raw: dict[str, Any], where: str):

@@ -67,7 +67,9 @@ class InstructionDataset(torch.utils.data.Dataset):
         self.cache, self.processor, self.max_length = cache, processor, max_length
         self.seed, self.epoch = seed, 0
         prompt_len = len(processor.prompt_ids("", "emotion", ""))
-        longest = max((len(processor.prompt_ids(None, task, instruction_for(task, index=k)))
+        self.label_words = list(processor.config.label_words)
+        longest = max((len(processor.prompt_ids(None, task, instruction_for(task, index=k,
+                                                                            label_words=self.label_words)))
                        for task in {e.task for e in self.examples} for k in range(8)), default=0)
         if longest + 2 > max_length:  # a recipe error: say so before training, not inside a worker
             raise ConfigError(f"max_length {max_length} is too small for the prompt layout: the longest "
@@ -83,7 +85,8 @@ class InstructionDataset(torch.utils.data.Dataset):
         ex = self.examples[i]
         rng = random.Random(hash((self.seed, self.epoch, i)))
         feats = self.cache.get(ex.clip_id)
-        enc = self.processor.encode(ex.subtitle, ex.task, instruction_for(ex.task, rng), ex.answer,
+        instruction = instruction_for(ex.task, rng, label_words=self.label_words)
+        enc = self.processor.encode(ex.subtitle, ex.task, instruction, ex.answer,
                                     streams_present=feats.keys(), max_length=self.max_length)
         return dict(enc, features=feats)
 
@@ -158,7 +161,8 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
                       # a batch without a stream (no face found) leaves that projector without gradient
                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     set_seed(recipe.seed)
-    examples, report = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file)
+    examples, report = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file,
+                                     label_words=recipe.label_words)
     examples = [e for e in examples if e.task in recipe.tasks]
     if not examples:
         raise ConfigError(f"no training examples in {recipe.data} ({report.line()})")

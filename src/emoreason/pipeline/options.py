@@ -85,6 +85,7 @@ class AnalyzeOptions:
     people: bool = False
     speakers: int | None = None
     language: str | None = None
+    reason: bool = True
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -100,6 +101,10 @@ class AnalyzeOptions:
         self._set("context", tuple(self.context) if self.context else None)
         self._set("language", check_language(self.language))
         self._check_people()
+        _expect("reason", self.reason, (bool, np.bool_), "True or False")
+        self._set("reason", bool(self.reason))
+        if not self.reason and self.model is None:
+            raise ConfigError("reason=False skips the multimodal LLM's [reason] answer: give it with model=")
 
     def _check_people(self) -> None:
         """``people`` and ``speakers``: a whole number of speakers from 1 to :data:`MAX_SPEAKERS`, given only
