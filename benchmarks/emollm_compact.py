@@ -49,7 +49,7 @@ from emoreason.eval.emollm_checks import (
     with_inputs_of,
 )
 from emoreason.eval.harness import run_system, safe_name
-from emoreason.eval.systems import EmollmSystem, emollm_inputs, emollm_system_name, pipeline_systems
+from emoreason.eval.systems import emollm_inputs, emollm_system, pipeline_systems
 from emoreason.io.atomic import atomic_write_text
 
 #: corpus -> (folder under --data, held-out split, training split)
@@ -134,7 +134,8 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
           f"{majority}", flush=True)
 
     systems = dict(pipeline_systems(data, ["all"], ["default"])[0])
-    systems[emollm_system_name(args.model)] = EmollmSystem(args.model)
+    mllm, system = emollm_system(args.model)
+    systems[mllm] = system
     preds = {n: run_system(s, n, items, args.out / name / "predictions" / f"{safe_name(n)}.jsonl",
                            progress=False) for n, s in systems.items()}
     labels = {n: {p.id: p.label for p in ps if p.ok} for n, ps in preds.items()}
@@ -150,7 +151,7 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
     print(f"(a) on the {len(common)} items every system answered (failures: {res['failed']})")
     for n, s in res["systems"].items():
         print(f"    {n:<40} {fmt(s)}")
-    mine = preds[emollm_system_name(args.model)]
+    mine = preds[mllm]
     known = [p.answer_parsed for p in mine if p.ok and p.answer_parsed is not None]
     res["parse_rate"] = {"n": len(known), "parsed": int(sum(known)),
                          "rate": sum(known) / len(known) if known else float("nan")}
@@ -176,7 +177,7 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
             t_rec.append(time.perf_counter() - t0)
             swapped.append(recognise(model, processor, with_inputs_of(p, prepared[donors[i]], what)))
     truth = [it.label for it in kept]
-    same_as_journal = sum(labels[emollm_system_name(args.model)].get(it.id) == r.label
+    same_as_journal = sum(labels[mllm].get(it.id) == r.label
                           for it, r in zip(kept, orig))
     res["inputs_used"] = {
         "swapped": what, "n": len(kept), "left_out": len(items) - len(kept),

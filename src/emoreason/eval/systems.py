@@ -46,10 +46,6 @@ class PipelineSystem:
                        context=context, face_model=self.face_model)
 
 
-#: The model name ``--model compact`` / ``model="compact"`` resolves to (the shipped compact model).
-COMPACT = "compact"
-
-
 @dataclass(frozen=True)
 class EmollmSystem:
     """A multimodal LLM (``model``: a trained folder or ``compact``) on whatever an item has, labels only.
@@ -80,9 +76,16 @@ def emollm_inputs(item: EvalItem) -> tuple[Path | None, str | None, list[str] | 
     return item.path, text, item.meta.get("context") or None
 
 
-def emollm_system_name(model: str) -> str:
-    """The report's name for a multimodal LLM: ``compact``, or ``emollm:<folder name>``."""
-    return COMPACT if model == COMPACT else f"emollm:{Path(model).name}"
+def emollm_system(model: str) -> tuple[str, EmollmSystem]:
+    """The report's name for a multimodal LLM (``compact``, or ``emollm:<folder name>``) and its system;
+    a folder that does not exist, or ``compact`` when it is not installed, is an error here, before any
+    item runs. Imports the model code (torch)."""
+    from emoreason.emollm.checkpoint import COMPACT, resolve_model
+
+    folder = resolve_model(model)  # ModelError when the compact model is not installed
+    if not folder.exists():
+        raise InputNotFoundError(f"model checkpoint {model} not found")
+    return (COMPACT if model == COMPACT else f"emollm:{folder.name}"), EmollmSystem(model)
 
 
 @dataclass
@@ -224,9 +227,8 @@ def pipeline_systems(
         groups = {}
     for model in models:
         if model != "default":
-            if model != COMPACT and not Path(model).exists():
-                raise InputNotFoundError(f"model checkpoint {model} not found")
-            systems.setdefault(emollm_system_name(model), EmollmSystem(model))
+            name, system = emollm_system(model)
+            systems.setdefault(name, system)
             continue
         tag = "default"
         for spec in modality_sets:
