@@ -55,7 +55,8 @@ from emoreason.io.atomic import atomic_write_text
 #: What the default pipeline's models saw of each corpus' held-out items (their model cards).
 PIPELINE_CAVEATS = {
     "ravdess": "the shipped voice model was trained on all 1,080 RAVDESS clips (actors 1-18): in-sample here",
-    "ferplus": "the face pool's weights and biases were fitted on FER+ valid (its network on FER+ train)",
+    "ferplus": "the default face pool's weights and biases were fitted on FER+ valid ([face; face net]: "
+               "its FER+ network alone, trained on FER+ train only)",
     "meld": "MELD dev chose the text model's design and fitted its head's calibration"}
 #: corpus -> (folder under --data, held-out split, training split)
 CORPORA = {"ravdess": ("ravdess_speech", "actors:15-18", "actors:1-14"),
@@ -138,7 +139,8 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
     print(f"\n== {name} {held_split}: {len(items)} items (seed {args.seed}); majority of {train_split}: "
           f"{majority}", flush=True)
 
-    systems = dict(pipeline_systems(data, ["all"], ["default"])[0])
+    faces = ("default", "net") if name == "ferplus" else ("default",)  # net: trained on FER+ train only
+    systems = dict(pipeline_systems(data, ["all"], ["default"], face_models=faces)[0])
     mllm, system = emollm_system(args.model)
     systems[mllm] = system
     preds = {n: run_system(s, n, items, args.out / name / "predictions" / f"{safe_name(n)}.jsonl",
