@@ -24,7 +24,9 @@ each line's dialogue context), each a seeded sample of ``--per-corpus`` items (`
 actors:15-18 --model default --model compact -o OUT/ravdess`` (FER+, MELD: ``--sample N --seed S``) and this
 script fill and reuse the same journals. ``--voice-features`` (the voice model's training-feature cache)
 adds, for RAVDESS, the voice model's recipe refit without actors 15-18: the shipped voice model trained on
-every RAVDESS actor, so its RAVDESS numbers here are in-sample. All numbers go to ``OUT/benchmark.json``.
+every RAVDESS actor, so its RAVDESS numbers here are in-sample. All numbers go to ``OUT/benchmark.json``
+(or ``--json``). ``--parts`` picks (c) and (d)/(e), so that they can run in separate processes (e.g. the
+corpora's (c) side by side on two cores, then (d)/(e) alone for the speed numbers).
 """
 
 from __future__ import annotations
@@ -124,19 +126,33 @@ def _adapters_off(model):
     return model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
 
 
-def run_corpus(name: str, args, model, processor, out: dict) -> None:
-    import torch
-
-    from emoreason.emollm.steps import EMOTION_ANSWER_TOKENS, prepare_input
+def prepare(model, processor, items) -> tuple[list, list, list[float]]:
+    """(prepared inputs, their items, seconds each) for the items the model can read."""
+    from emoreason.emollm.steps import prepare_input
     from emoreason.errors import EmoreasonError
 
+    prepared, kept, seconds = [], [], []
+    for it in items:
+        source, text, context = emollm_inputs(it)
+        t0 = time.perf_counter()
+        try:
+            prepared.append(prepare_input(model, processor, source=source, text=text, context=context))
+        except EmoreasonError:
+            continue
+        seconds.append(time.perf_counter() - t0)
+        kept.append(it)
+    return prepared, kept, seconds
+
+
+def run_corpus(name: str, args, model, processor, out: dict) -> None:
     folder, held_split, train_split = CORPORA[name]
     adapter = get_adapter(name, None)
     data = adapter.load(args.data / folder, held_split).sampled(args.per_corpus, args.seed)
     train = adapter.load(args.data / folder, train_split).items
     majority = Counter(it.label for it in train).most_common(1)[0][0]
     items = data.items
-    res: dict = out.setdefault(name, {"split": held_split, "n_items": len(items), "majority_class": majority})
+    res: dict = out.setdefault(name, {"split": held_split, "n_items": len(items), "majority_class": majority,
+                                      "pipeline_caveat": PIPELINE_CAVEATS[name]})
     print(f"\n== {name} {held_split}: {len(items)} items (seed {args.seed}); majority of {train_split}: "
           f"{majority}", flush=True)
 
@@ -149,8 +165,11 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
     labels = {n: {p.id: p.label for p in ps if p.ok} for n, ps in preds.items()}
     labels[f"majority ({majority})"] = {it.id: majority for it in items}
     if name == "ravdess" and args.voice_features:
-        labels["voice recipe refit w/o actors 15-18"] = voice_refit(args.data, args.voice_features,
-                                                                    {15, 16, 17, 18})
+        saved = args.out / name / "voice_refit.json"  # the refit's labels, kept for later runs
+        if not saved.is_file():
+            refit = voice_refit(args.data, args.voice_features, {15, 16, 17, 18})
+            atomic_write_text(saved, json.dumps(refit, indent=0) + "\n")
+        labels["voice recipe refit w/o actors 15-18"] = json.loads(saved.read_text())
     common = [it for it in items if all(it.id in lab for lab in labels.values())]
     truth = [it.label for it in common]
     res["n_common"] = len(common)
@@ -158,30 +177,31 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
     res["systems"] = {n: scores(truth, [lab[it.id] for it in common]) for n, lab in labels.items()}
     print(f"(a) on the {len(common)} items every system answered (failures: {res['failed']}); pipeline "
           f"caveat: {PIPELINE_CAVEATS[name]}")
-    res["pipeline_caveat"] = PIPELINE_CAVEATS[name]
     for n, s in res["systems"].items():
         print(f"    {n:<40} {fmt(s)}")
-    mine = preds[mllm]
-    known = [p.answer_parsed for p in mine if p.ok and p.answer_parsed is not None]
+    mine = [p for p in preds[mllm] if p.ok]
+    known = [p.answer_parsed for p in mine if p.answer_parsed is not None]
     res["parse_rate"] = {"n": len(known), "parsed": int(sum(known)),
                          "rate": sum(known) / len(known) if known else float("nan")}
-    print(f"(b) parse rate {res['parse_rate']['rate']:.3f} ({res['parse_rate']['parsed']}/{len(known)})")
+    res["median_label_s"] = statistics.median(p.seconds for p in mine) if mine else None
+    print(f"(b) parse rate {res['parse_rate']['rate']:.3f} ({res['parse_rate']['parsed']}/{len(known)}); "
+          "median seconds per item of the model's label (analyze_with_emollm, no reasoning; journal) "
+          + (f"{res['median_label_s']:.3f}" if mine else "-"))
+    answered = [it for it in items if it.id in labels[mllm]]  # the model failed on the others
+    if "shuffle" in args.parts:
+        res["inputs_used"] = inputs_used(name, args, model, processor, answered, labels[mllm])
+    if "reasoning" in args.parts:
+        res["reasoning"] = reasoning(args, model, processor, answered, labels[mllm])
 
-    prepared, kept, t_prep = [], [], []
-    for it in items:
-        if it.id not in labels[mllm]:  # the model failed on it (e.g. no face and no words)
-            continue
-        source, text, context = emollm_inputs(it)
-        t0 = time.perf_counter()
-        try:
-            prepared.append(prepare_input(model, processor, source=source, text=text, context=context))
-        except EmoreasonError:
-            continue
-        t_prep.append(time.perf_counter() - t0)
-        kept.append(it)
+
+def inputs_used(name: str, args, model, processor, items, journal: dict[str, str]) -> dict:
+    """(c): every item's label again with another item's features (or, text only, subtitle)."""
+    import torch
+
+    prepared, kept, t_prep = prepare(model, processor, items)
     what = "features" if any(p.features for p in prepared) else "subtitle"
     donors = donors_within([name] * len(kept), args.seed)
-    orig = [labels[mllm][it.id] for it in kept]  # the journal's labels: analyze_with_emollm's
+    orig = [journal[it.id] for it in kept]  # the journal's labels: analyze_with_emollm's
     swapped, rechecked = [], 0
     with torch.no_grad():
         for i, p in enumerate(prepared):
@@ -189,53 +209,57 @@ def run_corpus(name: str, args, model, processor, out: dict) -> None:
                 rechecked += recognise(model, processor, p).label == orig[i]
             swapped.append(recognise(model, processor, with_inputs_of(p, prepared[donors[i]], what)).label)
     truth = [it.label for it in kept]
-    res["inputs_used"] = {
-        "swapped": what, "n": len(kept), "left_out": len(items) - len(kept),
-        "original": scores(truth, orig), "swapped_scores": scores(truth, swapped),
-        "labels_changed": sum(a != b for a, b in zip(orig, swapped)),
-        "recheck": {"n": min(args.recheck, len(kept)), "equal": rechecked},
-        "median_prepare_s": statistics.median(t_prep) if t_prep else None,
-        "median_label_s": statistics.median(p.seconds for p in mine if p.ok) if known else None}
-    u = res["inputs_used"]
+    u = {"swapped": what, "n": len(kept), "left_out": len(items) - len(kept),
+         "original": scores(truth, orig), "swapped_scores": scores(truth, swapped),
+         "labels_changed": sum(a != b for a, b in zip(orig, swapped)),
+         "recheck": {"n": min(args.recheck, len(kept)), "equal": rechecked},
+         "median_prepare_s": statistics.median(t_prep) if t_prep else None}
     print(f"(c) {what} of another {name} item ({len(kept)} items, {u['left_out']} not preparable): "
           f"original {fmt(u['original'])} | swapped {fmt(u['swapped_scores'])} | difference "
           + " ".join(f"{k} {u['original'][k] - u['swapped_scores'][k]:+.3f}" for k in HEADLINE)
           + f"; labels changed {u['labels_changed']}/{len(kept)}; recomputed originals equal the journal's "
-          f"on {rechecked}/{u['recheck']['n']}")
+          f"on {rechecked}/{u['recheck']['n']}; median prepare {u['median_prepare_s']:.3f} s", flush=True)
+    return u
+
+
+def reasoning(args, model, processor, items, journal: dict[str, str]) -> dict:
+    """(d) and (e): [reason] answers on a seeded subset, their verdicts and their speed."""
+    import torch
+
+    from emoreason.emollm.instructions import REASON_INSTRUCTIONS
 
     rng = np.random.RandomState(args.seed)
-    subset = sorted(rng.choice(len(kept), size=min(args.reason_n, len(kept)), replace=False).tolist())
+    subset = [items[i] for i in sorted(rng.choice(len(items), size=min(args.reason_n, len(items)),
+                                                  replace=False).tolist())]
+    prepared, kept, _ = prepare(model, processor, subset)
     rows = []
     with torch.no_grad():
-        for i in subset:
-            r = timed_reasoning(model, processor, prepared[i], args.max_new_tokens)
-            r.update(reasoning_verdict(r["text"], orig[i], truth[i]), id=kept[i].id, truth=truth[i],
-                     answer_label=orig[i])
+        for it, p in zip(kept, prepared):
+            r = timed_reasoning(model, processor, p, args.max_new_tokens)
+            r.update(reasoning_verdict(r["text"], journal[it.id], it.label), id=it.id, truth=it.label,
+                     answer_label=journal[it.id])
             rows.append(r)
-    res["reasoning"] = {
-        "n": len(rows), "contradicts_answer": sum(r["contradicts_answer"] for r in rows),
-        "contradicts_truth": sum(r["contradicts_truth"] for r in rows),
-        "unparsable": sum(r["unparsable"] for r in rows),
-        "median_first_token_s": statistics.median(r["first_token_s"] for r in rows) if rows else None,
-        "median_tokens_per_s": statistics.median(r["tokens_per_s"] for r in rows) if rows else None,
-        "median_new_tokens": statistics.median(r["new_tokens"] for r in rows) if rows else None,
-        "answers": rows}
-    g = res["reasoning"]
+    g = {"n": len(rows), "contradicts_answer": sum(r["contradicts_answer"] for r in rows),
+         "contradicts_truth": sum(r["contradicts_truth"] for r in rows),
+         "unparsable": sum(r["unparsable"] for r in rows),
+         "median_first_token_s": statistics.median(r["first_token_s"] for r in rows) if rows else None,
+         "median_tokens_per_s": statistics.median(r["tokens_per_s"] for r in rows) if rows else None,
+         "median_new_tokens": statistics.median(r["new_tokens"] for r in rows) if rows else None,
+         "answers": rows}
     print(f"(d) [reason] on {len(rows)} items: contradicts its [emotion] label {g['contradicts_answer']}, "
           f"contradicts the truth {g['contradicts_truth']}, unparsable {g['unparsable']}")
-    for r in rows[:2]:
+    for r in rows[:3]:
         print(f"    {r['id']} truth {r['truth']}, label {r['answer_label']}: {r['text'][:300]!r}")
     if rows:
-        n_prompt = len(processor.prompt_ids(prepared[subset[0]].subtitle, "reason", "x",
-                                            list(prepared[subset[0]].features)))
+        n_prompt = len(processor.prompt_ids(prepared[0].subtitle, "reason", REASON_INSTRUCTIONS[0],
+                                            prepared[0].streams))
         first, tps = plain_llm_speed(model, processor, n_prompt, int(g["median_new_tokens"]) or 1)
         g["plain_llm"] = {"prompt_tokens": n_prompt, "first_token_s": first, "tokens_per_s": tps}
         print(f"(e) median first-token latency {g['median_first_token_s']:.3f} s, "
               f"{g['median_tokens_per_s']:.1f} tokens/s (median {g['median_new_tokens']} tokens); "
-              "the base LLM alone (LoRA off), same run, "
-              f"{n_prompt}-token text prompt: first token {first:.3f} s, {tps:.1f} tokens/s; per item: "
-              f"prepare {u['median_prepare_s']:.3f} s, whole label (analyze_with_emollm, reason off: inputs, "
-              f"scores, {EMOTION_ANSWER_TOKENS}-token answer) {u['median_label_s']:.3f} s", flush=True)
+              f"the base LLM alone (LoRA off), same run, {n_prompt}-token text prompt: first token "
+              f"{first:.3f} s, {tps:.1f} tokens/s", flush=True)
+    return g
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,7 +277,14 @@ def main(argv: list[str] | None = None) -> int:
                     "(it must equal the journal's)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--voice-features", type=Path, help="the voice model's training-feature cache")
+    ap.add_argument("--parts", default="shuffle,reasoning",
+                    help="beyond (a)/(b): shuffle (c), reasoning (d, e); comma-separated, or 'none'")
+    ap.add_argument("--json", type=Path, help="where the numbers go (default OUT/benchmark.json)")
     args = ap.parse_args(argv)
+    args.parts = {x.strip() for x in args.parts.split(",")} - {"none", ""}
+    if args.parts - {"shuffle", "reasoning"}:
+        ap.error(f"unknown --parts {', '.join(sorted(args.parts - {'shuffle', 'reasoning'}))}")
+    target = args.json or args.out / "benchmark.json"
     import torch
 
     from emoreason.emollm.infer import load_for_inference
@@ -267,10 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {args.model}: loaded in {out['load_s']:.2f} s (torch threads {args.threads})")
     for name in args.corpora.split(","):
         run_corpus(name.strip(), args, model, processor, out)
-        atomic_write_text(args.out / "benchmark.json", json.dumps(out, indent=1, default=str) + "\n")
+        atomic_write_text(target, json.dumps(out, indent=1, default=str) + "\n")
     out["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    atomic_write_text(args.out / "benchmark.json", json.dumps(out, indent=1, default=str) + "\n")
-    print(f"\nwrote {args.out / 'benchmark.json'}")
+    atomic_write_text(target, json.dumps(out, indent=1, default=str) + "\n")
+    print(f"\nwrote {target}")
     return 0
 
 
