@@ -3,9 +3,9 @@
     PYTHONPATH=src python benchmarks/emollm_compact.py --model compact --data ../shared/data \
         --per-corpus 300 --out OUT [--reason-n 15] [--seed 0] [--voice-features DIR]
 
-Items the compact model never trained on: RAVDESS actors 15-18 (240 clips), FER+ valid and MELD dev (with
-each line's dialogue context), each a seeded sample of ``--per-corpus`` items (``LoadedDataset.sampled``, as
-``emoreason eval --sample N --seed S``). Per corpus it prints
+Items the compact model never trained on: RAVDESS actors 15-18 (all 240 clips, or ``--ravdess N``), FER+
+valid and MELD dev (with each line's dialogue context), each a seeded sample of ``--per-corpus`` items
+(``LoadedDataset.sampled``, as ``emoreason eval --sample N --seed S``). Per corpus it prints
 
 (a) accuracy, UAR and weighted F1 of the model, the default pipeline and the majority class of the corpus'
     training split, on the items every system answered (failures counted apart);
@@ -147,7 +147,8 @@ def prepare(model, processor, items) -> tuple[list, list, list[float]]:
 def run_corpus(name: str, args, model, processor, out: dict) -> None:
     folder, held_split, train_split = CORPORA[name]
     adapter = get_adapter(name, None)
-    data = adapter.load(args.data / folder, held_split).sampled(args.per_corpus, args.seed)
+    n = args.ravdess if name == "ravdess" else args.per_corpus  # RAVDESS: all 240 held-out clips by default
+    data = adapter.load(args.data / folder, held_split).sampled(n, args.seed)
     train = adapter.load(args.data / folder, train_split).items
     majority = Counter(it.label for it in train).most_common(1)[0][0]
     items = data.items
@@ -267,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="compact", help="a trained emollm folder or 'compact'")
     ap.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
     ap.add_argument("--out", type=Path, required=True, help="journals and benchmark.json go here")
-    ap.add_argument("--per-corpus", type=int, default=300, help="items per corpus (seeded sample)")
+    ap.add_argument("--per-corpus", type=int, default=300, help="FER+ and MELD items (a seeded sample)")
+    ap.add_argument("--ravdess", type=int, help="RAVDESS items (a seeded sample; default: all 240)")
     ap.add_argument("--corpora", default="ravdess,ferplus,meld")
     ap.add_argument("--reason-n", type=int, default=15, help="[reason] answers per corpus")
     ap.add_argument("--max-new-tokens", type=int, default=200, help="[reason] answer length limit")
