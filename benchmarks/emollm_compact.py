@@ -17,7 +17,8 @@ valid and MELD dev (with each line's dialogue context), each a seeded sample of 
 (d) ``[reason]`` answers on ``--reason-n`` items: conclusions contradicting the ``[emotion]`` label, the
     truth, and unparsable ones;
 (e) generation speed: first-token latency and tokens/s (medians), beside the base LLM alone (LoRA off)
-    generating as many tokens after a text prompt of the same length in the same run; the model's load time.
+    generating as many tokens (same repetition control) after the first item's prompt without its media
+    tokens, in the same run; the model's load time.
 
 (a) and (b) come from the prediction journals ``emoreason eval`` writes, under the same names, in
 ``OUT/<corpus>/predictions/``: ``emoreason eval --dataset ravdess --root .../ravdess_speech --split
@@ -101,16 +102,19 @@ def voice_refit(data_dir: Path, cache: Path, held: set[int]) -> dict[str, str]:
     return {i: order[k] for i, k in zip(ids, summed.argmax(axis=1))}
 
 
-def plain_llm_speed(model, processor, n_prompt: int, n_new: int) -> tuple[float, float]:
-    """The base LLM alone (LoRA off, no projectors): first-token latency and tokens/s of greedy
-    generation of ``n_new`` tokens after a text prompt of ``n_prompt`` tokens."""
+def plain_llm_speed(model, processor, prompt: list[int], n_new: int) -> tuple[float, float]:
+    """The base LLM alone (LoRA off, no projectors, no features): first-token latency and tokens/s of
+    greedy generation of ``n_new`` tokens after the text-only ``prompt``, with the reasoning's repetition
+    control (``no_repeat_ngram_size``)."""
     import torch
 
     from emoreason.emollm.checkpoint import core_model
+    from emoreason.emollm.steps import REASON_NO_REPEAT_NGRAM
 
     llm = core_model(model).language_model
-    ids = torch.full((1, max(n_prompt, 1)), processor.tokenizer.convert_tokens_to_ids("the") or 1)
-    kw = {"do_sample": False, "pad_token_id": processor.tokenizer.pad_token_id}
+    ids = torch.tensor([prompt])
+    kw = {"do_sample": False, "pad_token_id": processor.tokenizer.pad_token_id,
+          "no_repeat_ngram_size": REASON_NO_REPEAT_NGRAM}
     with torch.no_grad(), _adapters_off(model):
         t0 = time.perf_counter()
         llm.generate(ids, max_new_tokens=1, min_new_tokens=1, **kw)
@@ -252,14 +256,14 @@ def reasoning(args, model, processor, items, journal: dict[str, str]) -> dict:
     for r in rows[:3]:
         print(f"    {r['id']} truth {r['truth']}, label {r['answer_label']}: {r['text'][:300]!r}")
     if rows:
-        n_prompt = len(processor.prompt_ids(prepared[0].subtitle, "reason", REASON_INSTRUCTIONS[0],
-                                            prepared[0].streams))
-        first, tps = plain_llm_speed(model, processor, n_prompt, int(g["median_new_tokens"]) or 1)
+        text_prompt = processor.prompt_ids(prepared[0].subtitle, "reason", REASON_INSTRUCTIONS[0], [])
+        n_prompt = len(text_prompt)
+        first, tps = plain_llm_speed(model, processor, text_prompt, int(g["median_new_tokens"]) or 1)
         g["plain_llm"] = {"prompt_tokens": n_prompt, "first_token_s": first, "tokens_per_s": tps}
         print(f"(e) median first-token latency {g['median_first_token_s']:.3f} s, "
               f"{g['median_tokens_per_s']:.1f} tokens/s (median {g['median_new_tokens']} tokens); "
-              f"the base LLM alone (LoRA off), same run, {n_prompt}-token text prompt: first token "
-              f"{first:.3f} s, {tps:.1f} tokens/s", flush=True)
+              f"the base LLM alone (LoRA off), same run, the first item's {n_prompt}-token prompt without "
+              f"its media tokens: first token {first:.3f} s, {tps:.1f} tokens/s", flush=True)
     return g
 
 
