@@ -121,3 +121,21 @@ def test_eval_runs_the_shipped_compact_model(tmp_path):
     s = report["systems"]["compact"]
     assert s["n_items"] == 2 and s["n_failed"] == 0, s["failures"]
     assert s["parse_rate"]["n"] == 2 and 0 <= s["parse_rate"]["rate"] <= 1
+
+
+def test_mllm_reasoning_asks_for_the_reason_answer(tmp_path, tiny_mllm, three_items, monkeypatch):
+    tasks = []
+    real = infer.generate_answer
+
+    def spy(model, processor, prepared, task="emotion", max_new_tokens=None):
+        tasks.append(task)
+        return real(model, processor, prepared, task, max_new_tokens)
+
+    monkeypatch.setattr(infer, "generate_answer", spy)
+    evaluate("csv", three_items, tmp_path / "labels-only", models=(str(tiny_mllm),), resamples=0,
+             progress=False, plots=False)
+    assert tasks == ["emotion"] * 3  # labels only by default
+    tasks.clear()
+    evaluate("csv", three_items, tmp_path / "with-reasons", models=(str(tiny_mllm),), resamples=0,
+             progress=False, plots=False, mllm_reasoning=True)
+    assert sorted(tasks) == ["emotion"] * 3 + ["reason"] * 3

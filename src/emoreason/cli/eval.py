@@ -84,6 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also run each voice set with every speaker's clips read together (speaker normalisation over "
         "the corpus' speaker ids), named e.g. default[voice; by speaker]",
     )
+    p.add_argument(
+        "--mllm-reasoning",
+        action="store_true",
+        help="multimodal LLMs (--model compact or a folder) also generate their [reason] answer, scored as "
+        "the explanation (slow: up to 200 tokens per item)",
+    )
     p.add_argument("--fps", type=float, default=5.0, help="video frames analysed per second (default 5)")
     p.add_argument(
         "--reasoning",
@@ -123,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         face_models=args.face_models or ["default"],
         voice_by_speaker=args.voice_by_speaker,
+        mllm_reasoning=args.mllm_reasoning,
         progress=not args.no_progress and sys.stderr.isatty(),
         resume=not args.fresh,
         reasoning=args.reasoning,

@@ -52,7 +52,8 @@ class EmollmSystem:
 
     The item's media (a clip, an image or an audio file; none for a text-only item) and its subtitle go to
     :func:`emoreason.emollm.infer.analyze_with_emollm` (what ``analyze(..., model=model)`` runs; imported on
-    the first call: it loads torch) with ``reason=False``: no ``[reason]`` answer. The subtitle is the
+    the first call: it loads torch); with ``reason`` False (the default) it answers labels only, no
+    ``[reason]`` answer (with True that answer is the explanation the report scores). The subtitle is the
     item's transcript, or else the sentence its corpus says was spoken (``meta["statement"]``: RAVDESS, the
     subtitle the compact model was trained with), or else none (the model then transcribes a clip's speech
     itself); a dialogue's earlier utterances (``meta["context"]``) go as ``context``. The Result's provenance
@@ -60,12 +61,13 @@ class EmollmSystem:
     """
 
     model: str
+    reason: bool = False
 
     def __call__(self, item: EvalItem) -> Any:
         from emoreason.emollm.infer import analyze_with_emollm
 
         source, text, context = emollm_inputs(item)
-        return analyze_with_emollm(source, self.model, text=text, context=context, reason=False)
+        return analyze_with_emollm(source, self.model, text=text, context=context, reason=self.reason)
 
 
 def emollm_inputs(item: EvalItem) -> tuple[Path | None, str | None, list[str] | None]:
@@ -76,7 +78,7 @@ def emollm_inputs(item: EvalItem) -> tuple[Path | None, str | None, list[str] | 
     return item.path, text, item.meta.get("context") or None
 
 
-def emollm_system(model: str) -> tuple[str, EmollmSystem]:
+def emollm_system(model: str, reason: bool = False) -> tuple[str, EmollmSystem]:
     """The report's name for a multimodal LLM (``compact``, or ``emollm:<folder name>``) and its system;
     a folder that does not exist, or ``compact`` when it is not installed, is an error here, before any
     item runs. Imports the model code (torch)."""
@@ -85,7 +87,7 @@ def emollm_system(model: str) -> tuple[str, EmollmSystem]:
     folder = resolve_model(model)  # ModelError when the compact model is not installed
     if not folder.exists():
         raise InputNotFoundError(f"model checkpoint {model} not found")
-    return (COMPACT if model == COMPACT else f"emollm:{folder.name}"), EmollmSystem(model)
+    return (COMPACT if model == COMPACT else f"emollm:{folder.name}"), EmollmSystem(model, reason)
 
 
 @dataclass
@@ -204,7 +206,7 @@ class ConstantSystem:
 
 def pipeline_systems(
     dataset: LoadedDataset, modality_sets: list[str], models: list[str], fps: float = 5.0,
-    face_models: Sequence[str] = ("default",), voice_by_speaker: bool = False,
+    face_models: Sequence[str] = ("default",), voice_by_speaker: bool = False, mllm_reasoning: bool = False,
 ) -> tuple[dict[str, PipelineSystem | SpeakerClipsSystem | EmollmSystem], list[str]]:
     """One PipelineSystem per modality set that the dataset can feed for the ``default`` entry of
     ``models``, one :class:`EmollmSystem` per other entry (a multimodal-LLM folder or ``compact``; it reads
@@ -216,7 +218,8 @@ def pipeline_systems(
     ``FACE_MODELS``); each set that uses the face runs once per model, named e.g.
     ``default[face; face facex]``.
     ``voice_by_speaker`` adds, for each set that uses the voice, a :class:`SpeakerClipsSystem` named e.g.
-    ``default[voice; by speaker]`` (when the corpus gives speaker ids).
+    ``default[voice; by speaker]`` (when the corpus gives speaker ids). ``mllm_reasoning``: the multimodal
+    LLMs also generate their ``[reason]`` answer (slow), as the explanation.
     """
     chosen_faces = list(dict.fromkeys(check_face_model(f) for f in face_models)) or [None]
     systems: dict[str, PipelineSystem | SpeakerClipsSystem | EmollmSystem] = {}
@@ -227,7 +230,7 @@ def pipeline_systems(
         groups = {}
     for model in models:
         if model != "default":
-            name, system = emollm_system(model)
+            name, system = emollm_system(model, mllm_reasoning)
             systems.setdefault(name, system)
             continue
         tag = "default"
