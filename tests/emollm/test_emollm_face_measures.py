@@ -8,6 +8,7 @@ import json
 import face_fixtures as _fx  # noqa: F401  (tests/perception is on pytest's pythonpath)
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from emoreason.emollm.configuration_emollm import EmoLLMConfig
@@ -132,3 +133,54 @@ def test_the_recognition_instruction_lists_the_answer_words():
     assert got.endswith("represents: neutral, happy, sad, angry, fearful, disgusted, surprised.")
     with pytest.raises(ConfigError):
         instruction_for("emotion", label_words=[])
+
+
+def test_cache_train_analyze_with_the_face_measures_stream(tmp_path, face_rgb):
+    from emoreason.cli.main import main
+    from emoreason.emollm.infer import analyze_with_emollm, load_for_inference
+    from emoreason.emollm.tiny import tiny_text_config
+
+    Image.fromarray(face_rgb).save(tmp_path / "face.png")
+    Image.fromarray(np.ascontiguousarray(face_rgb[:, ::-1])).save(tmp_path / "mirrored.png")
+    records = [{"id": "face", "video": str(tmp_path / "face.png"), "label": "happy", "subtitle": "we won"},
+               {"id": "mirrored", "video": str(tmp_path / "mirrored.png"), "label": "disgusted"}]
+    (tmp_path / "data.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    recipe = {"name": "t", "stage": "fine", "data": [str(tmp_path / "data.jsonl")],
+              "feature_cache": str(tmp_path / "cache"), "output_dir": str(tmp_path / "out"),
+              "model_config": {"text_config": tiny_text_config(), "encoders": FACE_ENCODERS,
+                               "streams": FACE_STREAMS, "label_words": list(CANONICAL_LABEL_WORDS)},
+              "tokenizer_path": "wordlevel", "tasks": ["emotion"],
+              "lora": {"r": 4, "alpha": 8, "dropout": 0.0},
+              "optim": {"lr": 1e-3, "batch_size": 2, "max_steps": 2}, "max_length": 160, "tensorboard": False}
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    assert main(["cache-features", str(tmp_path / "recipe.yaml")]) == 0
+    assert main(["train-llm", str(tmp_path / "recipe.yaml")]) == 0
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["trained_streams"] == ["face"]
+    load_for_inference.cache_clear()
+    r = analyze_with_emollm(tmp_path / "face.png", tmp_path / "out", text="we won", reason=False)
+    assert r.modalities["face"].used and r.modalities["face"].details["streams"] == ["face"]
+    assert set(r.provenance["answer_word_probs"]) == set(CANONICAL_LABEL_WORDS)
+    load_for_inference.cache_clear()
+
+
+def test_text_only_records_train_without_features(tmp_path, face_rgb):
+    from emoreason.emollm.dataset import is_text_only, read_jsonl
+    from emoreason.emollm.features import recipe_clips
+    from emoreason.emollm.tiny import build_tiny_model
+    from emoreason.emollm.train import InstructionDataset
+
+    assert is_text_only({"modalities": ["text"]}) and is_text_only({"modalities": "text"})
+    assert not is_text_only({"modalities": ["text"], "video": "a.mp4"}) and not is_text_only({})
+    assert not is_text_only({"modalities": ["face", "text"]})
+    Image.fromarray(face_rgb).save(tmp_path / "face.png")
+    line = {"id": "line", "label": "sad", "subtitle": "I miss her", "modalities": ["text"]}
+    recipe = _recipe(tmp_path, [{"id": "face", "video": str(tmp_path / "face.png"), "label": "happy"}, line,
+                                {"id": "lost", "label": "sad"}])
+    clips, missing = recipe_clips(recipe)
+    assert [c for c, _ in clips] == ["face"] and missing == ["lost"]
+    assert cache_features(recipe).encoded == 1
+    examples, _ = read_jsonl(tmp_path / "data.jsonl", label_words=CANONICAL_LABEL_WORDS)
+    model, proc = build_tiny_model(with_encoders=False)
+    ds = InstructionDataset(examples, FeatureCache(tmp_path / "cache"), proc, max_length=200)
+    assert [e.clip_id for e in ds.examples] == ["face", "line"] and ds.missing == 1
+    assert ds[1]["features"] == {} and ds[0]["features"]  # the text-only line: no features, no placeholders

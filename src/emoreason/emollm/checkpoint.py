@@ -187,6 +187,16 @@ def _check_shippable(run: Path, config: EmoLLMConfig) -> None:
                               "packaged backbone")
 
 
+def _forget_local_paths(config: EmoLLMConfig) -> None:
+    """Drop the folders of this machine that transformers records (``_name_or_path``) from a config that
+    is to be shipped: the backbones are found by name."""
+    config._name_or_path = ""
+    config.text_config._name_or_path = config.text_model_path
+    for spec in config.encoders.values():
+        if isinstance(spec.get("config"), dict):
+            spec["config"].pop("_name_or_path", None)
+
+
 def export_compact(run_dir: str | Path, out_dir: str | Path, max_fp32_bytes: int = MAX_FP32_BYTES) -> Path:
     """Write a trained run (LoRA around a packaged LLM, encoders packaged or computed) as a shippable
     folder: ``config.json``, ``adapter/`` (LoRA + projectors, safetensors; fp16 when the fp32 weights
@@ -206,7 +216,7 @@ def export_compact(run_dir: str | Path, out_dir: str | Path, max_fp32_bytes: int
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        config._name_or_path = ""
+        _forget_local_paths(config)
         config.save_pretrained(str(tmp))
         (tmp / "adapter").mkdir()
         adapter_cfg = json.loads((run / "adapter" / "adapter_config.json").read_text(encoding="utf-8"))
@@ -216,6 +226,8 @@ def export_compact(run_dir: str | Path, out_dir: str | Path, max_fp32_bytes: int
         safetensors.torch.save_file(state, str(tmp / "adapter" / ADAPTER_WEIGHTS))
         load_trained(tmp)  # strict: every LoRA and projector weight must fit
         weights = tmp / "adapter" / ADAPTER_WEIGHTS
+        for f in (tmp / "config.json", tmp / "adapter" / "adapter_config.json", weights):
+            f.chmod(0o644)
         publish_folder(tmp, out, {"from_run": run.name, "llm": config.text_model_path,
                                   "dtype": "float16" if half else "float32", "fp32_bytes": fp32_bytes,
                                   "bytes": weights.stat().st_size, "sha256": sha256_file(weights)},

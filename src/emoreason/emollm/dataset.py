@@ -11,7 +11,9 @@ Accepted inputs (the reader is tolerant; what it cannot use is counted in ``Read
   ``final_summary`` (the reasoning), ``coarse_descriptions_at_peak`` (its ``audio_analysis`` may hold
   the transcript). These carry no label: they give ``[reason]`` examples only.
 * **JSONL** from the dataset builder, one record per clip: ``id``, ``video``, ``label``, ``subtitle`` or
-  ``transcript``, ``coarse_caption``, ``reasoning`` (all but ``id`` optional).
+  ``transcript``, ``coarse_caption``, ``reasoning`` (all but ``id`` optional). A record with no ``video``
+  whose ``modalities`` field names only ``text`` is text-only: it trains with no media features (it is
+  neither looked for in the feature cache nor reported as missing media).
 
 Each clip gives an ``[emotion]`` example (answer: the label word) when it has a label, and a
 ``[reason]`` example when it has the stage's text (``coarse``: the coarse caption; ``fine``: the
@@ -48,6 +50,9 @@ class InstructionExample:
     subtitle: str = ""
     label: str | None = None
     video: str | None = None
+    #: no media at all (a builder record with ``modalities: [text]`` and no ``video``): trained on the words
+    #: alone, with no features, rather than looked for in the feature cache
+    text_only: bool = False
 
 
 @dataclass
@@ -82,7 +87,7 @@ def to_answer_word(label: str | None, label_words: Sequence[str] = MERR_LABEL_WO
 
 def clip_examples(clip_id: str, label: str | None, subtitle: str, text: str | None, stage: str,
                   report: ReadReport, label_words: Sequence[str] = MERR_LABEL_WORDS,
-                  video: str | None = None) -> list[InstructionExample]:
+                  video: str | None = None, text_only: bool = False) -> list[InstructionExample]:
     """The ``[emotion]`` and ``[reason]`` examples of one clip."""
     report.clips += 1
     word = to_answer_word(label, label_words)
@@ -90,10 +95,10 @@ def clip_examples(clip_id: str, label: str | None, subtitle: str, text: str | No
         report.skipped[f"label {label!r} not in the answer vocabulary"] += 1
     out = []
     if word is not None:
-        out.append(InstructionExample(clip_id, "emotion", word, subtitle, word, video))
+        out.append(InstructionExample(clip_id, "emotion", word, subtitle, word, video, text_only))
     if text and text.strip():
         answer = reason_target(text, word) if word is not None else text.strip()
-        out.append(InstructionExample(clip_id, "reason", answer, subtitle, word, video))
+        out.append(InstructionExample(clip_id, "reason", answer, subtitle, word, video, text_only))
     elif stage:
         report.skipped[f"no {stage} text"] += 1
     report.examples += len(out)
@@ -163,6 +168,16 @@ def read_merr(path: str | Path, stage: str = "fine", labels: dict[str, str] | No
     return examples, report
 
 
+def is_text_only(rec: dict[str, Any]) -> bool:
+    """Whether a builder record has words only: no ``video`` and a ``modalities`` field (a list or a
+    comma-separated string) naming only ``text`` (or ``words``). A record without the field is not."""
+    mods = rec.get("modalities")
+    if rec.get("video") or mods is None:
+        return False
+    names = [m.strip() for m in (mods.split(",") if isinstance(mods, str) else mods)]
+    return bool(names) and set(names) <= {"text", "words"}
+
+
 def read_jsonl(path: str | Path, stage: str = "fine",
                label_words: Sequence[str] = MERR_LABEL_WORDS) -> tuple[list[InstructionExample], ReadReport]:
     """Examples from the dataset builder's JSONL (one record per clip); bad lines are counted, not fatal."""
@@ -195,7 +210,7 @@ def read_jsonl(path: str | Path, stage: str = "fine",
                 report.skipped["reasoning that contradicts the label (its [reason] example)"] += 1
             examples += clip_examples(str(clip), rec.get("label"), str(subtitle),
                                       None if contradicted else text, "" if contradicted else stage, report,
-                                      label_words, rec.get("video"))
+                                      label_words, rec.get("video"), is_text_only(rec))
     return examples, report
 
 

@@ -187,14 +187,15 @@ def _say(message: str) -> None:
 def recipe_clips(recipe: TrainRecipe, videos: Path | None = None) -> tuple[list[tuple[str, str]], list[str]]:
     """The recipe's clips as (clip id, media path), each once, and the ids of clips with no media file.
 
-    A record without a ``video`` path is looked for in ``videos`` as ``<clip id><suffix>``.
+    A record without a ``video`` path is looked for in ``videos`` as ``<clip id><suffix>``; a text-only
+    record (``modalities: [text]``, no ``video``) needs no media and is not listed.
     """
     examples, _ = read_examples(recipe.data, recipe.stage, recipe.labels_file, recipe.subtitles_file,
                                 label_words=recipe.label_words)
     clips: dict[str, str] = {}
     missing = []
     for ex in examples:
-        if ex.clip_id in clips:
+        if ex.clip_id in clips or ex.text_only:
             continue
         path = ex.video
         if path is None and videos is not None:

@@ -156,7 +156,7 @@ def analyze_with_emollm(source: str | Path | None, model_path: str | Path, text:
                   for m in ("face", "voice", "frame")}
     modalities["text"] = ModalitySummary(used=bool(subtitle), reason=None if subtitle else "no subtitle",
                                          details={"transcript": subtitle})
-    return Result(input=str(source) if source is not None else "text", duration=prepared.duration,
+    return Result(input=str(source) if source is not None else "<text>", duration=prepared.duration,
                   label=label, scores=scores, valence=valence,
                   arousal=arousal, modalities=modalities, explanation=explanation, transcript=subtitle,
                   label_set=lm.name, notes=notes,

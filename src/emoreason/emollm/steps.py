@@ -15,6 +15,8 @@ shuffled across a test set, to check that a model uses them) before the LLM read
 
 from __future__ import annotations
 
+import inspect
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +44,8 @@ EMOTION_ANSWER_TOKENS = 8
 
 @dataclass
 class Prepared:
-    """One item ready for the LLM: ``features`` (stream name -> [1, n, D]), the ``subtitle`` (with the
+    """One item ready for the LLM: ``features`` (stream name -> [1, n, D]; a feature cache's [n, D] tensors,
+    as ``FeatureCache.get`` returns them, are given their batch dimension here), the ``subtitle`` (with the
     dialogue's context), ``notes`` for the Result, the media's ``duration`` (None for text only) and the
     ``source`` it came from (None for text only)."""
 
@@ -51,6 +54,9 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     duration: float | None = None
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        self.features = {k: v.unsqueeze(0) if v.dim() == 2 else v for k, v in self.features.items()}
 
     @property
     def streams(self) -> list[str]:
@@ -81,6 +87,8 @@ def prepare_input(model, processor, source: str | Path | None = None, text: str 
     feats: dict[str, torch.Tensor] = {}
     duration = None
     samples = None
+    if source is not None and not isinstance(source, (str, os.PathLike)):
+        raise ConfigError(f"the multimodal LLM reads media from a file path, not a {type(source).__name__}")
     if source is not None:
         runnable = set(core.encoders.towers) | set(config.computed_encoders())
         if not runnable:
@@ -135,12 +143,14 @@ def cached_continuation_log_likelihoods(core, prompt: list[int], continuations: 
     first = out.logits[0, -1].float().log_softmax(-1)[cont[:, 0]]  # [K]
     per_token = first[:, None]
     if width > 1:
-        cache = out.past_key_values
+        cache = getattr(out, "cache", None) or out.past_key_values
         cache.batch_repeat_interleave(k)
+        # the cache argument is `cache` in transformers >= 5.2x, `past_key_values` before
+        cache_arg = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
         step_embeds = core.get_input_embeddings()(cont[:, :-1]).to(embeds.dtype)
         att = torch.cat([torch.ones(k, ids.shape[1], dtype=torch.long, device=device), cmask[:, :-1]], dim=1)
-        logits = lm(inputs_embeds=step_embeds, attention_mask=att, past_key_values=cache,
-                    use_cache=True).logits.float().log_softmax(-1)
+        logits = lm(inputs_embeds=step_embeds, attention_mask=att, use_cache=True,
+                    **{cache_arg: cache}).logits.float().log_softmax(-1)
         rest = logits.gather(-1, cont[:, 1:].unsqueeze(-1)).squeeze(-1)
         per_token = torch.cat([per_token, rest], dim=1)
     per_token = per_token * cmask

@@ -62,7 +62,7 @@ class InstructionDataset(torch.utils.data.Dataset):
 
     def __init__(self, examples: list[InstructionExample], cache: FeatureCache, processor: EmoLLMProcessor,
                  max_length: int, seed: int = 0):
-        self.examples = [e for e in examples if e.clip_id in cache]
+        self.examples = [e for e in examples if e.text_only or e.clip_id in cache]
         self.missing = len(examples) - len(self.examples)
         self.cache, self.processor, self.max_length = cache, processor, max_length
         self.seed, self.epoch = seed, 0
@@ -84,7 +84,7 @@ class InstructionDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         ex = self.examples[i]
         rng = random.Random(hash((self.seed, self.epoch, i)))
-        feats = self.cache.get(ex.clip_id)
+        feats = {} if ex.text_only else self.cache.get(ex.clip_id)
         instruction = instruction_for(ex.task, rng, label_words=self.label_words)
         enc = self.processor.encode(ex.subtitle, ex.task, instruction, ex.answer,
                                     streams_present=feats.keys(), max_length=self.max_length)
@@ -251,7 +251,7 @@ def train(recipe: TrainRecipe, resume: bool = True) -> dict[str, Any]:
     acc.wait_for_everyone()
     elapsed = time.perf_counter() - t0
     config = core_model(acc.unwrap_model(model)).config  # analyze notes streams no example carried
-    seen = {s for e in dataset.examples for s in cache.clips[e.clip_id]["streams"]}
+    seen = {s for e in dataset.examples if not e.text_only for s in cache.clips[e.clip_id]["streams"]}
     config.trained_streams = sorted(set(config.trained_streams or []) | seen)
     if acc.is_main_process:
         save_trained(out, acc.unwrap_model(model), processor, save_base=recipe.text_model_path is None
