@@ -1,7 +1,7 @@
 """The compact multimodal LLM against the default pipeline on held-out items (issue 19: measure honestly).
 
     PYTHONPATH=src python benchmarks/emollm_compact.py --model compact --data ../shared/data \
-        --per-corpus 300 --out OUT [--reason-n 15] [--seed 0] [--voice-features DIR]
+        --per-corpus 300 [--out OUT] [--reason-n 15] [--seed 0] [--voice-features DIR]
 
 Items the compact model never trained on: RAVDESS actors 15-18 (all 240 clips, or ``--ravdess N``), FER+
 valid and MELD dev (with each line's dialogue context), each a seeded sample of ``--per-corpus`` items
@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="compact", help="a trained emollm folder or 'compact'")
     ap.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
-    ap.add_argument("--out", type=Path, required=True, help="journals and benchmark.json go here")
+    ap.add_argument("--out", type=Path, default=Path("reports/emollm_compact"),
+                    help="journals and benchmark.json go here (default reports/emollm_compact)")
     ap.add_argument("--per-corpus", type=int, default=300, help="FER+ and MELD items (a seeded sample)")
     ap.add_argument("--ravdess", type=int, help="RAVDESS items (a seeded sample; default: all 240)")
     ap.add_argument("--corpora", default="ravdess,ferplus,meld")
