@@ -313,4 +313,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from emoreason.errors import EmoreasonError
+
+    try:
+        sys.exit(main())
+    except EmoreasonError as exc:  # a wrong --data, --model ...: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
