@@ -29,7 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model",
         action="append",
         dest="models",
-        help="'default' or an MLLM checkpoint path; repeat to compare (default: default)",
+        help="'default' (the pipeline), 'compact' (the shipped multimodal LLM) or a trained multimodal-LLM "
+        "folder; repeat to compare on the same items, e.g. --model default --model compact (default: "
+        "default). A multimodal LLM reads every input an item has and answers labels only (no reasoning); "
+        "the report adds its parse rate",
     )
     p.add_argument(
         "--modalities",
@@ -81,6 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also run each voice set with every speaker's clips read together (speaker normalisation over "
         "the corpus' speaker ids), named e.g. default[voice; by speaker]",
     )
+    p.add_argument(
+        "--mllm-reasoning",
+        action="store_true",
+        help="multimodal LLMs (--model compact or a folder) also generate their [reason] answer, scored as "
+        "the explanation (slow: up to 200 tokens per item)",
+    )
     p.add_argument("--fps", type=float, default=5.0, help="video frames analysed per second (default 5)")
     p.add_argument(
         "--reasoning",
@@ -120,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         face_models=args.face_models or ["default"],
         voice_by_speaker=args.voice_by_speaker,
+        mllm_reasoning=args.mllm_reasoning,
         progress=not args.no_progress and sys.stderr.isatty(),
         resume=not args.fresh,
         reasoning=args.reasoning,

@@ -49,6 +49,7 @@ def evaluate(
     fps: float = 5.0,
     face_models: Sequence[str] = ("default",),
     voice_by_speaker: bool = False,
+    mllm_reasoning: bool = False,
     progress: bool = True,
     resume: bool = True,
     reasoning: str = "auto",
@@ -58,15 +59,18 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate systems on one dataset split and write ``report.json``/``report.md``/PNGs to ``out_dir``.
 
-    Systems compared side by side: the pipeline for each entry of ``models`` (``default`` or an MLLM
-    checkpoint path) crossed with each modality set in ``modalities`` (face, voice, text, all, or
-    ``face+voice`` ...), one system per predictions file (CSV/JSONL), and any extra callables in
-    ``systems``; ``baselines`` adds one constant predictor per label (the majority-class baseline).
+    Systems compared side by side: the pipeline (``default`` in ``models``) for each modality set in
+    ``modalities`` (face, voice, text, all, or ``face+voice`` ...), one multimodal LLM per other entry of
+    ``models`` (``compact`` or a trained folder), one system per predictions file (CSV/JSONL), and any
+    extra callables in ``systems``; ``baselines`` adds one constant predictor per label (the
+    majority-class baseline).
     ``face_models`` runs each face-using set once per face expression model (any of
     :data:`~emoreason.perception.face.analyzer.FACE_MODELS`), to compare the default face stage with its
     peers in one report.
     ``voice_by_speaker`` adds, for each set using the voice, the pipeline with each speaker's clips read
     together (speaker normalisation over the corpus' speaker ids; :class:`SpeakerClipsSystem`).
+    A multimodal LLM in ``models`` (``compact`` or a folder) answers labels only, with its parse rate;
+    ``mllm_reasoning`` makes it generate its ``[reason]`` answer too, as the explanation (slow).
     Pass ``models=()`` to run no pipeline. ``sample`` draws a seeded random subset (``seed``) before
     ``limit`` takes the first items. ``reasoning``: ``auto`` (sentence-embedding clue
     overlap when the dataset has reference explanations), ``labels`` (emotion-word overlap only), ``off``.
@@ -84,7 +88,7 @@ def evaluate(
     chosen, notes = ({}, [])
     if models:
         chosen, notes = pipeline_systems(data, list(modalities), list(models), fps, face_models,
-                                         voice_by_speaker)
+                                         voice_by_speaker, mllm_reasoning)
     all_systems: dict[str, System] = dict(chosen)
     for p in predictions:
         all_systems[f"file:{Path(p).stem}"] = FilePredictions.load(p, data)
@@ -111,6 +115,7 @@ def evaluate(
         "root": str(root),
         "split": split,
         "models": list(models),
+        "mllm_reasoning": mllm_reasoning,
         "modalities": list(modalities),
         "predictions": [str(p) for p in predictions],
         "baselines": list(baselines),

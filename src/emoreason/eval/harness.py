@@ -2,10 +2,12 @@
 
 A *system* is any callable ``item -> prediction`` where the prediction is an :class:`emoreason.Result`
 or a dict with at least ``label`` (canonical) and optionally ``scores``, ``valence``, ``arousal``,
-``explanation``. An exception while predicting one item is logged and recorded as that item's error; the
-run goes on. Each finished item is appended at once to ``{out}/predictions/{system}.jsonl``; a rerun
-reads that journal and skips every item that already has a prediction (failed items are tried again).
-A torn last line (a run killed mid-write) is ignored on reading.
+``explanation``; a multimodal LLM's raw greedy ``[emotion]`` answer and whether it parsed are kept from
+its ``provenance`` (``emollm_answer``, ``emollm_answer_parsed``) for the parse rate. An exception while
+predicting one item is logged and recorded as that item's error; the run goes on. Each finished item is
+appended at once to ``{out}/predictions/{system}.jsonl``; a rerun reads that journal and skips every item
+that already has a prediction (failed items are tried again). A torn last line (a run killed mid-write)
+is ignored on reading.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Prediction:
     explanation: str = ""
     error: str | None = None
     seconds: float = 0.0
+    answer: str | None = None  # a multimodal LLM's raw greedy [emotion] answer (provenance "emollm_answer")
+    answer_parsed: bool | None = None  # whether that answer named a label ("emollm_answer_parsed")
 
     @property
     def ok(self) -> bool:
@@ -71,6 +75,8 @@ def to_prediction(item_id: str, system: str, output: Any, seconds: float) -> Pre
         return Prediction(
             item_id, system, error=f"predicted label {label!r} is not canonical", seconds=seconds
         )
+    prov = output.get("provenance") or {}
+    parsed = prov.get("emollm_answer_parsed")
     return Prediction(
         id=item_id,
         system=system,
@@ -80,6 +86,8 @@ def to_prediction(item_id: str, system: str, output: Any, seconds: float) -> Pre
         arousal=_num(output.get("arousal")),
         explanation=str(output.get("explanation") or ""),
         seconds=seconds,
+        answer=None if prov.get("emollm_answer") is None else str(prov["emollm_answer"]),
+        answer_parsed=None if parsed is None else bool(parsed),
     )
 
 

@@ -51,6 +51,9 @@ def score_system(
     }
     if not ok:
         return out
+    rate = parse_rate(preds)
+    if rate is not None:
+        out["parse_rate"] = rate
     y_true = [it.label for it, _ in ok]
     y_pred = [p.label for _, p in ok]
     out["metrics"] = {
@@ -97,6 +100,15 @@ def score_system(
             out["reasoning"]["judge"] = judge_explanations(judge, pairs)
     out["seconds_per_item"] = float(np.mean([p.seconds for _, p in ok]))
     return out
+
+
+def parse_rate(preds: list[Prediction]) -> dict[str, Any] | None:
+    """The share of a multimodal LLM's greedy ``[emotion]`` answers that named a label, over the answered
+    items whose prediction records it (``Prediction.answer_parsed``); None for a system that records none."""
+    known = [p.answer_parsed for p in preds if p.ok and p.answer_parsed is not None]
+    if not known:
+        return None
+    return {"n": len(known), "parsed": int(sum(known)), "rate": sum(known) / len(known)}
 
 
 def build_report(
@@ -162,6 +174,11 @@ def summary_table(report: dict[str, Any]) -> str:
             f"{v('macro_f1'):>8} {v('weighted_f1'):>7} {v('uar') if strict is None else f'{strict:.3f}':>9}"
         )
     lines.append("UAR(all): failed items counted as wrong")
+    for name, s in report["systems"].items():
+        if "parse_rate" in s:
+            r = s["parse_rate"]
+            lines.append(f"{name}: {r['rate']:.3f} of its greedy [emotion] answers named a label "
+                         f"({r['parsed']}/{r['n']}; the others took the label from the answer-word scores)")
     return "\n".join(lines)
 
 
@@ -239,6 +256,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += ["", f"## {name}", ""]
         if s.get("failures"):
             lines += ["Failures: " + "; ".join(f"{k} (x{v})" for k, v in s["failures"].items()), ""]
+        if "parse_rate" in s:
+            r = s["parse_rate"]
+            lines += [f"Parse rate: {r['rate']:.3f} ({r['parsed']} of {r['n']} greedy [emotion] answers "
+                      "named a label; the others took the label from the answer-word scores)", ""]
         if "per_class" in s:
             lines += ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
             lines += [

@@ -1,5 +1,6 @@
-"""The systems an evaluation compares: the default pipeline (per modality set), an MLLM checkpoint, and a
-file of someone else's predictions. Each is a picklable callable ``EvalItem -> Result | dict``.
+"""The systems an evaluation compares: the default pipeline (per modality set), a multimodal-LLM checkpoint
+(a folder, or ``compact``: the shipped compact model), and a file of someone else's predictions. Each is a
+picklable callable ``EvalItem -> Result | dict``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,50 @@ class PipelineSystem:
             return analyze(text=item.text, modalities=["text"], model=self.model, context=context)
         return analyze(item.path, text=text, modalities=list(self.modalities), fps=self.fps, model=self.model,
                        context=context, face_model=self.face_model)
+
+
+@dataclass(frozen=True)
+class EmollmSystem:
+    """A multimodal LLM (``model``: a trained folder or ``compact``) on whatever an item has, labels only.
+
+    The item's media (a clip, an image or an audio file; none for a text-only item) and its subtitle go to
+    :func:`emoreason.emollm.infer.analyze_with_emollm` (what ``analyze(..., model=model)`` runs; imported on
+    the first call: it loads torch); with ``reason`` False (the default) it answers labels only, no
+    ``[reason]`` answer (with True that answer is the explanation the report scores). The subtitle is the
+    item's transcript, or else the sentence its corpus says was spoken (``meta["statement"]``: RAVDESS, the
+    subtitle the compact model was trained with), or else none (the model then transcribes a clip's speech
+    itself); a dialogue's earlier utterances (``meta["context"]``) go as ``context``. The Result's provenance
+    keeps the raw greedy ``[emotion]`` answer and whether it parsed, which the report turns into a parse rate.
+    """
+
+    model: str
+    reason: bool = False
+
+    def __call__(self, item: EvalItem) -> Any:
+        from emoreason.emollm.infer import analyze_with_emollm
+
+        source, text, context = emollm_inputs(item)
+        return analyze_with_emollm(source, self.model, text=text, context=context, reason=self.reason)
+
+
+def emollm_inputs(item: EvalItem) -> tuple[Path | None, str | None, list[str] | None]:
+    """(media, subtitle, context) that :class:`EmollmSystem` gives a multimodal LLM for ``item``."""
+    text = item.text if item.text is not None else item.meta.get("statement") or None
+    if item.path is None and not text:
+        raise ConfigError(f"{item.id}: an item without media needs a transcript")
+    return item.path, text, item.meta.get("context") or None
+
+
+def emollm_system(model: str, reason: bool = False) -> tuple[str, EmollmSystem]:
+    """The report's name for a multimodal LLM (``compact``, or ``emollm:<folder name>``) and its system;
+    a folder that does not exist, or ``compact`` when it is not installed, is an error here, before any
+    item runs. Imports the model code (torch)."""
+    from emoreason.emollm.checkpoint import COMPACT, resolve_model
+
+    folder = resolve_model(model)  # ModelError when the compact model is not installed
+    if not folder.exists():
+        raise InputNotFoundError(f"model checkpoint {model} not found")
+    return (COMPACT if model == COMPACT else f"emollm:{folder.name}"), EmollmSystem(model, reason)
 
 
 @dataclass
@@ -161,30 +206,34 @@ class ConstantSystem:
 
 def pipeline_systems(
     dataset: LoadedDataset, modality_sets: list[str], models: list[str], fps: float = 5.0,
-    face_models: Sequence[str] = ("default",), voice_by_speaker: bool = False,
-) -> tuple[dict[str, PipelineSystem | SpeakerClipsSystem], list[str]]:
-    """One PipelineSystem per (model, modality set) that the dataset can feed, plus notes on skipped ones.
+    face_models: Sequence[str] = ("default",), voice_by_speaker: bool = False, mllm_reasoning: bool = False,
+) -> tuple[dict[str, PipelineSystem | SpeakerClipsSystem | EmollmSystem], list[str]]:
+    """One PipelineSystem per modality set that the dataset can feed for the ``default`` entry of
+    ``models``, one :class:`EmollmSystem` per other entry (a multimodal-LLM folder or ``compact``; it reads
+    every input an item has, so modality sets do not apply to it), plus notes on skipped ones.
 
-    ``models``: ``default`` or checkpoint paths. ``modality_sets``: face, voice, text, all, or a
-    ``+``-joined combination such as ``face+voice``. A set sharing nothing with the dataset's modalities is
-    skipped with a note; otherwise it is cut down to what the dataset has. ``face_models``: the default
-    pipeline's face expression models to compare (names from ``FACE_MODELS``); each
-    set that uses the face runs once per model, named e.g. ``default[face; face facex]``.
+    ``modality_sets``: face, voice, text, all, or a ``+``-joined combination such as ``face+voice``. A set
+    sharing nothing with the dataset's modalities is skipped with a note; otherwise it is cut down to what
+    the dataset has. ``face_models``: the default pipeline's face expression models to compare (names from
+    ``FACE_MODELS``); each set that uses the face runs once per model, named e.g.
+    ``default[face; face facex]``.
     ``voice_by_speaker`` adds, for each set that uses the voice, a :class:`SpeakerClipsSystem` named e.g.
-    ``default[voice; by speaker]`` (when the corpus gives speaker ids).
+    ``default[voice; by speaker]`` (when the corpus gives speaker ids). ``mllm_reasoning``: the multimodal
+    LLMs also generate their ``[reason]`` answer (slow), as the explanation.
     """
     chosen_faces = list(dict.fromkeys(check_face_model(f) for f in face_models)) or [None]
-    systems: dict[str, PipelineSystem | SpeakerClipsSystem] = {}
+    systems: dict[str, PipelineSystem | SpeakerClipsSystem | EmollmSystem] = {}
     notes: list[str] = []
     groups = speaker_groups(dataset.items) if voice_by_speaker else {}
     if voice_by_speaker and not any(len(g) > 1 for g in groups.values()):
         notes.append(f"voice by speaker skipped: {dataset.name} gives no speaker shared by two items")
         groups = {}
     for model in models:
-        model_path = None if model == "default" else model
-        if model_path is not None and not Path(model_path).exists():
-            raise InputNotFoundError(f"model checkpoint {model_path} not found")
-        tag = "default" if model_path is None else Path(model_path).name
+        if model != "default":
+            name, system = emollm_system(model, mllm_reasoning)
+            systems.setdefault(name, system)
+            continue
+        tag = "default"
         for spec in modality_sets:
             wanted = parse_modality_set(spec)
             usable = tuple(m for m in wanted if m in dataset.modalities)
@@ -195,11 +244,11 @@ def pipeline_systems(
                 continue
             if usable != wanted:
                 notes.append(f"{tag}[{spec}] uses {'+'.join(usable)} (what {dataset.name} offers)")
-            faces = chosen_faces if model_path is None and "face" in usable else [None]
+            faces = chosen_faces if "face" in usable else [None]
             for face in faces:
                 name = f"{tag}[{'+'.join(usable)}" + (f"; face {face}]" if face else "]")
-                systems.setdefault(name, PipelineSystem(usable, model_path, fps, face))
-            if groups and model_path is None and "voice" in usable:
+                systems.setdefault(name, PipelineSystem(usable, None, fps, face))
+            if groups and "voice" in usable:
                 by_id = {it.id: it for it in dataset.items}
                 systems.setdefault(f"{tag}[{'+'.join(usable)}; by speaker]",
                                    SpeakerClipsSystem(usable, groups, by_id, fps))
