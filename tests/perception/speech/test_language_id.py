@@ -4,6 +4,7 @@ a given language skips identification; English-only models refuse other language
 from __future__ import annotations
 
 import shutil
+from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
@@ -28,13 +29,48 @@ def german() -> tuple[ArrayAudio, list[tuple[float, float]]]:
     return ArrayAudio(np.concatenate([pad, x, pad])), [(0.5, 0.5 + len(x) / 16000)]
 
 
-def test_speech_sample_joins_the_first_speech_spans_up_to_the_limit():
-    x = np.arange(16000 * 10, dtype=np.float32)
-    audio = ArrayAudio(x)
-    got = language_id.speech_sample(audio, [(5.0, 6.0), (1.0, 2.0), (3.0, 9.0)], seconds=3.0)
-    assert len(got) == 3 * 16000  # 1-2 s, then 3-5 s: three seconds of speech, in time order
-    assert got[0] == x[16000] and got[16000] == x[3 * 16000] and got[-1] == x[5 * 16000 - 1]
-    assert len(language_id.speech_sample(audio, None, seconds=4.0)) == 4 * 16000
+class _Multilingual:
+    """A stand-in multilingual Whisper: records the language and length of each window it decodes."""
+
+    model = NS(is_multilingual=True)
+
+    def __init__(self):
+        self.calls = []
+
+    def transcribe(self, samples, **kwargs):
+        self.calls.append((len(samples), kwargs["language"]))
+        return iter([]), None
+
+
+def test_the_first_window_names_the_language_for_every_window(monkeypatch):
+    fake, seen = _Multilingual(), []
+    monkeypatch.setattr(language_id, "load_whisper", lambda *a, **k: fake)
+    monkeypatch.setattr(language_id, "multilingual_whisper_dir", lambda: "base")
+
+    def identify(model, samples, vad):
+        seen.append((len(samples), vad))
+        return "cs", 0.21, model
+
+    monkeypatch.setattr(language_id, "identify", identify)
+    audio = ArrayAudio(np.zeros(16000 * 100, np.float32))
+    t = transcribe(audio, [(1.0, 3.0), (40.0, 42.0), (80.0, 81.0)])
+    assert seen == [(int(2.4 * 16000), False)]  # once, on the first (padded) window, with its own samples
+    assert [lang for _, lang in fake.calls] == ["cs", "cs", "cs"]
+    assert t.language == "cs" and t.language_probability == 0.21
+    assert any("the spoken language is uncertain: Czech with probability 0.21" in n for n in t.notes)
+
+
+def test_identification_encodes_the_first_window_once_for_language_and_words(german, monkeypatch):
+    audio, speech = german
+    given = transcribe(audio, speech, language="de")
+    model = language_id.route(None, None).model
+    encoded = []
+    original = type(model).encode
+    monkeypatch.setattr(type(model), "encode", lambda self, x: encoded.append(1) or original(self, x))
+    t = transcribe(audio, speech)
+    assert len(encoded) == 1  # the language token and the decoding share one encoder pass
+    assert t.language == "de" and t.language_probability > 0.5
+    assert t.segments == given.segments  # words, times and confidences: the same encoder output
 
 
 def test_german_is_identified_and_transcribed_in_german(german):

@@ -140,3 +140,29 @@ def test_last_rows_gives_the_same_states_for_the_rows_kept():
     for a, b in zip(full[:-1], part[:-1]):
         assert np.array_equal(a, b)
     np.testing.assert_allclose(part[-1], full[-1][:, :6], atol=1e-5)
+
+
+def test_length_batches_cut_where_lengths_jump_and_cover_every_row_once():
+    from types import SimpleNamespace as NS
+
+    from emoreason.perception.text.numpy_bert import length_batches
+
+    lengths = [40, 5, 41, 5, 39, 5, 120, 5]
+    encs = [NS(ids=[0] * n) for n in lengths]
+    batches = length_batches(encs, batch_size=4, call_tokens=25)
+    assert sorted(int(k) for b in batches for k in b) == list(range(len(lengths)))
+    got = [[lengths[k] for k in b] for b in batches]
+    assert got == [[5, 5, 5, 5], [39, 40, 41], [120]]  # sorted; the short, the long, the longest apart
+    assert [len(b) for b in length_batches(encs, batch_size=3, call_tokens=10_000)] == [3, 3, 2]  # few calls
+
+
+def test_scores_do_not_depend_on_how_rows_are_batched():
+    from emoreason.perception.text.head import default_text_model_dir
+    from emoreason.perception.text.lora import LoraTextModel
+
+    model = LoraTextModel.load(default_text_model_dir() / "lora_s0")
+    texts = ["I can't believe you did that!!", "ok", "WHAT are you DOING??", "fine. whatever you say. " * 8]
+    hist = [["we won"], [], ["you broke it", "no I did not"], []]
+    together = model.predict_proba(texts, hist)
+    alone = np.concatenate([model.predict_proba([t], [h]) for t, h in zip(texts, hist)])
+    assert np.abs(together - alone).max() < 1e-6

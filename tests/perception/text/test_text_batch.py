@@ -83,6 +83,22 @@ def test_repeated_inputs_are_scored_once_with_the_same_result(analyzer, monkeypa
     assert np.abs(together - alone).max() < 1e-6 and (together[0] == together[2]).all()
 
 
+def test_rows_the_first_network_already_scored_are_not_run_through_it_again(analyzer, monkeypatch):
+    texts = ["I can't believe you did that", "believe you did that", "ok", "believe you did that"]
+    want = analyzer.score_texts(texts, [[] for _ in texts])
+    first = np.full((len(texts), 7), np.nan)
+    first[[1, 3]] = analyzer.model.key_word_proba(["believe you did that"])[0]  # the key-word search's rows
+    seen = []
+    lora = analyzer.model.loras[0][0]
+    original = type(lora).predict_proba
+    monkeypatch.setattr(type(lora), "predict_proba",
+                        lambda self, t, h=None: seen.append((self is lora, list(t))) or original(self, t, h))
+    got = analyzer.score_texts(texts, [[] for _ in texts], first=first)
+    assert [t for own, t in seen if own] == [["I can't believe you did that", "ok"]]  # repeats: once
+    assert sum(not own for own, _ in seen) == 2  # the other two members read every distinct row
+    assert np.abs(got - want).max() < 1e-6
+
+
 def test_analyze_texts_records_each_language_as_analyze_does():
     texts = ["Estoy muy feliz hoy, gracias a todos", "This is the worst day of my life"]
     many = emoreason.analyze_texts(texts)

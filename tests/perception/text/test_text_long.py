@@ -77,9 +77,9 @@ def test_runaway_cost_histories_bounded_for_many_segments(analyzer, monkeypatch)
     seen: list[list[list[str]]] = []
     real = analyzer.score_texts
 
-    def spy(texts, histories=None):
+    def spy(texts, histories=None, **kwargs):
         seen.append(histories)
-        return real(texts, histories)
+        return real(texts, histories, **kwargs)
 
     monkeypatch.setattr(analyzer, "score_texts", spy)
     segs = [TranscriptSegment(float(i), i + 1.0, SENTENCES[i % len(SENTENCES)]) for i in range(40)]

@@ -1,7 +1,8 @@
 """Speech to text with word times and the spoken language: faster-whisper on the packaged Whisper models.
 
-The language is identified first (:mod:`~emoreason.perception.speech.language_id`: Whisper base on the
-first 30 s of speech, unless the caller gives it); Whisper base then transcribes in that language (or
+Unless the caller gives the language, it is identified on the first window decoded
+(:mod:`~emoreason.perception.speech.language_id`: Whisper base's language token on that window's own
+encoder output, which decoding then reuses); Whisper base transcribes every window in that language (or
 the user's ``asr_model`` does). Whisper loops (one word dozens of times) and mishears acted
 speech, so this module:
 - decodes speech in windows of at most :data:`MAX_WINDOW_S` seconds (the VAD's speech segments merged
@@ -25,7 +26,7 @@ import numpy as np
 from emoreason.io.audio import AudioSource
 from emoreason.io.guard import check_cancelled
 from emoreason.languages import UNSURE_BELOW, join_words, language_name
-from emoreason.perception.speech.language_id import route
+from emoreason.perception.speech import language_id
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
 
 MAX_WINDOW_S = 28.0  # Whisper sees 30 s at most; keep a margin
@@ -33,6 +34,7 @@ MERGE_GAP_S = 1.0  # speech segments closer than this are decoded together
 PAD_S = 0.2  # context added around each speech segment
 MAX_TOKENS_PER_S = 10.0  # fast speech is 4-6 text tokens/s plus timestamp tokens; a loop runs far above
 MIN_TOKENS = 32
+MIN_WINDOW_SAMPLES = 1600  # windows under 0.1 s are not decoded: Whisper would only see padding
 # Consecutive repeats (beyond the first occurrence) that count as a loop, by n-gram size: "no no no no"
 # and a sentence said three times over are speech; Whisper's loops run far longer (37 in DESIGN.md).
 LOOP_REPEATS = {1: 4, 2: 3}
@@ -116,28 +118,33 @@ def transcribe(audio: AudioSource, speech: list[tuple[float, float]] | None = No
     """Transcribe ``audio`` (16 kHz mono) with word times; ``speech`` = VAD spans in seconds, if known.
 
     ``language`` (a Whisper code or English name) skips language identification; an unknown one is a
-    ConfigError. Without ``speech`` the whole input is decoded (in windows) with faster-whisper's own
-    VAD filter. The transcript records the language and, when identified, its probability.
+    ConfigError. Otherwise the first window of at least 0.1 s names the language for all windows
+    (:func:`language_id.identify`). Without ``speech`` the whole input is decoded (in windows) with
+    faster-whisper's own VAD filter. The transcript records the language (None when nothing was long
+    enough to decode) and, when identified, its probability.
     """
-    r = route(audio, speech, model_dir, language)
+    r = language_id.route(model_dir, language)
+    lang, probability = r.language, None
     segments: list[TranscriptSegment] = []
     notes: list[str] = []
     raw_stats: list[tuple[int, float, float, float]] = []
     for span in plan_windows(audio.duration, speech):
         for a, b in _split_long(audio, *span):
             check_cancelled()  # a caller that gave up (emoreason.io.guard) stops between windows
-            segs, n = _decode_window(r.model, audio.read(a, b), a, r.language, vad=speech is None,
-                                     stats=raw_stats)
+            samples, model = audio.read(a, b), r.model
+            if lang is None and len(samples) >= MIN_WINDOW_SAMPLES:  # the first window names the language
+                lang, probability, model = language_id.identify(r.model, samples, vad=speech is None)
+            segs, n = _decode_window(model, samples, a, lang, vad=speech is None, stats=raw_stats)
             segments.extend(segs)
             notes.extend(n)
-    if r.probability is not None and r.probability < UNSURE_BELOW:
-        notes.append(f"the spoken language is uncertain: {language_name(r.language)} with probability "
-                     f"{r.probability:.2f}")
+    if probability is not None and probability < UNSURE_BELOW:
+        notes.append(f"the spoken language is uncertain: {language_name(lang)} with probability "
+                     f"{probability:.2f}")
     words = [w.probability for s in segments for w in s.words]
     if r.english_only and words and looks_not_english(**decoding_stats(raw_stats, words)):
         notes.append(NOT_ENGLISH_NOTE)
-    return Transcript(segments, source=f"asr:{r.name}", timed=True, notes=notes, language=r.language,
-                      language_probability=None if r.probability is None else round(r.probability, 4))
+    return Transcript(segments, source=f"asr:{r.name}", timed=True, notes=notes, language=lang,
+                      language_probability=None if probability is None else round(probability, 4))
 
 
 def decoding_stats(raw: list[tuple[int, float, float, float]], word_probs: list[float]) -> dict[str, float]:
@@ -194,13 +201,13 @@ def _cut_quiet(audio: AudioSource, lo: float, hi: float, frame: float = 0.05) ->
     return lo + float(np.argmin((frames.astype(np.float64) ** 2).mean(axis=1))) * frame
 
 
-def _decode_window(model, samples: np.ndarray, offset: float, language: str, vad: bool,
+def _decode_window(model, samples: np.ndarray, offset: float, language: str | None, vad: bool,
                    stats: list[tuple[int, float, float, float]] | None = None
                    ) -> tuple[list[TranscriptSegment], list[str]]:
     """One window's sentences and notes, decoded in ``language`` (a Whisper code); each decoded segment's
     ``(tokens, avg_logprob, no_speech_prob, compression_ratio)`` is appended to ``stats`` when given."""
     duration = len(samples) / 16000
-    if duration < 0.1:
+    if len(samples) < MIN_WINDOW_SAMPLES:
         return [], []
     max_tokens = min(440, max(MIN_TOKENS, math.ceil(duration * MAX_TOKENS_PER_S)))
     # temperature 0 only: faster-whisper's fallback re-decodes a window at up to five sampling temperatures

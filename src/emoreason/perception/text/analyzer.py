@@ -85,10 +85,12 @@ class TextAnalyzer:
                 self._multilingual = MultilingualTextModel(self.multilingual_dir)
             return self._multilingual
 
-    def score_texts(self, texts: list[str], histories: list[list[str]] | None = None) -> np.ndarray:
+    def score_texts(self, texts: list[str], histories: list[list[str]] | None = None,
+                    first: np.ndarray | None = None) -> np.ndarray:
         """``(n, 7)`` probabilities (CANONICAL order) for sentences, each with the utterances before it
-        (oldest first; the model reads the last few)."""
-        return self.model.predict_proba(texts, histories)
+        (oldest first; the model reads the last few); ``first``: the first network's rows already known
+        (:meth:`TextEnsemble.predict_proba`)."""
+        return self.model.predict_proba(texts, histories, first=first)
 
     def analyze(self, transcript: Transcript | str, context: list[str] | None = None,
                 language: str | None = None) -> ModalityOutput:
@@ -245,7 +247,12 @@ class TextAnalyzer:
                     if f is not None and alone[i] is None]
             without = [" ".join(f[0][:k] + f[0][k + 1:]) for f in found if f is not None for k in f[1]]
             texts = [t for t, _ in todo] + without
-            ens = self.score_texts(texts, [[] for _ in texts])
+            # the first network already read each candidate variant alone (``scored``): not run again
+            first = np.full((len(texts), len(CANONICAL)), np.nan)
+            known = [scored[span[0] + k] for f, span in zip(found, spans) if f is not None for k in f[1]]
+            if known:
+                first[len(todo):] = known
+            ens = self.score_texts(texts, [[] for _ in texts], first=first if self.model.loras else None)
             full = dict(zip((i for _, i in todo), ens[:len(todo)]))
             rest = iter(ens[len(todo):])
         out = []

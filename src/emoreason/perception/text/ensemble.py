@@ -57,19 +57,33 @@ class TextEnsemble:
             return str(self.meta["name"])
         return str(self.head.meta.get("name", "emoreason text head")) if self.head else "emoreason text model"
 
-    def predict_proba(self, texts: list[str], histories: list[list[str]] | None = None) -> np.ndarray:
-        """Each distinct (text, history) pair is scored once (a list or a key-word search repeats many)."""
+    def predict_proba(self, texts: list[str], histories: list[list[str]] | None = None,
+                      first: np.ndarray | None = None) -> np.ndarray:
+        """Each distinct (text, history) pair is scored once (a list or a key-word search repeats many).
+
+        ``first``: the first LoRA member's probabilities (CANONICAL order, as :meth:`key_word_proba` gives
+        them) where already computed for a row, NaN rows where not; those rows are not run through it
+        again."""
         if not texts:
             return np.zeros((0, len(self.labels)))
         histories = histories if histories is not None else [[] for _ in texts]
-        first: dict[tuple[str, tuple[str, ...]], int] = {}
-        where = [first.setdefault((t, tuple(h)), len(first)) for t, h in zip(texts, histories)]
-        if len(first) < len(texts):
-            unique = list(first)
-            return self.predict_proba([t for t, _ in unique], [list(h) for _, h in unique])[where]
+        first_at: dict[tuple[str, tuple[str, ...]], int] = {}
+        where = [first_at.setdefault((t, tuple(h)), len(first_at)) for t, h in zip(texts, histories)]
+        if len(first_at) < len(texts):
+            unique, rows = list(first_at), {}
+            for i, u in enumerate(where):
+                rows.setdefault(u, i)  # each distinct pair's first row, in the order of ``unique``
+            return self.predict_proba([t for t, _ in unique], [list(h) for _, h in unique],
+                                      None if first is None else first[list(rows.values())])[where]
         total = np.zeros((len(texts), len(self.labels)))
-        for model, weight in self.loras:
-            total += weight * _in_canonical(model.predict_proba(texts, histories), model.labels)
+        for m, (model, weight) in enumerate(self.loras):
+            known = first if m == 0 and first is not None else np.full((len(texts), len(CANONICAL)), np.nan)
+            p = np.array(known, dtype=np.float64)
+            todo = np.flatnonzero(np.isnan(p).any(axis=1))
+            if len(todo):
+                p[todo] = _in_canonical(model.predict_proba([texts[i] for i in todo],
+                                                            [histories[i] for i in todo]), model.labels)
+            total += weight * p
         if self.head is not None and self.head_weight > 0:
             total += self.head_weight * _in_canonical(self._head_proba(texts, histories), self.head.labels)
         return total / total.sum(axis=1, keepdims=True)

