@@ -68,3 +68,21 @@ def test_emollm_chat_over_http(tiny_checkpoint, serve, fake, wav):
         bad = c.post("/v1/chat/completions", json={**body, "messages": [{"role": "system", "content": "hi"},
                                                                           *body["messages"]]})
         assert bad.status_code == 400 and "one user message" in bad.json()["error"]["message"]
+
+
+def test_emollm_chat_with_the_compact_model_reads_the_face_stage(tmp_path):
+    """The compact model's face token is computed by emoreason's face stage (not an HF encoder): the chat
+    must compute it too, and ask [emotion] with the model's own label words."""
+    from emoreason.emollm.checkpoint import compact_dir
+    if not (compact_dir() / "config.json").is_file():
+        pytest.skip(f"the compact model is not shipped ({compact_dir()} is absent)")
+    from PIL import Image
+    from skimage import data
+
+    photo = tmp_path / "face.png"
+    Image.fromarray(data.astronaut()).save(photo)
+    chat = EmoLLMChat("compact")
+    ids, feats = chat.prompt([ChatTurn("user", "[emotion]", [MediaItem("image", photo)])])
+    assert list(feats) == ["face"]
+    prompt = chat.processor.tokenizer.decode(ids)
+    assert "neutral, happy, sad, angry, fearful, disgusted, surprised" in prompt

@@ -52,17 +52,19 @@ class EmoLLMChat:
         m = _TASK_TAG.match(text)
         task = m.group(1).lower() if m else "reason"
         instruction = text[m.end():].strip() if m else text.strip()
-        if not instruction:
-            instruction = instruction_for(task, index=0)
         core = core_model(self.model)
+        if not instruction:
+            instruction = instruction_for(task, index=0, label_words=core.config.label_words)
         feats: dict[str, Any] = {}
         if turn.media:
-            towers = set(core.encoders.towers)
-            if not towers:
+            runnable = set(core.encoders.towers) | set(core.config.computed_encoders())
+            if not runnable:
                 raise ConfigError(f"{self.model_id} has no encoder weights, so it cannot read media")
-            clip = load_clip_media(turn.media[0].path, core.config, towers)
+            clip = load_clip_media(turn.media[0].path, core.config, runnable)
             with torch.no_grad():
                 feats = core.encoders(clip.media, audio_lengths=clip.audio_lengths) if clip.media else {}
+            feats.update(clip.features)
+            feats = {s["name"]: feats[s["name"]] for s in core.config.streams if s["name"] in feats}
         ids = self.processor.prompt_ids(None, task, instruction, list(feats))
         return ids, feats
 
