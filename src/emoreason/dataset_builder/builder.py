@@ -100,13 +100,24 @@ class ClipPerception:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per perception stage (optional)
     # with BuildOptions.people: each person's modality outputs by person_id (the people are result.people)
     people_outputs: dict[str, dict[str, ModalityOutput]] = field(default_factory=dict)
+    #: "video", or "audio" / "image" / "text" (no path): only a video gets a peak-frame JPEG
+    media_kind: str = "video"
 
 
 def default_perceiver(path: str, subtitle: str | None, options: BuildOptions) -> ClipPerception:
-    """emoreason's own perception (face, voice, text) and fusion."""
+    """emoreason's own perception (face, voice, text) and fusion, on a video, an audio file, an image,
+    or (``path`` empty) the subtitle alone."""
+    if not path:
+        if not subtitle:
+            raise UnsupportedFormatError("a text-only item needs a subtitle")
+        p = run_perception(None, text=subtitle, modalities=options.modalities)
+        return ClipPerception(result=build_result(p), outputs=p.outputs, duration=None, video_fps=None,
+                              transcript=p.transcript, notes=list(p.notes), timings=dict(p.timings),
+                              media_kind="text")
     info = probe(path)
-    if info.kind != "video":
-        raise UnsupportedFormatError(f"{path}: holds no video stream (a {info.kind} file)")
+    if info.kind != "video" and options.people:
+        raise UnsupportedFormatError(f"{path}: holds no video stream (a {info.kind} file); "
+                                     "people need a video")
     p = run_perception(path, text=subtitle, fps=options.fps, modalities=options.modalities,
                        people=options.people)
     result, people_outputs = build_result(p), {}
@@ -114,7 +125,7 @@ def default_perceiver(path: str, subtitle: str | None, options: BuildOptions) ->
         result.people = build_people(p, build_result, people_outputs)
     return ClipPerception(result=result, outputs=p.outputs, duration=info.duration,
                           video_fps=info.fps, transcript=p.transcript, notes=list(p.notes),
-                          timings=dict(p.timings), people_outputs=people_outputs)
+                          timings=dict(p.timings), people_outputs=people_outputs, media_kind=info.kind)
 
 
 def load_perceiver(spec: str) -> Callable[[str, str | None, BuildOptions], ClipPerception]:
@@ -152,15 +163,17 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
     au_table = face.series.get("aus") if face is not None and face.usable else None
     peak = find_peak(au_table)
     peak_time = peak.time if peak is not None else (perc.duration or 0.0) / 2
-    image_rel = f"frames/{spec.clip_id}.jpg"
-    jpeg = _peak_jpeg(spec.path, peak_time, options.jpeg_quality)
-    atomic_write_bytes(out / image_rel, jpeg)
+    image_rel, jpeg = None, None
+    if perc.media_kind == "video":
+        image_rel = f"frames/{spec.clip_id}.jpg"
+        jpeg = _peak_jpeg(spec.path, peak_time, options.jpeg_quality)
+        atomic_write_bytes(out / image_rel, jpeg)
     series = _write_series(out, spec.clip_id, _face_frames(face, au_table),
                            voice.series.get("prosody") if voice else None)
     lap("peak_frame")
 
     scene = None
-    if options.vlm_url:
+    if options.vlm_url and jpeg is not None:
         scene = ChatEndpoint(options.vlm_url, options.vlm_model or "", api_key=_api_key(),
                              seed=options.seed).describe_image(jpeg)
         lap("scene")
@@ -191,7 +204,7 @@ def build_record(spec: ClipSpec, options: BuildOptions, out_dir: str | Path) -> 
     record = {
         "schema": RECORD_SCHEMA,
         "id": spec.clip_id,
-        "video": spec.path,
+        "video": spec.path or None,
         "image": image_rel,
         "duration": _r(perc.duration),
         "video_fps": _r(fps),

@@ -24,7 +24,7 @@ class ClipSpec:
     """One clip to process: where it is, and what the user already knows about it."""
 
     clip_id: str
-    path: str
+    path: str  # a video, audio file or image; "" for a text-only item (the subtitle is the input)
     label: str | None = None  # as given by the user (any taxonomy); None if unknown
     subtitle: str | None = None  # given transcript; None means "transcribe it"
 

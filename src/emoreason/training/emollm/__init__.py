@@ -1,0 +1,1 @@
+"""Training data and recipes for the multimodal LLM (``emoreason.emollm``) built from the shared corpora."""
