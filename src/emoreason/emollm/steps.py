@@ -74,6 +74,25 @@ def _transcript(samples, notes: list[str]) -> str:
         return ""
 
 
+def encode_source(core, source: str | Path):
+    """(stream name -> features [1, n, D] in the layout's order, the decoded :class:`ClipMedia`) of one
+    media file: the HF encoders' streams plus those emoreason computes itself (``face_measures``). Streams
+    of encoders without weights are left out, with a note in the ClipMedia."""
+    config = core.config
+    runnable = set(core.encoders.towers) | set(config.computed_encoders())
+    if not runnable:
+        raise ModelError("the model has no encoder weights (it reads cached features only); set each "
+                         "encoder's path in config.json to analyse media")
+    cm = load_clip_media(source, config, runnable)
+    missing = sorted(set(config.encoders) - runnable)
+    if missing:
+        cm.notes.append(f"no weights for encoder(s) {', '.join(missing)}: their streams are left out")
+    with torch.no_grad():
+        feats = core.encoders(cm.media, audio_lengths=cm.audio_lengths) if cm.media else {}
+    feats.update(cm.features)
+    return {s["name"]: feats[s["name"]] for s in config.streams if s["name"] in feats}, cm
+
+
 def prepare_input(model, processor, source: str | Path | None = None, text: str | None = None,
                   context: Sequence[str] | None = None) -> Prepared:
     """Features and subtitle of one item. ``source``: an image, audio or video file, or None (text only).
@@ -90,20 +109,9 @@ def prepare_input(model, processor, source: str | Path | None = None, text: str 
     if source is not None and not isinstance(source, (str, os.PathLike)):
         raise ConfigError(f"the multimodal LLM reads media from a file path, not a {type(source).__name__}")
     if source is not None:
-        runnable = set(core.encoders.towers) | set(config.computed_encoders())
-        if not runnable:
-            raise ModelError("the model has no encoder weights (it reads cached features only); set each "
-                             "encoder's path in config.json to analyse media")
-        cm = load_clip_media(source, config, runnable)
+        feats, cm = encode_source(core, source)
         notes += cm.notes
         duration, samples = cm.duration, cm.samples
-        missing = sorted(set(config.encoders) - runnable)
-        if missing:
-            notes.append(f"no weights for encoder(s) {', '.join(missing)}: their streams are left out")
-        with torch.no_grad():
-            feats = core.encoders(cm.media, audio_lengths=cm.audio_lengths) if cm.media else {}
-        feats.update(cm.features)
-        feats = {s["name"]: feats[s["name"]] for s in config.streams if s["name"] in feats}  # layout order
     untrained = [s for s in feats if config.trained_streams is not None and s not in config.trained_streams]
     if untrained:
         notes.append(f"stream(s) {', '.join(untrained)} were never seen in training (no training example "

@@ -24,7 +24,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStr
 from emoreason.emollm.checkpoint import core_model
 from emoreason.emollm.infer import load_for_inference
 from emoreason.emollm.instructions import instruction_for
-from emoreason.emollm.media import load_clip_media
+from emoreason.emollm.steps import encode_source
 from emoreason.errors import ConfigError
 from emoreason.serve.chat import ChatTurn
 
@@ -57,14 +57,7 @@ class EmoLLMChat:
             instruction = instruction_for(task, index=0, label_words=core.config.label_words)
         feats: dict[str, Any] = {}
         if turn.media:
-            runnable = set(core.encoders.towers) | set(core.config.computed_encoders())
-            if not runnable:
-                raise ConfigError(f"{self.model_id} has no encoder weights, so it cannot read media")
-            clip = load_clip_media(turn.media[0].path, core.config, runnable)
-            with torch.no_grad():
-                feats = core.encoders(clip.media, audio_lengths=clip.audio_lengths) if clip.media else {}
-            feats.update(clip.features)
-            feats = {s["name"]: feats[s["name"]] for s in core.config.streams if s["name"] in feats}
+            feats, _ = encode_source(core, turn.media[0].path)
         ids = self.processor.prompt_ids(None, task, instruction, list(feats))
         return ids, feats
 
