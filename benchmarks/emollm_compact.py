@@ -43,12 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
+from emoreason.emollm.infer import recognise
 from emoreason.eval import metrics as M
 from emoreason.eval.datasets import get_adapter
 from emoreason.eval.emollm_checks import (
     donors_within,
     reasoning_verdict,
-    recognise,
     timed_reasoning,
     with_inputs_of,
 )

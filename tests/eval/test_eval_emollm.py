@@ -14,11 +14,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from emoreason.emollm import checkpoint, infer  # noqa: E402 - after HF_HUB_OFFLINE
+from emoreason.emollm.infer import recognise  # noqa: E402
 from emoreason.emollm.steps import prepare_input  # noqa: E402
 from emoreason.emollm.tiny import build_tiny_model, write_clip  # noqa: E402
 from emoreason.errors import InputNotFoundError, ModelError  # noqa: E402
 from emoreason.eval.datasets import get_adapter  # noqa: E402
-from emoreason.eval.emollm_checks import recognise, with_inputs_of  # noqa: E402
+from emoreason.eval.emollm_checks import with_inputs_of  # noqa: E402
 from emoreason.eval.evaluate import evaluate  # noqa: E402
 from emoreason.eval.report import summary_table  # noqa: E402
 from emoreason.eval.systems import EmollmSystem, emollm_inputs, emollm_system  # noqa: E402

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from emoreason.emollm.answer_parsing import SYNONYMS, parse_answer
 from emoreason.emollm.checkpoint import core_model, load_trained, resolve_model
 from emoreason.emollm.steps import (
     REASON_NO_REPEAT_NGRAM,
+    Prepared,
     generate_answer,
     generate_text,
     prepare_input,
@@ -99,6 +101,39 @@ def generate_reasoning(model, processor, prompt: list[int], feats: dict[str, tor
     return generate_text(model, processor, prompt, feats, max_new_tokens, REASON_NO_REPEAT_NGRAM)
 
 
+@dataclass(frozen=True)
+class Recognition:
+    """One item's label: the label-set ``scores`` (from the answer words' probabilities; ``lost`` the mass
+    of ``unmapped`` words with no label there), the raw greedy ``[emotion]`` ``answer``, whether it
+    ``parsed`` (else the label is the scores' arg-max and ``parse_error`` says why)."""
+
+    label: str
+    scores: dict[str, float]
+    answer: str
+    parsed: bool
+    lost: float = 0.0
+    unmapped: tuple[str, ...] = ()
+    parse_error: str = ""
+    word_probs: dict[str, float] | None = None  # each answer word's probability, before the mapping
+
+
+def recognise(model, processor, prepared: Prepared, label_set: str = "canonical",
+              strict: bool = False) -> Recognition:
+    """The label of prepared inputs: the answer words' probabilities (:func:`score_labels`) mapped onto
+    ``label_set``, then the greedy ``[emotion]`` answer parsed; an answer naming no label raises
+    :class:`UnparsableAnswerError` with ``strict``, else the label is the scores' arg-max."""
+    word_probs = score_labels(model, processor, prepared)
+    scores, lost, unmapped = word_scores_to_label_set(word_probs, label_set)
+    answer = generate_answer(model, processor, prepared, "emotion")
+    try:
+        label, parsed, error = parse_answer(answer, label_set).label, True, ""
+    except UnparsableAnswerError as exc:
+        if strict:
+            raise
+        label, parsed, error = max(scores, key=scores.get), False, str(exc)
+    return Recognition(label, scores, answer, parsed, lost, tuple(unmapped), error, word_probs)
+
+
 def analyze_with_emollm(source: str | Path | None, model_path: str | Path, text: str | None = None,
                         label_set: str = "canonical", *, context: Sequence[str] | None = None,
                         reason: bool = True, strict: bool = False, max_new_tokens: int = 200) -> Result:
@@ -118,21 +153,13 @@ def analyze_with_emollm(source: str | Path | None, model_path: str | Path, text:
     prepared = prepare_input(model, processor, source, text=text, context=context)
     notes = list(prepared.notes)
     present, subtitle = prepared.streams, prepared.subtitle
-    word_probs = score_labels(model, processor, prepared)
-    scores, lost, unmapped = word_scores_to_label_set(word_probs, lm.name)
-    if lost > 0.005:
-        notes.append(f"{lost:.0%} of the answer probability went to words with no {lm.name} label "
-                     f"({', '.join(unmapped)})")
-    answer = generate_answer(model, processor, prepared, "emotion")
-    parsed = True
-    try:
-        label = parse_answer(answer, lm.name).label
-    except UnparsableAnswerError as exc:
-        if strict:
-            raise
-        parsed = False
-        label = max(scores, key=scores.get)
-        notes.append(f"{exc}; the label is taken from the answer-word probabilities instead")
+    rec = recognise(model, processor, prepared, lm.name, strict=strict)
+    scores, label, answer, parsed = rec.scores, rec.label, rec.answer, rec.parsed
+    if rec.lost > 0.005:
+        notes.append(f"{rec.lost:.0%} of the answer probability went to words with no {lm.name} label "
+                     f"({', '.join(rec.unmapped)})")
+    if not parsed:
+        notes.append(f"{rec.parse_error}; the label is taken from the answer-word probabilities instead")
     top = max(scores, key=scores.get)
     if label != top:
         notes.append(f"the generated answer says {label!r} while the answer-word probabilities "
@@ -162,7 +189,7 @@ def analyze_with_emollm(source: str | Path | None, model_path: str | Path, text:
                   label_set=lm.name, notes=notes,
                   provenance={"version": __version__, "pipeline": "emollm", "model": str(model_path),
                               "emollm_answer": answer, "emollm_answer_parsed": parsed,
-                              "answer_word_probs": word_probs,
+                              "answer_word_probs": rec.word_probs,
                               "valence_arousal": "derived from category scores "
                                                  "(emoreason.labels.VALENCE_AROUSAL)"})
 

@@ -1,12 +1,10 @@
-"""Checks of a multimodal LLM beyond its labels (issue 19, "measure it honestly").
+"""Checks of a multimodal LLM beyond its labels (original and swapped inputs are labelled by
+:func:`emoreason.emollm.infer.recognise`, as ``analyze(..., model=...)`` labels them).
 
 * :func:`derangement` / :func:`donors_within`: a fixed permutation that gives every item the inputs of
   another item of its own corpus (never its own when the corpus has two items or more), for the test
   "does the model use its inputs": scored with each item's audio/face features (or subtitle) replaced by
   a donor's, the score must fall.
-* :func:`recognise`: the label a model gives to prepared inputs, as ``analyze(..., model=...)`` derives it
-  (answer-word scores, then the greedy ``[emotion]`` answer parsed; an unparsable answer leaves the label
-  to the scores), so that original and swapped inputs are scored the same way.
 * :func:`reasoning_verdict`: a ``[reason]`` answer's parsed conclusion against the ``[emotion]`` label and
   the truth; :func:`timed_reasoning`: that answer with its first-token latency and tokens/s.
 
@@ -20,7 +18,6 @@ import dataclasses
 import random
 import time
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from emoreason.emollm.answer_parsing import parse_answer
@@ -59,31 +56,6 @@ def with_inputs_of(prepared: Any, donor: Any, what: str) -> Any:
     if what not in ("features", "subtitle"):
         raise ValueError(f"what must be 'features' or 'subtitle', got {what!r}")
     return dataclasses.replace(prepared, **{what: getattr(donor, what)})
-
-
-@dataclass(frozen=True)
-class Recognition:
-    """The label for one item, the canonical scores, the raw greedy answer and whether it parsed."""
-
-    label: str
-    scores: dict[str, float]
-    answer: str
-    parsed: bool
-
-
-def recognise(model: Any, processor: Any, prepared: Any) -> Recognition:
-    """The canonical label of prepared inputs as ``analyze(..., model=...)`` derives it: the answer words'
-    probabilities (``score_labels``) mapped onto the canonical labels, then the greedy ``[emotion]`` answer
-    parsed; when it names no label the label is the scores' arg-max."""
-    from emoreason.emollm.infer import word_scores_to_label_set
-    from emoreason.emollm.steps import generate_answer, score_labels
-
-    scores, _, _ = word_scores_to_label_set(score_labels(model, processor, prepared), "canonical")
-    answer = generate_answer(model, processor, prepared, "emotion")
-    try:
-        return Recognition(parse_answer(answer, "canonical").label, scores, answer, True)
-    except UnparsableAnswerError:
-        return Recognition(max(scores, key=scores.get), scores, answer, False)
 
 
 def reasoning_verdict(reasoning: str, answer_label: str, truth: str) -> dict[str, Any]:
