@@ -88,3 +88,69 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+TINY_LLM = "tiny-test-llm"  # the name the tiny backbone is registered under
+
+
+@pytest.fixture()
+def tiny_llm_backbone(tmp_path, monkeypatch):
+    """A tiny random Llama + word-level tokenizer registered as the packaged LLM ``tiny-test-llm``; yields its
+    folder. (Imports inside: only the multimodal-LLM tests pay for torch.)"""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from emoreason.emollm import backbones
+    from emoreason.emollm.infer import load_for_inference
+    from emoreason.emollm.tiny import TOKENIZER_SENTENCES, tiny_text_config
+    from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
+
+    folder = tmp_path / "tiny-llm"
+    tok = train_wordlevel_tokenizer(TOKENIZER_SENTENCES)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(AutoConfig.for_model(**tiny_text_config(len(tok)))).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    real_resolve = backbones.resolve
+    entry = backbones.Backbone(TINY_LLM, "llm", "tiny-pkg", "tiny_pkg", "x", "MIT", lambda s, o: None)
+    monkeypatch.setitem(backbones.BACKBONES, TINY_LLM, entry)
+    monkeypatch.setattr(backbones, "resolve", lambda name: folder if name == TINY_LLM else real_resolve(name))
+    load_for_inference.cache_clear()
+    yield folder
+    load_for_inference.cache_clear()
+
+
+@pytest.fixture()
+def tiny_compact_run(tiny_llm_backbone):
+    """``make(root, seed=0) -> (model, processor)``: saves at ``root`` a LoRA run around the tiny backbone
+    with one ``face_measures`` stream, its LoRA and projector weights random and non-trivial."""
+    import torch
+
+    from emoreason.emollm import backbones, checkpoint
+    from emoreason.emollm.checkpoint import prepare_placeholders, save_trained
+    from emoreason.emollm.configuration_emollm import EmoLLMConfig
+    from emoreason.emollm.face_measures import FACE_MEASURE_DIM
+    from emoreason.emollm.instructions import CANONICAL_LABEL_WORDS
+    from emoreason.emollm.lora import apply_lora
+    from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
+    from emoreason.emollm.processing_emollm import EmoLLMProcessor
+
+    def make(root, seed: int = 0):
+        encoders = {"face": {"kind": "face_measures", "feature_dim": FACE_MEASURE_DIM}}
+        streams = [{"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
+                    "segment": "feature", "projector": "mlp2"}]
+        config = EmoLLMConfig(encoders=encoders, streams=streams, label_words=list(CANONICAL_LABEL_WORDS),
+                              label_set="canonical", text_model_path=TINY_LLM, trained_streams=["face"])
+        model = EmoLLMForConditionalGeneration.from_components(config)
+        tok = checkpoint.load_tokenizer(backbones.llm_path(TINY_LLM))
+        prepare_placeholders(model, tok)
+        model = apply_lora(model, r=4, alpha=8, dropout=0.0)
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.requires_grad:
+                    p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+        proc = EmoLLMProcessor(tok, checkpoint.core_model(model).config)
+        save_trained(root, model, proc, save_base=False)
+        return model.eval(), proc
+
+    return make

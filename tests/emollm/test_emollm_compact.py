@@ -8,36 +8,24 @@ import json
 import pytest
 import safetensors.torch
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM
 
 import emoreason
 from emoreason.cli.main import main
 from emoreason.emollm import backbones, checkpoint
-from emoreason.emollm.checkpoint import export_compact, load_trained, prepare_placeholders, save_trained
-from emoreason.emollm.configuration_emollm import EmoLLMConfig
+from emoreason.emollm.checkpoint import export_compact, load_trained
 from emoreason.emollm.face_measures import FACE_MEASURE_DIM
 from emoreason.emollm.infer import answer_word_log_scores, load_for_inference
-from emoreason.emollm.instructions import CANONICAL_LABEL_WORDS, emotion_instruction
-from emoreason.emollm.lora import apply_lora
-from emoreason.emollm.modeling_emollm import EmoLLMForConditionalGeneration
-from emoreason.emollm.processing_emollm import EmoLLMProcessor
+from emoreason.emollm.instructions import emotion_instruction
 from emoreason.emollm.steps import (
     Prepared,
     cached_continuation_log_likelihoods,
     generate_answer,
     score_labels,
 )
-from emoreason.emollm.tiny import TOKENIZER_SENTENCES, tiny_text_config
-from emoreason.emollm.tokenizer import train_wordlevel_tokenizer
 from emoreason.errors import ConfigError, ModelError, NoUsableModalityError
 from emoreason.labels import CANONICAL
 from emoreason.result import Result
-from emoreason.training.emollm.refit_projector import main as refit_main
-from emoreason.training.emollm.refit_projector import refit_projector
 
-ENCODERS = {"face": {"kind": "face_measures", "feature_dim": FACE_MEASURE_DIM}}
-STREAMS = [{"name": "face", "encoder": "face", "select": "mean", "group": 1, "num_tokens": 1,
-            "segment": "feature", "projector": "mlp2"}]
 TINY_LLM = "tiny-test-llm"
 REAL_RESOLVE = backbones.resolve
 
@@ -63,40 +51,6 @@ def test_kv_cached_label_scores_equal_full_scoring(tiny, make_features):
     torch.testing.assert_close(torch.tensor(list(probs.values())), ref, atol=1e-4, rtol=0)
 
 
-@pytest.fixture()
-def tiny_backbone(tmp_path, monkeypatch):
-    """A tiny random Llama + word-level tokenizer registered as the packaged LLM ``tiny-test-llm``."""
-    folder = tmp_path / "tiny-llm"
-    tok = train_wordlevel_tokenizer(TOKENIZER_SENTENCES)
-    torch.manual_seed(0)
-    AutoModelForCausalLM.from_config(AutoConfig.for_model(**tiny_text_config(len(tok)))).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    entry = backbones.Backbone(TINY_LLM, "llm", "tiny-pkg", "tiny_pkg", "x", "MIT", lambda s, o: None)
-    monkeypatch.setitem(backbones.BACKBONES, TINY_LLM, entry)
-    monkeypatch.setattr(backbones, "resolve", lambda name: folder if name == TINY_LLM else REAL_RESOLVE(name))
-    load_for_inference.cache_clear()
-    yield folder
-    load_for_inference.cache_clear()
-
-
-def _trained_run(root, seed: int = 0):
-    """A LoRA run around the tiny backbone, its LoRA and projector weights made non-trivial."""
-    config = EmoLLMConfig(encoders=ENCODERS, streams=STREAMS, label_words=list(CANONICAL_LABEL_WORDS),
-                          label_set="canonical", text_model_path=TINY_LLM, trained_streams=["face"])
-    model = EmoLLMForConditionalGeneration.from_components(config)
-    tok = checkpoint.load_tokenizer(backbones.llm_path(TINY_LLM))
-    prepare_placeholders(model, tok)
-    model = apply_lora(model, r=4, alpha=8, dropout=0.0)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.requires_grad:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
-    proc = EmoLLMProcessor(tok, checkpoint.core_model(model).config)
-    save_trained(root, model, proc, save_base=False)
-    return model.eval(), proc
-
-
 def _logits(model, proc) -> torch.Tensor:
     feats = {"face": torch.linspace(-1, 1, FACE_MEASURE_DIM).view(1, 1, -1)}
     ids = proc.prompt_ids("we won the game today", "emotion", "which emotion ?", ["face"])
@@ -104,8 +58,8 @@ def _logits(model, proc) -> torch.Tensor:
         return model(input_ids=torch.tensor([ids]), features=feats).logits
 
 
-def test_export_compact_round_trip_fp32_and_fp16(tmp_path, tiny_backbone):
-    model, proc = _trained_run(tmp_path / "run")
+def test_export_compact_round_trip_fp32_and_fp16(tmp_path, tiny_compact_run):
+    model, proc = tiny_compact_run(tmp_path / "run")
     want = _logits(model, proc)
     out = export_compact(tmp_path / "run", tmp_path / "ship")
     assert sorted(p.name for p in out.iterdir()) == ["adapter", "config.json", "export.json"]  # no tokenizer
@@ -135,14 +89,14 @@ def test_export_compact_round_trip_fp32_and_fp16(tmp_path, tiny_backbone):
     assert (tmp_path / "ship" / "config.json").is_file()  # a failed export leaves the old folder
 
 
-def test_compact_by_name_and_text_only(tmp_path, tiny_backbone, monkeypatch, capsys):
+def test_compact_by_name_and_text_only(tmp_path, tiny_compact_run, monkeypatch, capsys):
     monkeypatch.setattr(checkpoint, "compact_dir", lambda: tmp_path / "not-installed")
     with pytest.raises(ModelError, match="compact model is not installed"):
         emoreason.analyze(text="we won the game today", model="compact")
     assert main(["analyze", "--text", "we won the game today", "--model", "compact"]) != 0
     assert "compact model is not installed" in capsys.readouterr().err
 
-    _trained_run(tmp_path / "run")
+    tiny_compact_run(tmp_path / "run")
     export_compact(tmp_path / "run", tmp_path / "ship")
     monkeypatch.setattr(checkpoint, "compact_dir", lambda: tmp_path / "ship")
     r = emoreason.analyze(text="we won the game today", model="compact", reason=False,
@@ -168,62 +122,3 @@ def test_compact_by_name_and_text_only(tmp_path, tiny_backbone, monkeypatch, cap
     monkeypatch.setattr(backbones, "resolve", REAL_RESOLVE)
     with pytest.raises(ModelError, match="needs the 'tiny-pkg' package"):
         emoreason.analyze(text="we won the game today", model="compact")
-
-
-# ---- refitting one projector (emoreason.training.emollm.refit_projector) ----
-REFIT_WEIGHTS = "adapter/adapter_model.safetensors"
-
-
-
-def _data(tmp_path):
-    """8 items, two labels, whose features share a large common offset (as the compact model's voice
-    means do) and differ by a small label-dependent shift."""
-    g = torch.Generator().manual_seed(0)
-    offset = torch.randn(FACE_MEASURE_DIM, generator=g) * 10
-    records, tensors = [], {}
-    for i in range(8):
-        label = "happy" if i % 2 else "sad"
-        f = offset + (0.5 if label == "happy" else -0.5) + 0.05 * torch.randn(FACE_MEASURE_DIM, generator=g)
-        records.append({"id": f"c{i}", "corpus": "toy", "label": label, "subtitle": "we won the game today"})
-        tensors[f"c{i}/face"] = f.view(1, -1).half()
-    records.append({"id": "other", "corpus": "elsewhere", "label": "sad", "subtitle": "x"})
-    tensors["other/face"] = offset.view(1, -1).half()
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    safetensors.torch.save_file(tensors, str(cache / "features-00000.safetensors"))
-    clips = {r["id"]: {"shard": "features-00000.safetensors", "streams": ["face"]} for r in records}
-    (cache / "index.json").write_text(json.dumps({"clips": clips, "shapes": {"face": [1, FACE_MEASURE_DIM]}}))
-    data = tmp_path / "data.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return data, cache
-
-
-def test_refit_changes_only_that_projector_and_the_loss_falls(tmp_path, tiny_backbone):
-    _trained_run(tmp_path / "run")
-    data, cache = _data(tmp_path)
-    summary = refit_projector(tmp_path / "run", data, cache, tmp_path / "refit", stream="face", corpus="toy",
-                              epochs=15, lr=3e-2, batch_size=4, log=lambda s: None)
-    assert summary["items"] == 8  # the other corpus's record is left out
-    assert summary["loss_last_10"] < summary["loss_first_10"]
-    before = safetensors.torch.load_file(str(tmp_path / "run" / REFIT_WEIGHTS))
-    after = safetensors.torch.load_file(str(tmp_path / "refit" / REFIT_WEIGHTS))
-    assert set(before) == set(after)
-    changed = {k for k in before if not torch.equal(before[k], after[k])}
-    assert changed and all(".projectors.face." in k for k in changed)
-    model, _ = load_trained(tmp_path / "refit")  # strict load
-    proj = checkpoint.core_model(model).projectors["face"]
-    assert torch.isfinite(proj(torch.zeros(1, FACE_MEASURE_DIM))).all()
-    assert json.loads((tmp_path / "refit" / "refit_summary.json").read_text())["stream"] == "face"
-
-
-def test_refit_mistakes_are_clear(tmp_path, tiny_backbone, capsys):
-    _trained_run(tmp_path / "run")
-    data, cache = _data(tmp_path)
-    with pytest.raises(ConfigError, match="no 'audio' projector"):
-        refit_projector(tmp_path / "run", data, cache, tmp_path / "o1", stream="audio")
-    with pytest.raises(ConfigError, match="no labelled record"):
-        refit_projector(tmp_path / "run", data, cache, tmp_path / "o2", stream="face", corpus="nope")
-    (tmp_path / "taken").mkdir()
-    args = [str(tmp_path / "run"), str(data), str(cache), str(tmp_path / "taken"), "--stream", "face"]
-    assert refit_main(args) == 2
-    assert "exists" in capsys.readouterr().err
