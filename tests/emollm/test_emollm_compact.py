@@ -4,6 +4,7 @@ analysis, ``export_compact`` round trips (fp32 and fp16), and the name ``compact
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import safetensors.torch
@@ -69,7 +70,10 @@ def test_export_compact_round_trip_fp32_and_fp16(tmp_path, tiny_compact_run):
     assert meta["dtype"] == "float32" and meta["llm"] == TINY_LLM
     adapter_cfg = json.loads((out / "adapter" / "adapter_config.json").read_text())
     assert adapter_cfg["base_model_name_or_path"] == TINY_LLM
-    shipped, shipped_proc = load_trained(out)
+    with warnings.catch_warnings(record=True) as caught:  # loading says nothing to the user
+        warnings.simplefilter("always")
+        shipped, shipped_proc = load_trained(out)
+    assert not [str(w.message)[:80] for w in caught if w.category in (UserWarning, FutureWarning)]
     assert shipped_proc.config.placeholder_token_ids == proc.config.placeholder_token_ids
     torch.testing.assert_close(_logits(shipped, shipped_proc), want, atol=1e-6, rtol=0)
 

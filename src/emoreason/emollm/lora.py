@@ -3,6 +3,7 @@ projectors trained and saved with the adapter, strict adapter loading, and mergi
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,14 @@ def load_adapter(model: nn.Module, adapter_dir: str | Path, is_trainable: bool =
                          f"(needs adapter_config.json and {ADAPTER_WEIGHTS})")
     cfg = LoraConfig.from_pretrained(str(adapter_dir))
     cfg.inference_mode = not is_trainable
-    peft_model = get_peft_model(model, cfg)
+    # The base model was built here from the emollm config (its LLM by name or folder); the adapter's own
+    # record of that name is not used to load anything, and peft warns when it differs from the built
+    # model's (empty) name. The version of transformers installed with peft also warns that peft calls a
+    # deprecated gradient-checkpointing attribute. Neither concerns the user.
+    cfg.base_model_name_or_path = None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft_model = get_peft_model(model, cfg)
     # a shipped adapter may hold fp16 weights (emollm.checkpoint.export_compact): cast back to fp32 here
     state = {k: v.float() if v.dtype == torch.float16 else v
              for k, v in safetensors.torch.load_file(str(weights)).items()}
