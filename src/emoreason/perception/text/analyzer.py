@@ -86,11 +86,11 @@ class TextAnalyzer:
             return self._multilingual
 
     def score_texts(self, texts: list[str], histories: list[list[str]] | None = None,
-                    first: np.ndarray | None = None) -> np.ndarray:
+                    first: np.ndarray | None = None, encoded: dict | None = None) -> np.ndarray:
         """``(n, 7)`` probabilities (CANONICAL order) for sentences, each with the utterances before it
-        (oldest first; the model reads the last few); ``first``: the first network's rows already known
-        (:meth:`TextEnsemble.predict_proba`)."""
-        return self.model.predict_proba(texts, histories, first=first)
+        (oldest first; the model reads the last few); ``first``: the first network's rows already known,
+        ``encoded``: the head's encoder outputs shared between calls (:meth:`TextEnsemble.predict_proba`)."""
+        return self.model.predict_proba(texts, histories, first=first, encoded=encoded)
 
     def analyze(self, transcript: Transcript | str, context: list[str] | None = None,
                 language: str | None = None) -> ModalityOutput:
@@ -113,11 +113,12 @@ class TextAnalyzer:
         other = [j for j in usable if j.route == "multilingual"]
         found: dict[int, tuple[str, float, int] | None] = {}
         if english:
+            encoded: dict = {}  # each sentence encoded once for the head, in the scoring and the search
             self._score(english, self.score_texts([t for j in english for t in j.texts],
-                                                  [h for j in english for h in j.histories]))
+                                                  [h for j in english for h in j.histories], encoded=encoded))
             keys = self._key_words([_best(j) for j in english],
                                    alone=[j.probs[j.chosen[0]] if not j.histories[j.chosen[0]] else None
-                                          for j in english])
+                                          for j in english], encoded=encoded)
             found.update(zip((id(j) for j in english), keys))
         if other:
             model = self.multilingual
@@ -204,7 +205,8 @@ class TextAnalyzer:
         return self._key_words([(text, label_index)])[0]
 
     def _key_words(self, requests: list[tuple[str, int]], method: str | None = None,
-                   alone: list[np.ndarray | None] | None = None) -> list[tuple[str, float, int] | None]:
+                   alone: list[np.ndarray | None] | None = None,
+                   encoded: dict | None = None) -> list[tuple[str, float, int] | None]:
         """Occlusion on each sentence read alone (no dialogue context): the word whose removal lowers
         the label's score most, with the ensemble's drop and the word's index (None when that drop is below
         :data:`MIN_KEY_WORD_DROP`, or for one word or more than :data:`MAX_OCCLUSION_WORDS`). All
@@ -217,7 +219,8 @@ class TextAnalyzer:
         whose removal lowers the ensemble's score most: for MELD dev's 8.9-word sentences about half of the
         exact search's work, the same key word (or both none) for 97.8% of the 1,109 dev utterances
         (``benchmarks/bench_text.py``). ``alone``: the ensemble's scores of each sentence read alone where
-        already known (else None), so they are not computed twice."""
+        already known (else None), so they are not computed twice; ``encoded``: the head's encoder outputs
+        already computed (:meth:`TextEnsemble.predict_proba`)."""
         method = method or self.key_word_method
         spans, variants = [], []
         for text, _ in requests:
@@ -230,7 +233,7 @@ class TextAnalyzer:
             spans.append((len(variants), words))  # where its one-word-out variants start
             variants += [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
         if method == "exact":
-            scored = self.score_texts(variants, [[] for _ in variants]) if variants else None
+            scored = self.score_texts(variants, [[] for _ in variants], encoded=encoded) if variants else None
         else:
             scored = self.model.key_word_proba(variants) if variants else None
         found = []  # (words, candidate indices, best first)
@@ -252,7 +255,8 @@ class TextAnalyzer:
             known = [scored[span[0] + k] for f, span in zip(found, spans) if f is not None for k in f[1]]
             if known:
                 first[len(todo):] = known
-            ens = self.score_texts(texts, [[] for _ in texts], first=first if self.model.loras else None)
+            ens = self.score_texts(texts, [[] for _ in texts], first=first if self.model.loras else None,
+                                   encoded=encoded)
             full = dict(zip((i for _, i in todo), ens[:len(todo)]))
             rest = iter(ens[len(todo):])
         out = []
