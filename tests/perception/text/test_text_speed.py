@@ -1,11 +1,17 @@
-"""The text path's speed-ups change no number: GELU in pieces equals GELU on the whole array."""
+"""The text path's speed-ups change no number: GELU in pieces equals GELU on the whole array, batches on
+two threads give each batch's own result in order, and the head's encoder runs once per distinct text."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+import pytest
 
 from emoreason.perception.text import numpy_bert
-from emoreason.perception.text.numpy_bert import erf32
+from emoreason.perception.text.analyzer import TextAnalyzer
+from emoreason.perception.text.numpy_bert import erf32, map_batches
+from emoreason.perception.text.sentence_encoder import SentenceEncoder
 
 
 def test_gelu_in_pieces_equals_the_formula_on_the_whole_array(monkeypatch):
@@ -16,3 +22,48 @@ def test_gelu_in_pieces_equals_the_formula_on_the_whole_array(monkeypatch):
     got = numpy_bert._gelu(x.copy())
     assert got.dtype == np.float32 and np.array_equal(got, want)
     assert got[0, 0] == 0.0 and got[0, 2] == np.float32(9.0)
+
+
+def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
+    monkeypatch.setattr(numpy_bert, "batch_threads", lambda: 2)
+    seen = set()
+
+    def square(x):
+        seen.add(threading.current_thread().name)
+        return x * x
+
+    assert map_batches(square, range(50)) == [x * x for x in range(50)]
+    assert all(name.startswith("emoreason-text") for name in seen)
+
+    def fail(x):
+        if x == 3:
+            raise ValueError("batch 3")
+        return x
+
+    with pytest.raises(ValueError, match="batch 3"):
+        map_batches(fail, range(6))
+
+
+def test_batch_threads_is_at_most_the_cap():
+    assert 1 <= numpy_bert.batch_threads() <= numpy_bert.MAX_BATCH_THREADS
+
+
+def test_the_head_encodes_each_distinct_text_once_and_scores_as_before(monkeypatch):
+    model = TextAnalyzer().model
+    texts = ["I can't believe you did that", "no way", "I can't believe you did that", "fine."]
+    histories = [[], ["I can't believe you did that"], ["what?", "no way"], []]
+    want = [model.predict_proba([t], [h])[0] for t, h in zip(texts, histories)]  # one at a time
+    calls = []
+    original = SentenceEncoder.encode_layers
+
+    def counted(self, batch, layers, batch_size=64):
+        calls.append(list(batch))
+        return original(self, batch, layers, batch_size)
+
+    monkeypatch.setattr(SentenceEncoder, "encode_layers", counted)
+    encoded: dict = {}
+    got = model.predict_proba(texts, histories, encoded=encoded)
+    again = model.predict_proba(["no way", "fine."], [[], []], encoded=encoded)
+    assert [sorted(c) for c in calls] == [sorted({"I can't believe you did that", "no way", "fine."})]
+    assert np.abs(got - np.stack(want)).max() < 1e-6
+    assert np.abs(again - model.predict_proba(["no way", "fine."])).max() < 1e-6

@@ -39,6 +39,7 @@ from emoreason.perception.text.numpy_bert import (
     NumpyBert,
     encode_texts,
     length_batches,
+    map_batches,
     pad_encodings,
     tokenizer,
 )
@@ -173,8 +174,10 @@ class LoraTextModel:
         contexts = [format_context(h, self.spec.context_turns) for h in histories]
         encs = encode_texts(tokenizer(self.minilm_dir, self.spec.max_length), cleaned, contexts)
         out = np.zeros((len(texts), len(self.labels)))
-        for idx in length_batches(encs, batch_size):
-            out[idx] = self.proba_from_tokens(*pad_encodings([encs[k] for k in idx]))
+        batches = length_batches(encs, batch_size)
+        for idx, p in zip(batches, map_batches(lambda idx: self.proba_from_tokens(
+                *pad_encodings([encs[k] for k in idx])), batches)):
+            out[idx] = p
         return out
 
     def proba_from_tokens(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:

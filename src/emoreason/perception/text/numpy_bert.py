@@ -23,7 +23,10 @@ networks: about 0.9 s of start-up), where the numpy base loads once in 0.18 s an
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +40,12 @@ from emoreason.errors import ModelError
 # (numpy, one BLAS thread, 2026-12-05): about 25 tokens' worth of work per call
 CALL_TOKENS = 25
 _MASKED = np.float32(np.finfo(np.float32).min)  # added to the scores of padding keys, as BERT does
+# a batched call's forward passes run on up to this many threads (numpy releases the GIL in its matrix
+# products and array operations, so two batches use both cores of a 2-core machine); each batch's
+# numbers are the same on any thread
+MAX_BATCH_THREADS = 2
 _lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,31 @@ def pad_encodings(encs: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(e.ids)
         ids[r, :n], mask[r, :n], types[r, :n] = e.ids, e.attention_mask, e.type_ids
     return ids, mask, types
+
+
+def batch_threads() -> int:
+    """Threads :func:`map_batches` uses: the CPUs this process may run on, at most
+    :data:`MAX_BATCH_THREADS`."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_BATCH_THREADS, cpus))
+
+
+def map_batches(fn: Callable, batches: Iterable) -> list:
+    """``[fn(b) for b in batches]``, the calls spread over :func:`batch_threads` threads (one shared pool,
+    made on first use); results in order, the first exception raised."""
+    batches = list(batches)
+    threads = batch_threads()
+    if threads == 1 or len(batches) < 2:
+        return [fn(b) for b in batches]
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(threads, thread_name_prefix="emoreason-text")
+        pool = _pool
+    return list(pool.map(fn, batches))
 
 
 def length_batches(encs: list, batch_size: int, call_tokens: int = CALL_TOKENS) -> list[np.ndarray]:
