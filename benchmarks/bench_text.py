@@ -12,7 +12,9 @@ exported into a temporary folder (``code_at.py``) and run from there; ``after`` 
   time and ``analyze_texts`` over the list (each side that has it), with the CPU seconds (user + system) of
   the worker process in the same span beside the wall seconds and the share of the list's time spent in the
   key-word search; the key words chosen and their agreement (same word, or both none) between the sides;
-  the same for ``--n`` utterances without context. Both models (the English ensemble and the multilingual
+  the same for ``--n`` utterances without context; the ``--n`` utterances as one transcript (each segment
+  reads the ones before it; one key-word search, for the quoted segment) through ``TextAnalyzer.analyze``.
+  Both models (the English ensemble and the multilingual
   model, which the text language ID picks for a few short MELD lines) are loaded before timing;
 - MELD dev, all utterances: ``analyze(text=, context=)`` one at a time on the before side (its text
   model's outputs scored in batches beforehand, see :func:`_prescore`), ``analyze_texts`` on the after
@@ -132,6 +134,20 @@ def worker(task_path: str) -> None:
             out["batched_per_s"], out["batched_key_share"] = n / took, spent[0] / took
             out["batched_wall_s"], out["batched_cpu_s"] = took, cpu_seconds() - c0
             out["batched"] = [row(r) for r in batched]
+        if task.get("transcript"):  # the same utterances as one transcript through the text stage
+            from emoreason.perception.text.transcript import Transcript, TranscriptSegment
+            from emoreason.pipeline.perceive import default_pipeline
+
+            segments = [TranscriptSegment(2.0 * i, 2.0 * i + 2.0, t) for i, t in enumerate(texts)]
+            transcript = Transcript(segments, source="user")
+            spent[0] = 0.0
+            t0, c0 = time.perf_counter(), cpu_seconds()
+            got = default_pipeline().text_analyzer().analyze(transcript)
+            took = time.perf_counter() - t0
+            out["transcript_per_s"], out["transcript_key_share"] = n / took, spent[0] / took
+            out["transcript_wall_s"], out["transcript_cpu_s"] = took, cpu_seconds() - c0
+            out["transcript"] = {"scores": got.scores, "timeline": [t.scores for t in got.timeline],
+                                 "evidence": [e.description for e in got.evidence]}
     else:  # all MELD dev: labels, scores and key words
         t0, c0 = time.perf_counter(), cpu_seconds()
         if hasattr(emoreason, "analyze_texts"):
@@ -307,7 +323,8 @@ def main() -> None:
                   f"{top}/{found[0]} where before found one ({top / max(1, found[0]):.1%}); found before "
                   f"{found[0]}, after {found[1]}", flush=True)
         for name, ctx in (("with context", contexts[:args.n]), ("alone", [[] for _ in texts[:args.n]])):
-            task = {"mode": "speed", "texts": texts[:args.n], "contexts": ctx}
+            task = {"mode": "speed", "texts": texts[:args.n], "contexts": ctx,
+                    "transcript": name == "with context"}
             speed = {side: run_worker(src, task) for side, src in sides.items()}
             b, a = speed["before"], speed["after"]
             same = sum(x["key"] == y["key"] for x, y in zip(b["single"], a["batched"]))
@@ -328,6 +345,16 @@ def main() -> None:
                   f"{rate(b, 'single')}, after {rate(a, 'single')}; analyze_texts: before "
                   f"{rate(b, 'batched')}, after {rate(a, 'batched')} (after: labels and key words as one at "
                   f"a time: {alike}); key words same as before in {same}/{args.n}", flush=True)
+            if "transcript" in a:
+                tb, ta = b["transcript"], a["transcript"]
+                diff = max(abs(x[k] - y[k]) for x, y in zip(tb["timeline"] + [tb["scores"]],
+                                                            ta["timeline"] + [ta["scores"]]) for k in x)
+                same_evidence = tb["evidence"] == ta["evidence"]
+                report["speed transcript"] = {"max_score_diff": diff, "same_evidence": same_evidence}
+                print(f"sentences/s, the {args.n} utterances as one transcript (TextAnalyzer.analyze): "
+                      f"before "
+                      f"{rate(b, 'transcript')}, after {rate(a, 'transcript')}; largest score difference "
+                      f"{diff:.1e}, same evidence: {same_evidence}", flush=True)
     report["load_avg_at_end"] = os.getloadavg()
     print(f"load at end {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[1]:.1f} (5 min)", flush=True)
     if args.ort:

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from emoreason.perception.text import numpy_bert
 from emoreason.perception.text.analyzer import TextAnalyzer
@@ -24,16 +25,23 @@ def test_gelu_in_pieces_equals_the_formula_on_the_whole_array(monkeypatch):
     assert got[0, 0] == 0.0 and got[0, 2] == np.float32(9.0)
 
 
+def _blas_threads() -> list[int]:
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
 def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
     monkeypatch.setattr(numpy_bert, "batch_threads", lambda: 2)
-    seen = set()
+    seen, blas = set(), []
+    before = _blas_threads()
 
     def square(x):
         seen.add(threading.current_thread().name)
+        blas.extend(_blas_threads())
         return x * x
 
     assert map_batches(square, range(50)) == [x * x for x in range(50)]
     assert all(name.startswith("emoreason-text") for name in seen)
+    assert blas and set(blas) == {1} and _blas_threads() == before  # one BLAS thread meanwhile, restored after
 
     def fail(x):
         if x == 3:
@@ -42,6 +50,7 @@ def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
 
     with pytest.raises(ValueError, match="batch 3"):
         map_batches(fail, range(6))
+    assert _blas_threads() == before
 
 
 def test_batch_threads_is_at_most_the_cap():
