@@ -41,7 +41,8 @@ def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
 
     assert map_batches(square, range(50)) == [x * x for x in range(50)]
     assert all(name.startswith("emoreason-text") for name in seen)
-    assert blas and set(blas) == {1} and _blas_threads() == before  # one BLAS thread meanwhile, restored after
+    assert blas and set(blas) == {1}  # one BLAS thread meanwhile
+    assert _blas_threads() == before  # restored after
 
     def fail(x):
         if x == 3:

@@ -30,6 +30,7 @@ from emoreason.perception.text.head import (
     vader_features,
 )
 from emoreason.perception.text.lora import LoraTextModel
+from emoreason.perception.text.numpy_bert import map_batches
 from emoreason.perception.text.sentence_encoder import EMBEDDING_DIM, SentenceEncoder, normalise_text
 
 FORMAT = "emoreason-text-ensemble"
@@ -78,13 +79,19 @@ class TextEnsemble:
             return self.predict_proba([t for t, _ in unique], [list(h) for _, h in unique],
                                       None if first is None else first[list(rows.values())], encoded)[where]
         total = np.zeros((len(texts), len(self.labels)))
-        for m, (model, weight) in enumerate(self.loras):
+        probs, jobs = [], []  # every member's batches, run together, the longest first
+        for m, (model, _) in enumerate(self.loras):
             known = first if m == 0 and first is not None else np.full((len(texts), len(CANONICAL)), np.nan)
-            p = np.array(known, dtype=np.float64)
-            todo = np.flatnonzero(np.isnan(p).any(axis=1))
+            probs.append(np.array(known, dtype=np.float64))
+            todo = np.flatnonzero(np.isnan(probs[-1]).any(axis=1))
             if len(todo):
-                p[todo] = _in_canonical(model.predict_proba([texts[i] for i in todo],
-                                                            [histories[i] for i in todo]), model.labels)
+                jobs += [(m, todo[idx], encs) for idx, encs in model.batches([texts[i] for i in todo],
+                                                                             [histories[i] for i in todo])]
+        jobs.sort(key=lambda j: -len(j[2]) * max(len(e.ids) for e in j[2]))  # padded tokens
+        done = map_batches(lambda j: self.loras[j[0]][0].proba_from_encodings(j[2]), jobs)
+        for (m, rows, _), p in zip(jobs, done):
+            probs[m][rows] = _in_canonical(p, self.loras[m][0].labels)
+        for p, (_, weight) in zip(probs, self.loras):
             total += weight * p
         if self.head is not None and self.head_weight > 0:
             total += self.head_weight * _in_canonical(self._head_proba(texts, histories, encoded),

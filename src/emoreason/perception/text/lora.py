@@ -169,16 +169,26 @@ class LoraTextModel:
                       batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.labels)))
+        batches = self.batches(texts, histories, batch_size)
+        out = np.zeros((len(texts), len(self.labels)))
+        for (idx, _), p in zip(batches, map_batches(lambda b: self.proba_from_encodings(b[1]), batches)):
+            out[idx] = p
+        return out
+
+    def batches(self, texts: list[str], histories: list[list[str]] | None = None,
+                batch_size: int = 32) -> list[tuple[np.ndarray, list]]:
+        """The texts (each with its history) tokenised and cut into batches of similar length
+        (:func:`~emoreason.perception.text.numpy_bert.length_batches`): ``(row indices, encodings)`` each,
+        for :meth:`proba_from_encodings`."""
         histories = histories if histories is not None else [[] for _ in texts]
         cleaned = [normalise_text(t) for t in texts]
         contexts = [format_context(h, self.spec.context_turns) for h in histories]
         encs = encode_texts(tokenizer(self.minilm_dir, self.spec.max_length), cleaned, contexts)
-        out = np.zeros((len(texts), len(self.labels)))
-        batches = length_batches(encs, batch_size)
-        for idx, p in zip(batches, map_batches(lambda idx: self.proba_from_tokens(
-                *pad_encodings([encs[k] for k in idx])), batches)):
-            out[idx] = p
-        return out
+        return [(idx, [encs[k] for k in idx]) for idx in length_batches(encs, batch_size)]
+
+    def proba_from_encodings(self, encs: list) -> np.ndarray:
+        """:meth:`proba_from_tokens` of one batch of encodings, padded to its longest."""
+        return self.proba_from_tokens(*pad_encodings(encs))
 
     def proba_from_tokens(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         """Probabilities for a tokenised batch (utterance = type 0, context = type 1). The utterance's
