@@ -11,8 +11,9 @@ lowers the ensemble's score most; the drop reported is always the ensemble's. Tw
 (``benchmarks/bench_text.py`` measures their effect on MELD dev):
 
 - in a sentence of more than :data:`SKIP_AFTER_WORDS` words, the :data:`SKIPPED_WORDS` (articles,
-  prepositions, forms of "to be", pronouns) and tokens without a letter or digit are not tried (unless
-  nothing else is left): the ranking's cost grows with the square of the sentence's length;
+  prepositions, conjunctions, forms of "to be", third-person pronouns) and tokens without a letter or digit
+  are not tried (unless nothing else is left): the ranking's cost grows with the square of the sentence's
+  length;
 - the second candidate goes to the ensemble only when the first network scores the sentence without it
   within :data:`KEY_WORD_GAP` of the sentence without the first.
 """
