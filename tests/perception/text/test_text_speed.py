@@ -39,7 +39,7 @@ def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
         blas.extend(_blas_threads())
         return x * x
 
-    assert map_batches(square, range(50)) == [x * x for x in range(50)]
+    assert map_batches(square, range(50), tokens=10**6) == [x * x for x in range(50)]
     assert all(name.startswith("emoreason-text") for name in seen)
     assert blas and set(blas) == {1}  # one BLAS thread meanwhile
     assert _blas_threads() == before  # restored after
@@ -50,8 +50,11 @@ def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
         return x
 
     with pytest.raises(ValueError, match="batch 3"):
-        map_batches(fail, range(6))
+        map_batches(fail, range(6), tokens=10**6)
     assert _blas_threads() == before
+    seen.clear()
+    assert map_batches(square, range(4), tokens=numpy_bert.MIN_THREADED_TOKENS - 1) == [0, 1, 4, 9]
+    assert seen == {threading.current_thread().name}  # a small call stays on the calling thread
 
 
 def test_batch_threads_is_at_most_the_cap():

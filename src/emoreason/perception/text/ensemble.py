@@ -30,7 +30,7 @@ from emoreason.perception.text.head import (
     vader_features,
 )
 from emoreason.perception.text.lora import LoraTextModel
-from emoreason.perception.text.numpy_bert import map_batches
+from emoreason.perception.text.numpy_bert import map_batches, padded_tokens
 from emoreason.perception.text.sentence_encoder import EMBEDDING_DIM, SentenceEncoder, normalise_text
 
 FORMAT = "emoreason-text-ensemble"
@@ -87,8 +87,9 @@ class TextEnsemble:
             if len(todo):
                 jobs += [(m, todo[idx], encs) for idx, encs in model.batches([texts[i] for i in todo],
                                                                              [histories[i] for i in todo])]
-        jobs.sort(key=lambda j: -len(j[2]) * max(len(e.ids) for e in j[2]))  # padded tokens
-        done = map_batches(lambda j: self.loras[j[0]][0].proba_from_encodings(j[2]), jobs)
+        jobs.sort(key=lambda j: -padded_tokens(j[2]))
+        done = map_batches(lambda j: self.loras[j[0]][0].proba_from_encodings(j[2]), jobs,
+                           sum(padded_tokens(j[2]) for j in jobs))
         for (m, rows, _), p in zip(jobs, done):
             probs[m][rows] = _in_canonical(p, self.loras[m][0].labels)
         for p, (_, weight) in zip(probs, self.loras):

@@ -41,6 +41,7 @@ from emoreason.perception.text.numpy_bert import (
     length_batches,
     map_batches,
     pad_encodings,
+    padded_tokens,
     tokenizer,
 )
 from emoreason.perception.text.sentence_encoder import default_minilm_dir, normalise_text
@@ -171,7 +172,9 @@ class LoraTextModel:
             return np.zeros((0, len(self.labels)))
         batches = self.batches(texts, histories, batch_size)
         out = np.zeros((len(texts), len(self.labels)))
-        for (idx, _), p in zip(batches, map_batches(lambda b: self.proba_from_encodings(b[1]), batches)):
+        tokens = sum(padded_tokens(encs) for _, encs in batches)
+        done = map_batches(lambda b: self.proba_from_encodings(b[1]), batches, tokens)
+        for (idx, _), p in zip(batches, done):
             out[idx] = p
         return out
 

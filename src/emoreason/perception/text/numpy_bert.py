@@ -48,8 +48,12 @@ _MASKED = np.float32(np.finfo(np.float32).min)  # added to the scores of padding
 # products and array operations), each with one BLAS thread while they run: two single-threaded passes side
 # by side use both cores of a 2-core machine with less waiting than one pass on two BLAS threads (50 MELD
 # dev utterances with context, 2026-12-05: 5.6 -> 4.6 s wall, 9.3 -> 6.6 CPU-s); each batch's numbers are
-# the same either way
+# the same either way. A call of fewer padded tokens than MIN_THREADED_TOKENS runs on the calling thread
+# (BLAS threads as they are): for one sentence with context (three members, about 60 tokens each) two
+# threads took 25% longer, for two sentences as long, from four on less (the ensemble, 64 MELD dev
+# utterances in calls of 1, 2, 4 ... 32)
 MAX_BATCH_THREADS = 2
+MIN_THREADED_TOKENS = 512
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _blas = {"users": 0, "limit": None}  # map_batches calls running, and the BLAS limit they hold
@@ -310,13 +314,19 @@ def batch_threads() -> int:
     return max(1, min(MAX_BATCH_THREADS, cpus))
 
 
-def map_batches(fn: Callable, batches: Iterable) -> list:
+def padded_tokens(encs: list) -> int:
+    """Tokens a batch of encodings computes, padding included."""
+    return len(encs) * max((len(e.ids) for e in encs), default=0)
+
+
+def map_batches(fn: Callable, batches: Iterable, tokens: int) -> list:
     """``[fn(b) for b in batches]``, the calls spread over :func:`batch_threads` threads (one shared pool,
     made on first use), numpy's BLAS on one thread meanwhile (threadpoolctl; the previous limit is restored
-    when the last running call ends); results in order, the first exception raised."""
+    when the last running call ends); results in order, the first exception raised. ``tokens``: the padded
+    tokens of all the batches; below :data:`MIN_THREADED_TOKENS` they run on the calling thread."""
     batches = list(batches)
     threads = batch_threads()
-    if threads == 1 or len(batches) < 2:
+    if threads == 1 or len(batches) < 2 or tokens < MIN_THREADED_TOKENS:
         return [fn(b) for b in batches]
     global _pool
     with _lock:

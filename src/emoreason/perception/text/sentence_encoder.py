@@ -27,6 +27,7 @@ from emoreason.perception.text.numpy_bert import (
     length_batches,
     map_batches,
     pad_encodings,
+    padded_tokens,
     tokenizer,
 )
 
@@ -102,7 +103,8 @@ class SentenceEncoder:
                 if layers else None
 
         batches = length_batches(encs, batch_size)  # similar token counts batch together
-        for idx, (last, layer_feats) in zip(batches, map_batches(pooled, batches)):  # on up to two threads
+        tokens = sum(padded_tokens([encs[k] for k in idx]) for idx in batches)
+        for idx, (last, layer_feats) in zip(batches, map_batches(pooled, batches, tokens)):
             emb[idx] = last
             if layers:
                 feats[idx] = layer_feats
