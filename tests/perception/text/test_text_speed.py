@@ -3,6 +3,8 @@ two threads give each batch's own result in order, and the head's encoder runs o
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 
 import numpy as np
@@ -55,6 +57,22 @@ def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
     seen.clear()
     assert map_batches(square, range(4), tokens=numpy_bert.MIN_THREADED_TOKENS - 1) == [0, 1, 4, 9]
     assert seen == {threading.current_thread().name}  # a small call stays on the calling thread
+
+
+def _child(queue) -> None:
+    queue.put(map_batches(lambda x: x + 1, range(8), tokens=10**6))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_makes_its_own_pool(monkeypatch):
+    monkeypatch.setattr(numpy_bert, "batch_threads", lambda: 2)
+    assert map_batches(lambda x: x, range(4), tokens=10**6) == [0, 1, 2, 3]  # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0 and queue.get(timeout=5) == list(range(1, 9))
 
 
 def test_batch_threads_is_at_most_the_cap():

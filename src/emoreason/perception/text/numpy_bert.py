@@ -314,6 +314,18 @@ def batch_threads() -> int:
     return max(1, min(MAX_BATCH_THREADS, cpus))
 
 
+def _reset_after_fork() -> None:
+    """A forked child has none of its parent's pool threads (and may inherit a held lock): it starts
+    without a pool and makes its own on first use."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+    _blas.update(users=0, limit=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 def padded_tokens(encs: list) -> int:
     """Tokens a batch of encodings computes, padding included."""
     return len(encs) * max((len(e.ids) for e in encs), default=0)
