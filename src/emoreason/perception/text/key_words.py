@@ -16,6 +16,12 @@ lowers the ensemble's score most; the drop reported is always the ensemble's. Tw
   length;
 - the second candidate goes to the ensemble only when the first network scores the sentence without it
   within :data:`KEY_WORD_GAP` of the sentence without the first.
+
+The rules were chosen on MELD dev (simulated from every variant's scores); against the search without them
+(2026-12-05, ``analyze_texts`` with context, labels and scores identical): the same key word or both none
+for 1,102 of the 1,109 MELD dev utterances (``benchmarks/bench_text.py``) and 796 of the 802 EmoryNLP dev
+utterances, not used to choose them. Without the rules the fast search found the exact search's key word
+for 97.8% of MELD dev.
 """
 
 from __future__ import annotations
