@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from emoreason.perception.text import numpy_bert
+from emoreason.perception.text import batching, numpy_bert
 from emoreason.perception.text.analyzer import TextAnalyzer
-from emoreason.perception.text.numpy_bert import erf32, map_batches
+from emoreason.perception.text.batching import map_batches
+from emoreason.perception.text.numpy_bert import erf32
 from emoreason.perception.text.sentence_encoder import SentenceEncoder
 
 
@@ -32,7 +33,7 @@ def _blas_threads() -> list[int]:
 
 
 def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
-    monkeypatch.setattr(numpy_bert, "batch_threads", lambda: 2)
+    monkeypatch.setattr(batching, "batch_threads", lambda: 2)
     seen, blas = set(), []
     before = _blas_threads()
 
@@ -55,7 +56,7 @@ def test_map_batches_keeps_the_order_uses_the_threads_and_raises(monkeypatch):
         map_batches(fail, range(6), tokens=10**6)
     assert _blas_threads() == before
     seen.clear()
-    assert map_batches(square, range(4), tokens=numpy_bert.MIN_THREADED_TOKENS - 1) == [0, 1, 4, 9]
+    assert map_batches(square, range(4), tokens=batching.MIN_THREADED_TOKENS - 1) == [0, 1, 4, 9]
     assert seen == {threading.current_thread().name}  # a small call stays on the calling thread
 
 
@@ -65,7 +66,7 @@ def _child(queue) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_makes_its_own_pool(monkeypatch):
-    monkeypatch.setattr(numpy_bert, "batch_threads", lambda: 2)
+    monkeypatch.setattr(batching, "batch_threads", lambda: 2)
     assert map_batches(lambda x: x, range(4), tokens=10**6) == [0, 1, 2, 3]  # the parent's pool exists
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
@@ -76,7 +77,7 @@ def test_a_forked_child_makes_its_own_pool(monkeypatch):
 
 
 def test_batch_threads_is_at_most_the_cap():
-    assert 1 <= numpy_bert.batch_threads() <= numpy_bert.MAX_BATCH_THREADS
+    assert 1 <= batching.batch_threads() <= batching.MAX_BATCH_THREADS
 
 
 def test_the_head_encodes_each_distinct_text_once_and_scores_as_before(monkeypatch):

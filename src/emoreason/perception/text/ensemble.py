@@ -22,6 +22,7 @@ import numpy as np
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.batching import map_batches, padded_tokens
 from emoreason.perception.text.head import (
     TextHead,
     build_features,
@@ -30,7 +31,6 @@ from emoreason.perception.text.head import (
     vader_features,
 )
 from emoreason.perception.text.lora import LoraTextModel
-from emoreason.perception.text.numpy_bert import map_batches, padded_tokens
 from emoreason.perception.text.sentence_encoder import EMBEDDING_DIM, SentenceEncoder, normalise_text
 
 FORMAT = "emoreason-text-ensemble"

@@ -34,14 +34,12 @@ from safetensors.numpy import load_file
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.batching import length_batches, map_batches, padded_tokens
 from emoreason.perception.text.numpy_bert import (
     OTHER_LINEARS,
     NumpyBert,
     encode_texts,
-    length_batches,
-    map_batches,
     pad_encodings,
-    padded_tokens,
     tokenizer,
 )
 from emoreason.perception.text.sentence_encoder import default_minilm_dir, normalise_text
@@ -181,7 +179,7 @@ class LoraTextModel:
     def batches(self, texts: list[str], histories: list[list[str]] | None = None,
                 batch_size: int = 32) -> list[tuple[np.ndarray, list]]:
         """The texts (each with its history) tokenised and cut into batches of similar length
-        (:func:`~emoreason.perception.text.numpy_bert.length_batches`): ``(row indices, encodings)`` each,
+        (:func:`~emoreason.perception.text.batching.length_batches`): ``(row indices, encodings)`` each,
         for :meth:`proba_from_encodings`."""
         histories = histories if histories is not None else [[] for _ in texts]
         cleaned = [normalise_text(t) for t in texts]

@@ -21,13 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.errors import ModelError
+from emoreason.perception.text.batching import length_batches, map_batches, padded_tokens
 from emoreason.perception.text.numpy_bert import (
     NumpyBert,
     encode_texts,
-    length_batches,
-    map_batches,
     pad_encodings,
-    padded_tokens,
     tokenizer,
 )
 
