@@ -9,9 +9,13 @@ exported into a temporary folder (``code_at.py``) and run from there; ``after`` 
 - start-up: ``emoreason analyze --text "I can't believe you did that"`` from process start to exit, in a
   fresh process (best and median of ``--repeats``), and whether torch was imported;
 - sentences/s on the first ``--n`` MELD dev utterances (with their dialogue context): ``analyze`` one at a
-  time and ``analyze_texts`` over the list (each side that has it), with the share of the list's time spent
-  in the key-word search; the key words chosen and their agreement (same word, or both none) between the
-  sides; the same for ``--n`` utterances without context;
+  time and ``analyze_texts`` over the list (each side that has it), with the CPU seconds (user + system) of
+  the worker process in the same span beside the wall seconds and the share of the list's time spent in the
+  key-word search; the key words chosen and their agreement (same word, or both none) between the sides;
+  the same for ``--n`` utterances without context; the ``--n`` utterances as one transcript (each segment
+  reads the ones before it; one key-word search, for the quoted segment) through ``TextAnalyzer.analyze``.
+  Both models (the English ensemble and the multilingual
+  model, which the text language ID picks for a few short MELD lines) are loaded before timing;
 - MELD dev, all utterances: ``analyze(text=, context=)`` one at a time on the before side (its text
   model's outputs scored in batches beforehand, see :func:`_prescore`), ``analyze_texts`` on the after
   side: accuracy, UAR, macro-F1 and weighted F1, how many labels differ, the largest score difference and
@@ -28,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -91,7 +96,8 @@ def worker(task_path: str) -> None:
     task = json.loads(Path(task_path).read_text())
     texts, contexts = task["texts"], task["contexts"]
     out: dict = {}
-    emoreason.analyze(text="warm up")  # models loaded before timing
+    emoreason.analyze(text="warm up")  # models loaded before timing: the English ensemble,
+    emoreason.analyze(text="Je suis très content de te voir aujourd'hui, mon ami.")  # the multilingual one
 
     def key_word(r):
         return next((re.match(r"the word '(.*)' carries", e.description).group(1)
@@ -114,20 +120,36 @@ def worker(task_path: str) -> None:
 
         TextAnalyzer._key_words = timed
         n = len(texts)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         single = [emoreason.analyze(text=t, context=c) for t, c in zip(texts, contexts)]
         took = time.perf_counter() - t0
         out["single_per_s"], out["single_key_share"] = n / took, spent[0] / took
+        out["single_wall_s"], out["single_cpu_s"] = took, cpu_seconds() - c0
         out["single"] = [row(r) for r in single]
         if hasattr(emoreason, "analyze_texts"):
             spent[0] = 0.0
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             batched = emoreason.analyze_texts(texts, contexts=contexts)
             took = time.perf_counter() - t0
             out["batched_per_s"], out["batched_key_share"] = n / took, spent[0] / took
+            out["batched_wall_s"], out["batched_cpu_s"] = took, cpu_seconds() - c0
             out["batched"] = [row(r) for r in batched]
+        if task.get("transcript"):  # the same utterances as one transcript through the text stage
+            from emoreason.perception.text.transcript import Transcript, TranscriptSegment
+            from emoreason.pipeline.perceive import default_pipeline
+
+            segments = [TranscriptSegment(2.0 * i, 2.0 * i + 2.0, t) for i, t in enumerate(texts)]
+            transcript = Transcript(segments, source="user")
+            spent[0] = 0.0
+            t0, c0 = time.perf_counter(), cpu_seconds()
+            got = default_pipeline().text_analyzer().analyze(transcript)
+            took = time.perf_counter() - t0
+            out["transcript_per_s"], out["transcript_key_share"] = n / took, spent[0] / took
+            out["transcript_wall_s"], out["transcript_cpu_s"] = took, cpu_seconds() - c0
+            out["transcript"] = {"scores": got.scores, "timeline": [t.scores for t in got.timeline],
+                                 "evidence": [e.description for e in got.evidence]}
     else:  # all MELD dev: labels, scores and key words
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         if hasattr(emoreason, "analyze_texts"):
             results = emoreason.analyze_texts(texts, contexts=contexts)
             out["how"] = "analyze_texts"
@@ -135,10 +157,16 @@ def worker(task_path: str) -> None:
             _prescore(texts, contexts)
             results = [emoreason.analyze(text=t, context=c) for t, c in zip(texts, contexts)]
             out["how"] = "analyze one at a time, the text model's outputs scored beforehand in batches"
-        out["seconds"] = time.perf_counter() - t0
+        out["seconds"], out["cpu_seconds"] = time.perf_counter() - t0, cpu_seconds() - c0
         out["rows"] = [row(r) for r in results]
     out["torch_imported"] = "torch" in sys.modules
     print(json.dumps(out))
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _prescore(texts: list[str], contexts: list[list[str]]) -> None:
@@ -276,7 +304,9 @@ def main() -> None:
                 pred = [r["label"] for r in dev[side]["rows"]]
                 report[f"dev_{side}"] = m = dict(metrics(gold, pred), seconds=dev[side]["seconds"],
                                                  how=dev[side]["how"])
-                print(f"MELD dev {side:6s} ({len(pred)} utt., {dev[side]['how']}, {m['seconds']:.0f} s): acc "
+                m["cpu_seconds"] = dev[side]["cpu_seconds"]
+                print(f"MELD dev {side:6s} ({len(pred)} utt., {dev[side]['how']}, {m['seconds']:.0f} s wall, "
+                      f"{m['cpu_seconds']:.0f} CPU-s): acc "
                       f"{m['accuracy']:.3f}  UAR {m['uar']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
                       f"wF1 {m['weighted_f1']:.3f}", flush=True)
             rows = list(zip(dev["before"]["rows"], dev["after"]["rows"]))
@@ -293,7 +323,8 @@ def main() -> None:
                   f"{top}/{found[0]} where before found one ({top / max(1, found[0]):.1%}); found before "
                   f"{found[0]}, after {found[1]}", flush=True)
         for name, ctx in (("with context", contexts[:args.n]), ("alone", [[] for _ in texts[:args.n]])):
-            task = {"mode": "speed", "texts": texts[:args.n], "contexts": ctx}
+            task = {"mode": "speed", "texts": texts[:args.n], "contexts": ctx,
+                    "transcript": name == "with context"}
             speed = {side: run_worker(src, task) for side, src in sides.items()}
             b, a = speed["before"], speed["after"]
             same = sum(x["key"] == y["key"] for x, y in zip(b["single"], a["batched"]))
@@ -302,17 +333,30 @@ def main() -> None:
             report[f"speed {name}"] = {"n": args.n, "key_word_agreement": same / args.n,
                                        "after_batched_alike": alike}
             report[f"speed {name}"].update({f"{side}_{k}": v for side, r in speed.items()
-                                            for k, v in r.items() if k.endswith(("_per_s", "_share"))})
+                                            for k, v in r.items() if k.endswith(("_per_s", "_share", "_s"))})
 
             def rate(r, how):
                 if f"{how}_per_s" not in r:
                     return "-"
-                return f"{r[how + '_per_s']:.2f} (key words {r[how + '_key_share']:.0%} of the time)"
+                return (f"{r[how + '_per_s']:.2f} ({r[how + '_wall_s']:.1f} s wall, "
+                        f"{r[how + '_cpu_s']:.1f} CPU-s; key words {r[how + '_key_share']:.0%} of the time)")
 
             print(f"sentences/s, {args.n} MELD dev utterances {name}: one at a time: before "
                   f"{rate(b, 'single')}, after {rate(a, 'single')}; analyze_texts: before "
                   f"{rate(b, 'batched')}, after {rate(a, 'batched')} (after: labels and key words as one at "
                   f"a time: {alike}); key words same as before in {same}/{args.n}", flush=True)
+            if "transcript" in a:
+                tb, ta = b["transcript"], a["transcript"]
+                diff = max(abs(x[k] - y[k]) for x, y in zip(tb["timeline"] + [tb["scores"]],
+                                                            ta["timeline"] + [ta["scores"]]) for k in x)
+                same_evidence = tb["evidence"] == ta["evidence"]
+                report["speed transcript"] = {"max_score_diff": diff, "same_evidence": same_evidence}
+                print(f"sentences/s, the {args.n} utterances as one transcript (TextAnalyzer.analyze): "
+                      f"before "
+                      f"{rate(b, 'transcript')}, after {rate(a, 'transcript')}; largest score difference "
+                      f"{diff:.1e}, same evidence: {same_evidence}", flush=True)
+    report["load_avg_at_end"] = os.getloadavg()
+    print(f"load at end {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[1]:.1f} (5 min)", flush=True)
     if args.ort:
         report["ort"] = o = ort_vs_numpy(texts[:args.n], contexts[:args.n])
         print("onnxruntime vs numpy (MiniLM, LoRA members' batches): "

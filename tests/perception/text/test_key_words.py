@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from emoreason.errors import ConfigError
-from emoreason.perception.text import analyzer as analyzer_module
+from emoreason.perception.text import key_words as key_words_module
 from emoreason.perception.text.analyzer import MIN_KEY_WORD_DROP, TextAnalyzer
 
 SENTENCES = ["I can't believe you did that", "This is the worst day of my life", "I love you so much!",
@@ -51,7 +51,9 @@ def test_fast_equals_exact_where_one_word_carries_the_sentence(analyzers):
 def test_fast_with_every_word_a_candidate_is_the_exact_search(analyzers, monkeypatch):
     fast, exact = analyzers
     requests = _requests(fast, SENTENCES) + [(SENTENCES[1], 0)]
-    monkeypatch.setattr(analyzer_module, "KEY_WORD_CANDIDATES", 99)
+    monkeypatch.setattr(key_words_module, "KEY_WORD_CANDIDATES", 99)
+    monkeypatch.setattr(key_words_module, "KEY_WORD_GAP", 2.0)  # every candidate confirmed
+    monkeypatch.setattr(key_words_module, "SKIP_AFTER_WORDS", 99)  # every word tried
     got, want = fast._key_words(requests), exact._key_words(requests)
     assert any(w is not None for w in want)
     for g, w in zip(got, want):

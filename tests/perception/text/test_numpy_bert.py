@@ -145,7 +145,7 @@ def test_last_rows_gives_the_same_states_for_the_rows_kept():
 def test_length_batches_cut_where_lengths_jump_and_cover_every_row_once():
     from types import SimpleNamespace as NS
 
-    from emoreason.perception.text.numpy_bert import length_batches
+    from emoreason.perception.text.batching import length_batches
 
     lengths = [40, 5, 41, 5, 39, 5, 120, 5]
     encs = [NS(ids=[0] * n) for n in lengths]

@@ -75,8 +75,8 @@ def test_repeated_inputs_are_scored_once_with_the_same_result(analyzer, monkeypa
     alone = np.stack([analyzer.score_texts([t], [h])[0] for t, h in zip(texts, histories)])
     seen = []
     lora = analyzer.model.loras[0][0]
-    original = type(lora).predict_proba
-    monkeypatch.setattr(type(lora), "predict_proba",
+    original = type(lora).batches  # what each member tokenises and runs
+    monkeypatch.setattr(type(lora), "batches",
                         lambda self, t, h=None, **kw: seen.append(len(t)) or original(self, t, h, **kw))
     together = analyzer.score_texts(texts, histories)
     assert seen == [3, 3, 3]  # three distinct inputs, for each of the three LoRA members
@@ -90,8 +90,8 @@ def test_rows_the_first_network_already_scored_are_not_run_through_it_again(anal
     first[[1, 3]] = analyzer.model.key_word_proba(["believe you did that"])[0]  # the key-word search's rows
     seen = []
     lora = analyzer.model.loras[0][0]
-    original = type(lora).predict_proba
-    monkeypatch.setattr(type(lora), "predict_proba",
+    original = type(lora).batches  # what each member tokenises and runs
+    monkeypatch.setattr(type(lora), "batches",
                         lambda self, t, h=None: seen.append((self is lora, list(t))) or original(self, t, h))
     got = analyzer.score_texts(texts, [[] for _ in texts], first=first)
     assert [t for own, t in seen if own] == [["I can't believe you did that", "ok"]]  # repeats: once

@@ -15,7 +15,7 @@ names the model that scored it.
 Each segment with text gets canonical-label scores (the ``timeline``); the clip's scores pool them,
 weighted by length in words and ASR confidence. ``reliability`` is the transcript's confidence (a
 user-given transcript: 1.0). Evidence quotes what was said (with times when known), names the word
-whose removal moves the decision most (occlusion, see :meth:`TextAnalyzer._key_words`; for other
+whose removal moves the decision most (occlusion, see :mod:`emoreason.perception.text.key_words`; for other
 languages :meth:`MultilingualTextModel.key_words`), and, for English, gives VADER's polarity.
 """
 
@@ -31,10 +31,11 @@ from emoreason.labels import CANONICAL, VALENCE_AROUSAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.text.ensemble import TextEnsemble
 from emoreason.perception.text.head import vader_features
+from emoreason.perception.text.key_words import KEY_WORD_METHODS, MAX_OCCLUSION_WORDS  # noqa: F401 (re-exported)
+from emoreason.perception.text.key_words import search as search_key_words
 from emoreason.perception.text.multilingual import (
     CJK_CHARS,
-    MAX_UNITS,
-    MIN_KEY_WORD_DROP,
+    MIN_KEY_WORD_DROP,  # noqa: F401 (re-exported)
     MultilingualTextModel,
     text_units,
 )
@@ -45,9 +46,6 @@ from emoreason.result import Evidence
 
 MAX_QUOTES = 3  # segments quoted as evidence
 MIN_QUOTE_SCORE = 0.4  # segments are quoted when their own label scores at least this (else only the best)
-MAX_OCCLUSION_WORDS = MAX_UNITS
-KEY_WORD_METHODS = ("fast", "exact")  # see TextAnalyzer._key_words
-KEY_WORD_CANDIDATES = 2  # words the fast search hands to the ensemble
 LOW_ASR_CONFIDENCE = 0.6
 
 
@@ -55,7 +53,7 @@ class TextAnalyzer:
     """``TextAnalyzer().analyze(transcript or "text", context=[previous utterances])`` -> ModalityOutput.
 
     ``key_words``: how the key word is searched, ``"fast"`` (one network) or ``"exact"`` (the whole
-    ensemble), see :meth:`_key_words`; labels and scores are the same either way."""
+    ensemble), see :mod:`emoreason.perception.text.key_words`; labels and scores are the same either way."""
 
     def __init__(self, model_dir: str | Path | None = None, encoder_dir: str | Path | None = None,
                  key_words: str = "fast", multilingual_dir: str | Path | None = None):
@@ -86,11 +84,11 @@ class TextAnalyzer:
             return self._multilingual
 
     def score_texts(self, texts: list[str], histories: list[list[str]] | None = None,
-                    first: np.ndarray | None = None) -> np.ndarray:
+                    first: np.ndarray | None = None, encoded: dict | None = None) -> np.ndarray:
         """``(n, 7)`` probabilities (CANONICAL order) for sentences, each with the utterances before it
-        (oldest first; the model reads the last few); ``first``: the first network's rows already known
-        (:meth:`TextEnsemble.predict_proba`)."""
-        return self.model.predict_proba(texts, histories, first=first)
+        (oldest first; the model reads the last few); ``first``: the first network's rows already known,
+        ``encoded``: the head's encoder outputs shared between calls (:meth:`TextEnsemble.predict_proba`)."""
+        return self.model.predict_proba(texts, histories, first=first, encoded=encoded)
 
     def analyze(self, transcript: Transcript | str, context: list[str] | None = None,
                 language: str | None = None) -> ModalityOutput:
@@ -113,11 +111,12 @@ class TextAnalyzer:
         other = [j for j in usable if j.route == "multilingual"]
         found: dict[int, tuple[str, float, int] | None] = {}
         if english:
+            encoded: dict = {}  # each sentence encoded once for the head, in the scoring and the search
             self._score(english, self.score_texts([t for j in english for t in j.texts],
-                                                  [h for j in english for h in j.histories]))
+                                                  [h for j in english for h in j.histories], encoded=encoded))
             keys = self._key_words([_best(j) for j in english],
                                    alone=[j.probs[j.chosen[0]] if not j.histories[j.chosen[0]] else None
-                                          for j in english])
+                                          for j in english], encoded=encoded)
             found.update(zip((id(j) for j in english), keys))
         if other:
             model = self.multilingual
@@ -204,74 +203,13 @@ class TextAnalyzer:
         return self._key_words([(text, label_index)])[0]
 
     def _key_words(self, requests: list[tuple[str, int]], method: str | None = None,
-                   alone: list[np.ndarray | None] | None = None) -> list[tuple[str, float, int] | None]:
-        """Occlusion on each sentence read alone (no dialogue context): the word whose removal lowers
-        the label's score most, with the ensemble's drop and the word's index (None when that drop is below
-        :data:`MIN_KEY_WORD_DROP`, or for one word or more than :data:`MAX_OCCLUSION_WORDS`). All
-        sentences' variants are scored in one batched pass (context would make each variant up to 128
-        tokens; alone it is about a fifth of the work).
-
-        ``"exact"`` scores every one-word-out variant with the whole ensemble (four networks).
-        ``"fast"`` ranks the words with one network (:meth:`TextEnsemble.key_word_proba`), scores the
-        sentence without each of its :data:`KEY_WORD_CANDIDATES` best with the ensemble, and keeps the one
-        whose removal lowers the ensemble's score most: for MELD dev's 8.9-word sentences about half of the
-        exact search's work, the same key word (or both none) for 97.8% of the 1,109 dev utterances
-        (``benchmarks/bench_text.py``). ``alone``: the ensemble's scores of each sentence read alone where
-        already known (else None), so they are not computed twice."""
-        method = method or self.key_word_method
-        spans, variants = [], []
-        for text, _ in requests:
-            words = text.split()
-            if len(words) < 2 or len(words) > MAX_OCCLUSION_WORDS:
-                spans.append(None)
-                continue
-            if method == "exact":  # the sentence itself, for the drop
-                variants.append(text)
-            spans.append((len(variants), words))  # where its one-word-out variants start
-            variants += [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
-        if method == "exact":
-            scored = self.score_texts(variants, [[] for _ in variants]) if variants else None
-        else:
-            scored = self.model.key_word_proba(variants) if variants else None
-        found = []  # (words, candidate indices, best first)
-        for (_, label_index), span in zip(requests, spans):
-            if span is not None:
-                at, words = span
-                s = scored[at:at + len(words), label_index]
-                span = (words, [int(np.argmin(s))] if method == "exact" else
-                        [int(k) for k in np.argsort(s, kind="stable")[:KEY_WORD_CANDIDATES]])
-            found.append(span)
-        if method != "exact":  # the ensemble's scores of the sentence, and of it without each candidate
-            alone = alone or [None] * len(requests)
-            todo = [(text, i) for i, ((text, _), f) in enumerate(zip(requests, found))
-                    if f is not None and alone[i] is None]
-            without = [" ".join(f[0][:k] + f[0][k + 1:]) for f in found if f is not None for k in f[1]]
-            texts = [t for t, _ in todo] + without
-            # the first network already read each candidate variant alone (``scored``): not run again
-            first = np.full((len(texts), len(CANONICAL)), np.nan)
-            known = [scored[span[0] + k] for f, span in zip(found, spans) if f is not None for k in f[1]]
-            if known:
-                first[len(todo):] = known
-            ens = self.score_texts(texts, [[] for _ in texts], first=first if self.model.loras else None)
-            full = dict(zip((i for _, i in todo), ens[:len(todo)]))
-            rest = iter(ens[len(todo):])
-        out = []
-        for i, ((_, label_index), f) in enumerate(zip(requests, found)):
-            if f is None:
-                out.append(None)
-                continue
-            words, ks = f
-            if method == "exact":
-                k, at = ks[0], spans[i][0]
-                drop = float(scored[at - 1, label_index] - scored[at + k, label_index])
-            else:
-                base = alone[i] if alone[i] is not None else full[i]
-                after = [float(next(rest)[label_index]) for _ in ks]
-                k = ks[int(np.argmin(after))]
-                drop = float(base[label_index]) - min(after)
-            word = words[k].strip(".,!?;:\"'()")
-            out.append((word or words[k], drop, k) if drop >= MIN_KEY_WORD_DROP else None)
-        return out
+                   alone: list[np.ndarray | None] | None = None,
+                   encoded: dict | None = None) -> list[tuple[str, float, int] | None]:
+        """The key word of each ``(sentence, label index)`` by ``method`` (default: this analyzer's):
+        ``(word, drop, index)`` or None (:func:`emoreason.perception.text.key_words.search`)."""
+        model = self.model
+        return search_key_words(requests, method or self.key_word_method, self.score_texts,
+                                model.key_word_proba, bool(model.loras), alone, encoded)
 
 
 def _best(j: TextJob) -> tuple[str, int]:

@@ -22,6 +22,7 @@ import numpy as np
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.batching import map_batches, padded_tokens
 from emoreason.perception.text.head import (
     TextHead,
     build_features,
@@ -30,7 +31,7 @@ from emoreason.perception.text.head import (
     vader_features,
 )
 from emoreason.perception.text.lora import LoraTextModel
-from emoreason.perception.text.sentence_encoder import EMBEDDING_DIM, SentenceEncoder
+from emoreason.perception.text.sentence_encoder import EMBEDDING_DIM, SentenceEncoder, normalise_text
 
 FORMAT = "emoreason-text-ensemble"
 ENSEMBLE_FILE = "text_ensemble.json"
@@ -58,12 +59,14 @@ class TextEnsemble:
         return str(self.head.meta.get("name", "emoreason text head")) if self.head else "emoreason text model"
 
     def predict_proba(self, texts: list[str], histories: list[list[str]] | None = None,
-                      first: np.ndarray | None = None) -> np.ndarray:
+                      first: np.ndarray | None = None, encoded: dict | None = None) -> np.ndarray:
         """Each distinct (text, history) pair is scored once (a list or a key-word search repeats many).
 
         ``first``: the first LoRA member's probabilities (CANONICAL order, as :meth:`key_word_proba` gives
         them) where already computed for a row, NaN rows where not; those rows are not run through it
-        again."""
+        again. ``encoded``: the head's sentence-encoder outputs by text (:meth:`_head_proba`), read where
+        present and filled with the texts encoded here: pass one dict to several calls over the same
+        texts (the utterances, then the key-word search's sentences read alone) to encode each once."""
         if not texts:
             return np.zeros((0, len(self.labels)))
         histories = histories if histories is not None else [[] for _ in texts]
@@ -74,18 +77,26 @@ class TextEnsemble:
             for i, u in enumerate(where):
                 rows.setdefault(u, i)  # each distinct pair's first row, in the order of ``unique``
             return self.predict_proba([t for t, _ in unique], [list(h) for _, h in unique],
-                                      None if first is None else first[list(rows.values())])[where]
+                                      None if first is None else first[list(rows.values())], encoded)[where]
         total = np.zeros((len(texts), len(self.labels)))
-        for m, (model, weight) in enumerate(self.loras):
+        probs, jobs = [], []  # every member's batches, run together, the longest first
+        for m, (model, _) in enumerate(self.loras):
             known = first if m == 0 and first is not None else np.full((len(texts), len(CANONICAL)), np.nan)
-            p = np.array(known, dtype=np.float64)
-            todo = np.flatnonzero(np.isnan(p).any(axis=1))
+            probs.append(np.array(known, dtype=np.float64))
+            todo = np.flatnonzero(np.isnan(probs[-1]).any(axis=1))
             if len(todo):
-                p[todo] = _in_canonical(model.predict_proba([texts[i] for i in todo],
-                                                            [histories[i] for i in todo]), model.labels)
+                jobs += [(m, todo[idx], encs) for idx, encs in model.batches([texts[i] for i in todo],
+                                                                             [histories[i] for i in todo])]
+        jobs.sort(key=lambda j: -padded_tokens(j[2]))
+        done = map_batches(lambda j: self.loras[j[0]][0].proba_from_encodings(j[2]), jobs,
+                           sum(padded_tokens(j[2]) for j in jobs))
+        for (m, rows, _), p in zip(jobs, done):
+            probs[m][rows] = _in_canonical(p, self.loras[m][0].labels)
+        for p, (_, weight) in zip(probs, self.loras):
             total += weight * p
         if self.head is not None and self.head_weight > 0:
-            total += self.head_weight * _in_canonical(self._head_proba(texts, histories), self.head.labels)
+            total += self.head_weight * _in_canonical(self._head_proba(texts, histories, encoded),
+                                                      self.head.labels)
         return total / total.sum(axis=1, keepdims=True)
 
     def key_word_proba(self, texts: list[str]) -> np.ndarray:
@@ -96,14 +107,27 @@ class TextEnsemble:
             return _in_canonical(model.predict_proba(texts, [[] for _ in texts]), model.labels)
         return _in_canonical(self._head_proba(texts, [[] for _ in texts]), self.head.labels)
 
-    def _head_proba(self, texts: list[str], histories: list[list[str]]) -> np.ndarray:
-        _, layers = self.encoder.encode_layers(texts, self.head.layers_used)
+    def _head_proba(self, texts: list[str], histories: list[list[str]], encoded: dict | None = None
+                    ) -> np.ndarray:
+        """The head's probabilities. Its sentence-encoder inputs (each text, and the utterance before it
+        when the head reads context) are encoded in one pass, each distinct text once; ``encoded``
+        (normalised text -> (embedding, layer features)) supplies rows already computed and receives the
+        new ones."""
+        encoded = {} if encoded is None else encoded
+        key = [normalise_text(t) for t in texts]
+        before = [normalise_text(h[-1]) if h and h[-1].strip() else None for h in histories] \
+            if self.head.uses_context else [None] * len(texts)
+        missing = list(dict.fromkeys(t for t in key + before if t is not None and t not in encoded))
+        if missing:
+            emb, layers = self.encoder.encode_layers(missing, self.head.layers_used)
+            encoded.update(zip(missing, zip(emb, layers)))
+        layers = np.stack([encoded[t][1] for t in key])
         ctx = None
         if self.head.uses_context:
             ctx = np.zeros((len(texts), EMBEDDING_DIM), np.float32)
-            idx = [i for i, h in enumerate(histories) if h and h[-1].strip()]
+            idx = [i for i, b in enumerate(before) if b is not None]
             if idx:
-                ctx[idx] = self.encoder.encode([histories[i][-1] for i in idx])
+                ctx[idx] = np.stack([encoded[before[i]][0] for i in idx])
         features = build_features(layers, vader_features(texts), surface_features(texts), ctx)
         return self.head.predict_proba(features)
 

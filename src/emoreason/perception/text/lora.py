@@ -34,11 +34,11 @@ from safetensors.numpy import load_file
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.batching import length_batches, map_batches, padded_tokens
 from emoreason.perception.text.numpy_bert import (
     OTHER_LINEARS,
     NumpyBert,
     encode_texts,
-    length_batches,
     pad_encodings,
     tokenizer,
 )
@@ -168,14 +168,28 @@ class LoraTextModel:
                       batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.labels)))
+        batches = self.batches(texts, histories, batch_size)
+        out = np.zeros((len(texts), len(self.labels)))
+        tokens = sum(padded_tokens(encs) for _, encs in batches)
+        done = map_batches(lambda b: self.proba_from_encodings(b[1]), batches, tokens)
+        for (idx, _), p in zip(batches, done):
+            out[idx] = p
+        return out
+
+    def batches(self, texts: list[str], histories: list[list[str]] | None = None,
+                batch_size: int = 32) -> list[tuple[np.ndarray, list]]:
+        """The texts (each with its history) tokenised and cut into batches of similar length
+        (:func:`~emoreason.perception.text.batching.length_batches`): ``(row indices, encodings)`` each,
+        for :meth:`proba_from_encodings`."""
         histories = histories if histories is not None else [[] for _ in texts]
         cleaned = [normalise_text(t) for t in texts]
         contexts = [format_context(h, self.spec.context_turns) for h in histories]
         encs = encode_texts(tokenizer(self.minilm_dir, self.spec.max_length), cleaned, contexts)
-        out = np.zeros((len(texts), len(self.labels)))
-        for idx in length_batches(encs, batch_size):
-            out[idx] = self.proba_from_tokens(*pad_encodings([encs[k] for k in idx]))
-        return out
+        return [(idx, [encs[k] for k in idx]) for idx in length_batches(encs, batch_size)]
+
+    def proba_from_encodings(self, encs: list) -> np.ndarray:
+        """:meth:`proba_from_tokens` of one batch of encodings, padded to its longest."""
+        return self.proba_from_tokens(*pad_encodings(encs))
 
     def proba_from_tokens(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         """Probabilities for a tokenised batch (utterance = type 0, context = type 1). The utterance's

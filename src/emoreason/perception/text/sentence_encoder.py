@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.errors import ModelError
+from emoreason.perception.text.batching import length_batches, map_batches, padded_tokens
 from emoreason.perception.text.numpy_bert import (
     NumpyBert,
     encode_texts,
-    length_batches,
     pad_encodings,
     tokenizer,
 )
@@ -89,15 +89,23 @@ class SentenceEncoder:
         encs = encode_texts(tok, [normalise_text(t) for t in texts])
         emb = np.zeros((len(texts), EMBEDDING_DIM), np.float32)
         feats = np.zeros((len(texts), width), np.float32)
-        for idx in length_batches(encs, batch_size):  # similar token counts batch together
+
+        def pooled(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
             ids, mask, types = pad_encodings([encs[k] for k in idx])
             hidden = bert.hidden_states(ids, mask, types)
             m = mask[..., None].astype(np.float32)
             count = np.maximum(m.sum(1), np.float32(1.0))
             last = (hidden[-1] * m).sum(1) / count
-            emb[idx] = last / np.maximum(np.linalg.norm(last, axis=1, keepdims=True), np.float32(1e-12))
+            last /= np.maximum(np.linalg.norm(last, axis=1, keepdims=True), np.float32(1e-12))
+            return last, np.concatenate([(hidden[k] * m).sum(1) / count for k in layers], axis=1) \
+                if layers else None
+
+        batches = length_batches(encs, batch_size)  # similar token counts batch together
+        tokens = sum(padded_tokens([encs[k] for k in idx]) for idx in batches)
+        for idx, (last, layer_feats) in zip(batches, map_batches(pooled, batches, tokens)):
+            emb[idx] = last
             if layers:
-                feats[idx] = np.concatenate([(hidden[k] * m).sum(1) / count for k in layers], axis=1)
+                feats[idx] = layer_feats
         return emb, feats
 
 
