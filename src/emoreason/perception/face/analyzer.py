@@ -40,7 +40,7 @@ from emoreason.errors import ConfigError, ModelError
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.face import action_units as au
-from emoreason.perception.face.crops import face_crop_gray, face_square_gray
+from emoreason.perception.face.crops import GrayFrame, face_crop_gray, face_square_gray
 from emoreason.perception.face.expression import (
     DEFAULT_FACE_MODEL_DIR,
     FACE_MODELS,
@@ -180,9 +180,10 @@ class FaceAnalyzer:
             raw = au.raw_vector(face.points)
         except ValueError:  # a degenerate mesh: count it as no face
             return False
-        fer_scores, fer_features = self.fer.predict(face_crop_gray(rgb, face.points))
-        facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
-        net_probs = self.net.run(net_crop(rgb, face.points)) if self.net is not None else None
+        gray = GrayFrame(rgb)  # one grey conversion of the face's region for all crops
+        fer_scores, fer_features = self.fer.predict(face_crop_gray(gray, face.points))
+        facex_scores = self._facex_scores(gray, face) if self.facex is not None else None
+        net_probs = self.net.run(net_crop(gray, face.points)) if self.net is not None else None
         readings = FaceReadings(face.points, raw, fer_scores, fer_features, facex_scores, net_probs)
         if net_probs is not None:
             self._unreadable.append(canonical_scores(net_probs)[1])
@@ -197,7 +198,7 @@ class FaceAnalyzer:
         self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
         return True
 
-    def _facex_scores(self, rgb: np.ndarray, face: FaceMesh) -> dict[str, float]:
+    def _facex_scores(self, rgb: np.ndarray | GrayFrame, face: FaceMesh) -> dict[str, float]:
         """facex's probabilities for this face: a fresh run every ``facex_every``-th face or when the face
         moved, else the last run's."""
         fresh = (self._facex_last is None or self._facex_age + 1 >= self.facex_every
