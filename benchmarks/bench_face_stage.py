@@ -1,143 +1,213 @@
-"""Face stage per 720p frame with each expression model, measured in one run on one thread.
+"""The face stage per analysed frame, before and after, in one run; and what the change does to results.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_face_stage.py 100      # frames per variant
+"before" is the code at a git ref (``--before``, exported by ``code_at.py``), "after" this tree; each side
+runs in its own subprocess (``face_stage_child.py``) with its own ``src`` on PYTHONPATH:
 
-Variants (a :class:`FaceAnalyzer` each, fed the same frames in turn so that changes of machine load hit
-them alike): the new model alone (every registered name other than fer/facex/pool/head), fer, facex,
-the old pool (``pool.json`` at git ref ``--old-ref``: the fer+facex pool shipped before issue 16, in a
-temporary model folder beside the shipped ``au_baseline.json``), and the default, each with facex (where
-the model uses it) on every frame -- the cost per face -- and the old pool and the default once more with
-facex as videos run it (each model's ``facex_every_video``: every 3rd frame for the old pool, every 4th for
-the FER+ net pool). The mesh alone (tracker on the same frames) is timed in
-each analyzer's own mesh call (``tracker.main_face``) is timed inside its frame, so "expression ms/face"
-is the stage's time per frame minus that analyzer's mesh time on the same frame: AU measures, crops,
-image models and the expression model. Then the image models' pieces alone (crop, resize, inference),
-the FER+ net's too.
+1. **Speed** on the benchmark clip (``bench_analyze.make_clip``: 30 s of 720p, one moving face), decoded as
+   the pipeline does (5 fps, long side 960) and fed to ``FaceAnalyzer``: the process' CPU and wall ms per
+   analysed frame (``--repeats`` passes per side, sides alternated so that the machine's load hits both),
+   then one pass with every part timed (mesh, crops, fer, the FER+ network, facex, AUs, head pose + gaze).
+2. **Photos** (one frame each: ``analyze_face_image``): every k-th of ``facial_expressions`` and the first
+   FER+ valid images: labels and scores must be identical.
+3. **Clips**: the benchmark clip and clips made here from facial_expressions photos (one photo panned and
+   zoomed; two photos of one person with different labelled expressions alternating every analysed frame or
+   every 2nd; one cross-faded into the other), through before, after with the reuse of unchanged faces off
+   (must equal before) and after as shipped: the clip's label, the largest difference of its pooled scores
+   and of any frame's probabilities, the frames that reused readings, and the crops' frame-to-frame change.
+
+    nice .venv/bin/python benchmarks/bench_face_stage.py --data ../shared/data --clips /tmp/face-clips
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import csv
+import json
+import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
-from skimage import data
+from bench_analyze import make_clip
+from code_at import REPO, code_at
 
-from emoreason.errors import ModelError
-from emoreason.perception.face.analyzer import FaceAnalyzer
-from emoreason.perception.face.crops import face_crop_gray, face_square_gray
-from emoreason.perception.face.expression import DEFAULT_FACE_MODEL_DIR, EXPRESSION_MODELS
-from emoreason.perception.face.expression_net import net_crop
-from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
-from emoreason.perception.face.mesh import FaceMeshTracker
+from emoreason.io.media import load_still
+from emoreason.io.synth import write_media
 
-POOL_FILE = "src/emoreason/assets/models/face/pool.json"
-
-
-def per_call_ms(fn, k: int = 60) -> float:
-    fn()
-    t0 = time.perf_counter()
-    for _ in range(k):
-        fn()
-    return (time.perf_counter() - t0) / k * 1000
+CHILD = Path(__file__).with_name("face_stage_child.py")
+#: Two photos of one person with different labels (facial_expressions), for the clips that must not reuse.
+PAIRS = (("HrithikRoshan", "happiness", "sadness"), ("George_W_Bush", "neutral", "surprise"),
+         ("Jayamadhuri", "disgust", "happiness"))
+PAN_LABELS = ("anger", "happiness", "surprise", "sadness")
 
 
-def old_pool_dir(ref: str, tmp: Path) -> Path:
-    """A face model folder holding the shipped AU baseline and the pool.json of git ref ``ref``."""
-    text = subprocess.run(["git", "show", f"{ref}:{POOL_FILE}"], capture_output=True, text=True,
-                          check=True).stdout
-    (tmp / "pool.json").write_text(text, encoding="utf-8")
-    shutil.copy(DEFAULT_FACE_MODEL_DIR / "au_baseline.json", tmp / "au_baseline.json")
-    return tmp
+def run_child(src: Path, *args: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1")
+    out = subprocess.run([sys.executable, str(CHILD), *args], capture_output=True, text=True, env=env,
+                         check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"child on {src} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def timed_mesh(an: FaceAnalyzer) -> list[float]:
-    """Time ``an``'s mesh calls from now on: the returned one-item list accumulates their seconds."""
-    spent = [0.0]
-    inner = an.tracker.main_face
+def photo_rows(data: Path) -> list[dict]:
+    return list(csv.DictReader(open(data / "facial_expressions" / "labels.csv", encoding="utf-8")))
 
-    def main_face(rgb):
-        t0 = time.perf_counter()
-        try:
-            return inner(rgb)
-        finally:
-            spent[0] += time.perf_counter() - t0
 
-    an.tracker.main_face = main_face
-    return spent
+def placed(photo: np.ndarray, x: int, side: int) -> np.ndarray:
+    """``photo`` resized to ``side`` px on a 1280x720 grey canvas at column ``x`` (clipped to the frame)."""
+    canvas = np.full((720, 1280, 3), 40, np.uint8)
+    img = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA if side < photo.shape[0]
+                     else cv2.INTER_CUBIC)
+    x = int(np.clip(x, 0, 1280 - side))
+    y = (720 - side) // 2
+    canvas[y:y + side, x:x + side] = img
+    return canvas
+
+
+def pan(i: int) -> int:
+    """The column of a photo at frame ``i`` of the alternating and cross-faded clips (make_clip's motion)."""
+    return 300 + int(150 * np.sin(i / 50))
+
+
+def make_face_clips(data: Path, folder: Path, seconds: float = 8.0, fps: int = 25) -> dict[str, Path]:
+    """The real-face clips (made once into ``folder``): pan_*, alt1_* (switch every analysed frame), alt2_*
+    (every 2nd), fade_* (one photo cross-faded into the other)."""
+    rows = photo_rows(data)
+    root = data / "facial_expressions"
+    first = {}
+    for row in rows:
+        person = Path(row["path"]).stem.rsplit("_", 1)[0]
+        first.setdefault((person, row["emotion"]), root / row["path"])
+        first.setdefault(("*", row["emotion"]), root / row["path"])
+    n = int(seconds * fps)
+    specs: dict[str, object] = {}
+    for label in PAN_LABELS:
+        photo = load_still(first[("*", label)])
+        specs[f"pan_{label}"] = lambda i, p=photo: placed(p, 300 + int(200 * np.sin(i / 40)),
+                                                          int(420 + 60 * np.sin(i / 60)))
+    for person, a, b in PAIRS:
+        pa, pb = load_still(first[(person, a)]), load_still(first[(person, b)])
+        specs[f"alt1_{person}"] = lambda i, pa=pa, pb=pb: placed(pb if (i // 5) % 2 else pa, pan(i), 450)
+        specs[f"alt2_{person}"] = lambda i, pa=pa, pb=pb: placed(pb if (i // 10) % 2 else pa, pan(i), 450)
+        specs[f"fade_{person}"] = lambda i, pa=pa, pb=pb: placed(
+            np.round(pa * (1 - i / (n - 1)) + pb * (i / (n - 1))).astype(np.uint8), pan(i), 450)
+    paths = {}
+    for name, frame_at in specs.items():
+        paths[name] = folder / f"{name}.mp4"
+        if not paths[name].exists():
+            write_media(paths[name], (frame_at(i) for i in range(n)), fps=fps)
+    return paths
+
+
+def print_speed(runs: dict[str, list[dict]]) -> None:
+    n = runs["before"][0]["frames"]
+    print(f"\n== speed: the benchmark clip, {n} analysed frames; ms per analysed frame "
+          f"(process CPU = user + sys of all threads; wall)")
+    for side, rs in runs.items():
+        passes = [p for r in rs for p in r["totals"]]
+        cpu, wall = [p["cpu_ms"] for p in passes], [p["wall_ms"] for p in passes]
+        print(f"{side:<7} CPU {np.mean(cpu):6.2f} ms (passes: {', '.join(f'{c:.2f}' for c in cpu)}); "
+              f"wall {np.mean(wall):6.2f} ms; details {rs[0]['details']}; load {[r['load'] for r in rs]}")
+    b = np.mean([p["cpu_ms"] for r in runs["before"] for p in r["totals"]])
+    a = np.mean([p["cpu_ms"] for r in runs["after"] for p in r["totals"]])
+    print(f"CPU per frame after / before: {a / b:.3f} ({(1 - a / b) * 100:.1f} % less)")
+    parts = {s: rs[-1]["parts"] for s, rs in runs.items()}
+    names = list(dict.fromkeys([*parts["before"], *parts["after"]]))
+    print(f"\n{'part (one timed pass per side)':<30} {'calls b/a':>11} {'CPU before':>11} {'CPU after':>10} "
+          f"{'wall before':>12} {'wall after':>11}")
+    for name in names:
+        cells = [parts[s].get(name, {"calls": 0, "cpu_ms": 0.0, "wall_ms": 0.0}) for s in ("before", "after")]
+        print(f"{name:<30} {cells[0]['calls']:>5}/{cells[1]['calls']:<5} {cells[0]['cpu_ms']:>11.2f} "
+              f"{cells[1]['cpu_ms']:>10.2f} {cells[0]['wall_ms']:>12.2f} {cells[1]['wall_ms']:>11.2f}")
+    for s, rs in runs.items():
+        print(f"{s}: timed pass total CPU {rs[-1]['timed_total']['cpu_ms']:.2f} ms, wall "
+              f"{rs[-1]['timed_total']['wall_ms']:.2f} ms per frame")
+
+
+def compare_photos(sides: dict[str, Path], paths: list[str], what: str, tmp: Path) -> None:
+    spec = tmp / f"photos_{what}.json"
+    spec.write_text(json.dumps(paths), encoding="utf-8")
+    res = {s: run_child(src, "photos", str(spec))["out"] for s, src in sides.items()}
+    pairs = list(zip(res["before"], res["after"], strict=True))
+    same_label = sum(b["label"] == a["label"] for b, a in pairs)
+    identical = sum(b == a for b, a in pairs)
+    diff = max((abs(b["scores"][k] - a["scores"][k]) for b, a in pairs for k in a["scores"]
+                if k in b["scores"]), default=0.0)
+    usable = sum(a["usable"] for _, a in pairs)
+    print(f"photos, {what}: {len(pairs)} ({usable} with a face): labels equal {same_label}/{len(pairs)}, "
+          f"outputs identical {identical}/{len(pairs)}, largest score difference {diff:.2e}")
+
+
+def compare_clips(sides: dict[str, Path], clips: dict[str, Path], tmp: Path) -> None:
+    spec = tmp / "clips.json"
+    runs_after = {"after, reuse off": {"reuse": False}, "after": {"reuse": None, "crops": True}}
+    paths = [str(p) for p in clips.values()]
+    spec.write_text(json.dumps({"clips": paths, "runs": {"x": {}}}), encoding="utf-8")
+    before = run_child(sides["before"], "clips", str(spec))["out"]
+    spec.write_text(json.dumps({"clips": paths, "runs": runs_after}), encoding="utf-8")
+    after = run_child(sides["after"], "clips", str(spec))["out"]
+    print(f"\n{'clip':<22} {'label before':>13} {'off = before':>13} {'label after':>12} {'pooled diff':>12} "
+          f"{'frame diff':>11} {'reused':>9} {'crop change p50/p90/max':>25}")
+    for name, path in clips.items():
+        b = before[str(path)]["x"]
+        off, on = after[str(path)]["after, reuse off"], after[str(path)]["after"]
+        same_off = off["scores"] == b["scores"] and off["per_frame"] == b["per_frame"]
+        pooled = max((abs(b["scores"][k] - on["scores"][k]) for k in on["scores"]), default=0.0)
+        frame = float(np.abs(np.array(b["per_frame"]) - np.array(on["per_frame"])).max()) if b["per_frame"] \
+            else 0.0
+        cd = np.array(on.get("crop_diff") or [0.0])
+        print(f"{name:<22} {str(b['label']):>13} {str(same_off):>13} {str(on['label']):>12} {pooled:>12.4f} "
+              f"{frame:>11.4f} {on['reused']!s:>4}/{on['frames']!s:<4} "
+              f"{np.median(cd):>8.2f}/{np.percentile(cd, 90):.2f}/{cd.max():.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("frames", type=int, nargs="?", default=100, help="frames per variant")
-    ap.add_argument("--old-ref", default="bf9b36c", help="git ref of the old pool (main before issue 16)")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", default="adda2e2", help="git ref of the 'before' code")
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--clips", type=Path, help="folder for the generated clips (kept; default: temporary)")
+    ap.add_argument("--repeats", type=int, default=2, help="speed rounds (each: one child per side)")
+    ap.add_argument("--photos", type=int, default=120, help="facial_expressions photos (every k-th)")
+    ap.add_argument("--ferplus", type=int, default=100, help="FER+ valid images (the first n)")
+    ap.add_argument("--parts", default="speed,photos,clips", help="which of speed,photos,clips to run")
     args = ap.parse_args(argv)
-    n = args.frames
-    canvas = np.full((720, 1280, 3), 90, np.uint8)
-    canvas[2:718, 282:998] = cv2.resize(data.astronaut(), (716, 716))
-    # a drifting head
-    frames = [np.ascontiguousarray(np.roll(canvas, 3 * (i % 10), axis=1)) for i in range(10)]
-    with tempfile.TemporaryDirectory() as tmp:
-        old = old_pool_dir(args.old_ref, Path(tmp))
-        new = [m for m in EXPRESSION_MODELS if m not in ("fer", "facex", "pool", "head")]
-        ans = {}
-        for m in new:
-            try:
-                ans[f"new model ({m})"] = FaceAnalyzer(fps=5.0, face_model=m, facex_every=1)
-            except ModelError as exc:
-                print(f"new model {m!r} not timed: {exc}")
-        ans["fer"] = FaceAnalyzer(fps=5.0, face_model="fer")
-        ans["facex"] = FaceAnalyzer(fps=5.0, face_model="facex", facex_every=1)
-        ans["old pool (facex every frame)"] = FaceAnalyzer(fps=5.0, model_dir=old, face_model="pool",
-                                                          facex_every=1)
-        ans["default (facex every frame)"] = FaceAnalyzer(fps=5.0, facex_every=1)
-        old_video = FaceAnalyzer(fps=5.0, model_dir=old, face_model="pool")
-        ans[f"old pool (as in videos: facex every {old_video.facex_every})"] = old_video
-        default_video = FaceAnalyzer(fps=5.0)
-        ans[f"default (as in videos: facex every {default_video.facex_every})"] = default_video
-        for i in range(5):  # warm-up
-            for an in ans.values():
-                an.add_frame(i * 0.2, frames[i])
-        mesh_time = {name: timed_mesh(an) for name, an in ans.items()}
-        total = dict.fromkeys(ans, 0.0)
-        for i in range(n):
-            for name, an in ans.items():
-                t0 = time.perf_counter()
-                an.add_frame(1 + i * 0.2, frames[i % 10])
-                total[name] += time.perf_counter() - t0
-        print(f"{n} 720p frames per variant, one face, one thread")
-        print(f"{'variant':<42} {'model':>10} {'stage ms/frame':>15} {'mesh ms':>8} "
-              f"{'expression ms/face':>19} {'RTF@5fps':>9}")
-        for name, an in ans.items():
-            out = an.finish()
-            ms, mesh_ms = total[name] / n * 1000, mesh_time[name][0] / n * 1000
-            print(f"{name:<42} {out.details['expression_model']:>10} {ms:>15.1f} {mesh_ms:>8.1f} "
-                  f"{ms - mesh_ms:>19.1f} {total[name] / n * 5:>9.3f}")
-    tracker = FaceMeshTracker(static=False)
-    face, _ = tracker.main_face(canvas)
-    tracker.close()
-    facex, fer = FacexClassifier(), FerClassifier()
-    crop = face_square_gray(canvas, face.points)
-    crop64 = face_crop_gray(canvas, face.points)
-    print(f"fer pieces: crop {per_call_ms(lambda: face_crop_gray(canvas, face.points)):.2f} ms; "
-          f"tflite {per_call_ms(lambda: fer.predict(crop64)):.2f} ms")
-    for name, an in ans.items():
-        if name.startswith("new model") and getattr(an, "net", None) is not None:
-            crop48 = net_crop(canvas, face.points)
-            crop_ms = per_call_ms(lambda: net_crop(canvas, face.points))
-            run_ms = per_call_ms(lambda an=an, c=crop48: an.net.run(c))
-            print(f"{name} pieces: crop {crop_ms:.2f} ms; onnxruntime (crop + mirror) {run_ms:.2f} ms")
-    crop_ms = per_call_ms(lambda: face_square_gray(canvas, face.points))
-    print(f"facex pieces: crop {crop.shape} {crop_ms:.2f} ms; "
-          f"resize {per_call_ms(lambda: FacexClassifier.preprocess(crop)):.2f} ms; "
-          f"resize + tflite {per_call_ms(lambda: facex.predict(crop)):.2f} ms")
+    todo = set(args.parts.split(","))
+    folder = args.clips or Path(tempfile.mkdtemp(prefix="emoreason-face-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    bench = folder / "bench_30s.mp4"
+    if not bench.exists():
+        make_clip(bench, 30.0)
+    with code_at(args.before) as before_src, tempfile.TemporaryDirectory() as tmp:
+        sides = {"before": before_src, "after": REPO / "src"}
+        print(f"before = {args.before}; after = this tree ({REPO}); {os.cpu_count()} CPUs; load average "
+              f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+        if "speed" in todo:
+            runs: dict[str, list[dict]] = {"before": [], "after": []}
+            for _ in range(args.repeats):
+                for side, src in sides.items():
+                    r = run_child(src, "speed", str(bench), "1")
+                    runs[side].append({**r["out"], "load": [round(v, 2) for v in r["load"]]})
+            print_speed(runs)
+        if "photos" in todo:
+            rows = photo_rows(args.data)
+            step = max(1, len(rows) // args.photos)
+            fe = [str(args.data / "facial_expressions" / r["path"]) for r in rows[::step][:args.photos]]
+            valid = sorted((args.data / "ferplus" / "valid").glob("*.png"))[:args.ferplus]
+            print()
+            compare_photos(sides, fe, "facial_expressions", Path(tmp))
+            compare_photos(sides, [str(p) for p in valid], "FER+ valid", Path(tmp))
+        if "clips" in todo:
+            clips = {"benchmark (astronaut)": bench, **make_face_clips(args.data, folder)}
+            compare_clips(sides, clips, Path(tmp))
+        print(f"load average {os.getloadavg()[0]:.2f} at the end "
+              f"({time.strftime('%H:%M:%S UTC', time.gmtime())})")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

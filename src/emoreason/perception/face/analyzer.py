@@ -2,7 +2,9 @@
 
 ``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
 measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
-Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`), measures its AU-like cues
+Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`; in videos a face too small
+for the mesh's own detector is followed around its last position, the whole frame searched every few
+frames, and ``frames_several_faces`` counts what those searches found), measures its AU-like cues
 (:mod:`~emoreason.perception.face.action_units`), runs fer (and facex and the FER+ network when the
 expression model needs them; :mod:`~emoreason.perception.face.image_models`,
 :mod:`~emoreason.perception.face.expression_net`) and lets the chosen expression model
@@ -112,7 +114,7 @@ class FaceAnalyzer:
         self.fer = FerClassifier()
         self.facex = FacexClassifier() if self.expression.uses_facex else None
         self.net = self.expression.net
-        self.tracker: FaceMeshTracker | None = FaceMeshTracker(static=static)
+        self.tracker: FaceMeshTracker | None = FaceMeshTracker(static=static, follow_small=not static)
         self._retry_tracker: FaceMeshTracker | None = None  # static, for small images (made on first need)
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
