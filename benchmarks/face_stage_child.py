@@ -11,7 +11,6 @@ thread: mediapipe runs its graph on its own threads), from ``time.process_time``
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
@@ -35,12 +34,12 @@ def frames_of(clip: str) -> list[tuple[float, np.ndarray]]:
     return out
 
 
-def analyzer(**kwargs) -> A.FaceAnalyzer:
-    """A video FaceAnalyzer; ``reuse`` is passed only where this side has the option."""
-    reuse = kwargs.pop("reuse", None)
-    if reuse is not None and "reuse_unchanged" in inspect.signature(A.FaceAnalyzer).parameters:
-        kwargs["reuse_unchanged"] = reuse
-    return A.FaceAnalyzer(fps=FPS, **kwargs)
+def analyzer(follow: bool | None = None) -> A.FaceAnalyzer:
+    """A video FaceAnalyzer; ``follow`` sets its tracker's ``follow_small`` where this side has it."""
+    an = A.FaceAnalyzer(fps=FPS)
+    if follow is not None and hasattr(an.tracker, "follow_small"):
+        an.tracker.follow_small = follow
+    return an
 
 
 class Parts:
@@ -60,12 +59,15 @@ class Parts:
                 self.calls[name] += 1
         return timed
 
-    def instrument(self, an: A.FaceAnalyzer) -> None:
+    def instrument(self, an: A.FaceAnalyzer, first: np.ndarray) -> None:
         tr = an.tracker
+        tr.faces_via_detector(first)  # makes the detector's graphs now, so that they can be timed
         tr.main_face = self.wrap("mesh (all)", tr.main_face)
-        tr._mesh.process = self.wrap("mesh: mediapipe graph", tr._mesh.process)
-        M._to_mesh = self.wrap("mesh: landmarks to numpy", M._to_mesh)
         tr._downscaled = self.wrap("mesh: downscale frame", tr._downscaled)
+        tr._mesh.process = self.wrap("mesh: full-frame mesh graph", tr._mesh.process)
+        tr._detector.process = self.wrap("mesh: full-range detector", tr._detector.process)
+        tr._crop_mesh.process = self.wrap("mesh: crop mesh graph", tr._crop_mesh.process)
+        M._to_mesh = self.wrap("mesh: landmarks to numpy", M._to_mesh)
         A.au.raw_vector = self.wrap("AU measures", A.au.raw_vector)
         A.face_crop_gray = self.wrap("fer crop", A.face_crop_gray)
         an.fer.predict = self.wrap("fer (tflite)", an.fer.predict)
@@ -77,8 +79,6 @@ class Parts:
             an.facex.predict = self.wrap("facex (resize + tflite)", an.facex.predict)
         an.expression.scores = self.wrap("expression model", an.expression.scores)
         an.geometry.add = self.wrap("head pose + gaze", an.geometry.add)
-        if getattr(an, "_unchanged", None) is not None:
-            an._unchanged.lookup = self.wrap("reuse check", an._unchanged.lookup)
 
 
 def speed(clip: str, repeats: int) -> dict:
@@ -98,7 +98,7 @@ def speed(clip: str, repeats: int) -> dict:
                        "wall_ms": (time.perf_counter() - t0) / len(frames) * 1000})
     parts = Parts()  # once more with every part timed
     an = analyzer()
-    parts.instrument(an)
+    parts.instrument(an, frames[0][1])
     c0, t0 = time.process_time(), time.perf_counter()
     for t, rgb in frames:
         an.add_frame(t, rgb)
@@ -120,45 +120,40 @@ def photos(paths: list[str]) -> list[dict]:
     return out
 
 
-class kept_crops:  # noqa: N801 - used like a function
-    """``crop(...)``: the wrapped crop function, keeping every crop it returns in ``kept``."""
+class Counted:
+    """A function that counts its calls."""
 
     def __init__(self, fn) -> None:
-        self.fn, self.kept = fn, []
+        self.fn, self.calls = fn, 0
 
-    def crop(self, *args, **kwargs) -> np.ndarray:
-        self.kept.append(self.fn(*args, **kwargs))
-        return self.kept[-1]
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.fn(*args, **kwargs)
 
 
 def clips(spec: dict) -> dict:
-    """``spec``: {"clips": [paths], "runs": {name: {"reuse": bool|None, "max_mean_diff": float|None}}}."""
+    """``spec``: {"clips": [paths], "runs": {name: {"follow": bool | None}}}."""
     result: dict = {}
     for clip in spec["clips"]:
         frames = frames_of(clip)
         result[clip] = {}
         for name, run in spec["runs"].items():
-            an = analyzer(reuse=run.get("reuse"))
-            if run.get("max_mean_diff") is not None:
-                an._unchanged.max_mean_diff = run["max_mean_diff"]
-            inner = A.face_crop_gray
-            crops = kept_crops(inner) if run.get("crops") else None  # fer's crops, to see how they change
-            if crops is not None:
-                A.face_crop_gray = crops.crop
+            an = analyzer(follow=run.get("follow"))
+            searches = Counted(an.tracker._search) if hasattr(an.tracker, "_search") else None
+            if searches is not None:
+                an.tracker._search = searches
             for t, rgb in frames:
                 an.add_frame(t, rgb)
-            A.face_crop_gray = inner
             out = an.finish()
             probs = (out.series["probabilities"][list(CANONICAL)].to_numpy() if out.usable
                      else np.zeros((0, len(CANONICAL))))
-            entry = {"label": max(out.scores, key=out.scores.get) if out.usable else None,
-                     "scores": out.scores, "per_frame": probs.tolist(),
-                     "reused": out.details.get("frames_reused"),
-                     "frames": out.details.get("frames_with_face")}
-            if crops is not None:
-                entry["crop_diff"] = [float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-                                      for a, b in zip(crops.kept, crops.kept[1:], strict=False)]
-            result[clip][name] = entry
+            aus = out.series["aus"].to_numpy() if out.usable else np.zeros((0, 0))
+            result[clip][name] = {
+                "label": max(out.scores, key=out.scores.get) if out.usable else None, "scores": out.scores,
+                "per_frame": probs.tolist(), "aus": aus.tolist(),
+                "times": [round(float(t), 4) for t in out.series["aus"].index] if out.usable else [],
+                "frames": out.details.get("frames_with_face"),
+                "searches": searches.calls if searches is not None else None}
     return result
 
 

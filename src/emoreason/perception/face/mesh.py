@@ -11,10 +11,12 @@ runs again on a square crop around each one.
 
 When several faces appear, :class:`FaceMeshTracker` keeps the *main* face: the one that overlaps
 the main face of the previous frames most, or, when none overlaps, the largest. In a video
-(``follow_small``), a main face too small for the mesh's own detector is followed: on the next frames the
-mesh runs on a square around its last position only (no full-frame mesh, no full-range detection), and
-the whole frame is searched again on every :data:`SEARCH_EVERY`-th frame or as soon as the face is not
-found there. Larger faces are tracked by mediapipe's own video mode.
+(``follow_small``), a main face too small for the mesh's own detector is followed: on the next frames a
+mesh graph in video mode runs on a square centred on its last position only (no full-frame mesh, no
+full-range detection; the face sits in the middle of every square, so the graph tracks it from square to
+square as it tracks a face from frame to frame), and the whole frame is searched again on every
+:data:`SEARCH_EVERY`-th frame or as soon as the face is not found there. Larger faces are tracked by
+mediapipe's own video mode on the whole frame.
 
 The mediapipe graphs are kept per thread (:func:`_acquire` / :func:`_release`): a tracker borrows its
 thread's free graphs and gives them back on :meth:`FaceMeshTracker.close`, so a thread that analyses
@@ -179,6 +181,7 @@ class FaceMeshTracker:
         self._detector = None  # borrowed on first need (full-range face detection)
         self._crop_mesh = None
         self.follow_small = bool(follow_small) and not static
+        self._follow_mesh = None  # the mesh in video mode on the followed face's square (made on first need)
         self._following = False
         self._since_search = 0
         self._last_count = 0
@@ -186,10 +189,11 @@ class FaceMeshTracker:
     def close(self) -> None:
         """Give the graphs back to this thread's pool (a second call does nothing)."""
         for kind, graph in ((self._kind, self._mesh), (("detector", self._min_conf), self._detector),
-                            (("crop_mesh", self._min_conf), self._crop_mesh)):
+                            (("crop_mesh", self._min_conf), self._crop_mesh),
+                            (("follow_mesh", self._min_conf), self._follow_mesh)):
             if graph is not None:
                 _release(kind, graph)
-        self._mesh = self._detector = self._crop_mesh = None
+        self._mesh = self._detector = self._crop_mesh = self._follow_mesh = None
 
     def __enter__(self) -> FaceMeshTracker:
         return self
@@ -253,11 +257,13 @@ class FaceMeshTracker:
         for det in dets[: self._max_faces]:
             bb = det.location_data.relative_bounding_box
             side = 2.0 * max(bb.width * w, bb.height * h)
-            out += self._mesh_around(rgb, (bb.xmin + bb.width / 2) * w, (bb.ymin + bb.height / 2) * h, side)
+            out += self._mesh_around(self._crop_mesh, rgb, (bb.xmin + bb.width / 2) * w,
+                                     (bb.ymin + bb.height / 2) * h, side)
         return out
 
-    def _mesh_around(self, rgb: np.ndarray, cx: float, cy: float, side: float) -> list[FaceMesh]:
-        """The crop mesh (static, one face) on the square of ``side`` px centred at (cx, cy), clipped to the
+    @staticmethod
+    def _mesh_around(graph, rgb: np.ndarray, cx: float, cy: float, side: float) -> list[FaceMesh]:
+        """The mesh ``graph`` (one face) on the square of ``side`` px centred at (cx, cy), clipped to the
         frame and shrunk to 256 px at most."""
         h, w = rgb.shape[:2]
         x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
@@ -270,10 +276,10 @@ class FaceMeshTracker:
         if k < 1.0:
             crop = cv2.resize(crop, (max(1, round(cw * k)), max(1, round(ch * k))),
                               interpolation=cv2.INTER_AREA)
-        with quiet_native_logs(self._crop_mesh.emoreason_quiet):
-            res = self._crop_mesh.process(np.ascontiguousarray(crop))
+        with quiet_native_logs(graph.emoreason_quiet):
+            res = graph.process(np.ascontiguousarray(crop))
         if res.multi_face_landmarks:
-            self._crop_mesh.emoreason_quiet = False
+            graph.emoreason_quiet = False
         return [_to_mesh(lms, float(max(x0, 0)), float(max(y0, 0)), cw, ch)
                 for lms in res.multi_face_landmarks or []]
 
@@ -314,8 +320,14 @@ class FaceMeshTracker:
     def _followed(self, rgb: np.ndarray) -> FaceMesh | None:
         """The face in the square around the last main face's box (see :meth:`main_face`), or None."""
         check_rgb(rgb)
+        if self._follow_mesh is None:
+            from mediapipe.python.solutions import face_mesh
+
+            self._follow_mesh = _acquire(("follow_mesh", self._min_conf), lambda: face_mesh.FaceMesh(
+                static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+                min_detection_confidence=self._min_conf, min_tracking_confidence=0.5))
         x0, y0, x1, y1 = self._main_box
         side = FOLLOW_SCALE * max(x1 - x0, y1 - y0)
-        faces = self._mesh_around(rgb, (x0 + x1) / 2, (y0 + y1) / 2, side)
+        faces = self._mesh_around(self._follow_mesh, rgb, (x0 + x1) / 2, (y0 + y1) / 2, side)
         best = max(faces, key=lambda f: box_iou(f.box, self._main_box), default=None)
         return best if best is not None and box_iou(best.box, self._main_box) > 0.3 else None
