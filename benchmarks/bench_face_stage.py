@@ -3,10 +3,12 @@
 "before" is the code at a git ref (``--before``, exported by ``code_at.py``), "after" this tree; each side
 runs in its own subprocess (``face_stage_child.py``) with its own ``src`` on PYTHONPATH:
 
-1. **Speed** on the benchmark clip (``bench_analyze.make_clip``: 30 s of 720p, one moving face), decoded as
-   the pipeline does (5 fps, long side 960) and fed to ``FaceAnalyzer``: the process' CPU and wall ms per
-   analysed frame (``--repeats`` passes per side, sides alternated so that the machine's load hits both),
-   then one pass with every part timed (mesh, crops, fer, the FER+ network, facex, AUs, head pose + gaze).
+1. **Speed** on the benchmark clip (``bench_analyze.make_clip``: 30 s of 720p, one moving face, small: the
+   mesh's own detector misses it, the full-range detector finds it) and on ``pan_happiness`` (below: a
+   large face), decoded as the pipeline does (5 fps, long side 960) and fed to ``FaceAnalyzer``: the
+   process' CPU and wall ms per analysed frame (``--repeats`` children per side, sides alternated so that
+   the machine's load hits both), then one pass with every part timed (mesh and its pieces, crops, fer,
+   the FER+ network, facex, AUs, head pose + gaze).
 2. **Photos** (one frame each: ``analyze_face_image``): every k-th of ``facial_expressions`` and the first
    FER+ valid images: labels and scores must be identical.
 3. **Clips**: the benchmark clip and clips made here from facial_expressions photos (one photo panned and
@@ -110,9 +112,9 @@ def make_face_clips(data: Path, folder: Path, seconds: float = 8.0, fps: int = 2
     return paths
 
 
-def print_speed(runs: dict[str, list[dict]]) -> None:
+def print_speed(what: str, runs: dict[str, list[dict]]) -> None:
     n = runs["before"][0]["frames"]
-    print(f"\n== speed: the benchmark clip, {n} analysed frames; ms per analysed frame "
+    print(f"\n== speed: {what}, {n} analysed frames; ms per analysed frame "
           f"(process CPU = user + sys of all threads; wall)")
     for side, rs in runs.items():
         passes = [p for r in rs for p in r["totals"]]
@@ -204,13 +206,17 @@ def main(argv: list[str] | None = None) -> int:
         sides = {"before": before_src, "after": REPO / "src"}
         print(f"before = {args.before}; after = this tree ({REPO}); {os.cpu_count()} CPUs; load average "
               f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+        clips = {"benchmark (astronaut)": bench, **make_face_clips(args.data, folder)}
         if "speed" in todo:
-            runs: dict[str, list[dict]] = {"before": [], "after": []}
-            for _ in range(args.repeats):
-                for side, src in sides.items():
-                    r = run_child(src, "speed", str(bench), "1")
-                    runs[side].append({**r["out"], "load": [round(v, 2) for v in r["load"]]})
-            print_speed(runs)
+            for what, clip in (("the benchmark clip (a small face: followed)", bench),
+                               ("pan_happiness (a large face: mediapipe's own tracking, as before)",
+                                clips["pan_happiness"])):
+                runs: dict[str, list[dict]] = {"before": [], "after": []}
+                for _ in range(args.repeats):
+                    for side, src in sides.items():
+                        r = run_child(src, "speed", str(clip), "1")
+                        runs[side].append({**r["out"], "load": [round(v, 2) for v in r["load"]]})
+                print_speed(what, runs)
         if "photos" in todo:
             rows = photo_rows(args.data)
             step = max(1, len(rows) // args.photos)
@@ -220,7 +226,6 @@ def main(argv: list[str] | None = None) -> int:
             compare_photos(sides, fe, "facial_expressions", Path(tmp))
             compare_photos(sides, [str(p) for p in valid], "FER+ valid", Path(tmp))
         if "clips" in todo:
-            clips = {"benchmark (astronaut)": bench, **make_face_clips(args.data, folder)}
             compare_clips(sides, clips, Path(tmp))
         print(f"load average {os.getloadavg()[0]:.2f} at the end "
               f"({time.strftime('%H:%M:%S UTC', time.gmtime())})")

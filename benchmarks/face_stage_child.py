@@ -68,6 +68,8 @@ class Parts:
         tr._detector.process = self.wrap("mesh: full-range detector", tr._detector.process)
         tr._crop_mesh.process = self.wrap("mesh: crop mesh graph", tr._crop_mesh.process)
         M._to_mesh = self.wrap("mesh: landmarks to numpy", M._to_mesh)
+        if hasattr(tr, "_followed"):
+            tr._followed = self.wrap("mesh: followed square (all)", tr._followed)
         A.au.raw_vector = self.wrap("AU measures", A.au.raw_vector)
         A.face_crop_gray = self.wrap("fer crop", A.face_crop_gray)
         an.fer.predict = self.wrap("fer (tflite)", an.fer.predict)

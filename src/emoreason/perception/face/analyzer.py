@@ -3,8 +3,9 @@
 ``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
 measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
 Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`; in videos a face too small
-for the mesh's own detector is followed around its last position, the whole frame searched every few
-frames, and ``frames_several_faces`` counts what those searches found), measures its AU-like cues
+for the mesh's own detector is followed around its last position and the whole frame searched every few
+frames: on the frames between, the number of faces behind ``frames_several_faces`` is the last
+search's), measures its AU-like cues
 (:mod:`~emoreason.perception.face.action_units`), runs fer (and facex and the FER+ network when the
 expression model needs them; :mod:`~emoreason.perception.face.image_models`,
 :mod:`~emoreason.perception.face.expression_net`) and lets the chosen expression model
