@@ -7,7 +7,8 @@ import pytest
 
 landmark_pb2 = pytest.importorskip("mediapipe.framework.formats.landmark_pb2")
 
-from emoreason.perception.face.mesh import _landmark_xyz, _to_mesh  # noqa: E402
+from emoreason.perception.face.landmarks import landmark_xyz  # noqa: E402
+from emoreason.perception.face.mesh import _to_mesh  # noqa: E402
 
 
 def landmark_list(xyz, visibility=None):
@@ -29,7 +30,7 @@ def test_serialised_read_equals_field_by_field(visibility):
     xyz = rng.normal(0.5, 0.3, size=(478, 3))
     xyz[5] = 0.0  # zeros are serialised too
     lms = landmark_list(xyz, visibility)
-    got = _landmark_xyz(lms)
+    got = landmark_xyz(lms)
     np.testing.assert_array_equal(got, xyz.astype(np.float32).astype(np.float64))
     for args in ((0.0, 0.0, 640, 360), (13.0, 7.5, 1280.0, 720.0)):
         np.testing.assert_array_equal(_to_mesh(lms, *args).points, field_by_field(lms, *args))

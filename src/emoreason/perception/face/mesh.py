@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from emoreason.errors import ModelError, UnsupportedFormatError
+from emoreason.perception.face.landmarks import landmark_xyz
 from emoreason.perception.native_log import quiet_native_logs
 
 #: Long side (px) a frame is downscaled to before the mesh runs.
@@ -95,28 +96,9 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     return check_rgb(image)
 
 
-#: A ``NormalizedLandmark`` holding x, y and z only, as serialised: field 1 of the list (tag 0x0a, 15
-#: bytes), then x, y, z as little-endian float32 (tags 0x0d, 0x15, 0x1d).
-_LANDMARK_RECORD = np.dtype([("tag", "u1"), ("len", "u1"), ("tx", "u1"), ("x", "<f4"), ("ty", "u1"),
-                             ("y", "<f4"), ("tz", "u1"), ("z", "<f4")])
-_LANDMARK_TAGS = {"tag": 0x0A, "len": 15, "tx": 0x0D, "ty": 0x15, "tz": 0x1D}
-
-
-def _landmark_xyz(landmarks) -> np.ndarray:
-    """(N, 3) float64 normalised x, y, z of a ``NormalizedLandmarkList``: read from its serialised bytes
-    in one pass when every landmark holds exactly x, y and z (mediapipe's face mesh), else field by field
-    (the same numbers: the floats are float32 either way)."""
-    data = landmarks.SerializeToString()
-    if len(data) == _LANDMARK_RECORD.itemsize * len(landmarks.landmark):
-        rec = np.frombuffer(data, dtype=_LANDMARK_RECORD)
-        if all((rec[name] == value).all() for name, value in _LANDMARK_TAGS.items()):
-            return np.stack([rec["x"], rec["y"], rec["z"]], axis=1).astype(np.float64)
-    return np.array([(p.x, p.y, p.z) for p in landmarks.landmark], dtype=np.float64).reshape(-1, 3)
-
-
 def _to_mesh(landmarks, x_off: float, y_off: float, w: float, h: float) -> FaceMesh:
     """mediapipe's normalised landmarks of an image (or crop at x_off, y_off) of size w x h -> pixels."""
-    xyz = _landmark_xyz(landmarks)
+    xyz = landmark_xyz(landmarks)
     pts = np.empty((len(xyz), 3), dtype=np.float32)
     pts[:, 0] = x_off + xyz[:, 0] * w
     pts[:, 1] = y_off + xyz[:, 1] * h
@@ -321,6 +303,8 @@ class FaceMeshTracker:
     def _followed(self, rgb: np.ndarray) -> FaceMesh | None:
         """The face in the square around the last main face's box (see :meth:`main_face`), or None."""
         check_rgb(rgb)
+        if self._mesh is None:
+            raise ModelError("this face tracker was closed")
         if self._follow_mesh is None:
             from mediapipe.python.solutions import face_mesh
 
