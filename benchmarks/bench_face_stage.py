@@ -91,7 +91,7 @@ def make_face_clips(data: Path, folder: Path, seconds: float = 8.0, fps: int = 2
         first.setdefault(("*", row["emotion"]), root / row["path"])
     n = int(seconds * fps)
     specs: dict[str, object] = {}
-    for size, tag in ((450, ""), (180, "_small")):
+    for size, tag in ((450, ""), (300, "_mid"), (240, "_240"), (180, "_small")):
         for label in PAN_LABELS:
             photo = load_still(first[("*", label)])
             specs[f"pan_{label}{tag}"] = lambda i, p=photo, s=size: placed(
@@ -154,7 +154,7 @@ def compare_photos(sides: dict[str, Path], paths: list[str], what: str, tmp: Pat
 def compare_clips(sides: dict[str, Path], clips: dict[str, Path], tmp: Path) -> None:
     spec = tmp / "clips.json"
     paths = [str(p) for p in clips.values()]
-    spec.write_text(json.dumps({"clips": paths, "runs": {"x": {}}}), encoding="utf-8")
+    spec.write_text(json.dumps({"clips": paths, "runs": {"x": {}, "shift": {"shift": 1}}}), encoding="utf-8")
     before = run_child(sides["before"], "clips", str(spec))["out"]
     runs_after = {"off": {"follow": False}, "on": {}}
     spec.write_text(json.dumps({"clips": paths, "runs": runs_after}), encoding="utf-8")
@@ -163,27 +163,42 @@ def compare_clips(sides: dict[str, Path], clips: dict[str, Path], tmp: Path) -> 
           " 'before': the largest difference of the pooled scores, and on the frames where both found the"
           " face, of any frame's probabilities and AU intensities (neutral-face SDs); frames with a face"
           " before -> after; searches = frames where the whole frame was searched (after)")
-    print(f"{'clip':<24} {'label before':>12} {'off==before':>11} {'label after':>11} {'pooled':>8} "
-          f"{'frame p':>8} {'AU':>6} {'face frames':>11} {'searches':>8}")
-    worst = {"pooled": 0.0, "frame": 0.0, "au": 0.0}
+    print("the noise baseline: 'before' on the same clip moved 1 px to the right (its label; its pooled and "
+          "frame differences from 'before')")
+    print(f"{'clip':<26} {'px':>5} {'label before':>12} {'off==before':>11} {'label after':>11} "
+          f"{'pooled':>7} {'frame p':>7} {'AU':>5} {'face frames':>11} {'searches':>8} | {'1px label':>9} "
+          f"{'pooled':>7} {'frame p':>7}")
+    worst = {"pooled": 0.0, "frame": 0.0, "au": 0.0, "labels": 0, "shift_labels": 0}
     for name, path in clips.items():
-        b = before[str(path)]["x"]
+        b, moved = before[str(path)]["x"], before[str(path)]["shift"]
         off, on = after[str(path)]["off"], after[str(path)]["on"]
         same_off = all(off[k] == b[k] for k in ("scores", "per_frame", "aus", "times"))
-        pooled = max((abs(b["scores"][k] - on["scores"][k]) for k in on["scores"]), default=0.0)
-        both = sorted(set(b["times"]) & set(on["times"]))
-        rows_b = [b["times"].index(t) for t in both]
-        rows_a = [on["times"].index(t) for t in both]
-        frame = au = 0.0
-        if both:
-            frame = float(np.abs(np.array(b["per_frame"])[rows_b] - np.array(on["per_frame"])[rows_a]).max())
-            au = float(np.abs(np.array(b["aus"])[rows_b] - np.array(on["aus"])[rows_a]).max())
+        pooled, frame, au = differences(b, on)
+        s_pooled, s_frame, _ = differences(b, moved)
         for key, value in (("pooled", pooled), ("frame", frame), ("au", au)):
             worst[key] = max(worst[key], value)
-        print(f"{name:<24} {str(b['label']):>12} {str(same_off):>11} {str(on['label']):>11} {pooled:>8.4f} "
-              f"{frame:>8.4f} {au:>6.2f} {b['frames']!s:>5}->{on['frames']!s:<5} {on['searches']!s:>8}")
-    print(f"largest over the clips: pooled {worst['pooled']:.4f}, frame {worst['frame']:.4f}, "
-          f"AU {worst['au']:.2f}")
+        worst["labels"] += on["label"] != b["label"]
+        worst["shift_labels"] += moved["label"] != b["label"]
+        print(f"{name:<26} {b['face_px']!s:>5} {str(b['label']):>12} {str(same_off):>11} "
+              f"{str(on['label']):>11} {pooled:>7.4f} {frame:>7.4f} {au:>5.2f} "
+              f"{b['frames']!s:>5}->{on['frames']!s:<5} {on['searches']!s:>8} | "
+              f"{str(moved['label']):>9} {s_pooled:>7.4f} {s_frame:>7.4f}")
+    print(f"over {len(clips)} clips: labels changed by following {worst['labels']}, by a 1-px move "
+          f"{worst['shift_labels']}; largest differences from following: pooled {worst['pooled']:.4f}, "
+          f"frame {worst['frame']:.4f}, AU {worst['au']:.2f}")
+
+
+def differences(a: dict, b: dict) -> tuple[float, float, float]:
+    """The largest differences of two runs' pooled scores, and on the frames both found a face in, of the
+    frames' probabilities and AU intensities."""
+    pooled = max((abs(a["scores"][k] - b["scores"][k]) for k in b["scores"] if k in a["scores"]), default=0.0)
+    both = sorted(set(a["times"]) & set(b["times"]))
+    if not both:
+        return pooled, 0.0, 0.0
+    ra, rb = [a["times"].index(t) for t in both], [b["times"].index(t) for t in both]
+    frame = float(np.abs(np.array(a["per_frame"])[ra] - np.array(b["per_frame"])[rb]).max())
+    au = float(np.abs(np.array(a["aus"])[ra] - np.array(b["aus"])[rb]).max())
+    return pooled, frame, au
 
 
 def main(argv: list[str] | None = None) -> int:

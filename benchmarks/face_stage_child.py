@@ -134,7 +134,7 @@ class Counted:
 
 
 def clips(spec: dict) -> dict:
-    """``spec``: {"clips": [paths], "runs": {name: {"follow": bool | None}}}."""
+    """``spec``: {"clips": [paths], "runs": {name: {"follow": bool | None, "shift": pixels}}}."""
     result: dict = {}
     for clip in spec["clips"]:
         frames = frames_of(clip)
@@ -144,8 +144,9 @@ def clips(spec: dict) -> dict:
             searches = Counted(an.tracker._search) if hasattr(an.tracker, "_search") else None
             if searches is not None:
                 an.tracker._search = searches
+            shift = int(run.get("shift", 0))  # the video moved right by this many pixels: the noise baseline
             for t, rgb in frames:
-                an.add_frame(t, rgb)
+                an.add_frame(t, np.ascontiguousarray(np.roll(rgb, shift, axis=1)) if shift else rgb)
             out = an.finish()
             probs = (out.series["probabilities"][list(CANONICAL)].to_numpy() if out.usable
                      else np.zeros((0, len(CANONICAL))))
@@ -154,7 +155,7 @@ def clips(spec: dict) -> dict:
                 "label": max(out.scores, key=out.scores.get) if out.usable else None, "scores": out.scores,
                 "per_frame": probs.tolist(), "aus": aus.tolist(),
                 "times": [round(float(t), 4) for t in out.series["aus"].index] if out.usable else [],
-                "frames": out.details.get("frames_with_face"),
+                "frames": out.details.get("frames_with_face"), "face_px": out.details.get("face_px"),
                 "searches": searches.calls if searches is not None else None}
     return result
 

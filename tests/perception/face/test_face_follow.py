@@ -59,8 +59,7 @@ def test_face_stage_output_barely_moves(face_rgb):
     frames = small_face_frames(face_rgb, n=10)
     outs = []
     for follow in (True, False):
-        an = FaceAnalyzer(fps=5.0)
-        an.tracker.follow_small = follow
+        an = FaceAnalyzer(fps=5.0, follow_small=follow)
         for i, frame in enumerate(frames):
             an.add_frame(i * 0.2, frame)
         outs.append(an.finish())
@@ -96,4 +95,6 @@ def test_photos_and_large_faces_are_not_followed(face_rgb, static):
             assert tracker.main_face(big)[0] is not None
         assert calls[0] == 3
     assert not FaceAnalyzer(static=True).tracker.follow_small
+    assert not FaceAnalyzer(static=True, follow_small=True).tracker.follow_small  # photos: nothing to follow
     assert FaceAnalyzer().tracker.follow_small
+    assert not FaceAnalyzer(follow_small=False).tracker.follow_small

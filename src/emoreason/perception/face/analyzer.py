@@ -91,10 +91,14 @@ class FaceAnalyzer:
     """Streaming face analysis of one video (or of one photo with ``static=True``)."""
 
     def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = MIN_FACE_PX,
-                 static: bool = False, face_model: str | None = None, facex_every: int | None = None) -> None:
+                 static: bool = False, face_model: str | None = None, facex_every: int | None = None,
+                 follow_small: bool | None = None) -> None:
         """``face_model``: one of :data:`FACE_MODELS` (``"default"``/``None``: the shipped choice; see
         :mod:`~emoreason.perception.face.expression`). ``facex_every``: run facex on every n-th frame with
-        a face (default 1 for photos, the expression model's ``facex_every_video`` for videos)."""
+        a face (default 1 for photos, the expression model's ``facex_every_video`` for videos).
+        ``follow_small``: follow a small face instead of searching every frame for it (default: in videos;
+        :class:`~emoreason.perception.face.mesh.FaceMeshTracker`); False gives every frame a whole-frame
+        search, as before issue 21 (about twice the CPU on such faces)."""
         face_model = check_face_model(face_model)
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
@@ -115,7 +119,8 @@ class FaceAnalyzer:
         self.fer = FerClassifier()
         self.facex = FacexClassifier() if self.expression.uses_facex else None
         self.net = self.expression.net
-        self.tracker: FaceMeshTracker | None = FaceMeshTracker(static=static, follow_small=not static)
+        follow = (not static) if follow_small is None else bool(follow_small)
+        self.tracker: FaceMeshTracker | None = FaceMeshTracker(static=static, follow_small=follow)
         self._retry_tracker: FaceMeshTracker | None = None  # static, for small images (made on first need)
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
