@@ -67,6 +67,7 @@ def test_face_stage_output_barely_moves(face_rgb):
     assert max(on.scores, key=on.scores.get) == max(off.scores, key=off.scores.get)
     assert max(abs(on.scores[k] - off.scores[k]) for k in on.scores) < 0.05
     assert on.details["frames_with_face"] == off.details["frames_with_face"] == len(frames)
+    assert (on.details["frames_followed"], off.details["frames_followed"]) == (len(frames) - 1, 0)
     aus_on, aus_off = on.series["aus"].to_numpy(), off.series["aus"].to_numpy()
     assert np.abs(aus_on - aus_off).max() < 1.0  # AU intensities in neutral-face SDs
 

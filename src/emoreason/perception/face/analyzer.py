@@ -254,6 +254,8 @@ class FaceAnalyzer:
                   "frames_upscaled": self.upscaled}
         if self.facex is not None:
             counts["facex_runs"] = self.facex_runs
+        if not self.static:  # frames whose face was followed, not searched for in the whole frame
+            counts["frames_followed"] = self.tracker.followed_frames if self.tracker is not None else 0
         if not self._times:
             why = f"no face found in {self.frames} frame{'s' if self.frames != 1 else ''}"
             if self.small_faces:

@@ -168,6 +168,7 @@ class FaceMeshTracker:
         self._following = False
         self._since_search = 0
         self._last_count = 0
+        self.followed_frames = 0  # frames whose main face was followed rather than searched for
 
     def close(self) -> None:
         """Give the graphs back to this thread's pool (a second call does nothing)."""
@@ -280,6 +281,7 @@ class FaceMeshTracker:
         if self._following and self._since_search < SEARCH_EVERY - 1:
             face = self._followed(rgb)
             if face is not None:
+                self.followed_frames += 1
                 self._since_search += 1
                 self._main_box = face.box
                 return face, self._last_count
