@@ -2,7 +2,10 @@
 
 ``FaceAnalyzer`` is fed frames one at a time (``add_frame``) and keeps only per-frame numbers (AU
 measures, probabilities, box), never the frames, so memory grows by a few hundred bytes per frame.
-Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`), measures its AU-like cues
+Per frame it finds the main face (:mod:`~emoreason.perception.face.mesh`; in videos a face too small
+for the mesh's own detector is followed around its last position and the whole frame searched every few
+frames: on the frames between, the number of faces behind ``frames_several_faces`` is the last
+search's), measures its AU-like cues
 (:mod:`~emoreason.perception.face.action_units`), runs fer (and facex and the FER+ network when the
 expression model needs them; :mod:`~emoreason.perception.face.image_models`,
 :mod:`~emoreason.perception.face.expression_net`) and lets the chosen expression model
@@ -40,7 +43,7 @@ from emoreason.errors import ConfigError, ModelError
 from emoreason.labels import CANONICAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.face import action_units as au
-from emoreason.perception.face.crops import face_crop_gray, face_square_gray
+from emoreason.perception.face.crops import GrayFrame, face_crop_gray, face_square_gray
 from emoreason.perception.face.expression import (
     DEFAULT_FACE_MODEL_DIR,
     FACE_MODELS,
@@ -88,10 +91,14 @@ class FaceAnalyzer:
     """Streaming face analysis of one video (or of one photo with ``static=True``)."""
 
     def __init__(self, fps: float = 5.0, model_dir: str | Path | None = None, min_face: int = MIN_FACE_PX,
-                 static: bool = False, face_model: str | None = None, facex_every: int | None = None) -> None:
+                 static: bool = False, face_model: str | None = None, facex_every: int | None = None,
+                 follow_small: bool | None = None) -> None:
         """``face_model``: one of :data:`FACE_MODELS` (``"default"``/``None``: the shipped choice; see
         :mod:`~emoreason.perception.face.expression`). ``facex_every``: run facex on every n-th frame with
-        a face (default 1 for photos, the expression model's ``facex_every_video`` for videos)."""
+        a face (default 1 for photos, the expression model's ``facex_every_video`` for videos).
+        ``follow_small``: follow a small face instead of searching every frame for it (default: in videos;
+        :class:`~emoreason.perception.face.mesh.FaceMeshTracker`); False gives every frame a whole-frame
+        search, as before issue 21 (about twice the CPU on such faces)."""
         face_model = check_face_model(face_model)
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
@@ -112,7 +119,8 @@ class FaceAnalyzer:
         self.fer = FerClassifier()
         self.facex = FacexClassifier() if self.expression.uses_facex else None
         self.net = self.expression.net
-        self.tracker: FaceMeshTracker | None = FaceMeshTracker(static=static)
+        follow = (not static) if follow_small is None else bool(follow_small)
+        self.tracker: FaceMeshTracker | None = FaceMeshTracker(static=static, follow_small=follow)
         self._retry_tracker: FaceMeshTracker | None = None  # static, for small images (made on first need)
         self.models = {"face_mesh": "mediapipe 0.10.21 face_mesh (refine_landmarks)",
                        "fer": "fer 25.10.3 emotion_model_quantized.tflite (FER2013)"}
@@ -180,9 +188,10 @@ class FaceAnalyzer:
             raw = au.raw_vector(face.points)
         except ValueError:  # a degenerate mesh: count it as no face
             return False
-        fer_scores, fer_features = self.fer.predict(face_crop_gray(rgb, face.points))
-        facex_scores = self._facex_scores(rgb, face) if self.facex is not None else None
-        net_probs = self.net.run(net_crop(rgb, face.points)) if self.net is not None else None
+        gray = GrayFrame(rgb)  # one grey conversion of the face's region for all crops
+        fer_scores, fer_features = self.fer.predict(face_crop_gray(gray, face.points))
+        facex_scores = self._facex_scores(gray, face) if self.facex is not None else None
+        net_probs = self.net.run(net_crop(gray, face.points)) if self.net is not None else None
         readings = FaceReadings(face.points, raw, fer_scores, fer_features, facex_scores, net_probs)
         if net_probs is not None:
             self._unreadable.append(canonical_scores(net_probs)[1])
@@ -197,7 +206,7 @@ class FaceAnalyzer:
         self._boxes.append((x0 / w, y0 / h, x1 / w, y1 / h))  # fractions of the frame
         return True
 
-    def _facex_scores(self, rgb: np.ndarray, face: FaceMesh) -> dict[str, float]:
+    def _facex_scores(self, rgb: np.ndarray | GrayFrame, face: FaceMesh) -> dict[str, float]:
         """facex's probabilities for this face: a fresh run every ``facex_every``-th face or when the face
         moved, else the last run's."""
         fresh = (self._facex_last is None or self._facex_age + 1 >= self.facex_every
@@ -245,6 +254,8 @@ class FaceAnalyzer:
                   "frames_upscaled": self.upscaled}
         if self.facex is not None:
             counts["facex_runs"] = self.facex_runs
+        if not self.static:  # frames whose face was followed, not searched for in the whole frame
+            counts["frames_followed"] = self.tracker.followed_frames if self.tracker is not None else 0
         if not self._times:
             why = f"no face found in {self.frames} frame{'s' if self.frames != 1 else ''}"
             if self.small_faces:

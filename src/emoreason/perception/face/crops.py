@@ -5,6 +5,10 @@
   resolution, which :func:`resize_like_skimage` brings to 200x200 the way facex's own pipeline does
   (scikit-image's ``resize``: Gaussian anti-aliasing, then bilinear).
 * :func:`stretch_flat` -- both crops are contrast-stretched when they are dark or flat.
+
+The crops read a grey version of the frame; :class:`GrayFrame` converts only the regions the crops read
+(each at most once per frame, shared by the crops of one face), which gives the same pixels as
+converting the whole frame (the conversion is per pixel).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ FACEX_SHIFT = 0.0
 #: sample of 300 facial_expressions photos, 1 % of fer's crops spanned less than 122 levels; the same photos
 #: under-exposed (benchmarks/face_conditions.py's "dark") 38-63. A rule of thumb.
 FLAT_CROP_RANGE = 100.0
+#: Pixels beyond the sampled area that a crop's warp may read (bilinear reads 1; kept wide).
+_READ_MARGIN = 3
 
 
 def stretch_flat(crop: np.ndarray, flat_range: float = FLAT_CROP_RANGE) -> np.ndarray:
@@ -42,11 +48,46 @@ def stretch_flat(crop: np.ndarray, flat_range: float = FLAT_CROP_RANGE) -> np.nd
     return np.clip(np.round((crop.astype(np.float64) - lo) * 255.0 / (hi - lo)), 0, 255).astype(np.uint8)
 
 
-def face_crop_gray(rgb: np.ndarray, points: np.ndarray, margin: float = FER_MARGIN, size: int = FER_SIZE,
-                   align: bool = FER_ALIGN, flat_range: float = FLAT_CROP_RANGE) -> np.ndarray:
+class GrayFrame:
+    """The grey version (``cv2.COLOR_RGB2GRAY``) of one HxWx3 uint8 RGB frame, converted region by region
+    as the crops ask for them: :meth:`covering` returns a full-size grey image that is exact inside the
+    requested rectangle (and every rectangle requested before); elsewhere it holds zeros."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.rgb = check_rgb(rgb)
+        self._gray: np.ndarray | None = None
+        self._done: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 (exclusive) converted so far
+
+    def covering(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """The grey frame, exact at least on rows ``y0:y1`` and columns ``x0:x1`` (clipped to the frame)."""
+        h, w = self.rgb.shape[:2]
+        x0, x1 = max(0, min(x0, w)), max(0, min(x1, w))
+        y0, y1 = max(0, min(y0, h)), max(0, min(y1, h))
+        if self._gray is None:
+            self._gray = np.zeros((h, w), np.uint8)
+        done = self._done
+        if done is not None:
+            if done[0] <= x0 and done[1] <= y0 and x1 <= done[2] and y1 <= done[3]:
+                return self._gray
+            x0, y0, x1, y1 = min(x0, done[0]), min(y0, done[1]), max(x1, done[2]), max(y1, done[3])
+        if x0 < x1 and y0 < y1:
+            self._gray[y0:y1, x0:x1] = cv2.cvtColor(np.ascontiguousarray(self.rgb[y0:y1, x0:x1]),
+                                                    cv2.COLOR_RGB2GRAY)
+        self._done = (x0, y0, x1, y1)
+        return self._gray
+
+
+def _as_gray_frame(frame: np.ndarray | GrayFrame) -> GrayFrame:
+    return frame if isinstance(frame, GrayFrame) else GrayFrame(frame)
+
+
+def face_crop_gray(rgb: np.ndarray | GrayFrame, points: np.ndarray, margin: float = FER_MARGIN,
+                   size: int = FER_SIZE, align: bool = FER_ALIGN,
+                   flat_range: float = FLAT_CROP_RANGE) -> np.ndarray:
     """A ``size`` x ``size`` uint8 grey square crop of the face (rotated so the eyes are level if ``align``),
-    contrast-stretched if it is flat (:func:`stretch_flat`)."""
-    check_rgb(rgb)
+    contrast-stretched if it is flat (:func:`stretch_flat`). ``rgb``: the RGB frame, or its
+    :class:`GrayFrame` to share one conversion between crops."""
+    frame = _as_gray_frame(rgb)
     pts = np.asarray(points, dtype=np.float64)[:, :2]
     eye_r = (pts[33] + pts[133]) / 2
     eye_l = (pts[263] + pts[362]) / 2
@@ -61,27 +102,34 @@ def face_crop_gray(rgb: np.ndarray, points: np.ndarray, margin: float = FER_MARG
     s = size / side
     m = rot * s
     m[:, 2] += -np.array([c[0] - side / 2, c[1] - side / 2]) * s
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    # the pixels the warp reads: the output square mapped back onto the frame, with a margin for the
+    # interpolation's neighbours (border replication reads the frame's edge, which the clipped box keeps)
+    corners = np.array([[0.0, 0.0, 1.0], [size, 0.0, 1.0], [0.0, size, 1.0], [size, size, 1.0]])
+    src = corners @ cv2.invertAffineTransform(m).T
+    h, w = frame.rgb.shape[:2]
+    lo = np.clip(np.floor(src.min(0)) - _READ_MARGIN, 0, [w - 1, h - 1]).astype(int)
+    hi = np.clip(np.ceil(src.max(0)) + _READ_MARGIN, 0, [w - 1, h - 1]).astype(int) + 1
+    gray = frame.covering(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
     crop = cv2.warpAffine(gray, m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
     return stretch_flat(crop, flat_range)
 
 
-def face_square_gray(rgb: np.ndarray, points: np.ndarray, margin: float = FACEX_MARGIN,
+def face_square_gray(rgb: np.ndarray | GrayFrame, points: np.ndarray, margin: float = FACEX_MARGIN,
                      shift: float = FACEX_SHIFT, flat_range: float = FLAT_CROP_RANGE) -> np.ndarray:
     """The grey square around the mesh (``margin`` on every side, moved down by ``shift`` x side), at the
     image's own resolution, padded by repeating the edge where it leaves the image, contrast-stretched if
-    it is flat (:func:`stretch_flat`)."""
-    check_rgb(rgb)
+    it is flat (:func:`stretch_flat`). ``rgb``: the RGB frame or its :class:`GrayFrame`."""
+    frame = _as_gray_frame(rgb)
     pts = np.asarray(points, dtype=np.float64)[:, :2]
     lo, hi = pts.min(0), pts.max(0)
     side = max(2, int(round(float(max(hi - lo)) * (1.0 + 2.0 * margin))))
     cx, cy = (lo + hi) / 2 + np.array([0.0, shift * side])
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-    h, w = rgb.shape[:2]
+    h, w = frame.rgb.shape[:2]
     xa, ya, xb, yb = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
     if xa >= xb or ya >= yb:
         raise ValueError("the face square lies outside the image")
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb[ya:yb, xa:xb]), cv2.COLOR_RGB2GRAY)
+    gray = frame.covering(xa, ya, xb, yb)[ya:yb, xa:xb].copy()
     pads = ((ya - y0, y0 + side - yb), (xa - x0, x0 + side - xb))
     square = np.pad(gray, pads, mode="edge") if any(p for pair in pads for p in pair) else gray
     return stretch_flat(square, flat_range)

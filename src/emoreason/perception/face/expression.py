@@ -184,7 +184,7 @@ class NetPoolExpression(NetExpression):
     file = NetPool.FILE
     #: facex carries the pool's smallest weight (0.22 against the network's 1.47 in the shipped file), so in
     #: videos it runs on every 6th frame: that pays for the network, so the face stage is no slower than the
-    #: fer+facex pool with facex on every 3rd frame (benchmarks/bench_face_stage.py), and per-frame labels
+    #: fer+facex pool with facex on every 3rd frame (benchmarks/bench_face_models.py), and per-frame labels
     #: agree with facex on every frame for 95 % of frames even when the face changes every second
     #: (benchmarks/facex_interval.py). Photos run it on every image.
     facex_every_video = 6

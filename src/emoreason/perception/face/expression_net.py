@@ -27,7 +27,7 @@ import numpy as np
 
 from emoreason.errors import ModelError
 from emoreason.labels import CANONICAL
-from emoreason.perception.face.crops import FER_MARGIN, face_crop_gray
+from emoreason.perception.face.crops import FER_MARGIN, GrayFrame, face_crop_gray
 
 NET_FILE = "ferplus_net.onnx"
 NET_META = "ferplus_net.json"
@@ -47,8 +47,9 @@ _SESSIONS: dict[Path, ExpressionNet] = {}
 _LOCK = threading.Lock()
 
 
-def net_crop(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The network's input crop: a 48x48 uint8 grey square around the face mesh (see ``face_crop_gray``)."""
+def net_crop(rgb: np.ndarray | GrayFrame, points: np.ndarray) -> np.ndarray:
+    """The network's input crop: a 48x48 uint8 grey square around the face mesh (see ``face_crop_gray``;
+    ``rgb``: the RGB frame or its ``GrayFrame``)."""
     return face_crop_gray(rgb, points, margin=NET_MARGIN, size=NET_SIZE)
 
 
