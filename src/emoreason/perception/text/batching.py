@@ -1,9 +1,9 @@
 """A batched MiniLM call's work: encodings cut into batches of similar length (:func:`length_batches`)
 and the batches run on up to two threads (:func:`map_batches`), numpy's BLAS on one thread each meanwhile.
 
-Each batch's numbers are the same on any thread; only the wall time changes. threadpoolctl sets the BLAS
-limit for the whole process while a threaded call runs (and restores the previous one after the last
-running call), so other numpy work running at that moment also has one BLAS thread.
+Each batch's numbers are the same on any thread; only the wall time changes. The BLAS limit is the
+process-wide one of :mod:`emoreason.blas_threads`, held while a threaded call runs, so other numpy work
+running at that moment also has one BLAS thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from emoreason.blas_threads import blas_threads
 
 # a forward pass's fixed cost in tokens: one row of 40 tokens took 21 ms, 4-32 rows 0.33-0.37 ms per token
 # (numpy, one BLAS thread, 2026-12-05): about 25 tokens' worth of work per call
@@ -31,7 +32,6 @@ MAX_BATCH_THREADS = 2
 MIN_THREADED_TOKENS = 512
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_blas = {"users": 0, "limit": None}  # map_batches calls running, and the BLAS limit they hold
 
 
 def batch_threads() -> int:
@@ -49,7 +49,6 @@ def _reset_after_fork() -> None:
     without a pool and makes its own on first use."""
     global _pool, _lock
     _pool, _lock = None, threading.Lock()
-    _blas.update(users=0, limit=None)
 
 
 if hasattr(os, "register_at_fork"):
@@ -63,8 +62,8 @@ def padded_tokens(encs: list) -> int:
 
 def map_batches(fn: Callable, batches: Iterable, tokens: int) -> list:
     """``[fn(b) for b in batches]``, the calls spread over :func:`batch_threads` threads (one shared pool,
-    made on first use), numpy's BLAS on one thread meanwhile (threadpoolctl; the previous limit is restored
-    when the last running call ends); results in order, the first exception raised. ``tokens``: the padded
+    made on first use), numpy's BLAS on one thread meanwhile (:func:`emoreason.blas_threads.blas_threads`);
+    results in order, the first exception raised. ``tokens``: the padded
     tokens of all the batches; below :data:`MIN_THREADED_TOKENS` they run on the calling thread."""
     batches = list(batches)
     threads = batch_threads()
@@ -75,16 +74,8 @@ def map_batches(fn: Callable, batches: Iterable, tokens: int) -> list:
         if _pool is None:
             _pool = ThreadPoolExecutor(threads, thread_name_prefix="emoreason-text")
         pool = _pool
-        if _blas["users"] == 0:
-            _blas["limit"] = threadpool_limits(1, user_api="blas")
-        _blas["users"] += 1
-    try:
+    with blas_threads(1):
         return list(pool.map(fn, batches))
-    finally:
-        with _lock:
-            _blas["users"] -= 1
-            if _blas["users"] == 0:
-                _blas["limit"].restore_original_limits()
 
 
 def length_batches(encs: list, batch_size: int, call_tokens: int = CALL_TOKENS) -> list[np.ndarray]:
