@@ -97,8 +97,8 @@ class FaceAnalyzer:
         :mod:`~emoreason.perception.face.expression`). ``facex_every``: run facex on every n-th frame with
         a face (default 1 for photos, the expression model's ``facex_every_video`` for videos).
         ``follow_small``: follow a small face instead of searching every frame for it (default: in videos;
-        :class:`~emoreason.perception.face.mesh.FaceMeshTracker`); False gives every frame a whole-frame
-        search, as before issue 21 (about twice the CPU on such faces)."""
+        :class:`~emoreason.perception.face.mesh.FaceMeshTracker`); False searches the whole frame
+        on every frame (about twice the CPU on such faces)."""
         face_model = check_face_model(face_model)
         if not fps > 0:
             raise ConfigError(f"fps must be positive, got {fps}")
