@@ -131,40 +131,64 @@ def test_an_error_in_the_words_waits_for_the_voice_model(monkeypatch):
     assert finished.is_set()  # the voice model's thread was waited for
 
 
-def test_shared_cores_limits_blas_while_any_caller_is_inside(monkeypatch):
-    from threadpoolctl import threadpool_info, threadpool_limits
+def test_shared_cores_limits_blas_in_this_process_and_restores_it(monkeypatch):
+    from threadpoolctl import threadpool_info
 
     from emoreason.pipeline import concurrent
 
     def blas_threads() -> int:
-        return min(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+        return max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
 
+    before = blas_threads()
+    if before < 2:
+        pytest.skip("no BLAS library here runs more than one thread")
     monkeypatch.setattr(concurrent, "default_cpu_threads", lambda: 1)
-    with threadpool_limits(limits=2, user_api="blas"):  # as on an unconfigured 2-core machine
-        if blas_threads() < 2:
-            pytest.skip("this numpy's BLAS runs one thread only")
-        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-        seen = {}
+    with concurrent.shared_cores():
+        assert blas_threads() == 1
+    assert blas_threads() == before
 
-        def first():
-            with concurrent.shared_cores():
-                first_in.set()
-                second_in.wait(10)
-            first_out.set()
 
-        def second():
-            first_in.wait(10)
-            with concurrent.shared_cores():
-                second_in.set()
-                first_out.wait(10)
-                seen["after the first left"] = blas_threads()
+def test_shared_cores_sets_the_limit_for_the_first_caller_in_and_restores_it_after_the_last(monkeypatch):
+    from emoreason.pipeline import concurrent
 
-        threads = [threading.Thread(target=f) for f in (first, second)]
-        for t in threads:
-            t.start()
+    calls = []
+
+    class Limiter:
+        def restore_original_limits(self):
+            calls.append("restore")
+
+    class Controller:
+        def info(self):
+            return [{"user_api": "blas", "num_threads": 2, "filepath": "numpy-blas"},
+                    {"user_api": "blas", "num_threads": 1, "filepath": "other-blas"},
+                    {"user_api": "openmp", "num_threads": 8, "filepath": "omp"}]
+
+        def limit(self, limits):
+            calls.append(limits)
+            return Limiter()
+
+    monkeypatch.setattr(concurrent, "ThreadpoolController", Controller)
+    monkeypatch.setattr(concurrent, "default_cpu_threads", lambda: 1)
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with concurrent.shared_cores():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second():
         first_in.wait(10)
-        seen["inside"] = blas_threads()
-        for t in threads:
-            t.join(10)
-        assert seen == {"inside": 1, "after the first left": 1}
-        assert blas_threads() == 2  # the last caller out restored it
+        with concurrent.shared_cores():
+            second_in.set()
+            first_out.wait(10)
+            seen["after the first left"] = list(calls)
+
+    threads = [threading.Thread(target=f) for f in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == {"after the first left": [{"numpy-blas": 1}]}  # only the BLAS above the limit
+    assert calls == [{"numpy-blas": 1}, "restore"]

@@ -20,14 +20,14 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from emoreason.io.guard import current_guard, decode_guard
 from emoreason.perception.speech.whisper import default_cpu_threads
 
 _blas_lock = threading.Lock()
 _blas_users = 0
-_blas_limit: threadpool_limits | None = None
+_blas_limit: Any = None  # threadpoolctl's limiter while any caller is inside shared_cores()
 
 
 class Background:
@@ -61,16 +61,19 @@ class Background:
 
 @contextlib.contextmanager
 def shared_cores() -> Iterator[None]:
-    """numpy's BLAS limited to :func:`~emoreason.perception.speech.whisper.default_cpu_threads` threads
-    (never raised) while any caller is inside this block; the limit is process-wide, so it is set when the
-    first caller enters and the original restored when the last one leaves."""
+    """Each BLAS library running more threads than
+    :func:`~emoreason.perception.speech.whisper.default_cpu_threads` (numpy's OpenBLAS, typically) limited
+    to that many while any caller is inside this block (none is raised); the limit is process-wide, so it is
+    set when the first caller enters and the original restored when the last one leaves."""
     global _blas_users, _blas_limit
     with _blas_lock:
         if _blas_users == 0:
-            now = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
             target = default_cpu_threads()
-            if now and min(now) > target:
-                _blas_limit = threadpool_limits(limits=target, user_api="blas")
+            controller = ThreadpoolController()
+            busy = [lib["filepath"] for lib in controller.info()
+                    if lib["user_api"] == "blas" and lib["num_threads"] > target]
+            if busy:
+                _blas_limit = controller.limit(limits=dict.fromkeys(busy, target))
         _blas_users += 1
     try:
         yield
