@@ -18,6 +18,7 @@ largest score difference. Needs the shared data (``--data``, default ``../shared
     .venv/bin/python benchmarks/bench_analyze.py                      # 10, 30 and 600 s
     .venv/bin/python benchmarks/bench_analyze.py --durations 10 30 --before HEAD~3
     .venv/bin/python benchmarks/bench_analyze.py --after-face-model pool  # + the old face pool
+    .venv/bin/python benchmarks/bench_analyze.py --after-env OPENBLAS_NUM_THREADS=1  # + a setting's column
 Targets (issue 21): whole chain <= 0.15x real time on 2 cores, start-up <= 4 s, peak RSS <= 1.5 GB,
 flat with duration; no label change on the dev samples.
 """
@@ -111,8 +112,8 @@ def dev_items(root: Path, n_voice: int, n_face: int) -> list[tuple[str, str]]:
     return items
 
 
-def run_child(src: Path, code: str, args: list[str]) -> dict | list:
-    env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1")
+def run_child(src: Path, code: str, args: list[str], env_extra: dict[str, str] | None = None) -> dict | list:
+    env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", **(env_extra or {}))
     spawned = time.time()
     out = subprocess.run([sys.executable, "-c", code, *([str(spawned)] if code is CHILD else []), *args],
                          capture_output=True, text=True, env=env, check=False)
@@ -166,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--after-face-model", action="append", default=[], metavar="NAME",
                     help="also run this tree with this face model (e.g. 'pool', the default before the FER+ "
                          "network): its own column, to see what the face model alone costs the chain")
+    ap.add_argument("--after-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="also run this tree with this environment variable set (e.g. "
+                         "OPENBLAS_NUM_THREADS=1): its own column")
     args = ap.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="emoreason-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -185,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             rows = {s: run_child(src, CHILD, clip_args) for s, src in sides.items()}
             for name in args.after_face_model:
                 rows[f"after[{name}]"] = run_child(sides["after"], CHILD, [*clip_args, name])
+            for setting in args.after_env:
+                key, _, value = setting.partition("=")
+                rows[f"after[{setting}]"] = run_child(sides["after"], CHILD, clip_args, {key: value})
             print_clip(seconds, rows)
             rss[seconds] = (rows["before"]["rss_mb"], rows["after"]["rss_mb"])
         print("\npeak RSS by duration (before -> after): "

@@ -6,16 +6,28 @@ independent until fusion, and the native code they spend their time in (onnxrunt
 mediapipe, TFLite) releases the GIL, so on two cores they overlap. The caller's decode guard
 (:mod:`emoreason.io.guard`: the cancel flag and the decoded-time limit, kept per thread) is carried into the
 background thread. An exception raised there is raised again by :meth:`Background.result`.
+
+While the paths run side by side they fill the cores themselves, so :func:`shared_cores` gives numpy's BLAS
+(the voice model's Whisper encoder, the text model's matrices) as many threads as speech-to-text's
+CTranslate2 gets, half the cores (one on two cores): more BLAS threads than that only compete with the
+other path's threads for the same cores.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from threadpoolctl import ThreadpoolController
+
 from emoreason.io.guard import current_guard, decode_guard
+from emoreason.perception.speech.whisper import default_cpu_threads
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limit: Any = None  # threadpoolctl's limiter while any caller is inside shared_cores()
 
 
 class Background:
@@ -45,3 +57,29 @@ class Background:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+@contextlib.contextmanager
+def shared_cores() -> Iterator[None]:
+    """Each BLAS library running more threads than
+    :func:`~emoreason.perception.speech.whisper.default_cpu_threads` (numpy's OpenBLAS, typically) limited
+    to that many while any caller is inside this block (none is raised); the limit is process-wide, so it is
+    set when the first caller enters and the original restored when the last one leaves."""
+    global _blas_users, _blas_limit
+    with _blas_lock:
+        if _blas_users == 0:
+            target = default_cpu_threads()
+            controller = ThreadpoolController()
+            busy = [lib["filepath"] for lib in controller.info()
+                    if lib["user_api"] == "blas" and lib["num_threads"] > target]
+            if busy:
+                _blas_limit = controller.limit(limits=dict.fromkeys(busy, target))
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None

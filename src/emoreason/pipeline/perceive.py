@@ -1,19 +1,21 @@
 """Perception of one input: a media file, an image, a waveform or text -> each modality's output.
 
-:class:`Pipeline` owns the loaded analyzers and sends each kind of input through the stages it can
-feed. A media file is decoded in two passes: first its sound, to a temporary WAV (fast: the video packets
-are skipped); then, while a background thread (:mod:`emoreason.pipeline.concurrent`) runs the audio path
-on that WAV -- voice activity once, the voice model and speech-to-text on the speech it found, then the
-text model -- the calling thread decodes frames into the face stage as they come. The two paths meet
-again before fusion. An image goes to the face stage, a waveform to the voice and text stages, text to
-the text stage. The result is a :class:`Perception`: every requested modality's output (an unusable one
-with its reason), the transcript and the time each stage took (the stages of the two paths overlap, so
-their times add up to more than the whole). With ``people``, each path also runs its per-person stage
-(:mod:`emoreason.pipeline.people_stages`): the video path tracks every face, the audio path diarises the
-voices and analyses each; the clip's own outputs are made exactly as without ``people``.
+:class:`Pipeline` owns the loaded analyzers and sends each kind of input through the stages it can feed. A
+media file is decoded in two passes: first its sound, to a temporary WAV (fast: the video packets are
+skipped); then, while a background thread (:mod:`emoreason.pipeline.concurrent`) runs the audio path on that
+WAV -- voice activity once, then on the speech it found the voice model (in a thread of its own) beside
+speech-to-text and the text model -- the calling thread decodes frames into the face stage as they come;
+numpy's BLAS meanwhile runs as many threads as speech-to-text's CTranslate2
+(:func:`~emoreason.pipeline.concurrent.shared_cores`). The paths meet again before fusion. An image goes to
+the face stage, a waveform to the audio path (voice and text stages), text to the text stage. The result is a
+:class:`Perception`: every requested modality's output (an unusable one with its reason), the transcript and
+the time each stage took (the stages of the two paths overlap, so their times add up to more than the whole).
+With ``people``, each path also runs its per-person stage (:mod:`emoreason.pipeline.people_stages`): the video
+path tracks every face, the audio path diarises the voices and analyses each; the clip's own outputs are made
+exactly as without ``people``.
 
-:func:`default_pipeline` is the process-wide pipeline that ``emoreason.analyze`` uses, so repeated
-calls load the models once.
+:func:`default_pipeline` is the process-wide pipeline that ``emoreason.analyze`` uses, so repeated calls load
+the models once.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from emoreason.perception.text.transcript import (
     read_transcript,
 )
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
-from emoreason.pipeline.concurrent import Background
+from emoreason.pipeline.concurrent import Background, shared_cores
 from emoreason.pipeline.options import AnalyzeOptions
 from emoreason.pipeline.people_stages import FacePeopleBuilder, perceive_voices, split_joined_voices
 from emoreason.pipeline.perception import MIN_DURATION, Perception, Speech, check_duration
@@ -100,11 +102,13 @@ class Pipeline:
             self._text_stage(p, options)
             return p
         if isinstance(source, np.ndarray):
-            return self._perceive_array(source, options)
+            with shared_cores():  # the voice and words paths side by side
+                return self._perceive_array(source, options)
         if not isinstance(source, (str, os.PathLike)):
             raise ConfigError(f"source must be a file path, a numpy image or waveform, or None with text=; "
                               f"got {type(source).__name__}")
-        return self._perceive_file(Path(source), options, keep_audio)
+        with shared_cores():  # the video, voice and words paths side by side
+            return self._perceive_file(Path(source), options, keep_audio)
 
     def _perceive_array(self, source: np.ndarray, options: AnalyzeOptions) -> Perception:
         """An array is an image or a waveform, by its shape: HxWx3 (or x4, x1) is an image; 1-D is a
@@ -137,9 +141,7 @@ class Pipeline:
         audio = ArrayAudio(samples, options.sample_rate)
         p = Perception(input="<waveform>", kind="waveform", duration=audio.duration, notes=notes)
         check_duration(p.input, audio.duration)
-        speech = self._voice_stage(p, options, audio)
-        self._text_stage(p, options, audio, speech)
-        self._voices_stage(p, options, audio, speech)
+        self._audio_path(p, options, audio, None)
         return p
 
     def _perceive_file(self, path: Path, options: AnalyzeOptions, keep_audio: bool = False) -> Perception:
@@ -265,10 +267,26 @@ class Pipeline:
 
     def _audio_path(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None,
                     sidecar: str | Path | None) -> None:
-        """Voice activity and the voice model on ``audio`` (when there is sound), then the words."""
-        speech = self._voice_stage(p, options, audio) if audio is not None else None
+        """Voice activity once on ``audio`` (when there is sound); then the voice model in its own thread
+        (:class:`~emoreason.pipeline.concurrent.Background`) beside the words (speech-to-text, then the
+        text model), which need only the speech found; with ``people``, the voices last. The outputs
+        and timings keep the serial order (voice before text), so fusion adds them up as before."""
+        speech = self._vad_stage(p, options, audio) if audio is not None else None
         p.speech = speech
-        self._text_stage(p, options, audio, speech, sidecar)
+        voice = None
+        if speech is not None and "voice" in options.modalities:
+            voice = Background(lambda: self._voice_stage(options, audio, speech), name="emoreason-voice")
+        try:
+            self._text_stage(p, options, audio, speech, sidecar)
+        except BaseException:
+            if voice is not None:
+                with contextlib.suppress(BaseException):  # the temporary WAV outlives its reader
+                    voice.result()
+            raise
+        if voice is not None:
+            p.outputs["voice"], p.timings["voice"] = voice.result()
+            _move_to_end(p.outputs, ("text",))
+            _move_to_end(p.timings, ("asr", "text"))
         if audio is not None:
             self._voices_stage(p, options, audio, speech)
 
@@ -295,19 +313,24 @@ class Pipeline:
         p.people_voices = perceive_voices(self, p.outputs, options, audio, speech, p.words)
         p.timings["people_voices"] = time.perf_counter() - t0
 
-    def _voice_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource) -> Speech | None:
-        """Voice activity (wanted by the voice and text stages), then the voice model; the speech found."""
+    def _vad_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource) -> Speech | None:
+        """Voice activity (wanted by the voice and text stages): the speech found, or None when neither
+        stage runs."""
         if not ({"voice", "text"} & set(options.modalities)):
             return None
         check_cancelled()  # between stages: a caller that gave up (emoreason.io.guard) stops here
         t0 = time.perf_counter()
         speech = detect_speech(audio)
         p.timings["vad"] = time.perf_counter() - t0
-        if "voice" in options.modalities:
-            t0 = time.perf_counter()
-            p.outputs["voice"] = self.voice_analyzer(options.speaker_normalisation).analyze(audio, speech)
-            p.timings["voice"] = time.perf_counter() - t0
         return speech
+
+    def _voice_stage(self, options: AnalyzeOptions, audio: AudioSource, speech: Speech
+                     ) -> tuple[ModalityOutput, float]:
+        """The voice model on the speech found: its output and the seconds it took."""
+        check_cancelled()
+        t0 = time.perf_counter()
+        out = self.voice_analyzer(options.speaker_normalisation).analyze(audio, speech)
+        return out, time.perf_counter() - t0
 
     def _text_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None = None,
                     speech: Speech | None = None, transcript_path: str | Path | None = None) -> None:
@@ -378,6 +401,13 @@ def default_pipeline() -> Pipeline:
         if _default is None:
             _default = Pipeline()
         return _default
+
+
+def _move_to_end(d: dict, keys: tuple[str, ...]) -> None:
+    """``keys`` of ``d`` (those present) moved to its end, in this order."""
+    for k in keys:
+        if k in d:
+            d[k] = d.pop(k)
 
 
 def _progress_bar(enabled: bool, total: float | None, name: str) -> Any:
