@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from threadpoolctl import ThreadpoolController
-
+from emoreason.blas_threads import blas_threads
 from emoreason.io.guard import current_guard, decode_guard
 from emoreason.perception.speech.whisper import default_cpu_threads
-
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limit: Any = None  # threadpoolctl's limiter while any caller is inside shared_cores()
 
 
 class Background:
@@ -59,27 +54,8 @@ class Background:
         return self._value
 
 
-@contextlib.contextmanager
-def shared_cores() -> Iterator[None]:
-    """Each BLAS library running more threads than
-    :func:`~emoreason.perception.speech.whisper.default_cpu_threads` (numpy's OpenBLAS, typically) limited
-    to that many while any caller is inside this block (none is raised); the limit is process-wide, so it is
-    set when the first caller enters and the original restored when the last one leaves."""
-    global _blas_users, _blas_limit
-    with _blas_lock:
-        if _blas_users == 0:
-            target = default_cpu_threads()
-            controller = ThreadpoolController()
-            busy = [lib["filepath"] for lib in controller.info()
-                    if lib["user_api"] == "blas" and lib["num_threads"] > target]
-            if busy:
-                _blas_limit = controller.limit(limits=dict.fromkeys(busy, target))
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0 and _blas_limit is not None:
-                _blas_limit.restore_original_limits()
-                _blas_limit = None
+def shared_cores() -> contextlib.AbstractContextManager[None]:
+    """numpy's BLAS on at most :func:`~emoreason.perception.speech.whisper.default_cpu_threads` threads while
+    inside this block (:func:`emoreason.blas_threads.blas_threads`: one process-wide limit, no library
+    raised above its own count, the originals back when the last caller leaves)."""
+    return blas_threads(default_cpu_threads())
