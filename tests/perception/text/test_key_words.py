@@ -8,7 +8,8 @@ import pytest
 
 from emoreason.errors import ConfigError
 from emoreason.perception.text import key_words as key_words_module
-from emoreason.perception.text.analyzer import MIN_KEY_WORD_DROP, TextAnalyzer
+from emoreason.perception.text.analyzer import TextAnalyzer
+from emoreason.perception.text.key_words import MIN_KEY_WORD_DROP
 
 SENTENCES = ["I can't believe you did that", "This is the worst day of my life", "I love you so much!",
              "Get out of my house right now", "ok", "We are going to the store later"]

@@ -8,7 +8,8 @@ import pytest
 
 import emoreason
 from emoreason.errors import ConfigError, NoUsableModalityError
-from emoreason.perception.text.analyzer import MIN_KEY_WORD_DROP, TextAnalyzer
+from emoreason.perception.text.analyzer import TextAnalyzer
+from emoreason.perception.text.key_words import MIN_KEY_WORD_DROP, PUNCTUATION
 
 SENTENCES = ["I can't believe you did that", "This is the worst day of my life", "I love you so much!",
              "ok", "Get out of my house right now"]
@@ -28,7 +29,7 @@ def _one_by_one(analyzer: TextAnalyzer, text: str, label_index: int):
     scored = analyzer.score_texts(variants, [[] for _ in variants])[:, label_index]
     k = int(np.argmin(scored[1:]))
     drop = float(scored[0] - scored[1 + k])
-    return (words[k].strip(".,!?;:\"'()"), drop, k) if drop >= MIN_KEY_WORD_DROP else None
+    return (words[k].strip(PUNCTUATION), drop, k) if drop >= MIN_KEY_WORD_DROP else None
 
 
 def test_batched_key_words_equal_one_by_one_occlusion(analyzer):

@@ -31,11 +31,10 @@ from emoreason.labels import CANONICAL, VALENCE_AROUSAL
 from emoreason.perception.base import ModalityOutput, TimedScores
 from emoreason.perception.text.ensemble import TextEnsemble
 from emoreason.perception.text.head import vader_features
-from emoreason.perception.text.key_words import KEY_WORD_METHODS, MAX_OCCLUSION_WORDS  # noqa: F401 (re-exported)
+from emoreason.perception.text.key_words import KEY_WORD_METHODS
 from emoreason.perception.text.key_words import search as search_key_words
 from emoreason.perception.text.multilingual import (
     CJK_CHARS,
-    MIN_KEY_WORD_DROP,  # noqa: F401 (re-exported)
     MultilingualTextModel,
     text_units,
 )
