@@ -24,7 +24,7 @@ class FakeController:
 
 def test_interleaved_callers_restore_the_originals(monkeypatch):
     fake = FakeController()
-    monkeypatch.setattr(bt, "_controller", fake)
+    monkeypatch.setattr(bt, "ThreadpoolController", lambda: fake)
     first, second = bt.blas_threads(2), bt.blas_threads(1)
     first.__enter__()
     assert fake.threads == {"a.so": 2, "b.so": 1}  # never raised above what a library had

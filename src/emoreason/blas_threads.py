@@ -30,9 +30,8 @@ def _apply() -> None:
     """Set every BLAS library to min(its original count, the smallest count asked for), or back to its
     original count when nobody asks. Called with the lock held."""
     global _controller
-    if _controller is None:
+    if _asked and not _original:  # a first caller: look again (a library may have loaded since the last)
         _controller = ThreadpoolController()
-    if _asked and not _original:
         _original.update({lib["filepath"]: lib["num_threads"] for lib in _controller.info()
                           if lib["user_api"] == "blas"})
     target = min(_asked) if _asked else None
