@@ -270,7 +270,7 @@ class Pipeline:
         """Voice activity once on ``audio`` (when there is sound); then the voice model in its own thread
         (:class:`~emoreason.pipeline.concurrent.Background`) beside the words (speech-to-text, then the
         text model), which need only the speech found; with ``people``, the voices last. The outputs
-        and timings keep the serial order (voice before text), so fusion adds them up as before."""
+        and timings keep the serial order (voice before text), so fusion adds them in the same order."""
         speech = self._vad_stage(p, options, audio) if audio is not None else None
         p.speech = speech
         voice = None

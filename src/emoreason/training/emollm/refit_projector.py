@@ -5,8 +5,8 @@ almost the same way (median cosine to their mean 0.98), so a projector trained o
 separates clips. Here the stream's features are standardised (per dimension, with the training items' mean
 and standard deviation), a fresh projector is trained on them with the LLM, its LoRA and the other
 projectors frozen, and the standardisation is then folded into the projector's first ``Linear``
-(``W / sd``, ``b - W @ (mean / sd)``), so the saved model reads raw features exactly as before and needs
-no new config key. Because nothing else changes, items without that stream get the same answers as before.
+(``W / sd``, ``b - W @ (mean / sd)``), so the saved model reads raw features, as the input run does, and
+needs no new config key. Nothing else changes: items without that stream get the input run's answers.
 
 The loss is the ``[emotion]`` answer's (label word then end-of-sequence) cross-entropy, as in training.
 Writes a new run folder (config, tokenizer, adapter with the refitted projector) for ``export_compact``::
