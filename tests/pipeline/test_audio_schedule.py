@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import requires_espeak
 
 import emoreason
+from emoreason.pipeline import audio_path as audio_module
 from emoreason.pipeline import perceive as perceive_module
 from emoreason.pipeline.options import AnalyzeOptions
 from emoreason.pipeline.perceive import Pipeline
@@ -33,6 +34,13 @@ class SerialJob:
         return self._value
 
 
+def _serial(monkeypatch) -> None:
+    """Both of the pipeline's side jobs (the audio path beside the video path, the voice model beside the
+    words) run at once in the calling thread."""
+    monkeypatch.setattr(perceive_module, "Background", SerialJob)
+    monkeypatch.setattr(audio_module, "Background", SerialJob)
+
+
 def _without_times(obj):
     """``obj`` (a result's dict) without its measured times, which differ from run to run."""
     if isinstance(obj, dict):
@@ -44,7 +52,7 @@ def _without_times(obj):
 
 def _record_threads(monkeypatch) -> dict[str, str]:
     seen: dict[str, str] = {}
-    analyze_voice, transcribe = perceive_module.VoiceAnalyzer.analyze, perceive_module.transcribe
+    analyze_voice, transcribe = perceive_module.VoiceAnalyzer.analyze, audio_module.transcribe
 
     def voice(self, *args, **kw):
         seen["voice"] = threading.current_thread().name
@@ -55,7 +63,7 @@ def _record_threads(monkeypatch) -> dict[str, str]:
         return transcribe(*args, **kw)
 
     monkeypatch.setattr(perceive_module.VoiceAnalyzer, "analyze", voice)
-    monkeypatch.setattr(perceive_module, "transcribe", words)
+    monkeypatch.setattr(audio_module, "transcribe", words)
     return seen
 
 
@@ -64,7 +72,7 @@ def test_the_concurrent_schedule_gives_the_serial_result(speech_clip, monkeypatc
     concurrent = emoreason.analyze(speech_clip)
     assert seen["voice"] == "emoreason-voice" and seen["asr"] == "emoreason-audio"
     assert {"voice", "text", "face"} <= {m for m, o in concurrent.modalities.items() if o.used}
-    monkeypatch.setattr(perceive_module, "Background", SerialJob)
+    _serial(monkeypatch)
     serial = emoreason.analyze(speech_clip)
     assert seen["voice"] == seen["asr"] == threading.current_thread().name
     assert _without_times(concurrent.to_dict()) == _without_times(serial.to_dict())
@@ -79,7 +87,7 @@ def test_a_waveform_takes_the_same_schedule(monkeypatch):
     seen = _record_threads(monkeypatch)
     concurrent = emoreason.analyze(wave, sample_rate=16000)
     assert seen["voice"] == "emoreason-voice" and seen["asr"] == threading.current_thread().name
-    monkeypatch.setattr(perceive_module, "Background", SerialJob)
+    _serial(monkeypatch)
     serial = emoreason.analyze(wave, sample_rate=16000)
     assert _without_times(concurrent.to_dict()) == _without_times(serial.to_dict())
     assert concurrent.modalities["voice"].used and concurrent.modalities["text"].used
@@ -87,7 +95,7 @@ def test_a_waveform_takes_the_same_schedule(monkeypatch):
 
 def test_voice_activity_runs_once_and_the_sound_is_decoded_once(speech_clip, monkeypatch):
     vads, decodes = [], []
-    detect, decode = perceive_module.detect_speech, perceive_module.decode
+    detect, decode = audio_module.detect_speech, perceive_module.decode
 
     def counting_vad(audio, *a, **kw):
         vads.append(threading.current_thread().name)
@@ -99,7 +107,7 @@ def test_voice_activity_runs_once_and_the_sound_is_decoded_once(speech_clip, mon
 
     import emoreason.perception.voice.analyzer as voice_module
 
-    monkeypatch.setattr(perceive_module, "detect_speech", counting_vad)
+    monkeypatch.setattr(audio_module, "detect_speech", counting_vad)
     monkeypatch.setattr(voice_module, "detect_speech", counting_vad)
     monkeypatch.setattr(perceive_module, "decode", counting_decode)
     p = Pipeline().perceive(speech_clip, AnalyzeOptions())
@@ -124,7 +132,7 @@ def test_an_error_in_the_words_waits_for_the_voice_model(monkeypatch):
         raise ModelError("the speech model is broken")
 
     monkeypatch.setattr(perceive_module.VoiceAnalyzer, "analyze", slow_voice)
-    monkeypatch.setattr(perceive_module, "transcribe", broken)
+    monkeypatch.setattr(audio_module, "transcribe", broken)
     with pytest.raises(ModelError, match="the speech model is broken"):
         Pipeline().perceive(speak(DEMO_SENTENCE), AnalyzeOptions(sample_rate=16000,
                                                                  modalities=["voice", "text"]))

@@ -11,6 +11,7 @@ import pytest
 import emoreason
 from emoreason.errors import AnalysisCancelledError, ModelError
 from emoreason.io.guard import check_cancelled, decode_guard
+from emoreason.pipeline import audio_path as audio_module
 from emoreason.pipeline import clips as clips_module
 from emoreason.pipeline import perceive as perceive_module
 from emoreason.pipeline.concurrent import Background
@@ -86,7 +87,7 @@ def test_an_error_in_the_video_path_waits_for_the_audio_path(speech_clip, monkey
 
 def test_analyze_clips_decodes_each_clip_once_and_runs_vad_once(speech_clip, monkeypatch):
     decodes, vads = [], []
-    decode, detect = perceive_module.decode, perceive_module.detect_speech
+    decode, detect = perceive_module.decode, audio_module.detect_speech
 
     def counting_decode(path, **kw):
         decodes.append(kw.get("audio_path") is not None)
@@ -100,7 +101,7 @@ def test_analyze_clips_decodes_each_clip_once_and_runs_vad_once(speech_clip, mon
 
     monkeypatch.setattr(perceive_module, "decode", counting_decode)
     monkeypatch.setattr(clips_module, "decode", counting_decode)
-    monkeypatch.setattr(perceive_module, "detect_speech", counting_vad)
+    monkeypatch.setattr(audio_module, "detect_speech", counting_vad)
     monkeypatch.setattr(voice_module, "detect_speech", counting_vad)
     results = emoreason.analyze_clips([speech_clip, speech_clip], modalities=["voice", "text"],
                                       texts=["I am so happy today.", "This is wonderful."])

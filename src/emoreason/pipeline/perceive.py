@@ -2,17 +2,17 @@
 
 :class:`Pipeline` owns the loaded analyzers and sends each kind of input through the stages it can feed. A
 media file is decoded in two passes: first its sound, to a temporary WAV (fast: the video packets are
-skipped); then, while a background thread (:mod:`emoreason.pipeline.concurrent`) runs the audio path on that
-WAV -- voice activity once, then on the speech it found the voice model (in a thread of its own) beside
-speech-to-text and the text model -- the calling thread decodes frames into the face stage as they come;
-numpy's BLAS meanwhile runs as many threads as speech-to-text's CTranslate2
-(:func:`~emoreason.pipeline.concurrent.shared_cores`). The paths meet again before fusion. An image goes to
-the face stage, a waveform to the audio path (voice and text stages), text to the text stage. The result is a
-:class:`Perception`: every requested modality's output (an unusable one with its reason), the transcript and
-the time each stage took (the stages of the two paths overlap, so their times add up to more than the whole).
-With ``people``, each path also runs its per-person stage (:mod:`emoreason.pipeline.people_stages`): the video
-path tracks every face, the audio path diarises the voices and analyses each; the clip's own outputs are made
-exactly as without ``people``.
+skipped); then, while a background thread (:mod:`emoreason.pipeline.concurrent`) runs the audio path
+(:mod:`emoreason.pipeline.audio_path`) on that WAV -- voice activity once, then on the speech it found the
+voice model (in a thread of its own) beside speech-to-text and the text model -- the calling thread decodes
+frames into the face stage as they come; numpy's BLAS meanwhile runs as many threads as speech-to-text's
+CTranslate2 (:func:`~emoreason.pipeline.concurrent.shared_cores`). The paths meet again before fusion. An
+image goes to the face stage, a waveform to the audio path (voice and text stages), text to the text stage.
+The result is a :class:`Perception`: every requested modality's output (an unusable one with its reason), the
+transcript and the time each stage took (the stages of the two paths overlap, so their times add up to more
+than the whole). With ``people``, each path also runs its per-person stage
+(:mod:`emoreason.pipeline.people_stages`): the video path tracks every face, the audio path diarises the
+voices and analyses each; the clip's own outputs are made exactly as without ``people``.
 
 :func:`default_pipeline` is the process-wide pipeline that ``emoreason.analyze`` uses, so repeated calls load
 the models once.
@@ -33,26 +33,18 @@ from tqdm.auto import tqdm
 from emoreason.errors import ConfigError, CorruptMediaError
 from emoreason.io.audio import ArrayAudio, AudioSource, WavFileAudio, waveform_to_float
 from emoreason.io.cleanup import temporary_directory
-from emoreason.io.guard import check_cancelled
 from emoreason.io.image import image_to_rgb
 from emoreason.io.media import DecodeStats, decode, load_still, probe, truncation_note
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.face.analyzer import FaceAnalyzer, analyze_face_image
-from emoreason.perception.speech.asr import NOT_ENGLISH_NOTE, transcribe
-from emoreason.perception.speech.vad import detect_speech
 from emoreason.perception.text.analyzer import TextAnalyzer
-from emoreason.perception.text.transcript import (
-    Transcript,
-    TranscriptSegment,
-    cap_text,
-    find_sidecar_transcript,
-    read_transcript,
-)
+from emoreason.perception.text.transcript import find_sidecar_transcript
 from emoreason.perception.voice.analyzer import VoiceAnalyzer
+from emoreason.pipeline.audio_path import run_audio_path, text_stage
 from emoreason.pipeline.concurrent import Background, shared_cores
 from emoreason.pipeline.options import AnalyzeOptions
-from emoreason.pipeline.people_stages import FacePeopleBuilder, perceive_voices, split_joined_voices
-from emoreason.pipeline.perception import MIN_DURATION, Perception, Speech, check_duration
+from emoreason.pipeline.people_stages import FacePeopleBuilder, split_joined_voices
+from emoreason.pipeline.perception import MIN_DURATION, Perception, check_duration
 
 MIN_IMAGE_SIDE = 16  # a 2-D array without a sample rate is a grey image when both sides are at least this
 MAX_CHANNELS = 32  # a 2-D waveform's shorter side holds its channels
@@ -99,7 +91,7 @@ class Pipeline:
             if options.text is None:
                 raise ConfigError("give a media file, an image, a waveform or text")
             p = Perception(input="<text>", kind="text", duration=None)
-            self._text_stage(p, options)
+            text_stage(self, p, options)
             return p
         if isinstance(source, np.ndarray):
             with shared_cores():  # the voice and words paths side by side
@@ -123,7 +115,7 @@ class Pipeline:
             rgb, notes = image_to_rgb(source)
             p = Perception(input="<image>", kind="image", duration=None, notes=notes)
             self._face_image(p, options, rgb)
-            self._text_stage(p, options)
+            text_stage(self, p, options)
             return p
         if source.ndim == 2 and not options.sample_rate:
             raise ConfigError(f"a 2-D array of shape {shape} is read as a waveform (channels x samples) with "
@@ -151,7 +143,7 @@ class Pipeline:
         given_text = bool(options.text or options.transcript)  # the words need no audio track
         if info.kind == "image":
             self._face_image(p, options, load_still(path, p.notes))
-            self._text_stage(p, options, transcript_path=options.transcript)
+            text_stage(self, p, options, transcript_path=options.transcript)
             return p
         check_duration(str(path), info.duration)
         if "face" in wanted and not info.has_video:
@@ -267,28 +259,8 @@ class Pipeline:
 
     def _audio_path(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None,
                     sidecar: str | Path | None) -> None:
-        """Voice activity once on ``audio`` (when there is sound); then the voice model in its own thread
-        (:class:`~emoreason.pipeline.concurrent.Background`) beside the words (speech-to-text, then the
-        text model), which need only the speech found; with ``people``, the voices last. The outputs
-        and timings keep the serial order (voice before text), so fusion adds them in the same order."""
-        speech = self._vad_stage(p, options, audio) if audio is not None else None
-        p.speech = speech
-        voice = None
-        if speech is not None and "voice" in options.modalities:
-            voice = Background(lambda: self._voice_stage(options, audio, speech), name="emoreason-voice")
-        try:
-            self._text_stage(p, options, audio, speech, sidecar)
-        except BaseException:
-            if voice is not None:
-                with contextlib.suppress(BaseException):  # the temporary WAV outlives its reader
-                    voice.result()
-            raise
-        if voice is not None:
-            p.outputs["voice"], p.timings["voice"] = voice.result()
-            _move_to_end(p.outputs, ("text",))
-            _move_to_end(p.timings, ("asr", "text"))
-        if audio is not None:
-            self._voices_stage(p, options, audio, speech)
+        """The audio path on ``audio`` (:func:`~emoreason.pipeline.audio_path.run_audio_path`)."""
+        run_audio_path(self, p, options, audio, sidecar)
 
     def _face_image(self, p: Perception, options: AnalyzeOptions, rgb: np.ndarray) -> None:
         if "face" not in options.modalities:
@@ -303,92 +275,6 @@ class Pipeline:
             p.people_faces = faces.finish()
             p.timings["people_faces"] = time.perf_counter() - t0
 
-    def _voices_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource,
-                      speech: Speech | None) -> None:
-        """With ``people``: the voices diarised and each analysed (after the clip's voice and words)."""
-        if not options.people:
-            return
-        check_cancelled()
-        t0 = time.perf_counter()
-        p.people_voices = perceive_voices(self, p.outputs, options, audio, speech, p.words)
-        p.timings["people_voices"] = time.perf_counter() - t0
-
-    def _vad_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource) -> Speech | None:
-        """Voice activity (wanted by the voice and text stages): the speech found, or None when neither
-        stage runs."""
-        if not ({"voice", "text"} & set(options.modalities)):
-            return None
-        check_cancelled()  # between stages: a caller that gave up (emoreason.io.guard) stops here
-        t0 = time.perf_counter()
-        speech = detect_speech(audio)
-        p.timings["vad"] = time.perf_counter() - t0
-        return speech
-
-    def _voice_stage(self, options: AnalyzeOptions, audio: AudioSource, speech: Speech
-                     ) -> tuple[ModalityOutput, float]:
-        """The voice model on the speech found: its output and the seconds it took."""
-        check_cancelled()
-        t0 = time.perf_counter()
-        out = self.voice_analyzer(options.speaker_normalisation).analyze(audio, speech)
-        return out, time.perf_counter() - t0
-
-    def _text_stage(self, p: Perception, options: AnalyzeOptions, audio: AudioSource | None = None,
-                    speech: Speech | None = None, transcript_path: str | Path | None = None) -> None:
-        """The words from ``options.text``, else the transcript file, else speech-to-text; then the text
-        model (with ``options.context``)."""
-        if "text" not in options.modalities or "text" in p.outputs:
-            return
-        check_cancelled()
-        text = options.text
-        if text is not None:
-            if not text.strip():
-                p.outputs["text"] = ModalityOutput.unusable("text", "the given text is empty")
-                return
-            text, cut = cap_text(text)  # the server's limit: longer text costs minutes for nothing
-            if cut:
-                p.notes.append(cut)
-            end = p.duration or 0.0
-            transcript = Transcript(segments=[TranscriptSegment(0.0, end, text.strip(), [], 1.0)],
-                                    source="user")
-        elif transcript_path is not None:
-            transcript = read_transcript(transcript_path, duration=p.duration)
-        elif audio is not None:
-            if speech is not None and not speech:
-                p.outputs["text"] = ModalityOutput.unusable("text", "no speech to transcribe")
-                return
-            t0 = time.perf_counter()
-            transcript = transcribe(audio, speech, model_dir=options.whisper_dir, language=options.language)
-            p.timings["asr"] = time.perf_counter() - t0
-            p.words = transcript
-            p.language, p.language_probability = transcript.language, transcript.language_probability
-            if NOT_ENGLISH_NOTE in transcript.notes:
-                # invented English carries no emotion of the speaker's: the words are shown, not used
-                p.transcript = transcript.text
-                p.notes.append(NOT_ENGLISH_NOTE)
-                p.outputs["text"] = ModalityOutput.unusable(
-                    "text", f"{NOT_ENGLISH_NOTE}; give the words with text= or a transcript file to use them",
-                    transcript=transcript.text, transcript_source=transcript.source,
-                    notes=list(transcript.notes))
-                return
-        else:
-            return
-        if transcript.language is None and options.language is not None:
-            transcript.language = options.language  # given words in the language the caller named
-        p.transcript = transcript.text
-        p.words = transcript
-        if getattr(transcript, "timed", True) and p.kind not in ("text", "image"):
-            for seg in transcript.segments:
-                if seg.words:
-                    p.spoken.extend((w.text.strip(), w.start, w.end) for w in seg.words)
-                else:
-                    p.spoken.append((seg.text, seg.start, seg.end))
-        t0 = time.perf_counter()
-        context = list(options.context) if options.context else None
-        p.outputs["text"] = self.text_analyzer().analyze(transcript, context=context)
-        p.timings["text"] = time.perf_counter() - t0
-        # read after the text analyzer: for given text it may set the transcript's language from the words
-        p.language, p.language_probability = transcript.language, transcript.language_probability
-
 
 _default: Pipeline | None = None
 _default_lock = threading.Lock()
@@ -401,13 +287,6 @@ def default_pipeline() -> Pipeline:
         if _default is None:
             _default = Pipeline()
         return _default
-
-
-def _move_to_end(d: dict, keys: tuple[str, ...]) -> None:
-    """``keys`` of ``d`` (those present) moved to its end, in this order."""
-    for k in keys:
-        if k in d:
-            d[k] = d.pop(k)
 
 
 def _progress_bar(enabled: bool, total: float | None, name: str) -> Any:
