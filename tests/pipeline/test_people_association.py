@@ -87,10 +87,11 @@ def test_two_faces_moving_with_one_voice_ask_for_another_voice():
     a, b = [(0.0, 2.0), (6.0, 8.0), (12.0, 13.0)], [(3.0, 5.0), (9.0, 11.0)]  # pauses of a second
     tracks = [FakeTrack(0, t, talking_mouth(t, a)), FakeTrack(1, t, talking_mouth(t, b, seed=1))]
     joined = diarization(sorted(a + b))
-    assert voices_to_ask(tracks, joined, t) == 2
-    assert voices_to_ask(tracks, diarization(a, b), t) is None  # as many voices as faces
+    assert voices_to_ask(associate(tracks, joined, t)) == 2
+    assert voices_to_ask(associate(tracks, joined, t), max_voices=1) is None
+    assert voices_to_ask(associate(tracks, diarization(a, b), t)) is None  # as many voices as faces
     listener = FakeTrack(1, t, 0.02 + 0.003 * np.random.default_rng(5).standard_normal(len(t)))
-    assert voices_to_ask([tracks[0], listener], diarization(a), t) is None  # one talker, one listener
+    assert voices_to_ask(associate([tracks[0], listener], diarization(a), t)) is None  # a talker, a listener
 
 
 def test_shot_reverse_shot_pairs_by_who_is_on_screen_while_talking():

@@ -62,6 +62,21 @@ def test_two_people_each_with_their_face_voice_and_words():
     assert base64.b64decode(p1.thumbnail)[:2] == b"\xff\xd8"  # a JPEG
 
 
+def test_the_pairing_made_where_the_paths_met_is_used_not_made_again(monkeypatch):
+    from emoreason.pipeline import people_result
+    from emoreason.pipeline.people import associate
+
+    p = two_people()
+    made = associate(p.people_faces.tracks, p.people_voices.diarization, p.people_faces.times)
+    fresh = build_people(p, build_result)
+    p.people_voices.association = made
+    monkeypatch.setattr(people_result, "associate", None)  # a second pairing would fail here
+    again = build_people(p, build_result)
+    assert again == fresh
+    made.pairs = {0: 0, 1: 1}  # the pairing given is the one followed
+    assert [(x.face_track, x.voice) for x in build_people(p, build_result)] == [(0, 0), (1, 1)]
+
+
 def test_silent_face_and_offscreen_voice_are_people_with_notes():
     p = two_people(silent_face=True)
     p.people_faces.tracks = p.people_faces.tracks[1:]  # the face of voice 1 is never seen

@@ -56,6 +56,7 @@ def test_joined_voices_are_split_only_when_that_pairs_more_faces(monkeypatch):
     fake.answer = good
     assert split_joined_voices(None, faces, joined, {}, options, None, None, None) is good and asked == [2]
     assert "diarised again for 2 voices, which paired 2 faces instead of 1" in good.notes[-1]
+    assert good.association.pairs == {0: 0, 1: 1} and len(joined.association.pairs) == 1  # for people_of
     fake.answer = bad
     assert split_joined_voices(None, faces, joined, {}, options, None, None, None) is joined
     assert "were not used" in joined.notes[-1]

@@ -171,17 +171,17 @@ def associate(tracks: list[Any], diarization: Any, times: np.ndarray | None = No
     return result
 
 
-def voices_to_ask(tracks: list[Any], diarization: Any, times: np.ndarray | None = None,
-                  min_score: float = MIN_SCORE, max_voices: int = 6) -> int | None:
-    """How many voices to diarise again for when faces say that voices were joined: when two or more face
-    tracks each move their mouth with one voice (synchrony of at least ``min_score``), that voice is
-    likely several people whose voices the diarisation could not tell apart (look-alike voices). Returns
-    the number of voices plus one per extra such face (at most ``max_voices``), or None when no voice has
-    more than one such face or there are no more tracks than voices."""
-    n_voices = int(diarization.n_speakers)
-    if not n_voices or len(tracks) <= n_voices:
+def voices_to_ask(association: Association, min_score: float = MIN_SCORE, max_voices: int = 6) -> int | None:
+    """How many voices to diarise again for when faces say that voices were joined, from the face tracks'
+    :func:`associate` with the diarisation: when two or more face tracks each move their mouth with one
+    voice (synchrony of at least ``min_score``), that voice is likely several people whose voices the
+    diarisation could not tell apart (look-alike voices). Returns the number of voices plus one per extra
+    such face (at most ``max_voices``), or None when no voice has more than one such face or there are no
+    more tracks than voices."""
+    scores = association.scores
+    n_voices = scores.shape[1]
+    if not n_voices or len(association.track_ids) <= n_voices:
         return None
-    scores = associate(tracks, diarization, times, min_score).scores
     extra = sum(max(0, int((np.nan_to_num(scores[:, s], nan=-1.0) >= min_score).sum()) - 1)
                 for s in range(n_voices))
     return min(n_voices + extra, max_voices) if extra and n_voices < max_voices else None

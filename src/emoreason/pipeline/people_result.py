@@ -46,7 +46,9 @@ def people_of(p: Perception) -> tuple[list[tuple[int | None, int | None, float |
     notes: list[str] = list(voices.notes) if voices is not None else []
     found: list[tuple[int | None, int | None, float | None]]
     if tracks and n_voices:
-        a = associate(tracks, voices.diarization, faces.times)
+        a = voices.association  # paired where the two paths met (people_stages.split_joined_voices)
+        if a is None:  # the perception was not made by the pipeline's file path (a test's, a caller's)
+            a = associate(tracks, voices.diarization, faces.times)
         notes.extend(a.notes)
         found = [(t, a.pairs.get(t), None) for t in a.track_ids]
         found = [(t, s, a.score(t, s) if s is not None else None) for t, s, _ in found]

@@ -24,7 +24,7 @@ import numpy as np
 from emoreason.io.audio import AudioSource
 from emoreason.perception.base import ModalityOutput
 from emoreason.perception.text.transcript import Transcript, TranscriptSegment, Word
-from emoreason.pipeline.people import associate, voices_to_ask
+from emoreason.pipeline.people import Association, associate, voices_to_ask
 
 #: The most voices the diarisation estimates when ``speakers`` is not given.
 MAX_VOICES = 6
@@ -43,6 +43,9 @@ class VoicePeople:
     words: dict[int, list[tuple[str, float, float]]] = field(default_factory=dict)
     transcripts: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: The clip's face tracks paired with these voices (:func:`~emoreason.pipeline.people.associate`), made
+    #: by :func:`split_joined_voices` when the two paths meet; None where it did not run.
+    association: Association | None = None
 
     def turns(self, speaker: int) -> list[tuple[float, float]]:
         return [(float(t.start), float(t.end)) for t in self.diarization.turns if t.speaker == speaker]
@@ -159,15 +162,17 @@ def split_joined_voices(pipeline: Any, faces: FacePeople, voices: VoicePeople,
     """``voices``, or the voices diarised again for more speakers when the faces say some were joined
     (:func:`emoreason.pipeline.people.voices_to_ask`: two faces whose mouths both move with one voice)
     and the new voices pair more faces than the old (else the old are kept). Never with ``speakers``
-    given: the user's count stands."""
-    if options.speakers is not None:
+    given: the user's count stands. The voices returned carry their pairing with the faces
+    (``VoicePeople.association``) for :func:`emoreason.pipeline.people_result.people_of`."""
+    if options.speakers is not None or not faces.tracks or not voices.diarization.n_speakers:
         return voices
-    ask = voices_to_ask(faces.tracks, voices.diarization, faces.times, max_voices=MAX_VOICES)
+    voices.association = associate(faces.tracks, voices.diarization, faces.times)
+    ask = voices_to_ask(voices.association, max_voices=MAX_VOICES)
     if ask is None:
         return voices
-    before = len(associate(faces.tracks, voices.diarization, faces.times).pairs)
     again = perceive_voices(pipeline, outputs, options, audio, speech, transcript, n_speakers=ask)
-    after = len(associate(faces.tracks, again.diarization, faces.times).pairs)
+    again.association = associate(faces.tracks, again.diarization, faces.times)  # the new voices
+    before, after = len(voices.association.pairs), len(again.association.pairs)
     joined = voices.diarization.n_speakers
     if after > before:
         again.notes.append(f"{joined} voice(s) were found, but more faces' mouths moved with them: diarised "
