@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-import weakref
-
 import cv2
 import face_fixtures as _fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 import numpy as np
 import pytest
+from frame_refs import frames_kept
 
 from emoreason.io.synth_people import make_people_video
 from emoreason.perception.face.analyzer import FaceAnalyzer
@@ -76,14 +74,7 @@ def test_two_people_each_analysed_with_their_own_baseline():
 
 def test_keeps_numbers_not_frames(small_face_rgb):
     multi = MultiFaceAnalyzer()
-    refs = []
-    for i in range(12):
-        frame = small_face_rgb.copy()
-        refs.append(weakref.ref(frame))
-        multi.add_frame(i * 0.2, frame)
-        del frame
-    gc.collect()
-    assert all(r() is None for r in refs), "the multi-face path kept a reference to a frame"
+    assert frames_kept(multi.add_frame, small_face_rgb, 12) == 0  # the multi-face path kept no frame
     tracks, _ = multi.finish()
     assert tracks[0].thumbnail.shape[0] == 96 or tracks[0].thumbnail.shape[1] == 96
 

@@ -3,14 +3,12 @@ facex run on every n-th frame."""
 
 from __future__ import annotations
 
-import gc
-import weakref
-
 import cv2
 import face_fixtures as _fx  # noqa: E402  (tests/perception is on pytest's pythonpath)
 import numpy as np
 import pandas as pd
 import pytest
+from frame_refs import frames_kept
 
 from emoreason.errors import ConfigError, ModelError
 from emoreason.labels import CANONICAL
@@ -57,14 +55,7 @@ def test_small_faces_are_counted_not_used(small_face_rgb):
 
 def test_streaming_keeps_numbers_not_frames(small_face_rgb):
     analyzer = FaceAnalyzer()
-    refs = []
-    for i in range(40):
-        frame = small_face_rgb.copy()
-        refs.append(weakref.ref(frame))
-        analyzer.add_frame(i * 0.2, frame)
-        del frame
-    gc.collect()
-    assert all(r() is None for r in refs), "the analyzer kept a reference to a frame"
+    assert frames_kept(analyzer.add_frame, small_face_rgb, 40) == 0  # the analyzer kept no frame
     per_frame = sum(a.nbytes for a in analyzer._raw) + sum(p.nbytes for p in analyzer._probs)
     assert per_frame / 40 < 1024  # a few hundred bytes of numbers per frame
     assert analyzer.finish().details["frames_with_face"] == 40
