@@ -6,6 +6,8 @@ scipy.optimize is imported inside :func:`fit_pool`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from emoreason.perception.face.pool import ExpressionPool
@@ -22,6 +24,23 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
     return len(y) / (k * counts[y])
 
 
+def balanced_log_loss(y: np.ndarray, k: int) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """The class-balanced log-loss of (n, ``k``) logits against the labels ``y`` (each sample weighted by
+    :func:`balanced_weights`, the weights summing to 1), as a function of the logits that returns the loss
+    and its gradient with respect to them: the data term both face pool fitters minimise."""
+    sw = balanced_weights(y)
+    sw = sw / sw.sum()
+    onehot = np.eye(k)[y]
+    rows = np.arange(len(y))
+
+    def loss(z: np.ndarray) -> tuple[float, np.ndarray]:
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        return -np.sum(sw * logp[rows, y]), (np.exp(logp) - onehot) * sw[:, None]
+
+    return loss
+
+
 def fit_pool(lf: np.ndarray, lx: np.ndarray, y: np.ndarray, au_raw: np.ndarray | None = None,
              au_c: float = 0.1, equal: bool = False, floor: float = 1e-4) -> ExpressionPool:
     """Fit an :class:`ExpressionPool` by class-balanced log-loss (L-BFGS-B, weights bounded at >= 0).
@@ -35,9 +54,7 @@ def fit_pool(lf: np.ndarray, lx: np.ndarray, y: np.ndarray, au_raw: np.ndarray |
 
     n, k = lf.shape
     lf, lx = np.maximum(lf, np.log(floor)), np.maximum(lx, np.log(floor))
-    sw = balanced_weights(y)
-    sw = sw / sw.sum()
-    onehot = np.eye(k)[y]
+    data_loss = balanced_log_loss(y, k)
     if au_raw is not None:
         mean, std = au_raw.mean(0), au_raw.std(0)
         std = np.where(std > 1e-9, std, 1.0)
@@ -59,10 +76,7 @@ def fit_pool(lf: np.ndarray, lx: np.ndarray, y: np.ndarray, au_raw: np.ndarray |
         z = wf * lf + wx * lx + b
         if d:
             z = z + a @ w
-        z = z - z.max(1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-        val = -np.sum(sw * logp[np.arange(n), y])
-        g = (np.exp(logp) - onehot) * sw[:, None]
+        val, g = data_loss(z)
         grad = np.empty_like(theta)
         gf, gx = float(np.sum(g * lf)), float(np.sum(g * lx))
         if equal:

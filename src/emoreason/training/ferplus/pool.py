@@ -30,7 +30,7 @@ from emoreason.perception.face.expression_net import (
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.pool import NetPool
 from emoreason.training.face import index_uar
-from emoreason.training.face_pool import balanced_weights
+from emoreason.training.face_pool import balanced_log_loss
 from emoreason.training.ferplus.data import FerSplit, load_split
 
 FLOOR = 0.05
@@ -59,17 +59,12 @@ def fit_net_pool(probs: dict[str, np.ndarray], y: np.ndarray, floor: float = FLO
 
     names = NetPool.MODELS
     logs = [np.log(np.maximum(probs[m], floor)) for m in names]
-    n, k, m = len(y), len(CANONICAL), len(names)
-    sw = balanced_weights(y)
-    sw = sw / sw.sum()
-    onehot = np.eye(k)[y]
+    k, m = len(CANONICAL), len(names)
+    data_loss = balanced_log_loss(y, k)
 
     def loss(theta):
-        z = sum(theta[i] * logs[i] for i in range(m)) + theta[m:]
-        z = z - z.max(1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-        g = (np.exp(logp) - onehot) * sw[:, None]
-        val = -np.sum(sw * logp[np.arange(n), y]) + BIAS_PENALTY * np.sum(theta[m:] ** 2)
+        val, g = data_loss(sum(theta[i] * logs[i] for i in range(m)) + theta[m:])
+        val = val + BIAS_PENALTY * np.sum(theta[m:] ** 2)
         grad = np.concatenate([[np.sum(g * lg) for lg in logs], g.sum(0) + 2 * BIAS_PENALTY * theta[m:]])
         return val, grad
 
