@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from emoreason.emollm.instructions import subtitle_with_context
-from emoreason.errors import EmoreasonError
 from emoreason.eval.datasets.ferplus import FerPlusAdapter
 from emoreason.eval.datasets.meld import MeldAdapter
 from emoreason.eval.datasets.ravdess import RavdessAdapter
 from emoreason.io.atomic import atomic_write_text
+from emoreason.training.script import print_summary
 
 TRAIN_ACTORS, HELDOUT_ACTORS = "actors:1-14", "actors:15-18"
 CORPORA = ("ravdess", "ferplus", "meld")
@@ -197,16 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout-meld", type=int, default=0, help="MELD dev items held out; 0: all")
     ap.add_argument("--no-estimate", action="store_true", help="skip the training-time estimate")
     args = ap.parse_args(argv)
-    try:
-        summary = build(args.data, args.out, args.seed, args.ferplus, args.meld, args.reason_per_corpus,
-                        args.heldout_ferplus or None, args.heldout_meld or None,
-                        count_tokens=None if args.no_estimate else smollm2_token_counter(),
-                        progress=lambda line: print(line, file=sys.stderr, flush=True))
-    except EmoreasonError as exc:
-        print(f"emoreason: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary, indent=1))
-    return 0
+    return print_summary(lambda: build(args.data, args.out, args.seed, args.ferplus, args.meld,
+                                       args.reason_per_corpus, args.heldout_ferplus or None,
+                                       args.heldout_meld or None,
+                                       count_tokens=None if args.no_estimate else smollm2_token_counter(),
+                                       progress=lambda line: print(line, file=sys.stderr, flush=True)),
+                         indent=1)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import json
 import random
 import shutil
-import sys
 from pathlib import Path
 
 import safetensors.torch
@@ -31,8 +30,9 @@ from emoreason.emollm.checkpoint import core_model, load_trained
 from emoreason.emollm.features import FeatureCache
 from emoreason.emollm.modeling_emollm import init_projector
 from emoreason.emollm.steps import Prepared, _prompt
-from emoreason.errors import ConfigError, EmoreasonError
+from emoreason.errors import ConfigError
 from emoreason.io.atomic import atomic_write_text
+from emoreason.training.script import print_summary
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
@@ -157,14 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    try:
-        summary = refit_projector(args.run, args.data, args.cache, args.out, args.stream, args.corpus,
-                                  args.epochs, args.lr, args.batch_size, args.seed)
-    except EmoreasonError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary, indent=2))
-    return 0
+    return print_summary(lambda: refit_projector(args.run, args.data, args.cache, args.out, args.stream,
+                                                 args.corpus, args.epochs, args.lr, args.batch_size,
+                                                 args.seed))
 
 
 if __name__ == "__main__":
