@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.conftest import requires_espeak
+from tests.pipeline.result_dicts import without_timings
 
 import emoreason
 from emoreason.cli.main import main
@@ -45,17 +46,10 @@ def test_result_schema_on_a_clip_with_face_voice_and_words(speech_result, speech
     assert len(df) == len(r.segments) and set(CANONICAL) <= set(df.columns)
 
 
-def _without_timings(d):
-    if isinstance(d, dict):
-        return {k: _without_timings(v) for k, v in d.items() if not k.startswith("timing")}
-    if isinstance(d, list):
-        return [_without_timings(v) for v in d]
-    return d
-
 
 def test_same_input_same_output(speech_result, speech_clip):
-    again = _without_timings(emoreason.analyze(speech_clip).to_dict())
-    assert again == _without_timings(speech_result.to_dict())
+    again = without_timings(emoreason.analyze(speech_clip).to_dict())
+    assert again == without_timings(speech_result.to_dict())
 
 
 def test_user_text_replaces_speech_to_text(speech_clip):

@@ -7,14 +7,13 @@ import threading
 
 import pytest
 from tests.conftest import requires_espeak
+from tests.pipeline.result_dicts import without_timings
 
 import emoreason
 from emoreason.pipeline import audio_path as audio_module
 from emoreason.pipeline import perceive as perceive_module
 from emoreason.pipeline.options import AnalyzeOptions
 from emoreason.pipeline.perceive import Pipeline
-
-TIME_KEYS = {"timings", "timing_s"}
 
 
 class SerialJob:
@@ -39,15 +38,6 @@ def _serial(monkeypatch) -> None:
     words) run at once in the calling thread."""
     monkeypatch.setattr(perceive_module, "Background", SerialJob)
     monkeypatch.setattr(audio_module, "Background", SerialJob)
-
-
-def _without_times(obj):
-    """``obj`` (a result's dict) without its measured times, which differ from run to run."""
-    if isinstance(obj, dict):
-        return {k: _without_times(v) for k, v in obj.items() if k not in TIME_KEYS}
-    if isinstance(obj, list):
-        return [_without_times(v) for v in obj]
-    return obj
 
 
 def _record_threads(monkeypatch) -> dict[str, str]:
@@ -75,7 +65,7 @@ def test_the_concurrent_schedule_gives_the_serial_result(speech_clip, monkeypatc
     _serial(monkeypatch)
     serial = emoreason.analyze(speech_clip)
     assert seen["voice"] == seen["asr"] == threading.current_thread().name
-    assert _without_times(concurrent.to_dict()) == _without_times(serial.to_dict())
+    assert without_timings(concurrent.to_dict()) == without_timings(serial.to_dict())
     assert list(concurrent.provenance["timings"]) == list(serial.provenance["timings"])
 
 
@@ -89,7 +79,7 @@ def test_a_waveform_takes_the_same_schedule(monkeypatch):
     assert seen["voice"] == "emoreason-voice" and seen["asr"] == threading.current_thread().name
     _serial(monkeypatch)
     serial = emoreason.analyze(wave, sample_rate=16000)
-    assert _without_times(concurrent.to_dict()) == _without_times(serial.to_dict())
+    assert without_timings(concurrent.to_dict()) == without_timings(serial.to_dict())
     assert concurrent.modalities["voice"].used and concurrent.modalities["text"].used
 
 

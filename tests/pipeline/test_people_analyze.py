@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import soundfile as sf
+from tests.pipeline.result_dicts import without_timings
 
 import emoreason
 from emoreason.io.demo_clip import speak
@@ -19,13 +20,6 @@ LINES = [("I cannot believe you did that to me, this is terrible.", "A"),
          ("No, I am really upset about it, really.", "A"),
          ("Fine, I am sorry, I did not mean to hurt you.", "B")]
 
-
-def _without_timings(d):
-    if isinstance(d, dict):
-        return {k: _without_timings(v) for k, v in d.items() if not k.startswith("timing")}
-    if isinstance(d, list):
-        return [_without_timings(v) for v in d]
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -64,4 +58,4 @@ def test_the_clip_is_as_without_people(results):
     d = with_people.to_dict()
     assert len(d.pop("people")) == 2
     assert any("speakers estimated" in n for n in d["provenance"].pop("people")["notes"])
-    assert _without_timings(d) == _without_timings(without.to_dict())
+    assert without_timings(d) == without_timings(without.to_dict())

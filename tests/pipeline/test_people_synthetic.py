@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from people_fixtures import FakeDiarization, FakeTurn
+from tests.pipeline.result_dicts import without_timings
 
 import emoreason
 from emoreason.io.synth_people import make_people_video
@@ -56,13 +57,6 @@ def one_person(speech_clip):
     return emoreason.analyze(speech_clip, people=True), emoreason.analyze(speech_clip)
 
 
-def _without_timings(d):
-    if isinstance(d, dict):
-        return {k: _without_timings(v) for k, v in d.items() if not k.startswith("timing")}
-    if isinstance(d, list):
-        return [_without_timings(v) for v in d]
-    return d
-
 
 def test_one_person_clip_gives_one_person_with_the_clips_result(one_person):
     with_people, without = one_person
@@ -73,7 +67,7 @@ def test_one_person_clip_gives_one_person_with_the_clips_result(one_person):
     d = with_people.to_dict()
     d.pop("people")
     assert "notes" in d["provenance"].pop("people")  # how the people were found: the one addition
-    assert _without_timings(d) == _without_timings(without.to_dict())  # the clip as without people
+    assert without_timings(d) == without_timings(without.to_dict())  # the clip as without people
 
 
 def test_an_image_s_people_are_its_faces(astronaut):
