@@ -2,18 +2,18 @@
 
     python -m emoreason.training.face --data ../shared/data --out src/emoreason/assets/models/face
 
-Steps: the face stage's own feature code on every photo (mesh -> AU-like measures and face shape;
-fer's probabilities and 128-d features; facex's probabilities); the population AU baseline from the
-neutral photos (``au_baseline.json``); then candidates compared with baselines (majority class, fer
-alone, facex alone) by 5-fold cross-validation grouped by person (the name in the file name), 3 seeds;
-plus a cross-source check (train on the LFW photos, test on the film-still photos). Candidates: small
-log-linear pools of fer and facex (``pool.json``: two weights >= 0, 7 biases, optionally a linear term
-on the AU measures) and softmax regressions on feature blocks (``head.json``). The pool with the best
-mean of grouped-CV UAR and cross-source UAR is shipped, and is the default of ``analyze`` if it beats
-both fer alone and facex alone on both; the best regression is shipped as an optional head. Classes
-are weighted inversely to their frequency (sklearn's ``class_weight="balanced"``; the same weights in
-the pools' log-loss); no resampling. Scores come from :mod:`emoreason.eval.metrics`, the confusion
-figure from :mod:`emoreason.eval.plots`.
+Steps: the face stage's own feature code on every photo (:mod:`emoreason.training.face_features`: mesh ->
+AU-like measures and face shape; fer's probabilities and 128-d features; facex's probabilities); the
+population AU baseline from the neutral photos (``au_baseline.json``); then candidates compared with baselines
+(majority class, fer alone, facex alone) by 5-fold cross-validation grouped by person (the name in the file
+name), 3 seeds; plus a cross-source check (train on the LFW photos, test on the film-still photos).
+Candidates: small log-linear pools of fer and facex (``pool.json``: two weights >= 0, 7 biases, optionally a
+linear term on the AU measures) and softmax regressions on feature blocks (``head.json``). The pool with the
+best mean of grouped-CV UAR and cross-source UAR is shipped, and is the default of ``analyze`` if it beats
+both fer alone and facex alone on both; the best regression is shipped as an optional head. Classes are
+weighted inversely to their frequency (sklearn's ``class_weight="balanced"``; the same weights in the pools'
+log-loss); no resampling. Scores come from :mod:`emoreason.eval.metrics`, the confusion figure from
+:mod:`emoreason.eval.plots`.
 
 sklearn, scipy.optimize and matplotlib (through eval.plots) are imported inside the functions that use them.
 """
@@ -21,27 +21,24 @@ sklearn, scipy.optimize and matplotlib (through eval.plots) are imported inside 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import re
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from emoreason.errors import ConfigError, EmoreasonError
+from emoreason.errors import EmoreasonError
 from emoreason.eval.metrics import class_order, confusion_matrix, per_class, uar
-from emoreason.io.atomic import atomic_write, atomic_write_text
-from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
-from emoreason.perception.face import action_units as au
-from emoreason.perception.face.crops import face_crop_gray, face_square_gray
-from emoreason.perception.face.expression import FaceReadings
+from emoreason.io.atomic import atomic_write_text
+from emoreason.labels import CANONICAL
 from emoreason.perception.face.head import ExpressionHead
-from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
-from emoreason.perception.face.mesh import FaceMeshTracker
+from emoreason.training.face_features import (  # LFW_NAME, person_of: benchmarks and tests import them here
+    LFW_NAME,  # noqa: F401
+    cached_features,
+    person_of,  # noqa: F401
+    population_baseline,
+)
 from emoreason.training.face_pool import fit_pool
 
 BLOCK_SETS: dict[str, tuple[str, ...]] = {
@@ -55,65 +52,10 @@ BLOCK_SETS: dict[str, tuple[str, ...]] = {
 }
 C_GRID = (0.01, 0.1, 1.0)
 SEEDS = (0, 1, 2)
-LFW_NAME = re.compile(r"_\d{4}\.jpg$")
 POOL_AU_C = (0.01, 0.1)
 #: Probability floors tried for the pools (1e-4: the floor of the log-probability features; 0.05: caps
 #: one model's veto).
 POOL_FLOORS = (1e-4, 0.05)
-
-
-def person_of(path: str) -> str:
-    """Group key: the person's name in the file name (``Al_Gore_0002.jpg`` -> ``Al_Gore``)."""
-    stem = Path(path).stem
-    return re.sub(r"_\d+$", "", stem)
-
-
-def extract(data: Path, log=print) -> dict[str, np.ndarray]:
-    """Features of every labelled photo whose label has a canonical counterpart and where a face is found:
-    the face stage's own feature blocks (:meth:`FaceReadings.feature_blocks`) with facex run on every
-    photo, the canonical label index ``y``, the person (``group``), whether it is an LFW-style photo."""
-    root = data / "facial_expressions"
-    labels_csv = root / "labels.csv"
-    if not labels_csv.is_file():
-        raise ConfigError(f"{labels_csv} not found: point --data at the shared data folder")
-    with labels_csv.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    fer = FerClassifier()
-    facex = FacexClassifier()
-    out: dict[str, list] = {k: [] for k in ("au", "shape", "fer_logp", "fer_feat", "facex_logp", "y", "group",
-                                            "lfw", "path")}
-    skipped = {"no canonical label": 0, "no face": 0, "unreadable": 0}
-    t0 = time.time()
-    with FaceMeshTracker(static=True) as tracker:
-        for i, row in enumerate(rows):
-            label = FACIAL_EXPRESSIONS.canonical(row["emotion"])
-            if label is None:
-                skipped["no canonical label"] += 1
-                continue
-            gray = cv2.imread(str(root / row["path"]), cv2.IMREAD_GRAYSCALE)
-            if gray is None:
-                skipped["unreadable"] += 1
-                continue
-            rgb = np.ascontiguousarray(np.stack([gray] * 3, axis=-1))
-            face = max(tracker.faces(rgb), key=lambda m: m.size, default=None)
-            if face is None:
-                skipped["no face"] += 1
-                continue
-            fer_scores, fer_features = fer.predict(face_crop_gray(rgb, face.points))
-            readings = FaceReadings(face.points, au.raw_vector(face.points), fer_scores, fer_features,
-                                    facex.predict(face_square_gray(rgb, face.points)))
-            for block, values in readings.feature_blocks().items():
-                out[block].append(values)
-            out["y"].append(CANONICAL.index(label))
-            out["group"].append(person_of(row["path"]))
-            out["lfw"].append(bool(LFW_NAME.search(row["path"])))
-            out["path"].append(row["path"])
-            if i % 1000 == 0:
-                log(f"  features: {i}/{len(rows)} photos, {time.time() - t0:.0f} s")
-    log(f"  features: {len(out['y'])} photos used; skipped {skipped}")
-    arrays = {k: np.asarray(v) for k, v in out.items()}
-    arrays["skipped"] = np.array(json.dumps(skipped))
-    return arrays
 
 
 def label_names(indices: Sequence[int]) -> list[str]:
@@ -230,16 +172,6 @@ def evaluate(feats: dict[str, np.ndarray], folds: int, log=print) -> dict:
     return res
 
 
-def population_baseline(neutral_raw: np.ndarray) -> au.AUBaseline:
-    """The AU baseline of a population: per AU, the median and the MAD-SD (MAD x 1.4826) of the raw
-    measures of its neutral photos."""
-    mad = np.median(np.abs(neutral_raw - np.median(neutral_raw, 0)), 0) * 1.4826
-    return au.AUBaseline(dict(zip(au.AU_NAMES, np.median(neutral_raw, 0), strict=True)),
-                         dict(zip(au.AU_NAMES, mad, strict=True)),
-                         source=f"population: median and MAD-SD of {len(neutral_raw)} neutral photos "
-                                "of facial_expressions")
-
-
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     """The T minimising the (unweighted) log-loss of softmax(logits / T)."""
     from scipy.optimize import minimize_scalar
@@ -262,21 +194,6 @@ def confusion_figure(y: np.ndarray, preds: dict[str, np.ndarray], path: Path) ->
     panels = [(confusion_matrix(truth, label_names(p), labels), labels, title) for title, p in preds.items()]
     save_confusion_figure(panels, path, suptitle="facial_expressions, 5-fold CV grouped by person (seed 0), "
                           "rows normalised", dpi=90, panel_size=(6, 5.2), ylabel="true")
-
-
-def cached_features(data: Path, cache: Path | None, log=print) -> dict[str, np.ndarray]:
-    """:func:`extract`'s features, read from ``cache`` (.npz) when it holds them, else extracted (and
-    written to ``cache`` when one is given)."""
-    if cache is not None and cache.is_file():
-        with np.load(cache, allow_pickle=False) as z:
-            feats = {k: z[k] for k in z.files}
-        if "facex_logp" in feats:  # a cache without facex's features is extracted again
-            return feats
-    feats = extract(data, log)
-    if cache is not None:
-        with atomic_write(cache, "wb") as f:
-            np.savez(f, **feats)
-    return feats
 
 
 def print_scores(res: dict, log=print) -> None:
