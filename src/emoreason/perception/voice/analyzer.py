@@ -153,7 +153,10 @@ class VoiceAnalyzer:
         prosody = table[list(COLUMNS)].to_numpy(dtype=np.float64)
         lap("prosody")
         speeds = [1.0, *self.classifier.config.tta_speeds]
-        emb = np.zeros((len(speeds), len(segments), self.embedder.dim))
+        dim = self.embedder.dim
+        # each view's rows written in place (the embedding's float32 values, exactly, then the prosody): one
+        # copy of the features in memory, not an embedding array and its concatenation with the prosody
+        views = [np.empty((len(segments), dim + len(COLUMNS))) for _ in speeds]
         uses_frames = self.classifier.uses_frames
         frame_probs = np.zeros((len(segments), len(self.classifier.config.classes))) if uses_frames else None
         level_db = self.classifier.config.level_db
@@ -165,19 +168,22 @@ class VoiceAnalyzer:
             if level_db is not None:
                 gains[i] = level_gain_db(samples, level_db)
                 samples = apply_gain_db(samples, gains[i])
-            views = [change_speed(samples, s) for s in speeds]
+            played = [change_speed(samples, s) for s in speeds]
             if not uses_frames:
-                emb[:, i] = self.embedder.embed(views)
+                emb = self.embedder.embed(played)
             else:
-                emb[:, i], seg_states = self.embedder.embed_with_states(views)
+                emb, seg_states = self.embedder.embed_with_states(played)
                 frame_probs[i] = self.classifier.segment_frame_proba(seg_states)
+            for view, row in zip(views, emb):
+                view[i, :dim] = row
         lap("embedding")
         # the classifier sees the prosody of the level-normalised segment: only the mean level moves (every
         # other prosody value is relative), by exactly the gain
         levelled = prosody.copy()
         levelled[:, COLUMNS.index("energy_mean_db")] += gains
-        return _Features(table, prosody, levelled, [np.concatenate([e, levelled], axis=1) for e in emb],
-                         frame_probs, gains)
+        for view in views:
+            view[:, dim:] = levelled
+        return _Features(table, prosody, levelled, views, frame_probs, gains)
 
     def _output(self, segments: list[tuple[float, float]], feats: _Features, probs: np.ndarray, z: np.ndarray,
                 variant: str, gate: dict, timing: dict[str, float], lap) -> ModalityOutput:

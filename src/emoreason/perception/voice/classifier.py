@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,17 @@ def zscore(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / (x.std(axis=0) + ZSCORE_EPS)
 
 
+def _with_zscores(x: np.ndarray) -> np.ndarray:
+    """The recording classifier's input: the features, then their z-scores within the recording."""
+    return np.hstack([x, zscore(x)])
+
+
 def logistic_proba(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """Class probabilities of a multinomial logistic regression stored as ``mean``, ``scale`` (the input
     standardisation), ``coef`` and ``intercept``: one row per row of ``x``."""
-    logits = ((x - params["mean"]) / params["scale"]) @ params["coef"].T + params["intercept"]
+    z = x - params["mean"]
+    z /= params["scale"]  # in place: the same numbers, one temporary of x's size fewer
+    logits = z @ params["coef"].T + params["intercept"]
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
     return p / p.sum(axis=1, keepdims=True)
@@ -240,7 +248,11 @@ class VoiceClassifier:
         return int(self.tensors["population.mean"].shape[0])
 
     def _fill(self, features: np.ndarray) -> np.ndarray:
-        return np.where(np.isnan(features), self.tensors["population.feature_mean"], features)
+        """``features`` with unmeasured (NaN) values replaced by the training mean; itself when none is."""
+        missing = np.isnan(features)
+        if not missing.any():
+            return features
+        return np.where(missing, self.tensors["population.feature_mean"], features)
 
     def _checked_views(self, features: np.ndarray | list[np.ndarray],
                        frame_probs: np.ndarray | None) -> list[np.ndarray]:
@@ -258,10 +270,14 @@ class VoiceClassifier:
                              f"({len(views[0])}, {len(self.config.classes)})")
         return [self._fill(f) for f in views]
 
-    def _lr(self, variant: str, views: list[np.ndarray]) -> np.ndarray:
-        """One logistic regression's probabilities, averaged over the views."""
+    def _lr(self, variant: str, views: list[np.ndarray],
+            transform: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """One logistic regression's probabilities, averaged over the views; ``transform`` (e.g. the
+        z-scores beside the features) is applied to one view at a time, so that only one transformed
+        copy is in memory."""
         params = {k.split(".", 1)[1]: v for k, v in self.tensors.items() if k.startswith(variant + ".")}
-        return np.mean([logistic_proba(params, x) for x in views], axis=0)
+        return np.mean([logistic_proba(params, x if transform is None else transform(x)) for x in views],
+                       axis=0)
 
     def _blend(self, p: np.ndarray, frame_probs: np.ndarray | None) -> np.ndarray:
         w = self.config.frame_weight
@@ -313,11 +329,11 @@ class VoiceClassifier:
         if len(filled[0]) < self.config.min_segments:
             p, variant = self._blend(self._lr("population", filled), frame_probs), "population"
         elif gate["use"]:
-            p_spk = self._lr("speaker", [zscore(x) for x in filled])
+            p_spk = self._lr("speaker", filled, zscore)
             w = self.config.speaker_lr_weight if self.uses_frames else 1.0
             p, variant = w * p_spk + (1 - w) * (frame_probs if self.uses_frames else 0.0), "speaker"
         else:
-            p = self._blend(self._lr("recording", [np.hstack([x, zscore(x)]) for x in filled]), frame_probs)
+            p = self._blend(self._lr("recording", filled, _with_zscores), frame_probs)
             variant = "recording"
         canon = np.zeros((len(p), len(CANONICAL)))
         for j, cls in enumerate(self.config.classes):
