@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+import emoreason.pipeline.audio_path as audio_path_module
 import emoreason.pipeline.perceive as perceive_module
 from emoreason.api import analyze
 from emoreason.io.audio import ArrayAudio, WavFileAudio
 from emoreason.io.media import decode
 from emoreason.perception.face import mesh
 from emoreason.perception.face.analyzer import FaceAnalyzer
-from emoreason.perception.speech import asr, whisper
+from emoreason.perception.speech import asr, language_id, whisper
 from emoreason.perception.speech.vad import detect_speech
 
 
@@ -56,14 +57,17 @@ class Inline:
 
 def background_vs_inline(clip: str, reps: int) -> None:
     threaded = perceive_module.Background
+    modules = (perceive_module, audio_path_module)  # the audio path's thread, and the voice model's in it
     analyze(clip, modalities=["face", "voice"])
     runs: dict[str, list[tuple[float, float]]] = {"background": [], "inline": []}
     for rep in range(reps):
         order = [("background", threaded), ("inline", Inline)]
         for name, cls in order if rep % 2 == 0 else order[::-1]:
-            perceive_module.Background = cls
+            for module in modules:
+                module.Background = cls
             runs[name].append(timed(lambda: analyze(clip, modalities=["face", "voice"])))
-    perceive_module.Background = threaded
+    for module in modules:
+        module.Background = threaded
     for name, v in runs.items():
         print(f"face+voice, audio path {name:<10}: median {statistics.median(w for w, _ in v):.2f} s wall, "
               f"{statistics.median(c for _, c in v):.2f} CPU s over {reps} runs")
@@ -96,16 +100,16 @@ def asr_threads(clip: str) -> None:
         decode(clip, audio_path=wav)
         audio = ArrayAudio(WavFileAudio(wav).read())
     speech = detect_speech(audio)
-    original = asr.load_whisper
+    original = language_id.load_whisper  # the packaged model is loaded where the language is routed
     try:
         for n in (1, 2, 4):
-            asr.load_whisper = lambda d=None, n=n: whisper.load_whisper(d, cpu_threads=n)
+            language_id.load_whisper = lambda d=None, n=n: whisper.load_whisper(d, cpu_threads=n)
             asr.transcribe(audio, speech)
             runs = [timed(lambda: asr.transcribe(audio, speech)) for _ in range(2)]
             print(f"speech-to-text, CTranslate2 on {n} thread(s): {min(w for w, _ in runs):.2f} s wall, "
                   f"{min(c for _, c in runs):.2f} CPU s (best of 2)")
     finally:
-        asr.load_whisper = original
+        language_id.load_whisper = original
 
 
 def main(argv: list[str] | None = None) -> int:
