@@ -1,7 +1,14 @@
 """The fast key-word search's rules simulated on cached scores (``key_word_cache.py``): for each rule, the
-key words it would choose, their agreement with the analyzer's (same word or both none) and with the exact
-search (every variant through the ensemble), and the network work it costs (tokens of the ranking pass and
-of the ensemble's confirmation, as ``TextEnsemble.predict_proba`` would run them).
+key words it would choose, their agreement with the cached analyzer's (same word or both none) and with the
+exact search (every variant through the ensemble), and the network work it costs in tokens (the ranking
+pass, the words read alone, and the ensemble's confirmation, as ``TextEnsemble.predict_proba`` runs them),
+as a share of the work of the rules the cache was made with.
+
+The rules: the function words skipped in sentences of more than ``skip`` words; in sentences of more than
+``prior`` words only the ``top`` tried words that score highest for the label read alone; ``candidates``
+handed to the ensemble, the second only within ``gap``. The grid's rules that no cheaper rule beats in
+agreement on the first cache (the one rules are chosen on) are printed, each with its agreement on the
+others; then the rule of ``perception/text/key_words.py`` as it stands.
 
     python benchmarks/key_word_rules.py /tmp/kw_meld.npz [/tmp/kw_emorynlp.npz ...]
 """
@@ -27,6 +34,7 @@ class Case:
     first_alone: float
     first_words: np.ndarray  # (n words,) first member's label score of each word read alone
     tokens: np.ndarray  # (n words,) tokens of each variant
+    word_tokens: np.ndarray  # (n words,) tokens of each word read alone
     chosen: tuple | None
     context: bool  # the utterance had context (its ensemble score alone must be computed)
 
@@ -46,10 +54,12 @@ def load(path: str) -> list[Case]:
         assert (owner[rows] == r).all()
         variants = [" ".join(words[:k] + words[k + 1:]) for k in range(len(words))]
         tokens = np.asarray([len(e.ids) for e in encode_texts(tok, variants)])
+        word_tokens = np.asarray([len(e.ids) for e in encode_texts(tok, words)])
         c = meta["chosen"][r]
         cases.append(Case(words, label, z["first_var"][rows, label], z["ens_var"][rows, label],
                           float(z["ens_alone"][r, label]), float(z["first_alone"][r, label]),
-                          z["first_words"][wid[rows], label], tokens, None if c is None else tuple(c),
+                          z["first_words"][wid[rows], label], tokens, word_tokens,
+                          None if c is None else tuple(c),
                           bool(meta.get("context", [True] * len(meta["sentences"]))[r])))
         at += len(words)
     return cases
@@ -96,31 +106,66 @@ def same(a, b) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and a[0] == b[0])
 
 
-RULES = {
-    "current (skip > 8 words, 2 candidates, gap 0.2)": lambda c: (skip_rule(c.words, 8), 2, 0.2),
-}
+@dataclass(frozen=True)
+class Rule:
+    skip: int = 8
+    prior: int | None = None
+    top: int = 3
+    candidates: int = 2
+    gap: float = 0.2
+
+    def __str__(self) -> str:
+        prior = f"n>{self.prior}: top {self.top} alone" if self.prior is not None else "no prior"
+        return f"skip>{self.skip}, {prior}, {self.candidates} cand., gap {self.gap}"
+
+    def run(self, c: Case) -> tuple[tuple | None, int]:
+        """(key word, tokens)."""
+        tried, extra = skip_rule(c.words, self.skip), 0
+        if self.prior is not None and len(c.words) > self.prior and len(tried) > self.top:
+            extra = int(c.word_tokens[tried].sum())  # an upper bound: a word read in several sentences once
+            keep = np.argsort(-c.first_words[tried], kind="stable")[:self.top]
+            tried = sorted(tried[j] for j in keep)
+        got, rank, confirm = simulate(c, tried, self.candidates, self.gap)
+        return got, rank + confirm + extra
 
 
-def evaluate(cases: list[Case], rules: dict) -> None:
-    base = [simulate(c, *RULES["current (skip > 8 words, 2 candidates, gap 0.2)"](c)) for c in cases]
-    b_rank, b_conf = sum(b[1] for b in base), sum(b[2] for b in base)
-    reproduced = sum(same(b[0], c.chosen) for b, c in zip(base, cases))
-    print(f"  {len(cases)} searched sentences; the simulated current rule reproduces the analyzer's key word "
-          f"for {reproduced} ({reproduced / len(cases):.1%}); tokens: rank {b_rank}, confirm {b_conf}")
-    ex = [exact(c) for c in cases]
-    for name, rule in rules.items():
-        got = [simulate(c, *rule(c)) for c in cases]
-        rank, conf = sum(g[1] for g in got), sum(g[2] for g in got)
-        agree = sum(same(g[0], c.chosen) for g, c in zip(got, cases))
-        agree_ex = sum(same(g[0], e) for g, e in zip(got, ex))
-        print(f"  {name:60s} agree {agree / len(cases):6.1%} (exact {agree_ex / len(cases):6.1%})  "
-              f"search tokens {(rank + conf) / (b_rank + b_conf):5.1%} of now (rank {rank}, confirm {conf})")
+def evaluate(sets: dict[str, list[Case]], rules: list[Rule]) -> None:
+    names = list(sets)
+    base = {n: sum(Rule().run(c)[1] for c in cs) for n, cs in sets.items()}
+    rows = []
+    for rule in rules:
+        row = []
+        for n, cs in sets.items():
+            got = [rule.run(c) for c in cs]
+            row.append((sum(same(g, c.chosen) for (g, _), c in zip(got, cs)) / len(cs),
+                        sum(same(g, exact(c)) for (g, _), c in zip(got, cs)) / len(cs),
+                        sum(t for _, t in got) / base[n]))
+        rows.append((rule, row))
+    best = -1.0
+    print("rule | " + " | ".join(f"{n}: agree / with exact / tokens" for n in names))
+    for rule, row in sorted(rows, key=lambda r: (r[1][0][2], -r[1][0][0])):
+        if row[0][0] > best or rule == rules[-1]:
+            best = max(best, row[0][0])
+            print(f"{str(rule):48s} | " + " | ".join(f"{a:6.1%} / {e:6.1%} / {t:6.1%}" for a, e, t in row)
+                  + ("   <- key_words.py now" if rule == rules[-1] else ""))
 
 
 def main() -> None:
+    from emoreason.perception.text import key_words as kw
+
+    sets = {}
     for path in sys.argv[1:]:
-        print(path)
-        evaluate(load(path), RULES)
+        cases = load(path)
+        reproduced = sum(same(Rule().run(c)[0], c.chosen) for c in cases)
+        print(f"{path}: {len(cases)} searched sentences; the rules of the cache (skip>8, 2 cand., gap 0.2) "
+              f"reproduce the cached key word for {reproduced} ({reproduced / len(cases):.1%})")
+        sets[path.rsplit("/", 1)[-1]] = cases
+    grid = [Rule(8, prior, top, cand, gap) for prior in (None, 8, 10, 12, 15, 20) for top in (3, 4, 6)
+            for cand, gap in ((2, 0.2), (2, 0.1), (2, 0.05), (1, 0.0)) if prior is not None or top == 3]
+    grid += [Rule(skip, None, 3, cand, gap) for skip in (0, 5) for cand, gap in ((2, 0.2), (2, 0.1))]
+    now = Rule(kw.SKIP_AFTER_WORDS, kw.PRIOR_AFTER_WORDS, kw.PRIOR_WORDS, kw.KEY_WORD_CANDIDATES,
+               kw.KEY_WORD_GAP)
+    evaluate(sets, [r for r in grid if r != now] + [now])
 
 
 if __name__ == "__main__":
