@@ -7,25 +7,31 @@ alone it is about a fifth of the work).
 ``"exact"`` scores every one-word-out variant with the whole ensemble (four networks).
 ``"fast"`` ranks the words with one network (:meth:`TextEnsemble.key_word_proba`), scores the sentence
 without each of its :data:`KEY_WORD_CANDIDATES` best with the ensemble, and keeps the one whose removal
-lowers the ensemble's score most; the drop reported is always the ensemble's. Two rules spare it work
-(``benchmarks/bench_text.py`` measures their effect on MELD dev):
+lowers the ensemble's score most; the drop reported is always the ensemble's. Three rules spare it work
+(``benchmarks/key_word_rules.py`` simulates them from every variant's cached scores,
+``benchmarks/bench_text.py --dev meld emorynlp`` measures them):
 
 - in a sentence of more than :data:`SKIP_AFTER_WORDS` words, the :data:`SKIPPED_WORDS` (articles,
   prepositions, conjunctions, forms of "to be", third-person pronouns) and tokens without a letter or digit
   are not tried (unless nothing else is left): the ranking's cost grows with the square of the sentence's
   length;
-- the second candidate goes to the ensemble only when the first network scores the sentence without it
-  within :data:`KEY_WORD_GAP` of the sentence without the first;
 - in a sentence of more than :data:`PRIOR_AFTER_WORDS` words, only the :data:`PRIOR_WORDS` tried words that
   the first network scores highest for the label when it reads each word alone are left out (each distinct
-  word read once per call, a few tokens each): such sentences cost most, the ranking growing with the square
-  of their length.
+  word read once per call, a few tokens each);
+- the second candidate goes to the ensemble only when the first network scores the sentence without it
+  within :data:`KEY_WORD_GAP` of the sentence without the first.
 
-The rules were chosen on MELD dev (simulated from every variant's scores); against the search without them
-(2026-12-05, ``analyze_texts`` with context, labels and scores identical): the same key word or both none
-for 1,102 of the 1,109 MELD dev utterances (``benchmarks/bench_text.py``) and 796 of the 802 EmoryNLP dev
-utterances, not used to choose them. Without the rules the fast search found the exact search's key word
-for 97.8% of MELD dev.
+The rules were chosen on MELD dev. The first and third, against the search without them (2026-12-05,
+``analyze_texts`` with context, labels and scores identical): the same key word or both none for 1,102 of
+the 1,109 MELD dev utterances and 796 of the 802 EmoryNLP dev utterances (not used to choose them); without
+any rule the fast search found the exact search's key word for 97.8% of MELD dev. The second, against the
+search with the other two (2026-12-05, ``bench_text.py --before db37686 --dev meld emorynlp --dev-only``,
+labels and scores identical): 1,083 of 1,109 MELD dev (97.7%) and 785 of 802 EmoryNLP dev (97.9%); it
+spares about a sixth of the search's network work on MELD dev (a fifth on EmoryNLP), the sentences it cuts
+being the costliest. ``key_word_rules.py`` prints the trade-off of cheaper settings (at 90% agreement the
+search costs about two thirds of its work without the rule). Other rankings simulated on the same scores
+kept fewer key words for the work they spare (gradient x input of the first network, the states of a middle
+layer reused for the upper ones, groups of words left out, word pairs and triples read alone).
 """
 
 from __future__ import annotations
