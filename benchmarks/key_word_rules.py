@@ -123,8 +123,12 @@ class Rule:
         tried, extra = skip_rule(c.words, self.skip), 0
         if self.prior is not None and len(c.words) > self.prior and len(tried) > self.top:
             extra = int(c.word_tokens[tried].sum())  # an upper bound: a word read in several sentences once
-            keep = np.argsort(-c.first_words[tried], kind="stable")[:self.top]
-            tried = sorted(tried[j] for j in keep)
+            kept: dict[str, int] = {}  # as key_words._prior: distinct words, each at its first place
+            for j in np.argsort(-c.first_words[tried], kind="stable"):
+                if len(kept) == self.top:
+                    break
+                kept.setdefault(c.words[tried[j]], tried[j])
+            tried = sorted(kept.values())
         got, rank, confirm = simulate(c, tried, self.candidates, self.gap)
         return got, rank + confirm + extra
 

@@ -104,3 +104,24 @@ def test_in_very_long_sentences_only_the_words_that_score_highest_alone_are_left
                      for k in range(PRIOR_AFTER_WORDS)})
     search([(short, 0)], "fast", score, rank, has_first=False)
     assert len(ranked) == 1 and len(ranked[0]) == PRIOR_AFTER_WORDS  # not longer: every word tried
+
+
+def test_a_repeated_word_takes_one_place_among_the_words_tried_in_a_very_long_sentence():
+    words = ["yes!"] * 3 + [f"w{k}" for k in range(PRIOR_AFTER_WORDS)]
+    text = " ".join(words)
+    alone = {"yes!": 0.9, **{f"w{k}": 0.01 * k for k in range(PRIOR_AFTER_WORDS)}}
+    ranked = []
+
+    def rank(texts):
+        ranked.append(list(texts))
+        out = np.zeros((len(texts), 7))
+        out[:, 0] = [alone.get(t, 0.5) for t in texts]
+        return out
+
+    def score(texts, histories, first=None, encoded=None):
+        return np.full((len(texts), 7), 1 / 7)
+
+    search([(text, 0)], "fast", score, rank, has_first=False)
+    last = [f"w{k}" for k in range(PRIOR_AFTER_WORDS)][-(PRIOR_WORDS - 1):]
+    want = [0] + [words.index(w) for w in last]  # "yes!" at its first place, then the best others
+    assert ranked[1] == [" ".join(words[:k] + words[k + 1:]) for k in want]

@@ -17,7 +17,7 @@ lowers the ensemble's score most; the drop reported is always the ensemble's. Th
   length;
 - in a sentence of more than :data:`PRIOR_AFTER_WORDS` words, only the :data:`PRIOR_WORDS` tried words that
   the first network scores highest for the label when it reads each word alone are left out (each distinct
-  word read once per call, a few tokens each);
+  word read once per call, a few tokens each; a word said twice is tried at its first place);
 - the second candidate goes to the ensemble only when the first network scores the sentence without it
   within :data:`KEY_WORD_GAP` of the sentence without the first.
 
@@ -146,9 +146,9 @@ def search(requests: list[tuple[str, int]], method: str, score: Scorer,
 
 def _prior(spans: list, labels: list[int], rank: Callable[[list[str]], np.ndarray]) -> list:
     """``spans`` (``(words, tried indices)`` or None) with the tried words of each sentence of more than
-    :data:`PRIOR_AFTER_WORDS` words cut to the :data:`PRIOR_WORDS` whose own score for the label (``rank``
-    of the word read alone, each distinct word once) is highest (ties: the earlier word), in sentence
-    order."""
+    :data:`PRIOR_AFTER_WORDS` words cut to the :data:`PRIOR_WORDS` distinct words whose own score for the
+    label (``rank`` of the word read alone, each distinct word once) is highest (ties: the earlier word),
+    each at its first place, in sentence order."""
     long = [i for i, span in enumerate(spans)
             if span is not None and len(span[0]) > PRIOR_AFTER_WORDS and len(span[1]) > PRIOR_WORDS]
     if not long:
@@ -159,5 +159,10 @@ def _prior(spans: list, labels: list[int], rank: Callable[[list[str]], np.ndarra
     for i in long:
         words, ks = spans[i]
         own = np.asarray([row[words[k]][labels[i]] for k in ks])
-        out[i] = (words, sorted(ks[j] for j in np.argsort(-own, kind="stable")[:PRIOR_WORDS]))
+        kept: dict[str, int] = {}  # a word said twice scores the same alone: its first place only
+        for j in np.argsort(-own, kind="stable"):
+            if len(kept) == PRIOR_WORDS:
+                break
+            kept.setdefault(words[ks[j]], ks[j])
+        out[i] = (words, sorted(kept.values()))
     return out
