@@ -16,7 +16,8 @@ exported into a temporary folder (``code_at.py``) and run from there; ``after`` 
   reads the ones before it; one key-word search, for the quoted segment) through ``TextAnalyzer.analyze``.
   Both models (the English ensemble and the multilingual
   model, which the text language ID picks for a few short MELD lines) are loaded before timing;
-- MELD dev, all utterances: ``analyze(text=, context=)`` one at a time on the before side (its text
+- ``--dev`` sets (MELD, EmoryNLP), all dev utterances: ``analyze(text=, context=)`` one at a time on the
+  before side when it has no ``analyze_texts`` (its text
   model's outputs scored in batches beforehand, see :func:`_prescore`), ``analyze_texts`` on the after
   side: accuracy, UAR, macro-F1 and weighted F1, how many labels differ, the largest score difference and
   the key words' agreement (same word or both none; and the same word where the before side found one);
@@ -266,13 +267,53 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
     return {k: round(v, 4) for k, v in classification_summary(gold, pred).items()}
 
 
+def dev_comparison(dev_set: str, data: Path, sides: dict, report: dict) -> None:
+    """All of ``dev_set``'s dev utterances (with their dialogue context) through each side: accuracy and
+    friends per side, then how many labels differ, the largest score difference and the key words'
+    agreement between the sides."""
+    from emoreason.eval.datasets.emorynlp import EmoryNlpAdapter
+    from emoreason.eval.datasets.meld import MeldAdapter
+
+    adapter = MeldAdapter() if dev_set == "meld" else EmoryNlpAdapter()
+    items = adapter.load(data / dev_set, "dev").items
+    gold = [i.label for i in items]
+    task = {"mode": "dev", "texts": [i.text for i in items],
+            "contexts": [list(i.meta.get("context") or []) for i in items]}
+    dev = {side: run_worker(src, task) for side, src in sides.items()}
+    name = {"meld": "MELD", "emorynlp": "EmoryNLP"}[dev_set]
+    for side in sides:
+        pred = [r["label"] for r in dev[side]["rows"]]
+        report[f"{dev_set}_dev_{side}"] = m = dict(metrics(gold, pred), seconds=dev[side]["seconds"],
+                                                   how=dev[side]["how"], cpu_seconds=dev[side]["cpu_seconds"])
+        print(f"{name} dev {side:6s} ({len(pred)} utt., {dev[side]['how']}, {m['seconds']:.0f} s wall, "
+              f"{m['cpu_seconds']:.0f} CPU-s): acc {m['accuracy']:.3f}  UAR {m['uar']:.3f}  "
+              f"macro-F1 {m['macro_f1']:.3f}  wF1 {m['weighted_f1']:.3f}", flush=True)
+    rows = list(zip(dev["before"]["rows"], dev["after"]["rows"]))
+    differ = sum(x["label"] != y["label"] for x, y in rows)
+    diff = max(abs(x["scores"][k] - y["scores"][k]) for x, y in rows for k in x["scores"])
+    same = sum(x["key"] == y["key"] for x, y in rows)
+    found = [sum(r[k]["key"] is not None for r in rows) for k in (0, 1)]
+    top = sum(x["key"] == y["key"] for x, y in rows if x["key"] is not None)
+    report[f"{dev_set}_dev_labels_differ"], report[f"{dev_set}_dev_max_score_diff"] = differ, diff
+    report[f"{dev_set}_dev_key_word_agreement"] = same / len(rows)
+    report[f"{dev_set}_dev_key_words_found"] = found
+    report[f"{dev_set}_dev_key_word_same_where_before_found"] = top / max(1, found[0])
+    print(f"{name} dev: labels differ in {differ}/{len(rows)}; max |score diff| {diff:.2e}; key words same "
+          f"(word or both none) in {same}/{len(rows)} ({same / len(rows):.1%}); same word in "
+          f"{top}/{found[0]} where before found one ({top / max(1, found[0]):.1%}); found before "
+          f"{found[0]}, after {found[1]}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--before", default=None, help="git revision of the baseline (default: see docstring)")
     ap.add_argument("--n", type=int, default=100, help="MELD dev utterances for the speed and key-word runs")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--skip-dev", action="store_true", help="skip the all-of-MELD-dev comparison")
+    ap.add_argument("--skip-dev", action="store_true", help="skip the all-of-dev comparisons")
+    ap.add_argument("--dev", nargs="+", default=["meld"], choices=("meld", "emorynlp"),
+                    help="dev sets compared utterance by utterance (all of each)")
+    ap.add_argument("--dev-only", action="store_true", help="only the dev comparisons (nothing timed)")
     ap.add_argument("--ort", action="store_true")
     ap.add_argument("--json", default=None)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -285,7 +326,6 @@ def main() -> None:
 
     items = MeldAdapter().load(Path(args.data) / "meld", "dev").items
     texts, contexts = [i.text for i in items], [list(i.meta.get("context") or []) for i in items]
-    gold = [i.label for i in items]
     rev = args.before or base_commit()
     report: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "before": rev,
                     "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()}
@@ -293,36 +333,17 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.1f}", flush=True)
     with code_at(rev) as before_src:
         sides = {"before": before_src, "after": ROOT / "src"}
-        for side, src in sides.items():
+        for side, src in ({} if args.dev_only else sides).items():
             report[f"startup_{side}"] = s = startup(src, args.repeats)
             print(f"start-up {side:6s}: best {s['best_s']:.2f} s, median {s['median_s']:.2f} s "
                   f"(torch imported: {s['torch_imported']}) -> {s['answer']}", flush=True)
-        if not args.skip_dev:
-            task = {"mode": "dev", "texts": texts, "contexts": contexts}
-            dev = {side: run_worker(src, task) for side, src in sides.items()}
-            for side in sides:
-                pred = [r["label"] for r in dev[side]["rows"]]
-                report[f"dev_{side}"] = m = dict(metrics(gold, pred), seconds=dev[side]["seconds"],
-                                                 how=dev[side]["how"])
-                m["cpu_seconds"] = dev[side]["cpu_seconds"]
-                print(f"MELD dev {side:6s} ({len(pred)} utt., {dev[side]['how']}, {m['seconds']:.0f} s wall, "
-                      f"{m['cpu_seconds']:.0f} CPU-s): acc "
-                      f"{m['accuracy']:.3f}  UAR {m['uar']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
-                      f"wF1 {m['weighted_f1']:.3f}", flush=True)
-            rows = list(zip(dev["before"]["rows"], dev["after"]["rows"]))
-            differ = sum(x["label"] != y["label"] for x, y in rows)
-            diff = max(abs(x["scores"][k] - y["scores"][k]) for x, y in rows for k in x["scores"])
-            same = sum(x["key"] == y["key"] for x, y in rows)
-            found = [sum(r[k]["key"] is not None for r in rows) for k in (0, 1)]
-            top = sum(x["key"] == y["key"] for x, y in rows if x["key"] is not None)
-            report["dev_labels_differ"], report["dev_max_score_diff"] = differ, diff
-            report["dev_key_word_agreement"], report["dev_key_words_found"] = same / len(rows), found
-            report["dev_key_word_same_where_before_found"] = top / max(1, found[0])
-            print(f"MELD dev: labels differ in {differ}/{len(rows)}; max |score diff| {diff:.2e}; key words "
-                  f"same (word or both none) in {same}/{len(rows)} ({same / len(rows):.1%}); same word in "
-                  f"{top}/{found[0]} where before found one ({top / max(1, found[0]):.1%}); found before "
-                  f"{found[0]}, after {found[1]}", flush=True)
+        for dev_set in ([] if args.skip_dev else args.dev):
+            dev_comparison(dev_set, Path(args.data), sides, report)
+        if args.dev_only:
+            sides = {}
         for name, ctx in (("with context", contexts[:args.n]), ("alone", [[] for _ in texts[:args.n]])):
+            if not sides:
+                break
             task = {"mode": "speed", "texts": texts[:args.n], "contexts": ctx,
                     "transcript": name == "with context"}
             speed = {side: run_worker(src, task) for side, src in sides.items()}

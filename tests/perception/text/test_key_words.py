@@ -55,6 +55,7 @@ def test_fast_with_every_word_a_candidate_is_the_exact_search(analyzers, monkeyp
     monkeypatch.setattr(key_words_module, "KEY_WORD_CANDIDATES", 99)
     monkeypatch.setattr(key_words_module, "KEY_WORD_GAP", 2.0)  # every candidate confirmed
     monkeypatch.setattr(key_words_module, "SKIP_AFTER_WORDS", 99)  # every word tried
+    monkeypatch.setattr(key_words_module, "PRIOR_AFTER_WORDS", 99)
     got, want = fast._key_words(requests), exact._key_words(requests)
     assert any(w is not None for w in want)
     for g, w in zip(got, want):

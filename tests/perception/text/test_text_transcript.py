@@ -49,6 +49,9 @@ def test_txt_lines_are_utterances_spread_over_the_duration(tmp_path):
     ("badtime.srt", b"1\n00:00:01 -> 00:00:02\nhello\n", "line 2: expected a time line"),
     ("backwards.srt", b"1\n00:00:03,000 --> 00:00:02,000\nhello\n", "ends"),
     ("nohead.vtt", b"00:01.000 --> 00:02.000\nhello\n", "must start with 'WEBVTT'"),
+    ("badtime.vtt", b"WEBVTT\n\nNOTE x\n\ncue-1\n00:01 -> 00:02\nhello\n",
+     "line 6: expected a cue time line"),
+    ("idonly.vtt", b"WEBVTT\n\ncue-1\n", "line 4: expected a cue time line"),
     ("notext.srt", b"1\n00:00:01,000 --> 00:00:02,000\n<i></i>\n", "no cues with text"),
     ("words.doc", b"hello", "unknown type"),
 ])

@@ -60,6 +60,11 @@ def padded_tokens(encs: list) -> int:
     return len(encs) * max((len(e.ids) for e in encs), default=0)
 
 
+def total_tokens(batches: Iterable[list]) -> int:
+    """Tokens several batches of encodings compute, padding included: :func:`map_batches`' ``tokens``."""
+    return sum(padded_tokens(encs) for encs in batches)
+
+
 def map_batches(fn: Callable, batches: Iterable, tokens: int) -> list:
     """``[fn(b) for b in batches]``, the calls spread over :func:`batch_threads` threads (one shared pool,
     made on first use), numpy's BLAS on one thread meanwhile (:func:`emoreason.blas_threads.blas_threads`);

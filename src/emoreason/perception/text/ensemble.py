@@ -22,7 +22,7 @@ import numpy as np
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
-from emoreason.perception.text.batching import map_batches, padded_tokens
+from emoreason.perception.text.batching import map_batches, padded_tokens, total_tokens
 from emoreason.perception.text.head import (
     TextHead,
     build_features,
@@ -89,7 +89,7 @@ class TextEnsemble:
                                                                              [histories[i] for i in todo])]
         jobs.sort(key=lambda j: -padded_tokens(j[2]))
         done = map_batches(lambda j: self.loras[j[0]][0].proba_from_encodings(j[2]), jobs,
-                           sum(padded_tokens(j[2]) for j in jobs))
+                           total_tokens(j[2] for j in jobs))
         for (m, rows, _), p in zip(jobs, done):
             probs[m][rows] = _in_canonical(p, self.loras[m][0].labels)
         for p, (_, weight) in zip(probs, self.loras):

@@ -10,20 +10,18 @@ no pickle anywhere.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from emoreason.assets import model_dir
 from emoreason.errors import ModelError
-from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.mlp import mlp_logits, read_mlp, save_mlp, softmax_t
 
 FORMAT = "emoreason-text-head"
 WEIGHTS_FILE = "text_head.safetensors"
@@ -123,18 +121,10 @@ class TextHead:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
-        x = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
-        for k, (w, b) in enumerate(self.layers):
-            x = x @ w + b
-            if k < len(self.layers) - 1:
-                x = np.maximum(x, 0.0)
-        return x
+        return mlp_logits(features, self.mean, self.scale, self.layers)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        z = self.logits(features) / self.temperature
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return softmax_t(self.logits(features), self.temperature)
 
     @property
     def n_features(self) -> int:
@@ -143,17 +133,11 @@ class TextHead:
     # ---- files ---------------------------------------------------------------------------------
     def save(self, folder: str | Path, weight_dtype: str = "float32") -> None:
         """Write the two files; ``weight_dtype="float16"`` halves the size of the weight matrices."""
-        folder = Path(folder)
-        arrays = {"mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32)}
-        for k, (w, b) in enumerate(self.layers):
-            arrays[f"layer{k}.weight"] = np.ascontiguousarray(w, dtype=np.dtype(weight_dtype))
-            arrays[f"layer{k}.bias"] = np.ascontiguousarray(b, dtype=np.float32)
         meta = dict(self.meta, format=FORMAT, version=1, labels=list(self.labels), n_layers=len(self.layers),
                     uses_context=self.uses_context, minilm_layers=list(self.layers_used),
                     temperature=self.temperature, n_features=self.n_features)
-        with atomic_path(folder / WEIGHTS_FILE) as tmp:
-            save_file(arrays, str(tmp))
-        atomic_write_text(folder / META_FILE, json.dumps(meta, indent=2) + "\n")
+        save_mlp(Path(folder), WEIGHTS_FILE, META_FILE, self.mean, self.scale, self.layers, meta,
+                 weight_dtype)
 
     @classmethod
     def load(cls, folder: str | Path | None = None) -> TextHead:
@@ -164,20 +148,12 @@ class TextHead:
                              f"{WEIGHTS_FILE}); regenerate with: "
                              "python -m emoreason.training.text.model --data ../shared/data")
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            arrays = load_file(str(weights_path))
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
-            layers = [(arrays[f"layer{k}.weight"].astype(np.float64),
-                       arrays[f"layer{k}.bias"].astype(np.float64)) for k in range(int(meta["n_layers"]))]
-            labels = tuple(meta["labels"])
-            if set(labels) - set(CANONICAL) or layers[-1][0].shape[1] != len(labels):
-                raise ValueError("labels do not match the output layer or are not canonical")
+            meta, arrays, layers, labels = read_mlp(folder, WEIGHTS_FILE, META_FILE, FORMAT)
             minilm_layers = tuple(int(k) for k in meta["minilm_layers"])
             expected = 384 * len(minilm_layers) + 4 + 5 + (384 if meta["uses_context"] else 0)
             if not layers[0][0].shape[0] == arrays["mean"].shape[0] == expected:
                 raise ValueError(f"feature statistics and first layer should both have {expected} inputs")
-        except (KeyError, ValueError, OSError) as exc:
+        except (KeyError, ValueError, TypeError, OSError) as exc:
             raise ModelError(f"text model under {folder} is malformed: {exc}") from None
         return cls(arrays["mean"].astype(np.float64), np.maximum(arrays["scale"].astype(np.float64), 1e-8),
                    layers, bool(meta["uses_context"]), minilm_layers, float(meta.get("temperature", 1.0)),

@@ -7,21 +7,32 @@ alone it is about a fifth of the work).
 ``"exact"`` scores every one-word-out variant with the whole ensemble (four networks).
 ``"fast"`` ranks the words with one network (:meth:`TextEnsemble.key_word_proba`), scores the sentence
 without each of its :data:`KEY_WORD_CANDIDATES` best with the ensemble, and keeps the one whose removal
-lowers the ensemble's score most; the drop reported is always the ensemble's. Two rules spare it work
-(``benchmarks/bench_text.py`` measures their effect on MELD dev):
+lowers the ensemble's score most; the drop reported is always the ensemble's. Three rules spare it work
+(``benchmarks/key_word_rules.py`` simulates them from every variant's cached scores,
+``benchmarks/bench_text.py --dev meld emorynlp`` measures them):
 
 - in a sentence of more than :data:`SKIP_AFTER_WORDS` words, the :data:`SKIPPED_WORDS` (articles,
   prepositions, conjunctions, forms of "to be", third-person pronouns) and tokens without a letter or digit
   are not tried (unless nothing else is left): the ranking's cost grows with the square of the sentence's
   length;
+- in a sentence of more than :data:`PRIOR_AFTER_WORDS` words, only the :data:`PRIOR_WORDS` tried words that
+  the first network scores highest for the label when it reads each word alone are left out (each distinct
+  word read once per call, a few tokens each; a word said twice is tried at its first place);
 - the second candidate goes to the ensemble only when the first network scores the sentence without it
   within :data:`KEY_WORD_GAP` of the sentence without the first.
 
-The rules were chosen on MELD dev (simulated from every variant's scores); against the search without them
-(2026-12-05, ``analyze_texts`` with context, labels and scores identical): the same key word or both none
-for 1,102 of the 1,109 MELD dev utterances (``benchmarks/bench_text.py``) and 796 of the 802 EmoryNLP dev
-utterances, not used to choose them. Without the rules the fast search found the exact search's key word
-for 97.8% of MELD dev.
+The rules were chosen on MELD dev. The first and third, against the search without them (2026-12-05,
+``analyze_texts`` with context, labels and scores identical): the same key word or both none for 1,102 of
+the 1,109 MELD dev utterances and 796 of the 802 EmoryNLP dev utterances (not used to choose them); without
+any rule the fast search found the exact search's key word for 97.8% of MELD dev. The second, against the
+search with the other two (2026-12-05, ``bench_text.py --before db37686 --dev meld emorynlp --dev-only``,
+labels and scores identical): 1,083 of 1,109 MELD dev (97.7%) and 784 of 802 EmoryNLP dev (97.8%), with
+106 instead of 121 CPU-s for all of MELD dev (68 instead of 78 for EmoryNLP): the sentences it cuts are the
+costliest. ``key_word_rules.py`` prints the trade-off of other settings: from 8 words with a gap of 0.05 the
+search costs about two thirds of its work without the rule, and 1,003 of 1,109 MELD dev key words (90.4%)
+and 747 of 802 EmoryNLP dev (93.1%) stay the same. Other rankings simulated on the same scores
+kept fewer key words for the work they spare (gradient x input of the first network, the states of a middle
+layer reused for the upper ones, groups of words left out, word pairs and triples read alone).
 """
 
 from __future__ import annotations
@@ -38,6 +49,8 @@ KEY_WORD_METHODS = ("fast", "exact")
 KEY_WORD_CANDIDATES = 2  # words the fast search hands to the ensemble
 KEY_WORD_GAP = 0.2  # first-network score gap beyond which the second candidate is not confirmed
 SKIP_AFTER_WORDS = 8
+PRIOR_AFTER_WORDS = 15  # longer sentences: only the PRIOR_WORDS words that read alone score highest are tried
+PRIOR_WORDS = 3
 SKIPPED_WORDS = frozenset(
     "the a an to of with was be been were are am is at by from as into than and or but in on for it's he she "
     "her his its their they them there".split())
@@ -73,10 +86,16 @@ def search(requests: list[tuple[str, int]], method: str, score: Scorer,
         if len(words) < 2 or len(words) > MAX_OCCLUSION_WORDS:
             spans.append(None)
             continue
+        spans.append((words, tried(words, method)))
+    if method != "exact":
+        spans = _prior(spans, [label for _, label in requests], rank)
+    for i, span in enumerate(spans):
+        if span is None:
+            continue
+        words, ks = span
         if method == "exact":  # the sentence itself, for the drop
-            variants.append(text)
-        ks = tried(words, method)
-        spans.append((len(variants), words, ks))  # where its one-word-out variants start
+            variants.append(requests[i][0])
+        spans[i] = (len(variants), words, ks)  # where its one-word-out variants start
         variants += [" ".join(words[:k] + words[k + 1:]) for k in ks]
     if method == "exact":
         scored = score(variants, [[] for _ in variants], encoded=encoded) if variants else None
@@ -123,4 +142,28 @@ def search(requests: list[tuple[str, int]], method: str, score: Scorer,
             drop = float(base[label_index]) - min(after)
         word = words[k].strip(PUNCTUATION)
         out.append((word or words[k], drop, k) if drop >= MIN_KEY_WORD_DROP else None)
+    return out
+
+
+def _prior(spans: list, labels: list[int], rank: Callable[[list[str]], np.ndarray]) -> list:
+    """``spans`` (``(words, tried indices)`` or None) with the tried words of each sentence of more than
+    :data:`PRIOR_AFTER_WORDS` words cut to the :data:`PRIOR_WORDS` distinct words whose own score for the
+    label (``rank`` of the word read alone, each distinct word once) is highest (ties: the earlier word),
+    each at its first place, in sentence order."""
+    long = [i for i, span in enumerate(spans)
+            if span is not None and len(span[0]) > PRIOR_AFTER_WORDS and len(span[1]) > PRIOR_WORDS]
+    if not long:
+        return spans
+    distinct = list(dict.fromkeys(spans[i][0][k] for i in long for k in spans[i][1]))
+    row = dict(zip(distinct, rank(distinct)))
+    out = list(spans)
+    for i in long:
+        words, ks = spans[i]
+        own = np.asarray([row[words[k]][labels[i]] for k in ks])
+        kept: dict[str, int] = {}  # a word said twice scores the same alone: its first place only
+        for j in np.argsort(-own, kind="stable"):
+            if len(kept) == PRIOR_WORDS:
+                break
+            kept.setdefault(words[ks[j]], ks[j])
+        out[i] = (words, sorted(kept.values()))
     return out

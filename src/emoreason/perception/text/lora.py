@@ -34,7 +34,7 @@ from safetensors.numpy import load_file
 from emoreason.errors import ModelError
 from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
-from emoreason.perception.text.batching import length_batches, map_batches, padded_tokens
+from emoreason.perception.text.batching import length_batches, map_batches, total_tokens
 from emoreason.perception.text.numpy_bert import (
     OTHER_LINEARS,
     NumpyBert,
@@ -170,8 +170,8 @@ class LoraTextModel:
             return np.zeros((0, len(self.labels)))
         batches = self.batches(texts, histories, batch_size)
         out = np.zeros((len(texts), len(self.labels)))
-        tokens = sum(padded_tokens(encs) for _, encs in batches)
-        done = map_batches(lambda b: self.proba_from_encodings(b[1]), batches, tokens)
+        done = map_batches(lambda b: self.proba_from_encodings(b[1]), batches,
+                           total_tokens(encs for _, encs in batches))
         for (idx, _), p in zip(batches, done):
             out[idx] = p
         return out

@@ -16,19 +16,17 @@ the two-character span whose removal lowers the label's score most. Other script
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 
 from emoreason.assets import asset_path
 from emoreason.errors import ModelError
-from emoreason.io.atomic import atomic_path, atomic_write_text
 from emoreason.labels import CANONICAL
+from emoreason.perception.text.mlp import mlp_logits, read_mlp, save_mlp, softmax_t
 from emoreason.perception.text.multilingual_encoder import ENCODERS, MultilingualEncoder
 
 FORMAT = "emoreason-text-multilingual"
@@ -60,28 +58,12 @@ class MultilingualHead:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def predict_proba(self, emb: np.ndarray) -> np.ndarray:
-        x = (np.asarray(emb, np.float64) - self.mean) / self.scale
-        for k, (w, b) in enumerate(self.layers):
-            x = x @ w + b
-            if k < len(self.layers) - 1:
-                x = np.maximum(x, 0.0)
-        z = x / self.temperature
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return softmax_t(mlp_logits(emb, self.mean, self.scale, self.layers), self.temperature)
 
     def save(self, folder: str | Path) -> None:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        arrays = {"mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32)}
-        for k, (w, b) in enumerate(self.layers):
-            arrays[f"layer{k}.weight"] = np.ascontiguousarray(w, np.float32)
-            arrays[f"layer{k}.bias"] = np.ascontiguousarray(b, np.float32)
         meta = dict(self.meta, format=FORMAT, version=1, encoder=self.encoder, labels=list(self.labels),
                     n_layers=len(self.layers), temperature=self.temperature)
-        with atomic_path(folder / WEIGHTS_FILE) as tmp:
-            save_file(arrays, str(tmp))
-        atomic_write_text(folder / META_FILE, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        save_mlp(Path(folder), WEIGHTS_FILE, META_FILE, self.mean, self.scale, self.layers, meta)
 
     @classmethod
     def load(cls, folder: str | Path | None = None) -> MultilingualHead:
@@ -92,17 +74,10 @@ class MultilingualHead:
                              f"{WEIGHTS_FILE}); regenerate with: "
                              "python -m emoreason.training.text.multilingual --data ../shared/data")
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
-            arrays = load_file(str(weights_path))
-            layers = [(arrays[f"layer{k}.weight"].astype(np.float64),
-                       arrays[f"layer{k}.bias"].astype(np.float64)) for k in range(int(meta["n_layers"]))]
-            labels, encoder = tuple(meta["labels"]), str(meta["encoder"])
+            meta, arrays, layers, labels = read_mlp(folder, WEIGHTS_FILE, META_FILE, FORMAT)
+            encoder = str(meta["encoder"])
             if encoder not in ENCODERS:
                 raise ValueError(f"unknown encoder {encoder!r}")
-            if set(labels) - set(CANONICAL) or not layers or layers[-1][0].shape[1] != len(labels):
-                raise ValueError("labels do not match the output layer or are not canonical")
             if not layers[0][0].shape[0] == arrays["mean"].shape[0] == ENCODERS[encoder][1]:
                 raise ValueError(f"the first layer should read the {encoder} embedding "
                                  f"({ENCODERS[encoder][1]} numbers)")

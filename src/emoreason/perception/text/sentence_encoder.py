@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from emoreason.errors import ModelError
-from emoreason.perception.text.batching import length_batches, map_batches, padded_tokens
+from emoreason.perception.text.batching import length_batches, map_batches, total_tokens
 from emoreason.perception.text.numpy_bert import (
     NumpyBert,
     encode_texts,
@@ -101,7 +101,7 @@ class SentenceEncoder:
                 if layers else None
 
         batches = length_batches(encs, batch_size)  # similar token counts batch together
-        tokens = sum(padded_tokens([encs[k] for k in idx]) for idx in batches)
+        tokens = total_tokens([encs[k] for k in idx] for idx in batches)
         for idx, (last, layer_feats) in zip(batches, map_batches(pooled, batches, tokens)):
             emb[idx] = last
             if layers:

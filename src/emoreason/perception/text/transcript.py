@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import html
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,33 +200,30 @@ def _blocks(text: str) -> list[tuple[int, list[str]]]:
 
 
 def _parse_srt(text: str, path: Path) -> list[TranscriptSegment]:
-    segments = []
-    for first, block in _blocks(text):
-        k = 1 if block[0].strip().isdigit() and len(block) > 1 else 0
-        times = _cue(block[k], path, first + k)
-        if times is None:
-            raise TranscriptError(f"transcript {path} line {first + k}: expected a time line like "
-                                  f"'00:00:01,000 --> 00:00:02,500', found {block[k].strip()[:40]!r}")
-        body = _clean(block[k + 1:])
-        if body:
-            segments.append(TranscriptSegment(times[0], times[1], body))
-    return sorted(segments, key=lambda s: s.start)
+    return _timed_segments(_blocks(text), path, lambda b: 1 if b[0].strip().isdigit() and len(b) > 1 else 0,
+                           "a time line like '00:00:01,000 --> 00:00:02,500'")
 
 
 def _parse_vtt(text: str, path: Path) -> list[TranscriptSegment]:
     blocks = _blocks(text.lstrip("\ufeff"))
     if not blocks or not blocks[0][1][0].startswith("WEBVTT"):
         raise TranscriptError(f"transcript {path}: a WebVTT file must start with 'WEBVTT'")
+    cues = [(first, b) for first, b in blocks[1:] if not b[0].strip().startswith(("NOTE", "STYLE", "REGION"))]
+    return _timed_segments(cues, path, lambda b: 0 if "-->" in b[0] else 1,
+                           "a cue time line like '00:01.000 --> 00:02.500'")
+
+
+def _timed_segments(blocks: list[tuple[int, list[str]]], path: Path, time_line: Callable[[list[str]], int],
+                    expected: str) -> list[TranscriptSegment]:
+    """One segment per cue block with text: its times from the line at ``time_line(block)`` (an SRT number
+    or a WebVTT cue identifier may come before it), its text the lines after; sorted by start."""
     segments = []
-    for first, block in blocks[1:]:
-        head = block[0].strip()
-        if head.startswith(("NOTE", "STYLE", "REGION")):
-            continue
-        k = 0 if "-->" in head else 1
+    for first, block in blocks:
+        k = time_line(block)
         times = _cue(block[k], path, first + k) if k < len(block) else None
         if times is None:
-            raise TranscriptError(f"transcript {path} line {first + k}: expected a cue time line like "
-                                  f"'00:01.000 --> 00:02.500'")
+            found = f", found {block[k].strip()[:40]!r}" if k < len(block) else ""
+            raise TranscriptError(f"transcript {path} line {first + k}: expected {expected}{found}")
         body = _clean(block[k + 1:])
         if body:
             segments.append(TranscriptSegment(times[0], times[1], body))
