@@ -12,7 +12,7 @@ import numpy as np
 from emoreason.eval import metrics as M
 from emoreason.labels import CANONICAL
 from emoreason.perception.face.pool import ExpressionPool
-from emoreason.training.face import LFW_NAME, person_of
+from emoreason.training.face_features import LFW_NAME, person_of
 from emoreason.training.face_pool import fit_pool
 
 NO_FACE = "no face"

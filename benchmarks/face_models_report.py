@@ -57,7 +57,7 @@ from emoreason.perception.face.expression import (
     load_expression_model,
 )
 from emoreason.perception.face.pool import ExpressionPool
-from emoreason.training.face import LFW_NAME
+from emoreason.training.face_features import LFW_NAME
 
 POOL_FILE = "src/emoreason/assets/models/face/pool.json"
 OLD_POOL = "old pool"

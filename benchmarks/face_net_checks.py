@@ -32,7 +32,7 @@ from emoreason.perception.face.expression_net import NET_FILE, ExpressionNet, ca
 from emoreason.perception.face.image_models import FacexClassifier, FerClassifier
 from emoreason.perception.face.mesh import FaceMeshTracker
 from emoreason.perception.face.pool import NetPool
-from emoreason.training.face import LFW_NAME, person_of
+from emoreason.training.face_features import LFW_NAME, person_of
 from emoreason.training.ferplus.data import load_split
 from emoreason.training.ferplus.pool import cross_validated, model_probabilities
 

@@ -23,7 +23,8 @@ from emoreason.labels import CANONICAL, FACIAL_EXPRESSIONS
 from emoreason.perception.face.crops import face_square_gray
 from emoreason.perception.face.image_models import FACEX_CLASSES, FacexClassifier
 from emoreason.perception.face.mesh import FaceMeshTracker
-from emoreason.training.face import LFW_NAME, index_uar
+from emoreason.training.face import index_uar
+from emoreason.training.face_features import LFW_NAME
 
 #: (margin, shift) of :func:`face_square_gray` compared; (-0.045, -0.085) is the Haar-matched framing
 #: (median Haar side / mesh side 0.91, Haar centre 0.077 mesh sides higher, measured by this script).

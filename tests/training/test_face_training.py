@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from emoreason.training.face import index_uar, label_names, main, person_of, recall_by_class
+from emoreason.training.face import index_uar, label_names, main, recall_by_class
+from emoreason.training.face_features import person_of
 
 
 def test_person_groups_from_file_names():

@@ -33,12 +33,7 @@ from emoreason.eval.metrics import class_order, confusion_matrix, per_class, uar
 from emoreason.io.atomic import atomic_write_text
 from emoreason.labels import CANONICAL
 from emoreason.perception.face.head import ExpressionHead
-from emoreason.training.face_features import (  # LFW_NAME, person_of: benchmarks and tests import them here
-    LFW_NAME,  # noqa: F401
-    cached_features,
-    person_of,  # noqa: F401
-    population_baseline,
-)
+from emoreason.training.face_features import cached_features, population_baseline
 from emoreason.training.face_pool import fit_pool
 
 BLOCK_SETS: dict[str, tuple[str, ...]] = {
