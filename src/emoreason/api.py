@@ -147,10 +147,9 @@ def analyze_texts(
     """One Result per text, in order: each is what ``analyze(text=t, modalities="text", labels=labels,
     context=c, language=language)`` returns (same label, scores and evidence), with the text model run
     over all the texts in one batched pass and their key words in one more (repeated inputs scored
-    once). On a 2-core machine a list of 100 English texts (MELD dev utterances) ran at 16.9 sentences/s
-    with three turns of context and 24.7/s without, against 8.7/s and 9.7/s for a loop of :func:`analyze`
-    calls (``benchmarks/bench_text.py``, 2026-12-05). ``language``: the texts'
-    language (a Whisper code or English name); None identifies each text's language from its words.
+    once): 2.3-2.7 times as many sentences per second as a loop of :func:`analyze` calls on 2 cores
+    (``benchmarks/bench_text.py`` measures both; the README's "Speed" gives the numbers). ``language``: the
+    texts' language (a Whisper code or English name); None identifies each text's language from its words.
     ``contexts``: one list of earlier utterances (oldest first) or None per text. Each result's
     ``timings["total"]`` is its share of the batch's time plus its own fusion. An empty text is a
     NoUsableModalityError (as for :func:`analyze`), raised before any work."""

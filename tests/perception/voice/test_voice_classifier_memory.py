@@ -44,7 +44,7 @@ def test_the_same_probabilities_as_the_plain_formula(mode, n, variant):
 
 def test_one_transformed_view_at_a_time():
     """On 400 segments (about 15 minutes of speech) the recording classifier's extra memory stays near what
-    one view with its z-scores takes; all three views' copies at once took several times that."""
+    one view with its z-scores takes, not three views' worth."""
     classifier = VoiceClassifier(speaker_normalisation="never")
     views = _views(classifier, 400)
     one_view = views[0].nbytes

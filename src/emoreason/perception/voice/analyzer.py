@@ -154,8 +154,8 @@ class VoiceAnalyzer:
         lap("prosody")
         speeds = [1.0, *self.classifier.config.tta_speeds]
         dim = self.embedder.dim
-        # each view's rows written in place (the embedding's float32 values, exactly, then the prosody): one
-        # copy of the features in memory, not an embedding array and its concatenation with the prosody
+        # each view's rows written in place (the embedding's float32 values, exactly, then the prosody): the
+        # features are held once, as float64, for the classifier
         views = [np.empty((len(segments), dim + len(COLUMNS))) for _ in speeds]
         uses_frames = self.classifier.uses_frames
         frame_probs = np.zeros((len(segments), len(self.classifier.config.classes))) if uses_frames else None

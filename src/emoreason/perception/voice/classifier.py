@@ -92,7 +92,7 @@ def logistic_proba(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """Class probabilities of a multinomial logistic regression stored as ``mean``, ``scale`` (the input
     standardisation), ``coef`` and ``intercept``: one row per row of ``x``."""
     z = x - params["mean"]
-    z /= params["scale"]  # in place: the same numbers, one temporary of x's size fewer
+    z /= params["scale"]  # in place: the same numbers as out of place, one temporary of x's size
     logits = z @ params["coef"].T + params["intercept"]
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
